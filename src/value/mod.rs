@@ -11,6 +11,8 @@
 //! (conformance.rs), [`ValueError`] (error.rs), and the two codecs [`msgpack`] and [`json`].
 
 mod conformance;
+pub mod json;
+pub mod msgpack;
 mod error;
 mod number;
 mod path;
