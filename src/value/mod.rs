@@ -20,6 +20,11 @@ mod refinements;
 mod types;
 mod values;
 
+#[cfg(test)]
+mod codec_properties;
+#[cfg(test)]
+pub mod strategies;
+
 pub use error::ValueError;
 pub use number::{InvalidNumber, Number};
 pub use path::{AttributePath, PathStep};

@@ -9,6 +9,9 @@ mod encode;
 mod unknown;
 mod wire;
 
+#[cfg(test)]
+mod cty_vectors;
+
 pub use decode::decode;
 pub use encode::encode;
 
