@@ -14,6 +14,7 @@ mod conformance;
 pub mod json;
 pub mod msgpack;
 mod error;
+mod normalize;
 mod number;
 mod path;
 mod refinements;
