@@ -195,7 +195,7 @@ impl<P: Provider> ProviderRuntime<P> {
         };
         let new_state = r.resource.read(&ctx, state, &mut private, &mut diags).await;
         let state = match new_state {
-            Some(s) => s,
+            Some(s) => s.normalized(&r.value_type),
             None if diags.has_errors() => state.clone(),
             None => Value::Null,
         };
@@ -228,6 +228,7 @@ impl<P: Provider> ProviderRuntime<P> {
         }
         let client = self.client();
         r.resource.modify_plan(client.as_deref(), &request, &mut response).await;
+        response.planned = std::mem::replace(&mut response.planned, Value::Null).normalized(&r.value_type);
         if CHECK_CONTRACTS && !request.is_destroy() && !response.diagnostics.has_errors() {
             consistency::check_plan(&r.schema.block, config, &response.planned, &mut response.diagnostics);
         }
@@ -257,6 +258,7 @@ impl<P: Provider> ProviderRuntime<P> {
         } else {
             r.resource.update(&ctx, prior_state, planned, &mut private, &mut diags).await
         };
+        let state = state.normalized(&r.value_type);
         if CHECK_CONTRACTS && !diags.has_errors() && !planned.is_null() {
             consistency::check_apply(planned, &state, &mut diags);
         }
@@ -269,7 +271,10 @@ impl<P: Provider> ProviderRuntime<P> {
         let Some(ctx) = self.context(&mut diags) else { return (Vec::new(), diags) };
         let imported = r.resource.import(&ctx, id, &mut diags).await;
         match imported {
-            Some(state) => (vec![Imported { type_name: type_name.to_owned(), state }], diags),
+            Some(state) => {
+                let state = state.normalized(&r.value_type);
+                (vec![Imported { type_name: type_name.to_owned(), state }], diags)
+            }
             None => {
                 if !diags.has_errors() {
                     diags.error(
