@@ -92,7 +92,9 @@ impl ServeConfig {
     /// Settings for `--debug`: no cookie check, plaintext, reattach output, Ctrl-C stops.
     pub fn debug(provider_address: impl Into<String>) -> Self {
         Self {
-            mode: ServeMode::Debug { provider_address: provider_address.into() },
+            mode: ServeMode::Debug {
+                provider_address: provider_address.into(),
+            },
             client_certificate: None,
             socket_parent_dir: None,
             ignore_interrupts: false,
@@ -128,7 +130,10 @@ fn parse_single_certificate(pem: &str) -> Result<CertificateDer<'static>, Plugin
 /// The line go-plugin reads from our stdout: where to connect and which certificate to trust.
 ///
 /// With no server certificate (plaintext) the last field is empty, as go-plugin prints it.
-pub fn handshake_line(socket_path: &Path, server_certificate: Option<&CertificateDer<'_>>) -> String {
+pub fn handshake_line(
+    socket_path: &Path,
+    server_certificate: Option<&CertificateDer<'_>>,
+) -> String {
     let certificate = server_certificate
         .map(|der| STANDARD_NO_PAD.encode(der.as_ref()))
         .unwrap_or_default();
@@ -145,8 +150,10 @@ mod tests {
     use super::*;
 
     fn lookup_in(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         move |key| vars.get(key).cloned()
     }
 
@@ -158,10 +165,14 @@ mod tests {
 
     #[test]
     fn missing_cookie_is_refused_with_a_human_message() {
-        let error = ServeConfig::from_lookup(lookup_in(&[(PROTOCOL_VERSIONS_KEY, "6")])).unwrap_err();
+        let error =
+            ServeConfig::from_lookup(lookup_in(&[(PROTOCOL_VERSIONS_KEY, "6")])).unwrap_err();
         assert!(matches!(error, PluginError::NotLaunchedByPluginHost));
         let message = error.to_string();
-        assert!(message.contains("not meant to be run directly"), "{message}");
+        assert!(
+            message.contains("not meant to be run directly"),
+            "{message}"
+        );
         assert!(message.contains("terraform"), "{message}");
     }
 
@@ -206,27 +217,37 @@ mod tests {
         .unwrap();
         assert_eq!(config.mode, ServeMode::Managed);
         assert!(config.ignore_interrupts);
-        assert_eq!(config.socket_parent_dir, Some(PathBuf::from("/run/plugins")));
+        assert_eq!(
+            config.socket_parent_dir,
+            Some(PathBuf::from("/run/plugins"))
+        );
         let expected = CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
         assert_eq!(config.client_certificate, Some(expected));
     }
 
     #[test]
     fn without_client_certificate_tls_is_off() {
-        let config = ServeConfig::from_lookup(lookup_in(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)])).unwrap();
+        let config =
+            ServeConfig::from_lookup(lookup_in(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)])).unwrap();
         assert_eq!(config.client_certificate, None);
         assert_eq!(config.socket_parent_dir, None);
     }
 
     #[test]
     fn malformed_or_multiple_client_certificates_are_refused() {
-        for bad in ["not a pem".to_owned(), format!("{}{}", test_certificate_pem(), test_certificate_pem())] {
+        for bad in [
+            "not a pem".to_owned(),
+            format!("{}{}", test_certificate_pem(), test_certificate_pem()),
+        ] {
             let error = ServeConfig::from_lookup(lookup_in(&[
                 (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
                 (CLIENT_CERT_KEY, &bad),
             ]))
             .unwrap_err();
-            assert!(matches!(error, PluginError::InvalidClientCertificate { .. }), "{error:?}");
+            assert!(
+                matches!(error, PluginError::InvalidClientCertificate { .. }),
+                "{error:?}"
+            );
         }
     }
 
@@ -237,7 +258,9 @@ mod tests {
         assert!(!config.ignore_interrupts);
         assert_eq!(
             config.mode,
-            ServeMode::Debug { provider_address: "registry.terraform.io/hashicorp/retool".to_owned() }
+            ServeMode::Debug {
+                provider_address: "registry.terraform.io/hashicorp/retool".to_owned()
+            }
         );
     }
 

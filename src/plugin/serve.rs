@@ -14,6 +14,7 @@ use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
+use super::PluginError;
 use super::broker::Broker;
 use super::connection::{Incoming, PluginSocket};
 use super::controller::Controller;
@@ -22,7 +23,6 @@ use super::reattach::reattach_instructions;
 use super::shutdown::Shutdown;
 use super::stdio::Stdio;
 use super::tls::AutoMtls;
-use super::PluginError;
 
 /// The health-check service name go-plugin's host asks about.
 const HEALTH_SERVICE_NAME: &str = "plugin";
@@ -32,7 +32,9 @@ const GRACEFUL_STOP_LIMIT: Duration = Duration::from_secs(1);
 /// Runs the provider for `main`: `--debug` on the command line selects debug mode, otherwise the
 /// go-plugin environment is required. Problems are printed to stderr and become exit code 1.
 pub async fn serve_from_command_line(provider: Routes, provider_address: &str) -> ExitCode {
-    let debug = std::env::args().skip(1).any(|arg| arg == "--debug" || arg == "-debug");
+    let debug = std::env::args()
+        .skip(1)
+        .any(|arg| arg == "--debug" || arg == "-debug");
     let config = if debug {
         ServeConfig::debug(provider_address)
     } else {
@@ -62,7 +64,11 @@ pub async fn serve(provider: Routes, config: ServeConfig) -> Result<(), PluginEr
 }
 
 /// [`serve`], announcing the socket on `announce_to` instead of stdout.
-pub async fn serve_with_output<W>(provider: Routes, config: ServeConfig, mut announce_to: W) -> Result<(), PluginError>
+pub async fn serve_with_output<W>(
+    provider: Routes,
+    config: ServeConfig,
+    mut announce_to: W,
+) -> Result<(), PluginError>
 where
     W: AsyncWrite + Unpin,
 {
@@ -71,14 +77,19 @@ where
 
     let shutdown = Shutdown::new();
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_service_status(HEALTH_SERVICE_NAME, ServingStatus::Serving).await;
+    health
+        .set_service_status(HEALTH_SERVICE_NAME, ServingStatus::Serving)
+        .await;
     let routes = provider
         .add_service(health_service)
         .add_service(Controller::service(shutdown.clone()))
         .add_service(Stdio::service(shutdown.clone()))
         .add_service(Broker::service(shutdown.clone()));
 
-    let signals = tokio::spawn(handle_interrupts(config.ignore_interrupts, shutdown.clone()));
+    let signals = tokio::spawn(handle_interrupts(
+        config.ignore_interrupts,
+        shutdown.clone(),
+    ));
 
     let announcement = match &config.mode {
         ServeMode::Managed => {
@@ -89,16 +100,24 @@ where
             reattach_instructions(provider_address, &socket.path, std::process::id())
         }
     };
-    announce_to.write_all(announcement.as_bytes()).await.map_err(PluginError::Announce)?;
+    announce_to
+        .write_all(announcement.as_bytes())
+        .await
+        .map_err(PluginError::Announce)?;
     announce_to.flush().await.map_err(PluginError::Announce)?;
     tracing::debug!(socket = %socket.path.display(), tls = auto_mtls.is_some(), "plugin server listening");
 
-    let incoming = Incoming::start(socket, auto_mtls.map(|tls| TlsAcceptor::from(tls.server_config)));
+    let incoming = Incoming::start(
+        socket,
+        auto_mtls.map(|tls| TlsAcceptor::from(tls.server_config)),
+    );
     let stop_requested = {
         let shutdown = shutdown.clone();
         async move { shutdown.triggered().await }
     };
-    let serving = Server::builder().add_routes(routes).serve_with_incoming_shutdown(incoming, stop_requested);
+    let serving = Server::builder()
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, stop_requested);
     let outcome = tokio::select! {
         result = serving => result.map_err(PluginError::from),
         () = async {
