@@ -240,7 +240,7 @@ pub fn operator_boundary(estate: &Estate) -> PolicyDocument {
             ],
             ["*"],
         )
-        .when("StringNotEquals", "iam:PermissionsBoundary", [workload_boundary]),
+        .when("ArnNotEquals", "iam:PermissionsBoundary", [workload_boundary]),
         Statement::deny(
             "NoBoundaryRemoval",
             ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"],
@@ -413,7 +413,6 @@ pub fn maintenance_permissions(estate: &Estate) -> PolicyDocument {
                 "ec2:*SecurityGroupEgress",
                 "ec2:ModifySecurityGroupRules",
                 "ec2:*LaunchTemplate*",
-                "ec2:RunInstances",
             ],
             ["*"],
         ),
@@ -571,7 +570,14 @@ pub fn setup_permissions(estate: &Estate) -> PolicyDocument {
         ),
         Statement::allow(
             "InstanceProfiles",
-            ["iam:*InstanceProfile*"],
+            [
+                "iam:CreateInstanceProfile",
+                "iam:DeleteInstanceProfile",
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:TagInstanceProfile",
+                "iam:UntagInstanceProfile",
+            ],
             [format!("arn:{}:iam::{}:instance-profile/{}-*", estate.partition, estate.account_id, estate.name_prefix)],
         ),
     ];
@@ -614,7 +620,7 @@ fn workload_role_management(estate: &Estate) -> Vec<Statement> {
             ],
             [roles.clone()],
         )
-        .when("StringEquals", "iam:PermissionsBoundary", [estate.workload_boundary_arn()]),
+        .when("ArnEquals", "iam:PermissionsBoundary", [estate.workload_boundary_arn()]),
         Statement::allow(
             "WorkloadRoleUpkeep",
             [
