@@ -1,1 +1,27 @@
-//! (being written)
+//! The provider framework: what every resource shares, so that resources only say what is theirs.
+//!
+//! Modelled on the good parts of terraform-plugin-framework: a schema carries attributes with their
+//! validators and plan modifiers as composable values; a resource implements a few small methods;
+//! a runtime drives validation, planning, apply and the consistency checks Terraform enforces.
+
+pub mod consistency;
+pub mod docs;
+pub mod diagnostics;
+pub mod plan;
+pub mod plan_modifiers;
+pub mod provider;
+pub mod resource;
+pub mod runtime;
+pub mod schema;
+pub mod stop;
+pub mod validate;
+pub mod validators;
+
+pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use plan_modifiers::{requires_replace, requires_replace_if, use_state_for_unknown, PlanModifier};
+pub use provider::Provider;
+pub use resource::{PlanRequest, PlanResponse, Resource, ResourceContext};
+pub use runtime::ProviderRuntime;
+pub use schema::{Attribute, AttributeType, Block, NestedBlock, Nesting, Schema};
+pub use stop::StopSignal;
+pub use validators::Validator;

@@ -1,0 +1,120 @@
+//! The `Resource` trait: the few things a resource type has to say and do.
+//!
+//! A resource declares its schema, checks its configuration, shapes its plan, and performs
+//! create/read/update/delete/import against its backing API. Everything generic — decoding wire
+//! values, running validators and plan modifiers, checking Terraform's consistency rules — is done
+//! by the framework around it, so a resource module reads like its documentation page.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::value::{AttributePath, Value};
+
+use super::diagnostics::Diagnostics;
+use super::schema::Schema;
+use super::stop::StopSignal;
+
+/// What a resource operation runs with: the configured provider's clients and the stop signal.
+pub struct ResourceContext<D> {
+    pub client: Arc<D>,
+    /// Raised when Terraform asks the provider to stop (Ctrl-C); long waits should give up early.
+    pub stop: StopSignal,
+}
+
+/// A planning request for one resource instance, after the framework's own planning steps.
+pub struct PlanRequest<'a> {
+    /// The configuration; null when the resource is being destroyed.
+    pub config: &'a Value,
+    /// The prior state; null when the resource is being created.
+    pub prior_state: &'a Value,
+    /// Terraform's proposed new state (config merged with prior computed values).
+    pub proposed: &'a Value,
+    /// Opaque bytes the resource stored with the prior state.
+    pub prior_private: &'a [u8],
+}
+
+impl PlanRequest<'_> {
+    pub fn is_create(&self) -> bool {
+        self.prior_state.is_null()
+    }
+
+    pub fn is_destroy(&self) -> bool {
+        self.proposed.is_null()
+    }
+}
+
+/// The plan under construction; the resource may refine it.
+#[derive(Debug)]
+pub struct PlanResponse {
+    pub planned: Value,
+    pub requires_replace: Vec<AttributePath>,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+impl Default for PlanResponse {
+    fn default() -> Self {
+        Self {
+            planned: Value::Null,
+            requires_replace: Vec::new(),
+            private: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
+}
+
+/// One managed resource type, served for provider data `D` (the configured API clients).
+#[async_trait]
+pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
+    /// The full type name, e.g. `retool_network`.
+    fn type_name(&self) -> &'static str;
+
+    fn schema(&self) -> Schema;
+
+    /// Cross-attribute checks of configuration; attribute validators have already run. The config
+    /// may hold unknown values, which must be let through. Must not call any API.
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    /// Resource-specific planning, after defaults, unknown-marking and attribute plan modifiers.
+    /// `client` is absent when the provider configuration is not yet known.
+    async fn modify_plan(&self, _client: Option<&D>, _request: &PlanRequest<'_>, _plan: &mut PlanResponse) {}
+
+    /// Creates the object. On failure, returns the partial state (every id already created) along
+    /// with an error, so Terraform records what exists.
+    async fn create(&self, ctx: &ResourceContext<D>, planned: &Value, private: &mut Vec<u8>, diags: &mut Diagnostics) -> Value;
+
+    /// Reads the object back; `None` when it no longer exists.
+    async fn read(&self, ctx: &ResourceContext<D>, state: &Value, private: &mut Vec<u8>, diags: &mut Diagnostics) -> Option<Value>;
+
+    /// Brings the object to `planned`; on failure returns what is true now, with an error.
+    async fn update(
+        &self,
+        ctx: &ResourceContext<D>,
+        prior: &Value,
+        planned: &Value,
+        private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Value;
+
+    async fn delete(&self, ctx: &ResourceContext<D>, prior: &Value, diags: &mut Diagnostics);
+
+    /// Turns an import id into a minimal state that `read` can complete; `None` if not found.
+    async fn import(&self, _ctx: &ResourceContext<D>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        diags.error(
+            "Import not supported",
+            format!("{} cannot be imported (id {id:?}).", self.type_name()),
+        );
+        None
+    }
+
+    /// Rewrites raw JSON state written under an older schema `version` into the current shape.
+    fn upgrade_state(&self, version: i64, raw: serde_json::Value, diags: &mut Diagnostics) -> Option<serde_json::Value> {
+        diags.error(
+            "Unsupported state version",
+            format!("{} has no upgrade from schema version {version}.", self.type_name()),
+        );
+        let _ = raw;
+        None
+    }
+}
