@@ -1,1 +1,3 @@
-//! (being written)
+//! The provider's resources (being written).
+
+pub mod network;
