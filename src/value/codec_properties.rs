@@ -10,8 +10,9 @@ use proptest::prelude::*;
 use super::strategies::{arb_type, arb_typed_value};
 use super::{Type, Value, json, msgpack};
 
+/// 256 cases by default (fast enough for every `cargo test`); set `PROPTEST_CASES` for a long run.
 fn config() -> ProptestConfig {
-    ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
+    ProptestConfig { failure_persistence: None, ..ProptestConfig::default() }
 }
 
 /// The ways a valid encoding is damaged in transit.

@@ -1,7 +1,7 @@
 //! Terraform's `DynamicValue` msgpack encoding (see Terraform's object wire format document).
 //!
 //! This is how configuration, plans and state cross the plugin protocol. Split into the byte-level
-//! [`wire`] reader/writer, the typed [`decode`](decode()) and [`encode`](encode()) walks, and the
+//! `wire` reader/writer, the typed [`decode()`] and [`encode()`] walks, and the
 //! `unknown` extension with its refinements.
 
 mod decode;
