@@ -2,9 +2,10 @@
 //! read off a snapshot; plus the reverse for import, which recovers the configuration-side
 //! attributes from what exists.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::desired::{COMPONENT_TAG, Component, NETWORK_TAG, NatMode, NetworkSpec};
+use super::drift::Drift;
 use super::layout::{self, Ipv4Cidr};
 use super::snapshot::NetworkSnapshot;
 
@@ -49,6 +50,53 @@ pub fn observe(spec: &NetworkSpec, snapshot: &NetworkSnapshot) -> NetworkOutputs
     outputs.database_security_group_id =
         snapshot.security_group(&Component::DatabaseSecurityGroup, spec).map(|group| group.id.clone());
     outputs
+}
+
+/// Names of the computed attributes holding [`NetworkOutputs`], as they appear in the schema.
+pub mod attribute {
+    pub const ID: &str = "id";
+    pub const VPC_ID: &str = "vpc_id";
+    pub const PUBLIC_SUBNET_IDS: &str = "public_subnet_ids";
+    pub const PRIVATE_SUBNET_IDS: &str = "private_subnet_ids";
+    pub const INTERNET_GATEWAY_ID: &str = "internet_gateway_id";
+    pub const NAT_GATEWAY_IDS: &str = "nat_gateway_ids";
+    pub const EGRESS_IPS: &str = "egress_ips";
+    pub const CLUSTER_SECURITY_GROUP_ID: &str = "cluster_security_group_id";
+    pub const DATABASE_SECURITY_GROUP_ID: &str = "database_security_group_id";
+
+    /// Every output attribute, `id` first.
+    pub const ALL: [&str; 9] = [
+        ID,
+        VPC_ID,
+        PUBLIC_SUBNET_IDS,
+        PRIVATE_SUBNET_IDS,
+        INTERNET_GATEWAY_ID,
+        NAT_GATEWAY_IDS,
+        EGRESS_IPS,
+        CLUSTER_SECURITY_GROUP_ID,
+        DATABASE_SECURITY_GROUP_ID,
+    ];
+}
+
+/// The output attributes whose values repairing `drift` will change: objects that get created,
+/// replaced or deleted change their ids.
+pub fn outputs_changed_by(drift: &[Drift]) -> BTreeSet<&'static str> {
+    drift
+        .iter()
+        .filter(|finding| finding.changes_identity())
+        .flat_map(|finding| -> &'static [&'static str] {
+            match finding.component {
+                Component::PublicSubnet(_) => &[attribute::PUBLIC_SUBNET_IDS],
+                Component::PrivateSubnet(_) => &[attribute::PRIVATE_SUBNET_IDS],
+                Component::NatGateway(_) | Component::ElasticIp(_) => &[attribute::NAT_GATEWAY_IDS, attribute::EGRESS_IPS],
+                Component::InternetGateway => &[attribute::INTERNET_GATEWAY_ID],
+                Component::ClusterSecurityGroup => &[attribute::CLUSTER_SECURITY_GROUP_ID],
+                Component::DatabaseSecurityGroup => &[attribute::DATABASE_SECURITY_GROUP_ID],
+                Component::Vpc | Component::PublicRouteTable | Component::PrivateRouteTable(_) => &[],
+            }
+        })
+        .copied()
+        .collect()
 }
 
 /// Why an existing VPC cannot be imported as a network.
@@ -157,6 +205,18 @@ mod tests {
             snapshot.subnets.sort_by(|a, b| b.id.cmp(&a.id));
             assert_eq!(recover_spec(&snapshot, &original.default_tags), Ok(original));
         }
+    }
+
+    #[test]
+    fn repairs_that_recreate_objects_change_only_their_outputs() {
+        let spec = spec(&ZONES, NatMode::OnePerAz);
+        let mut snapshot = healthy(&spec);
+        snapshot.nat_gateways.remove(1);
+        snapshot.vpc.dns_hostnames = false;
+        snapshot.security_groups[2].ingress.clear();
+        let found = crate::resources::network::drift::detect(&spec, &snapshot);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(outputs_changed_by(&found), BTreeSet::from([attribute::NAT_GATEWAY_IDS, attribute::EGRESS_IPS]));
     }
 
     #[test]

@@ -70,6 +70,13 @@ pub struct NatGatewayState {
     pub tags: Tags,
 }
 
+impl NatGatewayState {
+    /// The Elastic IP allocations the gateway uses.
+    pub fn allocation_ids(&self) -> Vec<String> {
+        self.addresses.iter().filter_map(|address| address.allocation_id.clone()).collect()
+    }
+}
+
 /// Where a route sends traffic.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RouteTarget {
