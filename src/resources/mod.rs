@@ -10,5 +10,5 @@ use crate::provider::AwsClients;
 
 /// All resources of the `retool` provider, for the provider's registry.
 pub fn all() -> Vec<Arc<dyn Resource<AwsClients>>> {
-    vec![Arc::new(network::NetworkResource)]
+    vec![Arc::new(network::NetworkResource), Arc::new(permission_boundary::PermissionBoundaryResource)]
 }

@@ -89,6 +89,17 @@ pub fn principal_arn_problem(arn: &str) -> Option<String> {
     if name_ok && path_ok && path_and_name.len() <= 512 { None } else { bad() }
 }
 
+/// Why `id` cannot be an STS external id, if it cannot (IAM: 2–1224 of `[\w+=,.@:/-]`).
+pub fn external_id_problem(id: &str) -> Option<String> {
+    let len = id.chars().count();
+    if !(2..=1224).contains(&len) {
+        return Some(format!("is {len} characters long; it must be 2 to 1224."));
+    }
+    id.chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(*c)))
+        .map(|_| "contains a character STS does not accept; use letters, digits and + = , . @ : / - _.".to_owned())
+}
+
 /// `name_prefix` as an attribute validator.
 pub fn name_prefix() -> impl Validator {
     check(
@@ -112,6 +123,11 @@ pub fn principal_arn() -> impl Validator {
     })
 }
 
+/// `external_id` as an attribute validator. The message never repeats the value: it is sensitive.
+pub fn external_id() -> impl Validator {
+    check("must be 2 to 1224 characters of letters, digits and + = , . @ : / - _", |v| external_id_problem(v.as_str()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +148,15 @@ mod tests {
         assert_eq!(secrets_prefix_problem("prod/retool-"), None);
         for bad in ["", "*", "retool/*", "a b", &"r".repeat(129)] {
             assert!(secrets_prefix_problem(bad).is_some(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn external_ids_follow_sts_rules_and_are_never_echoed() {
+        assert_eq!(external_id_problem("retool-7f3c:prod/a_b"), None);
+        for bad in ["x", "has space", "tab\t", &"e".repeat(1225)] {
+            let problem = external_id_problem(bad).expect("refused");
+            assert!(bad.len() < 2 || !problem.contains(bad), "{problem} must not echo the id");
         }
     }
 
