@@ -87,6 +87,20 @@ impl Emulator {
         self.log.lock().map(|lines| lines.join("\n")).unwrap_or_default()
     }
 
+    /// A position in moto's request log, for counting requests made after it.
+    pub fn log_mark(&self) -> usize {
+        self.log.lock().map(|lines| lines.len()).unwrap_or_default()
+    }
+
+    /// Requests to the AWS query APIs (EC2, STS, IAM: `POST /`) logged after `mark`. Terraform's
+    /// S3 backend addresses buckets by path, so its requests are never counted here.
+    pub fn query_api_requests_since(&self, mark: usize) -> Vec<String> {
+        self.log
+            .lock()
+            .map(|lines| lines.iter().skip(mark).filter(|line| line.contains("\"POST / HTTP")).cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Creates an S3 bucket (e.g. for Terraform's state) through the S3 API.
     pub fn create_bucket(&self, bucket: &str) {
         self.s3(&["create-bucket", bucket]);

@@ -11,11 +11,13 @@
 
 pub mod aws;
 pub mod emulator;
+pub mod inventory;
 pub mod terraform;
 pub mod toolchain;
 pub mod workspace;
 
 pub use emulator::Emulator;
+pub use inventory::Inventory;
 pub use terraform::{CommandOutput, PlanOutcome, TerraformError};
 pub use toolchain::{Toolchain, acceptance_toolchain};
 pub use workspace::Workspace;

@@ -3,8 +3,13 @@
 //! Layout of the temp dir (removed when the workspace is dropped):
 //! `provider/` a private copy of the provider binary (other builds may rewrite target/ while tests
 //! run), `terraformrc` the CLI config whose `dev_overrides` point Terraform at that copy,
-//! `config/` the root module (`main.tf`, `.terraform/`), `plugin-cache/`, and empty AWS config
-//! files so no profile of the machine's user is read. State lives in the emulator's S3, in a
+//! `mirror/` the same binary as a filesystem mirror, `config/` the root module (`main.tf`,
+//! `.terraform/`), `plugin-cache/`, and empty AWS config files so no profile of the machine's
+//! user is read.
+//!
+//! The mirror exists for `terraform init`: Terraform before 1.15 still asks the registry for a
+//! dev-overridden provider during init (and fails offline); with the mirror, init installs it
+//! from disk, and every later command runs the `dev_overrides` binary. State lives in the emulator's S3, in a
 //! bucket of the workspace's own, with S3-native locking (`use_lockfile`).
 
 use std::path::Path;
@@ -40,14 +45,23 @@ impl Workspace {
             .tempdir()
             .expect("create the workspace's temp dir");
         let root = dir.path();
-        for sub_dir in ["provider", "config", "plugin-cache", "aws"] {
-            std::fs::create_dir_all(root.join(sub_dir)).expect("create workspace directories");
-        }
         let provider_dir = root.join("provider");
-        std::fs::copy(PROVIDER_BINARY, provider_dir.join("terraform-provider-retool"))
+        let mirror_dir = root.join("mirror");
+        let mirror_package = mirror_dir
+            .join("registry.terraform.io")
+            .join(PROVIDER_SOURCE)
+            .join(env!("CARGO_PKG_VERSION"))
+            .join(platform());
+        for sub_dir in [&provider_dir, &mirror_package, &root.join("config"), &root.join("plugin-cache"), &root.join("aws")] {
+            std::fs::create_dir_all(sub_dir).expect("create workspace directories");
+        }
+        let provider_copy = provider_dir.join("terraform-provider-retool");
+        std::fs::copy(PROVIDER_BINARY, &provider_copy)
             .unwrap_or_else(|error| panic!("copy the provider binary {PROVIDER_BINARY}: {error}"));
+        std::fs::hard_link(&provider_copy, mirror_package.join("terraform-provider-retool"))
+            .expect("link the provider into the filesystem mirror");
         let cli_config = root.join("terraformrc");
-        std::fs::write(&cli_config, cli_config_hcl(&provider_dir)).expect("write the CLI config");
+        std::fs::write(&cli_config, cli_config_hcl(&provider_dir, &mirror_dir)).expect("write the CLI config");
         for file in ["config", "credentials"] {
             std::fs::write(root.join("aws").join(file), "").expect("write empty AWS config files");
         }
@@ -118,20 +132,50 @@ impl Workspace {
 
     /// A `provider "retool"` block with every service endpoint on the emulator.
     pub fn provider_block(&self) -> String {
+        self.provider_block_with("")
+    }
+
+    /// A `provider "retool"` block with every service endpoint on the emulator, plus `extra`
+    /// arguments or blocks (e.g. `default_tags`).
+    pub fn provider_block_with(&self, extra: &str) -> String {
         let endpoint = &self.endpoint;
         let endpoints: String = ["ec2", "eks", "elasticache", "iam", "kms", "rds", "s3", "secretsmanager", "sts"]
             .iter()
             .map(|service| format!("    {service:<14} = \"{endpoint}\"\n"))
             .collect();
-        format!("provider \"retool\" {{\n  region = \"us-east-1\"\n  endpoints {{\n{endpoints}  }}\n}}\n")
+        format!("provider \"retool\" {{\n  region = \"us-east-1\"\n  endpoints {{\n{endpoints}  }}\n{extra}}}\n")
     }
 }
 
-fn cli_config_hcl(provider_dir: &Path) -> String {
+fn cli_config_hcl(provider_dir: &Path, mirror_dir: &Path) -> String {
     format!(
-        "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
-        provider_dir.display()
+        r#"provider_installation {{
+  dev_overrides {{
+    "{PROVIDER_SOURCE}" = "{provider}"
+  }}
+  filesystem_mirror {{
+    path    = "{mirror}"
+    include = ["{PROVIDER_SOURCE}"]
+  }}
+  direct {{
+    exclude = ["{PROVIDER_SOURCE}"]
+  }}
+}}
+"#,
+        provider = provider_dir.display(),
+        mirror = mirror_dir.display(),
     )
+}
+
+/// Terraform's name for this machine's platform, e.g. `linux_amd64`.
+fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
 }
 
 fn environment(toolchain: &Toolchain, root: &Path, cli_config: &Path, endpoint: &str) -> Vec<(String, String)> {
