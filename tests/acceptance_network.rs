@@ -431,7 +431,7 @@ fn invalid_config(workspace: &Workspace, case: &InvalidCase) -> String {
         Some(extra) => workspace.provider_block_with(extra),
         None => workspace.provider_block(),
     };
-    let mut arguments = vec![
+    let mut arguments = [
         ("name", r#""acceptance""#),
         ("cidr_block", r#""10.42.0.0/16""#),
         ("availability_zones", r#"["us-east-1a", "us-east-1b"]"#),
