@@ -5,6 +5,7 @@
 //! a runtime drives validation, planning, apply and the consistency checks Terraform enforces.
 
 pub mod consistency;
+pub mod docs;
 pub mod diagnostics;
 pub mod plan;
 pub mod plan_modifiers;

@@ -48,7 +48,7 @@ fn apply_defaults(block: &Block, config: &Value, planned: &mut Value) {
     }
     for nested in &block.blocks {
         let configured = config.attr(&nested.name).clone();
-        if let Some(value) = planned.attr_mut(&nested.name) {
+        if let Some(value) = attr_mut(planned, &nested.name) {
             zip_nested(nested.nesting, &configured, value, |c, p| apply_defaults(&nested.block, c, p));
         }
     }
@@ -66,7 +66,7 @@ fn mark_computed_unknown(block: &Block, config: &Value, planned: &mut Value) {
     }
     for nested in &block.blocks {
         let configured = config.attr(&nested.name).clone();
-        if let Some(value) = planned.attr_mut(&nested.name) {
+        if let Some(value) = attr_mut(planned, &nested.name) {
             zip_nested(nested.nesting, &configured, value, |c, p| mark_computed_unknown(&nested.block, c, p));
         }
     }
@@ -109,7 +109,7 @@ impl ModifierWalk<'_> {
             let nested_path = path.clone().attr(&nested.name);
             let configured = config.attr(&nested.name).clone();
             let prior_value = prior.attr(&nested.name).clone();
-            if let Some(value) = planned.attr_mut(&nested.name) {
+            if let Some(value) = attr_mut(planned, &nested.name) {
                 self.nested(nested.nesting, &configured, &prior_value, value, &nested_path, &mut |walk, c, p, v, at| {
                     walk.block(&nested.block, c, p, v, at);
                 });
@@ -122,7 +122,7 @@ impl ModifierWalk<'_> {
             let attribute_path = path.clone().attr(&attribute.name);
             let configured = config.attr(&attribute.name).clone();
             let prior_value = prior.attr(&attribute.name).clone();
-            let Some(value) = planned.attr_mut(&attribute.name) else { continue };
+            let Some(value) = attr_mut(planned, &attribute.name) else { continue };
             if let AttributeType::Nested { nesting, attributes: inner } = &attribute.kind {
                 self.nested(*nesting, &configured, &prior_value, value, &attribute_path, &mut |walk, c, p, v, at| {
                     if matches!(v, Value::Object(_)) {
@@ -172,5 +172,13 @@ impl ModifierWalk<'_> {
             }
             _ => {}
         }
+    }
+}
+
+/// The attribute `name` of an object value, for in-place planning.
+fn attr_mut<'a>(object: &'a mut Value, name: &str) -> Option<&'a mut Value> {
+    match object {
+        Value::Object(attributes) => attributes.get_mut(name),
+        _ => None,
     }
 }

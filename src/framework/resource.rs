@@ -45,12 +45,23 @@ impl PlanRequest<'_> {
 }
 
 /// The plan under construction; the resource may refine it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PlanResponse {
     pub planned: Value,
     pub requires_replace: Vec<AttributePath>,
     pub private: Vec<u8>,
     pub diagnostics: Diagnostics,
+}
+
+impl Default for PlanResponse {
+    fn default() -> Self {
+        Self {
+            planned: Value::Null,
+            requires_replace: Vec::new(),
+            private: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        }
+    }
 }
 
 /// One managed resource type, served for provider data `D` (the configured API clients).

@@ -195,7 +195,7 @@ impl<P: Provider> ProviderRuntime<P> {
         };
         let new_state = r.resource.read(&ctx, state, &mut private, &mut diags).await;
         let state = match new_state {
-            Some(s) => s,
+            Some(s) => s.normalized(&r.value_type),
             None if diags.has_errors() => state.clone(),
             None => Value::Null,
         };
@@ -228,6 +228,7 @@ impl<P: Provider> ProviderRuntime<P> {
         }
         let client = self.client();
         r.resource.modify_plan(client.as_deref(), &request, &mut response).await;
+        response.planned = std::mem::replace(&mut response.planned, Value::Null).normalized(&r.value_type);
         if CHECK_CONTRACTS && !request.is_destroy() && !response.diagnostics.has_errors() {
             consistency::check_plan(&r.schema.block, config, &response.planned, &mut response.diagnostics);
         }
@@ -257,6 +258,7 @@ impl<P: Provider> ProviderRuntime<P> {
         } else {
             r.resource.update(&ctx, prior_state, planned, &mut private, &mut diags).await
         };
+        let state = state.normalized(&r.value_type);
         if CHECK_CONTRACTS && !diags.has_errors() && !planned.is_null() {
             consistency::check_apply(planned, &state, &mut diags);
         }
@@ -269,7 +271,10 @@ impl<P: Provider> ProviderRuntime<P> {
         let Some(ctx) = self.context(&mut diags) else { return (Vec::new(), diags) };
         let imported = r.resource.import(&ctx, id, &mut diags).await;
         match imported {
-            Some(state) => (vec![Imported { type_name: type_name.to_owned(), state }], diags),
+            Some(state) => {
+                let state = state.normalized(&r.value_type);
+                (vec![Imported { type_name: type_name.to_owned(), state }], diags)
+            }
             None => {
                 if !diags.has_errors() {
                     diags.error(
@@ -298,5 +303,226 @@ fn prune_to_type(value: serde_json::Value, ty: &Type) -> serde_json::Value {
             serde_json::Value::Object(map.into_iter().map(|(k, v)| (k, prune_to_type(v, t))).collect())
         }
         (other, _) => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The whole request flow, driven through the runtime with an in-memory resource.
+
+    use std::collections::BTreeMap;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::framework::schema::{Attribute, Block};
+    use crate::framework::{requires_replace, use_state_for_unknown, validators};
+
+    /// Objects "in the cloud", keyed by id.
+    #[derive(Default)]
+    struct Cloud {
+        objects: Mutex<BTreeMap<String, i64>>,
+    }
+
+    /// A resource whose `bug` flag makes apply change a planned value, to prove the check fires.
+    struct Thing {
+        bug: bool,
+    }
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        Value::object(pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())))
+    }
+
+    #[async_trait]
+    impl Resource<Cloud> for Thing {
+        fn type_name(&self) -> &'static str {
+            "test_thing"
+        }
+
+        fn schema(&self) -> Schema {
+            Schema::new(
+                1,
+                Block::new("A thing.")
+                    .attribute(Attribute::new("name", Type::String).required().description("Name.").plan_modifier(requires_replace()))
+                    .attribute(
+                        Attribute::new("size", Type::Number)
+                            .default(Value::number_i64(1))
+                            .description("Size.")
+                            .validator(validators::int_between(1, 10)),
+                    )
+                    .attribute(Attribute::new("id", Type::String).computed().description("Id.").plan_modifier(use_state_for_unknown()))
+                    .attribute(Attribute::new("revision", Type::Number).computed().description("Changes on every update.")),
+            )
+        }
+
+        async fn create(&self, ctx: &ResourceContext<Cloud>, planned: &Value, _: &mut Vec<u8>, _: &mut Diagnostics) -> Value {
+            let name = planned.attr("name").as_str().unwrap_or_default().to_owned();
+            let size = planned.attr("size").as_i64().unwrap_or(0);
+            ctx.client.objects.lock().unwrap().insert(name.clone(), size);
+            let mut state = planned.clone();
+            state.set_attr("id", Value::string(format!("id-{name}")));
+            state.set_attr("revision", Value::number_i64(1));
+            state
+        }
+
+        async fn read(&self, ctx: &ResourceContext<Cloud>, state: &Value, _: &mut Vec<u8>, _: &mut Diagnostics) -> Option<Value> {
+            let name = state.attr("name").as_str()?.to_owned();
+            let size = *ctx.client.objects.lock().unwrap().get(&name)?;
+            let mut state = state.clone();
+            state.set_attr("size", Value::number_i64(size));
+            Some(state)
+        }
+
+        async fn update(&self, ctx: &ResourceContext<Cloud>, prior: &Value, planned: &Value, _: &mut Vec<u8>, _: &mut Diagnostics) -> Value {
+            let name = planned.attr("name").as_str().unwrap_or_default().to_owned();
+            let size = planned.attr("size").as_i64().unwrap_or(0);
+            ctx.client.objects.lock().unwrap().insert(name, size);
+            let mut state = planned.clone();
+            let revision = prior.attr("revision").as_i64().unwrap_or(0) + 1;
+            state.set_attr("revision", Value::number_i64(revision));
+            if self.bug {
+                state.set_attr("size", Value::number_i64(size + 1));
+            }
+            state
+        }
+
+        async fn delete(&self, ctx: &ResourceContext<Cloud>, prior: &Value, _: &mut Diagnostics) {
+            if let Some(name) = prior.attr("name").as_str() {
+                ctx.client.objects.lock().unwrap().remove(name);
+            }
+        }
+    }
+
+    struct TestProvider {
+        bug: bool,
+    }
+
+    #[async_trait]
+    impl Provider for TestProvider {
+        type Data = Cloud;
+
+        fn schema(&self) -> Schema {
+            Schema::new(0, Block::new("Test provider."))
+        }
+
+        async fn configure(&self, config: &Value, _: &mut Diagnostics) -> Option<Cloud> {
+            config.is_wholly_known().then(Cloud::default)
+        }
+
+        fn resources(&self) -> Vec<Arc<dyn Resource<Cloud>>> {
+            vec![Arc::new(Thing { bug: self.bug })]
+        }
+    }
+
+    async fn runtime(bug: bool) -> ProviderRuntime<TestProvider> {
+        let runtime = ProviderRuntime::new(TestProvider { bug });
+        assert!(runtime.configure(&obj(&[])).await.is_empty());
+        runtime
+    }
+
+    fn config(name: &str, size: Option<i64>) -> Value {
+        obj(&[
+            ("name", Value::string(name)),
+            ("size", size.map_or(Value::Null, Value::number_i64)),
+            ("id", Value::Null),
+            ("revision", Value::Null),
+        ])
+    }
+
+    /// What Terraform proposes: config, with prior values kept for attributes config leaves null.
+    fn proposed(config: &Value, prior: &Value) -> Value {
+        let mut p = config.clone();
+        for key in ["size", "id", "revision"] {
+            if config.attr(key).is_null() {
+                p.set_attr(key, prior.attr(key).clone());
+            }
+        }
+        p
+    }
+
+    async fn apply(rt: &ProviderRuntime<TestProvider>, cfg: &Value, prior: &Value) -> (PlanResponse, StateResult) {
+        let plan = rt.plan_resource_change("test_thing", cfg, prior, &proposed(cfg, prior), &[]).await;
+        assert!(!plan.diagnostics.has_errors(), "{}", plan.diagnostics);
+        let result = rt.apply_resource_change("test_thing", prior, &plan.planned, plan.private.clone()).await;
+        (plan, result)
+    }
+
+    #[tokio::test]
+    async fn create_then_noop_then_update_then_replace() {
+        let rt = runtime(false).await;
+        let (plan, created) = apply(&rt, &config("a", None), &Value::Null).await;
+        assert_eq!(plan.planned.attr("size"), &Value::number_i64(1), "default planned");
+        assert!(plan.planned.attr("id").is_unknown());
+        assert!(created.diagnostics.is_empty(), "{}", created.diagnostics);
+        assert_eq!(created.state.attr("id"), &Value::string("id-a"));
+
+        let noop = rt.plan_resource_change("test_thing", &config("a", None), &created.state, &proposed(&config("a", None), &created.state), &[]).await;
+        assert_eq!(noop.planned, created.state, "a no-op plan equals prior state");
+        assert!(noop.requires_replace.is_empty());
+
+        let (plan, updated) = apply(&rt, &config("a", Some(5)), &created.state).await;
+        assert_eq!(plan.planned.attr("id"), &Value::string("id-a"), "id kept from state");
+        assert!(plan.planned.attr("revision").is_unknown(), "revision changes on update");
+        assert!(plan.requires_replace.is_empty());
+        assert!(updated.diagnostics.is_empty(), "{}", updated.diagnostics);
+        assert_eq!(updated.state.attr("revision"), &Value::number_i64(2));
+
+        let rename = rt.plan_resource_change("test_thing", &config("b", Some(5)), &updated.state, &proposed(&config("b", Some(5)), &updated.state), &[]).await;
+        assert_eq!(rename.requires_replace, vec![AttributePath::root().attr("name")]);
+    }
+
+    #[tokio::test]
+    async fn invalid_values_are_reported_on_their_attribute_before_any_call() {
+        let rt = runtime(false).await;
+        let diags = rt.validate_resource_config("test_thing", &config("a", Some(99)));
+        let error = diags.iter().next().expect("an error");
+        assert_eq!(error.path, Some(AttributePath::root().attr("size")));
+        let plan = rt.plan_resource_change("test_thing", &config("a", Some(99)), &Value::Null, &config("a", Some(99)), &[]).await;
+        assert!(plan.diagnostics.has_errors());
+    }
+
+    #[tokio::test]
+    async fn an_apply_that_changes_a_planned_value_is_caught() {
+        let rt = runtime(true).await;
+        let (_, created) = apply(&rt, &config("a", None), &Value::Null).await;
+        let (_, updated) = apply(&rt, &config("a", Some(3)), &created.state).await;
+        assert!(updated.diagnostics.has_errors(), "the contract check must flag the changed size");
+        let error = updated.diagnostics.iter().next().expect("an error");
+        assert_eq!(error.path, Some(AttributePath::root().attr("size")));
+    }
+
+    #[tokio::test]
+    async fn read_of_a_vanished_object_removes_it_and_destroy_plans_null() {
+        let rt = runtime(false).await;
+        let (_, created) = apply(&rt, &config("a", None), &Value::Null).await;
+        let destroy = rt.plan_resource_change("test_thing", &Value::Null, &created.state, &Value::Null, &[]).await;
+        assert_eq!(destroy.planned, Value::Null);
+        let deleted = rt.apply_resource_change("test_thing", &created.state, &Value::Null, Vec::new()).await;
+        assert_eq!(deleted.state, Value::Null);
+        let read = rt.read_resource("test_thing", &created.state, Vec::new()).await;
+        assert_eq!(read.state, Value::Null);
+        assert!(read.diagnostics.is_empty());
+    }
+
+    #[tokio::test]
+    async fn unknown_provider_config_plans_but_does_not_apply() {
+        let rt = ProviderRuntime::new(TestProvider { bug: false });
+        assert!(rt.configure(&obj(&[("x", Value::unknown())])).await.is_empty());
+        let plan = rt.plan_resource_change("test_thing", &config("a", None), &Value::Null, &config("a", None), &[]).await;
+        assert!(!plan.diagnostics.has_errors());
+        let applied = rt.apply_resource_change("test_thing", &Value::Null, &plan.planned, Vec::new()).await;
+        assert!(applied.diagnostics.has_errors());
+    }
+
+    #[tokio::test]
+    async fn state_from_an_older_schema_without_upgrader_is_refused_and_extra_keys_are_dropped() {
+        let rt = runtime(false).await;
+        let (_, diags) = rt.upgrade_resource_state("test_thing", 0, br#"{"name":"a"}"#);
+        assert!(diags.has_errors());
+        let (value, diags) =
+            rt.upgrade_resource_state("test_thing", 1, br#"{"name":"a","size":2,"id":"x","revision":1,"gone":true}"#);
+        assert!(diags.is_empty(), "{diags}");
+        assert_eq!(value.attr("size"), &Value::number_i64(2));
     }
 }

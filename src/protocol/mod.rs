@@ -5,7 +5,11 @@
 //! * [`go_plugin`] — go-plugin's companion services (`proto/grpc_*.proto`, package `plugin`):
 //!   controller, stdio and broker, which the plugin transport serves next to the provider.
 //!
-//! The code is produced by `build.rs` from the `.proto` files; nothing here is hand-written.
+//! The code is produced by `build.rs` from the `.proto` files. [`server`] serves the provider
+//! service on top of the framework runtime; [`convert`] maps wire messages to framework types.
+
+pub mod convert;
+pub mod server;
 
 /// Terraform plugin protocol 6.10 messages, plus the `provider_server` / `provider_client` modules.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]

@@ -11,12 +11,20 @@
 //! (conformance.rs), [`ValueError`] (error.rs), and the two codecs [`msgpack`] and [`json`].
 
 mod conformance;
+pub mod json;
+pub mod msgpack;
 mod error;
+mod normalize;
 mod number;
 mod path;
 mod refinements;
 mod types;
 mod values;
+
+#[cfg(test)]
+mod codec_properties;
+#[cfg(test)]
+pub mod strategies;
 
 pub use error::ValueError;
 pub use number::{InvalidNumber, Number};

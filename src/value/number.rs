@@ -425,7 +425,7 @@ mod tests {
 
     #[test]
     fn ordering_is_numeric() {
-        let mut values = vec![n("10"), n("-2.5"), n("0"), n("9.99"), n("-10"), n("0.001"), n("1e-5")];
+        let mut values = [n("10"), n("-2.5"), n("0"), n("9.99"), n("-10"), n("0.001"), n("1e-5")];
         values.sort();
         let text: Vec<String> = values.iter().map(Number::to_string).collect();
         assert_eq!(text, ["-10", "-2.5", "0", "0.00001", "0.001", "9.99", "10"]);

@@ -8,6 +8,7 @@
 
 use super::number::Number;
 use super::types::Type;
+use super::values::Value;
 
 /// Refinements of an unknown value. `Default` is an unrefined ("totally unknown") value.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -57,9 +58,57 @@ impl Refinements {
     }
 }
 
+impl Refinements {
+    /// True when a final value is consistent with what these refinements promised. Terraform holds
+    /// a provider to the refinements of its planned unknowns, so apply results can be checked with
+    /// this. An unknown value is admitted (it promises nothing yet).
+    pub fn admits(&self, value: &Value) -> bool {
+        let value = value.unwrap_dynamic();
+        match value {
+            Value::Unknown(_) => true,
+            Value::Null => !self.not_null,
+            Value::String(s) => self.string_prefix.as_deref().is_none_or(|prefix| s.starts_with(prefix)),
+            Value::Number(n) => {
+                let above = self.number_lower.as_ref().is_none_or(|(low, inclusive)| if *inclusive { n >= low } else { n > low });
+                let below = self.number_upper.as_ref().is_none_or(|(high, inclusive)| if *inclusive { n <= high } else { n < high });
+                above && below
+            }
+            Value::List(items) | Value::Set(items) => self.admits_length(items.len()),
+            Value::Map(entries) => self.admits_length(entries.len()),
+            _ => true,
+        }
+    }
+
+    fn admits_length(&self, length: usize) -> bool {
+        let length = length as u64;
+        self.length_lower.is_none_or(|low| length >= low) && self.length_upper.is_none_or(|high| length <= high)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn admits_checks_final_values_against_promises() {
+        let id = Refinements { string_prefix: Some("vpc-".into()), ..Refinements::not_null() };
+        assert!(id.admits(&Value::string("vpc-123")));
+        assert!(!id.admits(&Value::string("subnet-1")));
+        assert!(!id.admits(&Value::Null));
+        assert!(id.admits(&Value::unknown()));
+        let port = Refinements {
+            number_lower: Some((Number::from_i64(1), true)),
+            number_upper: Some((Number::from_i64(65536), false)),
+            ..Refinements::default()
+        };
+        assert!(port.admits(&Value::number_i64(1)));
+        assert!(!port.admits(&Value::number_i64(65536)));
+        assert!(!port.admits(&Value::number_i64(0)));
+        assert!(port.admits(&Value::Null));
+        let pair = Refinements { length_lower: Some(2), length_upper: Some(2), ..Refinements::default() };
+        assert!(pair.admits(&Value::list(vec![Value::Null, Value::Null])));
+        assert!(!pair.admits(&Value::set(vec![Value::string("a")])));
+    }
 
     #[test]
     fn refinements_must_suit_the_type() {

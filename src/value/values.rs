@@ -131,6 +131,16 @@ impl Value {
         }
     }
 
+    /// A mutable reference to an attribute present in an object (decoded objects hold every
+    /// attribute of their type, null ones included).
+    pub fn attr_mut(&mut self, name: &str) -> Option<&mut Value> {
+        match self {
+            Value::Object(attrs) => attrs.get_mut(name),
+            Value::Dynamic(_, inner) => inner.attr_mut(name),
+            _ => None,
+        }
+    }
+
     /// Sets an attribute of an object; a null value becomes an empty object first. Returns false
     /// (and changes nothing) when `self` is neither an object nor null.
     pub fn set_attr(&mut self, name: impl Into<String>, value: Value) -> bool {
@@ -228,6 +238,13 @@ impl Value {
             Value::Tuple(_) => "tuple",
             Value::Dynamic(..) => "dynamic",
         }
+    }
+}
+
+/// Null: the value of anything not yet set.
+impl Default for Value {
+    fn default() -> Value {
+        Value::Null
     }
 }
 

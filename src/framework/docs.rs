@@ -1,0 +1,168 @@
+//! Reference documentation rendered from schemas.
+//!
+//! The schema is the single source of truth for what an attribute means, so the docs pages under
+//! `docs/` are rendered from it (and a test fails when they drift). An operator reading the page
+//! sees the same words `terraform providers schema -json` shows, plus what the validators and plan
+//! modifiers promise: ranges, allowed values, defaults, "forces replacement".
+
+use std::fmt::Write;
+
+use crate::value::{Type, Value};
+
+use super::schema::{Attribute, AttributeType, Block, Nesting};
+
+/// Renders one page: `title`, the block's description, an example, and the attribute reference.
+pub fn render_page(title: &str, block: &Block, example: Option<&str>, footer: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {title}\n");
+    let _ = writeln!(out, "{}\n", block.description.trim());
+    if let Some(example) = example {
+        let _ = writeln!(out, "## Example usage\n\n```hcl\n{}\n```\n", example.trim());
+    }
+    let (arguments, computed): (Vec<&Attribute>, Vec<&Attribute>) =
+        block.attributes.iter().partition(|a| a.required || a.optional);
+    if !arguments.is_empty() || !block.blocks.is_empty() {
+        let _ = writeln!(out, "## Argument reference\n");
+        for a in arguments {
+            render_attribute(&mut out, a, 0);
+        }
+        for b in &block.blocks {
+            let nesting = match b.nesting {
+                Nesting::Single | Nesting::Group => "block, at most one".to_owned(),
+                _ if b.max_items > 0 => format!("blocks, {} to {}", b.min_items, b.max_items),
+                _ => "blocks".to_owned(),
+            };
+            let _ = writeln!(out, "- `{}` ({nesting}) — {}", b.name, one_line(&b.block.description));
+            for a in &b.block.attributes {
+                render_attribute(&mut out, a, 1);
+            }
+        }
+        out.push('\n');
+    }
+    if !computed.is_empty() {
+        let _ = writeln!(out, "## Attribute reference\n\nIn addition to the arguments, these are exported:\n");
+        for a in computed {
+            render_attribute(&mut out, a, 0);
+        }
+        out.push('\n');
+    }
+    if !footer.trim().is_empty() {
+        let _ = writeln!(out, "{}", footer.trim());
+    }
+    out
+}
+
+fn render_attribute(out: &mut String, a: &Attribute, depth: usize) {
+    let indent = "  ".repeat(depth);
+    let mut facts = vec![type_name(a)];
+    facts.push(
+        match (a.required, a.optional, a.computed) {
+            (true, _, _) => "required",
+            (_, true, _) => "optional",
+            _ => "read-only",
+        }
+        .to_owned(),
+    );
+    if a.sensitive {
+        facts.push("sensitive".to_owned());
+    }
+    if a.write_only {
+        facts.push("write-only".to_owned());
+    }
+    if a.deprecated {
+        facts.push("deprecated".to_owned());
+    }
+    let mut line = format!("{indent}- `{}` ({}) — {}", a.name, facts.join(", "), one_line(&a.description));
+    if let Some(default) = &a.default {
+        let _ = write!(line, " Default: `{}`.", literal(default));
+    }
+    for v in &a.validators {
+        let _ = write!(line, " Value {}.", v.description());
+    }
+    for m in &a.plan_modifiers {
+        let description = m.description();
+        if description.contains("replace") {
+            let _ = write!(line, " {}.", capitalize(&description));
+        }
+    }
+    let _ = writeln!(out, "{line}");
+    if let AttributeType::Nested { attributes, .. } = &a.kind {
+        for inner in attributes {
+            render_attribute(out, inner, depth + 1);
+        }
+    }
+}
+
+fn type_name(a: &Attribute) -> String {
+    match &a.kind {
+        AttributeType::Plain(ty) => plain_type(ty),
+        AttributeType::Nested { nesting, .. } => match nesting {
+            Nesting::Single | Nesting::Group => "object".to_owned(),
+            Nesting::List => "list of objects".to_owned(),
+            Nesting::Set => "set of objects".to_owned(),
+            Nesting::Map => "map of objects".to_owned(),
+        },
+    }
+}
+
+fn plain_type(ty: &Type) -> String {
+    match ty {
+        Type::Bool => "bool".to_owned(),
+        Type::Number => "number".to_owned(),
+        Type::String => "string".to_owned(),
+        Type::Dynamic => "any".to_owned(),
+        Type::List(t) => format!("list of {}", plain_type(t)),
+        Type::Set(t) => format!("set of {}", plain_type(t)),
+        Type::Map(t) => format!("map of {}", plain_type(t)),
+        Type::Object { .. } => "object".to_owned(),
+        Type::Tuple(_) => "tuple".to_owned(),
+    }
+}
+
+fn literal(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
+            format!("[{}]", items.iter().map(literal).collect::<Vec<_>>().join(", "))
+        }
+        Value::Map(m) | Value::Object(m) if m.is_empty() => "{}".to_owned(),
+        Value::Null => "null".to_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::{requires_replace, validators};
+
+    #[test]
+    fn page_lists_every_attribute_with_its_promises() {
+        let block = Block::new("A network.")
+            .attribute(Attribute::new("name", Type::String).required().description("The name.").plan_modifier(requires_replace()))
+            .attribute(
+                Attribute::new("mode", Type::String)
+                    .default(Value::string("single"))
+                    .description("The mode.")
+                    .validator(validators::one_of(&["single", "many"])),
+            )
+            .attribute(Attribute::new("id", Type::String).computed().description("The id."));
+        let page = render_page("retool_x", &block, Some("resource \"retool_x\" \"a\" {}"), "## Import\n\nBy id.");
+        assert!(page.contains("- `name` (string, required) — The name. Changing this value replaces the resource."), "{page}");
+        assert!(page.contains("Default: `\"single\"`. Value must be one of: single, many."), "{page}");
+        assert!(page.contains("## Attribute reference"));
+        assert!(page.contains("- `id` (string, read-only) — The id."));
+        assert!(page.ends_with("By id.\n"));
+    }
+}

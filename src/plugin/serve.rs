@@ -1,0 +1,151 @@
+//! Serving the provider the way go-plugin expects: bind, secure, announce, serve, stop.
+//!
+//! Order matters. The socket is bound and the TLS settings are ready *before* the handshake line
+//! is printed, because Terraform connects the moment it reads it. Health reports `plugin` as
+//! SERVING (go-plugin pings it), and the controller's `Shutdown` stops the server gracefully so
+//! its own reply still reaches Terraform.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio::io::{AsyncWrite, AsyncWriteExt as _};
+use tokio_rustls::TlsAcceptor;
+use tonic::service::Routes;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use super::PluginError;
+use super::broker::Broker;
+use super::connection::{Incoming, PluginSocket};
+use super::controller::Controller;
+use super::handshake::{ServeConfig, ServeMode, handshake_line};
+use super::reattach::reattach_instructions;
+use super::shutdown::Shutdown;
+use super::stdio::Stdio;
+use super::tls::AutoMtls;
+
+/// The health-check service name go-plugin's host asks about.
+const HEALTH_SERVICE_NAME: &str = "plugin";
+/// After shutdown is requested, how long open connections get to finish before we stop anyway.
+const GRACEFUL_STOP_LIMIT: Duration = Duration::from_secs(1);
+
+/// Runs the provider for `main`: `--debug` on the command line selects debug mode, otherwise the
+/// go-plugin environment is required. Problems are printed to stderr and become exit code 1.
+pub async fn serve_from_command_line(provider: Routes, provider_address: &str) -> ExitCode {
+    let debug = std::env::args()
+        .skip(1)
+        .any(|arg| arg == "--debug" || arg == "-debug");
+    let config = if debug {
+        ServeConfig::debug(provider_address)
+    } else {
+        match ServeConfig::from_env() {
+            Ok(config) => config,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    match serve(provider, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "provider stopped with an error");
+            eprintln!("{error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Serves `provider` (plus go-plugin's health, controller, stdio and broker services) until the
+/// host calls `GRPCController/Shutdown` (or, when interrupts are not ignored, until Ctrl-C).
+/// The handshake line, or the reattach instructions in debug mode, go to stdout.
+pub async fn serve(provider: Routes, config: ServeConfig) -> Result<(), PluginError> {
+    serve_with_output(provider, config, tokio::io::stdout()).await
+}
+
+/// [`serve`], announcing the socket on `announce_to` instead of stdout.
+pub async fn serve_with_output<W>(
+    provider: Routes,
+    config: ServeConfig,
+    mut announce_to: W,
+) -> Result<(), PluginError>
+where
+    W: AsyncWrite + Unpin,
+{
+    let socket = PluginSocket::bind(config.socket_parent_dir.as_deref())?;
+    let auto_mtls = config.client_certificate.map(AutoMtls::new).transpose()?;
+
+    let shutdown = Shutdown::new();
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_service_status(HEALTH_SERVICE_NAME, ServingStatus::Serving)
+        .await;
+    let routes = provider
+        .add_service(health_service)
+        .add_service(Controller::service(shutdown.clone()))
+        .add_service(Stdio::service(shutdown.clone()))
+        .add_service(Broker::service(shutdown.clone()));
+
+    let signals = tokio::spawn(handle_interrupts(
+        config.ignore_interrupts,
+        shutdown.clone(),
+    ));
+
+    let announcement = match &config.mode {
+        ServeMode::Managed => {
+            let server_certificate = auto_mtls.as_ref().map(|tls| &tls.server_certificate);
+            format!("{}\n", handshake_line(&socket.path, server_certificate))
+        }
+        ServeMode::Debug { provider_address } => {
+            reattach_instructions(provider_address, &socket.path, std::process::id())
+        }
+    };
+    announce_to
+        .write_all(announcement.as_bytes())
+        .await
+        .map_err(PluginError::Announce)?;
+    announce_to.flush().await.map_err(PluginError::Announce)?;
+    tracing::debug!(socket = %socket.path.display(), tls = auto_mtls.is_some(), "plugin server listening");
+
+    let incoming = Incoming::start(
+        socket,
+        auto_mtls.map(|tls| TlsAcceptor::from(tls.server_config)),
+    );
+    let stop_requested = {
+        let shutdown = shutdown.clone();
+        async move { shutdown.triggered().await }
+    };
+    let serving = Server::builder()
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, stop_requested);
+    let outcome = tokio::select! {
+        result = serving => result.map_err(PluginError::from),
+        () = async {
+            shutdown.triggered().await;
+            tokio::time::sleep(GRACEFUL_STOP_LIMIT).await;
+        } => {
+            tracing::debug!("connections still open after shutdown was requested; stopping anyway");
+            Ok(())
+        }
+    };
+    signals.abort();
+    tracing::debug!("plugin server stopped");
+    outcome
+}
+
+/// Either swallows SIGINT for the life of the server (managed mode) or turns the first Ctrl-C
+/// into a shutdown request (debug mode).
+async fn handle_interrupts(ignore: bool, shutdown: Shutdown) {
+    loop {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%error, "cannot listen for interrupts");
+            return;
+        }
+        if ignore {
+            tracing::trace!("ignoring interrupt; Terraform stops providers through StopProvider");
+        } else {
+            shutdown.trigger();
+            return;
+        }
+    }
+}
