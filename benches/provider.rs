@@ -97,20 +97,37 @@ fn start_provider(binary: &Path, identity: &ClientIdentity) -> Result<Started, F
     let handshake = match receiver.recv_timeout(HANDSHAKE_TIMEOUT) {
         Ok(line) => line,
         Err(_) => {
-            stop_provider(child);
+            reap(child);
             return Err(format!("no handshake line within {HANDSHAKE_TIMEOUT:?}").into());
         }
     };
     let elapsed = started_at.elapsed();
     if handshake.trim().is_empty() {
-        stop_provider(child);
+        reap(child);
         return Err("the provider exited without printing a handshake line".into());
     }
     Ok(Started { child, handshake: handshake.trim().to_owned(), elapsed })
 }
 
-/// Closes the provider's stdin (go-plugin's signal to exit) and reaps it, killing it if it lingers.
-fn stop_provider(mut child: Child) {
+/// Asks the provider to exit as Terraform does (`plugin.GRPCController/Shutdown`), so it removes
+/// its socket directory, and reaps it; kills it only if it does not exit.
+fn stop_provider(runtime: &tokio::runtime::Runtime, started: Started, identity: &ClientIdentity) {
+    let asked = runtime.block_on(async {
+        let channel = connect(&started.handshake, identity).await?;
+        let mut client = tonic::client::Grpc::new(channel);
+        client.ready().await?;
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static("/plugin.GRPCController/Shutdown");
+        let codec = tonic_prost::ProstCodec::<EmptyRequest, EmptyRequest>::default();
+        client.unary(tonic::Request::new(EmptyRequest {}), path, codec).await?;
+        Ok::<_, Failure>(())
+    });
+    if let Err(error) = asked {
+        eprintln!("warning: Shutdown RPC failed ({error}); killing the provider");
+    }
+    reap(started.child);
+}
+
+fn reap(mut child: Child) {
     drop(child.stdin.take());
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
@@ -225,14 +242,15 @@ fn millis(duration: Duration) -> String {
 
 fn run(binary: &Path) -> Result<(), Failure> {
     let identity = client_identity()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 
     // Warm the page cache once, then time cold starts of the process.
-    stop_provider(start_provider(binary, &identity)?.child);
+    stop_provider(&runtime, start_provider(binary, &identity)?, &identity);
     let mut handshakes = Vec::with_capacity(HANDSHAKE_RUNS);
     for _ in 0..HANDSHAKE_RUNS {
         let started = start_provider(binary, &identity)?;
         handshakes.push(started.elapsed);
-        stop_provider(started.child);
+        stop_provider(&runtime, started, &identity);
     }
     let (fastest, slowest) = (handshakes.iter().min().copied(), handshakes.iter().max().copied());
     let handshake_median = median(handshakes);
@@ -246,7 +264,6 @@ fn run(binary: &Path) -> Result<(), Failure> {
     println!("RESULT handshake_runs {HANDSHAKE_RUNS}");
 
     let started = start_provider(binary, &identity)?;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let outcome = runtime.block_on(async {
         let connected_at = Instant::now();
         let channel = connect(&started.handshake, &identity).await?;
@@ -263,7 +280,7 @@ fn run(binary: &Path) -> Result<(), Failure> {
         }
         Ok((first, first_latency, median(latencies)))
     });
-    stop_provider(started.child);
+    stop_provider(&runtime, started, &identity);
     let (schema, first_latency, schema_median) = outcome?;
 
     let mut resources: Vec<&String> = schema.resource_schemas.keys().collect();
