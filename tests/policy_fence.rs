@@ -5,8 +5,8 @@
 //! over a table of requests, and linted by parliament. Our own code only builds the table and
 //! reads the verdicts.
 //!
-//! Tools: `node` with `npm ci --prefix tests/policy-eval` done, and `parliament` (the project
-//! venv's `.venv/bin/parliament`, or `$PARLIAMENT`). Without them the tests skip with a message —
+//! Tools: `node` with `npm ci --prefix tests/policy-eval` done, and `parliament` (`$PARLIAMENT`,
+//! else the venv `make` names in `$RETOOL_TEST_VENV`, else `.venv/bin/parliament`). Without them the tests skip with a message —
 //! unless `TF_ACC=1` (as under `make test`), where a missing tool fails the run.
 
 use std::io::Write;
@@ -74,6 +74,7 @@ fn parliament() -> Option<PathBuf> {
     let candidates = std::env::var_os("PARLIAMENT")
         .map(PathBuf::from)
         .into_iter()
+        .chain(std::env::var_os("RETOOL_TEST_VENV").map(|venv| PathBuf::from(venv).join("bin/parliament")))
         .chain([Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/parliament")]);
     let found = candidates
         .into_iter()
