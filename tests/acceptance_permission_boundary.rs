@@ -169,7 +169,7 @@ async fn assert_estate(iam: &aws_sdk_iam::Client, values: &Value, setup: bool) {
     assert_eq!(maintenance.max_session, Some(43200));
     assert_trust(&maintenance, "maintenance role");
     let maintenance_policy = format!("arn:aws:iam::123456789012:policy/{PREFIX}-maintenance");
-    assert_eq!(maintenance.attached, [maintenance_policy.clone()], "maintenance role's policies");
+    assert_eq!(maintenance.attached, std::slice::from_ref(&maintenance_policy), "maintenance role's policies");
     let (permissions, _) = policy(iam, &maintenance_policy).await.expect("maintenance policy exists");
     assert_eq!(permissions, document(text(values, "maintenance_policy_json")));
 

@@ -39,7 +39,8 @@ use crate::value::{AttributePath, Type, Value};
 
 use desired::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX, Desired};
 use drift::Observed;
-use validation::{NAME_PREFIX_MAX, SESSION_MAX, SESSION_MIN};
+use documents::TRUST_POLICY_QUOTA;
+use validation::{SESSION_MAX, SESSION_MIN};
 
 pub const TYPE_NAME: &str = "retool_permission_boundary";
 /// Most operator principals one trust policy may name (the quota check is the real limit).
@@ -98,12 +99,12 @@ fn schema() -> Schema {
         .attribute(
             Attribute::new("name_prefix", Type::String)
                 .required()
-                .description(format!(
+                .description(
                     "Prefix of every IAM name this resource creates: `<prefix>-operator-boundary`, \
                      `<prefix>-workload-boundary`, `<prefix>-maintenance` (role and policy), `<prefix>-setup` (role and \
-                     policy). Roles the operator creates for workloads must also start with `<prefix>-`. Up to \
-                     {NAME_PREFIX_MAX} letters, digits and `+=,.@_-`. Changing it replaces everything."
-                ))
+                     policy). Roles the operator creates for workloads must also start with `<prefix>-`. Changing it \
+                     replaces everything.",
+                )
                 .validator(validation::name_prefix())
                 .plan_modifier(requires_replace()),
         )
@@ -112,8 +113,8 @@ fn schema() -> Schema {
                 .required()
                 .description(format!(
                     "ARNs of the operating team's IAM roles or users (`arn:aws:iam::<account>:role/<name>` or \
-                     `…:user/<name>`) that may assume both roles. 1 to {MAX_PRINCIPALS} entries, no wildcards; the \
-                     rendered trust policy must fit IAM's default 2048-character quota."
+                     `…:user/<name>`) that may assume both roles. Together they must fit IAM's default \
+                     {TRUST_POLICY_QUOTA}-character trust policy quota."
                 ))
                 .validator(size_between(1, MAX_PRINCIPALS))
                 .validator(unique_elements())
@@ -124,8 +125,7 @@ fn schema() -> Schema {
                 .optional()
                 .sensitive()
                 .description(
-                    "When set, both trust policies require this `sts:ExternalId` on every AssumeRole call (2 to 1224 \
-                     characters of letters, digits and `+=,.@:/-_`).",
+                    "When set, both trust policies require this `sts:ExternalId` on every AssumeRole call.",
                 )
                 .validator(validation::external_id()),
         )
@@ -141,19 +141,18 @@ fn schema() -> Schema {
             Attribute::new("max_session_duration", Type::Number)
                 .default(Value::number_i64(DEFAULT_MAX_SESSION))
                 .description(format!(
-                    "Longest session, in seconds, either role grants: {SESSION_MIN} to {SESSION_MAX}. Defaults to \
-                     {DEFAULT_MAX_SESSION}."
+                    "Longest session, in seconds, either role grants. Defaults to {DEFAULT_MAX_SESSION} (12 hours)."
                 ))
                 .validator(int_between(SESSION_MIN, SESSION_MAX)),
         )
         .attribute(
             Attribute::new("secrets_prefix", Type::String)
                 .default(Value::string(DEFAULT_SECRETS_PREFIX))
-                .description(format!(
+                .description(
                     "The one Secrets Manager name prefix the operator may manage (create, describe, tag, update, \
                      delete) but never read; workloads under the workload boundary may read it, and the RDS-managed \
-                     master secret (`rds!…`). Defaults to `{DEFAULT_SECRETS_PREFIX}`."
-                ))
+                     master secret (`rds!…`).",
+                )
                 .validator(validation::secrets_prefix()),
         )
         .attribute(
@@ -284,9 +283,9 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
                 AttributePath::root().attr("operator_principal_arns"),
                 "Trust policy too large",
                 format!(
-                    "The trust policy for these principals is {size} characters; IAM's default quota is {}. Name fewer \
-                     principals (for example one role the operating team's people assume).",
-                    documents::TRUST_POLICY_QUOTA
+                    "The trust policy for these principals is {size} characters; IAM's default quota is \
+                     {TRUST_POLICY_QUOTA}. Name fewer principals (for example one role the operating team's people \
+                     assume).",
                 ),
             );
         }
