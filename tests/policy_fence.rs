@@ -252,6 +252,8 @@ fn escapes() -> Vec<(&'static str, &'static str, String, Json)> {
         ("console password", "iam:CreateLoginProfile", iam("user/retool-anyone"), no_context()),
         ("change console password", "iam:UpdateLoginProfile", iam("user/Admin"), no_context()),
         ("own oidc issuer", "iam:CreateOpenIDConnectProvider", iam("oidc-provider/token.example.com"), no_context()),
+        ("pass a customer role to ec2", "iam:PassRole", iam("role/Admin"), json!({"iam:PassedToService": "ec2.amazonaws.com"})),
+        ("pass the operator's own role", "iam:PassRole", iam("role/OrganizationAccountAccessRole"), json!({"iam:PassedToService": "eks.amazonaws.com"})),
         ("hop into another role", "sts:AssumeRole", iam("role/OrganizationAccountAccessRole"), no_context()),
         ("eks access entry for self", "eks:CreateAccessEntry", arn("eks", "cluster/retool"), json!({"eks:principalArn": e.maintenance_role_arn()})),
         ("eks access entry for setup role", "eks:CreateAccessEntry", arn("eks", "cluster/retool"), json!({"eks:principalArn": e.setup_role_arn()})),

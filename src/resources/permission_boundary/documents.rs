@@ -269,6 +269,9 @@ pub fn operator_boundary(estate: &Estate) -> PolicyDocument {
             ],
             own_roles.clone(),
         ),
+        // Only the operator's own workload roles may be handed to a service: passing a customer's
+        // role to an instance or cluster would borrow that role's rights.
+        Statement::deny("PassOnlyWorkloadRoles", ["iam:PassRole"], [estate.workload_roles()]).on_all_resources_except_these(),
         Statement::deny(
             "NoCredentialsOrFederation",
             [

@@ -134,7 +134,9 @@ fn schema() -> Schema {
                 .default(Value::Bool(true))
                 .description(
                     "When true (the default), both trust policies require `aws:MultiFactorAuthPresent`: the operator \
-                     must have signed in with MFA to assume the roles.",
+                     must have signed in with MFA to assume the roles. Sessions that reach AWS without MFA context \
+                     (access keys, IAM Identity Center role sessions, role chaining) are then refused; set it false \
+                     only when the operator's own sign-in enforces MFA.",
                 ),
         )
         .attribute(

@@ -157,6 +157,15 @@ impl Statement {
         self
     }
 
+    /// Turns `Resource` into `NotResource`: the statement then covers every resource but those.
+    #[must_use]
+    pub fn on_all_resources_except_these(mut self) -> Self {
+        if let Some(Resources::Resource(listed)) = self.resources.take() {
+            self.resources = Some(Resources::NotResource(listed));
+        }
+        self
+    }
+
     /// Drops the resource element (trust policies have none).
     #[must_use]
     pub fn without_resources(mut self) -> Self {
@@ -543,6 +552,16 @@ mod tests {
         ] {
             assert!(PolicyDocument::parse(text).is_err(), "{text:?} should not parse");
         }
+    }
+
+    #[test]
+    fn not_resource_statements_render_and_parse() {
+        let doc = PolicyDocument::new(vec![
+            Statement::deny("OnlyOurs", ["iam:PassRole"], ["arn:aws:iam::1:role/a-*"]).on_all_resources_except_these(),
+        ]);
+        let json = doc.to_canonical_json();
+        assert!(json.contains(r#""NotResource":"arn:aws:iam::1:role/a-*""#), "{json}");
+        assert_eq!(PolicyDocument::parse(&json).expect("parses"), doc);
     }
 
     #[test]
