@@ -342,7 +342,7 @@ impl Run<'_> {
         Ok(ids)
     }
 
-    /// An Elastic IP for the NAT gateway of `zone`: a tagged one no live gateway uses (left by an
+    /// An Elastic IP for the NAT gateway of `zone`: a tagged, unassociated one (left by an
     /// interrupted run or a deleted gateway), else a new one.
     async fn elastic_ip(&self, snap: &NetworkSnapshot, zone: &str) -> Result<String, AwsError> {
         let component = Component::ElasticIp(zone.to_owned());
@@ -360,9 +360,12 @@ impl Run<'_> {
             .send()
             .await
             .map_err(|error| AwsError::from_sdk("DescribeAddresses", error))?;
+        // Free means: no live gateway uses it and AWS shows no association (a deleted gateway's
+        // address is disassociated once the gateway is gone).
         if let Some(free) = tagged
             .addresses()
             .iter()
+            .filter(|address| address.association_id().is_none())
             .filter_map(|address| address.allocation_id())
             .find(|allocation| !in_use.iter().any(|used| used == allocation))
         {
