@@ -7,10 +7,16 @@ use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_types::config_bag::ConfigBag;
 
 use super::describe::{filter, snapshot};
 use super::{destroy, reconcile};
@@ -59,8 +65,30 @@ fn start_moto() -> Option<Moto> {
     Some(moto)
 }
 
-fn client(endpoint: &str) -> Client {
+/// Counts the operations a client starts (retries of one operation count once).
+#[derive(Debug, Clone, Default)]
+struct CallCounter(Arc<AtomicUsize>);
+
+impl CallCounter {
+    fn take(&self) -> usize {
+        self.0.swap(0, Ordering::SeqCst)
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_execution(&self, _: &BeforeSerializationInterceptorContextRef<'_>, _: &mut ConfigBag) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+fn client(endpoint: &str, calls: &CallCounter) -> Client {
     let config = aws_sdk_ec2::Config::builder()
+        .interceptor(calls.clone())
         .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
         .region(aws_sdk_ec2::config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
@@ -91,13 +119,21 @@ async fn current(ec2: &Client, vpc_id: &str) -> NetworkSnapshot {
 #[tokio::test]
 async fn network_lifecycle_against_moto() {
     let Some(moto) = start_moto() else { return };
-    let ec2 = client(&moto.endpoint);
+    let calls = CallCounter::default();
+    let ec2 = client(&moto.endpoint, &calls);
     let stop = StopSignal::never();
     let two = spec(&["us-east-1a", "us-east-1b"], NatMode::OnePerAz);
 
-    // Create from nothing.
+    // A create that fails part-way (a zone the region lacks) leaves a VPC behind...
+    let impossible = spec(&["us-east-1a", "us-east-1z"], NatMode::OnePerAz);
+    let failure = reconcile::reconcile(&ec2, &impossible, None, &stop).await.unwrap_err();
+    assert_eq!(failure.error.operation, "CreateSubnet", "{failure:?}");
+    let partial_vpc = failure.vpc_id.expect("the VPC was created before the failure");
+
+    // ...which the next create finds by its tags and finishes.
     let created = reconcile::reconcile(&ec2, &two, None, &stop).await.unwrap();
     let vpc_id = created.vpc.id.clone();
+    assert_eq!(vpc_id, partial_vpc);
     assert_eq!(messages(&two, &created), Vec::<String>::new());
     let outputs = observe(&two, &created);
     assert_eq!(outputs.public_subnet_ids.len(), 2);
@@ -107,6 +143,11 @@ async fn network_lifecycle_against_moto() {
     assert!(outputs.internet_gateway_id.is_some());
     assert!(outputs.cluster_security_group_id.is_some() && outputs.database_security_group_id.is_some());
     assert_eq!(recover_spec(&created, &two.default_tags), Ok(two.clone()), "import reads the configuration back");
+
+    // One refresh is eight calls, whatever the number of zones.
+    calls.take();
+    current(&ec2, &vpc_id).await;
+    assert_eq!(calls.take(), 8);
 
     // Running create again (a resumed apply) adopts everything and duplicates nothing.
     let again = reconcile::reconcile(&ec2, &two, None, &stop).await.unwrap();
