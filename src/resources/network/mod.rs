@@ -24,6 +24,10 @@ pub mod validators;
 
 #[cfg(test)]
 mod fixture;
+#[cfg(test)]
+mod lifecycle_tests;
+#[cfg(test)]
+mod moto;
 
 use std::collections::BTreeMap;
 
