@@ -152,7 +152,7 @@ async fn terraform_lifecycle_against_moto() {
         ("name", Value::string("acme")),
         ("availability_zones", list(&["us-east-1a", "us-east-1b", "us-east-1c"])),
         ("nat_gateways", Value::string("single")),
-        ("tags", Value::map([("team", Value::string("platform"))])),
+        ("tags", Value::map([("env", Value::string("prod"))])),
     ]);
     let plan = terraform.plan(&grown, &repaired, &private).await;
     assert!(plan.replace.is_empty(), "{:?}", plan.replace);
@@ -163,6 +163,9 @@ async fn terraform_lifecycle_against_moto() {
     assert_eq!(updated.attr(attribute::PRIVATE_SUBNET_IDS).elements().map(<[Value]>::len), Some(3));
     let (updated, private) = terraform.refresh(&updated, private).await;
     assert_eq!(updated.attr("drift"), &Value::list(Vec::new()));
+    let vpc = ec2.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap();
+    let tags: BTreeMap<_, _> = vpc.vpcs()[0].tags().iter().map(|tag| (tag.key().unwrap_or_default(), tag.value().unwrap_or_default())).collect();
+    assert_eq!((tags.get("env"), tags.get("team"), tags.get("owner")), (Some(&"prod"), None, Some(&"platform")), "{tags:?}");
     assert_eq!(terraform.plan(&grown, &updated, &private).await.value, updated);
 
     // Removing a zone, or a new block or name, replaces the network.

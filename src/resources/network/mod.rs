@@ -347,7 +347,7 @@ impl Resource<AwsClients> for NetworkResource {
             }
         };
         *private = Private::default().encode();
-        self.reconcile(client, &spec, None, &planned, ctx, diags, "Creating the network failed").await
+        self.reconcile(client, &spec, None, &[], &planned, ctx, diags, "Creating the network failed").await
     }
 
     async fn read(&self, ctx: &ResourceContext<AwsClients>, state: &Value, private: &mut Vec<u8>, diags: &mut Diagnostics) -> Option<Value> {
@@ -405,8 +405,14 @@ impl Resource<AwsClients> for NetworkResource {
             diags.error("Network state has no VPC id", "Remove the resource from state and import it by VPC id.");
             return prior.clone();
         };
+        // Keys the configuration used to set and no longer sets (unless a default tag still does).
+        let retired_tags: Vec<String> = prior
+            .attr("tags")
+            .as_map()
+            .map(|tags| tags.keys().filter(|key| !spec.tags.contains_key(*key) && !spec.default_tags.contains_key(*key)).cloned().collect())
+            .unwrap_or_default();
         *private = Private::default().encode();
-        self.reconcile(client, &spec, Some(vpc_id), planned, ctx, diags, "Updating the network failed").await
+        self.reconcile(client, &spec, Some(vpc_id), &retired_tags, planned, ctx, diags, "Updating the network failed").await
     }
 
     async fn delete(&self, ctx: &ResourceContext<AwsClients>, prior: &Value, diags: &mut Diagnostics) {
@@ -472,12 +478,13 @@ impl NetworkResource {
         client: &AwsClients,
         spec: &NetworkSpec,
         vpc_id: Option<&str>,
+        retired_tags: &[String],
         planned: &Value,
         ctx: &ResourceContext<AwsClients>,
         diags: &mut Diagnostics,
         failure_summary: &str,
     ) -> Value {
-        match ec2::reconcile::reconcile(client.ec2(), spec, vpc_id, &ctx.stop).await {
+        match ec2::reconcile::reconcile(client.ec2(), spec, vpc_id, retired_tags, &ctx.stop).await {
             Ok(snap) => {
                 let residual = drift::detect(spec, &snap);
                 if !residual.is_empty() {

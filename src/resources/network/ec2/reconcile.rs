@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, NatGatewayState, ResourceType};
+use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, NatGatewayState, ResourceType, Tag};
 
 use super::describe::{self, filter, snapshot};
 use super::{aws_tags, permission, tagging};
@@ -37,14 +37,21 @@ pub struct Failure {
 }
 
 /// Brings the network in AWS to `spec`. `vpc_id` is the network's VPC when it is known (update,
-/// repair); without it the VPC is looked up by tag, then created. Returns the snapshot taken
-/// after the last change.
-pub async fn reconcile(ec2: &Client, spec: &NetworkSpec, vpc_id: Option<&str>, stop: &StopSignal) -> Result<NetworkSnapshot, Failure> {
+/// repair); without it the VPC is looked up by tag, then created. `retired_tags` are tag keys
+/// the configuration used to set and no longer does, removed from every object. Returns the
+/// snapshot taken after the last change.
+pub async fn reconcile(
+    ec2: &Client,
+    spec: &NetworkSpec,
+    vpc_id: Option<&str>,
+    retired_tags: &[String],
+    stop: &StopSignal,
+) -> Result<NetworkSnapshot, Failure> {
     let vpc_id = match vpc_id {
         Some(id) => id.to_owned(),
         None => ensure_vpc(ec2, spec).await.map_err(|error| Failure { vpc_id: None, error })?,
     };
-    let run = Run { ec2, spec, vpc_id: &vpc_id, stop };
+    let run = Run { ec2, spec, vpc_id: &vpc_id, retired_tags, stop };
     run.all().await.map_err(|error| Failure { vpc_id: Some(vpc_id.clone()), error })
 }
 
@@ -73,6 +80,7 @@ struct Run<'a> {
     ec2: &'a Client,
     spec: &'a NetworkSpec,
     vpc_id: &'a str,
+    retired_tags: &'a [String],
     stop: &'a StopSignal,
 }
 
@@ -154,25 +162,38 @@ impl Run<'_> {
         async move { stop.stopped().await }
     }
 
-    /// Adds the tags `component` lacks (or has with other values) to an existing object.
+    /// Adds the tags `component` lacks (or has with other values) to an existing object, and
+    /// removes retired ones.
     async fn ensure_tags(&self, component: &Component, id: &str, actual: &Tags) -> Result<(), AwsError> {
-        let missing: BTreeMap<String, String> = self
-            .spec
-            .tags_for(component)
-            .into_iter()
-            .filter(|(key, value)| actual.get(key) != Some(value))
-            .collect();
-        if missing.is_empty() {
-            return Ok(());
+        let wanted = self.spec.tags_for(component);
+        let missing: BTreeMap<String, String> =
+            wanted.iter().filter(|(key, value)| actual.get(*key) != Some(*value)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        if !missing.is_empty() {
+            tracing::debug!(id, keys = ?missing.keys().collect::<Vec<_>>(), "retagging");
+            self.ec2
+                .create_tags()
+                .resources(id)
+                .set_tags(Some(aws_tags(&missing)))
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("CreateTags", error))?;
         }
-        tracing::debug!(id, keys = ?missing.keys().collect::<Vec<_>>(), "retagging");
-        self.ec2
-            .create_tags()
-            .resources(id)
-            .set_tags(Some(aws_tags(&missing)))
-            .send()
-            .await
-            .map_err(|error| AwsError::from_sdk("CreateTags", error))?;
+        let retired: Vec<Tag> = self
+            .retired_tags
+            .iter()
+            .filter(|key| actual.contains_key(*key) && !wanted.contains_key(*key))
+            .map(|key| Tag::builder().key(key).build())
+            .collect();
+        if !retired.is_empty() {
+            tracing::debug!(id, count = retired.len(), "removing retired tags");
+            self.ec2
+                .delete_tags()
+                .resources(id)
+                .set_tags(Some(retired))
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("DeleteTags", error))?;
+        }
         Ok(())
     }
 
