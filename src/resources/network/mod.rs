@@ -352,9 +352,7 @@ impl Resource<AwsClients> for NetworkResource {
 
     async fn read(&self, ctx: &ResourceContext<AwsClients>, state: &Value, private: &mut Vec<u8>, diags: &mut Diagnostics) -> Option<Value> {
         let client = &ctx.client;
-        let Some(vpc_id) = vpc_id_of(state) else {
-            return None;
-        };
+        let vpc_id = vpc_id_of(state)?;
         let spec = match spec_of(state, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
