@@ -21,7 +21,7 @@ use super::describe::{self, filter, snapshot};
 use super::{aws_tags, permission, tagging};
 use crate::framework::StopSignal;
 use crate::provider::AwsError;
-use crate::provider::waiter::{Backoff, Poll, wait_for};
+use crate::provider::waiter::{Backoff, Poll, RetryWhile, retry_while, wait_for};
 use crate::resources::network::desired::{
     COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, NetworkSpec, VPC_TAG, cluster_ingress, database_ingress,
 };
@@ -261,13 +261,16 @@ impl Run<'_> {
             }
         };
         tracing::debug!(internet_gateway_id = %id, vpc_id = self.vpc_id, "attaching internet gateway");
-        self.ec2
-            .attach_internet_gateway()
-            .internet_gateway_id(&id)
-            .vpc_id(self.vpc_id)
-            .send()
-            .await
-            .map_err(|error| AwsError::from_sdk("AttachInternetGateway", error))?;
+        retry_while(RetryWhile::JUST_CREATED, || async {
+            self.ec2
+                .attach_internet_gateway()
+                .internet_gateway_id(&id)
+                .vpc_id(self.vpc_id)
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("AttachInternetGateway", error))
+        })
+        .await?;
         Ok(id)
     }
 
@@ -305,13 +308,16 @@ impl Run<'_> {
             }
         };
         if maps_public_ips != public {
-            self.ec2
-                .modify_subnet_attribute()
-                .subnet_id(&id)
-                .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build())
-                .send()
-                .await
-                .map_err(|error| AwsError::from_sdk("ModifySubnetAttribute", error))?;
+            retry_while(RetryWhile::JUST_CREATED, || async {
+                self.ec2
+                    .modify_subnet_attribute()
+                    .subnet_id(&id)
+                    .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build())
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("ModifySubnetAttribute", error))
+            })
+            .await?;
         }
         Ok(id)
     }
@@ -338,16 +344,20 @@ impl Run<'_> {
                 self.delete_nat_gateway(&nat.id).await?;
             }
             let allocation_id = self.elastic_ip(snap, zone).await?;
-            let response = self
-                .ec2
-                .create_nat_gateway()
-                .subnet_id(subnet)
-                .allocation_id(&allocation_id)
-                .client_token(uuid::Uuid::new_v4().to_string())
-                .tag_specifications(tagging(ResourceType::Natgateway, &self.spec.tags_for(&component)))
-                .send()
-                .await
-                .map_err(|error| AwsError::from_sdk("CreateNatGateway", error))?;
+            // One token for every attempt: a repeated request returns the gateway the first made.
+            let token = uuid::Uuid::new_v4().to_string();
+            let response = retry_while(RetryWhile::JUST_CREATED, || async {
+                self.ec2
+                    .create_nat_gateway()
+                    .subnet_id(subnet)
+                    .allocation_id(&allocation_id)
+                    .client_token(&token)
+                    .tag_specifications(tagging(ResourceType::Natgateway, &self.spec.tags_for(&component)))
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("CreateNatGateway", error))
+            })
+            .await?;
             let id = response
                 .nat_gateway()
                 .and_then(|nat| nat.nat_gateway_id())
@@ -497,26 +507,31 @@ impl Run<'_> {
             Some(route) if route.target == *target => {}
             Some(_) => {
                 tracing::debug!(route_table_id = %id, "re-pointing default route");
-                let request = self.ec2.replace_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
-                let request = match target {
-                    RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
-                    RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => request.gateway_id(gateway),
-                    RouteTarget::Local => request.gateway_id("local"),
-                };
-                request.send().await.map_err(|error| AwsError::from_sdk("ReplaceRoute", error))?;
+                retry_while(RetryWhile::JUST_CREATED, || async {
+                    let request = self.ec2.replace_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
+                    let request = match target {
+                        RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
+                        RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => request.gateway_id(gateway),
+                        RouteTarget::Local => request.gateway_id("local"),
+                    };
+                    request.send().await.map_err(|error| AwsError::from_sdk("ReplaceRoute", error))
+                })
+                .await?;
             }
             None => {
-                let request = self.ec2.create_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
-                let request = match target {
-                    RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
-                    RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => request.gateway_id(gateway),
-                    RouteTarget::Local => request.gateway_id("local"),
-                };
-                if let Err(error) = request.send().await {
-                    let error = AwsError::from_sdk("CreateRoute", error);
-                    if !error.is_duplicate() {
-                        return Err(error);
-                    }
+                let created = retry_while(RetryWhile::JUST_CREATED, || async {
+                    let request = self.ec2.create_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
+                    let request = match target {
+                        RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
+                        RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => request.gateway_id(gateway),
+                        RouteTarget::Local => request.gateway_id("local"),
+                    };
+                    request.send().await.map_err(|error| AwsError::from_sdk("CreateRoute", error))
+                })
+                .await;
+                match created {
+                    Err(error) if !error.is_duplicate() => return Err(error),
+                    _ => {}
                 }
             }
         }
@@ -539,14 +554,17 @@ impl Run<'_> {
             }
             None => {
                 tracing::debug!(subnet_id, route_table_id = table_id, "associating subnet");
-                self.ec2
-                    .associate_route_table()
-                    .subnet_id(subnet_id)
-                    .route_table_id(table_id)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|error| AwsError::from_sdk("AssociateRouteTable", error))
+                retry_while(RetryWhile::JUST_CREATED, || async {
+                    self.ec2
+                        .associate_route_table()
+                        .subnet_id(subnet_id)
+                        .route_table_id(table_id)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|error| AwsError::from_sdk("AssociateRouteTable", error))
+                })
+                .await
             }
         }
     }
@@ -580,18 +598,19 @@ impl Run<'_> {
         let missing: Vec<_> = wanted.iter().filter(|rule| !actual.contains(rule)).map(permission).collect();
         if !missing.is_empty() {
             tracing::debug!(group_id, rules = missing.len(), "authorizing ingress");
-            if let Err(error) = self
-                .ec2
-                .authorize_security_group_ingress()
-                .group_id(group_id)
-                .set_ip_permissions(Some(missing))
-                .send()
-                .await
-            {
-                let error = AwsError::from_sdk("AuthorizeSecurityGroupIngress", error);
-                if !error.is_duplicate() {
-                    return Err(error);
-                }
+            let authorized = retry_while(RetryWhile::JUST_CREATED, || async {
+                self.ec2
+                    .authorize_security_group_ingress()
+                    .group_id(group_id)
+                    .set_ip_permissions(Some(missing.clone()))
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("AuthorizeSecurityGroupIngress", error))
+            })
+            .await;
+            match authorized {
+                Err(error) if !error.is_duplicate() => return Err(error),
+                _ => {}
             }
         }
         let surplus: Vec<_> = actual.iter().filter(|rule| !wanted.contains(rule)).map(permission).collect();
