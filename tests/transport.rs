@@ -19,7 +19,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tempfile::TempDir;
 use terraform_provider_retool::plugin::handshake::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
-use terraform_provider_retool::plugin::{PluginError, ServeConfig, serve_with_output};
+use terraform_provider_retool::plugin::{
+    InterruptPolicy, PluginError, ServeConfig, serve_with_output,
+};
 use terraform_provider_retool::protocol::go_plugin::grpc_broker_client::GrpcBrokerClient;
 use terraform_provider_retool::protocol::go_plugin::grpc_controller_client::GrpcControllerClient;
 use terraform_provider_retool::protocol::go_plugin::grpc_stdio_client::GrpcStdioClient;
@@ -84,7 +86,7 @@ impl Drop for RunningPlugin {
 }
 
 /// Starts `serve` as Terraform would launch it, with `client_pem` as `PLUGIN_CLIENT_CERT`.
-async fn start_managed(client_pem: Option<&str>) -> RunningPlugin {
+async fn start_managed(client_pem: Option<&str>, interrupts: InterruptPolicy) -> RunningPlugin {
     let socket_parent = tempfile::tempdir().unwrap();
     let socket_dir = socket_parent.path().to_string_lossy().into_owned();
     let client_pem = client_pem.map(str::to_owned);
@@ -96,8 +98,8 @@ async fn start_managed(client_pem: Option<&str>) -> RunningPlugin {
         _ => None,
     })
     .unwrap();
-    // Leave the test process's SIGINT handling alone.
-    config.ignore_interrupts = false;
+    // Leave the test process's SIGINT handling alone (one test below opts in).
+    config.interrupts = interrupts;
 
     let (announcements, announce_to) = tokio::io::duplex(64 * 1024);
     let serving = tokio::spawn(serve_with_output(Routes::default(), config, announce_to));
@@ -182,13 +184,22 @@ async fn tls_channel(
     plugin: &RunningPlugin,
     identity: Option<&ClientIdentity>,
 ) -> Result<Channel, tonic::transport::Error> {
+    tls_channel_with_versions(plugin, identity, rustls::DEFAULT_VERSIONS).await
+}
+
+/// [`tls_channel`], offering only the given TLS versions.
+async fn tls_channel_with_versions(
+    plugin: &RunningPlugin,
+    identity: Option<&ClientIdentity>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<Channel, tonic::transport::Error> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier = Arc::new(PinnedServer {
         expected: plugin.server_certificate.clone().expect("AutoMTLS is on"),
         algorithms: provider.signature_verification_algorithms,
     });
     let builder = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap()
         .dangerous()
         .with_custom_certificate_verifier(verifier);
@@ -262,7 +273,7 @@ async fn health_as(
 #[tokio::test]
 async fn terraforms_certificate_gets_a_serving_health_check() {
     let terraform = terraform_like_client_identity();
-    let plugin = start_managed(Some(&terraform.pem)).await;
+    let plugin = start_managed(Some(&terraform.pem), InterruptPolicy::Unhandled).await;
 
     assert!(
         plugin.socket.starts_with(plugin.socket_parent.path()),
@@ -283,7 +294,7 @@ async fn terraforms_certificate_gets_a_serving_health_check() {
 async fn a_different_certificate_is_refused() {
     let terraform = terraform_like_client_identity();
     let stranger = terraform_like_client_identity();
-    let plugin = start_managed(Some(&terraform.pem)).await;
+    let plugin = start_managed(Some(&terraform.pem), InterruptPolicy::Unhandled).await;
 
     let refused = health_as(&plugin, Some(&stranger)).await;
     let reason = refused.expect_err("a stranger's certificate was admitted");
@@ -303,7 +314,7 @@ async fn a_different_certificate_is_refused() {
 #[tokio::test]
 async fn a_client_without_certificate_is_refused() {
     let terraform = terraform_like_client_identity();
-    let plugin = start_managed(Some(&terraform.pem)).await;
+    let plugin = start_managed(Some(&terraform.pem), InterruptPolicy::Unhandled).await;
 
     let refused = health_as(&plugin, None).await;
     let reason = refused.expect_err("a client without certificate was admitted");
@@ -317,7 +328,7 @@ async fn a_client_without_certificate_is_refused() {
 #[tokio::test]
 async fn a_plaintext_client_cannot_talk_to_a_tls_server() {
     let terraform = terraform_like_client_identity();
-    let plugin = start_managed(Some(&terraform.pem)).await;
+    let plugin = start_managed(Some(&terraform.pem), InterruptPolicy::Unhandled).await;
 
     let socket = plugin.socket.clone();
     let attempt = async move {
@@ -342,7 +353,7 @@ async fn a_plaintext_client_cannot_talk_to_a_tls_server() {
 #[tokio::test]
 async fn controller_shutdown_ends_open_streams_and_serve_returns_ok() {
     let terraform = terraform_like_client_identity();
-    let mut plugin = start_managed(Some(&terraform.pem)).await;
+    let mut plugin = start_managed(Some(&terraform.pem), InterruptPolicy::Unhandled).await;
     let channel = tls_channel(&plugin, Some(&terraform)).await.unwrap();
 
     // Terraform keeps the stdio and broker streams open for the whole session.
@@ -390,7 +401,7 @@ async fn controller_shutdown_ends_open_streams_and_serve_returns_ok() {
 
 #[tokio::test]
 async fn without_client_certificate_the_handshake_has_no_certificate_and_serves_plaintext() {
-    let plugin = start_managed(None).await;
+    let plugin = start_managed(None, InterruptPolicy::Unhandled).await;
     assert_eq!(plugin.server_certificate, None);
     let status = tokio::time::timeout(STEP, async {
         plugin_health(plain_channel(&plugin.socket).await).await
@@ -403,7 +414,8 @@ async fn without_client_certificate_the_handshake_has_no_certificate_and_serves_
 
 #[tokio::test]
 async fn debug_mode_prints_a_reattach_value_for_a_plaintext_socket() {
-    let config = ServeConfig::debug("registry.terraform.io/hashicorp/retool");
+    let mut config = ServeConfig::debug("registry.terraform.io/hashicorp/retool");
+    config.interrupts = InterruptPolicy::Unhandled;
     let (announcements, announce_to) = tokio::io::duplex(64 * 1024);
     let serving = tokio::spawn(serve_with_output(Routes::default(), config, announce_to));
 
@@ -443,4 +455,45 @@ async fn debug_mode_prints_a_reattach_value_for_a_plaintext_socket() {
         .await
         .expect("serve returns");
     assert!(matches!(outcome, Ok(Ok(()))), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn terraforms_certificate_is_admitted_over_tls12_too() {
+    let terraform = terraform_like_client_identity();
+    let plugin = start_managed(Some(&terraform.pem), InterruptPolicy::Unhandled).await;
+    let attempt = async {
+        let channel =
+            tls_channel_with_versions(&plugin, Some(&terraform), &[&rustls::version::TLS12])
+                .await
+                .unwrap();
+        plugin_health(channel).await
+    };
+    let status = tokio::time::timeout(STEP, attempt)
+        .await
+        .unwrap()
+        .expect("TLS 1.2 client admitted");
+    assert_eq!(status, ServingStatus::Serving as i32);
+}
+
+/// Terraform's Ctrl-C reaches the provider's process group too; a managed plugin keeps serving.
+///
+/// This installs a process-wide SIGINT handler, so it is the only test that sends or handles
+/// SIGINT. Were the handler missing, the signal would kill the test binary and fail the run.
+#[tokio::test]
+async fn a_managed_plugin_survives_sigint() {
+    let terraform = terraform_like_client_identity();
+    let plugin = start_managed(Some(&terraform.pem), InterruptPolicy::Ignore).await;
+
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &std::process::id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    assert!(!plugin.serving.is_finished(), "serve stopped on SIGINT");
+    let status = health_as(&plugin, Some(&terraform))
+        .await
+        .expect("still serving after SIGINT");
+    assert_eq!(status, ServingStatus::Serving as i32);
 }

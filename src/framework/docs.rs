@@ -74,15 +74,19 @@ fn render_attribute(out: &mut String, a: &Attribute, depth: usize) {
     }
     let mut line = format!("{indent}- `{}` ({}) — {}", a.name, facts.join(", "), one_line(&a.description));
     if let Some(default) = &a.default {
-        let _ = write!(line, " Default: `{}`.", literal(default));
+        if !a.description.contains("Default") {
+            let _ = write!(line, " Default: `{}`.", literal(default));
+        }
     }
     for v in &a.validators {
-        let _ = write!(line, " Value {}.", v.description());
+        let _ = write!(line, " {}.", capitalize(&v.description()));
     }
-    for m in &a.plan_modifiers {
-        let description = m.description();
-        if description.contains("replace") {
-            let _ = write!(line, " {}.", capitalize(&description));
+    if !a.description.contains("replaces") {
+        for m in &a.plan_modifiers {
+            let description = m.description();
+            if description.contains("replaces") {
+                let _ = write!(line, " {}.", capitalize(&description));
+            }
         }
     }
     let _ = writeln!(out, "{line}");
@@ -160,7 +164,7 @@ mod tests {
             .attribute(Attribute::new("id", Type::String).computed().description("The id."));
         let page = render_page("retool_x", &block, Some("resource \"retool_x\" \"a\" {}"), "## Import\n\nBy id.");
         assert!(page.contains("- `name` (string, required) — The name. Changing this value replaces the resource."), "{page}");
-        assert!(page.contains("Default: `\"single\"`. Value must be one of: single, many."), "{page}");
+        assert!(page.contains("Default: `\"single\"`. Must be one of: single, many."), "{page}");
         assert!(page.contains("## Attribute reference"));
         assert!(page.contains("- `id` (string, read-only) — The id."));
         assert!(page.ends_with("By id.\n"));

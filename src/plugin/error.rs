@@ -37,6 +37,10 @@ pub enum PluginError {
     #[error("could not create the plugin socket: {0}")]
     Socket(#[source] io::Error),
 
+    /// Installing the SIGINT handler failed.
+    #[error("could not install the interrupt handler: {0}")]
+    Signals(#[source] io::Error),
+
     /// Generating our certificate or building the TLS configuration failed.
     #[error("could not set up TLS for the plugin connection: {reason}")]
     Tls {

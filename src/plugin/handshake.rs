@@ -54,9 +54,20 @@ pub struct ServeConfig {
     pub client_certificate: Option<CertificateDer<'static>>,
     /// Directory in which to create our private socket directory; the system temp dir if `None`.
     pub socket_parent_dir: Option<PathBuf>,
-    /// Keep running on SIGINT. Terraform forwards the user's Ctrl-C to the whole process group
-    /// but cancels providers through the StopProvider RPC, so a managed plugin must survive it.
-    pub ignore_interrupts: bool,
+    /// What SIGINT (Ctrl-C) does while serving.
+    pub interrupts: InterruptPolicy,
+}
+
+/// What the server does when the process receives SIGINT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterruptPolicy {
+    /// Keep serving. Terraform forwards the user's Ctrl-C to the whole process group but cancels
+    /// providers through the StopProvider RPC, so a managed plugin must survive it.
+    Ignore,
+    /// Stop serving, as a developer expects in `--debug` mode.
+    Stop,
+    /// Leave the process's signal handling alone (for embedding the server, e.g. in tests).
+    Unhandled,
 }
 
 impl ServeConfig {
@@ -85,7 +96,7 @@ impl ServeConfig {
             socket_parent_dir: lookup(SOCKET_DIR_KEY)
                 .filter(|dir| !dir.is_empty())
                 .map(PathBuf::from),
-            ignore_interrupts: true,
+            interrupts: InterruptPolicy::Ignore,
         })
     }
 
@@ -97,7 +108,7 @@ impl ServeConfig {
             },
             client_certificate: None,
             socket_parent_dir: None,
-            ignore_interrupts: false,
+            interrupts: InterruptPolicy::Stop,
         }
     }
 }
@@ -216,7 +227,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(config.mode, ServeMode::Managed);
-        assert!(config.ignore_interrupts);
+        assert_eq!(config.interrupts, InterruptPolicy::Ignore);
         assert_eq!(
             config.socket_parent_dir,
             Some(PathBuf::from("/run/plugins"))
@@ -255,7 +266,7 @@ mod tests {
     fn debug_config_is_plaintext_and_interruptible() {
         let config = ServeConfig::debug("registry.terraform.io/hashicorp/retool");
         assert_eq!(config.client_certificate, None);
-        assert!(!config.ignore_interrupts);
+        assert_eq!(config.interrupts, InterruptPolicy::Stop);
         assert_eq!(
             config.mode,
             ServeMode::Debug {

@@ -30,7 +30,7 @@ pub mod stdio;
 pub mod tls;
 
 pub use error::PluginError;
-pub use handshake::{ServeConfig, ServeMode};
+pub use handshake::{InterruptPolicy, ServeConfig, ServeMode};
 pub use logging::init_logging;
 pub use serve::{serve, serve_from_command_line, serve_with_output};
 

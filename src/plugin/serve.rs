@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt as _};
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use tonic::service::Routes;
 use tonic::transport::Server;
@@ -18,7 +20,7 @@ use super::PluginError;
 use super::broker::Broker;
 use super::connection::{Incoming, PluginSocket};
 use super::controller::Controller;
-use super::handshake::{ServeConfig, ServeMode, handshake_line};
+use super::handshake::{InterruptPolicy, ServeConfig, ServeMode, handshake_line};
 use super::reattach::reattach_instructions;
 use super::shutdown::Shutdown;
 use super::stdio::Stdio;
@@ -57,7 +59,7 @@ pub async fn serve_from_command_line(provider: Routes, provider_address: &str) -
 }
 
 /// Serves `provider` (plus go-plugin's health, controller, stdio and broker services) until the
-/// host calls `GRPCController/Shutdown` (or, when interrupts are not ignored, until Ctrl-C).
+/// host calls `GRPCController/Shutdown` (or on Ctrl-C under [`InterruptPolicy::Stop`]).
 /// The handshake line, or the reattach instructions in debug mode, go to stdout.
 pub async fn serve(provider: Routes, config: ServeConfig) -> Result<(), PluginError> {
     serve_with_output(provider, config, tokio::io::stdout()).await
@@ -86,10 +88,7 @@ where
         .add_service(Stdio::service(shutdown.clone()))
         .add_service(Broker::service(shutdown.clone()));
 
-    let signals = tokio::spawn(handle_interrupts(
-        config.ignore_interrupts,
-        shutdown.clone(),
-    ));
+    let interrupts = watch_interrupts(config.interrupts, shutdown.clone())?;
 
     let announcement = match &config.mode {
         ServeMode::Managed => {
@@ -128,24 +127,31 @@ where
             Ok(())
         }
     };
-    signals.abort();
+    if let Some(interrupts) = interrupts {
+        interrupts.abort();
+    }
     tracing::debug!("plugin server stopped");
     outcome
 }
 
-/// Either swallows SIGINT for the life of the server (managed mode) or turns the first Ctrl-C
-/// into a shutdown request (debug mode).
-async fn handle_interrupts(ignore: bool, shutdown: Shutdown) {
-    loop {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for interrupts");
-            return;
-        }
-        if ignore {
-            tracing::trace!("ignoring interrupt; Terraform stops providers through StopProvider");
-        } else {
-            shutdown.trigger();
-            return;
-        }
+/// Installs the SIGINT handling `policy` asks for. The handler is registered before this
+/// returns (not lazily in a task), so an interrupt arriving right after the handshake line is
+/// already covered.
+fn watch_interrupts(
+    policy: InterruptPolicy,
+    shutdown: Shutdown,
+) -> Result<Option<JoinHandle<()>>, PluginError> {
+    if policy == InterruptPolicy::Unhandled {
+        return Ok(None);
     }
+    let mut interrupts = signal(SignalKind::interrupt()).map_err(PluginError::Signals)?;
+    Ok(Some(tokio::spawn(async move {
+        while interrupts.recv().await.is_some() {
+            if policy == InterruptPolicy::Stop {
+                shutdown.trigger();
+                return;
+            }
+            tracing::trace!("ignoring interrupt; Terraform stops providers through StopProvider");
+        }
+    })))
 }

@@ -1,1 +1,13 @@
-//! (being written)
+//! Every resource type the provider serves.
+
+pub mod network;
+
+use std::sync::Arc;
+
+use crate::framework::Resource;
+use crate::provider::AwsClients;
+
+/// All resources of the `retool` provider, for the provider's registry.
+pub fn all() -> Vec<Arc<dyn Resource<AwsClients>>> {
+    vec![Arc::new(network::NetworkResource)]
+}

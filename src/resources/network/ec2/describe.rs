@@ -1,0 +1,281 @@
+//! Refresh: one batch of Describe calls, all filtered by the VPC id, turned into a
+//! [`NetworkSnapshot`]. Eight calls per refresh however many zones the network spans: the VPC, its
+//! two DNS attributes, subnets, route tables, attached internet gateways, NAT gateways (whose
+//! addresses carry the egress IPs) and security groups. After the VPC call the other seven run
+//! concurrently.
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{self as ec2, Filter, VpcAttributeName};
+
+use crate::provider::AwsError;
+use crate::resources::network::desired::{COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, RuleSource};
+use crate::resources::network::snapshot::*;
+
+pub(super) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+    values.into_iter().fold(Filter::builder().name(name), |builder, value| builder.values(value)).build()
+}
+
+pub(super) fn tags_of(tags: &[ec2::Tag]) -> Tags {
+    tags.iter()
+        .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
+        .collect()
+}
+
+/// Everything about the network in VPC `vpc_id`; `None` when the VPC does not exist.
+pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapshot>, AwsError> {
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(filter("vpc-id", [vpc_id]))
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk("DescribeVpcs", error))?;
+    let Some(vpc) = vpcs.vpcs().iter().find(|vpc| vpc.vpc_id() == Some(vpc_id)) else {
+        tracing::debug!(vpc_id, "VPC not found");
+        return Ok(None);
+    };
+    let by_vpc = || filter("vpc-id", [vpc_id]);
+    let (dns_support, dns_hostnames, subnets, route_tables, internet_gateways, nat_gateways, security_groups) = tokio::try_join!(
+        async {
+            ec2.describe_vpc_attribute()
+                .vpc_id(vpc_id)
+                .attribute(VpcAttributeName::EnableDnsSupport)
+                .send()
+                .await
+                .map(|out| out.enable_dns_support().and_then(|flag| flag.value()).unwrap_or(false))
+                .map_err(|error| AwsError::from_sdk("DescribeVpcAttribute", error))
+        },
+        async {
+            ec2.describe_vpc_attribute()
+                .vpc_id(vpc_id)
+                .attribute(VpcAttributeName::EnableDnsHostnames)
+                .send()
+                .await
+                .map(|out| out.enable_dns_hostnames().and_then(|flag| flag.value()).unwrap_or(false))
+                .map_err(|error| AwsError::from_sdk("DescribeVpcAttribute", error))
+        },
+        async {
+            ec2.describe_subnets()
+                .filters(by_vpc())
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(|error| AwsError::from_sdk("DescribeSubnets", error))
+        },
+        async {
+            ec2.describe_route_tables()
+                .filters(by_vpc())
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(|error| AwsError::from_sdk("DescribeRouteTables", error))
+        },
+        async {
+            ec2.describe_internet_gateways()
+                .filters(filter("attachment.vpc-id", [vpc_id]))
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(|error| AwsError::from_sdk("DescribeInternetGateways", error))
+        },
+        async {
+            ec2.describe_nat_gateways()
+                .filter(by_vpc())
+                .filter(filter("state", ["pending", "available", "failed", "deleting"]))
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(|error| AwsError::from_sdk("DescribeNatGateways", error))
+        },
+        async {
+            ec2.describe_security_groups()
+                .filters(by_vpc())
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(|error| AwsError::from_sdk("DescribeSecurityGroups", error))
+        },
+    )?;
+    let snapshot = NetworkSnapshot {
+        vpc: VpcState {
+            id: vpc_id.to_owned(),
+            cidr_block: vpc.cidr_block().unwrap_or_default().to_owned(),
+            dns_support,
+            dns_hostnames,
+            tags: tags_of(vpc.tags()),
+        },
+        subnets: subnets.iter().filter_map(subnet_state).collect(),
+        internet_gateways: internet_gateways
+            .iter()
+            .filter_map(|gateway| Some(InternetGatewayState { id: gateway.internet_gateway_id()?.to_owned(), tags: tags_of(gateway.tags()) }))
+            .collect(),
+        nat_gateways: nat_gateways.iter().filter_map(nat_gateway_state).collect(),
+        route_tables: route_tables.iter().filter_map(route_table_state).collect(),
+        security_groups: security_groups.iter().filter_map(security_group_state).collect(),
+    };
+    tracing::debug!(
+        vpc_id,
+        subnets = snapshot.subnets.len(),
+        nat_gateways = snapshot.nat_gateways.len(),
+        route_tables = snapshot.route_tables.len(),
+        security_groups = snapshot.security_groups.len(),
+        "network refreshed"
+    );
+    Ok(Some(snapshot))
+}
+
+fn subnet_state(subnet: &ec2::Subnet) -> Option<SubnetState> {
+    Some(SubnetState {
+        id: subnet.subnet_id()?.to_owned(),
+        cidr_block: subnet.cidr_block().unwrap_or_default().to_owned(),
+        availability_zone: subnet.availability_zone().unwrap_or_default().to_owned(),
+        map_public_ip_on_launch: subnet.map_public_ip_on_launch().unwrap_or(false),
+        tags: tags_of(subnet.tags()),
+    })
+}
+
+fn nat_gateway_state(nat: &ec2::NatGateway) -> Option<NatGatewayState> {
+    let status = match nat.state()? {
+        ec2::NatGatewayState::Pending => NatStatus::Pending,
+        ec2::NatGatewayState::Available => NatStatus::Available,
+        ec2::NatGatewayState::Failed => NatStatus::Failed,
+        ec2::NatGatewayState::Deleting => NatStatus::Deleting,
+        _ => NatStatus::Deleted,
+    };
+    Some(NatGatewayState {
+        id: nat.nat_gateway_id()?.to_owned(),
+        subnet_id: nat.subnet_id().unwrap_or_default().to_owned(),
+        status,
+        addresses: nat
+            .nat_gateway_addresses()
+            .iter()
+            .map(|address| NatAddress {
+                allocation_id: address.allocation_id().map(str::to_owned),
+                public_ip: address.public_ip().map(str::to_owned),
+            })
+            .collect(),
+        tags: tags_of(nat.tags()),
+    })
+}
+
+fn route_table_state(table: &ec2::RouteTable) -> Option<RouteTableState> {
+    let live = |association: &&ec2::RouteTableAssociation| {
+        association.association_state().and_then(|state| state.state()).is_none_or(|state| {
+            matches!(state, ec2::RouteTableAssociationStateCode::Associated | ec2::RouteTableAssociationStateCode::Associating)
+        })
+    };
+    Some(RouteTableState {
+        id: table.route_table_id()?.to_owned(),
+        main: table.associations().iter().filter(live).any(|association| association.main() == Some(true)),
+        routes: table.routes().iter().filter_map(route_state).collect(),
+        associations: table
+            .associations()
+            .iter()
+            .filter(live)
+            .filter_map(|association| {
+                Some(AssociationState {
+                    id: association.route_table_association_id()?.to_owned(),
+                    subnet_id: association.subnet_id()?.to_owned(),
+                })
+            })
+            .collect(),
+        tags: tags_of(table.tags()),
+    })
+}
+
+fn route_state(route: &ec2::Route) -> Option<RouteState> {
+    let destination = route
+        .destination_cidr_block()
+        .or(route.destination_ipv6_cidr_block())
+        .or(route.destination_prefix_list_id())?
+        .to_owned();
+    let target = match (route.gateway_id(), route.nat_gateway_id()) {
+        (Some("local"), _) => RouteTarget::Local,
+        (Some(gateway), _) if gateway.starts_with("igw-") => RouteTarget::InternetGateway(gateway.to_owned()),
+        (_, Some(nat)) => RouteTarget::NatGateway(nat.to_owned()),
+        (Some(other), _) => RouteTarget::Other(other.to_owned()),
+        (None, None) => RouteTarget::Other(
+            [
+                route.vpc_peering_connection_id(),
+                route.transit_gateway_id(),
+                route.network_interface_id(),
+                route.instance_id(),
+                route.egress_only_internet_gateway_id(),
+                route.local_gateway_id(),
+                route.carrier_gateway_id(),
+            ]
+            .into_iter()
+            .flatten()
+            .next()
+            .unwrap_or("an unknown target")
+            .to_owned(),
+        ),
+    };
+    Some(RouteState { destination, target })
+}
+
+fn security_group_state(group: &ec2::SecurityGroup) -> Option<SecurityGroupState> {
+    Some(SecurityGroupState {
+        id: group.group_id()?.to_owned(),
+        name: group.group_name().unwrap_or_default().to_owned(),
+        ingress: group.ip_permissions().iter().flat_map(ingress_rules).collect(),
+        tags: tags_of(group.tags()),
+    })
+}
+
+/// Splits one AWS permission (several sources) into atomic rules.
+pub(super) fn ingress_rules(permission: &ec2::IpPermission) -> Vec<IngressRule> {
+    let protocol = permission.ip_protocol().unwrap_or("-1");
+    let sources = permission
+        .ip_ranges()
+        .iter()
+        .filter_map(|range| range.cidr_ip().map(|cidr| RuleSource::Cidr(cidr.to_owned())))
+        .chain(permission.ipv6_ranges().iter().filter_map(|range| range.cidr_ipv6().map(|cidr| RuleSource::Ipv6Cidr(cidr.to_owned()))))
+        .chain(permission.prefix_list_ids().iter().filter_map(|list| list.prefix_list_id().map(|id| RuleSource::PrefixList(id.to_owned()))))
+        .chain(permission.user_id_group_pairs().iter().filter_map(|pair| pair.group_id().map(|id| RuleSource::SecurityGroup(id.to_owned()))));
+    sources
+        .map(|source| IngressRule::normalized(protocol, permission.from_port(), permission.to_port(), source))
+        .collect()
+}
+
+/// The VPC a network called `name` created earlier, found by its tags (so a create that was
+/// interrupted after the VPC existed resumes with it instead of making a second one).
+pub async fn find_vpc_by_name(ec2: &Client, name: &str) -> Result<Option<String>, AwsError> {
+    let found = ec2
+        .describe_vpcs()
+        .filters(filter(&format!("tag:{NETWORK_TAG}"), [name]))
+        .filters(filter(&format!("tag:{COMPONENT_TAG}"), [Component::Vpc.tag_value()]))
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk("DescribeVpcs", error))?;
+    Ok(found.vpcs().iter().find_map(|vpc| vpc.vpc_id()).map(str::to_owned))
+}
+
+/// The first `count` availability zones of the region, by name: the default for
+/// `availability_zones`. Local and Wavelength zones are not availability zones and are skipped.
+pub async fn default_zones(ec2: &Client, count: usize) -> Result<Vec<String>, AwsError> {
+    let zones = ec2
+        .describe_availability_zones()
+        .filters(filter("state", ["available"]))
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk("DescribeAvailabilityZones", error))?;
+    let mut names: Vec<String> = zones
+        .availability_zones()
+        .iter()
+        .filter(|zone| zone.zone_type().is_none_or(|kind| kind == "availability-zone"))
+        .filter_map(|zone| zone.zone_name().map(str::to_owned))
+        .collect();
+    names.sort();
+    names.truncate(count);
+    Ok(names)
+}

@@ -1,0 +1,186 @@
+//! Teardown, in the order AWS's dependencies allow: NAT gateways (waiting until deleted, which
+//! frees their addresses) → Elastic IPs → route table associations and tables → internet gateway
+//! (detach, delete) → subnets → security groups → VPC.
+//!
+//! The VPC is dedicated to the network, so everything found in it goes. Anything already gone
+//! counts as deleted, which makes destroy safe to re-run after an interruption and able to clean
+//! up after a partial create.
+
+use std::future::Future;
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::NatGatewayState;
+
+use super::describe::{filter, snapshot};
+use crate::provider::AwsError;
+use crate::provider::waiter::{Backoff, Poll, wait_for};
+use crate::resources::network::desired::VPC_TAG;
+use crate::resources::network::desired::RuleSource;
+use crate::resources::network::snapshot::{NatStatus, NetworkSnapshot};
+
+/// Treats "not found" as success.
+fn gone_is_fine<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(error) if error.is_not_found() => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Deletes the network in VPC `vpc_id` and everything in it.
+pub async fn destroy(ec2: &Client, vpc_id: &str, stopped: impl Future<Output = ()>) -> Result<(), AwsError> {
+    let Some(snap) = snapshot(ec2, vpc_id).await? else {
+        tracing::debug!(vpc_id, "VPC already gone");
+        return release_tagged_addresses(ec2, vpc_id, &[]).await;
+    };
+    let nat_ids: Vec<String> =
+        snap.nat_gateways.iter().filter(|nat| nat.status.is_live() || nat.status == NatStatus::Failed).map(|nat| nat.id.clone()).collect();
+    for id in &nat_ids {
+        tracing::debug!(nat_gateway_id = %id, "deleting NAT gateway");
+        gone_is_fine(ec2.delete_nat_gateway().nat_gateway_id(id).send().await.map_err(|error| AwsError::from_sdk("DeleteNatGateway", error)))?;
+    }
+    let waiting: Vec<String> = snap.nat_gateways.iter().map(|nat| nat.id.clone()).collect();
+    if !waiting.is_empty() {
+        wait_until_deleted(ec2, &waiting, stopped).await?;
+    }
+    let nat_addresses: Vec<String> = snap.nat_gateways.iter().flat_map(|nat| nat.allocation_ids()).collect();
+    release_tagged_addresses(ec2, vpc_id, &nat_addresses).await?;
+    delete_route_tables(ec2, &snap).await?;
+    for gateway in &snap.internet_gateways {
+        tracing::debug!(internet_gateway_id = %gateway.id, "detaching and deleting internet gateway");
+        gone_is_fine(
+            ec2.detach_internet_gateway()
+                .internet_gateway_id(&gateway.id)
+                .vpc_id(vpc_id)
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("DetachInternetGateway", error)),
+        )?;
+        gone_is_fine(
+            ec2.delete_internet_gateway()
+                .internet_gateway_id(&gateway.id)
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("DeleteInternetGateway", error)),
+        )?;
+    }
+    for subnet in &snap.subnets {
+        tracing::debug!(subnet_id = %subnet.id, "deleting subnet");
+        gone_is_fine(ec2.delete_subnet().subnet_id(&subnet.id).send().await.map_err(|error| AwsError::from_sdk("DeleteSubnet", error)))?;
+    }
+    delete_security_groups(ec2, &snap).await?;
+    tracing::debug!(vpc_id, "deleting VPC");
+    gone_is_fine(ec2.delete_vpc().vpc_id(vpc_id).send().await.map_err(|error| AwsError::from_sdk("DeleteVpc", error)))
+}
+
+/// Waits until every NAT gateway in `ids` is deleted (or unknown to AWS).
+pub async fn wait_until_deleted(ec2: &Client, ids: &[String], stopped: impl Future<Output = ()>) -> Result<(), AwsError> {
+    wait_for("WaitNatGatewayDeleted", Backoff::NAT_GATEWAY, stopped, || async {
+        let found = match ec2.describe_nat_gateways().set_nat_gateway_ids(Some(ids.to_vec())).send().await {
+            Ok(found) => found,
+            Err(error) => {
+                let error = AwsError::from_sdk("DescribeNatGateways", error);
+                return if error.is_not_found() { Ok(Poll::Ready(())) } else { Err(error) };
+            }
+        };
+        let remaining: Vec<String> = found
+            .nat_gateways()
+            .iter()
+            .filter(|nat| !matches!(nat.state(), Some(NatGatewayState::Deleted) | Some(NatGatewayState::Failed)))
+            .map(|nat| format!("{} {}", nat.nat_gateway_id().unwrap_or_default(), nat.state().map(|s| s.as_str()).unwrap_or("unknown")))
+            .collect();
+        Ok(if remaining.is_empty() { Poll::Ready(()) } else { Poll::Pending(remaining.join(", ")) })
+    })
+    .await
+}
+
+/// Releases one Elastic IP; already released is fine.
+pub async fn release_address(ec2: &Client, allocation_id: &str) -> Result<(), AwsError> {
+    tracing::debug!(allocation_id, "releasing Elastic IP");
+    gone_is_fine(
+        ec2.release_address()
+            .allocation_id(allocation_id)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("ReleaseAddress", error)),
+    )
+}
+
+/// Releases the network's Elastic IPs: those tagged with the VPC, and `also` (addresses seen on
+/// its NAT gateways, in case their tags were removed).
+async fn release_tagged_addresses(ec2: &Client, vpc_id: &str, also: &[String]) -> Result<(), AwsError> {
+    let tagged = ec2
+        .describe_addresses()
+        .filters(filter(&format!("tag:{VPC_TAG}"), [vpc_id]))
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk("DescribeAddresses", error))?;
+    let mut allocations: Vec<String> =
+        tagged.addresses().iter().filter_map(|address| address.allocation_id()).map(str::to_owned).collect();
+    allocations.extend(also.iter().cloned());
+    allocations.sort_unstable();
+    allocations.dedup();
+    for allocation in allocations {
+        release_address(ec2, &allocation).await?;
+    }
+    Ok(())
+}
+
+async fn delete_route_tables(ec2: &Client, snap: &NetworkSnapshot) -> Result<(), AwsError> {
+    // The main table goes with the VPC; AWS refuses to delete it on its own.
+    for table in snap.route_tables.iter().filter(|table| !table.main) {
+        for association in &table.associations {
+            gone_is_fine(
+                ec2.disassociate_route_table()
+                    .association_id(&association.id)
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("DisassociateRouteTable", error)),
+            )?;
+        }
+        tracing::debug!(route_table_id = %table.id, "deleting route table");
+        gone_is_fine(
+            ec2.delete_route_table()
+                .route_table_id(&table.id)
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("DeleteRouteTable", error)),
+        )?;
+    }
+    Ok(())
+}
+
+async fn delete_security_groups(ec2: &Client, snap: &NetworkSnapshot) -> Result<(), AwsError> {
+    // The default group goes with the VPC. Rules naming other groups are revoked first, or AWS
+    // refuses to delete a group another one still references.
+    let groups: Vec<_> = snap.security_groups.iter().filter(|group| group.name != "default").collect();
+    for group in &groups {
+        let referencing: Vec<_> = group
+            .ingress
+            .iter()
+            .filter(|rule| matches!(rule.source, RuleSource::SecurityGroup(_)))
+            .map(super::permission)
+            .collect();
+        if !referencing.is_empty() {
+            gone_is_fine(
+                ec2.revoke_security_group_ingress()
+                    .group_id(&group.id)
+                    .set_ip_permissions(Some(referencing))
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("RevokeSecurityGroupIngress", error)),
+            )?;
+        }
+    }
+    for group in groups {
+        tracing::debug!(group_id = %group.id, "deleting security group");
+        gone_is_fine(
+            ec2.delete_security_group()
+                .group_id(&group.id)
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("DeleteSecurityGroup", error)),
+        )?;
+    }
+    Ok(())
+}

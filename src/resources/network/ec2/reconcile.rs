@@ -1,0 +1,605 @@
+//! The reconcile engine: one routine for create, update and drift repair.
+//!
+//! It compares what exists (a fresh snapshot) with what the configuration wants and makes the
+//! difference, in dependency order: VPC and its DNS settings, internet gateway, subnets, Elastic
+//! IPs and NAT gateways (waiting until available), route tables with their routes and subnet
+//! associations, security groups and their rules; then removes NAT gateways that are no longer
+//! wanted, once no route uses them. Create is reconcile from nothing; an update or a repair is
+//! reconcile from what is there.
+//!
+//! Every object is created with its tags in the same call, and pieces are found by those tags
+//! before anything is created, so running the engine again after a failure finishes the job
+//! without duplicates. NAT gateways also carry a client token, which makes the SDK's own retries
+//! of `CreateNatGateway` idempotent.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, NatGatewayState, ResourceType};
+
+use super::describe::{self, filter, snapshot};
+use super::{aws_tags, permission, tagging};
+use crate::framework::StopSignal;
+use crate::provider::AwsError;
+use crate::provider::waiter::{Backoff, Poll, wait_for};
+use crate::resources::network::desired::{
+    COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, NetworkSpec, VPC_TAG, cluster_ingress, database_ingress,
+};
+use crate::resources::network::drift::DEFAULT_ROUTE;
+use crate::resources::network::snapshot::{NatStatus, NetworkSnapshot, RouteTarget, Tags};
+
+/// A reconcile that stopped part-way: the error, and the VPC if one exists by then (from which
+/// the caller reads back the partial state).
+#[derive(Debug)]
+pub struct Failure {
+    pub vpc_id: Option<String>,
+    pub error: AwsError,
+}
+
+/// Brings the network in AWS to `spec`. `vpc_id` is the network's VPC when it is known (update,
+/// repair); without it the VPC is looked up by tag, then created. Returns the snapshot taken
+/// after the last change.
+pub async fn reconcile(ec2: &Client, spec: &NetworkSpec, vpc_id: Option<&str>, stop: &StopSignal) -> Result<NetworkSnapshot, Failure> {
+    let vpc_id = match vpc_id {
+        Some(id) => id.to_owned(),
+        None => ensure_vpc(ec2, spec).await.map_err(|error| Failure { vpc_id: None, error })?,
+    };
+    let run = Run { ec2, spec, vpc_id: &vpc_id, stop };
+    run.all().await.map_err(|error| Failure { vpc_id: Some(vpc_id.clone()), error })
+}
+
+async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec) -> Result<String, AwsError> {
+    if let Some(id) = describe::find_vpc_by_name(ec2, &spec.name).await? {
+        tracing::debug!(vpc_id = %id, "resuming with the network's existing VPC");
+        return Ok(id);
+    }
+    let created = ec2
+        .create_vpc()
+        .cidr_block(spec.cidr_block.to_string())
+        .tag_specifications(tagging(ResourceType::Vpc, &spec.tags_for(&Component::Vpc)))
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk("CreateVpc", error))?;
+    let id = created
+        .vpc()
+        .and_then(|vpc| vpc.vpc_id())
+        .ok_or_else(|| AwsError::local("CreateVpc", "the response carried no VPC id"))?
+        .to_owned();
+    tracing::debug!(vpc_id = %id, "created VPC");
+    Ok(id)
+}
+
+struct Run<'a> {
+    ec2: &'a Client,
+    spec: &'a NetworkSpec,
+    vpc_id: &'a str,
+    stop: &'a StopSignal,
+}
+
+/// Backoff for reads that AWS's eventual consistency may briefly miss (a VPC just created).
+const CONSISTENCY: Backoff = Backoff {
+    initial: std::time::Duration::from_millis(500),
+    max: std::time::Duration::from_secs(4),
+    timeout: std::time::Duration::from_secs(60),
+};
+
+impl Run<'_> {
+    async fn all(&self) -> Result<NetworkSnapshot, AwsError> {
+        let snap = self.snapshot_when_visible().await?;
+        if snap.vpc.cidr_block != self.spec.cidr_block.to_string() {
+            return Err(AwsError::local(
+                "CreateVpc",
+                format!(
+                    "VPC {} of network {:?} has CIDR block {}, not {}; it cannot be changed in place",
+                    self.vpc_id, self.spec.name, snap.vpc.cidr_block, self.spec.cidr_block
+                ),
+            ));
+        }
+        self.vpc_settings(&snap).await?;
+        let igw_id = self.internet_gateway(&snap).await?;
+        let zones = self.spec.zones().map_err(|error| AwsError::local("PlanSubnets", error.to_string()))?;
+
+        let mut public_subnets = BTreeMap::new();
+        let mut private_subnets = BTreeMap::new();
+        for zone in &zones {
+            let public = Component::PublicSubnet(zone.name.clone());
+            public_subnets.insert(zone.name.clone(), self.subnet(&snap, &public, &zone.name, zone.subnets.public, true).await?);
+            let private = Component::PrivateSubnet(zone.name.clone());
+            private_subnets.insert(zone.name.clone(), self.subnet(&snap, &private, &zone.name, zone.subnets.private, false).await?);
+        }
+
+        let nat_ids = self.nat_gateways(&snap, &public_subnets).await?;
+
+        let public_table =
+            self.route_table(&snap, &Component::PublicRouteTable, &RouteTarget::InternetGateway(igw_id)).await?;
+        for subnet in public_subnets.values() {
+            self.associate(&snap, subnet, &public_table).await?;
+        }
+        for zone in &zones {
+            let nat = self
+                .spec
+                .nat_zone_for(&zone.name)
+                .and_then(|nat_zone| nat_ids.get(nat_zone))
+                .ok_or_else(|| AwsError::local("CreateRoute", format!("no NAT gateway serves {}", zone.name)))?;
+            let component = Component::PrivateRouteTable(zone.name.clone());
+            let table = self.route_table(&snap, &component, &RouteTarget::NatGateway(nat.clone())).await?;
+            if let Some(subnet) = private_subnets.get(&zone.name) {
+                self.associate(&snap, subnet, &table).await?;
+            }
+        }
+
+        let cluster = self.security_group(&snap, &Component::ClusterSecurityGroup, "Retool cluster: traffic within the cluster and from the VPC").await?;
+        self.sync_ingress(&cluster.0, &cluster.1, &cluster_ingress(&cluster.0, self.spec.cidr_block)).await?;
+        let database = self.security_group(&snap, &Component::DatabaseSecurityGroup, "Retool database: PostgreSQL from the cluster only").await?;
+        self.sync_ingress(&database.0, &database.1, &database_ingress(&cluster.0)).await?;
+
+        self.remove_surplus_nat_gateways(&snap).await?;
+        snapshot(self.ec2, self.vpc_id)
+            .await?
+            .ok_or_else(|| AwsError::local("DescribeVpcs", format!("VPC {} disappeared during the apply", self.vpc_id)))
+    }
+
+    async fn snapshot_when_visible(&self) -> Result<NetworkSnapshot, AwsError> {
+        wait_for("DescribeVpcs", CONSISTENCY, self.stopped(), || async {
+            Ok(match snapshot(self.ec2, self.vpc_id).await? {
+                Some(snap) => Poll::Ready(snap),
+                None => Poll::Pending(format!("VPC {} not found", self.vpc_id)),
+            })
+        })
+        .await
+    }
+
+    fn stopped(&self) -> impl Future<Output = ()> + use<> {
+        let mut stop = self.stop.clone();
+        async move { stop.stopped().await }
+    }
+
+    /// Adds the tags `component` lacks (or has with other values) to an existing object.
+    async fn ensure_tags(&self, component: &Component, id: &str, actual: &Tags) -> Result<(), AwsError> {
+        let missing: BTreeMap<String, String> = self
+            .spec
+            .tags_for(component)
+            .into_iter()
+            .filter(|(key, value)| actual.get(key) != Some(value))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(id, keys = ?missing.keys().collect::<Vec<_>>(), "retagging");
+        self.ec2
+            .create_tags()
+            .resources(id)
+            .set_tags(Some(aws_tags(&missing)))
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("CreateTags", error))?;
+        Ok(())
+    }
+
+    async fn vpc_settings(&self, snap: &NetworkSnapshot) -> Result<(), AwsError> {
+        let on = || AttributeBooleanValue::builder().value(true).build();
+        if !snap.vpc.dns_support {
+            tracing::debug!(vpc_id = self.vpc_id, "enabling DNS support");
+            self.ec2
+                .modify_vpc_attribute()
+                .vpc_id(self.vpc_id)
+                .enable_dns_support(on())
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("ModifyVpcAttribute", error))?;
+        }
+        if !snap.vpc.dns_hostnames {
+            tracing::debug!(vpc_id = self.vpc_id, "enabling DNS hostnames");
+            self.ec2
+                .modify_vpc_attribute()
+                .vpc_id(self.vpc_id)
+                .enable_dns_hostnames(on())
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("ModifyVpcAttribute", error))?;
+        }
+        self.ensure_tags(&Component::Vpc, self.vpc_id, &snap.vpc.tags).await
+    }
+
+    async fn internet_gateway(&self, snap: &NetworkSnapshot) -> Result<String, AwsError> {
+        let component = Component::InternetGateway;
+        if let Some(gateway) = snap.internet_gateway() {
+            self.ensure_tags(&component, &gateway.id, &gateway.tags).await?;
+            return Ok(gateway.id.clone());
+        }
+        // A gateway created by an interrupted run but never attached.
+        let tagged = self
+            .ec2
+            .describe_internet_gateways()
+            .filters(filter(&format!("tag:{NETWORK_TAG}"), [&self.spec.name]))
+            .filters(filter(&format!("tag:{COMPONENT_TAG}"), [component.tag_value()]))
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("DescribeInternetGateways", error))?;
+        let detached = tagged
+            .internet_gateways()
+            .iter()
+            .find(|gateway| gateway.attachments().is_empty())
+            .and_then(|gateway| gateway.internet_gateway_id())
+            .map(str::to_owned);
+        let id = match detached {
+            Some(id) => id,
+            None => {
+                let created = self
+                    .ec2
+                    .create_internet_gateway()
+                    .tag_specifications(tagging(ResourceType::InternetGateway, &self.spec.tags_for(&component)))
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("CreateInternetGateway", error))?;
+                created
+                    .internet_gateway()
+                    .and_then(|gateway| gateway.internet_gateway_id())
+                    .ok_or_else(|| AwsError::local("CreateInternetGateway", "the response carried no gateway id"))?
+                    .to_owned()
+            }
+        };
+        tracing::debug!(internet_gateway_id = %id, vpc_id = self.vpc_id, "attaching internet gateway");
+        self.ec2
+            .attach_internet_gateway()
+            .internet_gateway_id(&id)
+            .vpc_id(self.vpc_id)
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("AttachInternetGateway", error))?;
+        Ok(id)
+    }
+
+    async fn subnet(
+        &self,
+        snap: &NetworkSnapshot,
+        component: &Component,
+        zone: &str,
+        cidr: crate::resources::network::layout::Ipv4Cidr,
+        public: bool,
+    ) -> Result<String, AwsError> {
+        let (id, maps_public_ips) = match snap.subnet(component, zone, cidr) {
+            Some(subnet) => {
+                self.ensure_tags(component, &subnet.id, &subnet.tags).await?;
+                (subnet.id.clone(), subnet.map_public_ip_on_launch)
+            }
+            None => {
+                let created = self
+                    .ec2
+                    .create_subnet()
+                    .vpc_id(self.vpc_id)
+                    .cidr_block(cidr.to_string())
+                    .availability_zone(zone)
+                    .tag_specifications(tagging(ResourceType::Subnet, &self.spec.tags_for(component)))
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("CreateSubnet", error))?;
+                let id = created
+                    .subnet()
+                    .and_then(|subnet| subnet.subnet_id())
+                    .ok_or_else(|| AwsError::local("CreateSubnet", "the response carried no subnet id"))?
+                    .to_owned();
+                tracing::debug!(subnet_id = %id, zone, public, "created subnet");
+                (id, false)
+            }
+        };
+        if maps_public_ips != public {
+            self.ec2
+                .modify_subnet_attribute()
+                .subnet_id(&id)
+                .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build())
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("ModifySubnetAttribute", error))?;
+        }
+        Ok(id)
+    }
+
+    /// One live NAT gateway per NAT zone, in that zone's public subnet; returns zone → id.
+    async fn nat_gateways(&self, snap: &NetworkSnapshot, public_subnets: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, AwsError> {
+        let mut ids = BTreeMap::new();
+        let mut created = Vec::new();
+        for zone in self.spec.nat_zones() {
+            let component = Component::NatGateway(zone.clone());
+            let subnet = public_subnets
+                .get(zone)
+                .ok_or_else(|| AwsError::local("CreateNatGateway", format!("no public subnet in {zone}")))?;
+            let existing = snap.nat_gateway(zone, Some(subnet));
+            if let Some(nat) = existing.filter(|nat| nat.subnet_id == *subnet) {
+                self.ensure_tags(&component, &nat.id, &nat.tags).await?;
+                ids.insert(zone.clone(), nat.id.clone());
+                continue;
+            }
+            // Replace a gateway in the wrong subnet or one that failed.
+            let broken = existing
+                .or_else(|| snap.nat_gateway_any_status(zone).filter(|nat| nat.status == NatStatus::Failed));
+            if let Some(nat) = broken {
+                self.delete_nat_gateway(&nat.id).await?;
+            }
+            let allocation_id = self.elastic_ip(snap, zone).await?;
+            let response = self
+                .ec2
+                .create_nat_gateway()
+                .subnet_id(subnet)
+                .allocation_id(&allocation_id)
+                .client_token(uuid::Uuid::new_v4().to_string())
+                .tag_specifications(tagging(ResourceType::Natgateway, &self.spec.tags_for(&component)))
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("CreateNatGateway", error))?;
+            let id = response
+                .nat_gateway()
+                .and_then(|nat| nat.nat_gateway_id())
+                .ok_or_else(|| AwsError::local("CreateNatGateway", "the response carried no NAT gateway id"))?
+                .to_owned();
+            tracing::debug!(nat_gateway_id = %id, zone, allocation_id = %allocation_id, "created NAT gateway");
+            ids.insert(zone.clone(), id.clone());
+            created.push(id);
+        }
+        if !created.is_empty() {
+            self.wait_until_available(&created).await?;
+        }
+        Ok(ids)
+    }
+
+    /// An Elastic IP for the NAT gateway of `zone`: a tagged one no live gateway uses (left by an
+    /// interrupted run or a deleted gateway), else a new one.
+    async fn elastic_ip(&self, snap: &NetworkSnapshot, zone: &str) -> Result<String, AwsError> {
+        let component = Component::ElasticIp(zone.to_owned());
+        let in_use: Vec<String> = snap
+            .nat_gateways
+            .iter()
+            .filter(|nat| nat.status.is_live())
+            .flat_map(|nat| nat.allocation_ids())
+            .collect();
+        let tagged = self
+            .ec2
+            .describe_addresses()
+            .filters(filter(&format!("tag:{VPC_TAG}"), [self.vpc_id]))
+            .filters(filter(&format!("tag:{COMPONENT_TAG}"), [component.tag_value()]))
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("DescribeAddresses", error))?;
+        if let Some(free) = tagged
+            .addresses()
+            .iter()
+            .filter_map(|address| address.allocation_id())
+            .find(|allocation| !in_use.iter().any(|used| used == allocation))
+        {
+            tracing::debug!(allocation_id = free, zone, "reusing Elastic IP");
+            return Ok(free.to_owned());
+        }
+        let mut tags = self.spec.tags_for(&component);
+        tags.insert(VPC_TAG.into(), self.vpc_id.to_owned());
+        let allocated = self
+            .ec2
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .tag_specifications(tagging(ResourceType::ElasticIp, &tags))
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("AllocateAddress", error))?;
+        let id = allocated
+            .allocation_id()
+            .ok_or_else(|| AwsError::local("AllocateAddress", "the response carried no allocation id"))?
+            .to_owned();
+        tracing::debug!(allocation_id = %id, zone, "allocated Elastic IP");
+        Ok(id)
+    }
+
+    async fn wait_until_available(&self, ids: &[String]) -> Result<(), AwsError> {
+        wait_for("WaitNatGatewayAvailable", Backoff::NAT_GATEWAY, self.stopped(), || async {
+            let found = self
+                .ec2
+                .describe_nat_gateways()
+                .set_nat_gateway_ids(Some(ids.to_vec()))
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("DescribeNatGateways", error))?;
+            let mut waiting = Vec::new();
+            for nat in found.nat_gateways() {
+                let id = nat.nat_gateway_id().unwrap_or_default();
+                match nat.state() {
+                    Some(NatGatewayState::Available) => {}
+                    Some(NatGatewayState::Pending) | None => waiting.push(format!("{id} pending")),
+                    Some(state) => {
+                        return Err(AwsError::local(
+                            "CreateNatGateway",
+                            format!("NAT gateway {id} is {}: {}", state.as_str(), nat.failure_message().unwrap_or("no reason given")),
+                        ));
+                    }
+                }
+            }
+            Ok(if waiting.is_empty() { Poll::Ready(()) } else { Poll::Pending(waiting.join(", ")) })
+        })
+        .await
+    }
+
+    async fn delete_nat_gateway(&self, id: &str) -> Result<(), AwsError> {
+        tracing::debug!(nat_gateway_id = id, "deleting NAT gateway");
+        match self.ec2.delete_nat_gateway().nat_gateway_id(id).send().await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                let error = AwsError::from_sdk("DeleteNatGateway", error);
+                if error.is_not_found() { Ok(()) } else { Err(error) }
+            }
+        }
+    }
+
+    /// The route table playing `component`, with its default route sent to `target` and nothing
+    /// but the local route besides; returns its id.
+    async fn route_table(&self, snap: &NetworkSnapshot, component: &Component, target: &RouteTarget) -> Result<String, AwsError> {
+        let (id, routes) = match snap.route_table(component) {
+            Some(table) => {
+                self.ensure_tags(component, &table.id, &table.tags).await?;
+                (table.id.clone(), table.routes.clone())
+            }
+            None => {
+                let created = self
+                    .ec2
+                    .create_route_table()
+                    .vpc_id(self.vpc_id)
+                    .tag_specifications(tagging(ResourceType::RouteTable, &self.spec.tags_for(component)))
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("CreateRouteTable", error))?;
+                let id = created
+                    .route_table()
+                    .and_then(|table| table.route_table_id())
+                    .ok_or_else(|| AwsError::local("CreateRouteTable", "the response carried no route table id"))?
+                    .to_owned();
+                tracing::debug!(route_table_id = %id, component = %component.tag_value(), "created route table");
+                (id, Vec::new())
+            }
+        };
+        for route in routes.iter().filter(|route| route.destination != DEFAULT_ROUTE && route.target != RouteTarget::Local) {
+            tracing::debug!(route_table_id = %id, destination = %route.destination, "deleting unexpected route");
+            let request = self.ec2.delete_route().route_table_id(&id);
+            let request = if route.destination.starts_with("pl-") {
+                request.destination_prefix_list_id(&route.destination)
+            } else if route.destination.contains(':') {
+                request.destination_ipv6_cidr_block(&route.destination)
+            } else {
+                request.destination_cidr_block(&route.destination)
+            };
+            if let Err(error) = request.send().await {
+                let error = AwsError::from_sdk("DeleteRoute", error);
+                if !error.is_not_found() {
+                    return Err(error);
+                }
+            }
+        }
+        match routes.iter().find(|route| route.destination == DEFAULT_ROUTE) {
+            Some(route) if route.target == *target => {}
+            Some(_) => {
+                tracing::debug!(route_table_id = %id, "re-pointing default route");
+                let request = self.ec2.replace_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
+                let request = match target {
+                    RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
+                    RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => request.gateway_id(gateway),
+                    RouteTarget::Local => request.gateway_id("local"),
+                };
+                request.send().await.map_err(|error| AwsError::from_sdk("ReplaceRoute", error))?;
+            }
+            None => {
+                let request = self.ec2.create_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
+                let request = match target {
+                    RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
+                    RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => request.gateway_id(gateway),
+                    RouteTarget::Local => request.gateway_id("local"),
+                };
+                if let Err(error) = request.send().await {
+                    let error = AwsError::from_sdk("CreateRoute", error);
+                    if !error.is_duplicate() {
+                        return Err(error);
+                    }
+                }
+            }
+        }
+        Ok(id)
+    }
+
+    async fn associate(&self, snap: &NetworkSnapshot, subnet_id: &str, table_id: &str) -> Result<(), AwsError> {
+        match snap.association_of(subnet_id) {
+            Some((table, _)) if table.id == table_id => Ok(()),
+            Some((_, association)) => {
+                tracing::debug!(subnet_id, route_table_id = table_id, "moving subnet to its route table");
+                self.ec2
+                    .replace_route_table_association()
+                    .association_id(&association.id)
+                    .route_table_id(table_id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| AwsError::from_sdk("ReplaceRouteTableAssociation", error))
+            }
+            None => {
+                tracing::debug!(subnet_id, route_table_id = table_id, "associating subnet");
+                self.ec2
+                    .associate_route_table()
+                    .subnet_id(subnet_id)
+                    .route_table_id(table_id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| AwsError::from_sdk("AssociateRouteTable", error))
+            }
+        }
+    }
+
+    /// The security group playing `component` and its current ingress rules.
+    async fn security_group(&self, snap: &NetworkSnapshot, component: &Component, description: &str) -> Result<(String, Vec<IngressRule>), AwsError> {
+        if let Some(group) = snap.security_group(component, self.spec) {
+            self.ensure_tags(component, &group.id, &group.tags).await?;
+            return Ok((group.id.clone(), group.ingress.clone()));
+        }
+        let created = self
+            .ec2
+            .create_security_group()
+            .vpc_id(self.vpc_id)
+            .group_name(self.spec.security_group_name(component))
+            .description(description)
+            .tag_specifications(tagging(ResourceType::SecurityGroup, &self.spec.tags_for(component)))
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk("CreateSecurityGroup", error))?;
+        let id = created
+            .group_id()
+            .ok_or_else(|| AwsError::local("CreateSecurityGroup", "the response carried no group id"))?
+            .to_owned();
+        tracing::debug!(group_id = %id, component = %component.tag_value(), "created security group");
+        Ok((id, Vec::new()))
+    }
+
+    /// Authorizes the rules the group lacks and revokes the ones nobody asked for.
+    async fn sync_ingress(&self, group_id: &str, actual: &[IngressRule], wanted: &[IngressRule]) -> Result<(), AwsError> {
+        let missing: Vec<_> = wanted.iter().filter(|rule| !actual.contains(rule)).map(permission).collect();
+        if !missing.is_empty() {
+            tracing::debug!(group_id, rules = missing.len(), "authorizing ingress");
+            if let Err(error) = self
+                .ec2
+                .authorize_security_group_ingress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(missing))
+                .send()
+                .await
+            {
+                let error = AwsError::from_sdk("AuthorizeSecurityGroupIngress", error);
+                if !error.is_duplicate() {
+                    return Err(error);
+                }
+            }
+        }
+        let surplus: Vec<_> = actual.iter().filter(|rule| !wanted.contains(rule)).map(permission).collect();
+        if !surplus.is_empty() {
+            tracing::debug!(group_id, rules = surplus.len(), "revoking unexpected ingress");
+            self.ec2
+                .revoke_security_group_ingress()
+                .group_id(group_id)
+                .set_ip_permissions(Some(surplus))
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("RevokeSecurityGroupIngress", error))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes NAT gateways no zone uses any more (after switching to `single`), once routes no
+    /// longer point at them, and releases their Elastic IPs.
+    async fn remove_surplus_nat_gateways(&self, snap: &NetworkSnapshot) -> Result<(), AwsError> {
+        let surplus: Vec<_> = snap.surplus_nat_gateways(self.spec).collect();
+        if surplus.is_empty() {
+            return Ok(());
+        }
+        for nat in &surplus {
+            self.delete_nat_gateway(&nat.id).await?;
+        }
+        let ids: Vec<String> = surplus.iter().map(|nat| nat.id.clone()).collect();
+        super::destroy::wait_until_deleted(self.ec2, &ids, self.stopped()).await?;
+        let allocations: Vec<String> = surplus.iter().flat_map(|nat| nat.allocation_ids()).collect();
+        for allocation in allocations {
+            super::destroy::release_address(self.ec2, &allocation).await?;
+        }
+        Ok(())
+    }
+}
