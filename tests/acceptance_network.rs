@@ -534,6 +534,8 @@ async fn invalid_configuration_is_refused_on_the_attribute_without_aws_calls() {
         );
         let calls = emulator.query_api_requests_since(mark);
         assert!(calls.is_empty(), "{}: AWS was called while refusing the configuration: {calls:#?}", case.what);
+        let summaries: Vec<&str> = errors.iter().filter_map(|diagnostic| diagnostic["summary"].as_str()).collect();
+        eprintln!("refused {} at main.tf:{marker_line}: {summaries:?}", case.what);
     }
 
     let vpcs_after = ec2.describe_vpcs().send().await.expect("DescribeVpcs").vpcs().len();
