@@ -12,6 +12,8 @@ export RETOOL_TEST_VENV=$venv
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0
 unset AWS_PROFILE AWS_SESSION_TOKEN
+# No user CLI configuration (~/.terraformrc) until write_cli_config writes ours.
+export TF_CLI_CONFIG_FILE=/dev/null
 
 die() {
   echo "error: $*" >&2

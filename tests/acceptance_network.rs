@@ -268,6 +268,32 @@ async fn assert_drift_repaired(workspace: &Workspace, ec2: &aws_sdk_ec2::Client,
     network
 }
 
+/// Deletes a NAT gateway and, as AWS does once the deletion completes, disassociates its
+/// Elastic IP (which stays allocated). moto only marks the gateway `deleted` and leaves the
+/// address associated, which AWS never shows.
+async fn delete_nat_gateway_as_aws_does(ec2: &aws_sdk_ec2::Client, nat_gateway_id: &str) {
+    let described = ec2.describe_nat_gateways().nat_gateway_ids(nat_gateway_id).send().await.expect("DescribeNatGateways");
+    let public_ips: Vec<String> = described
+        .nat_gateways()
+        .iter()
+        .flat_map(|nat| nat.nat_gateway_addresses().iter().filter_map(|address| address.public_ip()))
+        .map(str::to_owned)
+        .collect();
+    ec2.delete_nat_gateway().nat_gateway_id(nat_gateway_id).send().await.expect("DeleteNatGateway");
+    for public_ip in public_ips {
+        let addresses = ec2.describe_addresses().public_ips(&public_ip).send().await.expect("DescribeAddresses");
+        for address in addresses.addresses() {
+            let request = ec2.disassociate_address();
+            let request = match address.association_id() {
+                Some(association_id) => request.association_id(association_id),
+                None if address.network_interface_id().is_some() => request.public_ip(&public_ip),
+                None => continue,
+            };
+            request.send().await.expect("DisassociateAddress");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn network_lifecycle_with_drift_update_import_and_destroy() {
     let Some(toolchain) = acceptance_toolchain("network_lifecycle_with_drift_update_import_and_destroy") else {
@@ -293,7 +319,7 @@ async fn network_lifecycle_with_drift_update_import_and_destroy() {
 
     // Drift 1: a NAT gateway deleted behind Terraform's back.
     let deleted_nat = network.nat_gateway_ids[0].clone();
-    ec2.delete_nat_gateway().nat_gateway_id(&deleted_nat).send().await.expect("DeleteNatGateway");
+    delete_nat_gateway_as_aws_does(&ec2, &deleted_nat).await;
     terraform.plan_refresh_only().await.expect("refresh-only plan").assert_changes("refresh-only plan after deleting a NAT");
     let network = assert_drift_repaired(&workspace, &ec2, &per_zone, "deleted NAT gateway").await;
     assert!(!network.nat_gateway_ids.contains(&deleted_nat), "the deleted NAT gateway is still reported");
@@ -508,6 +534,8 @@ async fn invalid_configuration_is_refused_on_the_attribute_without_aws_calls() {
         );
         let calls = emulator.query_api_requests_since(mark);
         assert!(calls.is_empty(), "{}: AWS was called while refusing the configuration: {calls:#?}", case.what);
+        let summaries: Vec<&str> = errors.iter().filter_map(|diagnostic| diagnostic["summary"].as_str()).collect();
+        eprintln!("refused {} at main.tf:{marker_line}: {summaries:?}", case.what);
     }
 
     let vpcs_after = ec2.describe_vpcs().send().await.expect("DescribeVpcs").vpcs().len();

@@ -45,7 +45,10 @@ async fn every_attribute_has_a_description_in_terraforms_view_of_the_schema() {
     assert!(provider.is_object(), "no schema for {PROVIDER_ADDRESS}: {schemas:#}");
 
     let network = &provider["resource_schemas"]["retool_network"]["block"];
-    let attributes = network["attributes"].as_object().expect("retool_network has attributes");
+    let attributes = network["attributes"].as_object().unwrap_or_else(|| {
+        let resources: Vec<&String> = provider["resource_schemas"].as_object().into_iter().flatten().map(|(name, _)| name).collect();
+        panic!("retool_network is not in the provider's schema; resources: {resources:?}")
+    });
     for name in [
         "name",
         "cidr_block",
