@@ -361,6 +361,7 @@ fn the_setup_role_can_build_the_estate() {
         ("create a workload policy", "iam:CreatePolicy", iam("policy/retool-external-secrets"), none()),
         ("create the node instance profile", "iam:CreateInstanceProfile", iam("instance-profile/retool-eks-node"), none()),
         ("bounded workload role", "iam:CreateRole", iam("role/retool-eks-cluster"), json!({"iam:PermissionsBoundary": e.workload_boundary_arn()})),
+        ("register the cluster's oidc issuer", "iam:CreateOpenIDConnectProvider", iam("oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF"), none()),
     ];
     let mut table = Table::new();
     for (name, action, resource, context) in allowed {

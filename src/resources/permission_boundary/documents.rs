@@ -88,6 +88,12 @@ impl Estate {
 
     /// Roles the operator may create and pass: everything under the prefix. The boundary, not
     /// the name, is what fences them; the name only keeps the operator out of the customer's roles.
+    /// The IAM OIDC providers of EKS clusters, which IRSA needs (the External Secrets Operator's role
+    /// trusts its cluster's issuer); no other identity provider may be registered.
+    fn eks_identity_providers(&self) -> String {
+        self.iam_arn("oidc-provider", "oidc.eks.*.amazonaws.com/id/*")
+    }
+
     fn workload_roles(&self) -> String {
         self.iam_arn("role", &format!("{}-*", self.name_prefix))
     }
@@ -284,15 +290,23 @@ pub fn operator_boundary(estate: &Estate) -> PolicyDocument {
                 "iam:PutGroupPolicy",
                 "iam:AttachGroupPolicy",
                 "iam:AddUserToGroup",
-                "iam:CreateOpenIDConnectProvider",
-                "iam:UpdateOpenIDConnectProviderThumbprint",
-                "iam:AddClientIDToOpenIDConnectProvider",
                 "iam:CreateSAMLProvider",
                 "iam:UpdateSAMLProvider",
                 "sts:AssumeRole",
             ],
             ["*"],
         ),
+        // A federation trust outside EKS would let an outside identity assume workload roles.
+        Statement::deny(
+            "OnlyEksIdentityProviders",
+            [
+                "iam:CreateOpenIDConnectProvider",
+                "iam:UpdateOpenIDConnectProviderThumbprint",
+                "iam:AddClientIDToOpenIDConnectProvider",
+            ],
+            [estate.eks_identity_providers()],
+        )
+        .on_all_resources_except_these(),
         Statement::deny("NoSelfGrantOnEks", ["eks:CreateAccessEntry"], ["*"])
             .when("ArnLike", "eks:principalArn", own_roles),
         Statement::deny(
@@ -473,6 +487,16 @@ pub fn maintenance_permissions(estate: &Estate) -> PolicyDocument {
             ["*"],
         ),
         Statement::allow(
+            "EksIdentityProviders",
+            [
+                "iam:CreateOpenIDConnectProvider",
+                "iam:DeleteOpenIDConnectProvider",
+                "iam:TagOpenIDConnectProvider",
+                "iam:UntagOpenIDConnectProvider",
+            ],
+            [estate.eks_identity_providers()],
+        ),
+        Statement::allow(
             "SecretMetadata",
             [
                 "secretsmanager:CreateSecret",
@@ -543,6 +567,16 @@ pub fn setup_permissions(estate: &Estate) -> PolicyDocument {
                 "kms:CancelKeyDeletion",
             ],
             ["*"],
+        ),
+        Statement::allow(
+            "EksIdentityProviders",
+            [
+                "iam:CreateOpenIDConnectProvider",
+                "iam:DeleteOpenIDConnectProvider",
+                "iam:TagOpenIDConnectProvider",
+                "iam:UntagOpenIDConnectProvider",
+            ],
+            [estate.eks_identity_providers()],
         ),
         Statement::allow(
             "SecretMetadata",
