@@ -13,7 +13,8 @@ mod support;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use support::{CommandOutput, Emulator, Workspace, acceptance_toolchain};
+use support::diagnostics::error_diagnostics;
+use support::{Emulator, Workspace, acceptance_toolchain};
 
 const ADDRESS: &str = "retool_permission_boundary.operator";
 const PREFIX: &str = "retool";
@@ -338,27 +339,6 @@ async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_
     let survivors: Vec<&str> =
         local.policies().iter().filter_map(|p| p.policy_name()).filter(|name| name.starts_with(&format!("{PREFIX}-"))).collect();
     assert!(survivors.is_empty(), "policies survived destroy: {survivors:?}");
-}
-
-/// Error diagnostics from `validate -json` or `plan -json`.
-fn error_diagnostics(output: &CommandOutput) -> Vec<Value> {
-    let mut diagnostics = Vec::new();
-    for line in output.stdout.lines() {
-        let Ok(event) = serde_json::from_str::<Value>(line) else { continue };
-        if let Some(list) = event["diagnostics"].as_array() {
-            diagnostics.extend(list.iter().cloned());
-        }
-        if event["type"] == "diagnostic" {
-            diagnostics.push(event["diagnostic"].clone());
-        }
-    }
-    if let Ok(document) = serde_json::from_str::<Value>(&output.stdout) {
-        if let Some(list) = document["diagnostics"].as_array() {
-            diagnostics.extend(list.iter().cloned());
-        }
-    }
-    diagnostics.retain(|diagnostic| diagnostic["severity"] == "error");
-    diagnostics
 }
 
 #[tokio::test(flavor = "multi_thread")]
