@@ -105,6 +105,17 @@ async fn role(iam: &aws_sdk_iam::Client, name: &str) -> Option<RoleView> {
     })
 }
 
+/// Makes `document` the default version of the policy at `arn`, as an edit behind Terraform's back.
+async fn publish_default_version(iam: &aws_sdk_iam::Client, arn: &str, document: &str) {
+    iam.create_policy_version()
+        .policy_arn(arn)
+        .policy_document(document)
+        .set_as_default(true)
+        .send()
+        .await
+        .expect("CreatePolicyVersion");
+}
+
 /// The default version's document of a managed policy, and how many versions it has.
 async fn policy(iam: &aws_sdk_iam::Client, arn: &str) -> Option<(Value, usize)> {
     let policy = match iam.get_policy().policy_arn(arn).send().await {
@@ -256,13 +267,7 @@ async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_
     let open_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole"}]}"#;
     iam.update_assume_role_policy().role_name(&setup).policy_document(open_trust).send().await.expect("UpdateAssumeRolePolicy");
     let allow_all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-    iam.create_policy_version()
-        .policy_arn(&boundary_arn)
-        .policy_document(allow_all)
-        .set_as_default(true)
-        .send()
-        .await
-        .expect("CreatePolicyVersion");
+    publish_default_version(&iam, &boundary_arn, allow_all).await;
     let extra = iam.create_policy().policy_name("backdoor").policy_document(allow_all).send().await.expect("CreatePolicy");
     let extra_arn = extra.policy().and_then(|p| p.arn()).expect("policy ARN").to_owned();
     iam.attach_role_policy().role_name(&maintenance).policy_arn(&extra_arn).send().await.expect("AttachRolePolicy");
@@ -291,13 +296,7 @@ async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_
         if current >= 5 {
             break;
         }
-        iam.create_policy_version()
-            .policy_arn(&boundary_arn)
-            .policy_document(allow_all)
-            .set_as_default(true)
-            .send()
-            .await
-            .expect("CreatePolicyVersion");
+        publish_default_version(&iam, &boundary_arn, allow_all).await;
     }
     assert_eq!(policy(&iam, &boundary_arn).await.expect("boundary").1, 5, "five versions before the repair");
     terraform.plan().await.expect("plan with five versions").assert_changes("edited boundary with five versions");
