@@ -86,16 +86,21 @@ impl Estate {
         self.iam_arn("role", &self.setup_role_name())
     }
 
-    /// Roles the operator may create and pass: everything under the prefix. The boundary, not
-    /// the name, is what fences them; the name only keeps the operator out of the customer's roles.
     /// The IAM OIDC providers of EKS clusters, which IRSA needs (the External Secrets Operator's role
     /// trusts its cluster's issuer); no other identity provider may be registered.
     fn eks_identity_providers(&self) -> String {
         self.iam_arn("oidc-provider", "oidc.eks.*.amazonaws.com/id/*")
     }
 
+    /// Every IAM object of `kind` (`role`, `policy`, `instance-profile`) named under the prefix.
+    fn iam_arns_under_prefix(&self, kind: &str) -> String {
+        self.iam_arn(kind, &format!("{}-*", self.name_prefix))
+    }
+
+    /// Roles the operator may create and pass: everything under the prefix. The boundary, not
+    /// the name, is what fences them; the name only keeps the operator out of the customer's roles.
     fn workload_roles(&self) -> String {
-        self.iam_arn("role", &format!("{}-*", self.name_prefix))
+        self.iam_arns_under_prefix("role")
     }
 
     fn arn(&self, service: &str, rest: &str) -> String {
@@ -557,7 +562,7 @@ pub fn setup_permissions(estate: &Estate) -> PolicyDocument {
                 "iam:TagPolicy",
                 "iam:UntagPolicy",
             ],
-            [format!("arn:{}:iam::{}:policy/{}-*", estate.partition, estate.account_id, estate.name_prefix)],
+            [estate.iam_arns_under_prefix("policy")],
         ),
         Statement::allow(
             "InstanceProfiles",
@@ -569,7 +574,7 @@ pub fn setup_permissions(estate: &Estate) -> PolicyDocument {
                 "iam:TagInstanceProfile",
                 "iam:UntagInstanceProfile",
             ],
-            [format!("arn:{}:iam::{}:instance-profile/{}-*", estate.partition, estate.account_id, estate.name_prefix)],
+            [estate.iam_arns_under_prefix("instance-profile")],
         ),
     ]);
     statements.extend(workload_role_management(estate));
