@@ -13,7 +13,8 @@ mod support;
 use std::path::Path;
 
 use serde_json::{Value, json};
-use support::{CommandOutput, Emulator, Workspace, acceptance_toolchain};
+use support::diagnostics::error_diagnostics;
+use support::{Emulator, Workspace, acceptance_toolchain};
 
 const ADDRESS: &str = "retool_permission_boundary.operator";
 const PREFIX: &str = "retool";
@@ -102,6 +103,17 @@ async fn role(iam: &aws_sdk_iam::Client, name: &str) -> Option<RoleView> {
         max_session: role.max_session_duration(),
         attached: attached.attached_policies().iter().filter_map(|p| p.policy_arn()).map(str::to_owned).collect(),
     })
+}
+
+/// Makes `document` the default version of the policy at `arn`, as an edit behind Terraform's back.
+async fn publish_default_version(iam: &aws_sdk_iam::Client, arn: &str, document: &str) {
+    iam.create_policy_version()
+        .policy_arn(arn)
+        .policy_document(document)
+        .set_as_default(true)
+        .send()
+        .await
+        .expect("CreatePolicyVersion");
 }
 
 /// The default version's document of a managed policy, and how many versions it has.
@@ -255,13 +267,7 @@ async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_
     let open_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole"}]}"#;
     iam.update_assume_role_policy().role_name(&setup).policy_document(open_trust).send().await.expect("UpdateAssumeRolePolicy");
     let allow_all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-    iam.create_policy_version()
-        .policy_arn(&boundary_arn)
-        .policy_document(allow_all)
-        .set_as_default(true)
-        .send()
-        .await
-        .expect("CreatePolicyVersion");
+    publish_default_version(&iam, &boundary_arn, allow_all).await;
     let extra = iam.create_policy().policy_name("backdoor").policy_document(allow_all).send().await.expect("CreatePolicy");
     let extra_arn = extra.policy().and_then(|p| p.arn()).expect("policy ARN").to_owned();
     iam.attach_role_policy().role_name(&maintenance).policy_arn(&extra_arn).send().await.expect("AttachRolePolicy");
@@ -290,13 +296,7 @@ async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_
         if current >= 5 {
             break;
         }
-        iam.create_policy_version()
-            .policy_arn(&boundary_arn)
-            .policy_document(allow_all)
-            .set_as_default(true)
-            .send()
-            .await
-            .expect("CreatePolicyVersion");
+        publish_default_version(&iam, &boundary_arn, allow_all).await;
     }
     assert_eq!(policy(&iam, &boundary_arn).await.expect("boundary").1, 5, "five versions before the repair");
     terraform.plan().await.expect("plan with five versions").assert_changes("edited boundary with five versions");
@@ -338,27 +338,6 @@ async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_
     let survivors: Vec<&str> =
         local.policies().iter().filter_map(|p| p.policy_name()).filter(|name| name.starts_with(&format!("{PREFIX}-"))).collect();
     assert!(survivors.is_empty(), "policies survived destroy: {survivors:?}");
-}
-
-/// Error diagnostics from `validate -json` or `plan -json`.
-fn error_diagnostics(output: &CommandOutput) -> Vec<Value> {
-    let mut diagnostics = Vec::new();
-    for line in output.stdout.lines() {
-        let Ok(event) = serde_json::from_str::<Value>(line) else { continue };
-        if let Some(list) = event["diagnostics"].as_array() {
-            diagnostics.extend(list.iter().cloned());
-        }
-        if event["type"] == "diagnostic" {
-            diagnostics.push(event["diagnostic"].clone());
-        }
-    }
-    if let Ok(document) = serde_json::from_str::<Value>(&output.stdout) {
-        if let Some(list) = document["diagnostics"].as_array() {
-            diagnostics.extend(list.iter().cloned());
-        }
-    }
-    diagnostics.retain(|diagnostic| diagnostic["severity"] == "error");
-    diagnostics
 }
 
 #[tokio::test(flavor = "multi_thread")]

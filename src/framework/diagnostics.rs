@@ -58,12 +58,7 @@ impl Diagnostics {
 
     /// An error not tied to one attribute.
     pub fn error(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
-        self.push(Diagnostic {
-            severity: Severity::Error,
-            summary: summary.into(),
-            detail: detail.into(),
-            path: None,
-        });
+        self.report(Severity::Error, None, summary.into(), detail.into());
     }
 
     /// An error about the attribute at `path`.
@@ -73,21 +68,11 @@ impl Diagnostics {
         summary: impl Into<String>,
         detail: impl Into<String>,
     ) {
-        self.push(Diagnostic {
-            severity: Severity::Error,
-            summary: summary.into(),
-            detail: detail.into(),
-            path: Some(path),
-        });
+        self.report(Severity::Error, Some(path), summary.into(), detail.into());
     }
 
     pub fn warning(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
-        self.push(Diagnostic {
-            severity: Severity::Warning,
-            summary: summary.into(),
-            detail: detail.into(),
-            path: None,
-        });
+        self.report(Severity::Warning, None, summary.into(), detail.into());
     }
 
     pub fn attribute_warning(
@@ -96,12 +81,11 @@ impl Diagnostics {
         summary: impl Into<String>,
         detail: impl Into<String>,
     ) {
-        self.push(Diagnostic {
-            severity: Severity::Warning,
-            summary: summary.into(),
-            detail: detail.into(),
-            path: Some(path),
-        });
+        self.report(Severity::Warning, Some(path), summary.into(), detail.into());
+    }
+
+    fn report(&mut self, severity: Severity, path: Option<AttributePath>, summary: String, detail: String) {
+        self.push(Diagnostic { severity, summary, detail, path });
     }
 
     pub fn extend(&mut self, other: Diagnostics) {

@@ -10,6 +10,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod aws;
+pub mod diagnostics;
 pub mod emulator;
 pub mod inventory;
 pub mod terraform;

@@ -1,5 +1,6 @@
-//! Test fixture: the snapshot of a network exactly as its configuration wants it, built by hand
-//! so drift, outputs and import tests start from a known-good picture and break one thing each.
+//! Test fixture: the network configuration the unit and emulator tests share ([`spec`]), and the
+//! snapshot of that network exactly as its configuration wants it ([`healthy`]), built by hand so
+//! drift, outputs and import tests start from a known-good picture and break one thing each.
 
 use std::collections::BTreeMap;
 

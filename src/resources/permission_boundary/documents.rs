@@ -86,16 +86,21 @@ impl Estate {
         self.iam_arn("role", &self.setup_role_name())
     }
 
-    /// Roles the operator may create and pass: everything under the prefix. The boundary, not
-    /// the name, is what fences them; the name only keeps the operator out of the customer's roles.
     /// The IAM OIDC providers of EKS clusters, which IRSA needs (the External Secrets Operator's role
     /// trusts its cluster's issuer); no other identity provider may be registered.
     fn eks_identity_providers(&self) -> String {
         self.iam_arn("oidc-provider", "oidc.eks.*.amazonaws.com/id/*")
     }
 
+    /// Every IAM object of `kind` (`role`, `policy`, `instance-profile`) named under the prefix.
+    fn iam_arns_under_prefix(&self, kind: &str) -> String {
+        self.iam_arn(kind, &format!("{}-*", self.name_prefix))
+    }
+
+    /// Roles the operator may create and pass: everything under the prefix. The boundary, not
+    /// the name, is what fences them; the name only keeps the operator out of the customer's roles.
     fn workload_roles(&self) -> String {
-        self.iam_arn("role", &format!("{}-*", self.name_prefix))
+        self.iam_arns_under_prefix("role")
     }
 
     fn arn(&self, service: &str, rest: &str) -> String {
@@ -486,37 +491,13 @@ pub fn maintenance_permissions(estate: &Estate) -> PolicyDocument {
             ],
             ["*"],
         ),
-        Statement::allow(
-            "EksIdentityProviders",
-            [
-                "iam:CreateOpenIDConnectProvider",
-                "iam:DeleteOpenIDConnectProvider",
-                "iam:TagOpenIDConnectProvider",
-                "iam:UntagOpenIDConnectProvider",
-            ],
-            [estate.eks_identity_providers()],
-        ),
-        Statement::allow(
-            "SecretMetadata",
-            [
-                "secretsmanager:CreateSecret",
-                "secretsmanager:DescribeSecret",
-                "secretsmanager:UpdateSecret",
-                "secretsmanager:PutSecretValue",
-                "secretsmanager:TagResource",
-                "secretsmanager:UntagResource",
-                "secretsmanager:DeleteSecret",
-                "secretsmanager:RestoreSecret",
-            ],
-            [estate.managed_secrets()],
-        ),
-        Statement::allow("RdsManagedSecretMetadata", ["secretsmanager:DescribeSecret"], [estate.rds_master_secrets()]),
-        Statement::allow(
-            "LogGroups",
-            ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:UntagResource"],
-            ["*"],
-        ),
     ];
+    statements.extend(identity_providers_and_secret_metadata(estate));
+    statements.push(Statement::allow(
+        "LogGroups",
+        ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:UntagResource"],
+        ["*"],
+    ));
     statements.extend(workload_role_management(estate));
     statements.push(Statement::allow(
         "StateBucket",
@@ -568,6 +549,61 @@ pub fn setup_permissions(estate: &Estate) -> PolicyDocument {
             ],
             ["*"],
         ),
+    ];
+    statements.extend(identity_providers_and_secret_metadata(estate));
+    statements.extend([
+        Statement::allow(
+            "WorkloadPolicies",
+            [
+                "iam:CreatePolicy",
+                "iam:DeletePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicyVersion",
+                "iam:TagPolicy",
+                "iam:UntagPolicy",
+            ],
+            [estate.iam_arns_under_prefix("policy")],
+        ),
+        Statement::allow(
+            "InstanceProfiles",
+            [
+                "iam:CreateInstanceProfile",
+                "iam:DeleteInstanceProfile",
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:TagInstanceProfile",
+                "iam:UntagInstanceProfile",
+            ],
+            [estate.iam_arns_under_prefix("instance-profile")],
+        ),
+    ]);
+    statements.extend(workload_role_management(estate));
+    statements.push(Statement::allow(
+        "StateBucket",
+        [
+            "s3:CreateBucket",
+            "s3:ListBucket",
+            "s3:GetObject",
+            "s3:PutObject",
+            "s3:DeleteObject",
+            "s3:GetBucket*",
+            "s3:GetEncryptionConfiguration",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutBucketVersioning",
+            "s3:PutBucketTagging",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketOwnershipControls",
+        ],
+        estate.buckets(),
+    ));
+    PolicyDocument::new(statements)
+}
+
+/// Shared by both operator roles: registering the EKS clusters' OIDC issuers (IRSA) and no other
+/// identity provider, and managing — never reading — the secrets under the prefix, plus describing
+/// the RDS-managed master secret.
+fn identity_providers_and_secret_metadata(estate: &Estate) -> [Statement; 3] {
+    [
         Statement::allow(
             "EksIdentityProviders",
             [
@@ -593,51 +629,7 @@ pub fn setup_permissions(estate: &Estate) -> PolicyDocument {
             [estate.managed_secrets()],
         ),
         Statement::allow("RdsManagedSecretMetadata", ["secretsmanager:DescribeSecret"], [estate.rds_master_secrets()]),
-        Statement::allow(
-            "WorkloadPolicies",
-            [
-                "iam:CreatePolicy",
-                "iam:DeletePolicy",
-                "iam:CreatePolicyVersion",
-                "iam:DeletePolicyVersion",
-                "iam:TagPolicy",
-                "iam:UntagPolicy",
-            ],
-            [format!("arn:{}:iam::{}:policy/{}-*", estate.partition, estate.account_id, estate.name_prefix)],
-        ),
-        Statement::allow(
-            "InstanceProfiles",
-            [
-                "iam:CreateInstanceProfile",
-                "iam:DeleteInstanceProfile",
-                "iam:AddRoleToInstanceProfile",
-                "iam:RemoveRoleFromInstanceProfile",
-                "iam:TagInstanceProfile",
-                "iam:UntagInstanceProfile",
-            ],
-            [format!("arn:{}:iam::{}:instance-profile/{}-*", estate.partition, estate.account_id, estate.name_prefix)],
-        ),
-    ];
-    statements.extend(workload_role_management(estate));
-    statements.push(Statement::allow(
-        "StateBucket",
-        [
-            "s3:CreateBucket",
-            "s3:ListBucket",
-            "s3:GetObject",
-            "s3:PutObject",
-            "s3:DeleteObject",
-            "s3:GetBucket*",
-            "s3:GetEncryptionConfiguration",
-            "s3:PutEncryptionConfiguration",
-            "s3:PutBucketVersioning",
-            "s3:PutBucketTagging",
-            "s3:PutBucketPublicAccessBlock",
-            "s3:PutBucketOwnershipControls",
-        ],
-        estate.buckets(),
-    ));
-    PolicyDocument::new(statements)
+    ]
 }
 
 /// Roles for workloads, shared by both operator roles: created and changed only when they carry

@@ -127,39 +127,61 @@ async fn observe_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, 
 }
 
 async fn attached_policies(iam: &Client, role: &str) -> Result<BTreeSet<String>, AwsError> {
-    let mut arns = BTreeSet::new();
-    let mut marker: Option<String> = None;
-    loop {
+    every_page(|marker| async move {
         let page = iam
             .list_attached_role_policies()
             .role_name(role)
-            .set_marker(marker.take())
+            .set_marker(marker)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ListAttachedRolePolicies", e))?;
-        arns.extend(page.attached_policies().iter().filter_map(|p| p.policy_arn()).map(str::to_owned));
-        match page.marker() {
-            Some(next) if page.is_truncated() => marker = Some(next.to_owned()),
-            _ => return Ok(arns),
-        }
-    }
+        Ok(Page {
+            items: page.attached_policies().iter().filter_map(|p| p.policy_arn()).map(str::to_owned).collect(),
+            next: next_marker(page.is_truncated(), page.marker()),
+        })
+    })
+    .await
 }
 
 async fn inline_policies(iam: &Client, role: &str) -> Result<BTreeSet<String>, AwsError> {
-    let mut names = BTreeSet::new();
-    let mut marker: Option<String> = None;
-    loop {
+    every_page(|marker| async move {
         let page = iam
             .list_role_policies()
             .role_name(role)
-            .set_marker(marker.take())
+            .set_marker(marker)
             .send()
             .await
             .map_err(|e| AwsError::from_sdk("ListRolePolicies", e))?;
-        names.extend(page.policy_names().iter().cloned());
-        match page.marker() {
-            Some(next) if page.is_truncated() => marker = Some(next.to_owned()),
-            _ => return Ok(names),
+        Ok(Page { items: page.policy_names().to_vec(), next: next_marker(page.is_truncated(), page.marker()) })
+    })
+    .await
+}
+
+/// One page of an IAM listing: its items, and where the next page starts if there is one.
+struct Page {
+    items: Vec<String>,
+    next: Option<String>,
+}
+
+/// IAM's marker is only meaningful while the listing says it is truncated.
+fn next_marker(is_truncated: bool, marker: Option<&str>) -> Option<String> {
+    marker.filter(|_| is_truncated).map(str::to_owned)
+}
+
+/// Follows IAM's marker pagination from the first page to the last, gathering every item.
+async fn every_page<F, P>(mut fetch: F) -> Result<BTreeSet<String>, AwsError>
+where
+    F: FnMut(Option<String>) -> P,
+    P: Future<Output = Result<Page, AwsError>>,
+{
+    let mut items = BTreeSet::new();
+    let mut marker = None;
+    loop {
+        let page = fetch(marker.take()).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(next) => marker = Some(next),
+            None => return Ok(items),
         }
     }
 }

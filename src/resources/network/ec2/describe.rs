@@ -5,6 +5,7 @@
 //! concurrently.
 
 use aws_sdk_ec2::Client;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{self as ec2, Filter, VpcAttributeName};
 
 use crate::provider::AwsError;
@@ -35,75 +36,25 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsh
     };
     let by_vpc = || filter("vpc-id", [vpc_id]);
     let (dns_support, dns_hostnames, subnets, route_tables, internet_gateways, nat_gateways, security_groups) = tokio::try_join!(
-        async {
-            ec2.describe_vpc_attribute()
-                .vpc_id(vpc_id)
-                .attribute(VpcAttributeName::EnableDnsSupport)
-                .send()
-                .await
-                .map(|out| out.enable_dns_support().and_then(|flag| flag.value()).unwrap_or(false))
-                .map_err(|error| AwsError::from_sdk("DescribeVpcAttribute", error))
-        },
-        async {
-            ec2.describe_vpc_attribute()
-                .vpc_id(vpc_id)
-                .attribute(VpcAttributeName::EnableDnsHostnames)
-                .send()
-                .await
-                .map(|out| out.enable_dns_hostnames().and_then(|flag| flag.value()).unwrap_or(false))
-                .map_err(|error| AwsError::from_sdk("DescribeVpcAttribute", error))
-        },
-        async {
-            ec2.describe_subnets()
-                .filters(by_vpc())
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|error| AwsError::from_sdk("DescribeSubnets", error))
-        },
-        async {
-            ec2.describe_route_tables()
-                .filters(by_vpc())
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|error| AwsError::from_sdk("DescribeRouteTables", error))
-        },
-        async {
-            ec2.describe_internet_gateways()
-                .filters(filter("attachment.vpc-id", [vpc_id]))
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|error| AwsError::from_sdk("DescribeInternetGateways", error))
-        },
-        async {
+        dns_flag(ec2, vpc_id, VpcAttributeName::EnableDnsSupport),
+        dns_flag(ec2, vpc_id, VpcAttributeName::EnableDnsHostnames),
+        every_item("DescribeSubnets", ec2.describe_subnets().filters(by_vpc()).into_paginator().items().send().collect()),
+        every_item("DescribeRouteTables", ec2.describe_route_tables().filters(by_vpc()).into_paginator().items().send().collect()),
+        every_item(
+            "DescribeInternetGateways",
+            ec2.describe_internet_gateways().filters(filter("attachment.vpc-id", [vpc_id])).into_paginator().items().send().collect(),
+        ),
+        every_item(
+            "DescribeNatGateways",
             ec2.describe_nat_gateways()
                 .filter(by_vpc())
                 .filter(filter("state", ["pending", "available", "failed", "deleting"]))
                 .into_paginator()
                 .items()
                 .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|error| AwsError::from_sdk("DescribeNatGateways", error))
-        },
-        async {
-            ec2.describe_security_groups()
-                .filters(by_vpc())
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|error| AwsError::from_sdk("DescribeSecurityGroups", error))
-        },
+                .collect(),
+        ),
+        every_item("DescribeSecurityGroups", ec2.describe_security_groups().filters(by_vpc()).into_paginator().items().send().collect()),
     )?;
     let snapshot = NetworkSnapshot {
         vpc: VpcState {
@@ -131,6 +82,36 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsh
         "network refreshed"
     );
     Ok(Some(snapshot))
+}
+
+/// One of the VPC's two DNS flags (`enableDnsSupport` or `enableDnsHostnames`); unset reads as off.
+async fn dns_flag(ec2: &Client, vpc_id: &str, attribute: VpcAttributeName) -> Result<bool, AwsError> {
+    let output = ec2
+        .describe_vpc_attribute()
+        .vpc_id(vpc_id)
+        .attribute(attribute.clone())
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk("DescribeVpcAttribute", error))?;
+    let flag = match attribute {
+        VpcAttributeName::EnableDnsSupport => output.enable_dns_support(),
+        VpcAttributeName::EnableDnsHostnames => output.enable_dns_hostnames(),
+        _ => None,
+    };
+    Ok(flag.and_then(|flag| flag.value()).unwrap_or(false))
+}
+
+/// Awaits a paginator drained with `.collect()`: every item of every page, or the first error,
+/// named after `operation`.
+async fn every_item<T, E, R>(
+    operation: &'static str,
+    pages: impl Future<Output = Result<Vec<T>, SdkError<E, R>>>,
+) -> Result<Vec<T>, AwsError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    pages.await.map_err(|error| AwsError::from_sdk(operation, error))
 }
 
 fn subnet_state(subnet: &ec2::Subnet) -> Option<SubnetState> {

@@ -1,8 +1,6 @@
 //! The EC2 layer against a real emulator: create → snapshot → drift → repair → mode switch →
 //! zone append → destroy, checking AWS's view after each step, on a moto server of its own.
 
-use std::collections::BTreeMap;
-
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
 
@@ -12,19 +10,9 @@ use crate::framework::StopSignal;
 use crate::resources::network::desired::{NatMode, NetworkSpec, VPC_TAG};
 use crate::resources::network::moto::{CallCounter, client, start_moto};
 use crate::resources::network::drift::{DEFAULT_ROUTE, detect};
+use crate::resources::network::fixture::spec;
 use crate::resources::network::outputs::{observe, recover_spec};
 use crate::resources::network::snapshot::{NetworkSnapshot, RouteTarget};
-
-fn spec(zones: &[&str], nat_mode: NatMode) -> NetworkSpec {
-    NetworkSpec {
-        name: "acme".into(),
-        cidr_block: "10.254.0.0/16".parse().unwrap(),
-        availability_zones: zones.iter().map(|zone| zone.to_string()).collect(),
-        nat_mode,
-        tags: BTreeMap::from([("team".into(), "infra".into())]),
-        default_tags: BTreeMap::from([("owner".into(), "platform".into())]),
-    }
-}
 
 fn messages(spec: &NetworkSpec, snap: &NetworkSnapshot) -> Vec<String> {
     detect(spec, snap).iter().map(ToString::to_string).collect()

@@ -1,0 +1,30 @@
+//! Reading Terraform's error diagnostics out of its machine-readable output, so invalid-input
+//! tests can check which attribute an error names.
+//!
+//! Why both shapes: `terraform validate -json` prints one JSON document with a `diagnostics` list,
+//! while `terraform plan -json` streams one event per line, diagnostics among them.
+
+use serde_json::Value;
+
+use super::CommandOutput;
+
+/// Error diagnostics from `validate -json` (one document) or `plan -json` (one event per line).
+pub fn error_diagnostics(output: &CommandOutput) -> Vec<Value> {
+    let mut diagnostics = Vec::new();
+    for line in output.stdout.lines() {
+        let Ok(event) = serde_json::from_str::<Value>(line) else { continue };
+        if let Some(list) = event["diagnostics"].as_array() {
+            diagnostics.extend(list.iter().cloned());
+        }
+        if event["type"] == "diagnostic" {
+            diagnostics.push(event["diagnostic"].clone());
+        }
+    }
+    if let Ok(document) = serde_json::from_str::<Value>(&output.stdout) {
+        if let Some(list) = document["diagnostics"].as_array() {
+            diagnostics.extend(list.iter().cloned());
+        }
+    }
+    diagnostics.retain(|diagnostic| diagnostic["severity"] == "error");
+    diagnostics
+}
