@@ -5,4 +5,5 @@
 //! function, and so that `terraform validate` and `plan` can apply them without touching AWS.
 
 pub mod instance_types;
+pub mod validators;
 pub mod versions;
