@@ -5,5 +5,6 @@
 //! function, and so that `terraform validate` and `plan` can apply them without touching AWS.
 
 pub mod instance_types;
+pub mod secrets;
 pub mod validators;
 pub mod versions;
