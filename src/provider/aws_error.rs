@@ -44,6 +44,12 @@ impl AwsError {
         self.code.as_deref().is_some_and(|code| code.ends_with(".NotFound") || code.ends_with("NotFound"))
     }
 
+    /// Whether AWS refused because something still depends on the object (`DependencyViolation`,
+    /// or an internet gateway whose VPC still has mapped public addresses).
+    pub fn is_dependency_violation(&self) -> bool {
+        self.code.as_deref() == Some("DependencyViolation")
+    }
+
     /// Whether AWS reports that the object is already in the state the call asked for
     /// (`Resource.AlreadyAssociated`, `InvalidPermission.Duplicate`, `RouteAlreadyExists`, …).
     pub fn is_duplicate(&self) -> bool {
@@ -83,6 +89,8 @@ mod tests {
             assert!(coded(code).is_duplicate(), "{code}");
         }
         assert!(!coded("InvalidParameterValue").is_duplicate());
+        assert!(coded("DependencyViolation").is_dependency_violation());
+        assert!(!coded("InvalidVpcID.NotFound").is_dependency_violation());
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub enum ConfigureError {
 }
 
 /// AWS clients and provider-wide settings handed to every resource.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AwsClients {
     ec2: aws_sdk_ec2::Client,
     region: String,
@@ -123,6 +123,13 @@ impl AwsClients {
     /// Endpoint overrides from the `endpoints` block, for building further clients.
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
+    }
+}
+
+/// Shows the settings, never the credentials (which may come from an `external_id` role).
+impl std::fmt::Debug for AwsClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsClients").field("region", &self.region).field("default_tags", &self.default_tags).finish_non_exhaustive()
     }
 }
 

@@ -290,7 +290,7 @@ impl ProviderConfig {
         }
 
         let errors_after = diags.iter().filter(|d| d.severity == crate::framework::Severity::Error).count();
-        (errors_after == errors_before).then(|| Self {
+        (errors_after == errors_before).then_some(Self {
             region,
             profile,
             assume_role,

@@ -115,3 +115,83 @@ mod tests {
         assert!(stopped.unwrap_err().message.contains("stopped by Terraform"));
     }
 }
+
+/// Which errors are worth repeating a call for, and for how long. These are AWS consistency
+/// delays, not failures: the SDK's own retries (throttling, 5xx) do not cover them.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryWhile {
+    pub condition: fn(&AwsError) -> bool,
+    pub timeout: Duration,
+}
+
+impl RetryWhile {
+    /// An id just returned by a create call that another API does not see yet.
+    pub const JUST_CREATED: Self = Self { condition: AwsError::is_not_found, timeout: Duration::from_secs(30) };
+    /// A delete refused while AWS still releases what depended on the object (network
+    /// interfaces of a deleted NAT gateway, mapped public addresses).
+    pub const DEPENDENCIES_RELEASING: Self = Self { condition: AwsError::is_dependency_violation, timeout: Duration::from_secs(300) };
+}
+
+/// Repeats `call` with backoff while it fails with an error `policy` names, up to its timeout.
+pub async fn retry_while<T, F, Fut>(policy: RetryWhile, mut call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    let deadline = Instant::now() + policy.timeout;
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match call().await {
+            Err(error) if (policy.condition)(&error) && Instant::now() + delay < deadline => {
+                tracing::debug!(operation = error.operation, code = ?error.code, delay_ms = delay.as_millis() as u64, "retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(8));
+            }
+            result => return result,
+        }
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+    use std::cell::Cell;
+
+    fn coded(code: &str) -> AwsError {
+        AwsError { operation: "ModifySubnetAttribute", code: Some(code.into()), message: String::new() }
+    }
+
+    #[tokio::test]
+    async fn repeats_only_the_named_errors() {
+        let calls = Cell::new(0);
+        let result = retry_while(RetryWhile::JUST_CREATED, || {
+            calls.set(calls.get() + 1);
+            let attempt = calls.get();
+            async move { if attempt < 3 { Err(coded("InvalidSubnetID.NotFound")) } else { Ok(attempt) } }
+        })
+        .await;
+        assert_eq!(result, Ok(3));
+
+        calls.set(0);
+        let result: Result<(), _> = retry_while(RetryWhile::JUST_CREATED, || {
+            calls.set(calls.get() + 1);
+            async { Err(coded("UnauthorizedOperation")) }
+        })
+        .await;
+        assert_eq!(result.unwrap_err().code.as_deref(), Some("UnauthorizedOperation"));
+        assert_eq!(calls.get(), 1);
+    }
+
+    #[tokio::test]
+    async fn gives_up_at_the_deadline() {
+        let policy = RetryWhile { condition: AwsError::is_not_found, timeout: Duration::from_millis(600) };
+        let calls = Cell::new(0);
+        let result: Result<(), _> = retry_while(policy, || {
+            calls.set(calls.get() + 1);
+            async { Err(coded("InvalidSubnetID.NotFound")) }
+        })
+        .await;
+        assert!(result.is_err());
+        assert!((2..=4).contains(&calls.get()), "{} calls", calls.get());
+    }
+}

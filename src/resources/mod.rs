@@ -1,6 +1,7 @@
 //! Every resource type the provider serves.
 
 pub mod network;
+pub mod permission_boundary;
 
 use std::sync::Arc;
 
@@ -9,5 +10,5 @@ use crate::provider::AwsClients;
 
 /// All resources of the `retool` provider, for the provider's registry.
 pub fn all() -> Vec<Arc<dyn Resource<AwsClients>>> {
-    vec![Arc::new(network::NetworkResource)]
+    vec![Arc::new(network::NetworkResource), Arc::new(permission_boundary::PermissionBoundaryResource)]
 }

@@ -24,6 +24,10 @@ pub mod validators;
 
 #[cfg(test)]
 mod fixture;
+#[cfg(test)]
+mod lifecycle_tests;
+#[cfg(test)]
+mod moto;
 
 use std::collections::BTreeMap;
 
@@ -343,14 +347,12 @@ impl Resource<AwsClients> for NetworkResource {
             }
         };
         *private = Private::default().encode();
-        self.reconcile(client, &spec, None, &planned, ctx, diags, "Creating the network failed").await
+        self.reconcile(client, &spec, None, &[], &planned, ctx, diags, "Creating the network failed").await
     }
 
     async fn read(&self, ctx: &ResourceContext<AwsClients>, state: &Value, private: &mut Vec<u8>, diags: &mut Diagnostics) -> Option<Value> {
         let client = &ctx.client;
-        let Some(vpc_id) = vpc_id_of(state) else {
-            return None;
-        };
+        let vpc_id = vpc_id_of(state)?;
         let spec = match spec_of(state, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
@@ -401,8 +403,14 @@ impl Resource<AwsClients> for NetworkResource {
             diags.error("Network state has no VPC id", "Remove the resource from state and import it by VPC id.");
             return prior.clone();
         };
+        // Keys the configuration used to set and no longer sets (unless a default tag still does).
+        let retired_tags: Vec<String> = prior
+            .attr("tags")
+            .as_map()
+            .map(|tags| tags.keys().filter(|key| !spec.tags.contains_key(*key) && !spec.default_tags.contains_key(*key)).cloned().collect())
+            .unwrap_or_default();
         *private = Private::default().encode();
-        self.reconcile(client, &spec, Some(vpc_id), planned, ctx, diags, "Updating the network failed").await
+        self.reconcile(client, &spec, Some(vpc_id), &retired_tags, planned, ctx, diags, "Updating the network failed").await
     }
 
     async fn delete(&self, ctx: &ResourceContext<AwsClients>, prior: &Value, diags: &mut Diagnostics) {
@@ -468,12 +476,13 @@ impl NetworkResource {
         client: &AwsClients,
         spec: &NetworkSpec,
         vpc_id: Option<&str>,
+        retired_tags: &[String],
         planned: &Value,
         ctx: &ResourceContext<AwsClients>,
         diags: &mut Diagnostics,
         failure_summary: &str,
     ) -> Value {
-        match ec2::reconcile::reconcile(client.ec2(), spec, vpc_id, &ctx.stop).await {
+        match ec2::reconcile::reconcile(client.ec2(), spec, vpc_id, retired_tags, &ctx.stop).await {
             Ok(snap) => {
                 let residual = drift::detect(spec, &snap);
                 if !residual.is_empty() {

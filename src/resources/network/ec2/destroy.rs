@@ -4,7 +4,8 @@
 //!
 //! The VPC is dedicated to the network, so everything found in it goes. Anything already gone
 //! counts as deleted, which makes destroy safe to re-run after an interruption and able to clean
-//! up after a partial create.
+//! up after a partial create. Deletes AWS refuses while it is still releasing dependencies (a
+//! deleted NAT gateway's network interface, mapped public addresses) are repeated for a while.
 
 use std::future::Future;
 
@@ -13,7 +14,7 @@ use aws_sdk_ec2::types::NatGatewayState;
 
 use super::describe::{filter, snapshot};
 use crate::provider::AwsError;
-use crate::provider::waiter::{Backoff, Poll, wait_for};
+use crate::provider::waiter::{Backoff, Poll, RetryWhile, retry_while, wait_for};
 use crate::resources::network::desired::VPC_TAG;
 use crate::resources::network::desired::RuleSource;
 use crate::resources::network::snapshot::{NatStatus, NetworkSnapshot};
@@ -49,12 +50,15 @@ pub async fn destroy(ec2: &Client, vpc_id: &str, stopped: impl Future<Output = (
     for gateway in &snap.internet_gateways {
         tracing::debug!(internet_gateway_id = %gateway.id, "detaching and deleting internet gateway");
         gone_is_fine(
-            ec2.detach_internet_gateway()
-                .internet_gateway_id(&gateway.id)
-                .vpc_id(vpc_id)
-                .send()
-                .await
-                .map_err(|error| AwsError::from_sdk("DetachInternetGateway", error)),
+            retry_while(RetryWhile::DEPENDENCIES_RELEASING, || async {
+                ec2.detach_internet_gateway()
+                    .internet_gateway_id(&gateway.id)
+                    .vpc_id(vpc_id)
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("DetachInternetGateway", error))
+            })
+            .await,
         )?;
         gone_is_fine(
             ec2.delete_internet_gateway()
@@ -66,11 +70,21 @@ pub async fn destroy(ec2: &Client, vpc_id: &str, stopped: impl Future<Output = (
     }
     for subnet in &snap.subnets {
         tracing::debug!(subnet_id = %subnet.id, "deleting subnet");
-        gone_is_fine(ec2.delete_subnet().subnet_id(&subnet.id).send().await.map_err(|error| AwsError::from_sdk("DeleteSubnet", error)))?;
+        gone_is_fine(
+            retry_while(RetryWhile::DEPENDENCIES_RELEASING, || async {
+                ec2.delete_subnet().subnet_id(&subnet.id).send().await.map_err(|error| AwsError::from_sdk("DeleteSubnet", error))
+            })
+            .await,
+        )?;
     }
     delete_security_groups(ec2, &snap).await?;
     tracing::debug!(vpc_id, "deleting VPC");
-    gone_is_fine(ec2.delete_vpc().vpc_id(vpc_id).send().await.map_err(|error| AwsError::from_sdk("DeleteVpc", error)))
+    gone_is_fine(
+        retry_while(RetryWhile::DEPENDENCIES_RELEASING, || async {
+            ec2.delete_vpc().vpc_id(vpc_id).send().await.map_err(|error| AwsError::from_sdk("DeleteVpc", error))
+        })
+        .await,
+    )
 }
 
 /// Waits until every NAT gateway in `ids` is deleted (or unknown to AWS).
@@ -175,11 +189,14 @@ async fn delete_security_groups(ec2: &Client, snap: &NetworkSnapshot) -> Result<
     for group in groups {
         tracing::debug!(group_id = %group.id, "deleting security group");
         gone_is_fine(
-            ec2.delete_security_group()
-                .group_id(&group.id)
-                .send()
-                .await
-                .map_err(|error| AwsError::from_sdk("DeleteSecurityGroup", error)),
+            retry_while(RetryWhile::DEPENDENCIES_RELEASING, || async {
+                ec2.delete_security_group()
+                    .group_id(&group.id)
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("DeleteSecurityGroup", error))
+            })
+            .await,
         )?;
     }
     Ok(())

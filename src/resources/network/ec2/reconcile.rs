@@ -15,13 +15,13 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, NatGatewayState, ResourceType};
+use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, NatGatewayState, ResourceType, Tag};
 
 use super::describe::{self, filter, snapshot};
 use super::{aws_tags, permission, tagging};
 use crate::framework::StopSignal;
 use crate::provider::AwsError;
-use crate::provider::waiter::{Backoff, Poll, wait_for};
+use crate::provider::waiter::{Backoff, Poll, RetryWhile, retry_while, wait_for};
 use crate::resources::network::desired::{
     COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, NetworkSpec, VPC_TAG, cluster_ingress, database_ingress,
 };
@@ -37,14 +37,21 @@ pub struct Failure {
 }
 
 /// Brings the network in AWS to `spec`. `vpc_id` is the network's VPC when it is known (update,
-/// repair); without it the VPC is looked up by tag, then created. Returns the snapshot taken
-/// after the last change.
-pub async fn reconcile(ec2: &Client, spec: &NetworkSpec, vpc_id: Option<&str>, stop: &StopSignal) -> Result<NetworkSnapshot, Failure> {
+/// repair); without it the VPC is looked up by tag, then created. `retired_tags` are tag keys
+/// the configuration used to set and no longer does, removed from every object. Returns the
+/// snapshot taken after the last change.
+pub async fn reconcile(
+    ec2: &Client,
+    spec: &NetworkSpec,
+    vpc_id: Option<&str>,
+    retired_tags: &[String],
+    stop: &StopSignal,
+) -> Result<NetworkSnapshot, Failure> {
     let vpc_id = match vpc_id {
         Some(id) => id.to_owned(),
         None => ensure_vpc(ec2, spec).await.map_err(|error| Failure { vpc_id: None, error })?,
     };
-    let run = Run { ec2, spec, vpc_id: &vpc_id, stop };
+    let run = Run { ec2, spec, vpc_id: &vpc_id, retired_tags, stop };
     run.all().await.map_err(|error| Failure { vpc_id: Some(vpc_id.clone()), error })
 }
 
@@ -73,6 +80,7 @@ struct Run<'a> {
     ec2: &'a Client,
     spec: &'a NetworkSpec,
     vpc_id: &'a str,
+    retired_tags: &'a [String],
     stop: &'a StopSignal,
 }
 
@@ -154,25 +162,38 @@ impl Run<'_> {
         async move { stop.stopped().await }
     }
 
-    /// Adds the tags `component` lacks (or has with other values) to an existing object.
+    /// Adds the tags `component` lacks (or has with other values) to an existing object, and
+    /// removes retired ones.
     async fn ensure_tags(&self, component: &Component, id: &str, actual: &Tags) -> Result<(), AwsError> {
-        let missing: BTreeMap<String, String> = self
-            .spec
-            .tags_for(component)
-            .into_iter()
-            .filter(|(key, value)| actual.get(key) != Some(value))
-            .collect();
-        if missing.is_empty() {
-            return Ok(());
+        let wanted = self.spec.tags_for(component);
+        let missing: BTreeMap<String, String> =
+            wanted.iter().filter(|(key, value)| actual.get(*key) != Some(*value)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        if !missing.is_empty() {
+            tracing::debug!(id, keys = ?missing.keys().collect::<Vec<_>>(), "retagging");
+            self.ec2
+                .create_tags()
+                .resources(id)
+                .set_tags(Some(aws_tags(&missing)))
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("CreateTags", error))?;
         }
-        tracing::debug!(id, keys = ?missing.keys().collect::<Vec<_>>(), "retagging");
-        self.ec2
-            .create_tags()
-            .resources(id)
-            .set_tags(Some(aws_tags(&missing)))
-            .send()
-            .await
-            .map_err(|error| AwsError::from_sdk("CreateTags", error))?;
+        let retired: Vec<Tag> = self
+            .retired_tags
+            .iter()
+            .filter(|key| actual.contains_key(*key) && !wanted.contains_key(*key))
+            .map(|key| Tag::builder().key(key).build())
+            .collect();
+        if !retired.is_empty() {
+            tracing::debug!(id, count = retired.len(), "removing retired tags");
+            self.ec2
+                .delete_tags()
+                .resources(id)
+                .set_tags(Some(retired))
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("DeleteTags", error))?;
+        }
         Ok(())
     }
 
@@ -240,13 +261,16 @@ impl Run<'_> {
             }
         };
         tracing::debug!(internet_gateway_id = %id, vpc_id = self.vpc_id, "attaching internet gateway");
-        self.ec2
-            .attach_internet_gateway()
-            .internet_gateway_id(&id)
-            .vpc_id(self.vpc_id)
-            .send()
-            .await
-            .map_err(|error| AwsError::from_sdk("AttachInternetGateway", error))?;
+        retry_while(RetryWhile::JUST_CREATED, || async {
+            self.ec2
+                .attach_internet_gateway()
+                .internet_gateway_id(&id)
+                .vpc_id(self.vpc_id)
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("AttachInternetGateway", error))
+        })
+        .await?;
         Ok(id)
     }
 
@@ -284,13 +308,16 @@ impl Run<'_> {
             }
         };
         if maps_public_ips != public {
-            self.ec2
-                .modify_subnet_attribute()
-                .subnet_id(&id)
-                .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build())
-                .send()
-                .await
-                .map_err(|error| AwsError::from_sdk("ModifySubnetAttribute", error))?;
+            retry_while(RetryWhile::JUST_CREATED, || async {
+                self.ec2
+                    .modify_subnet_attribute()
+                    .subnet_id(&id)
+                    .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build())
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("ModifySubnetAttribute", error))
+            })
+            .await?;
         }
         Ok(id)
     }
@@ -317,16 +344,20 @@ impl Run<'_> {
                 self.delete_nat_gateway(&nat.id).await?;
             }
             let allocation_id = self.elastic_ip(snap, zone).await?;
-            let response = self
-                .ec2
-                .create_nat_gateway()
-                .subnet_id(subnet)
-                .allocation_id(&allocation_id)
-                .client_token(uuid::Uuid::new_v4().to_string())
-                .tag_specifications(tagging(ResourceType::Natgateway, &self.spec.tags_for(&component)))
-                .send()
-                .await
-                .map_err(|error| AwsError::from_sdk("CreateNatGateway", error))?;
+            // One token for every attempt: a repeated request returns the gateway the first made.
+            let token = uuid::Uuid::new_v4().to_string();
+            let response = retry_while(RetryWhile::JUST_CREATED, || async {
+                self.ec2
+                    .create_nat_gateway()
+                    .subnet_id(subnet)
+                    .allocation_id(&allocation_id)
+                    .client_token(&token)
+                    .tag_specifications(tagging(ResourceType::Natgateway, &self.spec.tags_for(&component)))
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("CreateNatGateway", error))
+            })
+            .await?;
             let id = response
                 .nat_gateway()
                 .and_then(|nat| nat.nat_gateway_id())
@@ -342,7 +373,7 @@ impl Run<'_> {
         Ok(ids)
     }
 
-    /// An Elastic IP for the NAT gateway of `zone`: a tagged one no live gateway uses (left by an
+    /// An Elastic IP for the NAT gateway of `zone`: a tagged, unassociated one (left by an
     /// interrupted run or a deleted gateway), else a new one.
     async fn elastic_ip(&self, snap: &NetworkSnapshot, zone: &str) -> Result<String, AwsError> {
         let component = Component::ElasticIp(zone.to_owned());
@@ -360,9 +391,12 @@ impl Run<'_> {
             .send()
             .await
             .map_err(|error| AwsError::from_sdk("DescribeAddresses", error))?;
+        // Free means: no live gateway uses it and AWS shows no association (a deleted gateway's
+        // address is disassociated once the gateway is gone).
         if let Some(free) = tagged
             .addresses()
             .iter()
+            .filter(|address| address.association_id().is_none())
             .filter_map(|address| address.allocation_id())
             .find(|allocation| !in_use.iter().any(|used| used == allocation))
         {
@@ -473,26 +507,31 @@ impl Run<'_> {
             Some(route) if route.target == *target => {}
             Some(_) => {
                 tracing::debug!(route_table_id = %id, "re-pointing default route");
-                let request = self.ec2.replace_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
-                let request = match target {
-                    RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
-                    RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => request.gateway_id(gateway),
-                    RouteTarget::Local => request.gateway_id("local"),
-                };
-                request.send().await.map_err(|error| AwsError::from_sdk("ReplaceRoute", error))?;
+                retry_while(RetryWhile::JUST_CREATED, || async {
+                    let request = self.ec2.replace_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
+                    let request = match target {
+                        RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
+                        RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => request.gateway_id(gateway),
+                        RouteTarget::Local => request.gateway_id("local"),
+                    };
+                    request.send().await.map_err(|error| AwsError::from_sdk("ReplaceRoute", error))
+                })
+                .await?;
             }
             None => {
-                let request = self.ec2.create_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
-                let request = match target {
-                    RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
-                    RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => request.gateway_id(gateway),
-                    RouteTarget::Local => request.gateway_id("local"),
-                };
-                if let Err(error) = request.send().await {
-                    let error = AwsError::from_sdk("CreateRoute", error);
-                    if !error.is_duplicate() {
-                        return Err(error);
-                    }
+                let created = retry_while(RetryWhile::JUST_CREATED, || async {
+                    let request = self.ec2.create_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
+                    let request = match target {
+                        RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
+                        RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => request.gateway_id(gateway),
+                        RouteTarget::Local => request.gateway_id("local"),
+                    };
+                    request.send().await.map_err(|error| AwsError::from_sdk("CreateRoute", error))
+                })
+                .await;
+                match created {
+                    Err(error) if !error.is_duplicate() => return Err(error),
+                    _ => {}
                 }
             }
         }
@@ -515,14 +554,17 @@ impl Run<'_> {
             }
             None => {
                 tracing::debug!(subnet_id, route_table_id = table_id, "associating subnet");
-                self.ec2
-                    .associate_route_table()
-                    .subnet_id(subnet_id)
-                    .route_table_id(table_id)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|error| AwsError::from_sdk("AssociateRouteTable", error))
+                retry_while(RetryWhile::JUST_CREATED, || async {
+                    self.ec2
+                        .associate_route_table()
+                        .subnet_id(subnet_id)
+                        .route_table_id(table_id)
+                        .send()
+                        .await
+                        .map(|_| ())
+                        .map_err(|error| AwsError::from_sdk("AssociateRouteTable", error))
+                })
+                .await
             }
         }
     }
@@ -556,18 +598,19 @@ impl Run<'_> {
         let missing: Vec<_> = wanted.iter().filter(|rule| !actual.contains(rule)).map(permission).collect();
         if !missing.is_empty() {
             tracing::debug!(group_id, rules = missing.len(), "authorizing ingress");
-            if let Err(error) = self
-                .ec2
-                .authorize_security_group_ingress()
-                .group_id(group_id)
-                .set_ip_permissions(Some(missing))
-                .send()
-                .await
-            {
-                let error = AwsError::from_sdk("AuthorizeSecurityGroupIngress", error);
-                if !error.is_duplicate() {
-                    return Err(error);
-                }
+            let authorized = retry_while(RetryWhile::JUST_CREATED, || async {
+                self.ec2
+                    .authorize_security_group_ingress()
+                    .group_id(group_id)
+                    .set_ip_permissions(Some(missing.clone()))
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("AuthorizeSecurityGroupIngress", error))
+            })
+            .await;
+            match authorized {
+                Err(error) if !error.is_duplicate() => return Err(error),
+                _ => {}
             }
         }
         let surplus: Vec<_> = actual.iter().filter(|rule| !wanted.contains(rule)).map(permission).collect();

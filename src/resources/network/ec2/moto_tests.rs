@@ -1,0 +1,146 @@
+//! The EC2 layer against a real emulator: create → snapshot → drift → repair → mode switch →
+//! zone append → destroy, checking AWS's view after each step, on a moto server of its own.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
+
+use super::describe::{filter, snapshot};
+use super::{destroy, reconcile};
+use crate::framework::StopSignal;
+use crate::resources::network::desired::{NatMode, NetworkSpec, VPC_TAG};
+use crate::resources::network::moto::{CallCounter, client, start_moto};
+use crate::resources::network::drift::{DEFAULT_ROUTE, detect};
+use crate::resources::network::outputs::{observe, recover_spec};
+use crate::resources::network::snapshot::{NetworkSnapshot, RouteTarget};
+
+fn spec(zones: &[&str], nat_mode: NatMode) -> NetworkSpec {
+    NetworkSpec {
+        name: "acme".into(),
+        cidr_block: "10.254.0.0/16".parse().unwrap(),
+        availability_zones: zones.iter().map(|zone| zone.to_string()).collect(),
+        nat_mode,
+        tags: BTreeMap::from([("team".into(), "infra".into())]),
+        default_tags: BTreeMap::from([("owner".into(), "platform".into())]),
+    }
+}
+
+fn messages(spec: &NetworkSpec, snap: &NetworkSnapshot) -> Vec<String> {
+    detect(spec, snap).iter().map(ToString::to_string).collect()
+}
+
+async fn current(ec2: &Client, vpc_id: &str) -> NetworkSnapshot {
+    snapshot(ec2, vpc_id).await.unwrap().expect("VPC exists")
+}
+
+#[tokio::test]
+async fn network_lifecycle_against_moto() {
+    let Some(moto) = start_moto() else { return };
+    let calls = CallCounter::default();
+    let ec2 = client(&moto.endpoint, &calls);
+    let stop = StopSignal::never();
+    let two = spec(&["us-east-1a", "us-east-1b"], NatMode::OnePerAz);
+
+    // A create that fails part-way (a zone the region lacks) leaves a VPC behind...
+    let impossible = spec(&["us-east-1a", "us-east-1z"], NatMode::OnePerAz);
+    let failure = reconcile::reconcile(&ec2, &impossible, None, &[], &stop).await.unwrap_err();
+    assert_eq!(failure.error.operation, "CreateSubnet", "{failure:?}");
+    let partial_vpc = failure.vpc_id.expect("the VPC was created before the failure");
+
+    // ...which the next create finds by its tags and finishes.
+    let created = reconcile::reconcile(&ec2, &two, None, &[], &stop).await.unwrap();
+    let vpc_id = created.vpc.id.clone();
+    assert_eq!(vpc_id, partial_vpc);
+    assert_eq!(messages(&two, &created), Vec::<String>::new());
+    let outputs = observe(&two, &created);
+    assert_eq!(outputs.public_subnet_ids.len(), 2);
+    assert_eq!(outputs.private_subnet_ids.len(), 2);
+    assert_eq!(outputs.nat_gateway_ids.len(), 2);
+    assert_eq!(outputs.egress_ips.len(), 2);
+    assert!(outputs.internet_gateway_id.is_some());
+    assert!(outputs.cluster_security_group_id.is_some() && outputs.database_security_group_id.is_some());
+    assert_eq!(recover_spec(&created, &two.default_tags), Ok(two.clone()), "import reads the configuration back");
+
+    // One refresh is eight calls, whatever the number of zones.
+    calls.take();
+    current(&ec2, &vpc_id).await;
+    assert_eq!(calls.take(), 8);
+
+    // Running create again (a resumed apply) adopts everything and duplicates nothing.
+    let again = reconcile::reconcile(&ec2, &two, None, &[], &stop).await.unwrap();
+    assert_eq!(again.vpc.id, vpc_id);
+    assert_eq!(observe(&two, &again), outputs);
+    assert_eq!(again.subnets.len(), 4);
+    assert_eq!(again.nat_gateways.len(), 2);
+    let vpcs = ec2.describe_vpcs().filters(filter("tag:retool:network", ["acme"])).send().await.unwrap();
+    assert_eq!(vpcs.vpcs().len(), 1);
+
+    // Drift in several components is detected...
+    let deleted_nat = outputs.nat_gateway_ids[1].clone();
+    ec2.delete_nat_gateway().nat_gateway_id(&deleted_nat).send().await.unwrap();
+    ec2.modify_vpc_attribute()
+        .vpc_id(&vpc_id)
+        .enable_dns_hostnames(AttributeBooleanValue::builder().value(false).build())
+        .send()
+        .await
+        .unwrap();
+    let database = outputs.database_security_group_id.clone().unwrap();
+    ec2.authorize_security_group_ingress()
+        .group_id(&database)
+        .ip_permissions(
+            IpPermission::builder().ip_protocol("tcp").from_port(22).to_port(22).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let drifted = current(&ec2, &vpc_id).await;
+    let found = messages(&two, &drifted);
+    assert!(found.contains(&format!("VPC ({vpc_id}) has DNS hostnames disabled")), "{found:?}");
+    assert!(found.contains(&"NAT gateway for us-east-1b is missing".to_string()), "{found:?}");
+    assert!(found.contains(&format!("database security group ({database}) has unexpected ingress tcp 22 from 0.0.0.0/0")), "{found:?}");
+
+    // ...and repaired by reconciling from the known VPC.
+    let repaired = reconcile::reconcile(&ec2, &two, Some(&vpc_id), &[], &stop).await.unwrap();
+    assert_eq!(messages(&two, &repaired), Vec::<String>::new());
+    let repaired_outputs = observe(&two, &repaired);
+    assert_eq!(repaired_outputs.nat_gateway_ids.len(), 2);
+    assert_eq!(repaired_outputs.nat_gateway_ids[0], outputs.nat_gateway_ids[0]);
+    assert_ne!(repaired_outputs.nat_gateway_ids[1], deleted_nat);
+    assert_eq!(repaired_outputs.public_subnet_ids, outputs.public_subnet_ids);
+
+    // Switching to a single NAT gateway re-points routes and removes the other gateway.
+    let single = spec(&["us-east-1a", "us-east-1b"], NatMode::Single);
+    let switched = reconcile::reconcile(&ec2, &single, Some(&vpc_id), &[], &stop).await.unwrap();
+    assert_eq!(messages(&single, &switched), Vec::<String>::new());
+    let live: Vec<_> = switched.nat_gateways.iter().filter(|nat| nat.status.is_live()).collect();
+    assert_eq!(live.len(), 1);
+    let private_b = switched
+        .route_tables
+        .iter()
+        .find(|table| table.associations.iter().any(|a| Some(&a.subnet_id) == repaired_outputs.private_subnet_ids.get(1)))
+        .unwrap();
+    let default_route = private_b.routes.iter().find(|route| route.destination == DEFAULT_ROUTE).unwrap();
+    assert_eq!(default_route.target, RouteTarget::NatGateway(live[0].id.clone()));
+
+    // Appending a zone adds its pieces and keeps every existing id.
+    let three = spec(&["us-east-1a", "us-east-1b", "us-east-1c"], NatMode::Single);
+    let grown = reconcile::reconcile(&ec2, &three, Some(&vpc_id), &[], &stop).await.unwrap();
+    assert_eq!(messages(&three, &grown), Vec::<String>::new());
+    let grown_outputs = observe(&three, &grown);
+    assert_eq!(grown_outputs.public_subnet_ids[..2], repaired_outputs.public_subnet_ids[..]);
+    assert_eq!(grown_outputs.private_subnet_ids.len(), 3);
+
+    // Destroy leaves nothing behind, and running it again is harmless.
+    let mut stop_signal = stop.clone();
+    destroy::destroy(&ec2, &vpc_id, async move { stop_signal.stopped().await }).await.unwrap();
+    assert!(snapshot(&ec2, &vpc_id).await.unwrap().is_none());
+    let addresses = ec2.describe_addresses().filters(filter(&format!("tag:{VPC_TAG}"), [&vpc_id])).send().await.unwrap();
+    assert_eq!(addresses.addresses().len(), 0, "Elastic IPs left behind");
+    let subnets = ec2.describe_subnets().filters(filter("vpc-id", [&vpc_id])).send().await.unwrap();
+    assert_eq!(subnets.subnets().len(), 0);
+    let gateways = ec2.describe_internet_gateways().filters(filter("tag:retool:network", ["acme"])).send().await.unwrap();
+    assert_eq!(gateways.internet_gateways().len(), 0);
+    let mut stop_signal = stop.clone();
+    destroy::destroy(&ec2, &vpc_id, async move { stop_signal.stopped().await }).await.unwrap();
+}

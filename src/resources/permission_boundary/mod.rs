@@ -1,0 +1,625 @@
+//! # `retool_permission_boundary`
+//!
+//! The cross-account roles an operating team uses to build and maintain a Retool deployment in a
+//! customer's dedicated AWS account, fenced so they can never reach customer data. One resource
+//! creates, in the account the provider is configured for:
+//!
+//! * the **operator boundary** managed policy — allow-all minus every escape (reading secrets,
+//!   data and logs; shells; peering and VPNs; decrypting; privilege escalation) — attached as the
+//!   permissions boundary of both roles;
+//! * the **workload boundary** managed policy, which every role the operator creates must carry;
+//! * the **maintenance role** and its permissions policy (long-term upkeep);
+//! * the **setup role** and its permissions policy while `setup_role = true` (initial build).
+//!
+//! Documents are built as typed values ([`policy`], [`documents`]) and rendered canonically, so
+//! plans never show whitespace or key-order noise; refresh compares what IAM returns semantically
+//! and reports every difference — an edited policy, a removed boundary, a changed trust policy,
+//! an extra attached policy — in `drift` ([`drift`]); the next apply repairs it ([`iam`]). Names
+//! derive from `name_prefix`, which is also the import id.
+//!
+//! This file reads like the resource's documentation page: schema, validation, plan, then
+//! create/read/update/delete/import.
+
+pub mod desired;
+pub mod documents;
+pub mod drift;
+pub mod iam;
+pub mod policy;
+pub mod recover;
+pub mod validation;
+
+use async_trait::async_trait;
+
+use crate::framework::plan_modifiers::{requires_replace, use_state_for_unknown};
+use crate::framework::schema::{Attribute, Block};
+use crate::framework::validators::{each_element, int_between, size_between, unique_elements};
+use crate::framework::{Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
+use crate::provider::AwsClients;
+use crate::value::{AttributePath, Type, Value};
+
+use desired::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX, Desired};
+use drift::Observed;
+use documents::TRUST_POLICY_QUOTA;
+use validation::{SESSION_MAX, SESSION_MIN};
+
+pub const TYPE_NAME: &str = "retool_permission_boundary";
+/// Most operator principals one trust policy may name (the quota check is the real limit).
+pub const MAX_PRINCIPALS: usize = 20;
+
+/// Computed attribute names.
+pub mod attribute {
+    pub const ID: &str = "id";
+    pub const BOUNDARY_POLICY_ARN: &str = "boundary_policy_arn";
+    pub const WORKLOAD_BOUNDARY_POLICY_ARN: &str = "workload_boundary_policy_arn";
+    pub const MAINTENANCE_ROLE_ARN: &str = "maintenance_role_arn";
+    pub const SETUP_ROLE_ARN: &str = "setup_role_arn";
+    pub const BOUNDARY_POLICY_JSON: &str = "boundary_policy_json";
+    pub const WORKLOAD_BOUNDARY_POLICY_JSON: &str = "workload_boundary_policy_json";
+    pub const MAINTENANCE_POLICY_JSON: &str = "maintenance_policy_json";
+    pub const SETUP_POLICY_JSON: &str = "setup_policy_json";
+    pub const DRIFT: &str = "drift";
+
+    /// Every computed attribute derived from the inputs and the account.
+    pub const DERIVED: [&str; 9] = [
+        ID,
+        BOUNDARY_POLICY_ARN,
+        WORKLOAD_BOUNDARY_POLICY_ARN,
+        MAINTENANCE_ROLE_ARN,
+        SETUP_ROLE_ARN,
+        BOUNDARY_POLICY_JSON,
+        WORKLOAD_BOUNDARY_POLICY_JSON,
+        MAINTENANCE_POLICY_JSON,
+        SETUP_POLICY_JSON,
+    ];
+}
+
+/// The `retool_permission_boundary` resource.
+#[derive(Debug, Default)]
+pub struct PermissionBoundaryResource;
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+// ---------------------------------------------------------------------------------------------
+
+fn schema() -> Schema {
+    let computed = |name: &str, description: &str| {
+        Attribute::new(name, Type::String).computed().description(description).plan_modifier(use_state_for_unknown())
+    };
+    Schema::new(
+        0,
+        Block::new(
+            "The cross-account roles an operating team uses to build and maintain a Retool deployment in this AWS \
+             account, fenced so they can never reach customer data. Creates the operator boundary policy (attached as \
+             permissions boundary to both roles: it denies reading secrets, database data and logs, shells on nodes, \
+             VPC peering, transit gateway and VPN attachments, decrypting with customer keys, and every path to more \
+             privilege), the workload boundary policy (required on every role the operator creates), the maintenance \
+             role and, while `setup_role` is true, the broader setup role. Refresh reports changes made outside \
+             Terraform in `drift`; the next apply repairs them. Import with the `name_prefix`.",
+        )
+        .attribute(
+            Attribute::new("name_prefix", Type::String)
+                .required()
+                .description(
+                    "Prefix of every IAM name this resource creates: `<prefix>-operator-boundary`, \
+                     `<prefix>-workload-boundary`, `<prefix>-maintenance` (role and policy), `<prefix>-setup` (role and \
+                     policy). Roles the operator creates for workloads must also start with `<prefix>-`. Changing it \
+                     replaces everything.",
+                )
+                .validator(validation::name_prefix())
+                .plan_modifier(requires_replace()),
+        )
+        .attribute(
+            Attribute::new("operator_principal_arns", Type::list(Type::String))
+                .required()
+                .description(format!(
+                    "ARNs of the operating team's IAM roles or users (`arn:aws:iam::<account>:role/<name>` or \
+                     `…:user/<name>`) that may assume both roles. Together they must fit IAM's default \
+                     {TRUST_POLICY_QUOTA}-character trust policy quota."
+                ))
+                .validator(size_between(1, MAX_PRINCIPALS))
+                .validator(unique_elements())
+                .validator(each_element(validation::principal_arn())),
+        )
+        .attribute(
+            Attribute::new("external_id", Type::String)
+                .optional()
+                .sensitive()
+                .description(
+                    "When set, both trust policies require this `sts:ExternalId` on every AssumeRole call.",
+                )
+                .validator(validation::external_id()),
+        )
+        .attribute(
+            Attribute::new("require_mfa", Type::Bool)
+                .default(Value::Bool(true))
+                .description(
+                    "When true (the default), both trust policies require `aws:MultiFactorAuthPresent`: the operator \
+                     must have signed in with MFA to assume the roles. Sessions that reach AWS without MFA context \
+                     (access keys, IAM Identity Center role sessions, role chaining) are then refused; set it false \
+                     only when the operator's own sign-in enforces MFA.",
+                ),
+        )
+        .attribute(
+            Attribute::new("max_session_duration", Type::Number)
+                .default(Value::number_i64(DEFAULT_MAX_SESSION))
+                .description(format!(
+                    "Longest session, in seconds, either role grants. Defaults to {DEFAULT_MAX_SESSION} (12 hours)."
+                ))
+                .validator(int_between(SESSION_MIN, SESSION_MAX)),
+        )
+        .attribute(
+            Attribute::new("secrets_prefix", Type::String)
+                .default(Value::string(DEFAULT_SECRETS_PREFIX))
+                .description(
+                    "The one Secrets Manager name prefix the operator may manage (create, describe, tag, update, \
+                     delete) but never read; workloads under the workload boundary may read it, and the RDS-managed \
+                     master secret (`rds!…`).",
+                )
+                .validator(validation::secrets_prefix()),
+        )
+        .attribute(
+            Attribute::new("setup_role", Type::Bool)
+                .default(Value::Bool(true))
+                .description(
+                    "Whether the broader setup role (and its policy) exists. Keep it true for the initial build; \
+                     setting it false afterwards deletes the setup role and keeps the maintenance role.",
+                ),
+        )
+        .attribute(
+            Attribute::new("tags", Type::map(Type::String))
+                .optional()
+                .description("Tags for the roles and policies, over the provider's `default_tags`. Changed in place."),
+        )
+        .attribute(computed(attribute::ID, "The `name_prefix`, which also identifies the resource for import."))
+        .attribute(computed(
+            attribute::BOUNDARY_POLICY_ARN,
+            "ARN of the operator boundary policy, the permissions boundary of both operator roles.",
+        ))
+        .attribute(computed(
+            attribute::WORKLOAD_BOUNDARY_POLICY_ARN,
+            "ARN of the workload boundary policy. Every role the operator creates must carry it as its permissions \
+             boundary (the operator boundary refuses anything else).",
+        ))
+        .attribute(computed(attribute::MAINTENANCE_ROLE_ARN, "ARN of the maintenance role, to hand to the operating team."))
+        .attribute(computed(
+            attribute::SETUP_ROLE_ARN,
+            "ARN of the setup role, to hand to the operating team; null when `setup_role` is false.",
+        ))
+        .attribute(computed(
+            attribute::BOUNDARY_POLICY_JSON,
+            "The operator boundary document exactly as written to IAM, for security review.",
+        ))
+        .attribute(computed(
+            attribute::WORKLOAD_BOUNDARY_POLICY_JSON,
+            "The workload boundary document exactly as written to IAM, for security review.",
+        ))
+        .attribute(computed(
+            attribute::MAINTENANCE_POLICY_JSON,
+            "The maintenance role's permissions document exactly as written to IAM, for security review.",
+        ))
+        .attribute(computed(
+            attribute::SETUP_POLICY_JSON,
+            "The setup role's permissions document exactly as written to IAM; null when `setup_role` is false.",
+        ))
+        .attribute(
+            Attribute::new(attribute::DRIFT, Type::list(Type::String))
+                .computed()
+                .description(
+                    "Differences between this configuration and IAM found by the last refresh, one sentence each (an \
+                     edited policy, a removed or swapped boundary, a changed trust policy, an extra attached policy, \
+                     a missing piece). Empty when everything is as configured; otherwise the next apply repairs them.",
+                ),
+        ),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values in and out
+// ---------------------------------------------------------------------------------------------
+
+fn strings(items: &[String]) -> Value {
+    Value::list(items.iter().map(Value::string).collect())
+}
+
+/// `base` (the inputs) with every derived attribute and the drift filled in.
+fn with_outputs(base: &Value, desired: &Desired, drift: &[String]) -> Value {
+    let mut state = base.clone();
+    let json = |document: &policy::PolicyDocument| Value::string(document.to_canonical_json());
+    state.set_attr(attribute::ID, Value::string(&desired.estate.name_prefix));
+    state.set_attr(attribute::BOUNDARY_POLICY_ARN, Value::string(&desired.operator_boundary.arn));
+    state.set_attr(attribute::WORKLOAD_BOUNDARY_POLICY_ARN, Value::string(&desired.workload_boundary.arn));
+    state.set_attr(attribute::MAINTENANCE_ROLE_ARN, Value::string(&desired.maintenance.arn));
+    state.set_attr(attribute::SETUP_ROLE_ARN, desired.setup.as_ref().map_or(Value::Null, |s| Value::string(&s.arn)));
+    state.set_attr(attribute::BOUNDARY_POLICY_JSON, json(&desired.operator_boundary.document));
+    state.set_attr(attribute::WORKLOAD_BOUNDARY_POLICY_JSON, json(&desired.workload_boundary.document));
+    state.set_attr(attribute::MAINTENANCE_POLICY_JSON, json(&desired.maintenance.policy.document));
+    state.set_attr(attribute::SETUP_POLICY_JSON, desired.setup.as_ref().map_or(Value::Null, |s| json(&s.policy.document)));
+    state.set_attr(attribute::DRIFT, strings(drift));
+    state
+}
+
+/// The account recorded in state (every ARN this resource stores names it).
+fn recorded_account(state: &Value) -> Option<Account> {
+    state.attr(attribute::MAINTENANCE_ROLE_ARN).as_str().and_then(Account::from_arn)
+}
+
+/// The account for `state`: as recorded, else as STS reports the provider's credentials.
+async fn account_for(client: &AwsClients, state: &Value) -> Result<Account, String> {
+    match recorded_account(state) {
+        Some(account) => Ok(account),
+        None => iam::caller_account(client).await.map_err(|error| error.to_string()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The resource
+// ---------------------------------------------------------------------------------------------
+
+#[async_trait]
+impl Resource<AwsClients> for PermissionBoundaryResource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    /// The trust policy must fit IAM's quota; checked once every part of it is known.
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let arns = config.attr("operator_principal_arns");
+        let Some(items) = arns.elements() else { return };
+        let Some(operator_principal_arns) = items.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()
+        else {
+            return;
+        };
+        let external_id = match config.attr("external_id") {
+            Value::Null => None,
+            Value::String(text) => Some(text.clone()),
+            _ => return,
+        };
+        let require_mfa = config.attr("require_mfa").as_bool().unwrap_or(true);
+        let trust = documents::Trust { operator_principal_arns, external_id, require_mfa };
+        if let Err(size) = desired::trust_fits(&trust) {
+            diags.attribute_error(
+                AttributePath::root().attr("operator_principal_arns"),
+                "Trust policy too large",
+                format!(
+                    "The trust policy for these principals is {size} characters; IAM's default quota is \
+                     {TRUST_POLICY_QUOTA}. Name fewer principals (for example one role the operating team's people \
+                     assume).",
+                ),
+            );
+        }
+    }
+
+    async fn modify_plan(&self, client: Option<&AwsClients>, request: &PlanRequest<'_>, plan: &mut PlanResponse) {
+        if request.is_destroy() {
+            return;
+        }
+        plan.planned.set_attr(attribute::DRIFT, Value::list(Vec::new()));
+        let default_tags = client.map(AwsClients::default_tags).cloned().unwrap_or_default();
+        let spec = BoundarySpec::from_value(&plan.planned, &default_tags).ok();
+        let account = match (recorded_account(request.prior_state), client) {
+            (Some(account), _) => Some(account),
+            (None, Some(client)) if spec.is_some() => match iam::caller_account(client).await {
+                Ok(account) => Some(account),
+                Err(error) => {
+                    tracing::warn!(%error, "account unknown while planning; ARNs and documents are known after apply");
+                    None
+                }
+            },
+            _ => None,
+        };
+        match (spec, account) {
+            (Some(spec), Some(account)) => plan.planned = with_outputs(&plan.planned, &spec.desired(&account), &[]),
+            _ => {
+                for name in attribute::DERIVED {
+                    plan.planned.set_attr(name, Value::unknown());
+                }
+            }
+        }
+    }
+
+    async fn create(&self, ctx: &ResourceContext<AwsClients>, planned: &Value, _private: &mut Vec<u8>, diags: &mut Diagnostics) -> Value {
+        let client = &ctx.client;
+        let spec = match BoundarySpec::from_value(planned, client.default_tags()) {
+            Ok(spec) => spec,
+            Err(problem) => {
+                diags.error("Invalid planned permission boundary", problem);
+                return Value::Null;
+            }
+        };
+        let account = match account_for(client, planned).await {
+            Ok(account) => account,
+            Err(error) => {
+                diags.error("Could not identify the AWS account", error);
+                return Value::Null;
+            }
+        };
+        let desired = spec.desired(&account);
+        let iam = iam::iam_client(client);
+        let existing = match iam::observe(&iam, &desired).await {
+            Ok(observed) => observed,
+            Err(error) => {
+                diags.error("Reading IAM failed", error.to_string());
+                return Value::Null;
+            }
+        };
+        if existing.any_exists() {
+            diags.error(
+                "Operator roles already exist",
+                format!(
+                    "IAM already holds roles or policies named {}-…; import them with `terraform import <address> {}` \
+                     or choose another name_prefix.",
+                    spec.name_prefix, spec.name_prefix
+                ),
+            );
+            return Value::Null;
+        }
+        match iam::converge(&iam, &desired, &Observed::default()).await {
+            Ok(()) => with_outputs(planned, &desired, &[]),
+            Err(error) => {
+                diags.error("Creating the operator roles failed", format!("{error}. Applying again continues from what exists."));
+                partial_state(&iam, planned, &desired).await
+            }
+        }
+    }
+
+    async fn read(&self, ctx: &ResourceContext<AwsClients>, state: &Value, _private: &mut Vec<u8>, diags: &mut Diagnostics) -> Option<Value> {
+        let client = &ctx.client;
+        let spec = match BoundarySpec::from_value(state, client.default_tags()) {
+            Ok(spec) => spec,
+            Err(problem) => {
+                diags.error("Unreadable permission boundary state", problem);
+                return Some(state.clone());
+            }
+        };
+        let account = match account_for(client, state).await {
+            Ok(account) => account,
+            Err(error) => {
+                diags.error("Could not identify the AWS account", error);
+                return Some(state.clone());
+            }
+        };
+        let desired = spec.desired(&account);
+        match iam::observe(&iam::iam_client(client), &desired).await {
+            Ok(observed) if observed.is_gone() => {
+                tracing::debug!(name_prefix = %spec.name_prefix, "operator roles and policies are gone; removing from state");
+                None
+            }
+            Ok(observed) => Some(with_outputs(state, &desired, &drift::detect(&desired, &observed))),
+            Err(error) => {
+                diags.error("Refreshing the permission boundary failed", error.to_string());
+                Some(state.clone())
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &ResourceContext<AwsClients>,
+        prior: &Value,
+        planned: &Value,
+        _private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Value {
+        let client = &ctx.client;
+        let spec = match BoundarySpec::from_value(planned, client.default_tags()) {
+            Ok(spec) => spec,
+            Err(problem) => {
+                diags.error("Invalid planned permission boundary", problem);
+                return prior.clone();
+            }
+        };
+        let account = match account_for(client, prior).await {
+            Ok(account) => account,
+            Err(error) => {
+                diags.error("Could not identify the AWS account", error);
+                return prior.clone();
+            }
+        };
+        let desired = spec.desired(&account);
+        let iam = iam::iam_client(client);
+        let result = match iam::observe(&iam, &desired).await {
+            Ok(observed) => iam::converge(&iam, &desired, &observed).await,
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(()) => with_outputs(planned, &desired, &[]),
+            Err(error) => {
+                diags.error("Updating the operator roles failed", format!("{error}. Applying again continues from what exists."));
+                partial_state(&iam, planned, &desired).await
+            }
+        }
+    }
+
+    async fn delete(&self, ctx: &ResourceContext<AwsClients>, prior: &Value, diags: &mut Diagnostics) {
+        let client = &ctx.client;
+        let spec = match BoundarySpec::from_value(prior, client.default_tags()) {
+            Ok(spec) => spec,
+            Err(problem) => {
+                diags.error("Unreadable permission boundary state", problem);
+                return;
+            }
+        };
+        let account = match account_for(client, prior).await {
+            Ok(account) => account,
+            Err(error) => {
+                diags.error("Could not identify the AWS account", error);
+                return;
+            }
+        };
+        if let Err(error) = iam::destroy(&iam::iam_client(client), &spec.desired(&account)).await {
+            diags.error("Deleting the operator roles failed", format!("{error}. Running destroy again continues where this stopped."));
+        }
+    }
+
+    async fn import(&self, ctx: &ResourceContext<AwsClients>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        if let Some(problem) = validation::name_prefix_problem(id) {
+            diags.error("Invalid import id", format!("Import a retool_permission_boundary by its name_prefix; {id:?} {problem}"));
+            return None;
+        }
+        let client = &ctx.client;
+        let account = match iam::caller_account(client).await {
+            Ok(account) => account,
+            Err(error) => {
+                diags.error("Could not identify the AWS account", error.to_string());
+                return None;
+            }
+        };
+        // The names only depend on the prefix, so any spec with it finds the pieces.
+        let probe = recover::probe_spec(id).desired(&account);
+        let observed = match iam::observe(&iam::iam_client(client), &probe).await {
+            Ok(observed) => observed,
+            Err(error) => {
+                diags.error("Reading IAM failed", error.to_string());
+                return None;
+            }
+        };
+        let spec = match recover::spec_from(id, &account, &observed, client.default_tags()) {
+            Ok(spec) => spec,
+            Err(problem) => {
+                diags.error("Cannot import the operator roles", problem);
+                return None;
+            }
+        };
+        let desired = spec.desired(&account);
+        Some(with_outputs(&recover::inputs_value(&spec, client.default_tags()), &desired, &drift::detect(&desired, &observed)))
+    }
+}
+
+/// After a failed apply: the planned inputs with what exists now described in `drift`, so the
+/// next plan repairs it; null when nothing was made.
+async fn partial_state(iam: &aws_sdk_iam::Client, planned: &Value, desired: &Desired) -> Value {
+    match iam::observe(iam, desired).await {
+        Ok(observed) if observed.is_gone() => Value::Null,
+        Ok(observed) => with_outputs(planned, desired, &drift::detect(desired, &observed)),
+        Err(_) => with_outputs(planned, desired, &["the last apply failed before IAM could be read back".to_owned()]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::framework::validate::validate_block;
+
+    const OPERATOR: &str = "arn:aws:iam::444455556666:role/operator";
+
+    fn config(attributes: &[(&str, Value)]) -> Value {
+        let mut value = Value::object([
+            ("name_prefix", Value::string("acme")),
+            ("operator_principal_arns", Value::list(vec![Value::string(OPERATOR)])),
+        ]);
+        for (name, attribute) in attributes {
+            value.set_attr(*name, attribute.clone());
+        }
+        value
+    }
+
+    /// Diagnostics paths from `terraform validate`: attribute validators, then the resource's check.
+    fn validate(config: &Value) -> Vec<String> {
+        let mut diags = Diagnostics::new();
+        validate_block(&schema().block, config, &AttributePath::root(), &mut diags);
+        PermissionBoundaryResource.validate(config, &mut diags);
+        diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+    }
+
+    #[test]
+    fn schema_is_well_formed_and_fully_described() {
+        schema().check_definition().expect("schema");
+        let block = schema().block;
+        for attribute in &block.attributes {
+            assert!(!attribute.description.is_empty(), "{} undocumented", attribute.name);
+        }
+        for name in attribute::DERIVED.into_iter().chain([attribute::DRIFT]) {
+            assert!(block.find_attribute(name).is_some_and(|a| a.computed), "{name}");
+        }
+        assert!(block.find_attribute("external_id").is_some_and(|a| a.sensitive));
+    }
+
+    #[test]
+    fn good_configurations_validate() {
+        assert_eq!(validate(&config(&[])), Vec::<String>::new());
+        let full = config(&[
+            ("external_id", Value::string("retool-7f3c")),
+            ("require_mfa", Value::Bool(false)),
+            ("max_session_duration", Value::number_i64(3600)),
+            ("secrets_prefix", Value::string("prod/retool-")),
+            ("setup_role", Value::Bool(false)),
+            ("tags", Value::map([("team", Value::string("infra"))])),
+        ]);
+        assert_eq!(validate(&full), Vec::<String>::new());
+    }
+
+    #[test]
+    fn bad_input_is_an_error_on_the_attribute() {
+        let arns = |items: &[&str]| Value::list(items.iter().map(|s| Value::string(*s)).collect());
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("name_prefix", Value::string("x".repeat(33)), "name_prefix"),
+            ("name_prefix", Value::string("has space"), "name_prefix"),
+            ("name_prefix", Value::string(""), "name_prefix"),
+            ("operator_principal_arns", arns(&[]), "operator_principal_arns"),
+            ("operator_principal_arns", arns(&["*"]), "operator_principal_arns[0]"),
+            ("operator_principal_arns", arns(&[OPERATOR, "arn:aws:iam::444455556666:root"]), "operator_principal_arns[1]"),
+            ("operator_principal_arns", arns(&[OPERATOR, "arn:aws:iam::444455556666:role/*"]), "operator_principal_arns[1]"),
+            ("operator_principal_arns", arns(&[OPERATOR, OPERATOR]), "operator_principal_arns"),
+            ("max_session_duration", Value::number_i64(3599), "max_session_duration"),
+            ("max_session_duration", Value::number_i64(43201), "max_session_duration"),
+            ("secrets_prefix", Value::string("retool/*"), "secrets_prefix"),
+            ("external_id", Value::string("x"), "external_id"),
+            ("external_id", Value::string("has space"), "external_id"),
+        ];
+        for (name, value, path) in cases {
+            assert_eq!(validate(&config(&[(name, value.clone())])), [path], "{name} = {value:?}");
+        }
+    }
+
+    #[test]
+    fn a_trust_policy_over_quota_is_refused_at_validate() {
+        let many: Vec<Value> = (0..MAX_PRINCIPALS)
+            .map(|i| Value::string(format!("arn:aws:iam::444455556666:role/operations/{}{i}", "n".repeat(60))))
+            .collect();
+        assert_eq!(validate(&config(&[("operator_principal_arns", Value::list(many))])), ["operator_principal_arns"]);
+    }
+
+    #[test]
+    fn unknown_values_pass_validation() {
+        let unknown = config(&[
+            ("operator_principal_arns", Value::unknown()),
+            ("external_id", Value::unknown()),
+            ("max_session_duration", Value::unknown()),
+        ]);
+        assert_eq!(validate(&unknown), Vec::<String>::new());
+    }
+
+    fn planned(setup_role: bool) -> Value {
+        config(&[
+            ("external_id", Value::Null),
+            ("require_mfa", Value::Bool(true)),
+            ("max_session_duration", Value::number_i64(43200)),
+            ("secrets_prefix", Value::string("retool/")),
+            ("setup_role", Value::Bool(setup_role)),
+            ("tags", Value::Null),
+        ])
+    }
+
+    #[test]
+    fn outputs_fill_every_derived_attribute_and_follow_setup_role() {
+        let account = Account { partition: "aws".into(), account_id: "111122223333".into() };
+        for setup_role in [true, false] {
+            let spec = BoundarySpec::from_value(&planned(setup_role), &BTreeMap::new()).expect("spec");
+            let state = with_outputs(&planned(setup_role), &spec.desired(&account), &[]);
+            assert_eq!(state.attr(attribute::ID).as_str(), Some("acme"));
+            assert_eq!(state.attr(attribute::MAINTENANCE_ROLE_ARN).as_str(), Some("arn:aws:iam::111122223333:role/acme-maintenance"));
+            assert_eq!(state.attr(attribute::SETUP_ROLE_ARN).is_null(), !setup_role);
+            assert_eq!(state.attr(attribute::SETUP_POLICY_JSON).is_null(), !setup_role);
+            let boundary = state.attr(attribute::BOUNDARY_POLICY_JSON).as_str().expect("json");
+            assert!(policy::PolicyDocument::parse(boundary).is_ok());
+            assert_eq!(state.attr(attribute::DRIFT), &Value::list(Vec::new()));
+            assert_eq!(recorded_account(&state), Some(account.clone()));
+        }
+    }
+}
