@@ -37,7 +37,7 @@ resolve_terraform() {
 start_emulator() {
   local log=$1 port="" waited=0
   [[ -x $venv/bin/moto_server ]] || die "moto is not installed in $venv (run make venv)"
-  : >"$log" # exists before the poll below reads it, whoever the scheduler runs first
+  : >"$log" # the background job opens it asynchronously; make it exist before we poll it
   PYTHONUNBUFFERED=1 "$venv/bin/moto_server" -H 127.0.0.1 -p 0 >"$log" 2>&1 &
   moto_pid=$!
   # moto prints "Running on http://127.0.0.1:PORT" once it listens.
