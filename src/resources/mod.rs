@@ -1,5 +1,6 @@
 //! Every resource type the provider serves.
 
+pub mod deployment;
 pub mod network;
 pub mod permission_boundary;
 

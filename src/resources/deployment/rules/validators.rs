@@ -1,0 +1,366 @@
+//! Attribute validators of `retool_deployment`: every format the resource accepts is checked at
+//! `terraform validate`, so a bad name, version, size or ARN is an error on its attribute before
+//! any AWS call, never an API error half-way through an apply.
+//!
+//! The formats themselves live in [`super::versions`] and [`super::instance_types`]; this file
+//! adapts them to the framework's [`Validator`] and adds the ones that are only strings.
+
+use crate::framework::validators::{self, Validator};
+use crate::provider::config::is_region_name;
+
+use super::instance_types::{InstanceKind, InstanceType};
+use super::versions::{KubernetesVersion, PostgresVersion, RetoolVersion};
+
+/// Longest deployment name: it prefixes the names of the cluster, node group, database, cache and
+/// IAM roles, whose own limits (RDS identifiers 63, IAM role names 64) leave room for suffixes.
+pub const MAX_NAME_LENGTH: usize = 32;
+
+/// Smallest and largest node group sizes accepted.
+pub const MIN_NODES: i64 = 1;
+pub const MAX_NODES: i64 = 100;
+
+/// A DNS label usable in every AWS name: lowercase letters, digits and hyphens, starting with a
+/// letter, not ending with a hyphen, at most [`MAX_NAME_LENGTH`] characters.
+pub fn deployment_name() -> impl Validator {
+    validators::check(
+        format!("must be a DNS label: lowercase letters, digits and hyphens, starting with a letter (at most {MAX_NAME_LENGTH} characters)"),
+        |value| {
+            let name = value.as_str()?;
+            if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
+                Some(format!("{name:?} must be 1 to {MAX_NAME_LENGTH} characters long: it prefixes the names of AWS resources."))
+            } else if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+                Some(format!("{name:?} must start with a lowercase letter."))
+            } else if let Some(bad) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+                Some(format!("{name:?} contains {bad:?}; only lowercase letters, digits and - are allowed."))
+            } else if name.ends_with('-') {
+                Some(format!("{name:?} must not end with a hyphen."))
+            } else {
+                None
+            }
+        },
+    )
+}
+
+/// The reason `domain` is not a bare hostname (RFC 1123), if it is not one.
+pub fn hostname_problem(domain: &str) -> Option<String> {
+    if domain.contains("://") {
+        return Some(format!("{domain:?} has a URL scheme; give the hostname alone, e.g. retool.example.com."));
+    }
+    if domain.contains(['/', '?', '#']) {
+        return Some(format!("{domain:?} has a path; give the hostname alone, e.g. retool.example.com."));
+    }
+    if domain.contains(':') {
+        return Some(format!("{domain:?} has a port; Retool is served on 443, give the hostname alone."));
+    }
+    if domain.ends_with('.') {
+        return Some(format!("{domain:?} ends with a dot; leave it out."));
+    }
+    if domain.len() > 253 {
+        return Some(format!("{domain:?} is {} characters long; a hostname has at most 253.", domain.len()));
+    }
+    let labels: Vec<&str> = domain.split('.').collect();
+    if labels.len() < 2 {
+        return Some(format!("{domain:?} is a single label; expected a fully qualified hostname such as retool.example.com."));
+    }
+    for label in &labels {
+        if label.is_empty() || label.len() > 63 {
+            return Some(format!("{domain:?} has a label of {} characters; each dot-separated label must be 1 to 63.", label.len()));
+        }
+        if let Some(bad) = label.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+            return Some(format!("{domain:?} contains {bad:?}; a hostname has only lowercase letters, digits, hyphens and dots."));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Some(format!("{domain:?} has label {label:?}, which starts or ends with a hyphen."));
+        }
+    }
+    let top_level = labels.last().copied().unwrap_or_default();
+    top_level
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| format!("{domain:?} looks like an IP address; expected a hostname such as retool.example.com."))
+}
+
+/// A lowercase hostname of at least two labels, without scheme, port or path.
+pub fn domain() -> impl Validator {
+    validators::check("must be a hostname such as retool.example.com (no scheme, port or path)", |value| {
+        hostname_problem(value.as_str()?)
+    })
+}
+
+/// `X.Y.Z-stable` or `X.Y.Z-edge`.
+pub fn retool_version() -> impl Validator {
+    validators::check("must be a Retool release such as 3.148.0-stable or 3.150.0-edge", |value| {
+        RetoolVersion::parse(value.as_str()?).err()
+    })
+}
+
+/// `1.N`, a Kubernetes minor version.
+pub fn kubernetes_version() -> impl Validator {
+    validators::check("must be a Kubernetes minor version such as 1.33", |value| {
+        KubernetesVersion::parse(value.as_str()?).err()
+    })
+}
+
+/// A PostgreSQL version of 13 or later, major (`16`) or specific (`16.4`).
+pub fn postgres_engine_version() -> impl Validator {
+    validators::check("must be a PostgreSQL version of 13 or later, such as 16 or 16.4", |value| {
+        PostgresVersion::parse(value.as_str()?).err()
+    })
+}
+
+fn instance_type(kind: InstanceKind, description: &'static str) -> impl Validator {
+    validators::check(description, move |value| InstanceType::parse(kind, value.as_str()?).err())
+}
+
+/// An EC2 instance type for the node group, e.g. `m5.xlarge`.
+pub fn ec2_instance_type() -> impl Validator {
+    instance_type(InstanceKind::Ec2, "must be an EC2 instance type such as m5.xlarge")
+}
+
+/// An RDS instance class, e.g. `db.m5.large`.
+pub fn rds_instance_class() -> impl Validator {
+    instance_type(InstanceKind::Rds, "must be an RDS instance class such as db.m5.large")
+}
+
+/// An ElastiCache node type, e.g. `cache.t4g.medium`.
+pub fn elasticache_node_type() -> impl Validator {
+    instance_type(InstanceKind::ElastiCache, "must be an ElastiCache node type such as cache.t4g.medium")
+}
+
+/// The parts of `arn:<partition>:<service>:<region>:<account>:<resource>`, checking the partition.
+fn arn_parts(arn: &str) -> Option<[&str; 4]> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some(service), Some(region), Some(account), Some(resource)) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let partition_ok = partition == "aws"
+        || partition.strip_prefix("aws-").is_some_and(|rest| {
+            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+        });
+    partition_ok.then_some([service, region, account, resource])
+}
+
+fn is_account_id(account: &str) -> bool {
+    account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The reason `arn` is not a Secrets Manager secret ARN, if it is not one.
+pub fn secret_arn_problem(arn: &str) -> Option<String> {
+    let expected = "expected arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>";
+    let Some([service, region, account, resource]) = arn_parts(arn) else {
+        return Some(format!("{arn:?} is not an ARN; {expected}."));
+    };
+    let name = resource.strip_prefix("secret:");
+    let name_ok = name.is_some_and(|name| {
+        !name.is_empty() && name.len() <= 512 && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+    });
+    if service != "secretsmanager" {
+        Some(format!("{arn:?} is an ARN of {service:?}, not of a Secrets Manager secret; {expected}."))
+    } else if !is_region_name(region) {
+        Some(format!("{arn:?} has region {region:?}, which is not a region name; {expected}."))
+    } else if !is_account_id(account) {
+        Some(format!("{arn:?} has account {account:?}, which is not 12 digits; {expected}."))
+    } else if !name_ok {
+        Some(format!("{arn:?} does not end in secret:<name> with a valid secret name; {expected}."))
+    } else {
+        None
+    }
+}
+
+/// A Secrets Manager secret ARN (license key, existing ENCRYPTION_KEY).
+pub fn secret_arn() -> impl Validator {
+    validators::check("must be a Secrets Manager secret ARN", |value| secret_arn_problem(value.as_str()?))
+}
+
+/// The reason `arn` is not an IAM managed policy ARN, if it is not one.
+pub fn iam_policy_arn_problem(arn: &str) -> Option<String> {
+    let expected = "expected arn:aws:iam::<12-digit account>:policy/<path/><name>";
+    let Some([service, region, account, resource]) = arn_parts(arn) else {
+        return Some(format!("{arn:?} is not an ARN; {expected}."));
+    };
+    let path_and_name = resource.strip_prefix("policy/");
+    let name_ok = path_and_name.is_some_and(|path_and_name| {
+        let name = path_and_name.rsplit('/').next().unwrap_or_default();
+        !name.is_empty()
+            && name.len() <= 128
+            && path_and_name.len() <= 512
+            && !path_and_name.starts_with('/')
+            && !path_and_name.contains("//")
+            && path_and_name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@-_/".contains(c))
+    });
+    if service != "iam" {
+        Some(format!("{arn:?} is an ARN of {service:?}, not of an IAM policy; {expected}."))
+    } else if !region.is_empty() {
+        Some(format!("{arn:?} has a region; IAM ARNs have none; {expected}."))
+    } else if !(is_account_id(account) || account == "aws") {
+        Some(format!("{arn:?} has account {account:?}, which is neither 12 digits nor \"aws\"; {expected}."))
+    } else if !name_ok {
+        Some(format!("{arn:?} does not end in policy/<name> with a valid policy name; {expected}."))
+    } else {
+        None
+    }
+}
+
+/// An IAM managed policy ARN, as `permission_boundary_arn` takes.
+pub fn iam_policy_arn() -> impl Validator {
+    validators::check("must be an IAM managed policy ARN", |value| iam_policy_arn_problem(value.as_str()?))
+}
+
+/// Each element an IPv4 CIDR block without host bits (`203.0.113.0/24`, `0.0.0.0/0`), reported at
+/// the element's index.
+pub fn public_access_cidrs() -> impl Validator {
+    validators::each_element(validators::ipv4_cidr(0, 32))
+}
+
+/// The reason node group sizes are inconsistent, if they are: `MIN_NODES <= min <= desired <= max
+/// <= MAX_NODES`.
+pub fn check_node_sizes(min: i64, desired: i64, max: i64) -> Option<String> {
+    if min < MIN_NODES {
+        Some(format!("min_size is {min}; a node group needs at least {MIN_NODES} node."))
+    } else if max > MAX_NODES {
+        Some(format!("max_size is {max}; at most {MAX_NODES} nodes are supported."))
+    } else if min > max {
+        Some(format!("min_size ({min}) is greater than max_size ({max})."))
+    } else if desired < min {
+        Some(format!("desired_size ({desired}) is less than min_size ({min})."))
+    } else if desired > max {
+        Some(format!("desired_size ({desired}) is greater than max_size ({max})."))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::Diagnostics;
+    use crate::value::{AttributePath, Value};
+
+    fn problems(validator: &dyn Validator, value: Value) -> Vec<String> {
+        let mut diags = Diagnostics::new();
+        validator.validate(&AttributePath::root().attr("x"), &value, &mut diags);
+        diags.iter().map(|d| d.detail.clone()).collect()
+    }
+
+    fn accepts(validator: &dyn Validator, good: &[&str]) {
+        for text in good {
+            assert_eq!(problems(validator, Value::string(*text)), Vec::<String>::new(), "{text:?}");
+        }
+    }
+
+    fn refuses(validator: &dyn Validator, bad: &[&str]) {
+        for text in bad {
+            assert_eq!(problems(validator, Value::string(*text)).len(), 1, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_dns_labels_short_enough_to_prefix_aws_names() {
+        accepts(&deployment_name(), &["retool", "retool-prod-2", "a", &"a".repeat(MAX_NAME_LENGTH)]);
+        refuses(&deployment_name(), &["", "Retool", "1retool", "-retool", "retool-", "retool_prod", "retool.prod", "rétool", &"a".repeat(MAX_NAME_LENGTH + 1)]);
+    }
+
+    #[test]
+    fn domains_are_bare_lowercase_hostnames() {
+        let long_label = "a".repeat(63);
+        let good_long = format!("{long_label}.example.com");
+        accepts(&domain(), &["retool.example.com", "example.io", "a-b.c-d.example.co.uk", "x1.example.com", &good_long]);
+        let too_long_label = format!("{}.example.com", "a".repeat(64));
+        let too_long = format!("{}.com", ["abcdefghij"; 25].join("."));
+        refuses(&domain(), &[
+            "", "localhost", "https://retool.example.com", "retool.example.com:443", "retool.example.com/app",
+            "retool.example.com.", "Retool.Example.com", "retool..example.com", ".example.com", "-a.example.com",
+            "a-.example.com", "retool_1.example.com", "*.example.com", "10.0.0.1", "retool example.com",
+            &too_long_label, &too_long,
+        ]);
+        assert!(hostname_problem("https://x.example.com").is_some_and(|p| p.contains("scheme")));
+        assert!(hostname_problem("x.example.com:8443").is_some_and(|p| p.contains("port")));
+        assert!(hostname_problem("x.example.com/a").is_some_and(|p| p.contains("path")));
+        assert_eq!(hostname_problem("retool.example.com"), None);
+    }
+
+    #[test]
+    fn version_validators_use_the_version_rules() {
+        accepts(&retool_version(), &["3.148.0-stable", "3.150.1-edge"]);
+        refuses(&retool_version(), &["3.148.0", "latest"]);
+        accepts(&kubernetes_version(), &["1.33", "1.34"]);
+        refuses(&kubernetes_version(), &["1.33.1", "v1.33"]);
+        accepts(&postgres_engine_version(), &["16", "16.4", "15", "13"]);
+        let old = problems(&postgres_engine_version(), Value::string("12"));
+        assert!(old.len() == 1 && old[0].contains("13"), "{old:?}");
+    }
+
+    #[test]
+    fn instance_validators_take_their_own_services_names() {
+        accepts(&ec2_instance_type(), &["m5.xlarge", "m7g.2xlarge", "t3.medium", "c6i.large"]);
+        refuses(&ec2_instance_type(), &["db.m5.large", "m5", "m5.huge", "xlarge"]);
+        accepts(&rds_instance_class(), &["db.m5.large", "db.r6g.2xlarge", "db.t3.micro"]);
+        refuses(&rds_instance_class(), &["m5.large", "db.m5", "cache.m5.large"]);
+        accepts(&elasticache_node_type(), &["cache.t4g.medium", "cache.r6g.large", "cache.m5.xlarge"]);
+        refuses(&elasticache_node_type(), &["t4g.medium", "db.t4g.medium", "cache.t4g"]);
+    }
+
+    #[test]
+    fn secret_arns_name_a_secret_in_an_account_and_region() {
+        accepts(&secret_arn(), &[
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:retool/license-AbCdEf",
+            "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:key",
+            "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:a+b=c.d@e_f-g",
+        ]);
+        refuses(&secret_arn(), &[
+            "", "retool/license", "arn:aws:secretsmanager:us-east-1:123456789012:secret:",
+            "arn:aws:secretsmanager:us-east-1:12345678901:secret:x", "arn:aws:secretsmanager::123456789012:secret:x",
+            "arn:aws:ssm:us-east-1:123456789012:parameter/x", "arn:aws:secretsmanager:us-east-1:123456789012:x",
+            "arn:gcp:secretsmanager:us-east-1:123456789012:secret:x", "arn:aws:secretsmanager:us-east-1:123456789012:secret:a b",
+        ]);
+        assert!(secret_arn_problem("arn:aws:ssm:us-east-1:123456789012:parameter/x").is_some_and(|p| p.contains("\"ssm\"")));
+    }
+
+    #[test]
+    fn policy_arns_are_customer_or_aws_managed_policies() {
+        accepts(&iam_policy_arn(), &[
+            "arn:aws:iam::123456789012:policy/retool-boundary",
+            "arn:aws:iam::123456789012:policy/team/retool/workload-boundary",
+            "arn:aws:iam::aws:policy/PowerUserAccess",
+            "arn:aws-us-gov:iam::123456789012:policy/b",
+        ]);
+        refuses(&iam_policy_arn(), &[
+            "", "retool-boundary", "arn:aws:iam::123456789012:role/retool", "arn:aws:iam::123456789012:policy/",
+            "arn:aws:iam::123456789012:policy/team/", "arn:aws:iam:us-east-1:123456789012:policy/x",
+            "arn:aws:iam::12345:policy/x", "arn:aws:s3:::bucket", "arn:aws:iam::123456789012:policy/a b",
+            "arn:aws:iam::123456789012:policy//x",
+        ]);
+    }
+
+    #[test]
+    fn public_access_cidrs_are_checked_element_by_element() {
+        let list = |xs: &[&str]| Value::list(xs.iter().map(|s| Value::string(*s)).collect());
+        assert!(problems(&public_access_cidrs(), list(&["0.0.0.0/0", "203.0.113.0/24", "198.51.100.7/32"])).is_empty());
+        let mut diags = Diagnostics::new();
+        let path = AttributePath::root().attr("public_access_cidrs");
+        public_access_cidrs().validate(&path, &list(&["203.0.113.0/24", "203.0.113.5/24", "nope", "::/0"]), &mut diags);
+        let paths: Vec<_> = diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect();
+        assert_eq!(paths, ["public_access_cidrs[1]", "public_access_cidrs[2]", "public_access_cidrs[3]"]);
+    }
+
+    #[test]
+    fn node_sizes_must_nest_within_bounds() {
+        assert_eq!(check_node_sizes(3, 3, 6), None);
+        assert_eq!(check_node_sizes(1, 1, 1), None);
+        assert_eq!(check_node_sizes(1, 100, 100), None);
+        for (min, desired, max, says) in [
+            (0, 1, 3, "at least 1"),
+            (-5, 1, 3, "at least 1"),
+            (3, 2, 6, "desired_size (2) is less than min_size (3)"),
+            (3, 7, 6, "desired_size (7) is greater than max_size (6)"),
+            (4, 4, 3, "min_size (4) is greater than max_size (3)"),
+            (3, 3, 101, "at most 100"),
+            (i64::MIN, 0, i64::MAX, "at least 1"),
+        ] {
+            let problem = check_node_sizes(min, desired, max).unwrap_or_default();
+            assert!(problem.contains(says), "{min} {desired} {max}: {problem:?}");
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! The three version strings a deployment is configured with, parsed once into types.
+//!
+//! Each of them decides something the API would only reject late (or, worse, accept):
+//! - `retool_version` picks the container image, so a typo would only surface as a pod that never
+//!   pulls; it must be `X.Y.Z-stable` or `X.Y.Z-edge`, the two release channels Retool publishes.
+//! - `kubernetes_version` can only move forward one minor version per EKS update, so a skip or a
+//!   downgrade is refused at plan time instead of failing half-way through an apply.
+//! - the Postgres `engine_version` must be 13 or later (Retool's minimum), and its major version
+//!   names the parameter group family the `rds.force_ssl` parameter group is created in.
+
+use std::fmt;
+
+/// Kubernetes version of new clusters: a version in EKS standard support when this was written.
+pub const DEFAULT_KUBERNETES_VERSION: &str = "1.33";
+
+/// Oldest Postgres major version Retool supports for its platform database.
+pub const MIN_POSTGRES_MAJOR: u32 = 13;
+
+/// Docker Hub repository of Retool's backend image, which every Retool service runs.
+pub const RETOOL_IMAGE_REPOSITORY: &str = "tryretool/backend";
+
+/// A Retool release channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReleaseChannel {
+    /// Quarterly releases with long support.
+    Stable,
+    /// Weekly releases.
+    Edge,
+}
+
+impl ReleaseChannel {
+    fn suffix(self) -> &'static str {
+        match self {
+            ReleaseChannel::Stable => "stable",
+            ReleaseChannel::Edge => "edge",
+        }
+    }
+}
+
+/// A Retool release such as `3.148.0-stable`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetoolVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+    pub channel: ReleaseChannel,
+}
+
+impl RetoolVersion {
+    /// Parses `X.Y.Z-stable` or `X.Y.Z-edge` (decimal numbers without leading zeros).
+    pub fn parse(text: &str) -> Result<RetoolVersion, String> {
+        let expected = "expected a Retool release such as 3.148.0-stable or 3.150.0-edge";
+        let Some((numbers, suffix)) = text.split_once('-') else {
+            return Err(format!("{text:?} has no release channel; {expected}."));
+        };
+        let channel = match suffix {
+            "stable" => ReleaseChannel::Stable,
+            "edge" => ReleaseChannel::Edge,
+            other => return Err(format!("{text:?} has release channel {other:?}; {expected}.")),
+        };
+        match parse_numbers(numbers).as_deref() {
+            Some(&[major, minor, patch]) => Ok(RetoolVersion { major, minor, patch, channel }),
+            _ => Err(format!("{text:?} is not a version of three numbers; {expected}.")),
+        }
+    }
+
+    /// The tag of Retool's images for this release (the release name itself).
+    pub fn image_tag(&self) -> String {
+        self.to_string()
+    }
+
+    /// The full backend image reference, `tryretool/backend:<tag>`.
+    pub fn image(&self) -> String {
+        format!("{RETOOL_IMAGE_REPOSITORY}:{}", self.image_tag())
+    }
+}
+
+impl fmt::Display for RetoolVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}-{}", self.major, self.minor, self.patch, self.channel.suffix())
+    }
+}
+
+/// An EKS Kubernetes version, `1.N`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KubernetesVersion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl KubernetesVersion {
+    /// Parses `major.minor` such as `1.33`; EKS offers only Kubernetes 1.x.
+    pub fn parse(text: &str) -> Result<KubernetesVersion, String> {
+        match parse_numbers(text).as_deref() {
+            Some(&[1, minor]) => Ok(KubernetesVersion { major: 1, minor }),
+            Some(&[_, _]) => Err(format!("{text:?} is not a Kubernetes version EKS offers; expected 1.N such as {DEFAULT_KUBERNETES_VERSION}.")),
+            _ => Err(format!("{text:?} is not a Kubernetes minor version; expected major.minor such as {DEFAULT_KUBERNETES_VERSION} (no patch number).")),
+        }
+    }
+
+    /// Whether a cluster at `prior` may be updated to `planned`: EKS updates one minor version at
+    /// a time and never downgrades, so only "unchanged" and "next minor" are allowed.
+    pub fn check_upgrade(prior: KubernetesVersion, planned: KubernetesVersion) -> Result<(), String> {
+        let next = KubernetesVersion { major: prior.major, minor: prior.minor.saturating_add(1) };
+        if planned == prior || planned == next {
+            Ok(())
+        } else if planned < prior {
+            Err(format!("The cluster runs Kubernetes {prior}; EKS cannot downgrade it to {planned}. Keep {prior}, or replace the deployment."))
+        } else {
+            Err(format!("The cluster runs Kubernetes {prior}; EKS upgrades one minor version at a time, so {planned} must be reached through {next} first: set {next}, apply, then continue."))
+        }
+    }
+}
+
+impl fmt::Display for KubernetesVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// An RDS PostgreSQL engine version: a major version (`16`) or a specific one (`16.4`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostgresVersion {
+    pub major: u32,
+    /// The minor version when one is pinned; `None` lets RDS choose the newest minor.
+    pub minor: Option<u32>,
+}
+
+impl PostgresVersion {
+    /// Parses `16` or `16.4` and refuses majors below [`MIN_POSTGRES_MAJOR`].
+    pub fn parse(text: &str) -> Result<PostgresVersion, String> {
+        let expected = "expected a PostgreSQL version such as 16 or 16.4";
+        let version = match parse_numbers(text).as_deref() {
+            Some(&[major]) => PostgresVersion { major, minor: None },
+            Some(&[major, minor]) => PostgresVersion { major, minor: Some(minor) },
+            // Before 10, Postgres majors had two parts (9.6.24); they are all too old anyway.
+            Some(&[major, _, _]) if major < 10 => PostgresVersion { major, minor: None },
+            _ => return Err(format!("{text:?} is not a PostgreSQL version; {expected}.")),
+        };
+        if version.major < MIN_POSTGRES_MAJOR {
+            return Err(format!("PostgreSQL {text} is too old: Retool requires PostgreSQL {MIN_POSTGRES_MAJOR} or later."));
+        }
+        Ok(version)
+    }
+
+    /// The DB parameter group family of this major version, e.g. `postgres16`.
+    pub fn parameter_group_family(&self) -> String {
+        format!("postgres{}", self.major)
+    }
+}
+
+impl fmt::Display for PostgresVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.minor {
+            Some(minor) => write!(f, "{}.{minor}", self.major),
+            None => write!(f, "{}", self.major),
+        }
+    }
+}
+
+/// Dot-separated decimal numbers without signs, spaces or leading zeros; `None` otherwise.
+fn parse_numbers(text: &str) -> Option<Vec<u32>> {
+    text.split('.')
+        .map(|part| {
+            let canonical = !part.is_empty()
+                && part.bytes().all(|b| b.is_ascii_digit())
+                && (part == "0" || !part.starts_with('0'));
+            if canonical { part.parse().ok() } else { None }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k8s(text: &str) -> KubernetesVersion {
+        KubernetesVersion::parse(text).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn retool_versions_name_a_release_and_its_image() {
+        let stable = RetoolVersion::parse("3.148.0-stable").unwrap();
+        assert_eq!(stable, RetoolVersion { major: 3, minor: 148, patch: 0, channel: ReleaseChannel::Stable });
+        assert_eq!(stable.image_tag(), "3.148.0-stable");
+        assert_eq!(stable.image(), "tryretool/backend:3.148.0-stable");
+        let edge = RetoolVersion::parse("3.150.12-edge").unwrap();
+        assert_eq!(edge.channel, ReleaseChannel::Edge);
+        assert_eq!(edge.to_string(), "3.150.12-edge");
+    }
+
+    #[test]
+    fn malformed_retool_versions_are_refused() {
+        for bad in [
+            "", "3.148.0", "3.148-stable", "3.148.0.1-stable", "v3.148.0-stable", "3.148.0-beta",
+            "3.148.0-Stable", "03.148.0-stable", "3.148.0-stable ", "-stable", "3..0-stable",
+            "3.148.99999999999-stable", "3.148.0-stable-edge", "latest",
+        ] {
+            assert!(RetoolVersion::parse(bad).is_err(), "{bad:?}");
+        }
+        let problem = RetoolVersion::parse("3.148.0").unwrap_err();
+        assert!(problem.contains("release channel"), "{problem}");
+    }
+
+    #[test]
+    fn kubernetes_versions_are_one_point_minor() {
+        assert_eq!(k8s("1.33"), KubernetesVersion { major: 1, minor: 33 });
+        assert_eq!(k8s(DEFAULT_KUBERNETES_VERSION).to_string(), DEFAULT_KUBERNETES_VERSION);
+        for bad in ["", "1", "1.33.2", "2.0", "v1.33", "1.033", "1.-1", "1.33 ", "one.two"] {
+            assert!(KubernetesVersion::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn kubernetes_upgrades_one_minor_at_a_time() {
+        assert!(KubernetesVersion::check_upgrade(k8s("1.32"), k8s("1.32")).is_ok());
+        assert!(KubernetesVersion::check_upgrade(k8s("1.32"), k8s("1.33")).is_ok());
+        let skip = KubernetesVersion::check_upgrade(k8s("1.31"), k8s("1.33")).unwrap_err();
+        assert!(skip.contains("1.32 first"), "{skip}");
+        let down = KubernetesVersion::check_upgrade(k8s("1.33"), k8s("1.32")).unwrap_err();
+        assert!(down.contains("cannot downgrade"), "{down}");
+        let edge = KubernetesVersion { major: 1, minor: u32::MAX };
+        assert!(KubernetesVersion::check_upgrade(edge, edge).is_ok());
+    }
+
+    #[test]
+    fn postgres_versions_from_thirteen_map_to_their_family() {
+        let major = PostgresVersion::parse("16").unwrap();
+        assert_eq!(major, PostgresVersion { major: 16, minor: None });
+        assert_eq!(major.parameter_group_family(), "postgres16");
+        let pinned = PostgresVersion::parse("16.4").unwrap();
+        assert_eq!((pinned.major, pinned.minor), (16, Some(4)));
+        assert_eq!(pinned.to_string(), "16.4");
+        assert_eq!(PostgresVersion::parse("13").unwrap().parameter_group_family(), "postgres13");
+        assert_eq!(PostgresVersion::parse("15").unwrap().to_string(), "15");
+    }
+
+    #[test]
+    fn postgres_versions_before_thirteen_or_malformed_are_refused() {
+        for old in ["12", "12.19", "9.6.24", "11.22"] {
+            let problem = PostgresVersion::parse(old).unwrap_err();
+            assert!(problem.contains("requires PostgreSQL 13"), "{old}: {problem}");
+        }
+        for bad in ["", "16.", ".4", "16.4.1", "postgres16", "16a", "016", "sixteen", "99999999999"] {
+            assert!(PostgresVersion::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}
