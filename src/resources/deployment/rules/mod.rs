@@ -4,6 +4,7 @@
 //! They live apart from the resource's AWS work so that each can be tested exhaustively as a plain
 //! function, and so that `terraform validate` and `plan` can apply them without touching AWS.
 
+pub mod cost;
 pub mod egress;
 pub mod instance_types;
 pub mod secrets;

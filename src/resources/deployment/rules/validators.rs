@@ -9,7 +9,7 @@ use crate::framework::validators::{self, Validator};
 use crate::provider::config::is_region_name;
 
 use super::instance_types::{InstanceKind, InstanceType};
-use super::versions::{KubernetesVersion, PostgresVersion, RetoolVersion};
+use super::versions::{DEFAULT_KUBERNETES_VERSION, KubernetesVersion, PostgresVersion, RetoolVersion};
 
 /// Longest deployment name: it prefixes the names of the cluster, node group, database, cache and
 /// IAM roles, whose own limits (RDS identifiers 63, IAM role names 64) leave room for suffixes.
@@ -96,7 +96,7 @@ pub fn retool_version() -> impl Validator {
 
 /// `1.N`, a Kubernetes minor version.
 pub fn kubernetes_version() -> impl Validator {
-    validators::check("must be a Kubernetes minor version such as 1.33", |value| {
+    validators::check(format!("must be a Kubernetes minor version such as {DEFAULT_KUBERNETES_VERSION}"), |value| {
         KubernetesVersion::parse(value.as_str()?).err()
     })
 }
@@ -343,6 +343,28 @@ mod tests {
         public_access_cidrs().validate(&path, &list(&["203.0.113.0/24", "203.0.113.5/24", "nope", "::/0"]), &mut diags);
         let paths: Vec<_> = diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect();
         assert_eq!(paths, ["public_access_cidrs[1]", "public_access_cidrs[2]", "public_access_cidrs[3]"]);
+    }
+
+    proptest::proptest! {
+        /// Every validator and parser answers any string (valid-looking or not) without panicking,
+        /// and a validator reports at most one problem per value.
+        #[test]
+        fn no_input_panics(text in proptest::prop_oneof![".{0,64}", "[a-z0-9.:/*-]{0,40}", "(arn|db|cache|1|3)[a-z0-9.:/-]{0,60}"]) {
+            let all: [&dyn Validator; 10] = [
+                &deployment_name(), &domain(), &retool_version(), &kubernetes_version(), &postgres_engine_version(),
+                &ec2_instance_type(), &rds_instance_class(), &elasticache_node_type(), &secret_arn(), &iam_policy_arn(),
+            ];
+            for validator in all {
+                proptest::prop_assert!(problems(validator, Value::string(text.clone())).len() <= 1);
+            }
+            proptest::prop_assert!(problems(&public_access_cidrs(), Value::list(vec![Value::string(text.clone())])).len() <= 1);
+        }
+
+        #[test]
+        fn node_size_checks_accept_exactly_the_nested_sizes(min in -5i64..110, desired in -5i64..110, max in -5i64..110) {
+            let nested = MIN_NODES <= min && min <= desired && desired <= max && max <= MAX_NODES;
+            proptest::prop_assert_eq!(check_node_sizes(min, desired, max).is_none(), nested);
+        }
     }
 
     #[test]

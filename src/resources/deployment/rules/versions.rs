@@ -10,8 +10,10 @@
 
 use std::fmt;
 
-/// Kubernetes version of new clusters: a version in EKS standard support when this was written.
-pub const DEFAULT_KUBERNETES_VERSION: &str = "1.33";
+/// Kubernetes version of new clusters. EKS released 1.35 on 2026-01-28 with standard support
+/// until 2027-03-27 (<https://endoflife.date/amazon-eks>); 1.33 left standard support on
+/// 2026-07-29 and 1.34 leaves it on 2026-12-02, after which a cluster costs extended-support rates.
+pub const DEFAULT_KUBERNETES_VERSION: &str = "1.35";
 
 /// Oldest Postgres major version Retool supports for its platform database.
 pub const MIN_POSTGRES_MAJOR: u32 = 13;
