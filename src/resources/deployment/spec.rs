@@ -9,7 +9,7 @@ use crate::framework::Diagnostics;
 use crate::provider::config::string_map;
 use crate::value::{AttributePath, Value};
 
-pub const DEFAULT_KUBERNETES_VERSION: &str = "1.33";
+pub use super::rules::versions::DEFAULT_KUBERNETES_VERSION;
 pub const DEFAULT_INSTANCE_TYPE: &str = "m5.xlarge";
 pub const DEFAULT_MIN_SIZE: i64 = 3;
 pub const DEFAULT_DESIRED_SIZE: i64 = 3;

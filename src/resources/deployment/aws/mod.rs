@@ -59,3 +59,17 @@ pub fn tag_map<'a>(pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a 
 pub fn hash_map(tags: &BTreeMap<String, String>) -> HashMap<String, String> {
     tags.iter().map(|(key, value)| (key.clone(), value.clone())).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_services_not_found_spelling_counts_as_missing() {
+        for code in ["NoSuchEntity", "ResourceNotFoundException", "DBInstanceNotFound", "NotFoundException", "ReplicationGroupNotFoundFault"] {
+            assert!(is_missing(&AwsError { operation: "X", code: Some(code.into()), message: String::new() }), "{code}");
+        }
+        assert!(!is_missing(&AwsError::local("X", "timeout")));
+        assert!(!is_missing(&AwsError { operation: "X", code: Some("EntityAlreadyExists".into()), message: String::new() }));
+    }
+}
