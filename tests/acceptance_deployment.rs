@@ -235,15 +235,47 @@ fn sorted(items: &[String]) -> Vec<String> {
     items
 }
 
-/// Error diagnostics of a failed `-json` Terraform command.
+/// Error diagnostics of a failed `-json` Terraform command (`validate -json` prints one document,
+/// `plan -json` one event per line).
 fn errors(output: &support::CommandOutput) -> Vec<Value> {
-    output
-        .stdout
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|message| message["type"] == "diagnostic" && message["diagnostic"]["severity"] == "error")
-        .map(|message| message["diagnostic"].clone())
-        .collect()
+    let mut diagnostics = Vec::new();
+    for line in output.stdout.lines() {
+        let Ok(event) = serde_json::from_str::<Value>(line) else { continue };
+        if let Some(list) = event["diagnostics"].as_array() {
+            diagnostics.extend(list.iter().cloned());
+        }
+        if event["type"] == "diagnostic" {
+            diagnostics.push(event["diagnostic"].clone());
+        }
+    }
+    if let Ok(document) = serde_json::from_str::<Value>(&output.stdout) {
+        if let Some(list) = document["diagnostics"].as_array() {
+            diagnostics.extend(list.iter().cloned());
+        }
+    }
+    diagnostics.retain(|diagnostic| diagnostic["severity"] == "error");
+    diagnostics
+}
+
+/// IAM returns policy documents URL-encoded.
+fn url_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut index = 0;
+    while index < bytes.len() {
+        let hex = bytes.get(index + 1..index + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[index], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                index += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8(out).expect("UTF-8 policy")
 }
 
 /// Requests to any AWS API except S3 (Terraform's state backend) logged after `mark`.
@@ -289,10 +321,10 @@ async fn assert_stack_matches(aws: &Clients, deployment: &Deployment, outputs: &
         assert_eq!(boundary, deployment.boundary.as_deref(), "boundary of {role}");
     }
     let eso = aws.iam.get_role().role_name(format!("{name}-external-secrets")).send().await.expect("ESO role");
-    let trust = eso.role().and_then(|r| r.assume_role_policy_document()).unwrap_or_default().to_owned();
+    let trust = url_decode(eso.role().and_then(|r| r.assume_role_policy_document()).unwrap_or_default());
     assert!(trust.contains("AssumeRoleWithWebIdentity") && trust.contains("oidc-provider"), "ESO trust: {trust}");
     let policy = aws.iam.get_role_policy().role_name(format!("{name}-external-secrets")).policy_name("read-retool-secrets").send().await.expect("ESO policy");
-    let policy = policy.policy_document().to_owned();
+    let policy = url_decode(policy.policy_document());
     assert!(policy.contains(&format!("secret:retool/{name}/*")), "ESO policy must scope to retool/{name}/*: {policy}");
     assert!(policy.contains(text(outputs, "database_master_user_secret_arn")), "ESO policy must allow the master secret: {policy}");
     assert!(!policy.contains("\"*\"") && !policy.contains("secret:*"), "ESO policy must not read every secret: {policy}");

@@ -93,7 +93,8 @@ pub struct DeploymentResource;
 
 fn group(name: &str, description: &str, attributes: Vec<Attribute>) -> NestedBlock {
     let block = attributes.into_iter().fold(Block::new(description), Block::attribute);
-    NestedBlock::new(name, Nesting::Group, block)
+    // Terraform refuses item limits on group blocks (there is always exactly one).
+    NestedBlock::new(name, Nesting::Group, block).max_items(0)
 }
 
 fn duration_validator() -> impl crate::framework::Validator {
