@@ -517,7 +517,25 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     assert_stack_matches(&aws, &deployment, &all["this"], &all["network"]).await;
     terraform.plan().await.expect("plan after repair").assert_empty("plan after drift repair");
 
-    // A deleted cluster is drift too (the plan shows it; the repair is the same converge).
+    // A cluster deleted behind Terraform's back is drift too; apply builds it again.
+    aws.eks.delete_nodegroup().cluster_name("acme").nodegroup_name("acme-m5-large").send().await.expect("delete node group by hand");
+    aws.eks.delete_cluster().name("acme").send().await.expect("delete cluster by hand");
+    let drifted = terraform.plan().await.expect("plan after cluster deletion");
+    drifted.assert_changes("plan after deleting the cluster");
+    assert!(drifted.output.stdout.contains("EKS cluster acme does not exist"), "cluster drift shown:\n{}", drifted.output);
+    terraform.apply().await.expect("rebuild apply");
+    let all = outputs(&workspace).await;
+    assert_stack_matches(&aws, &deployment, &all["this"], &all["network"]).await;
+    terraform.plan().await.expect("plan after rebuild").assert_empty("plan after rebuilding the cluster");
+
+    // Renaming replaces: the plan says so and warns that the database goes with it.
+    let renamed = config(&workspace, &[&deployment]).replacen("name               = \"acme\"", "name               = \"acme2\"", 1);
+    workspace.write_main(&renamed);
+    let replace = terraform.plan().await.expect("rename plan");
+    assert!(replace.output.stdout.contains("must be replaced"), "rename replaces:\n{}", replace.output);
+    assert!(replace.output.stdout.contains("Replacing the deployment deletes its database"), "replacement warning:\n{}", replace.output);
+    workspace.write_main(&config(&workspace, &[&deployment]));
+
     // Changing retool_version alone changes that attribute only.
     deployment.version = "3.150.0-stable";
     workspace.write_main(&config(&workspace, &[&deployment]));
