@@ -217,7 +217,8 @@ mod tests {
 
     #[test]
     fn every_kind_of_change_is_reported() {
-        let cases: Vec<(&str, fn(&mut Observed))> = vec![
+        type Change = fn(&mut Observed);
+        let cases: Vec<(&str, Change)> = vec![
             ("EKS cluster acme does not exist", |o| o.cluster = None),
             ("scales min 1 / desired 1 / max 6", |o| {
                 if let Some(group) = o.node_groups.first_mut() {

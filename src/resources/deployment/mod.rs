@@ -570,7 +570,12 @@ impl Resource<AwsClients> for DeploymentResource {
 
         let default_tags = client.map(AwsClients::default_tags).cloned().unwrap_or_default();
         let region = client.map(AwsClients::region).unwrap_or("us-east-1");
-        let planned_spec = spec::spec_of(&plan.planned, &default_tags).ok();
+        // url and the cost estimate do not depend on the network, which may not exist yet.
+        let mut inputs = plan.planned.clone();
+        if inputs.attr("network_id").is_unknown() {
+            inputs.set_attr("network_id", Value::string(""));
+        }
+        let planned_spec = spec::spec_of(&inputs, &default_tags).ok();
         plan.planned.set_attr(DRIFT, Value::list(Vec::new()));
         match &planned_spec {
             Some(spec) => set_derived(&mut plan.planned, region, spec),

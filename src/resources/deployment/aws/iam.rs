@@ -251,7 +251,7 @@ pub async fn ensure_oidc(iam: &Client, arn: &str, issuer_url: &str, deployment: 
                 Err(error) => Err(error),
             }
         }
-        Some(found) if found.get(&user_tag(deployment)).is_some() => Ok(()),
+        Some(found) if found.contains_key(&user_tag(deployment)) => Ok(()),
         Some(_) => tag_oidc(iam, arn, &wanted).await,
     }
 }
