@@ -743,3 +743,46 @@ async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
     assert!(keys.keys().is_empty(), "a refused configuration created a KMS key");
     assert!(aws.role_names().await.iter().all(|r| !r.starts_with("bad-")), "a refused configuration created IAM roles");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failure_part_way_records_what_exists_and_the_next_apply_resumes() {
+    let Some(toolchain) = acceptance_toolchain("a_failure_part_way_records_what_exists_and_the_next_apply_resumes") else {
+        return;
+    };
+    let emulator = Emulator::start(&toolchain);
+    let aws = Clients::new(&emulator.endpoint());
+    let workspace = Workspace::new(&toolchain, &emulator);
+    let terraform = workspace.terraform();
+    let mut deployment = Deployment::new("this", "halfway", "retool.halfway.test");
+    deployment.cache = true;
+    workspace.write_main(&config(&workspace, &[&deployment]));
+    terraform.init().await.expect("init");
+    terraform.apply().await.expect("apply");
+
+    // moto cannot modify a replication group (HTTP 500): the cache chain fails while the
+    // cluster chain, running concurrently, still resizes the nodes.
+    deployment.nodes = (2, 3, 4);
+    let failing = config(&workspace, &[&deployment]).replacen("  cache {\n    enabled = true\n  }", "  cache {\n    enabled   = true\n    node_type = \"cache.t4g.small\"\n  }", 1);
+    workspace.write_main(&failing);
+    let failed = terraform.run(&["apply", "-input=false", "-no-color", "-auto-approve"]).await;
+    assert_ne!(failed.code, 0, "the cache change must fail on moto:\n{failed}");
+    assert!(failed.stderr.contains("ModifyReplicationGroup"), "the error names the failed call:\n{failed}");
+    let group = aws.node_group("halfway", "halfway-m5-large").await;
+    assert_eq!(group.scaling_config().and_then(|s| s.desired_size()), Some(3), "the independent node resize still happened");
+    let state = terraform.show_json().await.expect("show");
+    let resource = state["values"]["root_module"]["resources"].as_array().into_iter().flatten().find(|r| r["address"] == ADDRESS).cloned().expect("still in state");
+    assert!(resource["values"]["cluster_arn"].is_string(), "partial state keeps every id: {resource:#}");
+    let drift = resource["values"]["drift"].to_string();
+    assert!(drift.contains("ElastiCache node type"), "the unfinished part is recorded as drift: {drift}");
+    terraform.plan().await.expect("plan after failure").assert_changes("plan after a failed apply");
+
+    // Going back to what AWS can do: the next apply finishes, nothing duplicated.
+    workspace.write_main(&config(&workspace, &[&deployment]));
+    terraform.apply().await.expect("resume");
+    let all = outputs(&workspace).await;
+    assert_stack_matches(&aws, &deployment, &all["this"], &all["network"]).await;
+    assert_eq!(aws.eks.list_clusters().send().await.expect("ListClusters").clusters().len(), 1, "no duplicate cluster");
+    terraform.plan().await.expect("plan after resume").assert_empty("plan after resuming");
+    terraform.destroy().await.expect("destroy");
+    assert_gone(&aws, "halfway").await;
+}
