@@ -197,7 +197,11 @@ fn schema() -> Schema {
         .attribute(
             Attribute::new("tags", Type::map(Type::String))
                 .optional()
-                .description("Tags for every AWS object of the deployment, over the provider's `default_tags`."),
+                .description(
+                    "Tags for every AWS object of the deployment, over the provider's `default_tags`, applied when each \
+                     object is created. Later changes are added to the EKS cluster's tags; the other objects keep the tags \
+                     they were created with.",
+                ),
         )
         .attribute(
             Attribute::new("kubernetes_version", Type::String)
