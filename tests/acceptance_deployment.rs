@@ -640,6 +640,25 @@ async fn two_deployments_share_one_network_and_one_state() {
     assert_ne!(all["first"]["jwt_secret_arn"], all["second"]["jwt_secret_arn"]);
     terraform.plan().await.expect("second plan").assert_empty("second plan with two deployments");
 
+    // Switching the cache and the Retool DB on and off again, in place.
+    let mut first = first;
+    first.cache = true;
+    first.retool_db = true;
+    workspace.write_main(&config(&workspace, &[&first, &second]));
+    let plan = terraform.plan_json().await.expect("switch-on plan");
+    assert_eq!(resource_actions(&plan, "retool_deployment.first"), ["update"]);
+    terraform.apply().await.expect("switch on");
+    let all = outputs(&workspace).await;
+    assert_stack_matches(&aws, &first, &all["first"], &all["network"]).await;
+    terraform.plan().await.expect("plan").assert_empty("plan after switching on");
+    first.cache = false;
+    first.retool_db = false;
+    workspace.write_main(&config(&workspace, &[&first, &second]));
+    terraform.apply().await.expect("switch off");
+    let all = outputs(&workspace).await;
+    assert_stack_matches(&aws, &first, &all["first"], &all["network"]).await;
+    terraform.plan().await.expect("plan").assert_empty("plan after switching off");
+
     // Removing one leaves the other whole (moto gives both clusters one OIDC issuer: shared provider).
     workspace.write_main(&config(&workspace, &[&first]));
     terraform.apply().await.expect("remove the second deployment");

@@ -228,33 +228,42 @@ pub async fn remove_instance(rds: &Client, identifier: &str, final_snapshot: Opt
     .await
 }
 
-pub async fn subnet_group_exists(rds: &Client, name: &str) -> Result<bool, AwsError> {
+/// The subnets of DB subnet group `name`, sorted; `None` when it does not exist.
+pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<Vec<String>>, AwsError> {
     let found = absent_if_missing(
         rds.describe_db_subnet_groups().db_subnet_group_name(name).send().await.map_err(|e| AwsError::from_sdk("DescribeDBSubnetGroups", e)),
     )?;
-    Ok(found.is_some_and(|out| out.db_subnet_groups().iter().any(|g| g.db_subnet_group_name() == Some(name))))
+    let group = found.and_then(|out| out.db_subnet_groups().iter().find(|g| g.db_subnet_group_name() == Some(name)).cloned());
+    Ok(group.map(|group| {
+        let mut subnets: Vec<String> = group.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_owned).collect();
+        subnets.sort();
+        subnets
+    }))
 }
 
+/// Creates the subnet group, or points it at `subnet_ids` (sorted) when it lists others.
 pub async fn ensure_subnet_group(rds: &Client, name: &str, subnet_ids: &[String], tag_map: &BTreeMap<String, String>) -> Result<(), AwsError> {
-    if subnet_group_exists(rds, name).await? {
-        return rds
+    match observe_subnet_group(rds, name).await? {
+        Some(found) if found == subnet_ids => Ok(()),
+        Some(_) => rds
             .modify_db_subnet_group()
             .db_subnet_group_name(name)
             .set_subnet_ids(Some(subnet_ids.to_vec()))
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("ModifyDBSubnetGroup", e));
+            .map_err(|e| AwsError::from_sdk("ModifyDBSubnetGroup", e)),
+        None => rds
+            .create_db_subnet_group()
+            .db_subnet_group_name(name)
+            .db_subnet_group_description("Private subnets of a Retool deployment's databases")
+            .set_subnet_ids(Some(subnet_ids.to_vec()))
+            .set_tags(Some(tags(tag_map)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("CreateDBSubnetGroup", e)),
     }
-    rds.create_db_subnet_group()
-        .db_subnet_group_name(name)
-        .db_subnet_group_description("Private subnets of a Retool deployment's databases")
-        .set_subnet_ids(Some(subnet_ids.to_vec()))
-        .set_tags(Some(tags(tag_map)))
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| AwsError::from_sdk("CreateDBSubnetGroup", e))
 }
 
 /// Whether the parameter group exists, and then whether it forces TLS. (Describing a missing
