@@ -38,7 +38,8 @@ start_emulator() {
   local log=$1 port="" waited=0
   [[ -x $venv/bin/moto_server ]] || die "moto is not installed in $venv (run make venv)"
   : >"$log" # the background job opens it asynchronously; make it exist before we poll it
-  PYTHONUNBUFFERED=1 "$venv/bin/moto_server" -H 127.0.0.1 -p 0 >"$log" 2>&1 &
+  # MOTO_IAM_LOAD_MANAGED_POLICIES: the AWS managed policies (AmazonEKS*) retool_deployment attaches.
+  PYTHONUNBUFFERED=1 MOTO_IAM_LOAD_MANAGED_POLICIES=true "$venv/bin/moto_server" -H 127.0.0.1 -p 0 >"$log" 2>&1 &
   moto_pid=$!
   # moto prints "Running on http://127.0.0.1:PORT" once it listens.
   while [[ -z $port ]]; do

@@ -124,6 +124,60 @@ impl AwsClients {
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
     }
+
+    /// An EKS client (endpoint override `eks`).
+    pub fn eks(&self) -> aws_sdk_eks::Client {
+        let mut config = aws_sdk_eks::config::Builder::from(&self.sdk_config);
+        if let Some(url) = self.endpoints.get("eks") {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_eks::Client::from_conf(config.build())
+    }
+
+    /// An RDS client (endpoint override `rds`).
+    pub fn rds(&self) -> aws_sdk_rds::Client {
+        let mut config = aws_sdk_rds::config::Builder::from(&self.sdk_config);
+        if let Some(url) = self.endpoints.get("rds") {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_rds::Client::from_conf(config.build())
+    }
+
+    /// An ElastiCache client (endpoint override `elasticache`).
+    pub fn elasticache(&self) -> aws_sdk_elasticache::Client {
+        let mut config = aws_sdk_elasticache::config::Builder::from(&self.sdk_config);
+        if let Some(url) = self.endpoints.get("elasticache") {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_elasticache::Client::from_conf(config.build())
+    }
+
+    /// A KMS client (endpoint override `kms`).
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        let mut config = aws_sdk_kms::config::Builder::from(&self.sdk_config);
+        if let Some(url) = self.endpoints.get("kms") {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_kms::Client::from_conf(config.build())
+    }
+
+    /// A Secrets Manager client (endpoint override `secretsmanager`).
+    pub fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+        let mut config = aws_sdk_secretsmanager::config::Builder::from(&self.sdk_config);
+        if let Some(url) = self.endpoints.get("secretsmanager") {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_secretsmanager::Client::from_conf(config.build())
+    }
+
+    /// An IAM client (endpoint override `iam`).
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        let mut config = aws_sdk_iam::config::Builder::from(&self.sdk_config);
+        if let Some(url) = self.endpoints.get("iam") {
+            config = config.endpoint_url(url);
+        }
+        aws_sdk_iam::Client::from_conf(config.build())
+    }
 }
 
 /// Shows the settings, never the credentials (which may come from an `external_id` role).

@@ -11,5 +11,9 @@ use crate::provider::AwsClients;
 
 /// All resources of the `retool` provider, for the provider's registry.
 pub fn all() -> Vec<Arc<dyn Resource<AwsClients>>> {
-    vec![Arc::new(network::NetworkResource), Arc::new(permission_boundary::PermissionBoundaryResource)]
+    vec![
+        Arc::new(network::NetworkResource),
+        Arc::new(permission_boundary::PermissionBoundaryResource),
+        Arc::new(deployment::DeploymentResource),
+    ]
 }

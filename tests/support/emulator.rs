@@ -33,6 +33,8 @@ impl Emulator {
         let mut child = Command::new(toolchain.moto_server())
             .args(["-H", "127.0.0.1", "-p", "0"])
             .env("PYTHONUNBUFFERED", "1")
+            // AWS managed policies (AmazonEKS*) exist only when moto loads them.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("AWS_DEFAULT_REGION", "us-east-1")

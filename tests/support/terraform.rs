@@ -56,6 +56,13 @@ impl Terraform {
         Self { command, working_dir, environment }
     }
 
+    /// The same command with one more environment setting (e.g. `TF_LOG=trace` for one test).
+    pub fn with_setting(&self, name: &str, value: &str) -> Self {
+        let mut environment: Vec<(String, String)> = self.environment.iter().filter(|(known, _)| known != name).cloned().collect();
+        environment.push((name.to_owned(), value.to_owned()));
+        Self { command: self.command.clone(), working_dir: self.working_dir.clone(), environment }
+    }
+
     pub fn working_dir(&self) -> &Path {
         &self.working_dir
     }

@@ -1,3 +1,1010 @@
 //! # `retool_deployment`: the AWS stack of one Retool instance (EKS, nodes, Postgres, cache, secrets).
+//!
+//! One resource builds, in a `retool_network`: a KMS key (rotation on); IAM roles for the EKS
+//! cluster, its nodes and the External Secrets Operator (each with the permissions boundary when
+//! given); the EKS cluster in the private subnets, its OIDC provider and a managed node group;
+//! RDS PostgreSQL with TLS forced, encryption, an RDS-managed master password and final
+//! snapshots; optionally an ElastiCache replication group and a separate Retool DB instance; and
+//! Secrets Manager secrets for `ENCRYPTION_KEY` and `JWT_SECRET` whose values are generated here
+//! and never enter state (only their ARNs do).
+//!
+//! Why it is one resource: these pieces form one instance with one lifecycle, and a customer
+//! reasons about "the deployment", not twenty objects. Safety defaults are the opposite of the
+//! anchors': deletion protection on, a final snapshot on delete, a 7-day recovery window for
+//! secrets and the key.
+//!
+//! This file reads like the resource's documentation page: schema, validation, plan, then
+//! create/read/update/delete/import. AWS work is in [`aws`] and [`stack`]; differences between
+//! configuration and AWS in [`drift`]; pure rules in [`rules`].
 
+pub mod aws;
+pub mod drift;
+pub mod names;
+pub mod network;
 pub mod rules;
+pub mod spec;
+pub mod stack;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use crate::framework::plan_modifiers::{requires_replace, use_state_for_unknown};
+use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting};
+use crate::framework::validators::{check, int_between};
+use crate::framework::{Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
+use crate::provider::AwsClients;
+use crate::value::{AttributePath, Number, Type, Value};
+
+use names::Names;
+use rules::cost::{Footprint, estimate_monthly_cost_usd};
+use rules::validators as rule;
+use rules::versions::KubernetesVersion;
+use spec::{DeploymentSpec, Operation};
+use stack::Observed;
+
+pub const TYPE_NAME: &str = "retool_deployment";
+const DRIFT: &str = "drift";
+
+/// Names of the computed attributes.
+pub mod attribute {
+    pub const ID: &str = "id";
+    pub const CLUSTER_NAME: &str = "cluster_name";
+    pub const CLUSTER_ARN: &str = "cluster_arn";
+    pub const CLUSTER_ENDPOINT: &str = "cluster_endpoint";
+    pub const CLUSTER_CA: &str = "cluster_certificate_authority";
+    pub const OIDC_ISSUER_URL: &str = "oidc_issuer_url";
+    pub const KMS_KEY_ARN: &str = "kms_key_arn";
+    pub const DATABASE_ENDPOINT: &str = "database_endpoint";
+    pub const DATABASE_SECRET_ARN: &str = "database_master_user_secret_arn";
+    pub const ENCRYPTION_KEY_SECRET_ARN: &str = "encryption_key_secret_arn";
+    pub const JWT_SECRET_ARN: &str = "jwt_secret_arn";
+    pub const CACHE_ENDPOINT: &str = "cache_endpoint";
+    pub const RETOOL_DB_ENDPOINT: &str = "retool_db_endpoint";
+    pub const URL: &str = "url";
+    pub const EGRESS_IPS: &str = "egress_ips";
+    pub const EGRESS_ALLOWLIST: &str = "egress_allowlist";
+    pub const COST: &str = "estimated_monthly_cost_usd";
+
+    /// Outputs read from AWS objects: unknown until created, and again when drift repair may
+    /// recreate their object.
+    pub const FROM_AWS: [&str; 11] = [
+        CLUSTER_ARN,
+        CLUSTER_ENDPOINT,
+        CLUSTER_CA,
+        OIDC_ISSUER_URL,
+        KMS_KEY_ARN,
+        DATABASE_ENDPOINT,
+        DATABASE_SECRET_ARN,
+        JWT_SECRET_ARN,
+        CACHE_ENDPOINT,
+        RETOOL_DB_ENDPOINT,
+        EGRESS_IPS,
+    ];
+}
+
+/// The `retool_deployment` resource.
+#[derive(Debug, Default)]
+pub struct DeploymentResource;
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+// ---------------------------------------------------------------------------------------------
+
+fn group(name: &str, description: &str, attributes: Vec<Attribute>) -> NestedBlock {
+    let block = attributes.into_iter().fold(Block::new(description), Block::attribute);
+    // Terraform refuses item limits on group blocks (there is always exactly one).
+    NestedBlock::new(name, Nesting::Group, block).max_items(0)
+}
+
+fn duration_validator() -> impl crate::framework::Validator {
+    check("must be a duration such as 30m, 1h or 1h30m", |value| {
+        let text = value.as_str()?;
+        spec::parse_duration(text).is_none().then(|| format!("{text:?} is not a duration; write e.g. 30m, 1h or 1h30m."))
+    })
+}
+
+fn vpc_id_validator() -> impl crate::framework::Validator {
+    check("must be the id of a retool_network (a VPC id, vpc-…)", |value| {
+        let text = value.as_str()?;
+        let valid = text.strip_prefix("vpc-").is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()));
+        (!valid).then(|| format!("{text:?} is not a VPC id; use a retool_network's id."))
+    })
+}
+
+fn schema() -> Schema {
+    let output = |name: &str, ty: Type, description: &str| {
+        Attribute::new(name, ty).computed().description(description).plan_modifier(use_state_for_unknown())
+    };
+    let int = |n: i64| Value::number_i64(n);
+    Schema::new(
+        0,
+        Block::new(
+            "The AWS stack of one Retool instance in a `retool_network`: an EKS cluster with a managed node group, RDS \
+             PostgreSQL, optionally ElastiCache (Redis) and a separate Retool DB, a KMS key, IAM roles (including one \
+             for the External Secrets Operator), and Secrets Manager secrets for `ENCRYPTION_KEY` and `JWT_SECRET` whose \
+             values are generated by the provider and never stored in Terraform state. Independent parts are created \
+             concurrently; an apply that fails part-way records what exists and the next apply continues. Refresh \
+             reports changes made outside Terraform in `drift`. Import with the `name`.",
+        )
+        .attribute(
+            Attribute::new("name", Type::String)
+                .required()
+                .description(
+                    "Name of the deployment: a DNS label (lowercase letters, digits, hyphens). Names the EKS cluster, node \
+                     group (`<name>-<instance type>`), databases (`<name>-postgres`, `<name>-retooldb`), cache \
+                     (`<name>-cache`), IAM roles (`<name>-eks-cluster`, `<name>-eks-nodes`, `<name>-external-secrets`), \
+                     the KMS alias `alias/retool/<name>` and the secrets under `retool/<name>/`. Changing it replaces \
+                     the deployment — including its database.",
+                )
+                .validator(rule::deployment_name())
+                .plan_modifier(requires_replace()),
+        )
+        .attribute(
+            Attribute::new("network_id", Type::String)
+                .required()
+                .description(
+                    "The `id` of the `retool_network` to run in: the cluster, nodes, databases and cache use its private \
+                     subnets and security groups. Changing it replaces the deployment — including its database.",
+                )
+                .validator(vpc_id_validator())
+                .plan_modifier(requires_replace()),
+        )
+        .attribute(
+            Attribute::new("retool_version", Type::String)
+                .required()
+                .description(
+                    "The Retool release, `X.Y.Z-stable` or `X.Y.Z-edge`. Changing it alone changes no AWS \
+                     infrastructure (it is recorded in the cluster's `retool:version` tag).",
+                )
+                .validator(rule::retool_version()),
+        )
+        .attribute(
+            Attribute::new("domain", Type::String)
+                .required()
+                .description("Hostname Retool is served at, e.g. `retool.example.com` (no scheme, port or path).")
+                .validator(rule::domain()),
+        )
+        .attribute(
+            Attribute::new("permission_boundary_arn", Type::String)
+                .optional()
+                .description(
+                    "ARN of a managed policy every IAM role this resource creates carries as its permissions boundary — \
+                     typically a `retool_permission_boundary`'s `workload_boundary_policy_arn`.",
+                )
+                .validator(rule::iam_policy_arn()),
+        )
+        .attribute(
+            Attribute::new("license_key_secret_arn", Type::String)
+                .optional()
+                .description(
+                    "ARN of a Secrets Manager secret holding the Retool license key, managed by the customer. The \
+                     External Secrets role may read it.",
+                )
+                .validator(rule::secret_arn()),
+        )
+        .attribute(
+            Attribute::new(attribute::ENCRYPTION_KEY_SECRET_ARN, Type::String)
+                .optional()
+                .computed()
+                .description(
+                    "ARN of the secret holding Retool's `ENCRYPTION_KEY`. Leave unset to have the provider generate a \
+                     64-character key into `retool/<name>/encryption-key`; set it to bring an existing key when \
+                     migrating an instance — that secret is never regenerated, never read, and never deleted.",
+                )
+                .validator(rule::secret_arn()),
+        )
+        .attribute(
+            Attribute::new("tags", Type::map(Type::String))
+                .optional()
+                .description(
+                    "Tags for every AWS object of the deployment, over the provider's `default_tags`, applied when each \
+                     object is created. Later changes are added to the EKS cluster's tags; the other objects keep the tags \
+                     they were created with.",
+                ),
+        )
+        .attribute(
+            Attribute::new("kubernetes_version", Type::String)
+                .default(Value::string(spec::DEFAULT_KUBERNETES_VERSION))
+                .description(format!(
+                    "Kubernetes minor version of the EKS cluster, default `{}`. Upgraded in place one minor version at a \
+                     time; a skip or a downgrade is refused at plan.",
+                    spec::DEFAULT_KUBERNETES_VERSION
+                ))
+                .validator(rule::kubernetes_version()),
+        )
+        .attribute(
+            Attribute::new("endpoint_public_access", Type::Bool)
+                .default(Value::Bool(true))
+                .description("Whether the cluster's API endpoint is reachable from the internet (from `public_access_cidrs`). Default true; the private endpoint is always on."),
+        )
+        .attribute(
+            Attribute::new("public_access_cidrs", Type::list(Type::String))
+                .default(Value::list(vec![Value::string(spec::DEFAULT_PUBLIC_ACCESS_CIDR)]))
+                .description("IPv4 blocks allowed to reach the public API endpoint. Default `[\"0.0.0.0/0\"]`.")
+                .validator(rule::public_access_cidrs()),
+        )
+        .attribute(
+            Attribute::new(attribute::ID, Type::String)
+                .computed()
+                .description("The deployment `name`, which also identifies it for import.")
+                .plan_modifier(use_state_for_unknown()),
+        )
+        .attribute(output(attribute::CLUSTER_NAME, Type::String, "Name of the EKS cluster."))
+        .attribute(output(attribute::CLUSTER_ARN, Type::String, "ARN of the EKS cluster."))
+        .attribute(output(attribute::CLUSTER_ENDPOINT, Type::String, "URL of the cluster's Kubernetes API."))
+        .attribute(output(attribute::CLUSTER_CA, Type::String, "Base64 certificate authority data of the cluster's API."))
+        .attribute(output(attribute::OIDC_ISSUER_URL, Type::String, "The cluster's OIDC issuer, trusted by the IAM OIDC provider for service-account roles."))
+        .attribute(output(attribute::KMS_KEY_ARN, Type::String, "ARN of the deployment's KMS key (rotation on), which encrypts Kubernetes secrets, the databases, the cache and the generated secrets."))
+        .attribute(output(attribute::DATABASE_ENDPOINT, Type::String, "Hostname of the PostgreSQL instance (TLS required)."))
+        .attribute(output(
+            attribute::DATABASE_SECRET_ARN,
+            Type::String,
+            "ARN of the Secrets Manager secret where RDS keeps the master password (managed by RDS; the provider never sees it).",
+        ))
+        .attribute(output(attribute::JWT_SECRET_ARN, Type::String, "ARN of the generated `retool/<name>/jwt-secret` (256 characters)."))
+        .attribute(
+            Attribute::new(attribute::CACHE_ENDPOINT, Type::String)
+                .computed()
+                .description("Primary endpoint of the ElastiCache replication group (TLS); null while `cache.enabled` is false."),
+        )
+        .attribute(
+            Attribute::new(attribute::RETOOL_DB_ENDPOINT, Type::String)
+                .computed()
+                .description("Hostname of the Retool DB instance; null while `retool_db.enabled` is false."),
+        )
+        .attribute(Attribute::new(attribute::URL, Type::String).computed().description("`https://<domain>`."))
+        .attribute(output(attribute::EGRESS_IPS, Type::list(Type::String), "Public IPs the deployment's outbound traffic leaves from (the network's NAT gateways), for allowlists."))
+        .attribute(
+            Attribute::new(attribute::EGRESS_ALLOWLIST, Type::list(Type::String))
+                .computed()
+                .description("Domains a firewall in front of the deployment must allow outbound on port 443: Retool licensing, invites, email, usage reporting and specs."),
+        )
+        .attribute(
+            Attribute::new(attribute::COST, Type::Number)
+                .computed()
+                .description(
+                    "Estimated monthly cost in USD of the configured footprint (EKS control plane, nodes, databases, storage, \
+                     cache) from on-demand list prices for the region. An estimate: it excludes data transfer, NAT \
+                     gateways, snapshots and discounts.",
+                ),
+        )
+        .attribute(
+            Attribute::new(DRIFT, Type::list(Type::String))
+                .computed()
+                .description(
+                    "Differences between this configuration and AWS found by the last refresh, one sentence each (a \
+                     deleted cluster, a node group scaled by hand, a modified database, …). Empty when everything is as \
+                     configured; otherwise the next apply repairs them.",
+                ),
+        )
+        .block(group(
+            "node_group",
+            "The EKS managed node group. Resized in place; a new instance type creates a new group before the old one \
+             is removed.",
+            vec![
+                Attribute::new("instance_type", Type::String)
+                    .default(Value::string(spec::DEFAULT_INSTANCE_TYPE))
+                    .description(format!("EC2 instance type of the nodes, default `{}`.", spec::DEFAULT_INSTANCE_TYPE))
+                    .validator(rule::ec2_instance_type()),
+                Attribute::new("min_size", Type::Number)
+                    .default(int(spec::DEFAULT_MIN_SIZE))
+                    .description(format!("Fewest nodes, default {}.", spec::DEFAULT_MIN_SIZE))
+                    .validator(int_between(rule::MIN_NODES, rule::MAX_NODES)),
+                Attribute::new("desired_size", Type::Number)
+                    .default(int(spec::DEFAULT_DESIRED_SIZE))
+                    .description(format!("Nodes to run, between `min_size` and `max_size`, default {}.", spec::DEFAULT_DESIRED_SIZE))
+                    .validator(int_between(rule::MIN_NODES, rule::MAX_NODES)),
+                Attribute::new("max_size", Type::Number)
+                    .default(int(spec::DEFAULT_MAX_SIZE))
+                    .description(format!("Most nodes, default {}.", spec::DEFAULT_MAX_SIZE))
+                    .validator(int_between(rule::MIN_NODES, rule::MAX_NODES)),
+            ],
+        ))
+        .block(group(
+            "database",
+            "Retool's PostgreSQL database (RDS): private subnets, the network's database security group, storage \
+             encrypted with the deployment's key, `rds.force_ssl = 1`, CA `rds-ca-rsa2048-g1`, master password managed \
+             by RDS in Secrets Manager. Changed in place.",
+            vec![
+                Attribute::new("instance_class", Type::String)
+                    .default(Value::string(spec::DEFAULT_DB_CLASS))
+                    .description(format!("RDS instance class, default `{}`.", spec::DEFAULT_DB_CLASS))
+                    .validator(rule::rds_instance_class()),
+                Attribute::new("engine_version", Type::String)
+                    .default(Value::string(spec::DEFAULT_ENGINE_VERSION))
+                    .description(format!(
+                        "PostgreSQL version, major (`16`) or specific (`16.4`), 13 or later (Retool's minimum). Default `{}`. \
+                         A new major version upgrades in place with a new parameter group.",
+                        spec::DEFAULT_ENGINE_VERSION
+                    ))
+                    .validator(rule::postgres_engine_version()),
+                Attribute::new("allocated_storage_gb", Type::Number)
+                    .default(int(spec::DEFAULT_STORAGE_GB))
+                    .description(format!("Storage in GB (gp3), default {}.", spec::DEFAULT_STORAGE_GB))
+                    .validator(int_between(20, 65536)),
+                Attribute::new("max_allocated_storage_gb", Type::Number)
+                    .optional()
+                    .description("Upper limit in GB for storage autoscaling; unset turns autoscaling off.")
+                    .validator(int_between(21, 65536)),
+                Attribute::new("multi_az", Type::Bool).default(Value::Bool(false)).description("Whether RDS keeps a standby in a second zone. Default false."),
+                Attribute::new("backup_retention_days", Type::Number)
+                    .default(int(spec::DEFAULT_BACKUP_DAYS))
+                    .description(format!("Days of automated backups, default {}.", spec::DEFAULT_BACKUP_DAYS))
+                    .validator(int_between(1, 35)),
+                Attribute::new("deletion_protection", Type::Bool)
+                    .default(Value::Bool(true))
+                    .description(
+                        "While true (the default), destroying or replacing the deployment — or disabling `retool_db` — is \
+                         refused before anything is touched. Set it to false and apply first.",
+                    ),
+                Attribute::new("skip_final_snapshot", Type::Bool)
+                    .default(Value::Bool(false))
+                    .description(
+                        "When false (the default), deleting a database first takes a final snapshot named \
+                         `<instance>-final-<unix time>` (unique, so a second destroy never collides).",
+                    ),
+            ],
+        ))
+        .block(group(
+            "cache",
+            "Optional ElastiCache (Redis) replication group: one node in the private subnets behind the cluster security \
+             group, TLS in transit, encrypted at rest with the deployment's key.",
+            vec![
+                Attribute::new("enabled", Type::Bool).default(Value::Bool(false)).description("Whether the cache exists. Default false; switched in place."),
+                Attribute::new("node_type", Type::String)
+                    .default(Value::string(spec::DEFAULT_CACHE_NODE_TYPE))
+                    .description(format!("ElastiCache node type, default `{}`.", spec::DEFAULT_CACHE_NODE_TYPE))
+                    .validator(rule::elasticache_node_type()),
+            ],
+        ))
+        .block(group(
+            "retool_db",
+            "Optional separate RDS PostgreSQL instance for Retool Database (`<name>-retooldb`), with the same encryption, \
+             TLS, backups and deletion protection as `database`.",
+            vec![
+                Attribute::new("enabled", Type::Bool).default(Value::Bool(false)).description("Whether the Retool DB instance exists. Default false; switched in place."),
+                Attribute::new("instance_class", Type::String)
+                    .default(Value::string(spec::DEFAULT_RETOOL_DB_CLASS))
+                    .description(format!("RDS instance class, default `{}`.", spec::DEFAULT_RETOOL_DB_CLASS))
+                    .validator(rule::rds_instance_class()),
+                Attribute::new("allocated_storage_gb", Type::Number)
+                    .default(int(spec::DEFAULT_RETOOL_DB_STORAGE_GB))
+                    .description(format!("Storage in GB, default {}.", spec::DEFAULT_RETOOL_DB_STORAGE_GB))
+                    .validator(int_between(20, 65536)),
+            ],
+        ))
+        .block(group(
+            "timeouts",
+            "How long an operation may wait for AWS. Unset: EKS waits (cluster, node group) up to 30 minutes, RDS and \
+             ElastiCache waits up to 40 minutes; a value set here bounds every wait of that operation.",
+            vec![
+                Attribute::new("create", Type::String).optional().description("Budget of each wait during create, e.g. `45m`.").validator(duration_validator()),
+                Attribute::new("update", Type::String).optional().description("Budget of each wait during update.").validator(duration_validator()),
+                Attribute::new("delete", Type::String).optional().description("Budget of each wait during delete.").validator(duration_validator()),
+            ],
+        )),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values in and out
+// ---------------------------------------------------------------------------------------------
+
+fn strings<S: AsRef<str>>(items: &[S]) -> Value {
+    Value::list(items.iter().map(|item| Value::string(item.as_ref())).collect())
+}
+
+fn optional(item: Option<&str>) -> Value {
+    item.map_or(Value::Null, Value::string)
+}
+
+/// The configured footprint's monthly estimate, when the region prices it.
+fn cost(region: &str, spec: &DeploymentSpec) -> Value {
+    let footprint = Footprint {
+        node_instance_type: spec.node_group.instance_type.clone(),
+        node_count: u32::try_from(spec.node_group.desired_size).unwrap_or_default(),
+        db_instance_class: spec.database.instance_class.clone(),
+        db_multi_az: spec.database.multi_az,
+        db_storage_gb: u32::try_from(spec.database.allocated_storage_gb).unwrap_or_default(),
+        cache_node_type: spec.cache.enabled.then(|| spec.cache.node_type.clone()),
+        retool_db: spec
+            .retool_db
+            .enabled
+            .then(|| (spec.retool_db.instance_class.clone(), u32::try_from(spec.retool_db.allocated_storage_gb).unwrap_or_default())),
+    };
+    estimate_monthly_cost_usd(region, &footprint).and_then(Number::from_f64).map_or(Value::Null, Value::from)
+}
+
+/// The outputs every plan can know without AWS.
+fn set_derived(state: &mut Value, region: &str, spec: &DeploymentSpec) {
+    state.set_attr(attribute::ID, Value::string(&spec.name));
+    state.set_attr(attribute::CLUSTER_NAME, Value::string(Names::new(&spec.name).cluster()));
+    state.set_attr(attribute::URL, Value::string(format!("https://{}", spec.domain)));
+    state.set_attr(attribute::EGRESS_ALLOWLIST, strings(&rules::egress::egress_allowlist()));
+    state.set_attr(attribute::COST, cost(region, spec));
+}
+
+/// `base` (the configuration side) with every output read off `observed`, and `drift`.
+fn with_outputs(base: &Value, region: &str, spec: &DeploymentSpec, observed: &Observed, drift: &[String]) -> Value {
+    let mut state = base.clone();
+    set_derived(&mut state, region, spec);
+    let cluster = observed.cluster.as_ref();
+    state.set_attr(attribute::CLUSTER_ARN, optional(cluster.map(|c| c.arn.as_str())));
+    state.set_attr(attribute::CLUSTER_ENDPOINT, optional(cluster.and_then(|c| c.endpoint.as_deref())));
+    state.set_attr(attribute::CLUSTER_CA, optional(cluster.and_then(|c| c.certificate_authority.as_deref())));
+    state.set_attr(attribute::OIDC_ISSUER_URL, optional(cluster.and_then(|c| c.oidc_issuer.as_deref())));
+    state.set_attr(attribute::KMS_KEY_ARN, optional(observed.kms.as_ref().map(|k| k.arn.as_str())));
+    let database = observed.database.as_ref();
+    state.set_attr(attribute::DATABASE_ENDPOINT, optional(database.and_then(|d| d.endpoint.as_deref())));
+    state.set_attr(attribute::DATABASE_SECRET_ARN, optional(database.and_then(|d| d.master_user_secret_arn.as_deref())));
+    let encryption_key = match &spec.encryption_key_secret_arn {
+        Some(arn) => Some(arn.as_str()),
+        None => observed.encryption_key_secret.as_ref().map(|s| s.arn.as_str()),
+    };
+    state.set_attr(attribute::ENCRYPTION_KEY_SECRET_ARN, optional(encryption_key));
+    state.set_attr(attribute::JWT_SECRET_ARN, optional(observed.jwt_secret.as_ref().map(|s| s.arn.as_str())));
+    let cache = observed.live_cache().filter(|_| spec.cache.enabled);
+    state.set_attr(attribute::CACHE_ENDPOINT, optional(cache.and_then(|c| c.endpoint.as_deref())));
+    let retool_db = observed.retool_db.as_ref().filter(|_| spec.retool_db.enabled);
+    state.set_attr(attribute::RETOOL_DB_ENDPOINT, optional(retool_db.and_then(|d| d.endpoint.as_deref())));
+    state.set_attr(attribute::EGRESS_IPS, strings(&observed.network.as_ref().map(|n| n.egress_ips.clone()).unwrap_or_default()));
+    state.set_attr(DRIFT, strings(drift));
+    state
+}
+
+fn deletion_protected(state: &Value) -> bool {
+    state.attr("database").attr("deletion_protection").as_bool().unwrap_or(true)
+}
+
+fn path(parts: &[&str]) -> AttributePath {
+    parts.iter().fold(AttributePath::root(), |path, part| path.attr(*part))
+}
+
+/// Why applying `planned` on top of `prior` is refused, as attribute errors.
+fn refuse_unsafe_changes(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
+    if let (Some(before), Some(after)) = (prior.attr("kubernetes_version").as_str(), planned.attr("kubernetes_version").as_str()) {
+        if let (Ok(before), Ok(after)) = (KubernetesVersion::parse(before), KubernetesVersion::parse(after)) {
+            if let Err(problem) = KubernetesVersion::check_upgrade(before, after) {
+                diags.attribute_error(path(&["kubernetes_version"]), "Kubernetes version change not possible", problem);
+            }
+        }
+    }
+    let disabling = prior.attr("retool_db").attr("enabled").as_bool() == Some(true) && planned.attr("retool_db").attr("enabled").as_bool() == Some(false);
+    if disabling && deletion_protected(planned) {
+        diags.attribute_error(
+            path(&["retool_db", "enabled"]),
+            "Retool DB is protected",
+            "Disabling retool_db deletes its instance, which database.deletion_protection forbids. Set deletion_protection = false and apply first.",
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The resource
+// ---------------------------------------------------------------------------------------------
+
+#[async_trait]
+impl Resource<AwsClients> for DeploymentResource {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    /// Node sizes must be ordered; the autoscaling limit must exceed the allocated storage.
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let node = config.attr("node_group");
+        let size = |name: &str, default: i64| match node.attr(name) {
+            Value::Null => Some(default),
+            value => value.as_i64(),
+        };
+        if let (Some(min), Some(desired), Some(max)) =
+            (size("min_size", spec::DEFAULT_MIN_SIZE), size("desired_size", spec::DEFAULT_DESIRED_SIZE), size("max_size", spec::DEFAULT_MAX_SIZE))
+        {
+            if let Some(problem) = rule::check_node_sizes(min, desired, max) {
+                let at = if min > desired || min > max { "min_size" } else if desired > max { "desired_size" } else { "max_size" };
+                diags.attribute_error(path(&["node_group", at]), "Inconsistent node group sizes", problem);
+            }
+        }
+        let database = config.attr("database");
+        let allocated = match database.attr("allocated_storage_gb") {
+            Value::Null => Some(spec::DEFAULT_STORAGE_GB),
+            value => value.as_i64(),
+        };
+        if let (Some(allocated), Some(max)) = (allocated, database.attr("max_allocated_storage_gb").as_i64()) {
+            if max <= allocated {
+                diags.attribute_error(
+                    path(&["database", "max_allocated_storage_gb"]),
+                    "Autoscaling limit too small",
+                    format!("max_allocated_storage_gb ({max}) must be greater than allocated_storage_gb ({allocated}); leave it unset to turn autoscaling off."),
+                );
+            }
+        }
+    }
+
+    async fn modify_plan(&self, client: Option<&AwsClients>, request: &PlanRequest<'_>, plan: &mut PlanResponse) {
+        if request.is_destroy() {
+            if deletion_protected(request.prior_state) {
+                plan.diagnostics.attribute_error(
+                    path(&["database", "deletion_protection"]),
+                    "Deployment is protected from deletion",
+                    "database.deletion_protection is true, so destroying this deployment (and its database) is refused; \
+                     nothing has been touched. Set deletion_protection = false, apply, then destroy.",
+                );
+            }
+            return;
+        }
+        let replacing = !request.is_create() && !plan.requires_replace.is_empty();
+        if replacing {
+            let protected = deletion_protected(request.prior_state);
+            plan.diagnostics.warning(
+                "Replacing the deployment deletes its database",
+                if protected {
+                    "Changing name or network_id replaces the whole deployment, including the database. database.deletion_protection \
+                     is true, so the apply will stop before deleting anything; set it to false first if replacement is intended."
+                } else {
+                    "Changing name or network_id replaces the whole deployment: the database is deleted (after a final snapshot unless \
+                     skip_final_snapshot is true) and a new, empty one is created."
+                },
+            );
+        } else if !request.is_create() {
+            refuse_unsafe_changes(request.prior_state, &plan.planned, &mut plan.diagnostics);
+        }
+
+        // One Describe when the network is new to this deployment: a missing VPC is an error now.
+        let network_id = plan.planned.attr("network_id").as_str().map(str::to_owned);
+        if let (Some(client), Some(network_id)) = (client, network_id) {
+            if request.is_create() || replacing {
+                match network::read(client.ec2(), &network_id).await {
+                    Ok(_) => {}
+                    Err(network::NetworkProblem::Aws(error)) => {
+                        plan.diagnostics.attribute_error(path(&["network_id"]), "Could not read the network", error.to_string())
+                    }
+                    Err(problem) => plan.diagnostics.attribute_error(
+                        path(&["network_id"]),
+                        "Network not usable",
+                        format!("{network_id}: {problem}. Use the id of an existing retool_network."),
+                    ),
+                }
+            }
+        }
+
+        let default_tags = client.map(AwsClients::default_tags).cloned().unwrap_or_default();
+        let region = client.map(AwsClients::region).unwrap_or("us-east-1");
+        // url and the cost estimate do not depend on the network, which may not exist yet.
+        let mut inputs = plan.planned.clone();
+        if inputs.attr("network_id").is_unknown() {
+            inputs.set_attr("network_id", Value::string(""));
+        }
+        let planned_spec = spec::spec_of(&inputs, &default_tags).ok();
+        plan.planned.set_attr(DRIFT, Value::list(Vec::new()));
+        match &planned_spec {
+            Some(spec) => set_derived(&mut plan.planned, region, spec),
+            None => {
+                for name in [attribute::URL, attribute::COST] {
+                    plan.planned.set_attr(name, Value::unknown());
+                }
+                plan.planned.set_attr(attribute::EGRESS_ALLOWLIST, strings(&rules::egress::egress_allowlist()));
+            }
+        }
+        if client.is_none() {
+            plan.planned.set_attr(attribute::COST, Value::unknown());
+        }
+        let configured_key = request.config.attr(attribute::ENCRYPTION_KEY_SECRET_ARN);
+        if request.is_create() || replacing {
+            for name in attribute::FROM_AWS {
+                plan.planned.set_attr(name, Value::unknown());
+            }
+            if configured_key.is_null() {
+                plan.planned.set_attr(attribute::ENCRYPTION_KEY_SECRET_ARN, Value::unknown());
+            }
+            return;
+        }
+
+        // In place: outputs keep their values unless this change (or repairing drift) makes or
+        // removes the object behind them.
+        let prior = request.prior_state;
+        for name in attribute::FROM_AWS {
+            plan.planned.set_attr(name, prior.attr(name).clone());
+        }
+        let prior_drift = prior.attr(DRIFT).elements().is_some_and(|items| !items.is_empty());
+        if prior_drift {
+            for name in attribute::FROM_AWS {
+                plan.planned.set_attr(name, Value::unknown());
+            }
+        }
+        for (block, output) in [("cache", attribute::CACHE_ENDPOINT), ("retool_db", attribute::RETOOL_DB_ENDPOINT)] {
+            let enabled = plan.planned.attr(block).attr("enabled").as_bool();
+            let was = prior.attr(block).attr("enabled").as_bool();
+            if enabled == Some(false) {
+                plan.planned.set_attr(output, Value::Null);
+            } else if enabled != was || enabled.is_none() {
+                plan.planned.set_attr(output, Value::unknown());
+            }
+        }
+        if configured_key.is_null() {
+            let name = plan.planned.attr("name").as_str().unwrap_or_default().to_owned();
+            let ours = prior
+                .attr(attribute::ENCRYPTION_KEY_SECRET_ARN)
+                .as_str()
+                .is_some_and(|arn| names::is_generated_secret_arn(arn, &name, names::ENCRYPTION_KEY_SECRET));
+            let value = if ours && !prior_drift { prior.attr(attribute::ENCRYPTION_KEY_SECRET_ARN).clone() } else { Value::unknown() };
+            plan.planned.set_attr(attribute::ENCRYPTION_KEY_SECRET_ARN, value);
+        }
+    }
+
+    async fn create(&self, ctx: &ResourceContext<AwsClients>, planned: &Value, _private: &mut Vec<u8>, diags: &mut Diagnostics) -> Value {
+        apply(ctx, planned, Operation::Create, diags).await
+    }
+
+    async fn read(&self, ctx: &ResourceContext<AwsClients>, state: &Value, _private: &mut Vec<u8>, diags: &mut Diagnostics) -> Option<Value> {
+        let client = &ctx.client;
+        let spec = match spec::spec_of(state, client.default_tags()) {
+            Ok(spec) => spec,
+            Err(problem) => {
+                diags.error("Unreadable retool_deployment state", problem);
+                return Some(state.clone());
+            }
+        };
+        match stack::observe(client, &spec.name, &spec.network_id).await {
+            Ok(observed) if observed.is_gone() => {
+                tracing::debug!(name = %spec.name, "deployment is gone; removing from state");
+                None
+            }
+            Ok(observed) => Some(with_outputs(state, client.region(), &spec, &observed, &drift::detect(&spec, &observed))),
+            Err(error) => {
+                diags.error("Refreshing the deployment failed", error.to_string());
+                Some(state.clone())
+            }
+        }
+    }
+
+    async fn update(
+        &self,
+        ctx: &ResourceContext<AwsClients>,
+        prior: &Value,
+        planned: &Value,
+        _private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Value {
+        let client = &ctx.client;
+        let (Ok(before), Ok(after)) = (spec::spec_of(prior, client.default_tags()), spec::spec_of(planned, client.default_tags())) else {
+            diags.error("Invalid retool_deployment plan", "The prior or planned state could not be read.");
+            return prior.clone();
+        };
+        let prior_drift = prior.attr(DRIFT).elements().is_some_and(|items| !items.is_empty());
+        if before.same_infrastructure(&after) && !prior_drift {
+            // Only Retool-level settings changed: record them on the cluster, touch nothing else.
+            return match retag_cluster(client, &after).await {
+                Ok(()) => {
+                    let mut state = planned.clone();
+                    set_derived(&mut state, client.region(), &after);
+                    state
+                }
+                Err(error) => {
+                    diags.error("Updating the deployment failed", error.to_string());
+                    prior.clone()
+                }
+            };
+        }
+        apply(ctx, planned, Operation::Update, diags).await
+    }
+
+    async fn delete(&self, ctx: &ResourceContext<AwsClients>, prior: &Value, diags: &mut Diagnostics) {
+        let client = &ctx.client;
+        let spec = match spec::spec_of(prior, client.default_tags()) {
+            Ok(spec) => spec,
+            Err(problem) => {
+                diags.error("Unreadable retool_deployment state", problem);
+                return;
+            }
+        };
+        if spec.database.deletion_protection {
+            diags.attribute_error(
+                path(&["database", "deletion_protection"]),
+                "Deployment is protected from deletion",
+                "database.deletion_protection is true; nothing was deleted. Set it to false and apply first.",
+            );
+            return;
+        }
+        match stack::destroy(client, &spec, &ctx.stop).await {
+            Ok(warnings) => {
+                for warning in warnings {
+                    diags.warning("Left behind on destroy", warning);
+                }
+            }
+            Err(failures) => diags.error("Deleting the deployment failed", format!("{failures}. Running destroy again continues where this stopped.")),
+        }
+    }
+
+    async fn import(&self, ctx: &ResourceContext<AwsClients>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        let client = &ctx.client;
+        let cluster = match aws::eks::observe_cluster(&client.eks(), &Names::new(id).cluster()).await {
+            Ok(Some(cluster)) => cluster,
+            Ok(None) => return None,
+            Err(error) => {
+                diags.error("Reading the cluster failed", error.to_string());
+                return None;
+            }
+        };
+        let Some(network_id) = cluster.tags.get(names::NETWORK_TAG).cloned() else {
+            diags.error("Cannot import", format!("EKS cluster {id} has no {} tag: it was not created by retool_deployment.", names::NETWORK_TAG));
+            return None;
+        };
+        let observed = match stack::observe(client, id, &network_id).await {
+            Ok(observed) => observed,
+            Err(error) => {
+                diags.error("Reading the deployment failed", error.to_string());
+                return None;
+            }
+        };
+        let spec = match recover_spec(id, &network_id, &observed, client.default_tags()) {
+            Ok(spec) => spec,
+            Err(problem) => {
+                diags.error("Cannot import", problem);
+                return None;
+            }
+        };
+        let base = spec::to_value(&spec);
+        Some(with_outputs(&base, client.region(), &spec, &observed, &drift::detect(&spec, &observed)))
+    }
+}
+
+/// Create and update: converge, then read back everything that exists, so the state records
+/// every piece even after a failure part-way.
+async fn apply(ctx: &ResourceContext<AwsClients>, planned: &Value, operation: Operation, diags: &mut Diagnostics) -> Value {
+    let client = &ctx.client;
+    let spec = match spec::spec_of(planned, client.default_tags()) {
+        Ok(spec) => spec,
+        Err(problem) => {
+            diags.error("Invalid planned retool_deployment", problem);
+            return Value::Null;
+        }
+    };
+    let failures = stack::converge(client, &spec, operation, &ctx.stop).await;
+    let observed = stack::observe(client, &spec.name, &spec.network_id).await;
+    if !failures.0.is_empty() {
+        diags.error("Applying the deployment failed", format!("{failures}. Applying again continues from what exists."));
+    }
+    match observed {
+        Ok(observed) if failures.0.is_empty() => {
+            let residual = drift::detect(&spec, &observed);
+            if !residual.is_empty() {
+                diags.warning("Deployment not fully converged", format!("AWS still differs after the apply: {}", residual.join("; ")));
+            }
+            with_outputs(planned, client.region(), &spec, &observed, &[])
+        }
+        Ok(observed) if observed.is_gone() && operation == Operation::Create => Value::Null,
+        Ok(observed) => without_unknowns(with_outputs(planned, client.region(), &spec, &observed, &drift::detect(&spec, &observed))),
+        Err(error) => {
+            diags.error("Reading the deployment back failed", error.to_string());
+            without_unknowns(planned.clone())
+        }
+    }
+}
+
+/// State may not hold unknown values: what is not known after a failure is recorded as null.
+fn without_unknowns(value: Value) -> Value {
+    match value {
+        value if value.is_unknown() => Value::Null,
+        Value::Object(attributes) => Value::Object(attributes.into_iter().map(|(k, v)| (k, without_unknowns(v))).collect()),
+        Value::List(items) => Value::List(items.into_iter().map(without_unknowns).collect()),
+        other => other,
+    }
+}
+
+/// Brings the cluster's record tags (version, domain, …) up to date.
+async fn retag_cluster(client: &AwsClients, spec: &DeploymentSpec) -> Result<(), crate::provider::AwsError> {
+    let eks = client.eks();
+    let Some(cluster) = aws::eks::observe_cluster(&eks, &Names::new(&spec.name).cluster()).await? else { return Ok(()) };
+    let wanted = stack::cluster_tags(spec);
+    let changed: BTreeMap<String, String> = wanted.into_iter().filter(|(k, v)| cluster.tags.get(k) != Some(v)).collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    eks.tag_resource()
+        .resource_arn(&cluster.arn)
+        .set_tags(Some(aws::hash_map(&changed)))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| crate::provider::AwsError::from_sdk("TagResource", e))
+}
+
+/// The configuration of an existing deployment, from what AWS reports (import).
+fn recover_spec(name: &str, network_id: &str, observed: &Observed, default_tags: &BTreeMap<String, String>) -> Result<DeploymentSpec, String> {
+    let cluster = observed.cluster.as_ref().ok_or("the cluster does not exist")?;
+    let tag = |key: &str| cluster.tags.get(key).cloned();
+    let retool_version = tag(names::VERSION_TAG).ok_or_else(|| format!("the cluster has no {} tag", names::VERSION_TAG))?;
+    let domain = tag(names::DOMAIN_TAG).ok_or_else(|| format!("the cluster has no {} tag", names::DOMAIN_TAG))?;
+    let database = observed.database.as_ref().ok_or("the database does not exist")?;
+    let node_group = observed.node_groups.first().ok_or("the cluster has no node group")?;
+    let tags: BTreeMap<String, String> = cluster
+        .tags
+        .iter()
+        .filter(|(key, value)| !key.starts_with("retool:") && default_tags.get(*key) != Some(*value))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let major = database.engine_version.split('.').next().unwrap_or_default().to_owned();
+    let retool_db = observed.retool_db.as_ref();
+    let cache = observed.live_cache();
+    Ok(DeploymentSpec {
+        name: name.to_owned(),
+        network_id: network_id.to_owned(),
+        retool_version,
+        domain,
+        permission_boundary_arn: observed.cluster_role.as_ref().and_then(|role| role.boundary.clone()),
+        license_key_secret_arn: tag(names::LICENSE_TAG),
+        encryption_key_secret_arn: tag(names::CUSTOMER_KEY_TAG),
+        tags,
+        default_tags: default_tags.clone(),
+        kubernetes_version: cluster.version.clone(),
+        endpoint_public_access: cluster.endpoint_public_access,
+        public_access_cidrs: if cluster.public_access_cidrs.is_empty() {
+            vec![spec::DEFAULT_PUBLIC_ACCESS_CIDR.to_owned()]
+        } else {
+            cluster.public_access_cidrs.clone()
+        },
+        node_group: spec::NodeGroupSpec {
+            instance_type: node_group.instance_types.first().cloned().unwrap_or_else(|| spec::DEFAULT_INSTANCE_TYPE.to_owned()),
+            min_size: node_group.min_size,
+            desired_size: node_group.desired_size,
+            max_size: node_group.max_size,
+        },
+        database: spec::DatabaseSpec {
+            instance_class: database.instance_class.clone(),
+            engine_version: major,
+            allocated_storage_gb: database.allocated_storage_gb,
+            max_allocated_storage_gb: database.max_allocated_storage_gb.filter(|gb| *gb > database.allocated_storage_gb),
+            multi_az: database.multi_az,
+            backup_retention_days: database.backup_retention_days,
+            deletion_protection: database.deletion_protection,
+            skip_final_snapshot: false,
+        },
+        cache: spec::CacheSpec {
+            enabled: cache.is_some(),
+            node_type: cache.map_or_else(|| spec::DEFAULT_CACHE_NODE_TYPE.to_owned(), |c| c.node_type.clone()),
+        },
+        retool_db: spec::RetoolDbSpec {
+            enabled: retool_db.is_some(),
+            instance_class: retool_db.map_or_else(|| spec::DEFAULT_RETOOL_DB_CLASS.to_owned(), |d| d.instance_class.clone()),
+            allocated_storage_gb: retool_db.map_or(i32::try_from(spec::DEFAULT_RETOOL_DB_STORAGE_GB).unwrap_or(20), |d| d.allocated_storage_gb),
+        },
+        timeouts: spec::Timeouts::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::validate::validate_block;
+
+    fn config(attributes: &[(&str, Value)]) -> Value {
+        let mut value = Value::object([
+            ("name", Value::string("acme")),
+            ("network_id", Value::string("vpc-0abc")),
+            ("retool_version", Value::string("3.148.0-stable")),
+            ("domain", Value::string("retool.acme.com")),
+        ]);
+        for (name, attribute) in attributes {
+            value.set_attr(*name, attribute.clone());
+        }
+        value
+    }
+
+    /// Error paths from `terraform validate`: attribute validators, then the resource's checks.
+    fn validate(config: &Value) -> Vec<String> {
+        let mut diags = Diagnostics::new();
+        validate_block(&schema().block, config, &AttributePath::root(), &mut diags);
+        DeploymentResource.validate(config, &mut diags);
+        diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+    }
+
+    fn nodes(min: i64, desired: i64, max: i64) -> Value {
+        Value::object([("min_size", Value::number_i64(min)), ("desired_size", Value::number_i64(desired)), ("max_size", Value::number_i64(max))])
+    }
+
+    #[test]
+    fn schema_is_well_formed_and_fully_described() {
+        schema().check_definition().expect("schema");
+        let block = schema().block;
+        for attribute in &block.attributes {
+            assert!(!attribute.description.is_empty(), "{} undocumented", attribute.name);
+        }
+        for name in attribute::FROM_AWS.into_iter().chain([attribute::ID, attribute::URL, attribute::COST, attribute::EGRESS_ALLOWLIST, DRIFT]) {
+            assert!(block.find_attribute(name).is_some_and(|a| a.computed), "{name} must be computed");
+        }
+        for name in ["node_group", "database", "cache", "retool_db", "timeouts"] {
+            assert!(block.find_block(name).is_some(), "{name} block missing");
+        }
+    }
+
+    #[test]
+    fn good_configurations_validate() {
+        assert_eq!(validate(&config(&[])), Vec::<String>::new());
+        let full = config(&[
+            ("node_group", nodes(1, 2, 3)),
+            ("kubernetes_version", Value::string("1.34")),
+            ("timeouts", Value::object([("create", Value::string("1h30m"))])),
+            ("database", Value::object([("allocated_storage_gb", Value::number_i64(100)), ("max_allocated_storage_gb", Value::number_i64(200))])),
+        ]);
+        assert_eq!(validate(&full), Vec::<String>::new());
+    }
+
+    #[test]
+    fn bad_input_is_an_error_on_the_attribute() {
+        let database = |name: &str, value: Value| Value::object([(name, value)]);
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("retool_version", Value::string("3.148"), "retool_version"),
+            ("domain", Value::string("https://retool.acme.com"), "domain"),
+            ("name", Value::string("Acme"), "name"),
+            ("network_id", Value::string("subnet-1"), "network_id"),
+            ("kubernetes_version", Value::string("1.33.1"), "kubernetes_version"),
+            ("database", database("engine_version", Value::string("12")), "database.engine_version"),
+            ("database", database("instance_class", Value::string("m5.large")), "database.instance_class"),
+            ("database", database("max_allocated_storage_gb", Value::number_i64(40)), "database.max_allocated_storage_gb"),
+            ("node_group", nodes(3, 2, 4), "node_group.min_size"),
+            ("node_group", nodes(1, 5, 4), "node_group.desired_size"),
+            ("timeouts", Value::object([("delete", Value::string("soon"))]), "timeouts.delete"),
+        ];
+        for (name, value, path) in cases {
+            assert_eq!(validate(&config(&[(name, value.clone())])), [path], "{name} = {value:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_values_pass_validation() {
+        let unknown = config(&[("network_id", Value::unknown()), ("node_group", nodes(1, 1, 1))]);
+        let mut with_unknown_size = unknown.clone();
+        with_unknown_size.set_attr("node_group", Value::object([("min_size", Value::unknown())]));
+        assert_eq!(validate(&unknown), Vec::<String>::new());
+        assert_eq!(validate(&with_unknown_size), Vec::<String>::new());
+    }
+
+    #[test]
+    fn kubernetes_skips_and_unprotected_retool_db_removal_are_refused() {
+        let k8s = |version: &str| config(&[("kubernetes_version", Value::string(version))]);
+        let refused = |prior: &Value, planned: &Value| {
+            let mut diags = Diagnostics::new();
+            refuse_unsafe_changes(prior, planned, &mut diags);
+            diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect::<Vec<_>>()
+        };
+        assert!(refused(&k8s("1.33"), &k8s("1.34")).is_empty());
+        assert_eq!(refused(&k8s("1.33"), &k8s("1.35")), ["kubernetes_version"]);
+        assert_eq!(refused(&k8s("1.34"), &k8s("1.33")), ["kubernetes_version"]);
+        let retool_db = |enabled: bool, protected: bool| {
+            config(&[
+                ("retool_db", Value::object([("enabled", Value::Bool(enabled))])),
+                ("database", Value::object([("deletion_protection", Value::Bool(protected))])),
+            ])
+        };
+        assert_eq!(refused(&retool_db(true, true), &retool_db(false, true)), ["retool_db.enabled"]);
+        assert!(refused(&retool_db(true, false), &retool_db(false, false)).is_empty());
+    }
+
+    #[test]
+    fn spec_round_trips_through_state_and_outputs_fill_from_observation() {
+        let spec = spec::spec_of(&config(&[]), &BTreeMap::new()).expect("spec");
+        assert_eq!(spec::spec_of(&spec::to_value(&spec), &BTreeMap::new()), Ok(spec.clone()));
+        let observed = Observed::default();
+        let state = with_outputs(&spec::to_value(&spec), "us-east-1", &spec, &observed, &["x".to_owned()]);
+        assert_eq!(state.attr(attribute::ID).as_str(), Some("acme"));
+        assert_eq!(state.attr(attribute::URL).as_str(), Some("https://retool.acme.com"));
+        assert!(state.attr(attribute::CLUSTER_ARN).is_null());
+        assert!(state.attr(attribute::COST).as_number().is_some(), "the default footprint is priced");
+        assert_eq!(state.attr(DRIFT), &strings(&["x"]));
+        assert!(without_unknowns(Value::object([("a", Value::unknown())])).attr("a").is_null());
+    }
+
+    #[test]
+    fn retool_version_alone_is_not_an_infrastructure_change() {
+        let before = spec::spec_of(&config(&[]), &BTreeMap::new()).expect("spec");
+        let after = spec::spec_of(&config(&[("retool_version", Value::string("3.150.0-edge"))]), &BTreeMap::new()).expect("spec");
+        assert!(before.same_infrastructure(&after));
+        let resized = spec::spec_of(&config(&[("node_group", nodes(1, 1, 2))]), &BTreeMap::new()).expect("spec");
+        assert!(!before.same_infrastructure(&resized));
+    }
+}

@@ -1,0 +1,192 @@
+//! The optional ElastiCache (Redis) replication group and its subnet group: one node in the
+//! network's private subnets behind the cluster security group (which admits its own members),
+//! TLS in transit, encryption at rest with the deployment's KMS key.
+//!
+//! Deleting: `DeleteReplicationGroup` is accepted once the group reports `deleting`; the subnet
+//! group can only go once the replication group is gone, so its deletion is repeated while AWS
+//! answers `CacheSubnetGroupInUse`, within the delete timeout — that repetition is the wait.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_elasticache::Client;
+use aws_sdk_elasticache::types::Tag;
+
+use super::{absent_if_missing, ok_if_missing, wait};
+use crate::framework::StopSignal;
+use crate::provider::AwsError;
+use crate::provider::waiter::{Poll, RetryWhile, retry_while};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheSpec {
+    pub replication_group: String,
+    pub subnet_group: String,
+    pub node_type: String,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub kms_key_arn: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CacheState {
+    pub status: String,
+    pub node_type: String,
+    pub transit_encryption: bool,
+    pub at_rest_encryption: bool,
+    pub endpoint: Option<String>,
+}
+
+fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
+}
+
+pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState>, AwsError> {
+    let found = absent_if_missing(
+        elasticache
+            .describe_replication_groups()
+            .replication_group_id(id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeReplicationGroups", e)),
+    )?;
+    let Some(group) = found.and_then(|out| out.replication_groups().iter().find(|g| g.replication_group_id() == Some(id)).cloned()) else {
+        return Ok(None);
+    };
+    Ok(Some(CacheState {
+        status: group.status().unwrap_or_default().to_owned(),
+        node_type: group.cache_node_type().unwrap_or_default().to_owned(),
+        transit_encryption: group.transit_encryption_enabled().unwrap_or_default(),
+        at_rest_encryption: group.at_rest_encryption_enabled().unwrap_or_default(),
+        endpoint: group.node_groups().first().and_then(|n| n.primary_endpoint()).and_then(|e| e.address()).map(str::to_owned),
+    }))
+}
+
+async fn wait_available(elasticache: &Client, spec: &CacheSpec, timeout: Duration, stop: &StopSignal) -> Result<CacheState, AwsError> {
+    let id = &spec.replication_group;
+    wait("WaitReplicationGroupAvailable", timeout, stop, || async {
+        match observe(elasticache, id).await? {
+            Some(group) if group.status == "available" && group.node_type == spec.node_type => Ok(Poll::Ready(group)),
+            Some(group) if ["create-failed", "deleting"].contains(&group.status.as_str()) => {
+                Err(AwsError::local("WaitReplicationGroupAvailable", format!("replication group {id} is {}", group.status)))
+            }
+            Some(group) => Ok(Poll::Pending(format!("replication group {id} is {} ({})", group.status, group.node_type))),
+            None => Err(AwsError::local("WaitReplicationGroupAvailable", format!("replication group {id} disappeared"))),
+        }
+    })
+    .await
+}
+
+async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, AwsError> {
+    let found = absent_if_missing(
+        elasticache
+            .describe_cache_subnet_groups()
+            .cache_subnet_group_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeCacheSubnetGroups", e)),
+    )?;
+    Ok(found.is_some_and(|out| out.cache_subnet_groups().iter().any(|g| g.cache_subnet_group_name() == Some(name))))
+}
+
+/// Creates the subnet group and replication group, or changes the node type; waits until
+/// available.
+pub async fn ensure(elasticache: &Client, spec: &CacheSpec, timeout: Duration, stop: &StopSignal) -> Result<CacheState, AwsError> {
+    if !subnet_group_exists(elasticache, &spec.subnet_group).await? {
+        elasticache
+            .create_cache_subnet_group()
+            .cache_subnet_group_name(&spec.subnet_group)
+            .cache_subnet_group_description("Private subnets of a Retool deployment's cache")
+            .set_subnet_ids(Some(spec.subnet_ids.clone()))
+            .set_tags(Some(tags(&spec.tags)))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CreateCacheSubnetGroup", e))?;
+    }
+    match observe(elasticache, &spec.replication_group).await? {
+        None => {
+            elasticache
+                .create_replication_group()
+                .replication_group_id(&spec.replication_group)
+                .replication_group_description("Retool deployment cache")
+                .engine("redis")
+                .cache_node_type(&spec.node_type)
+                .num_cache_clusters(1)
+                .transit_encryption_enabled(true)
+                .at_rest_encryption_enabled(true)
+                .kms_key_id(&spec.kms_key_arn)
+                .cache_subnet_group_name(&spec.subnet_group)
+                .set_security_group_ids(Some(spec.security_group_ids.clone()))
+                .set_tags(Some(tags(&spec.tags)))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("CreateReplicationGroup", e))?;
+        }
+        Some(group) if group.status == "available" && group.node_type != spec.node_type => {
+            elasticache
+                .modify_replication_group()
+                .replication_group_id(&spec.replication_group)
+                .cache_node_type(&spec.node_type)
+                .apply_immediately(true)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("ModifyReplicationGroup", e))?;
+        }
+        Some(_) => {}
+    }
+    wait_available(elasticache, spec, timeout, stop).await
+}
+
+/// What removing the cache left behind that the user should know about.
+pub type Leftover = Option<String>;
+
+/// Deletes the replication group, then its subnet group. A subnet group deletion that fails
+/// without an AWS error code (the endpoint cannot process the call at all) is reported as a
+/// leftover instead of failing destroy: the group costs nothing and is named in the warning.
+pub async fn remove(elasticache: &Client, id: &str, subnet_group: &str, timeout: Duration, stop: &StopSignal) -> Result<Leftover, AwsError> {
+    if let Some(group) = observe(elasticache, id).await? {
+        if group.status != "deleting" {
+            ok_if_missing(
+                elasticache
+                    .delete_replication_group()
+                    .replication_group_id(id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| AwsError::from_sdk("DeleteReplicationGroup", e)),
+            )?;
+        }
+        wait("WaitReplicationGroupDeleting", timeout, stop, || async {
+            Ok(match observe(elasticache, id).await? {
+                None => Poll::Ready(()),
+                Some(group) if group.status == "deleting" => Poll::Ready(()),
+                Some(group) => Poll::Pending(format!("replication group {id} is {}", group.status)),
+            })
+        })
+        .await?;
+    }
+    if !subnet_group_exists(elasticache, subnet_group).await? {
+        return Ok(None);
+    }
+    let in_use = RetryWhile { condition: |error| error.code.as_deref() == Some("CacheSubnetGroupInUse"), timeout };
+    let deleted = retry_while(in_use, || async {
+        ok_if_missing(
+            elasticache
+                .delete_cache_subnet_group()
+                .cache_subnet_group_name(subnet_group)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("DeleteCacheSubnetGroup", e)),
+        )
+    })
+    .await;
+    match deleted {
+        Ok(()) => Ok(None),
+        Err(error) if error.code.is_none() => {
+            tracing::warn!(subnet_group, error = %error, "cache subnet group left behind");
+            Ok(Some(format!("The cache subnet group {subnet_group} could not be deleted ({error}); it costs nothing — delete it by hand.")))
+        }
+        Err(error) => Err(error),
+    }
+}

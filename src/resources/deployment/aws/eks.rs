@@ -1,0 +1,318 @@
+//! The EKS cluster and its managed node group.
+//!
+//! The cluster runs in the network's private subnets behind its cluster security group, with
+//! Kubernetes secrets envelope-encrypted by the deployment's KMS key and API authentication mode
+//! (access entries, no aws-auth ConfigMap). Waits poll `DescribeCluster`/`DescribeNodegroup`
+//! until ACTIVE (or gone), within the operation's timeout. A node group's instance type cannot be
+//! changed in AWS, so a new type gets a new group, created before the old one is deleted.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_eks::Client;
+use aws_sdk_eks::types::{
+    AuthenticationMode, ClusterStatus, CreateAccessConfigRequest, EncryptionConfig, NodegroupScalingConfig, NodegroupStatus, Provider,
+    VpcConfigRequest,
+};
+
+use super::{absent_if_missing, hash_map, ok_if_missing, wait};
+use crate::framework::StopSignal;
+use crate::provider::AwsError;
+use crate::provider::waiter::Poll;
+
+/// What the cluster should be.
+#[derive(Debug, Clone)]
+pub struct ClusterSpec {
+    pub name: String,
+    pub version: String,
+    pub role_arn: String,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub endpoint_public_access: bool,
+    pub public_access_cidrs: Vec<String>,
+    pub kms_key_arn: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClusterState {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub version: String,
+    pub endpoint: Option<String>,
+    pub certificate_authority: Option<String>,
+    pub oidc_issuer: Option<String>,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    pub endpoint_public_access: bool,
+    pub public_access_cidrs: Vec<String>,
+    pub encryption_key_arn: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// What the node group should be.
+#[derive(Debug, Clone)]
+pub struct NodeGroupSpec {
+    pub name: String,
+    pub role_arn: String,
+    pub subnet_ids: Vec<String>,
+    pub instance_type: String,
+    pub min_size: i32,
+    pub desired_size: i32,
+    pub max_size: i32,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeGroupState {
+    pub name: String,
+    pub status: String,
+    pub instance_types: Vec<String>,
+    pub min_size: i32,
+    pub desired_size: i32,
+    pub max_size: i32,
+}
+
+fn sorted(items: &[String]) -> Vec<String> {
+    let mut items = items.to_vec();
+    items.sort();
+    items
+}
+
+pub async fn observe_cluster(eks: &Client, name: &str) -> Result<Option<ClusterState>, AwsError> {
+    let found = absent_if_missing(eks.describe_cluster().name(name).send().await.map_err(|e| AwsError::from_sdk("DescribeCluster", e)))?;
+    let Some(cluster) = found.and_then(|out| out.cluster().cloned()) else { return Ok(None) };
+    let vpc = cluster.resources_vpc_config();
+    Ok(Some(ClusterState {
+        name: name.to_owned(),
+        arn: cluster.arn().unwrap_or_default().to_owned(),
+        status: cluster.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+        version: cluster.version().unwrap_or_default().to_owned(),
+        endpoint: cluster.endpoint().map(str::to_owned),
+        certificate_authority: cluster.certificate_authority().and_then(|c| c.data()).map(str::to_owned),
+        oidc_issuer: cluster.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()).map(str::to_owned),
+        subnet_ids: vpc.map(|v| sorted(v.subnet_ids())).unwrap_or_default(),
+        security_group_ids: vpc.map(|v| sorted(v.security_group_ids())).unwrap_or_default(),
+        endpoint_public_access: vpc.is_some_and(|v| v.endpoint_public_access()),
+        public_access_cidrs: vpc.map(|v| sorted(v.public_access_cidrs())).unwrap_or_default(),
+        encryption_key_arn: cluster.encryption_config().iter().find_map(|c| c.provider().and_then(|p| p.key_arn())).map(str::to_owned),
+        tags: cluster.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+    }))
+}
+
+fn vpc_config(spec: &ClusterSpec) -> VpcConfigRequest {
+    VpcConfigRequest::builder()
+        .set_subnet_ids(Some(spec.subnet_ids.clone()))
+        .set_security_group_ids(Some(spec.security_group_ids.clone()))
+        .endpoint_public_access(spec.endpoint_public_access)
+        .endpoint_private_access(true)
+        .set_public_access_cidrs(spec.endpoint_public_access.then(|| spec.public_access_cidrs.clone()))
+        .build()
+}
+
+/// Polls until the cluster is ACTIVE.
+async fn wait_active(eks: &Client, name: &str, timeout: Duration, stop: &StopSignal) -> Result<ClusterState, AwsError> {
+    wait("WaitClusterActive", timeout, stop, || async {
+        match observe_cluster(eks, name).await? {
+            Some(cluster) if cluster.status == ClusterStatus::Active.as_str() => Ok(Poll::Ready(cluster)),
+            Some(cluster) if cluster.status == ClusterStatus::Failed.as_str() => {
+                Err(AwsError::local("WaitClusterActive", format!("cluster {name} is FAILED")))
+            }
+            Some(cluster) => Ok(Poll::Pending(format!("cluster {name} is {}", cluster.status))),
+            None => Err(AwsError::local("WaitClusterActive", format!("cluster {name} disappeared"))),
+        }
+    })
+    .await
+}
+
+/// Creates the cluster or brings version, endpoint access and tags to `spec`; waits for ACTIVE.
+pub async fn ensure_cluster(eks: &Client, spec: &ClusterSpec, timeout: Duration, stop: &StopSignal) -> Result<ClusterState, AwsError> {
+    let Some(existing) = observe_cluster(eks, &spec.name).await? else {
+        let encryption = EncryptionConfig::builder()
+            .resources("secrets")
+            .provider(Provider::builder().key_arn(&spec.kms_key_arn).build())
+            .build();
+        eks.create_cluster()
+            .name(&spec.name)
+            .version(&spec.version)
+            .role_arn(&spec.role_arn)
+            .resources_vpc_config(vpc_config(spec))
+            .encryption_config(encryption)
+            .access_config(CreateAccessConfigRequest::builder().authentication_mode(AuthenticationMode::Api).build())
+            .set_tags(Some(hash_map(&spec.tags)))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CreateCluster", e))?;
+        return wait_active(eks, &spec.name, timeout, stop).await;
+    };
+    let mut cluster = wait_active(eks, &spec.name, timeout, stop).await?;
+    if existing.version != spec.version {
+        eks.update_cluster_version()
+            .name(&spec.name)
+            .version(&spec.version)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("UpdateClusterVersion", e))?;
+        cluster = wait_until_version(eks, &spec.name, &spec.version, timeout, stop).await?;
+    }
+    let wanted_cidrs = if spec.endpoint_public_access { sorted(&spec.public_access_cidrs) } else { cluster.public_access_cidrs.clone() };
+    if cluster.endpoint_public_access != spec.endpoint_public_access
+        || cluster.public_access_cidrs != wanted_cidrs
+        || cluster.subnet_ids != sorted(&spec.subnet_ids)
+        || cluster.security_group_ids != sorted(&spec.security_group_ids)
+    {
+        // The response may carry no update object; the cluster's status is what we wait on.
+        eks.update_cluster_config()
+            .name(&spec.name)
+            .resources_vpc_config(vpc_config(spec))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("UpdateClusterConfig", e))?;
+        cluster = wait_active(eks, &spec.name, timeout, stop).await?;
+    }
+    let missing: BTreeMap<String, String> =
+        spec.tags.iter().filter(|(key, value)| cluster.tags.get(*key) != Some(*value)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if !missing.is_empty() && !cluster.arn.is_empty() {
+        eks.tag_resource()
+            .resource_arn(&cluster.arn)
+            .set_tags(Some(hash_map(&missing)))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("TagResource", e))?;
+        cluster.tags.extend(missing);
+    }
+    Ok(cluster)
+}
+
+async fn wait_until_version(eks: &Client, name: &str, version: &str, timeout: Duration, stop: &StopSignal) -> Result<ClusterState, AwsError> {
+    wait("WaitClusterVersion", timeout, stop, || async {
+        let cluster = wait_active(eks, name, timeout, stop).await?;
+        if cluster.version == version {
+            Ok(Poll::Ready(cluster))
+        } else {
+            Ok(Poll::Pending(format!("cluster {name} runs Kubernetes {}", cluster.version)))
+        }
+    })
+    .await
+}
+
+/// Every node group of the cluster.
+pub async fn observe_node_groups(eks: &Client, cluster: &str) -> Result<Vec<NodeGroupState>, AwsError> {
+    let listed = absent_if_missing(eks.list_nodegroups().cluster_name(cluster).send().await.map_err(|e| AwsError::from_sdk("ListNodegroups", e)))?;
+    let mut groups = Vec::new();
+    for name in listed.as_ref().map(|out| out.nodegroups()).unwrap_or_default() {
+        if let Some(group) = observe_node_group(eks, cluster, name).await? {
+            groups.push(group);
+        }
+    }
+    Ok(groups)
+}
+
+async fn observe_node_group(eks: &Client, cluster: &str, name: &str) -> Result<Option<NodeGroupState>, AwsError> {
+    let found = absent_if_missing(
+        eks.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map_err(|e| AwsError::from_sdk("DescribeNodegroup", e)),
+    )?;
+    Ok(found.and_then(|out| out.nodegroup().cloned()).map(|group| {
+        let scaling = group.scaling_config();
+        NodeGroupState {
+            name: name.to_owned(),
+            status: group.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
+            instance_types: group.instance_types().to_vec(),
+            min_size: scaling.and_then(|s| s.min_size()).unwrap_or_default(),
+            desired_size: scaling.and_then(|s| s.desired_size()).unwrap_or_default(),
+            max_size: scaling.and_then(|s| s.max_size()).unwrap_or_default(),
+        }
+    }))
+}
+
+async fn wait_node_group(eks: &Client, cluster: &str, name: &str, timeout: Duration, stop: &StopSignal) -> Result<NodeGroupState, AwsError> {
+    wait("WaitNodegroupActive", timeout, stop, || async {
+        match observe_node_group(eks, cluster, name).await? {
+            Some(group) if group.status == NodegroupStatus::Active.as_str() => Ok(Poll::Ready(group)),
+            Some(group) if [NodegroupStatus::CreateFailed.as_str(), NodegroupStatus::Degraded.as_str()].contains(&group.status.as_str()) => {
+                Err(AwsError::local("WaitNodegroupActive", format!("node group {name} is {}", group.status)))
+            }
+            Some(group) => Ok(Poll::Pending(format!("node group {name} is {}", group.status))),
+            None => Err(AwsError::local("WaitNodegroupActive", format!("node group {name} disappeared"))),
+        }
+    })
+    .await
+}
+
+async fn wait_node_group_gone(eks: &Client, cluster: &str, name: &str, timeout: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+    wait("WaitNodegroupDeleted", timeout, stop, || async {
+        Ok(match observe_node_group(eks, cluster, name).await? {
+            None => Poll::Ready(()),
+            Some(group) => Poll::Pending(format!("node group {name} is {}", group.status)),
+        })
+    })
+    .await
+}
+
+fn scaling(spec: &NodeGroupSpec) -> NodegroupScalingConfig {
+    NodegroupScalingConfig::builder().min_size(spec.min_size).desired_size(spec.desired_size).max_size(spec.max_size).build()
+}
+
+/// Creates the node group or rescales it, waits for ACTIVE, then deletes any other group of the
+/// cluster (an earlier instance type).
+pub async fn ensure_node_group(eks: &Client, cluster: &str, spec: &NodeGroupSpec, timeout: Duration, stop: &StopSignal) -> Result<NodeGroupState, AwsError> {
+    let groups = observe_node_groups(eks, cluster).await?;
+    let group = match groups.iter().find(|group| group.name == spec.name) {
+        None => {
+            eks.create_nodegroup()
+                .cluster_name(cluster)
+                .nodegroup_name(&spec.name)
+                .node_role(&spec.role_arn)
+                .set_subnets(Some(spec.subnet_ids.clone()))
+                .instance_types(&spec.instance_type)
+                .scaling_config(scaling(spec))
+                .set_tags(Some(hash_map(&spec.tags)))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("CreateNodegroup", e))?;
+            wait_node_group(eks, cluster, &spec.name, timeout, stop).await?
+        }
+        Some(_) => {
+            let group = wait_node_group(eks, cluster, &spec.name, timeout, stop).await?;
+            if (group.min_size, group.desired_size, group.max_size) != (spec.min_size, spec.desired_size, spec.max_size) {
+                eks.update_nodegroup_config()
+                    .cluster_name(cluster)
+                    .nodegroup_name(&spec.name)
+                    .scaling_config(scaling(spec))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("UpdateNodegroupConfig", e))?;
+                wait_node_group(eks, cluster, &spec.name, timeout, stop).await?
+            } else {
+                group
+            }
+        }
+    };
+    for old in groups.iter().filter(|old| old.name != spec.name) {
+        remove_node_group(eks, cluster, &old.name, timeout, stop).await?;
+    }
+    Ok(group)
+}
+
+async fn remove_node_group(eks: &Client, cluster: &str, name: &str, timeout: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+    ok_if_missing(
+        eks.delete_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteNodegroup", e)),
+    )?;
+    wait_node_group_gone(eks, cluster, name, timeout, stop).await
+}
+
+/// Deletes every node group, then the cluster, waiting for each to be gone.
+pub async fn remove_cluster(eks: &Client, name: &str, timeout: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+    for group in observe_node_groups(eks, name).await? {
+        remove_node_group(eks, name, &group.name, timeout, stop).await?;
+    }
+    ok_if_missing(eks.delete_cluster().name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteCluster", e)))?;
+    wait("WaitClusterDeleted", timeout, stop, || async {
+        Ok(match observe_cluster(eks, name).await? {
+            None => Poll::Ready(()),
+            Some(cluster) => Poll::Pending(format!("cluster {name} is {}", cluster.status)),
+        })
+    })
+    .await
+}

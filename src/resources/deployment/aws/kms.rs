@@ -1,0 +1,102 @@
+//! The deployment's customer-managed KMS key (rotation on), found through its alias
+//! `alias/retool/<name>`. It encrypts EKS secrets, both databases, the cache and the generated
+//! secrets; destroy schedules its deletion after a 7-day waiting period, the shortest AWS allows
+//! to cancel a mistake.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_kms::Client;
+use aws_sdk_kms::types::{KeyState as AwsKeyState, Tag};
+
+use super::absent_if_missing;
+use crate::provider::AwsError;
+
+/// Days between destroy and the key's deletion.
+pub const DELETION_WINDOW_DAYS: i32 = 7;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyState {
+    pub arn: String,
+    pub key_id: String,
+    pub enabled: bool,
+    pub pending_deletion: bool,
+    pub rotation: bool,
+}
+
+/// The key behind `alias`, if the alias exists.
+pub async fn observe(kms: &Client, alias: &str) -> Result<Option<KeyState>, AwsError> {
+    let described = absent_if_missing(kms.describe_key().key_id(alias).send().await.map_err(|e| AwsError::from_sdk("DescribeKey", e)))?;
+    let Some(metadata) = described.as_ref().and_then(|out| out.key_metadata()) else { return Ok(None) };
+    let key_id = metadata.key_id().to_owned();
+    let pending_deletion = matches!(metadata.key_state(), Some(AwsKeyState::PendingDeletion));
+    let rotation = if pending_deletion {
+        false
+    } else {
+        kms.get_key_rotation_status()
+            .key_id(&key_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetKeyRotationStatus", e))?
+            .key_rotation_enabled()
+    };
+    Ok(Some(KeyState {
+        arn: metadata.arn().unwrap_or_default().to_owned(),
+        key_id,
+        enabled: metadata.enabled(),
+        pending_deletion,
+        rotation,
+    }))
+}
+
+/// The key, created (or brought back from scheduled deletion) and with rotation on.
+pub async fn ensure(kms: &Client, alias: &str, description: &str, tags: &BTreeMap<String, String>) -> Result<KeyState, AwsError> {
+    let key = match observe(kms, alias).await? {
+        Some(key) => key,
+        None => {
+            let tags: Vec<Tag> = tags.iter().filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok()).collect();
+            let created = kms
+                .create_key()
+                .description(description)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("CreateKey", e))?;
+            let key_id = created.key_metadata().map(|m| m.key_id().to_owned()).ok_or_else(|| AwsError::local("CreateKey", "no key id returned"))?;
+            let alias_result = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await;
+            if let Err(error) = alias_result.map_err(|e| AwsError::from_sdk("CreateAlias", e)) {
+                // Without its alias the key could never be found again: take it back out.
+                let _ = kms.schedule_key_deletion().key_id(&key_id).pending_window_in_days(DELETION_WINDOW_DAYS).send().await;
+                return Err(error);
+            }
+            let arn = created.key_metadata().and_then(|m| m.arn()).unwrap_or_default().to_owned();
+            KeyState { arn, key_id, enabled: true, pending_deletion: false, rotation: false }
+        }
+    };
+    if key.pending_deletion {
+        kms.cancel_key_deletion().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("CancelKeyDeletion", e))?;
+    }
+    if key.pending_deletion || !key.enabled {
+        kms.enable_key().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("EnableKey", e))?;
+    }
+    if !key.rotation {
+        kms.enable_key_rotation().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("EnableKeyRotation", e))?;
+    }
+    Ok(KeyState { enabled: true, pending_deletion: false, rotation: true, ..key })
+}
+
+/// Removes the alias and schedules the key's deletion. Uses the bare key id (some endpoints
+/// refuse the ARN here).
+pub async fn remove(kms: &Client, alias: &str) -> Result<(), AwsError> {
+    let Some(key) = observe(kms, alias).await? else { return Ok(()) };
+    super::ok_if_missing(kms.delete_alias().alias_name(alias).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteAlias", e)))?;
+    if key.pending_deletion {
+        return Ok(());
+    }
+    kms.schedule_key_deletion()
+        .key_id(&key.key_id)
+        .pending_window_in_days(DELETION_WINDOW_DAYS)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("ScheduleKeyDeletion", e))
+}

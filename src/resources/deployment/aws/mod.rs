@@ -1,0 +1,75 @@
+//! The AWS work of `retool_deployment`, one file per service. Each offers `observe` (read what
+//! exists, by name), `ensure` (create what is missing, change what differs) and `remove` — so one
+//! code path creates, repairs drift and resumes an apply that failed half-way.
+
+pub mod cache;
+pub mod eks;
+pub mod iam;
+pub mod kms;
+pub mod rds;
+pub mod secrets;
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::time::Duration;
+
+use crate::framework::StopSignal;
+use crate::provider::AwsError;
+use crate::provider::waiter::{Backoff, Poll, wait_for};
+
+/// Whether AWS said the object does not exist (every service spells it differently).
+pub fn is_missing(error: &AwsError) -> bool {
+    error.code.as_deref().is_some_and(|code| code.contains("NotFound") || code == "NoSuchEntity")
+}
+
+/// `Ok(None)` for "does not exist"; other errors pass through.
+pub fn absent_if_missing<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if is_missing(&error) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// Success when the object was already gone.
+pub fn ok_if_missing(result: Result<(), AwsError>) -> Result<(), AwsError> {
+    absent_if_missing(result).map(|_| ())
+}
+
+/// How a slow operation is polled: first after 5 s, growing to 30 s, within `timeout`.
+pub fn backoff(timeout: Duration) -> Backoff {
+    Backoff { initial: Duration::from_secs(5), max: Duration::from_secs(30), timeout }
+}
+
+/// Polls `check` until ready, honouring `timeout` and Terraform's stop request.
+pub async fn wait<T, F, Fut>(operation: &'static str, timeout: Duration, stop: &StopSignal, check: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, AwsError>>,
+{
+    let mut stop = stop.clone();
+    wait_for(operation, backoff(timeout), async move { stop.stopped().await }, check).await
+}
+
+/// Tags as a map, from any of the SDKs' shapes.
+pub fn tag_map<'a>(pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>) -> BTreeMap<String, String> {
+    pairs.into_iter().filter_map(|(key, value)| Some((key?.to_owned(), value.unwrap_or_default().to_owned()))).collect()
+}
+
+pub fn hash_map(tags: &BTreeMap<String, String>) -> HashMap<String, String> {
+    tags.iter().map(|(key, value)| (key.clone(), value.clone())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_services_not_found_spelling_counts_as_missing() {
+        for code in ["NoSuchEntity", "ResourceNotFoundException", "DBInstanceNotFound", "NotFoundException", "ReplicationGroupNotFoundFault"] {
+            assert!(is_missing(&AwsError { operation: "X", code: Some(code.into()), message: String::new() }), "{code}");
+        }
+        assert!(!is_missing(&AwsError::local("X", "timeout")));
+        assert!(!is_missing(&AwsError { operation: "X", code: Some("EntityAlreadyExists".into()), message: String::new() }));
+    }
+}

@@ -1,0 +1,330 @@
+//! RDS PostgreSQL: the DB subnet group (the network's private subnets), a parameter group per
+//! engine family with `rds.force_ssl = 1`, and the instances (Retool's database and, when enabled,
+//! the Retool DB instance).
+//!
+//! Every instance is encrypted with the deployment's KMS key, pinned to an explicit CA, reachable
+//! only through the network's database security group, and created with
+//! `ManageMasterUserPassword`: RDS generates the password and keeps it in Secrets Manager, so it
+//! never passes through the provider. Destroy takes a final snapshot with a unique name (RDS
+//! keeps the instance if the name was used before) unless `skip_final_snapshot` is set.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_rds::Client;
+use aws_sdk_rds::types::{ApplyMethod, Parameter, Tag};
+
+use super::{absent_if_missing, ok_if_missing, wait};
+use crate::framework::StopSignal;
+use crate::provider::AwsError;
+use crate::provider::waiter::Poll;
+
+/// The CA every instance uses (RSA 2048, valid until 2061), set explicitly rather than left to
+/// the account default.
+pub const CA_CERTIFICATE: &str = "rds-ca-rsa2048-g1";
+pub const MASTER_USERNAME: &str = "retool";
+pub const DATABASE_NAME: &str = "retool";
+const FORCE_SSL: &str = "rds.force_ssl";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSpec {
+    pub identifier: String,
+    pub instance_class: String,
+    pub engine_version: String,
+    pub allocated_storage_gb: i32,
+    pub max_allocated_storage_gb: Option<i32>,
+    pub multi_az: bool,
+    pub backup_retention_days: i32,
+    pub deletion_protection: bool,
+    pub subnet_group: String,
+    pub parameter_group: String,
+    pub security_group_ids: Vec<String>,
+    pub kms_key_arn: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InstanceState {
+    pub identifier: String,
+    pub status: String,
+    pub instance_class: String,
+    pub engine_version: String,
+    pub allocated_storage_gb: i32,
+    pub max_allocated_storage_gb: Option<i32>,
+    pub multi_az: bool,
+    pub backup_retention_days: i32,
+    pub deletion_protection: bool,
+    pub storage_encrypted: bool,
+    pub kms_key_id: Option<String>,
+    pub ca_certificate: Option<String>,
+    pub parameter_group: Option<String>,
+    pub subnet_group: Option<String>,
+    pub security_group_ids: Vec<String>,
+    pub endpoint: Option<String>,
+    pub master_user_secret_arn: Option<String>,
+}
+
+impl InstanceState {
+    /// What differs from `spec` among the settings this resource manages in place, one phrase each.
+    pub fn differences(&self, spec: &InstanceSpec) -> Vec<String> {
+        let mut found = Vec::new();
+        let mut differs = |what: &str, have: String, want: String| {
+            if have != want {
+                found.push(format!("{what} is {have}, configured {want}"));
+            }
+        };
+        differs("instance class", self.instance_class.clone(), spec.instance_class.clone());
+        differs("allocated storage", format!("{} GB", self.allocated_storage_gb), format!("{} GB", spec.allocated_storage_gb));
+        differs(
+            "storage autoscaling limit",
+            format!("{:?}", self.max_allocated_storage_gb.filter(|gb| *gb > self.allocated_storage_gb)),
+            format!("{:?}", spec.max_allocated_storage_gb),
+        );
+        differs("multi-AZ", self.multi_az.to_string(), spec.multi_az.to_string());
+        differs("backup retention", format!("{} days", self.backup_retention_days), format!("{} days", spec.backup_retention_days));
+        differs("deletion protection", self.deletion_protection.to_string(), spec.deletion_protection.to_string());
+        differs("parameter group", format!("{:?}", self.parameter_group), format!("{:?}", Some(&spec.parameter_group)));
+        let major = |version: &str| version.split('.').next().unwrap_or_default().to_owned();
+        differs("engine major version", major(&self.engine_version), major(&spec.engine_version));
+        found
+    }
+}
+
+fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
+}
+
+pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<InstanceState>, AwsError> {
+    let found = absent_if_missing(
+        rds.describe_db_instances().db_instance_identifier(identifier).send().await.map_err(|e| AwsError::from_sdk("DescribeDBInstances", e)),
+    )?;
+    let Some(db) = found.and_then(|out| out.db_instances().iter().find(|db| db.db_instance_identifier() == Some(identifier)).cloned()) else {
+        return Ok(None);
+    };
+    let mut security_group_ids: Vec<String> = db.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id()).map(str::to_owned).collect();
+    security_group_ids.sort();
+    Ok(Some(InstanceState {
+        identifier: identifier.to_owned(),
+        status: db.db_instance_status().unwrap_or_default().to_owned(),
+        instance_class: db.db_instance_class().unwrap_or_default().to_owned(),
+        engine_version: db.engine_version().unwrap_or_default().to_owned(),
+        allocated_storage_gb: db.allocated_storage().unwrap_or_default(),
+        max_allocated_storage_gb: db.max_allocated_storage(),
+        multi_az: db.multi_az().unwrap_or_default(),
+        backup_retention_days: db.backup_retention_period().unwrap_or_default(),
+        deletion_protection: db.deletion_protection().unwrap_or_default(),
+        storage_encrypted: db.storage_encrypted().unwrap_or_default(),
+        kms_key_id: db.kms_key_id().map(str::to_owned),
+        ca_certificate: db.ca_certificate_identifier().map(str::to_owned),
+        parameter_group: db.db_parameter_groups().first().and_then(|g| g.db_parameter_group_name()).map(str::to_owned),
+        subnet_group: db.db_subnet_group().and_then(|g| g.db_subnet_group_name()).map(str::to_owned),
+        security_group_ids,
+        endpoint: db.endpoint().and_then(|e| e.address()).map(str::to_owned),
+        master_user_secret_arn: db.master_user_secret().and_then(|s| s.secret_arn()).map(str::to_owned),
+    }))
+}
+
+async fn wait_available(rds: &Client, spec: &InstanceSpec, timeout: Duration, stop: &StopSignal) -> Result<InstanceState, AwsError> {
+    let identifier = &spec.identifier;
+    wait("WaitDBInstanceAvailable", timeout, stop, || async {
+        match observe_instance(rds, identifier).await? {
+            Some(db) if db.status == "available" && db.differences(spec).is_empty() => Ok(Poll::Ready(db)),
+            Some(db) if ["failed", "incompatible-parameters", "incompatible-restore", "storage-full"].contains(&db.status.as_str()) => {
+                Err(AwsError::local("WaitDBInstanceAvailable", format!("DB instance {identifier} is {}", db.status)))
+            }
+            Some(db) if db.status == "available" => Ok(Poll::Pending(format!("DB instance {identifier} still differs: {}", db.differences(spec).join(", ")))),
+            Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} is {}", db.status))),
+            None => Err(AwsError::local("WaitDBInstanceAvailable", format!("DB instance {identifier} disappeared"))),
+        }
+    })
+    .await
+}
+
+/// Creates the instance or modifies what differs (immediately), then waits until it is
+/// available with the configured settings.
+pub async fn ensure_instance(rds: &Client, spec: &InstanceSpec, timeout: Duration, stop: &StopSignal) -> Result<InstanceState, AwsError> {
+    let Some(existing) = observe_instance(rds, &spec.identifier).await? else {
+        rds.create_db_instance()
+            .db_instance_identifier(&spec.identifier)
+            .engine("postgres")
+            .engine_version(&spec.engine_version)
+            .db_instance_class(&spec.instance_class)
+            .allocated_storage(spec.allocated_storage_gb)
+            .set_max_allocated_storage(spec.max_allocated_storage_gb)
+            .storage_type("gp3")
+            .storage_encrypted(true)
+            .kms_key_id(&spec.kms_key_arn)
+            .master_username(MASTER_USERNAME)
+            .manage_master_user_password(true)
+            .master_user_secret_kms_key_id(&spec.kms_key_arn)
+            .db_name(DATABASE_NAME)
+            .multi_az(spec.multi_az)
+            .backup_retention_period(spec.backup_retention_days)
+            .deletion_protection(spec.deletion_protection)
+            .db_subnet_group_name(&spec.subnet_group)
+            .db_parameter_group_name(&spec.parameter_group)
+            .set_vpc_security_group_ids(Some(spec.security_group_ids.clone()))
+            .ca_certificate_identifier(CA_CERTIFICATE)
+            .publicly_accessible(false)
+            .auto_minor_version_upgrade(true)
+            .copy_tags_to_snapshot(true)
+            .set_tags(Some(tags(&spec.tags)))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CreateDBInstance", e))?;
+        return wait_available(rds, spec, timeout, stop).await;
+    };
+    if existing.differences(spec).is_empty() {
+        return wait_available(rds, spec, timeout, stop).await;
+    }
+    let major_change = existing.engine_version.split('.').next() != spec.engine_version.split('.').next();
+    rds.modify_db_instance()
+        .db_instance_identifier(&spec.identifier)
+        .apply_immediately(true)
+        .db_instance_class(&spec.instance_class)
+        .allocated_storage(spec.allocated_storage_gb)
+        // Autoscaling is turned off by setting its limit to the allocated storage.
+        .max_allocated_storage(spec.max_allocated_storage_gb.unwrap_or(spec.allocated_storage_gb))
+        .multi_az(spec.multi_az)
+        .backup_retention_period(spec.backup_retention_days)
+        .deletion_protection(spec.deletion_protection)
+        .db_parameter_group_name(&spec.parameter_group)
+        .set_engine_version(major_change.then(|| spec.engine_version.clone()))
+        .set_allow_major_version_upgrade(major_change.then_some(true))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ModifyDBInstance", e))?;
+    wait_available(rds, spec, timeout, stop).await
+}
+
+/// Deletes the instance (final snapshot `final_snapshot`, or none) and waits until it is gone.
+/// Deletion protection must already be off in configuration; if only AWS still has it on, it is
+/// turned off first, as configured.
+pub async fn remove_instance(rds: &Client, identifier: &str, final_snapshot: Option<&str>, timeout: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+    let Some(existing) = observe_instance(rds, identifier).await? else { return Ok(()) };
+    if existing.deletion_protection {
+        rds.modify_db_instance()
+            .db_instance_identifier(identifier)
+            .deletion_protection(false)
+            .apply_immediately(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ModifyDBInstance", e))?;
+    }
+    if existing.status != "deleting" {
+        let request = rds.delete_db_instance().db_instance_identifier(identifier).delete_automated_backups(false);
+        let request = match final_snapshot {
+            Some(name) => request.final_db_snapshot_identifier(name).skip_final_snapshot(false),
+            None => request.skip_final_snapshot(true),
+        };
+        ok_if_missing(request.send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteDBInstance", e)))?;
+    }
+    wait("WaitDBInstanceDeleted", timeout, stop, || async {
+        Ok(match observe_instance(rds, identifier).await? {
+            None => Poll::Ready(()),
+            Some(db) => Poll::Pending(format!("DB instance {identifier} is {}", db.status)),
+        })
+    })
+    .await
+}
+
+/// The subnets of DB subnet group `name`, sorted; `None` when it does not exist.
+pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<Vec<String>>, AwsError> {
+    let found = absent_if_missing(
+        rds.describe_db_subnet_groups().db_subnet_group_name(name).send().await.map_err(|e| AwsError::from_sdk("DescribeDBSubnetGroups", e)),
+    )?;
+    let group = found.and_then(|out| out.db_subnet_groups().iter().find(|g| g.db_subnet_group_name() == Some(name)).cloned());
+    Ok(group.map(|group| {
+        let mut subnets: Vec<String> = group.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_owned).collect();
+        subnets.sort();
+        subnets
+    }))
+}
+
+/// Creates the subnet group, or points it at `subnet_ids` (sorted) when it lists others.
+pub async fn ensure_subnet_group(rds: &Client, name: &str, subnet_ids: &[String], tag_map: &BTreeMap<String, String>) -> Result<(), AwsError> {
+    match observe_subnet_group(rds, name).await? {
+        Some(found) if found == subnet_ids => Ok(()),
+        Some(_) => rds
+            .modify_db_subnet_group()
+            .db_subnet_group_name(name)
+            .set_subnet_ids(Some(subnet_ids.to_vec()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("ModifyDBSubnetGroup", e)),
+        None => rds
+            .create_db_subnet_group()
+            .db_subnet_group_name(name)
+            .db_subnet_group_description("Private subnets of a Retool deployment's databases")
+            .set_subnet_ids(Some(subnet_ids.to_vec()))
+            .set_tags(Some(tags(tag_map)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("CreateDBSubnetGroup", e)),
+    }
+}
+
+/// Whether the parameter group exists, and then whether it forces TLS. (Describing a missing
+/// group may answer with an error or with an empty list.)
+pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<bool>, AwsError> {
+    let found = absent_if_missing(
+        rds.describe_db_parameter_groups().db_parameter_group_name(name).send().await.map_err(|e| AwsError::from_sdk("DescribeDBParameterGroups", e)),
+    )?;
+    if !found.is_some_and(|out| out.db_parameter_groups().iter().any(|g| g.db_parameter_group_name() == Some(name))) {
+        return Ok(None);
+    }
+    let parameters = rds
+        .describe_db_parameters()
+        .db_parameter_group_name(name)
+        .source("user")
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| AwsError::from_sdk("DescribeDBParameters", e))?;
+    Ok(Some(parameters.iter().any(|p| p.parameter_name() == Some(FORCE_SSL) && p.parameter_value() == Some("1"))))
+}
+
+pub async fn ensure_parameter_group(rds: &Client, name: &str, family: &str, tag_map: &BTreeMap<String, String>) -> Result<(), AwsError> {
+    let forced = match observe_parameter_group(rds, name).await? {
+        Some(forced) => forced,
+        None => {
+            let created = rds
+                .create_db_parameter_group()
+                .db_parameter_group_name(name)
+                .db_parameter_group_family(family)
+                .description("Retool deployment: TLS required")
+                .set_tags(Some(tags(tag_map)))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("CreateDBParameterGroup", e));
+            match created {
+                Ok(_) => false,
+                Err(error) if error.code.as_deref() == Some("DBParameterGroupAlreadyExists") => false,
+                Err(error) => return Err(error),
+            }
+        }
+    };
+    if forced {
+        return Ok(());
+    }
+    let parameter = Parameter::builder().parameter_name(FORCE_SSL).parameter_value("1").apply_method(ApplyMethod::Immediate).build();
+    rds.modify_db_parameter_group()
+        .db_parameter_group_name(name)
+        .parameters(parameter)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| AwsError::from_sdk("ModifyDBParameterGroup", e))
+}
+
+pub async fn remove_parameter_group(rds: &Client, name: &str) -> Result<(), AwsError> {
+    ok_if_missing(rds.delete_db_parameter_group().db_parameter_group_name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteDBParameterGroup", e)))
+}
+
+pub async fn remove_subnet_group(rds: &Client, name: &str) -> Result<(), AwsError> {
+    ok_if_missing(rds.delete_db_subnet_group().db_subnet_group_name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteDBSubnetGroup", e)))
+}

@@ -1,0 +1,260 @@
+//! Drift: how what exists differs from the configuration, one sentence per difference, for the
+//! computed `drift` attribute. A non-empty list makes the next plan show a change (to `[]`), and
+//! applying converges every piece back.
+
+use super::names::{self, Names};
+use super::spec::DeploymentSpec;
+use super::stack::{Observed, parameter_group};
+
+fn sorted(items: &[String]) -> Vec<String> {
+    let mut items = items.to_vec();
+    items.sort();
+    items
+}
+
+/// Every difference between `spec` and `observed`.
+pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
+    let names = Names::new(&spec.name);
+    let mut drift = Vec::new();
+    let mut note = |text: String| drift.push(text);
+    if let Some(problem) = &observed.network_problem {
+        note(format!("network {}: {problem}", spec.network_id));
+    }
+    match &observed.kms {
+        None => note(format!("KMS key {} does not exist", names.kms_alias())),
+        Some(key) if key.pending_deletion => note(format!("KMS key {} is scheduled for deletion", names.kms_alias())),
+        Some(key) if !key.enabled => note(format!("KMS key {} is disabled", names.kms_alias())),
+        Some(key) if !key.rotation => note(format!("KMS key {} has rotation turned off", names.kms_alias())),
+        Some(_) => {}
+    }
+    for (name, role) in [
+        (names.cluster_role(), &observed.cluster_role),
+        (names.node_role(), &observed.node_role),
+        (names.external_secrets_role(), &observed.eso_role),
+    ] {
+        match role {
+            None => note(format!("IAM role {name} does not exist")),
+            Some(role) if role.boundary != spec.permission_boundary_arn => {
+                note(format!("IAM role {name} has permissions boundary {:?}, configured {:?}", role.boundary, spec.permission_boundary_arn))
+            }
+            Some(_) => {}
+        }
+    }
+    match &observed.cluster {
+        None => note(format!("EKS cluster {} does not exist", names.cluster())),
+        Some(cluster) => {
+            if cluster.version != spec.kubernetes_version {
+                note(format!("EKS cluster runs Kubernetes {}, configured {}", cluster.version, spec.kubernetes_version));
+            }
+            if cluster.endpoint_public_access != spec.endpoint_public_access {
+                note(format!("EKS endpoint public access is {}, configured {}", cluster.endpoint_public_access, spec.endpoint_public_access));
+            }
+            if spec.endpoint_public_access && cluster.public_access_cidrs != sorted(&spec.public_access_cidrs) {
+                note(format!("EKS public access CIDRs are {:?}, configured {:?}", cluster.public_access_cidrs, sorted(&spec.public_access_cidrs)));
+            }
+            if let Some(network) = &observed.network {
+                if cluster.subnet_ids != network.private_subnet_ids {
+                    note(format!("EKS cluster subnets are {:?}, the network's private subnets are {:?}", cluster.subnet_ids, network.private_subnet_ids));
+                }
+            }
+            if observed.oidc_provider != Some(true) {
+                note("the cluster's IAM OIDC provider is missing or not registered for this deployment".to_owned());
+            }
+        }
+    }
+    let group_name = names.node_group(&spec.node_group.instance_type);
+    match observed.node_groups.iter().find(|group| group.name == group_name) {
+        None if observed.cluster.is_some() => note(format!("node group {group_name} does not exist")),
+        None => {}
+        Some(group) => {
+            let want = &spec.node_group;
+            if (group.min_size, group.desired_size, group.max_size) != (want.min_size, want.desired_size, want.max_size) {
+                note(format!(
+                    "node group {group_name} scales min {} / desired {} / max {}, configured {} / {} / {}",
+                    group.min_size, group.desired_size, group.max_size, want.min_size, want.desired_size, want.max_size
+                ));
+            }
+        }
+    }
+    for extra in observed.node_groups.iter().filter(|group| group.name != group_name) {
+        note(format!("node group {} is not the configured one", extra.name));
+    }
+    match &observed.database {
+        None => note(format!("DB instance {} does not exist", names.database())),
+        Some(db) => {
+            let want = &spec.database;
+            let mut check = |what: &str, have: String, configured: String| {
+                if have != configured {
+                    note(format!("DB instance {} {what} is {have}, configured {configured}", names.database()));
+                }
+            };
+            check("instance class", db.instance_class.clone(), want.instance_class.clone());
+            check("allocated storage (GB)", db.allocated_storage_gb.to_string(), want.allocated_storage_gb.to_string());
+            check(
+                "storage autoscaling limit (GB)",
+                format!("{:?}", db.max_allocated_storage_gb.filter(|gb| *gb > db.allocated_storage_gb)),
+                format!("{:?}", want.max_allocated_storage_gb),
+            );
+            check("multi-AZ", db.multi_az.to_string(), want.multi_az.to_string());
+            check("backup retention (days)", db.backup_retention_days.to_string(), want.backup_retention_days.to_string());
+            check("deletion protection", db.deletion_protection.to_string(), want.deletion_protection.to_string());
+            if let Ok(group) = parameter_group(spec) {
+                check("parameter group", format!("{:?}", db.parameter_group), format!("{:?}", Some(group)));
+            }
+            if observed.parameter_group_forces_ssl != Some(true) {
+                note(format!("the parameter group of {} does not set rds.force_ssl = 1", names.database()));
+            }
+        }
+    }
+    match (&observed.retool_db, spec.retool_db.enabled) {
+        (None, true) => note(format!("Retool DB instance {} does not exist", names.retool_db())),
+        (Some(_), false) => note(format!("Retool DB instance {} exists but retool_db is disabled", names.retool_db())),
+        (Some(db), true) => {
+            if db.instance_class != spec.retool_db.instance_class || db.allocated_storage_gb != spec.retool_db.allocated_storage_gb {
+                note(format!(
+                    "Retool DB instance {} is {} with {} GB, configured {} with {} GB",
+                    names.retool_db(),
+                    db.instance_class,
+                    db.allocated_storage_gb,
+                    spec.retool_db.instance_class,
+                    spec.retool_db.allocated_storage_gb
+                ));
+            }
+        }
+        (None, false) => {}
+    }
+    match (observed.live_cache(), spec.cache.enabled) {
+        (None, true) => note(format!("ElastiCache replication group {} does not exist", names.cache())),
+        (Some(_), false) => note(format!("ElastiCache replication group {} exists but cache is disabled", names.cache())),
+        (Some(cache), true) if cache.node_type != spec.cache.node_type => {
+            note(format!("ElastiCache node type is {}, configured {}", cache.node_type, spec.cache.node_type))
+        }
+        _ => {}
+    }
+    let mut secret = |which: &str, state: &Option<super::aws::secrets::SecretState>| match state {
+        None => note(format!("secret {} does not exist", names.secret(which))),
+        Some(secret) if secret.scheduled_for_deletion => note(format!("secret {} is scheduled for deletion", names.secret(which))),
+        Some(secret) if !secret.has_value => note(format!("secret {} has no value", names.secret(which))),
+        Some(_) => {}
+    };
+    secret(names::JWT_SECRET, &observed.jwt_secret);
+    if spec.encryption_key_secret_arn.is_none() {
+        secret(names::ENCRYPTION_KEY_SECRET, &observed.encryption_key_secret);
+    }
+    drift
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::resources::deployment::aws::{cache, eks, iam, kms, rds, secrets};
+    use crate::resources::deployment::network::NetworkView;
+    use crate::resources::deployment::spec::{self, DeploymentSpec};
+    use crate::value::Value;
+
+    fn spec() -> DeploymentSpec {
+        let config = Value::object([
+            ("name", Value::string("acme")),
+            ("network_id", Value::string("vpc-1")),
+            ("retool_version", Value::string("3.148.0-stable")),
+            ("domain", Value::string("retool.acme.com")),
+            ("cache", Value::object([("enabled", Value::Bool(true))])),
+        ]);
+        spec::spec_of(&config, &BTreeMap::new()).expect("spec")
+    }
+
+    /// Everything exactly as `spec()` asks.
+    fn matching() -> Observed {
+        let spec = spec();
+        let secret = |arn: &str| Some(secrets::SecretState { arn: arn.into(), has_value: true, scheduled_for_deletion: false });
+        let role = Some(iam::RoleState { arn: "arn".into(), boundary: None });
+        let db = rds::InstanceState {
+            instance_class: spec.database.instance_class.clone(),
+            engine_version: "16".into(),
+            allocated_storage_gb: spec.database.allocated_storage_gb,
+            backup_retention_days: spec.database.backup_retention_days,
+            deletion_protection: true,
+            parameter_group: Some("acme-postgres16".into()),
+            ..rds::InstanceState::default()
+        };
+        Observed {
+            network: Some(NetworkView {
+                vpc_id: "vpc-1".into(),
+                private_subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+                cluster_security_group_id: "sg-c".into(),
+                database_security_group_id: "sg-d".into(),
+                egress_ips: vec![],
+            }),
+            network_problem: None,
+            kms: Some(kms::KeyState { arn: "k".into(), key_id: "k".into(), enabled: true, pending_deletion: false, rotation: true }),
+            cluster_role: role.clone(),
+            node_role: role.clone(),
+            eso_role: role,
+            cluster: Some(eks::ClusterState {
+                version: spec.kubernetes_version.clone(),
+                endpoint_public_access: true,
+                public_access_cidrs: vec!["0.0.0.0/0".into()],
+                subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+                ..eks::ClusterState::default()
+            }),
+            oidc_provider: Some(true),
+            node_groups: vec![eks::NodeGroupState { name: "acme-m5-xlarge".into(), status: "ACTIVE".into(), instance_types: vec![], min_size: 3, desired_size: 3, max_size: 6 }],
+            database: Some(db),
+            parameter_group_forces_ssl: Some(true),
+            retool_db: None,
+            cache: Some(cache::CacheState { status: "available".into(), node_type: spec.cache.node_type.clone(), ..cache::CacheState::default() }),
+            encryption_key_secret: secret("e"),
+            jwt_secret: secret("j"),
+        }
+    }
+
+    #[test]
+    fn nothing_differs_when_everything_matches() {
+        assert_eq!(detect(&spec(), &matching()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_kind_of_change_is_reported() {
+        type Change = fn(&mut Observed);
+        let cases: Vec<(&str, Change)> = vec![
+            ("EKS cluster acme does not exist", |o| o.cluster = None),
+            ("scales min 1 / desired 1 / max 6", |o| {
+                if let Some(group) = o.node_groups.first_mut() {
+                    group.min_size = 1;
+                    group.desired_size = 1;
+                }
+            }),
+            ("instance class is db.t3.micro", |o| {
+                if let Some(db) = o.database.as_mut() {
+                    db.instance_class = "db.t3.micro".into();
+                }
+            }),
+            ("rds.force_ssl", |o| o.parameter_group_forces_ssl = Some(false)),
+            ("rotation turned off", |o| {
+                if let Some(key) = o.kms.as_mut() {
+                    key.rotation = false;
+                }
+            }),
+            ("IAM role acme-eks-nodes has permissions boundary", |o| o.node_role = Some(iam::RoleState { arn: "a".into(), boundary: Some("b".into()) })),
+            ("replication group acme-cache does not exist", |o| {
+                if let Some(cache) = o.cache.as_mut() {
+                    cache.status = "deleting".into();
+                }
+            }),
+            ("secret retool/acme/jwt-secret is scheduled for deletion", |o| {
+                if let Some(secret) = o.jwt_secret.as_mut() {
+                    secret.scheduled_for_deletion = true;
+                }
+            }),
+            ("Retool DB instance acme-retooldb exists", |o| o.retool_db = Some(rds::InstanceState::default())),
+        ];
+        for (expected, change) in cases {
+            let mut observed = matching();
+            change(&mut observed);
+            let found = detect(&spec(), &observed);
+            assert!(found.iter().any(|line| line.contains(expected)), "{expected:?} not in {found:?}");
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! What a deployment uses of its `retool_network`, read from EC2 by the network's VPC id with the
+//! network module's own describe call: the private subnets, the cluster and database security
+//! groups (found by the network's `retool:component` tags) and the NAT gateways' public IPs.
+
+use aws_sdk_ec2::Client;
+
+use crate::provider::AwsError;
+use crate::resources::network::desired::Component;
+use crate::resources::network::ec2::describe;
+use crate::resources::network::snapshot::component_of;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkView {
+    pub vpc_id: String,
+    /// Sorted, for stable comparisons.
+    pub private_subnet_ids: Vec<String>,
+    pub cluster_security_group_id: String,
+    pub database_security_group_id: String,
+    pub egress_ips: Vec<String>,
+}
+
+/// Why a network cannot host a deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetworkProblem {
+    /// No VPC with this id.
+    Missing,
+    /// The VPC lacks a piece a `retool_network` has.
+    Incomplete(String),
+    Aws(AwsError),
+}
+
+impl std::fmt::Display for NetworkProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Missing => f.write_str("no VPC with this id exists in the provider's account and region"),
+            Self::Incomplete(what) => write!(f, "the VPC is not a complete retool_network: {what}"),
+            Self::Aws(error) => error.fmt(f),
+        }
+    }
+}
+
+/// Reads the network in VPC `network_id`.
+pub async fn read(ec2: &Client, network_id: &str) -> Result<NetworkView, NetworkProblem> {
+    let snapshot = match describe::snapshot(ec2, network_id).await {
+        Ok(Some(snapshot)) => snapshot,
+        Ok(None) => return Err(NetworkProblem::Missing),
+        Err(error) if error.is_not_found() => return Err(NetworkProblem::Missing),
+        Err(error) => return Err(NetworkProblem::Aws(error)),
+    };
+    let mut private_subnet_ids: Vec<String> = snapshot
+        .subnets
+        .iter()
+        .filter(|subnet| matches!(component_of(&subnet.tags), Some(Component::PrivateSubnet(_))))
+        .map(|subnet| subnet.id.clone())
+        .collect();
+    private_subnet_ids.sort();
+    if private_subnet_ids.len() < 2 {
+        return Err(NetworkProblem::Incomplete(format!("{} private subnet(s) found, EKS needs two", private_subnet_ids.len())));
+    }
+    let group = |component: Component| {
+        snapshot
+            .security_groups
+            .iter()
+            .find(|group| component_of(&group.tags) == Some(component.clone()))
+            .map(|group| group.id.clone())
+            .ok_or_else(|| NetworkProblem::Incomplete(format!("no {} security group", component.tag_value())))
+    };
+    let mut egress_ips: Vec<String> = snapshot
+        .nat_gateways
+        .iter()
+        .filter(|nat| nat.status.is_live())
+        .flat_map(|nat| nat.addresses.iter().filter_map(|address| address.public_ip.clone()))
+        .collect();
+    egress_ips.sort();
+    Ok(NetworkView {
+        vpc_id: snapshot.vpc.id.clone(),
+        private_subnet_ids,
+        cluster_security_group_id: group(Component::ClusterSecurityGroup)?,
+        database_security_group_id: group(Component::DatabaseSecurityGroup)?,
+        egress_ips,
+    })
+}

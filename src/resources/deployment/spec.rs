@@ -1,0 +1,322 @@
+//! The configuration side of a `retool_deployment`, typed: what the plan or state asks for, with
+//! the schema's defaults filled in. Decisions (what to create, what differs) work on this, never
+//! on raw values, and import builds it back from what exists.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::framework::Diagnostics;
+use crate::provider::config::string_map;
+use crate::value::{AttributePath, Value};
+
+pub use super::rules::versions::DEFAULT_KUBERNETES_VERSION;
+pub const DEFAULT_INSTANCE_TYPE: &str = "m5.xlarge";
+pub const DEFAULT_MIN_SIZE: i64 = 3;
+pub const DEFAULT_DESIRED_SIZE: i64 = 3;
+pub const DEFAULT_MAX_SIZE: i64 = 6;
+pub const DEFAULT_DB_CLASS: &str = "db.m5.large";
+pub const DEFAULT_ENGINE_VERSION: &str = "16";
+pub const DEFAULT_STORAGE_GB: i64 = 60;
+pub const DEFAULT_BACKUP_DAYS: i64 = 7;
+pub const DEFAULT_CACHE_NODE_TYPE: &str = "cache.t4g.medium";
+pub const DEFAULT_RETOOL_DB_CLASS: &str = "db.t4g.medium";
+pub const DEFAULT_RETOOL_DB_STORAGE_GB: i64 = 20;
+pub const DEFAULT_PUBLIC_ACCESS_CIDR: &str = "0.0.0.0/0";
+
+/// Waits of EKS operations (cluster, node group) when `timeouts` leaves them unset.
+pub const EKS_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Waits of RDS and ElastiCache operations when `timeouts` leaves them unset.
+pub const RDS_TIMEOUT: Duration = Duration::from_secs(40 * 60);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeGroupSpec {
+    pub instance_type: String,
+    pub min_size: i32,
+    pub desired_size: i32,
+    pub max_size: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseSpec {
+    pub instance_class: String,
+    pub engine_version: String,
+    pub allocated_storage_gb: i32,
+    /// `None`: storage autoscaling off.
+    pub max_allocated_storage_gb: Option<i32>,
+    pub multi_az: bool,
+    pub backup_retention_days: i32,
+    pub deletion_protection: bool,
+    pub skip_final_snapshot: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheSpec {
+    pub enabled: bool,
+    pub node_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetoolDbSpec {
+    pub enabled: bool,
+    pub instance_class: String,
+    pub allocated_storage_gb: i32,
+}
+
+/// Per-operation wait budgets; `None` means the per-service default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timeouts {
+    pub create: Option<Duration>,
+    pub update: Option<Duration>,
+    pub delete: Option<Duration>,
+}
+
+/// Which operation a wait belongs to, to pick its budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Timeouts {
+    /// The budget of a wait during `operation` on a service whose default is `default`.
+    pub fn budget(&self, operation: Operation, default: Duration) -> Duration {
+        let configured = match operation {
+            Operation::Create => self.create,
+            Operation::Update => self.update,
+            Operation::Delete => self.delete,
+        };
+        configured.unwrap_or(default)
+    }
+}
+
+/// Everything a deployment is configured with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentSpec {
+    pub name: String,
+    pub network_id: String,
+    pub retool_version: String,
+    pub domain: String,
+    pub permission_boundary_arn: Option<String>,
+    pub license_key_secret_arn: Option<String>,
+    /// The customer's own ENCRYPTION_KEY secret; `None` means the provider generates one.
+    pub encryption_key_secret_arn: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub default_tags: BTreeMap<String, String>,
+    pub kubernetes_version: String,
+    pub endpoint_public_access: bool,
+    pub public_access_cidrs: Vec<String>,
+    pub node_group: NodeGroupSpec,
+    pub database: DatabaseSpec,
+    pub cache: CacheSpec,
+    pub retool_db: RetoolDbSpec,
+    pub timeouts: Timeouts,
+}
+
+impl DeploymentSpec {
+    /// Tags for every object: `default_tags`, then `tags`, then the deployment tag.
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        let mut tags = self.default_tags.clone();
+        tags.extend(self.tags.clone());
+        tags.insert(super::names::DEPLOYMENT_TAG.to_owned(), self.name.clone());
+        tags
+    }
+
+    /// The parts that decide AWS infrastructure: equal parts mean an update has nothing to do in
+    /// AWS (only `retool_version`, `domain` or `timeouts` changed).
+    pub fn same_infrastructure(&self, other: &Self) -> bool {
+        let strip = |spec: &Self| Self {
+            retool_version: String::new(),
+            domain: String::new(),
+            timeouts: Timeouts::default(),
+            ..spec.clone()
+        };
+        strip(self) == strip(other)
+    }
+}
+
+/// Parses `30m`, `1h30m`, `90s`, `2h` (Terraform's duration strings, whole units).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    let mut any = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit: u64 = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        let amount: u64 = digits.parse().ok()?;
+        total = total.checked_add(amount.checked_mul(unit)?)?;
+        digits.clear();
+        any = true;
+    }
+    (any && digits.is_empty() && total > 0).then(|| Duration::from_secs(total))
+}
+
+/// Reads a planned or prior state. Fails only on values validation would have refused, i.e. on
+/// state written by something else.
+pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result<DeploymentSpec, String> {
+    let text = |v: &Value, name: &str| v.attr(name).as_str().map(str::to_owned).ok_or_else(|| format!("`{name}` is not a known string"));
+    let optional = |v: &Value, name: &str| v.attr(name).as_str().map(str::to_owned);
+    let int = |v: &Value, name: &str, default: i64| -> Result<i32, String> {
+        let raw = v.attr(name);
+        let number = if raw.is_null() { default } else { raw.as_i64().ok_or_else(|| format!("`{name}` is not a known whole number"))? };
+        i32::try_from(number).map_err(|_| format!("`{name}` is out of range"))
+    };
+    let flag = |v: &Value, name: &str, default: bool| v.attr(name).as_bool().unwrap_or(default);
+    let or = |v: &Value, name: &str, default: &str| optional(v, name).unwrap_or_else(|| default.to_owned());
+
+    let mut diags = Diagnostics::new();
+    let tags = string_map(value.attr("tags"), &AttributePath::root().attr("tags"), &mut diags);
+    if diags.has_errors() {
+        return Err("`tags` is not a map of strings".into());
+    }
+    let public_access_cidrs = match value.attr("public_access_cidrs").elements() {
+        Some(items) => items.iter().map(|item| item.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>().ok_or("`public_access_cidrs` is not a list of strings")?,
+        None => vec![DEFAULT_PUBLIC_ACCESS_CIDR.to_owned()],
+    };
+    let node = value.attr("node_group");
+    let db = value.attr("database");
+    let cache = value.attr("cache");
+    let retool_db = value.attr("retool_db");
+    let timeouts = value.attr("timeouts");
+    let duration = |name: &str| -> Result<Option<Duration>, String> {
+        match timeouts.attr(name).as_str() {
+            None => Ok(None),
+            Some(text) => parse_duration(text).map(Some).ok_or_else(|| format!("`timeouts.{name}` {text:?} is not a duration")),
+        }
+    };
+    let max_allocated = db.attr("max_allocated_storage_gb");
+    Ok(DeploymentSpec {
+        name: text(value, "name")?,
+        network_id: text(value, "network_id")?,
+        retool_version: text(value, "retool_version")?,
+        domain: text(value, "domain")?,
+        permission_boundary_arn: optional(value, "permission_boundary_arn"),
+        license_key_secret_arn: optional(value, "license_key_secret_arn"),
+        encryption_key_secret_arn: None,
+        tags,
+        default_tags: default_tags.clone(),
+        kubernetes_version: or(value, "kubernetes_version", DEFAULT_KUBERNETES_VERSION),
+        endpoint_public_access: flag(value, "endpoint_public_access", true),
+        public_access_cidrs,
+        node_group: NodeGroupSpec {
+            instance_type: or(node, "instance_type", DEFAULT_INSTANCE_TYPE),
+            min_size: int(node, "min_size", DEFAULT_MIN_SIZE)?,
+            desired_size: int(node, "desired_size", DEFAULT_DESIRED_SIZE)?,
+            max_size: int(node, "max_size", DEFAULT_MAX_SIZE)?,
+        },
+        database: DatabaseSpec {
+            instance_class: or(db, "instance_class", DEFAULT_DB_CLASS),
+            engine_version: or(db, "engine_version", DEFAULT_ENGINE_VERSION),
+            allocated_storage_gb: int(db, "allocated_storage_gb", DEFAULT_STORAGE_GB)?,
+            max_allocated_storage_gb: if max_allocated.is_null() { None } else { Some(int(db, "max_allocated_storage_gb", 0)?) },
+            multi_az: flag(db, "multi_az", false),
+            backup_retention_days: int(db, "backup_retention_days", DEFAULT_BACKUP_DAYS)?,
+            deletion_protection: flag(db, "deletion_protection", true),
+            skip_final_snapshot: flag(db, "skip_final_snapshot", false),
+        },
+        cache: CacheSpec { enabled: flag(cache, "enabled", false), node_type: or(cache, "node_type", DEFAULT_CACHE_NODE_TYPE) },
+        retool_db: RetoolDbSpec {
+            enabled: flag(retool_db, "enabled", false),
+            instance_class: or(retool_db, "instance_class", DEFAULT_RETOOL_DB_CLASS),
+            allocated_storage_gb: int(retool_db, "allocated_storage_gb", DEFAULT_RETOOL_DB_STORAGE_GB)?,
+        },
+        timeouts: Timeouts { create: duration("create")?, update: duration("update")?, delete: duration("delete")? },
+    }
+    .with_customer_encryption_key(value))
+}
+
+impl DeploymentSpec {
+    /// The customer's ENCRYPTION_KEY secret is the configured one only when it is not ours (the
+    /// computed value of `encryption_key_secret_arn` is our generated secret's ARN).
+    fn with_customer_encryption_key(mut self, value: &Value) -> Self {
+        self.encryption_key_secret_arn = value
+            .attr("encryption_key_secret_arn")
+            .as_str()
+            .filter(|arn| !super::names::is_generated_secret_arn(arn, &self.name, super::names::ENCRYPTION_KEY_SECRET))
+            .map(str::to_owned);
+        self
+    }
+}
+
+/// The configuration-side attributes of `spec`, as state (for import).
+pub fn to_value(spec: &DeploymentSpec) -> Value {
+    let string = |text: &str| Value::string(text);
+    let optional = |text: &Option<String>| text.as_ref().map_or(Value::Null, Value::string);
+    let int = |n: i32| Value::number_i64(i64::from(n));
+    let tags = if spec.tags.is_empty() { Value::Null } else { Value::map(spec.tags.iter().map(|(k, v)| (k.clone(), Value::string(v)))) };
+    Value::object([
+        ("name", string(&spec.name)),
+        ("network_id", string(&spec.network_id)),
+        ("retool_version", string(&spec.retool_version)),
+        ("domain", string(&spec.domain)),
+        ("permission_boundary_arn", optional(&spec.permission_boundary_arn)),
+        ("license_key_secret_arn", optional(&spec.license_key_secret_arn)),
+        ("encryption_key_secret_arn", optional(&spec.encryption_key_secret_arn)),
+        ("tags", tags),
+        ("kubernetes_version", string(&spec.kubernetes_version)),
+        ("endpoint_public_access", Value::Bool(spec.endpoint_public_access)),
+        ("public_access_cidrs", Value::list(spec.public_access_cidrs.iter().map(Value::string).collect())),
+        (
+            "node_group",
+            Value::object([
+                ("instance_type", string(&spec.node_group.instance_type)),
+                ("min_size", int(spec.node_group.min_size)),
+                ("desired_size", int(spec.node_group.desired_size)),
+                ("max_size", int(spec.node_group.max_size)),
+            ]),
+        ),
+        (
+            "database",
+            Value::object([
+                ("instance_class", string(&spec.database.instance_class)),
+                ("engine_version", string(&spec.database.engine_version)),
+                ("allocated_storage_gb", int(spec.database.allocated_storage_gb)),
+                ("max_allocated_storage_gb", spec.database.max_allocated_storage_gb.map_or(Value::Null, int)),
+                ("multi_az", Value::Bool(spec.database.multi_az)),
+                ("backup_retention_days", int(spec.database.backup_retention_days)),
+                ("deletion_protection", Value::Bool(spec.database.deletion_protection)),
+                ("skip_final_snapshot", Value::Bool(spec.database.skip_final_snapshot)),
+            ]),
+        ),
+        ("cache", Value::object([("enabled", Value::Bool(spec.cache.enabled)), ("node_type", string(&spec.cache.node_type))])),
+        (
+            "retool_db",
+            Value::object([
+                ("enabled", Value::Bool(spec.retool_db.enabled)),
+                ("instance_class", string(&spec.retool_db.instance_class)),
+                ("allocated_storage_gb", int(spec.retool_db.allocated_storage_gb)),
+            ]),
+        ),
+        ("timeouts", Value::object([("create", Value::Null), ("update", Value::Null), ("delete", Value::Null)])),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_terraform() {
+        assert_eq!(parse_duration("30m"), Some(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        for bad in ["", "30", "m", "1x", "0s", "-1m", "1.5h"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn timeouts_fall_back_per_service() {
+        let timeouts = Timeouts { create: Some(Duration::from_secs(60)), ..Timeouts::default() };
+        assert_eq!(timeouts.budget(Operation::Create, EKS_TIMEOUT), Duration::from_secs(60));
+        assert_eq!(timeouts.budget(Operation::Delete, RDS_TIMEOUT), RDS_TIMEOUT);
+    }
+}

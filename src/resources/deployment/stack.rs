@@ -1,0 +1,451 @@
+//! The whole stack of one deployment: observe every piece, converge them on the spec, take them
+//! down.
+//!
+//! Converging first ensures the KMS key (everything else is encrypted with it), then runs four
+//! independent chains concurrently — cluster (roles → cluster → OIDC provider → node group),
+//! database (subnet and parameter groups → instances), cache, secrets — and last the External
+//! Secrets role, which needs both the cluster's OIDC provider and the database's master secret.
+//! A chain that fails does not stop the others; every error is reported. Whatever the outcome, the
+//! caller re-observes, so state records every piece that exists (partial state) and the next apply
+//! resumes: every step finds its object by name before creating it.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+use super::aws::{cache, eks, iam, kms, rds, secrets};
+use super::names::{self, Names};
+use super::network::{self, NetworkProblem, NetworkView};
+use super::rules::secrets::{generate_encryption_key, generate_jwt_secret};
+use super::rules::versions::{MIN_POSTGRES_MAJOR, PostgresVersion};
+use super::spec::{DeploymentSpec, EKS_TIMEOUT, Operation, RDS_TIMEOUT};
+use crate::framework::StopSignal;
+use crate::provider::{AwsClients, AwsError};
+
+/// Managed policies of the cluster and node roles (AWS's own, in the partition).
+const CLUSTER_POLICIES: [&str; 1] = ["AmazonEKSClusterPolicy"];
+const NODE_POLICIES: [&str; 3] = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"];
+const ESO_POLICY_NAME: &str = "read-retool-secrets";
+
+/// Everything that exists of a deployment.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub network: Option<NetworkView>,
+    pub network_problem: Option<String>,
+    pub kms: Option<kms::KeyState>,
+    pub cluster_role: Option<iam::RoleState>,
+    pub node_role: Option<iam::RoleState>,
+    pub eso_role: Option<iam::RoleState>,
+    pub cluster: Option<eks::ClusterState>,
+    /// Whether the cluster's OIDC provider exists and records this deployment's use.
+    pub oidc_provider: Option<bool>,
+    pub node_groups: Vec<eks::NodeGroupState>,
+    pub database: Option<rds::InstanceState>,
+    /// For the database's parameter group: `None` missing, else whether it forces TLS.
+    pub parameter_group_forces_ssl: Option<bool>,
+    pub retool_db: Option<rds::InstanceState>,
+    pub cache: Option<cache::CacheState>,
+    pub encryption_key_secret: Option<secrets::SecretState>,
+    pub jwt_secret: Option<secrets::SecretState>,
+}
+
+impl Observed {
+    /// Nothing of the deployment's own making exists any more.
+    pub fn is_gone(&self) -> bool {
+        self.kms.is_none() && self.cluster.is_none() && self.database.is_none()
+    }
+
+    /// The cache, unless it is on its way out.
+    pub fn live_cache(&self) -> Option<&cache::CacheState> {
+        self.cache.as_ref().filter(|group| group.status != "deleting")
+    }
+}
+
+/// `arn:<partition>:eks:<region>:<account>:cluster/<name>` → (partition, account).
+fn partition_and_account(cluster_arn: &str) -> Option<(String, String)> {
+    let mut parts = cluster_arn.split(':');
+    let (_, partition, _, _, account) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    Some((partition.to_owned(), account.to_owned()))
+}
+
+/// Reads every piece of deployment `deployment`, concurrently per service.
+pub async fn observe(clients: &AwsClients, deployment: &str, network_id: &str) -> Result<Observed, AwsError> {
+    let names = Names::new(deployment);
+    let (eks, rds, elasticache, kms_client, sm, iam_client) =
+        (clients.eks(), clients.rds(), clients.elasticache(), clients.kms(), clients.secrets_manager(), clients.iam());
+    let network = async {
+        match network::read(clients.ec2(), network_id).await {
+            Ok(view) => Ok((Some(view), None)),
+            Err(NetworkProblem::Aws(error)) => Err(error),
+            Err(problem) => Ok((None, Some(problem.to_string()))),
+        }
+    };
+    let cluster = async {
+        let cluster = eks::observe_cluster(&eks, &names.cluster()).await?;
+        let groups = match &cluster {
+            Some(_) => eks::observe_node_groups(&eks, &names.cluster()).await?,
+            None => Vec::new(),
+        };
+        let oidc = match cluster.as_ref().and_then(|c| Some((c.oidc_issuer.clone()?, partition_and_account(&c.arn)?))) {
+            Some((issuer, (partition, account))) => {
+                let arn = iam::oidc_provider_arn(&partition, &account, &issuer);
+                let tags = iam::observe_oidc(&iam_client, &arn).await?;
+                Some(tags.is_some_and(|tags| tags.contains_key(&format!("{}{deployment}", names::OIDC_USER_TAG_PREFIX))))
+            }
+            None => None,
+        };
+        Ok::<_, AwsError>((cluster, groups, oidc))
+    };
+    let (cluster_role, node_role, eso_role) = (names.cluster_role(), names.node_role(), names.external_secrets_role());
+    let roles = async {
+        tokio::try_join!(
+            iam::observe_role(&iam_client, &cluster_role),
+            iam::observe_role(&iam_client, &node_role),
+            iam::observe_role(&iam_client, &eso_role),
+        )
+    };
+    let (cache_name, alias) = (names.cache(), names.kms_alias());
+    let (encryption_key_name, jwt_name) = (names.secret(names::ENCRYPTION_KEY_SECRET), names.secret(names::JWT_SECRET));
+    let databases = async {
+        let database = rds::observe_instance(&rds, &names.database()).await?;
+        let forced = match database.as_ref().and_then(|db| db.parameter_group.clone()) {
+            Some(group) => rds::observe_parameter_group(&rds, &group).await?,
+            None => None,
+        };
+        let retool_db = rds::observe_instance(&rds, &names.retool_db()).await?;
+        Ok::<_, AwsError>((database, forced, retool_db))
+    };
+    let (network, (cluster, node_groups, oidc_provider), (cluster_role, node_role, eso_role), (database, forced, retool_db), cache, key, encryption_key, jwt) = tokio::try_join!(
+        network,
+        cluster,
+        roles,
+        databases,
+        cache::observe(&elasticache, &cache_name),
+        kms::observe(&kms_client, &alias),
+        secrets::observe(&sm, &encryption_key_name),
+        secrets::observe(&sm, &jwt_name),
+    )?;
+    Ok(Observed {
+        network: network.0,
+        network_problem: network.1,
+        kms: key,
+        cluster_role,
+        node_role,
+        eso_role,
+        cluster,
+        oidc_provider,
+        node_groups,
+        database,
+        parameter_group_forces_ssl: forced,
+        retool_db,
+        cache,
+        encryption_key_secret: encryption_key,
+        jwt_secret: jwt,
+    })
+}
+
+/// Tags of the cluster: the common tags plus the configuration AWS has no field for (so import
+/// can recover it).
+pub fn cluster_tags(spec: &DeploymentSpec) -> std::collections::BTreeMap<String, String> {
+    let mut tags = spec.tags();
+    tags.insert(names::NETWORK_TAG.to_owned(), spec.network_id.clone());
+    tags.insert(names::VERSION_TAG.to_owned(), spec.retool_version.clone());
+    tags.insert(names::DOMAIN_TAG.to_owned(), spec.domain.clone());
+    if let Some(arn) = &spec.license_key_secret_arn {
+        tags.insert(names::LICENSE_TAG.to_owned(), arn.clone());
+    }
+    if let Some(arn) = &spec.encryption_key_secret_arn {
+        tags.insert(names::CUSTOMER_KEY_TAG.to_owned(), arn.clone());
+    }
+    tags
+}
+
+/// The parameter group family of the configured engine version.
+pub fn parameter_group(spec: &DeploymentSpec) -> Result<String, AwsError> {
+    PostgresVersion::parse(&spec.database.engine_version)
+        .map(|version| Names::new(&spec.name).db_parameter_group(&version.parameter_group_family()))
+        .map_err(|problem| AwsError::local("PlanDatabase", problem))
+}
+
+fn eks_budget(spec: &DeploymentSpec, operation: Operation) -> Duration {
+    spec.timeouts.budget(operation, EKS_TIMEOUT)
+}
+
+fn rds_budget(spec: &DeploymentSpec, operation: Operation) -> Duration {
+    spec.timeouts.budget(operation, RDS_TIMEOUT)
+}
+
+/// Everything that went wrong in one converge or destroy, chain by chain.
+#[derive(Debug, Default)]
+pub struct Failures(pub Vec<AwsError>);
+
+impl Failures {
+    fn record<T>(&mut self, result: Result<T, AwsError>) -> Option<T> {
+        result.map_err(|error| self.0.push(error)).ok()
+    }
+}
+
+impl std::fmt::Display for Failures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+/// Brings AWS to `spec`. Returns every failure (empty on success).
+pub async fn converge(clients: &AwsClients, spec: &DeploymentSpec, operation: Operation, stop: &StopSignal) -> Failures {
+    let mut failures = Failures::default();
+    let names = Names::new(&spec.name);
+    let tags = spec.tags();
+    let network = match network::read(clients.ec2(), &spec.network_id).await {
+        Ok(view) => view,
+        Err(problem) => {
+            failures.0.push(AwsError::local("ReadNetwork", format!("network {}: {problem}", spec.network_id)));
+            return failures;
+        }
+    };
+    let kms_client = clients.kms();
+    let Some(key) = failures.record(kms::ensure(&kms_client, &names.kms_alias(), &format!("Retool deployment {}", spec.name), &tags).await) else {
+        return failures;
+    };
+    let partition = iam::partition(clients.region());
+    let iam_client = clients.iam();
+    let (eks_client, rds_client, elasticache, sm) = (clients.eks(), clients.rds(), clients.elasticache(), clients.secrets_manager());
+
+    let cluster_chain = async {
+        let policies = |list: &[&str]| list.iter().map(|p| format!("arn:{partition}:iam::aws:policy/{p}")).collect::<Vec<_>>();
+        let role = |name: String, trust, managed: Vec<String>| iam::RoleSpec {
+            name,
+            trust,
+            boundary: spec.permission_boundary_arn.clone(),
+            managed_policies: managed,
+            inline: None,
+            tags: tags.clone(),
+        };
+        let cluster_role = role(names.cluster_role(), iam::service_trust("eks.amazonaws.com"), policies(&CLUSTER_POLICIES));
+        let node_role = role(names.node_role(), iam::service_trust("ec2.amazonaws.com"), policies(&NODE_POLICIES));
+        let (cluster_role, node_role) =
+            tokio::try_join!(iam::ensure_role(&iam_client, &cluster_role), iam::ensure_role(&iam_client, &node_role))?;
+        let budget = eks_budget(spec, operation);
+        let cluster_spec = eks::ClusterSpec {
+            name: names.cluster(),
+            version: spec.kubernetes_version.clone(),
+            role_arn: cluster_role,
+            subnet_ids: network.private_subnet_ids.clone(),
+            security_group_ids: vec![network.cluster_security_group_id.clone()],
+            endpoint_public_access: spec.endpoint_public_access,
+            public_access_cidrs: spec.public_access_cidrs.clone(),
+            kms_key_arn: key.arn.clone(),
+            tags: cluster_tags(spec),
+        };
+        let cluster = eks::ensure_cluster(&eks_client, &cluster_spec, budget, stop).await?;
+        let oidc = match (cluster.oidc_issuer.clone(), partition_and_account(&cluster.arn)) {
+            (Some(issuer), Some((partition, account))) => {
+                let arn = iam::oidc_provider_arn(&partition, &account, &issuer);
+                iam::ensure_oidc(&iam_client, &arn, &issuer, &spec.name, &tags).await?;
+                Some((arn, issuer, partition, account))
+            }
+            _ => return Err(AwsError::local("DescribeCluster", format!("cluster {} reports no OIDC issuer", cluster.name))),
+        };
+        let node_spec = eks::NodeGroupSpec {
+            name: names.node_group(&spec.node_group.instance_type),
+            role_arn: node_role,
+            subnet_ids: network.private_subnet_ids.clone(),
+            instance_type: spec.node_group.instance_type.clone(),
+            min_size: spec.node_group.min_size,
+            desired_size: spec.node_group.desired_size,
+            max_size: spec.node_group.max_size,
+            tags: tags.clone(),
+        };
+        eks::ensure_node_group(&eks_client, &names.cluster(), &node_spec, budget, stop).await?;
+        Ok(oidc)
+    };
+
+    let database_chain = async {
+        let parameter_group = parameter_group(spec)?;
+        let family = parameter_group.trim_start_matches(&format!("{}-", spec.name)).to_owned();
+        rds::ensure_subnet_group(&rds_client, &names.db_subnet_group(), &network.private_subnet_ids, &tags).await?;
+        rds::ensure_parameter_group(&rds_client, &parameter_group, &family, &tags).await?;
+        let budget = rds_budget(spec, operation);
+        let instance = |identifier: String, class: &str, storage: i32, max: Option<i32>, multi_az: bool| rds::InstanceSpec {
+            identifier,
+            instance_class: class.to_owned(),
+            engine_version: spec.database.engine_version.clone(),
+            allocated_storage_gb: storage,
+            max_allocated_storage_gb: max,
+            multi_az,
+            backup_retention_days: spec.database.backup_retention_days,
+            deletion_protection: spec.database.deletion_protection,
+            subnet_group: names.db_subnet_group(),
+            parameter_group: parameter_group.clone(),
+            security_group_ids: vec![network.database_security_group_id.clone()],
+            kms_key_arn: key.arn.clone(),
+            tags: tags.clone(),
+        };
+        let main = instance(
+            names.database(),
+            &spec.database.instance_class,
+            spec.database.allocated_storage_gb,
+            spec.database.max_allocated_storage_gb,
+            spec.database.multi_az,
+        );
+        let retool_db = async {
+            if spec.retool_db.enabled {
+                let retool = instance(names.retool_db(), &spec.retool_db.instance_class, spec.retool_db.allocated_storage_gb, None, false);
+                rds::ensure_instance(&rds_client, &retool, budget, stop).await.map(|db| db.master_user_secret_arn)
+            } else {
+                remove_database(&rds_client, spec, &names.retool_db(), budget, stop).await.map(|()| None)
+            }
+        };
+        let (main, retool) = tokio::try_join!(rds::ensure_instance(&rds_client, &main, budget, stop), retool_db)?;
+        Ok::<_, AwsError>([main.master_user_secret_arn, retool].into_iter().flatten().collect::<Vec<_>>())
+    };
+
+    let cache_chain = async {
+        let budget = rds_budget(spec, operation);
+        if spec.cache.enabled {
+            let cache_spec = cache::CacheSpec {
+                replication_group: names.cache(),
+                subnet_group: names.cache_subnet_group(),
+                node_type: spec.cache.node_type.clone(),
+                subnet_ids: network.private_subnet_ids.clone(),
+                security_group_ids: vec![network.cluster_security_group_id.clone()],
+                kms_key_arn: key.arn.clone(),
+                tags: tags.clone(),
+            };
+            cache::ensure(&elasticache, &cache_spec, budget, stop).await.map(|_| None)
+        } else {
+            cache::remove(&elasticache, &names.cache(), &names.cache_subnet_group(), budget, stop).await
+        }
+    };
+
+    let secrets_chain = async {
+        secrets::ensure(&sm, &names.secret(names::JWT_SECRET), &key.arn, &tags, generate_jwt_secret).await?;
+        if spec.encryption_key_secret_arn.is_none() {
+            secrets::ensure(&sm, &names.secret(names::ENCRYPTION_KEY_SECRET), &key.arn, &tags, generate_encryption_key).await?;
+        }
+        Ok::<_, AwsError>(())
+    };
+
+    let (cluster, master_secrets, cache_result, secrets_result) = tokio::join!(cluster_chain, database_chain, cache_chain, secrets_chain);
+    let cluster = failures.record(cluster);
+    let master_secrets = failures.record(master_secrets);
+    failures.record(cache_result);
+    failures.record(secrets_result);
+    if let (Some(Some((provider_arn, issuer, partition, account))), Some(master_secrets)) = (cluster, master_secrets) {
+        let mut readable = vec![format!(
+            "arn:{partition}:secretsmanager:{}:{account}:secret:{}/*",
+            clients.region(),
+            names.secrets_prefix()
+        )];
+        readable.extend(master_secrets);
+        readable.extend(spec.license_key_secret_arn.clone());
+        readable.extend(spec.encryption_key_secret_arn.clone());
+        let policy = json!({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "ReadRetoolSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": readable},
+                {"Sid": "DecryptThem", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key.arn},
+            ]
+        });
+        let role = iam::RoleSpec {
+            name: names.external_secrets_role(),
+            trust: iam::web_identity_trust(&provider_arn, &issuer, names::ESO_NAMESPACE, names::ESO_SERVICE_ACCOUNT),
+            boundary: spec.permission_boundary_arn.clone(),
+            managed_policies: Vec::new(),
+            inline: Some((ESO_POLICY_NAME.to_owned(), policy)),
+            tags: tags.clone(),
+        };
+        failures.record(iam::ensure_role(&iam_client, &role).await);
+    }
+    failures
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+/// Deletes a database instance, unless `deletion_protection` is configured (then an existing
+/// instance is an error and nothing is touched).
+async fn remove_database(rds_client: &aws_sdk_rds::Client, spec: &DeploymentSpec, identifier: &str, budget: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+    if spec.database.deletion_protection {
+        return match rds::observe_instance(rds_client, identifier).await? {
+            Some(_) => Err(AwsError::local(
+                "DeleteDBInstance",
+                format!("DB instance {identifier} is protected by database.deletion_protection; set it to false and apply first"),
+            )),
+            None => Ok(()),
+        };
+    }
+    let snapshot = (!spec.database.skip_final_snapshot).then(|| Names::new(&spec.name).final_snapshot(identifier, unix_seconds()));
+    rds::remove_instance(rds_client, identifier, snapshot.as_deref(), budget, stop).await
+}
+
+/// Takes the deployment down: cluster, databases (final snapshots unless skipped), cache and
+/// secrets concurrently, then the KMS key. Returns warnings about anything left behind on
+/// purpose; fails with every error met.
+pub async fn destroy(clients: &AwsClients, spec: &DeploymentSpec, stop: &StopSignal) -> Result<Vec<String>, Failures> {
+    let names = Names::new(&spec.name);
+    let iam_client = clients.iam();
+    let (eks_client, rds_client, elasticache, sm) = (clients.eks(), clients.rds(), clients.elasticache(), clients.secrets_manager());
+    let eks_time = eks_budget(spec, Operation::Delete);
+    let rds_time = rds_budget(spec, Operation::Delete);
+    let cluster_chain = async {
+        let cluster = eks::observe_cluster(&eks_client, &names.cluster()).await?;
+        eks::remove_cluster(&eks_client, &names.cluster(), eks_time, stop).await?;
+        if let Some((issuer, (partition, account))) = cluster.and_then(|c| Some((c.oidc_issuer.clone()?, partition_and_account(&c.arn)?))) {
+            iam::release_oidc(&iam_client, &iam::oidc_provider_arn(&partition, &account, &issuer), &spec.name).await?;
+        }
+        for role in [names.external_secrets_role(), names.cluster_role(), names.node_role()] {
+            iam::remove_role(&iam_client, &role).await?;
+        }
+        Ok::<_, AwsError>(())
+    };
+    let database_chain = async {
+        let (database, retool_db) = (names.database(), names.retool_db());
+        tokio::try_join!(
+            remove_database(&rds_client, spec, &database, rds_time, stop),
+            remove_database(&rds_client, spec, &retool_db, rds_time, stop),
+        )?;
+        // Every family this deployment may have used since the oldest Retool supports.
+        let current = PostgresVersion::parse(&spec.database.engine_version).map(|v| v.major).unwrap_or(MIN_POSTGRES_MAJOR);
+        for major in MIN_POSTGRES_MAJOR..=current {
+            rds::remove_parameter_group(&rds_client, &names.db_parameter_group(&format!("postgres{major}"))).await?;
+        }
+        rds::remove_subnet_group(&rds_client, &names.db_subnet_group()).await
+    };
+    let (cache_name, cache_subnet_group) = (names.cache(), names.cache_subnet_group());
+    let cache_chain = cache::remove(&elasticache, &cache_name, &cache_subnet_group, rds_time, stop);
+    let secrets_chain = async {
+        secrets::remove(&sm, &names.secret(names::JWT_SECRET)).await?;
+        secrets::remove(&sm, &names.secret(names::ENCRYPTION_KEY_SECRET)).await
+    };
+    let (cluster, database, cache_left, secrets_done) = tokio::join!(cluster_chain, database_chain, cache_chain, secrets_chain);
+    let mut failures = Failures::default();
+    failures.record(cluster);
+    failures.record(database);
+    let leftover = failures.record(cache_left).flatten();
+    failures.record(secrets_done);
+    if !failures.0.is_empty() {
+        return Err(failures);
+    }
+    if let Err(error) = kms::remove(&clients.kms(), &names.kms_alias()).await {
+        failures.0.push(error);
+        return Err(failures);
+    }
+    Ok(leftover.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_arns_name_partition_and_account() {
+        assert_eq!(
+            partition_and_account("arn:aws:eks:us-east-1:123456789012:cluster/acme"),
+            Some(("aws".to_owned(), "123456789012".to_owned()))
+        );
+        assert_eq!(partition_and_account("not-an-arn"), None);
+    }
+}
