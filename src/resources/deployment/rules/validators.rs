@@ -146,6 +146,10 @@ fn is_account_id(account: &str) -> bool {
     account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Longest name part of a secret ARN: a 512-character secret name plus the `-XXXXXX` suffix
+/// Secrets Manager appends.
+const MAX_SECRET_ARN_NAME: usize = 519;
+
 /// The reason `arn` is not a Secrets Manager secret ARN, if it is not one.
 pub fn secret_arn_problem(arn: &str) -> Option<String> {
     let expected = "expected arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>";
@@ -154,7 +158,7 @@ pub fn secret_arn_problem(arn: &str) -> Option<String> {
     };
     let name = resource.strip_prefix("secret:");
     let name_ok = name.is_some_and(|name| {
-        !name.is_empty() && name.len() <= 512 && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+        !name.is_empty() && name.len() <= MAX_SECRET_ARN_NAME && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
     });
     if service != "secretsmanager" {
         Some(format!("{arn:?} is an ARN of {service:?}, not of a Secrets Manager secret; {expected}."))
@@ -316,6 +320,9 @@ mod tests {
             "arn:gcp:secretsmanager:us-east-1:123456789012:secret:x", "arn:aws:secretsmanager:us-east-1:123456789012:secret:a b",
         ]);
         assert!(secret_arn_problem("arn:aws:ssm:us-east-1:123456789012:parameter/x").is_some_and(|p| p.contains("\"ssm\"")));
+        let longest = format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{}", "a".repeat(MAX_SECRET_ARN_NAME));
+        assert_eq!(secret_arn_problem(&longest), None);
+        assert!(secret_arn_problem(&format!("{longest}a")).is_some());
     }
 
     #[test]
