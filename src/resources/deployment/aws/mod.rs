@@ -73,3 +73,27 @@ mod tests {
         assert!(!is_missing(&AwsError { operation: "X", code: Some("EntityAlreadyExists".into()), message: String::new() }));
     }
 }
+
+#[cfg(test)]
+mod wait_tests {
+    use super::*;
+    use crate::framework::stop::StopSource;
+
+    #[tokio::test]
+    async fn waits_end_at_the_timeout_and_on_stop() {
+        let never = StopSignal::never();
+        let timed_out: Result<(), _> =
+            wait("WaitX", Duration::from_millis(1), &never, || async { Ok(Poll::Pending("still creating".into())) }).await;
+        let error = timed_out.expect_err("must time out");
+        assert!(error.message.contains("still creating"), "{error}");
+
+        let source = StopSource::new();
+        let signal = source.signal();
+        source.stop();
+        let stopped: Result<(), _> = wait("WaitX", Duration::from_secs(3600), &signal, || async { Ok(Poll::Pending("creating".into())) }).await;
+        assert!(stopped.expect_err("must stop").message.contains("stopped by Terraform"));
+
+        let ready = wait("WaitX", Duration::from_secs(1), &never, || async { Ok(Poll::Ready(7)) }).await;
+        assert_eq!(ready, Ok(7));
+    }
+}
