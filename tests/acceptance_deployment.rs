@@ -410,6 +410,22 @@ async fn assert_stack_matches(aws: &Clients, deployment: &Deployment, outputs: &
     }
 }
 
+/// The `Team` tag on the key, a role, the cluster, the database and a secret.
+async fn assert_tags(aws: &Clients, outputs: &Value, team: &str) {
+    let name = text(outputs, "id");
+    let key = aws.kms.list_resource_tags().key_id(text(outputs, "kms_key_arn")).send().await.expect("ListResourceTags");
+    assert!(key.tags().iter().any(|t| t.tag_key() == "Team" && t.tag_value() == team), "KMS key tags: {:?}", key.tags());
+    let role = aws.iam.get_role().role_name(format!("{name}-eks-nodes")).send().await.expect("GetRole");
+    let role_tags = role.role().map(|r| r.tags().to_vec()).unwrap_or_default();
+    assert!(role_tags.iter().any(|t| t.key() == "Team" && t.value() == team), "role tags: {role_tags:?}");
+    let cluster = aws.cluster(name).await.expect("cluster");
+    assert_eq!(cluster.tags().and_then(|t| t.get("Team")).map(String::as_str), Some(team), "cluster tags");
+    let db = aws.db(&format!("{name}-postgres")).await.expect("database");
+    assert!(db.tag_list().iter().any(|t| t.key() == Some("Team") && t.value() == Some(team)), "database tags: {:?}", db.tag_list());
+    let secret = aws.secrets.describe_secret().secret_id(text(outputs, "jwt_secret_arn")).send().await.expect("DescribeSecret");
+    assert!(secret.tags().iter().any(|t| t.key() == Some("Team") && t.value() == Some(team)), "secret tags: {:?}", secret.tags());
+}
+
 async fn outputs(workspace: &Workspace) -> Value {
     workspace.terraform().outputs().await.expect("terraform output")
 }
@@ -549,6 +565,16 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
         .collect();
     assert!(mutations.iter().all(|line| line.contains("/tags/")), "a version change only retags the cluster: {mutations:#?}");
     terraform.plan().await.expect("plan after version").assert_empty("plan after version change");
+
+    // Tags change in place on the key, the roles, the cluster, the databases and the secrets.
+    workspace.write_main(&config(&workspace, &[&deployment]).replacen("Team = \"platform\"", "Team = \"data\"", 1));
+    terraform.apply().await.expect("retag");
+    let all = outputs(&workspace).await;
+    assert_tags(&aws, &all["this"], "data").await;
+    workspace.write_main(&config(&workspace, &[&deployment]));
+    terraform.apply().await.expect("tag back");
+    assert_tags(&aws, &all["this"], "platform").await;
+    terraform.plan().await.expect("plan after tags").assert_empty("plan after tag changes");
 
     // Kubernetes: one minor step plans in place; a skip is refused on the attribute.
     deployment.kubernetes_version = "1.34";

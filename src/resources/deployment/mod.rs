@@ -198,9 +198,9 @@ fn schema() -> Schema {
             Attribute::new("tags", Type::map(Type::String))
                 .optional()
                 .description(
-                    "Tags for every AWS object of the deployment, over the provider's `default_tags`, applied when each \
-                     object is created. Later changes are added to the EKS cluster's tags; the other objects keep the tags \
-                     they were created with.",
+                    "Tags for every AWS object of the deployment, over the provider's `default_tags`. Changes are applied \
+                     in place to the KMS key, IAM roles, EKS cluster, database instances and secrets; the node group, cache \
+                     and subnet and parameter groups keep the tags they were created with.",
                 ),
         )
         .attribute(

@@ -56,6 +56,13 @@ pub fn tag_map<'a>(pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a 
     pairs.into_iter().filter_map(|(key, value)| Some((key?.to_owned(), value.unwrap_or_default().to_owned()))).collect()
 }
 
+/// What changes turn the tags `have` into `want`: the tags to set, and the keys to remove.
+pub fn tag_changes(have: &BTreeMap<String, String>, want: &BTreeMap<String, String>) -> (BTreeMap<String, String>, Vec<String>) {
+    let set = want.iter().filter(|(key, value)| have.get(*key) != Some(*value)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let remove = have.keys().filter(|key| !want.contains_key(*key)).cloned().collect();
+    (set, remove)
+}
+
 pub fn hash_map(tags: &BTreeMap<String, String>) -> HashMap<String, String> {
     tags.iter().map(|(key, value)| (key.clone(), value.clone())).collect()
 }
@@ -63,6 +70,15 @@ pub fn hash_map(tags: &BTreeMap<String, String>) -> HashMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tag_changes_set_what_differs_and_remove_what_is_gone() {
+        let map = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>();
+        let (set, remove) = tag_changes(&map(&[("a", "1"), ("b", "2"), ("c", "3")]), &map(&[("a", "1"), ("b", "20"), ("d", "4")]));
+        assert_eq!(set, map(&[("b", "20"), ("d", "4")]));
+        assert_eq!(remove, ["c"]);
+        assert_eq!(tag_changes(&map(&[("a", "1")]), &map(&[("a", "1")])), (BTreeMap::new(), Vec::new()));
+    }
 
     #[test]
     fn every_services_not_found_spelling_counts_as_missing() {
