@@ -114,6 +114,8 @@ struct Deployment {
     domain: &'static str,
     kubernetes_version: &'static str,
     boundary: Option<String>,
+    /// A customer-managed ENCRYPTION_KEY secret instead of a generated one.
+    encryption_key_secret_arn: Option<String>,
     nodes: (u32, u32, u32),
     db_class: &'static str,
     deletion_protection: bool,
@@ -131,6 +133,7 @@ impl Deployment {
             domain,
             kubernetes_version: "1.33",
             boundary: None,
+            encryption_key_secret_arn: None,
             nodes: (2, 2, 4),
             db_class: "db.m5.large",
             deletion_protection: false,
@@ -141,7 +144,10 @@ impl Deployment {
     }
 
     fn hcl(&self) -> String {
-        let boundary = self.boundary.as_ref().map(|arn| format!("  permission_boundary_arn = \"{arn}\"\n")).unwrap_or_default();
+        let mut boundary = self.boundary.as_ref().map(|arn| format!("  permission_boundary_arn = \"{arn}\"\n")).unwrap_or_default();
+        if let Some(arn) = &self.encryption_key_secret_arn {
+            boundary.push_str(&format!("  encryption_key_secret_arn = \"{arn}\"\n"));
+        }
         let (min, desired, max) = self.nodes;
         format!(
             r#"resource "retool_deployment" "{resource}" {{
@@ -399,7 +405,17 @@ async fn assert_stack_matches(aws: &Clients, deployment: &Deployment, outputs: &
     }
 
     // Generated secrets: right names, the key, values of the right length.
-    for (output, suffix, length) in [("encryption_key_secret_arn", "encryption-key", 64), ("jwt_secret_arn", "jwt-secret", 256)] {
+    let mut generated = vec![("jwt_secret_arn", "jwt-secret", 256)];
+    match &deployment.encryption_key_secret_arn {
+        None => generated.push(("encryption_key_secret_arn", "encryption-key", 64)),
+        Some(theirs) => {
+            assert_eq!(text(outputs, "encryption_key_secret_arn"), theirs, "the customer's secret is reported as is");
+            let ours = aws.secrets.describe_secret().secret_id(format!("retool/{name}/encryption-key")).send().await;
+            assert!(ours.is_err(), "no ENCRYPTION_KEY is generated when the customer brings one");
+            assert!(policy.contains(theirs.as_str()), "the External Secrets role may read the customer's key: {policy}");
+        }
+    }
+    for (output, suffix, length) in generated {
         let arn = text(outputs, output);
         let described = aws.secrets.describe_secret().secret_id(arn).send().await.expect("DescribeSecret");
         assert_eq!(described.name(), Some(format!("retool/{name}/{suffix}").as_str()));
@@ -655,7 +671,17 @@ async fn two_deployments_share_one_network_and_one_state() {
     let workspace = Workspace::new(&toolchain, &emulator);
     let terraform = workspace.terraform();
     let first = Deployment::new("first", "alpha", "alpha.retool.test");
-    let second = Deployment::new("second", "beta", "beta.retool.test");
+    let mut second = Deployment::new("second", "beta", "beta.retool.test");
+    // The second brings its own ENCRYPTION_KEY (a migration): never regenerated, read or deleted.
+    let theirs = aws
+        .secrets
+        .create_secret()
+        .name("legacy/retool-encryption-key")
+        .secret_string("customer-owned-key-value")
+        .send()
+        .await
+        .expect("CreateSecret");
+    second.encryption_key_secret_arn = theirs.arn().map(str::to_owned);
     workspace.write_main(&config(&workspace, &[&first, &second]));
     terraform.init().await.expect("init");
     terraform.apply().await.expect("apply");
@@ -689,6 +715,8 @@ async fn two_deployments_share_one_network_and_one_state() {
     workspace.write_main(&config(&workspace, &[&first]));
     terraform.apply().await.expect("remove the second deployment");
     assert_gone(&aws, "beta").await;
+    let kept = aws.secret_value(second.encryption_key_secret_arn.as_deref().expect("arn")).await;
+    assert_eq!(kept, "customer-owned-key-value", "the customer's secret is untouched by destroy");
     assert_stack_matches(&aws, &first, &outputs(&workspace).await["first"], &all["network"]).await;
     assert_eq!(aws.oidc_provider_arns().await.len(), 1, "the first deployment still uses the OIDC provider");
     terraform.plan().await.expect("plan").assert_empty("plan after removing one deployment");
