@@ -775,7 +775,14 @@ async fn apply(ctx: &ResourceContext<AwsClients>, planned: &Value, operation: Op
             if !residual.is_empty() {
                 diags.warning("Deployment not fully converged", format!("AWS still differs after the apply: {}", residual.join("; ")));
             }
-            with_outputs(planned, client.region(), &spec, &observed, &[])
+            let mut state = with_outputs(planned, client.region(), &spec, &observed, &[]);
+            // The network is another resource: if it changed in this same apply, its new egress
+            // IPs reach this state at the next refresh; a known planned value must stand.
+            let planned_ips = planned.attr(attribute::EGRESS_IPS);
+            if planned_ips.is_wholly_known() {
+                state.set_attr(attribute::EGRESS_IPS, planned_ips.clone());
+            }
+            state
         }
         Ok(observed) if observed.is_gone() && operation == Operation::Create => Value::Null,
         Ok(observed) => without_unknowns(with_outputs(planned, client.region(), &spec, &observed, &drift::detect(&spec, &observed))),
