@@ -114,6 +114,8 @@ struct Deployment {
     domain: &'static str,
     kubernetes_version: &'static str,
     boundary: Option<String>,
+    /// A customer-managed ENCRYPTION_KEY secret instead of a generated one.
+    encryption_key_secret_arn: Option<String>,
     nodes: (u32, u32, u32),
     db_class: &'static str,
     deletion_protection: bool,
@@ -131,6 +133,7 @@ impl Deployment {
             domain,
             kubernetes_version: "1.33",
             boundary: None,
+            encryption_key_secret_arn: None,
             nodes: (2, 2, 4),
             db_class: "db.m5.large",
             deletion_protection: false,
@@ -141,7 +144,10 @@ impl Deployment {
     }
 
     fn hcl(&self) -> String {
-        let boundary = self.boundary.as_ref().map(|arn| format!("  permission_boundary_arn = \"{arn}\"\n")).unwrap_or_default();
+        let mut boundary = self.boundary.as_ref().map(|arn| format!("  permission_boundary_arn = \"{arn}\"\n")).unwrap_or_default();
+        if let Some(arn) = &self.encryption_key_secret_arn {
+            boundary.push_str(&format!("  encryption_key_secret_arn = \"{arn}\"\n"));
+        }
         let (min, desired, max) = self.nodes;
         format!(
             r#"resource "retool_deployment" "{resource}" {{
@@ -399,7 +405,17 @@ async fn assert_stack_matches(aws: &Clients, deployment: &Deployment, outputs: &
     }
 
     // Generated secrets: right names, the key, values of the right length.
-    for (output, suffix, length) in [("encryption_key_secret_arn", "encryption-key", 64), ("jwt_secret_arn", "jwt-secret", 256)] {
+    let mut generated = vec![("jwt_secret_arn", "jwt-secret", 256)];
+    match &deployment.encryption_key_secret_arn {
+        None => generated.push(("encryption_key_secret_arn", "encryption-key", 64)),
+        Some(theirs) => {
+            assert_eq!(text(outputs, "encryption_key_secret_arn"), theirs, "the customer's secret is reported as is");
+            let ours = aws.secrets.describe_secret().secret_id(format!("retool/{name}/encryption-key")).send().await;
+            assert!(ours.is_err(), "no ENCRYPTION_KEY is generated when the customer brings one");
+            assert!(policy.contains(theirs.as_str()), "the External Secrets role may read the customer's key: {policy}");
+        }
+    }
+    for (output, suffix, length) in generated {
         let arn = text(outputs, output);
         let described = aws.secrets.describe_secret().secret_id(arn).send().await.expect("DescribeSecret");
         assert_eq!(described.name(), Some(format!("retool/{name}/{suffix}").as_str()));
@@ -408,6 +424,22 @@ async fn assert_stack_matches(aws: &Clients, deployment: &Deployment, outputs: &
         assert_eq!(value.len(), length, "{suffix} length");
         assert!(value.chars().all(|c| c.is_ascii_alphanumeric()), "{suffix} alphabet");
     }
+}
+
+/// The `Team` tag on the key, a role, the cluster, the database and a secret.
+async fn assert_tags(aws: &Clients, outputs: &Value, team: &str) {
+    let name = text(outputs, "id");
+    let key = aws.kms.list_resource_tags().key_id(text(outputs, "kms_key_arn")).send().await.expect("ListResourceTags");
+    assert!(key.tags().iter().any(|t| t.tag_key() == "Team" && t.tag_value() == team), "KMS key tags: {:?}", key.tags());
+    let role = aws.iam.get_role().role_name(format!("{name}-eks-nodes")).send().await.expect("GetRole");
+    let role_tags = role.role().map(|r| r.tags().to_vec()).unwrap_or_default();
+    assert!(role_tags.iter().any(|t| t.key() == "Team" && t.value() == team), "role tags: {role_tags:?}");
+    let cluster = aws.cluster(name).await.expect("cluster");
+    assert_eq!(cluster.tags().and_then(|t| t.get("Team")).map(String::as_str), Some(team), "cluster tags");
+    let db = aws.db(&format!("{name}-postgres")).await.expect("database");
+    assert!(db.tag_list().iter().any(|t| t.key() == Some("Team") && t.value() == Some(team)), "database tags: {:?}", db.tag_list());
+    let secret = aws.secrets.describe_secret().secret_id(text(outputs, "jwt_secret_arn")).send().await.expect("DescribeSecret");
+    assert!(secret.tags().iter().any(|t| t.key() == Some("Team") && t.value() == Some(team)), "secret tags: {:?}", secret.tags());
 }
 
 async fn outputs(workspace: &Workspace) -> Value {
@@ -550,6 +582,16 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     assert!(mutations.iter().all(|line| line.contains("/tags/")), "a version change only retags the cluster: {mutations:#?}");
     terraform.plan().await.expect("plan after version").assert_empty("plan after version change");
 
+    // Tags change in place on the key, the roles, the cluster, the databases and the secrets.
+    workspace.write_main(&config(&workspace, &[&deployment]).replacen("Team = \"platform\"", "Team = \"data\"", 1));
+    terraform.apply().await.expect("retag");
+    let all = outputs(&workspace).await;
+    assert_tags(&aws, &all["this"], "data").await;
+    workspace.write_main(&config(&workspace, &[&deployment]));
+    terraform.apply().await.expect("tag back");
+    assert_tags(&aws, &all["this"], "platform").await;
+    terraform.plan().await.expect("plan after tags").assert_empty("plan after tag changes");
+
     // Kubernetes: one minor step plans in place; a skip is refused on the attribute.
     deployment.kubernetes_version = "1.34";
     workspace.write_main(&config(&workspace, &[&deployment]));
@@ -629,7 +671,17 @@ async fn two_deployments_share_one_network_and_one_state() {
     let workspace = Workspace::new(&toolchain, &emulator);
     let terraform = workspace.terraform();
     let first = Deployment::new("first", "alpha", "alpha.retool.test");
-    let second = Deployment::new("second", "beta", "beta.retool.test");
+    let mut second = Deployment::new("second", "beta", "beta.retool.test");
+    // The second brings its own ENCRYPTION_KEY (a migration): never regenerated, read or deleted.
+    let theirs = aws
+        .secrets
+        .create_secret()
+        .name("legacy/retool-encryption-key")
+        .secret_string("customer-owned-key-value")
+        .send()
+        .await
+        .expect("CreateSecret");
+    second.encryption_key_secret_arn = theirs.arn().map(str::to_owned);
     workspace.write_main(&config(&workspace, &[&first, &second]));
     terraform.init().await.expect("init");
     terraform.apply().await.expect("apply");
@@ -663,6 +715,8 @@ async fn two_deployments_share_one_network_and_one_state() {
     workspace.write_main(&config(&workspace, &[&first]));
     terraform.apply().await.expect("remove the second deployment");
     assert_gone(&aws, "beta").await;
+    let kept = aws.secret_value(second.encryption_key_secret_arn.as_deref().expect("arn")).await;
+    assert_eq!(kept, "customer-owned-key-value", "the customer's secret is untouched by destroy");
     assert_stack_matches(&aws, &first, &outputs(&workspace).await["first"], &all["network"]).await;
     assert_eq!(aws.oidc_provider_arns().await.len(), 1, "the first deployment still uses the OIDC provider");
     terraform.plan().await.expect("plan").assert_empty("plan after removing one deployment");

@@ -168,7 +168,7 @@ mod tests {
     /// Everything exactly as `spec()` asks.
     fn matching() -> Observed {
         let spec = spec();
-        let secret = |arn: &str| Some(secrets::SecretState { arn: arn.into(), has_value: true, scheduled_for_deletion: false });
+        let secret = |arn: &str| Some(secrets::SecretState { arn: arn.into(), has_value: true, scheduled_for_deletion: false, tags: BTreeMap::new() });
         let role = Some(iam::RoleState { arn: "arn".into(), boundary: None });
         let db = rds::InstanceState {
             instance_class: spec.database.instance_class.clone(),

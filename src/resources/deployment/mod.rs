@@ -198,9 +198,9 @@ fn schema() -> Schema {
             Attribute::new("tags", Type::map(Type::String))
                 .optional()
                 .description(
-                    "Tags for every AWS object of the deployment, over the provider's `default_tags`, applied when each \
-                     object is created. Later changes are added to the EKS cluster's tags; the other objects keep the tags \
-                     they were created with.",
+                    "Tags for every AWS object of the deployment, over the provider's `default_tags`. Changes are applied \
+                     in place to the KMS key, IAM roles, EKS cluster, database instances and secrets; the node group, cache \
+                     and subnet and parameter groups keep the tags they were created with.",
                 ),
         )
         .attribute(
@@ -775,7 +775,14 @@ async fn apply(ctx: &ResourceContext<AwsClients>, planned: &Value, operation: Op
             if !residual.is_empty() {
                 diags.warning("Deployment not fully converged", format!("AWS still differs after the apply: {}", residual.join("; ")));
             }
-            with_outputs(planned, client.region(), &spec, &observed, &[])
+            let mut state = with_outputs(planned, client.region(), &spec, &observed, &[]);
+            // The network is another resource: if it changed in this same apply, its new egress
+            // IPs reach this state at the next refresh; a known planned value must stand.
+            let planned_ips = planned.attr(attribute::EGRESS_IPS);
+            if planned_ips.is_wholly_known() {
+                state.set_attr(attribute::EGRESS_IPS, planned_ips.clone());
+            }
+            state
         }
         Ok(observed) if observed.is_gone() && operation == Operation::Create => Value::Null,
         Ok(observed) => without_unknowns(with_outputs(planned, client.region(), &spec, &observed, &drift::detect(&spec, &observed))),

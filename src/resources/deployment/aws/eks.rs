@@ -171,17 +171,19 @@ pub async fn ensure_cluster(eks: &Client, spec: &ClusterSpec, timeout: Duration,
             .map_err(|e| AwsError::from_sdk("UpdateClusterConfig", e))?;
         cluster = wait_active(eks, &spec.name, timeout, stop).await?;
     }
-    let missing: BTreeMap<String, String> =
-        spec.tags.iter().filter(|(key, value)| cluster.tags.get(*key) != Some(*value)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    if !missing.is_empty() && !cluster.arn.is_empty() {
-        eks.tag_resource()
+    let (set, remove) = super::tag_changes(&cluster.tags, &spec.tags);
+    if !set.is_empty() && !cluster.arn.is_empty() {
+        eks.tag_resource().resource_arn(&cluster.arn).set_tags(Some(hash_map(&set))).send().await.map_err(|e| AwsError::from_sdk("TagResource", e))?;
+    }
+    if !remove.is_empty() && !cluster.arn.is_empty() {
+        eks.untag_resource()
             .resource_arn(&cluster.arn)
-            .set_tags(Some(hash_map(&missing)))
+            .set_tag_keys(Some(remove))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("TagResource", e))?;
-        cluster.tags.extend(missing);
+            .map_err(|e| AwsError::from_sdk("UntagResource", e))?;
     }
+    cluster.tags = spec.tags.clone();
     Ok(cluster)
 }
 

@@ -163,6 +163,14 @@ pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsErr
                 }
                 _ => {}
             }
+            let have: BTreeMap<String, String> = role.tags().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect();
+            let (set, remove) = super::tag_changes(&have, &spec.tags);
+            if !set.is_empty() {
+                iam.tag_role().role_name(&spec.name).set_tags(Some(tags(&set))).send().await.map_err(|e| AwsError::from_sdk("TagRole", e))?;
+            }
+            if !remove.is_empty() {
+                iam.untag_role().role_name(&spec.name).set_tag_keys(Some(remove)).send().await.map_err(|e| AwsError::from_sdk("UntagRole", e))?;
+            }
             role.arn().to_owned()
         }
     };

@@ -81,6 +81,16 @@ pub async fn ensure(kms: &Client, alias: &str, description: &str, tags: &BTreeMa
     if !key.rotation {
         kms.enable_key_rotation().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("EnableKeyRotation", e))?;
     }
+    let listed = kms.list_resource_tags().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("ListResourceTags", e))?;
+    let have: BTreeMap<String, String> = listed.tags().iter().map(|tag| (tag.tag_key().to_owned(), tag.tag_value().to_owned())).collect();
+    let (set, remove) = super::tag_changes(&have, tags);
+    if !set.is_empty() {
+        let set: Vec<Tag> = set.iter().filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok()).collect();
+        kms.tag_resource().key_id(&key.key_id).set_tags(Some(set)).send().await.map_err(|e| AwsError::from_sdk("TagResource", e))?;
+    }
+    if !remove.is_empty() {
+        kms.untag_resource().key_id(&key.key_id).set_tag_keys(Some(remove)).send().await.map_err(|e| AwsError::from_sdk("UntagResource", e))?;
+    }
     Ok(KeyState { enabled: true, pending_deletion: false, rotation: true, ..key })
 }
 

@@ -46,6 +46,8 @@ pub struct InstanceSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct InstanceState {
     pub identifier: String,
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
     pub status: String,
     pub instance_class: String,
     pub engine_version: String,
@@ -105,6 +107,8 @@ pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<I
     security_group_ids.sort();
     Ok(Some(InstanceState {
         identifier: identifier.to_owned(),
+        arn: db.db_instance_arn().unwrap_or_default().to_owned(),
+        tags: db.tag_list().iter().filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned()))).collect(),
         status: db.db_instance_status().unwrap_or_default().to_owned(),
         instance_class: db.db_instance_class().unwrap_or_default().to_owned(),
         engine_version: db.engine_version().unwrap_or_default().to_owned(),
@@ -174,6 +178,23 @@ pub async fn ensure_instance(rds: &Client, spec: &InstanceSpec, timeout: Duratio
             .map_err(|e| AwsError::from_sdk("CreateDBInstance", e))?;
         return wait_available(rds, spec, timeout, stop).await;
     };
+    let (set, remove) = super::tag_changes(&existing.tags, &spec.tags);
+    if !set.is_empty() && !existing.arn.is_empty() {
+        rds.add_tags_to_resource()
+            .resource_name(&existing.arn)
+            .set_tags(Some(tags(&set)))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("AddTagsToResource", e))?;
+    }
+    if !remove.is_empty() && !existing.arn.is_empty() {
+        rds.remove_tags_from_resource()
+            .resource_name(&existing.arn)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("RemoveTagsFromResource", e))?;
+    }
     if existing.differences(spec).is_empty() {
         return wait_available(rds, spec, timeout, stop).await;
     }
