@@ -11,8 +11,9 @@ use std::collections::BTreeSet;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange};
 use serde_json::Value;
+use support::diagnostics::error_diagnostics;
 use support::inventory::{default_route, ingress_rules, tag};
-use support::{CommandOutput, Emulator, Inventory, Workspace, acceptance_toolchain, aws};
+use support::{Emulator, Inventory, Workspace, acceptance_toolchain, aws};
 
 const ADDRESS: &str = "retool_network.this";
 const CIDR: &str = "10.42.0.0/16";
@@ -468,27 +469,6 @@ fn invalid_config(workspace: &Workspace, case: &InvalidCase) -> String {
     }
     let body: String = arguments.iter().map(|(name, value)| format!("  {name} = {value}\n")).collect();
     format!("{provider}\nresource \"retool_network\" \"this\" {{\n{body}}}\n")
-}
-
-/// Error diagnostics from `validate -json` (one document) or `plan -json` (one event per line).
-fn error_diagnostics(output: &CommandOutput) -> Vec<Value> {
-    let mut diagnostics = Vec::new();
-    for line in output.stdout.lines() {
-        let Ok(event) = serde_json::from_str::<Value>(line) else { continue };
-        if let Some(list) = event["diagnostics"].as_array() {
-            diagnostics.extend(list.iter().cloned());
-        }
-        if event["type"] == "diagnostic" {
-            diagnostics.push(event["diagnostic"].clone());
-        }
-    }
-    if let Ok(document) = serde_json::from_str::<Value>(&output.stdout) {
-        if let Some(list) = document["diagnostics"].as_array() {
-            diagnostics.extend(list.iter().cloned());
-        }
-    }
-    diagnostics.retain(|diagnostic| diagnostic["severity"] == "error");
-    diagnostics
 }
 
 #[tokio::test(flavor = "multi_thread")]
