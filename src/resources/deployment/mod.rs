@@ -98,10 +98,7 @@ fn group(name: &str, description: &str, attributes: Vec<Attribute>) -> NestedBlo
 }
 
 fn duration_validator() -> impl crate::framework::Validator {
-    check("must be a duration such as 30m, 1h or 1h30m", |value| {
-        let text = value.as_str()?;
-        spec::parse_duration(text).is_none().then(|| format!("{text:?} is not a duration; write e.g. 30m, 1h or 1h30m."))
-    })
+    check("must be a duration such as 30m, 1h or 1h30m, at most 24h", |value| spec::timeout_problem(value.as_str()?))
 }
 
 fn vpc_id_validator() -> impl crate::framework::Validator {
@@ -956,6 +953,7 @@ mod tests {
             ("node_group", nodes(3, 2, 4), "node_group.min_size"),
             ("node_group", nodes(1, 5, 4), "node_group.desired_size"),
             ("timeouts", Value::object([("delete", Value::string("soon"))]), "timeouts.delete"),
+            ("timeouts", Value::object([("create", Value::string("18000000000000000000s"))]), "timeouts.create"),
         ];
         for (name, value, path) in cases {
             assert_eq!(validate(&config(&[(name, value.clone())])), [path], "{name} = {value:?}");
