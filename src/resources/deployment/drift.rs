@@ -4,7 +4,8 @@
 
 use super::names::{self, Names};
 use super::spec::DeploymentSpec;
-use super::stack::{Observed, parameter_group};
+use super::aws::rds::InstanceState;
+use super::stack::{Observed, database_security_groups, parameter_group};
 
 fn sorted(items: &[String]) -> Vec<String> {
     let mut items = items.to_vec();
@@ -78,6 +79,15 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
     }
     for extra in observed.node_groups.iter().filter(|group| group.name != group_name) {
         note(format!("node group {} is not the configured one", extra.name));
+    }
+    if let Some(network) = &observed.network {
+        let expected = database_security_groups(network, observed.cluster.as_ref().and_then(|c| c.eks_security_group_id.as_deref()));
+        let instances: [(String, Option<&InstanceState>); 2] = [(names.database(), observed.database.as_ref()), (names.retool_db(), observed.retool_db.as_ref())];
+        for (identifier, db) in instances {
+            if let Some(db) = db.filter(|db| db.security_group_ids != expected) {
+                note(format!("DB instance {identifier} has security groups {:?}, expected {expected:?}", db.security_group_ids));
+            }
+        }
     }
     match &observed.database {
         None => note(format!("DB instance {} does not exist", names.database())),
@@ -177,6 +187,7 @@ mod tests {
             backup_retention_days: spec.database.backup_retention_days,
             deletion_protection: true,
             parameter_group: Some("acme-postgres16".into()),
+            security_group_ids: vec!["sg-d".into()],
             ..rds::InstanceState::default()
         };
         Observed {
@@ -249,6 +260,11 @@ mod tests {
                 }
             }),
             ("Retool DB instance acme-retooldb exists", |o| o.retool_db = Some(rds::InstanceState::default())),
+            ("has security groups [\"sg-d\"], expected [\"sg-d\", \"sg-eks\"]", |o| {
+                if let Some(cluster) = o.cluster.as_mut() {
+                    cluster.eks_security_group_id = Some("sg-eks".into());
+                }
+            }),
         ];
         for (expected, change) in cases {
             let mut observed = matching();

@@ -45,6 +45,9 @@ pub struct ClusterState {
     pub oidc_issuer: Option<String>,
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
+    /// The security group EKS creates for the cluster (`clusterSecurityGroupId`); managed node
+    /// groups without a launch template run in it, so it is what the databases must admit.
+    pub eks_security_group_id: Option<String>,
     pub endpoint_public_access: bool,
     pub public_access_cidrs: Vec<String>,
     pub encryption_key_arn: Option<String>,
@@ -94,6 +97,7 @@ pub async fn observe_cluster(eks: &Client, name: &str) -> Result<Option<ClusterS
         oidc_issuer: cluster.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()).map(str::to_owned),
         subnet_ids: vpc.map(|v| sorted(v.subnet_ids())).unwrap_or_default(),
         security_group_ids: vpc.map(|v| sorted(v.security_group_ids())).unwrap_or_default(),
+        eks_security_group_id: vpc.and_then(|v| v.cluster_security_group_id()).filter(|id| !id.is_empty()).map(str::to_owned),
         endpoint_public_access: vpc.is_some_and(|v| v.endpoint_public_access()),
         public_access_cidrs: vpc.map(|v| sorted(v.public_access_cidrs())).unwrap_or_default(),
         encryption_key_arn: cluster.encryption_config().iter().find_map(|c| c.provider().and_then(|p| p.key_arn())).map(str::to_owned),

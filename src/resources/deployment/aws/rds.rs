@@ -128,6 +128,11 @@ pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<I
     }))
 }
 
+/// Whether an instance accepts a modification.
+fn is_ready(status: &str) -> bool {
+    status == "available"
+}
+
 async fn wait_available(rds: &Client, spec: &InstanceSpec, timeout: Duration, stop: &StopSignal) -> Result<InstanceState, AwsError> {
     let identifier = &spec.identifier;
     wait("WaitDBInstanceAvailable", timeout, stop, || async {
@@ -216,6 +221,39 @@ pub async fn ensure_instance(rds: &Client, spec: &InstanceSpec, timeout: Duratio
         .await
         .map_err(|e| AwsError::from_sdk("ModifyDBInstance", e))?;
     wait_available(rds, spec, timeout, stop).await
+}
+
+/// Gives the instance exactly the security groups `expected` (sorted) when it has others: waits
+/// for it to be available, modifies, and waits until RDS reports the new set. A missing
+/// instance is left to `ensure_instance`.
+pub async fn ensure_security_groups(rds: &Client, identifier: &str, expected: &[String], timeout: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+    let Some(existing) = observe_instance(rds, identifier).await? else { return Ok(()) };
+    if existing.security_group_ids == expected {
+        return Ok(());
+    }
+    wait("WaitDBInstanceAvailable", timeout, stop, || async {
+        match observe_instance(rds, identifier).await? {
+            Some(db) if is_ready(&db.status) => Ok(Poll::Ready(())),
+            Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} is {}", db.status))),
+            None => Err(AwsError::local("WaitDBInstanceAvailable", format!("DB instance {identifier} disappeared"))),
+        }
+    })
+    .await?;
+    rds.modify_db_instance()
+        .db_instance_identifier(identifier)
+        .apply_immediately(true)
+        .set_vpc_security_group_ids(Some(expected.to_vec()))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ModifyDBInstance", e))?;
+    wait("WaitDBSecurityGroups", timeout, stop, || async {
+        match observe_instance(rds, identifier).await? {
+            Some(db) if db.security_group_ids == expected => Ok(Poll::Ready(())),
+            Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} has security groups {:?}", db.security_group_ids))),
+            None => Err(AwsError::local("WaitDBSecurityGroups", format!("DB instance {identifier} disappeared"))),
+        }
+    })
+    .await
 }
 
 /// Deletes the instance (final snapshot `final_snapshot`, or none) and waits until it is gone.
