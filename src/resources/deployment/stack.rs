@@ -407,7 +407,8 @@ async fn remove_database(rds_client: &aws_sdk_rds::Client, spec: &DeploymentSpec
 }
 
 /// Takes the deployment down: cluster, databases (final snapshots unless skipped), cache and
-/// secrets concurrently, then the KMS key. Returns warnings about anything left behind on
+/// secrets concurrently, then the KMS key — kept instead when final snapshots encrypted with it
+/// exist. Returns warnings about anything left behind on
 /// purpose; fails with every error met.
 pub async fn destroy(clients: &AwsClients, spec: &DeploymentSpec, stop: &StopSignal) -> Result<Vec<String>, Failures> {
     let names = Names::new(&spec.name);
@@ -454,11 +455,35 @@ pub async fn destroy(clients: &AwsClients, spec: &DeploymentSpec, stop: &StopSig
     if !failures.0.is_empty() {
         return Err(failures);
     }
-    if let Err(error) = kms::remove(&clients.kms(), &names.kms_alias()).await {
-        failures.0.push(error);
-        return Err(failures);
+    let mut warnings: Vec<String> = leftover.into_iter().collect();
+    let kms_client = clients.kms();
+    let key_result = async {
+        let Some(key) = kms::observe(&kms_client, &names.kms_alias()).await? else { return Ok(None) };
+        // Final snapshots (and the automated backups RDS retains with them) need the key to be
+        // restored: deleting it would make them worthless after the waiting period.
+        let mut snapshots = rds::final_snapshots(&rds_client, &names.database(), &key.arn).await?;
+        snapshots.extend(rds::final_snapshots(&rds_client, &names.retool_db(), &key.arn).await?);
+        if snapshots.is_empty() {
+            kms::remove(&kms_client, &names.kms_alias()).await.map(|()| None)
+        } else {
+            let kept = kms::retain(&kms_client, &names.kms_alias(), &snapshots).await?;
+            Ok(kept.map(|arn| {
+                format!(
+                    "KMS key {arn} was kept, not scheduled for deletion: it encrypts final snapshot(s) {} (tagged {}). Schedule its deletion yourself once they are no longer needed.",
+                    snapshots.join(", "),
+                    kms::RETAINED_FOR_TAG
+                )
+            }))
+        }
+    };
+    match key_result.await {
+        Ok(kept) => warnings.extend(kept),
+        Err(error) => {
+            failures.0.push(error);
+            return Err(failures);
+        }
     }
-    Ok(leftover.into_iter().collect())
+    Ok(warnings)
 }
 
 #[cfg(test)]

@@ -287,6 +287,30 @@ pub async fn remove_instance(rds: &Client, identifier: &str, final_snapshot: Opt
     .await
 }
 
+/// The final snapshots destroy took of `instance` (named `<instance>-final-…`) that are
+/// encrypted with `key_arn` (or report no key), sorted.
+pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Result<Vec<String>, AwsError> {
+    let prefix = format!("{instance}-final-");
+    let listed = absent_if_missing(
+        rds.describe_db_snapshots()
+            .db_instance_identifier(instance)
+            .snapshot_type("manual")
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeDBSnapshots", e)),
+    )?;
+    let mut found: Vec<String> = listed
+        .iter()
+        .flat_map(|out| out.db_snapshots())
+        .filter(|snapshot| snapshot.kms_key_id().is_none_or(|key| key.is_empty() || key == key_arn || key_arn.ends_with(&format!("/{key}"))))
+        .filter_map(|snapshot| snapshot.db_snapshot_identifier())
+        .filter(|id| id.starts_with(&prefix))
+        .map(str::to_owned)
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
 /// The subnets of DB subnet group `name`, sorted; `None` when it does not exist.
 pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<Vec<String>>, AwsError> {
     let found = absent_if_missing(
