@@ -4,7 +4,7 @@
 
 use super::names::{self, Names};
 use super::spec::DeploymentSpec;
-use super::aws::rds::InstanceState;
+use super::aws::rds::{self, InstanceState};
 use super::stack::{Observed, database_security_groups, parameter_group};
 
 fn sorted(items: &[String]) -> Vec<String> {
@@ -99,10 +99,12 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
                 }
             };
             check("instance class", db.instance_class.clone(), want.instance_class.clone());
-            check("allocated storage (GB)", db.allocated_storage_gb.to_string(), want.allocated_storage_gb.to_string());
+            if rds::storage_differs(db.allocated_storage_gb, want.allocated_storage_gb, want.max_allocated_storage_gb) {
+                check("allocated storage (GB)", db.allocated_storage_gb.to_string(), want.allocated_storage_gb.to_string());
+            }
             check(
                 "storage autoscaling limit (GB)",
-                format!("{:?}", db.max_allocated_storage_gb.filter(|gb| *gb > db.allocated_storage_gb)),
+                format!("{:?}", rds::autoscaling_limit(db.allocated_storage_gb, db.max_allocated_storage_gb, want.max_allocated_storage_gb)),
                 format!("{:?}", want.max_allocated_storage_gb),
             );
             check("multi-AZ", db.multi_az.to_string(), want.multi_az.to_string());
@@ -224,6 +226,22 @@ mod tests {
     #[test]
     fn nothing_differs_when_everything_matches() {
         assert_eq!(detect(&spec(), &matching()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn storage_grown_by_autoscaling_is_not_drift() {
+        let mut spec = spec();
+        spec.database.max_allocated_storage_gb = Some(spec.database.allocated_storage_gb * 2);
+        let mut observed = matching();
+        if let Some(db) = observed.database.as_mut() {
+            db.allocated_storage_gb = spec.database.allocated_storage_gb * 2;
+            db.max_allocated_storage_gb = spec.database.max_allocated_storage_gb;
+        }
+        assert_eq!(detect(&spec, &observed), Vec::<String>::new());
+        if let Some(db) = observed.database.as_mut() {
+            db.allocated_storage_gb = spec.database.allocated_storage_gb - 1;
+        }
+        assert!(detect(&spec, &observed).iter().any(|line| line.contains("allocated storage")));
     }
 
     #[test]
