@@ -201,10 +201,8 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
     let duration = |name: &str| -> Result<Option<Duration>, String> {
         match timeouts.attr(name).as_str() {
             None => Ok(None),
-            Some(text) => match timeout_problem(text) {
-                Some(problem) => Err(format!("`timeouts.{name}`: {problem}")),
-                None => Ok(parse_duration(text)),
-            },
+            // Validation refuses more than a day; state written before that rule is capped, not refused.
+            Some(text) => parse_duration(text).map(|d| Some(d.min(MAX_TIMEOUT))).ok_or_else(|| format!("`timeouts.{name}` {text:?} is not a duration")),
         }
     };
     let max_allocated = db.attr("max_allocated_storage_gb");
@@ -324,6 +322,19 @@ mod tests {
         assert!(timeout_problem("18000000000000000000s").is_some_and(|p| p.contains("maximum of 24h")));
         assert!(timeout_problem("24h1s").is_some());
         assert!(timeout_problem("soon").is_some_and(|p| p.contains("not a duration")));
+    }
+
+    #[test]
+    fn over_long_timeouts_in_older_state_are_capped() {
+        let state = Value::object([
+            ("name", Value::string("acme")),
+            ("network_id", Value::string("vpc-1")),
+            ("retool_version", Value::string("3.148.0-stable")),
+            ("domain", Value::string("retool.acme.com")),
+            ("timeouts", Value::object([("delete", Value::string("18000000000000000000s"))])),
+        ]);
+        let spec = spec_of(&state, &BTreeMap::new()).expect("readable");
+        assert_eq!(spec.timeouts.delete, Some(MAX_TIMEOUT));
     }
 
     #[test]
