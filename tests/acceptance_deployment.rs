@@ -628,8 +628,19 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     deployment.deletion_protection = false;
     workspace.write_main(&config(&workspace, &[&deployment]));
     terraform.apply().await.expect("unprotect");
-    terraform.destroy().await.expect("destroy");
+    let key_arn = aws.kms.describe_key().key_id("alias/retool/acme").send().await.expect("DescribeKey").key_metadata().and_then(|m| m.arn()).expect("key arn").to_owned();
+    let destroyed = terraform.destroy().await.expect("destroy");
     assert_gone(&aws, "acme").await;
+    // The key that encrypts the final snapshot is kept, tagged with it, and the destroy says so.
+    let key = aws.kms.describe_key().key_id(&key_arn).send().await.expect("DescribeKey retained");
+    assert_eq!(key.key_metadata().and_then(|m| m.key_state()), Some(&aws_sdk_kms::types::KeyState::Enabled), "key of the final snapshot must be kept");
+    let tags = aws.kms.list_resource_tags().key_id(&key_arn).send().await.expect("ListResourceTags");
+    assert!(
+        tags.tags().iter().any(|t| t.tag_key() == "retool:retained-for" && t.tag_value().contains("acme-postgres-final-")),
+        "retained key tags: {:?}",
+        tags.tags()
+    );
+    assert!(destroyed.stdout.contains(&key_arn) || destroyed.stderr.contains(&key_arn), "the destroy warns about the kept key:\n{destroyed}");
     assert!(aws.oidc_provider_arns().await.is_empty(), "OIDC provider left");
     let snapshots = aws.rds.describe_db_snapshots().db_instance_identifier("acme-postgres").send().await.expect("DescribeDBSnapshots");
     assert!(
@@ -715,6 +726,9 @@ async fn two_deployments_share_one_network_and_one_state() {
     workspace.write_main(&config(&workspace, &[&first]));
     terraform.apply().await.expect("remove the second deployment");
     assert_gone(&aws, "beta").await;
+    // No final snapshot (skip_final_snapshot): the key is scheduled for deletion.
+    let beta_key = aws.kms.describe_key().key_id(all["second"]["kms_key_arn"].as_str().expect("key arn")).send().await.expect("DescribeKey beta");
+    assert_eq!(beta_key.key_metadata().and_then(|m| m.key_state()), Some(&aws_sdk_kms::types::KeyState::PendingDeletion));
     let kept = aws.secret_value(second.encryption_key_secret_arn.as_deref().expect("arn")).await;
     assert_eq!(kept, "customer-owned-key-value", "the customer's secret is untouched by destroy");
     assert_stack_matches(&aws, &first, &outputs(&workspace).await["first"], &all["network"]).await;

@@ -29,6 +29,13 @@ impl Backoff {
     }
 }
 
+/// Now plus `timeout`; a timeout too long to represent falls back to a day, which no AWS wait
+/// needs, instead of overflowing.
+fn deadline_after(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout).or_else(|| now.checked_add(Duration::from_secs(24 * 60 * 60))).unwrap_or(now)
+}
+
 /// What one poll found.
 pub enum Poll<T> {
     Ready(T),
@@ -48,7 +55,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll<T>, AwsError>>,
 {
-    let deadline = Instant::now() + backoff.timeout;
+    let deadline = deadline_after(backoff.timeout);
     let mut delay = backoff.initial;
     tokio::pin!(stopped);
     loop {
@@ -107,6 +114,15 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_unrepresentable_timeout_does_not_panic() {
+        let endless = Backoff { timeout: Duration::MAX, ..FAST };
+        let result = wait_for("Wait", endless, std::future::pending(), || async { Ok(Poll::Ready(1)) }).await;
+        assert_eq!(result, Ok(1));
+        let policy = RetryWhile { condition: AwsError::is_not_found, timeout: Duration::MAX };
+        assert_eq!(retry_while(policy, || async { Ok::<_, AwsError>(2) }).await, Ok(2));
+    }
+
+    #[tokio::test]
     async fn errors_and_stop_end_the_wait() {
         let failed: Result<(), _> =
             wait_for("Wait", FAST, std::future::pending(), || async { Err(AwsError::local("Describe", "boom")) }).await;
@@ -138,7 +154,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
 {
-    let deadline = Instant::now() + policy.timeout;
+    let deadline = deadline_after(policy.timeout);
     let mut delay = Duration::from_millis(250);
     loop {
         match call().await {

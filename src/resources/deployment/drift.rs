@@ -4,7 +4,8 @@
 
 use super::names::{self, Names};
 use super::spec::DeploymentSpec;
-use super::stack::{Observed, parameter_group};
+use super::aws::rds::{self, InstanceState};
+use super::stack::{Observed, database_security_groups, parameter_group};
 
 fn sorted(items: &[String]) -> Vec<String> {
     let mut items = items.to_vec();
@@ -79,6 +80,15 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
     for extra in observed.node_groups.iter().filter(|group| group.name != group_name) {
         note(format!("node group {} is not the configured one", extra.name));
     }
+    if let Some(network) = &observed.network {
+        let expected = database_security_groups(network, observed.cluster.as_ref().and_then(|c| c.eks_security_group_id.as_deref()));
+        let instances: [(String, Option<&InstanceState>); 2] = [(names.database(), observed.database.as_ref()), (names.retool_db(), observed.retool_db.as_ref())];
+        for (identifier, db) in instances {
+            if let Some(db) = db.filter(|db| db.security_group_ids != expected) {
+                note(format!("DB instance {identifier} has security groups {:?}, expected {expected:?}", db.security_group_ids));
+            }
+        }
+    }
     match &observed.database {
         None => note(format!("DB instance {} does not exist", names.database())),
         Some(db) => {
@@ -89,10 +99,12 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
                 }
             };
             check("instance class", db.instance_class.clone(), want.instance_class.clone());
-            check("allocated storage (GB)", db.allocated_storage_gb.to_string(), want.allocated_storage_gb.to_string());
+            if rds::storage_differs(db.allocated_storage_gb, want.allocated_storage_gb, want.max_allocated_storage_gb) {
+                check("allocated storage (GB)", db.allocated_storage_gb.to_string(), want.allocated_storage_gb.to_string());
+            }
             check(
                 "storage autoscaling limit (GB)",
-                format!("{:?}", db.max_allocated_storage_gb.filter(|gb| *gb > db.allocated_storage_gb)),
+                format!("{:?}", rds::autoscaling_limit(db.allocated_storage_gb, db.max_allocated_storage_gb, want.max_allocated_storage_gb)),
                 format!("{:?}", want.max_allocated_storage_gb),
             );
             check("multi-AZ", db.multi_az.to_string(), want.multi_az.to_string());
@@ -177,6 +189,7 @@ mod tests {
             backup_retention_days: spec.database.backup_retention_days,
             deletion_protection: true,
             parameter_group: Some("acme-postgres16".into()),
+            security_group_ids: vec!["sg-d".into()],
             ..rds::InstanceState::default()
         };
         Observed {
@@ -216,6 +229,22 @@ mod tests {
     }
 
     #[test]
+    fn storage_grown_by_autoscaling_is_not_drift() {
+        let mut spec = spec();
+        spec.database.max_allocated_storage_gb = Some(spec.database.allocated_storage_gb * 2);
+        let mut observed = matching();
+        if let Some(db) = observed.database.as_mut() {
+            db.allocated_storage_gb = spec.database.allocated_storage_gb * 2;
+            db.max_allocated_storage_gb = spec.database.max_allocated_storage_gb;
+        }
+        assert_eq!(detect(&spec, &observed), Vec::<String>::new());
+        if let Some(db) = observed.database.as_mut() {
+            db.allocated_storage_gb = spec.database.allocated_storage_gb - 1;
+        }
+        assert!(detect(&spec, &observed).iter().any(|line| line.contains("allocated storage")));
+    }
+
+    #[test]
     fn every_kind_of_change_is_reported() {
         type Change = fn(&mut Observed);
         let cases: Vec<(&str, Change)> = vec![
@@ -249,6 +278,11 @@ mod tests {
                 }
             }),
             ("Retool DB instance acme-retooldb exists", |o| o.retool_db = Some(rds::InstanceState::default())),
+            ("has security groups [\"sg-d\"], expected [\"sg-d\", \"sg-eks\"]", |o| {
+                if let Some(cluster) = o.cluster.as_mut() {
+                    cluster.eks_security_group_id = Some("sg-eks".into());
+                }
+            }),
         ];
         for (expected, change) in cases {
             let mut observed = matching();

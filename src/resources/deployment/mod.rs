@@ -98,10 +98,7 @@ fn group(name: &str, description: &str, attributes: Vec<Attribute>) -> NestedBlo
 }
 
 fn duration_validator() -> impl crate::framework::Validator {
-    check("must be a duration such as 30m, 1h or 1h30m", |value| {
-        let text = value.as_str()?;
-        spec::parse_duration(text).is_none().then(|| format!("{text:?} is not a duration; write e.g. 30m, 1h or 1h30m."))
-    })
+    check("must be a duration such as 30m, 1h or 1h30m, at most 24h", |value| spec::timeout_problem(value.as_str()?))
 }
 
 fn vpc_id_validator() -> impl crate::framework::Validator {
@@ -457,6 +454,21 @@ fn deletion_protected(state: &Value) -> bool {
     state.attr("database").attr("deletion_protection").as_bool().unwrap_or(true)
 }
 
+/// The detail of a refused destroy of a protected deployment. A deployment whose create did
+/// not complete still lists drift; Terraform marks it tainted and plans to replace it, which
+/// the protection refuses: say how to resume it instead.
+fn protected_destroy_detail(prior: &Value, refusal: &str) -> String {
+    let incomplete = prior.attr(DRIFT).elements().is_some_and(|items| !items.is_empty());
+    if incomplete {
+        format!(
+            "{refusal} This deployment was not completely created; if Terraform plans to replace it because it is tainted, \
+             run `terraform untaint <address>` and apply again to resume creating it, or set deletion_protection = false to let it be replaced."
+        )
+    } else {
+        refusal.to_owned()
+    }
+}
+
 fn path(parts: &[&str]) -> AttributePath {
     parts.iter().fold(AttributePath::root(), |path, part| path.attr(*part))
 }
@@ -531,8 +543,11 @@ impl Resource<AwsClients> for DeploymentResource {
                 plan.diagnostics.attribute_error(
                     path(&["database", "deletion_protection"]),
                     "Deployment is protected from deletion",
-                    "database.deletion_protection is true, so destroying this deployment (and its database) is refused; \
-                     nothing has been touched. Set deletion_protection = false, apply, then destroy.",
+                    protected_destroy_detail(
+                        request.prior_state,
+                        "database.deletion_protection is true, so destroying this deployment (and its database) is refused; \
+                         nothing has been touched. Set deletion_protection = false, apply, then destroy.",
+                    ),
                 );
             }
             return;
@@ -706,7 +721,7 @@ impl Resource<AwsClients> for DeploymentResource {
             diags.attribute_error(
                 path(&["database", "deletion_protection"]),
                 "Deployment is protected from deletion",
-                "database.deletion_protection is true; nothing was deleted. Set it to false and apply first.",
+                protected_destroy_detail(prior, "database.deletion_protection is true; nothing was deleted. Set it to false and apply first."),
             );
             return;
         }
@@ -956,10 +971,20 @@ mod tests {
             ("node_group", nodes(3, 2, 4), "node_group.min_size"),
             ("node_group", nodes(1, 5, 4), "node_group.desired_size"),
             ("timeouts", Value::object([("delete", Value::string("soon"))]), "timeouts.delete"),
+            ("timeouts", Value::object([("create", Value::string("18000000000000000000s"))]), "timeouts.create"),
         ];
         for (name, value, path) in cases {
             assert_eq!(validate(&config(&[(name, value.clone())])), [path], "{name} = {value:?}");
         }
+    }
+
+    #[test]
+    fn a_protected_destroy_of_an_unfinished_create_explains_untaint() {
+        let finished = Value::object([(DRIFT, Value::list(Vec::new()))]);
+        let unfinished = Value::object([(DRIFT, Value::list(vec![Value::string("EKS cluster acme does not exist")]))]);
+        assert_eq!(protected_destroy_detail(&finished, "Refused."), "Refused.");
+        let detail = protected_destroy_detail(&unfinished, "Refused.");
+        assert!(detail.starts_with("Refused.") && detail.contains("terraform untaint") && detail.contains("deletion_protection = false"), "{detail}");
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub const DEFAULT_PUBLIC_ACCESS_CIDR: &str = "0.0.0.0/0";
 pub const EKS_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Waits of RDS and ElastiCache operations when `timeouts` leaves them unset.
 pub const RDS_TIMEOUT: Duration = Duration::from_secs(40 * 60);
+/// The longest budget `timeouts` may set: longer than any AWS wait takes, and far from the
+/// instant arithmetic's overflow.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeGroupSpec {
@@ -135,6 +138,15 @@ impl DeploymentSpec {
     }
 }
 
+/// Why a `timeouts` value is refused, or `None` when it is a duration of at most [`MAX_TIMEOUT`].
+pub fn timeout_problem(text: &str) -> Option<String> {
+    match parse_duration(text) {
+        None => Some(format!("{text:?} is not a duration; write e.g. 30m, 1h or 1h30m.")),
+        Some(duration) if duration > MAX_TIMEOUT => Some(format!("{text:?} is longer than the maximum of 24h.")),
+        Some(_) => None,
+    }
+}
+
 /// Parses `30m`, `1h30m`, `90s`, `2h` (Terraform's duration strings, whole units).
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let mut total: u64 = 0;
@@ -189,7 +201,8 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
     let duration = |name: &str| -> Result<Option<Duration>, String> {
         match timeouts.attr(name).as_str() {
             None => Ok(None),
-            Some(text) => parse_duration(text).map(Some).ok_or_else(|| format!("`timeouts.{name}` {text:?} is not a duration")),
+            // Validation refuses more than a day; state written before that rule is capped, not refused.
+            Some(text) => parse_duration(text).map(|d| Some(d.min(MAX_TIMEOUT))).ok_or_else(|| format!("`timeouts.{name}` {text:?} is not a duration")),
         }
     };
     let max_allocated = db.attr("max_allocated_storage_gb");
@@ -302,6 +315,27 @@ pub fn to_value(spec: &DeploymentSpec) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeouts_longer_than_a_day_are_refused() {
+        assert_eq!(timeout_problem("24h"), None);
+        assert!(timeout_problem("18000000000000000000s").is_some_and(|p| p.contains("maximum of 24h")));
+        assert!(timeout_problem("24h1s").is_some());
+        assert!(timeout_problem("soon").is_some_and(|p| p.contains("not a duration")));
+    }
+
+    #[test]
+    fn over_long_timeouts_in_older_state_are_capped() {
+        let state = Value::object([
+            ("name", Value::string("acme")),
+            ("network_id", Value::string("vpc-1")),
+            ("retool_version", Value::string("3.148.0-stable")),
+            ("domain", Value::string("retool.acme.com")),
+            ("timeouts", Value::object([("delete", Value::string("18000000000000000000s"))])),
+        ]);
+        let spec = spec_of(&state, &BTreeMap::new()).expect("readable");
+        assert_eq!(spec.timeouts.delete, Some(MAX_TIMEOUT));
+    }
 
     #[test]
     fn durations_parse_like_terraform() {

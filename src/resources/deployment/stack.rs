@@ -167,6 +167,16 @@ pub fn parameter_group(spec: &DeploymentSpec) -> Result<String, AwsError> {
         .map_err(|problem| AwsError::local("PlanDatabase", problem))
 }
 
+/// The security groups the databases should have, sorted: the network's database group and,
+/// once the cluster exists, the group EKS made for it. Managed node groups run in the latter,
+/// which admits its own members, so it is what lets pods reach Postgres.
+pub fn database_security_groups(network: &NetworkView, eks_security_group: Option<&str>) -> Vec<String> {
+    let mut groups: Vec<String> = std::iter::once(network.database_security_group_id.clone()).chain(eks_security_group.map(str::to_owned)).collect();
+    groups.sort();
+    groups.dedup();
+    groups
+}
+
 fn eks_budget(spec: &DeploymentSpec, operation: Operation) -> Duration {
     spec.timeouts.budget(operation, EKS_TIMEOUT)
 }
@@ -211,6 +221,11 @@ pub async fn converge(clients: &AwsClients, spec: &DeploymentSpec, operation: Op
     let partition = iam::partition(clients.region());
     let iam_client = clients.iam();
     let (eks_client, rds_client, elasticache, sm) = (clients.eks(), clients.rds(), clients.elasticache(), clients.secrets_manager());
+    let Some(existing_cluster) = failures.record(eks::observe_cluster(&eks_client, &names.cluster()).await) else {
+        return failures;
+    };
+    let create_security_groups =
+        database_security_groups(&network, existing_cluster.as_ref().and_then(|c| c.eks_security_group_id.as_deref()));
 
     let cluster_chain = async {
         let policies = |list: &[&str]| list.iter().map(|p| format!("arn:{partition}:iam::aws:policy/{p}")).collect::<Vec<_>>();
@@ -258,7 +273,7 @@ pub async fn converge(clients: &AwsClients, spec: &DeploymentSpec, operation: Op
             tags: tags.clone(),
         };
         eks::ensure_node_group(&eks_client, &names.cluster(), &node_spec, budget, stop).await?;
-        Ok(oidc)
+        Ok((oidc, cluster.eks_security_group_id))
     };
 
     let database_chain = async {
@@ -278,7 +293,7 @@ pub async fn converge(clients: &AwsClients, spec: &DeploymentSpec, operation: Op
             deletion_protection: spec.database.deletion_protection,
             subnet_group: names.db_subnet_group(),
             parameter_group: parameter_group.clone(),
-            security_group_ids: vec![network.database_security_group_id.clone()],
+            security_group_ids: create_security_groups.clone(),
             kms_key_arn: key.arn.clone(),
             tags: tags.clone(),
         };
@@ -332,6 +347,16 @@ pub async fn converge(clients: &AwsClients, spec: &DeploymentSpec, operation: Op
     let master_secrets = failures.record(master_secrets);
     failures.record(cache_result);
     failures.record(secrets_result);
+    let (cluster, eks_security_group) = cluster.map_or((None, None), |(oidc, group)| (Some(oidc), group));
+    if master_secrets.is_some() && eks_security_group.is_some() {
+        // Instances created before the cluster existed admit only the network's group so far.
+        let expected = database_security_groups(&network, eks_security_group.as_deref());
+        let budget = rds_budget(spec, operation);
+        let identifiers = std::iter::once(names.database()).chain(spec.retool_db.enabled.then(|| names.retool_db()));
+        for identifier in identifiers {
+            failures.record(rds::ensure_security_groups(&rds_client, &identifier, &expected, budget, stop).await);
+        }
+    }
     if let (Some(Some((provider_arn, issuer, partition, account))), Some(master_secrets)) = (cluster, master_secrets) {
         let mut readable = vec![format!(
             "arn:{partition}:secretsmanager:{}:{account}:secret:{}/*",
@@ -382,7 +407,8 @@ async fn remove_database(rds_client: &aws_sdk_rds::Client, spec: &DeploymentSpec
 }
 
 /// Takes the deployment down: cluster, databases (final snapshots unless skipped), cache and
-/// secrets concurrently, then the KMS key. Returns warnings about anything left behind on
+/// secrets concurrently, then the KMS key — kept instead when final snapshots encrypted with it
+/// exist. Returns warnings about anything left behind on
 /// purpose; fails with every error met.
 pub async fn destroy(clients: &AwsClients, spec: &DeploymentSpec, stop: &StopSignal) -> Result<Vec<String>, Failures> {
     let names = Names::new(&spec.name);
@@ -429,16 +455,54 @@ pub async fn destroy(clients: &AwsClients, spec: &DeploymentSpec, stop: &StopSig
     if !failures.0.is_empty() {
         return Err(failures);
     }
-    if let Err(error) = kms::remove(&clients.kms(), &names.kms_alias()).await {
-        failures.0.push(error);
-        return Err(failures);
+    let mut warnings: Vec<String> = leftover.into_iter().collect();
+    let kms_client = clients.kms();
+    let key_result = async {
+        let Some(key) = kms::observe(&kms_client, &names.kms_alias()).await? else { return Ok(None) };
+        // Final snapshots (and the automated backups RDS retains with them) need the key to be
+        // restored: deleting it would make them worthless after the waiting period.
+        let mut snapshots = rds::final_snapshots(&rds_client, &names.database(), &key.arn).await?;
+        snapshots.extend(rds::final_snapshots(&rds_client, &names.retool_db(), &key.arn).await?);
+        if snapshots.is_empty() {
+            kms::remove(&kms_client, &names.kms_alias()).await.map(|()| None)
+        } else {
+            let kept = kms::retain(&kms_client, &names.kms_alias(), &snapshots).await?;
+            Ok(kept.map(|arn| {
+                format!(
+                    "KMS key {arn} was kept, not scheduled for deletion: it encrypts final snapshot(s) {} (tagged {}). Schedule its deletion yourself once they are no longer needed.",
+                    snapshots.join(", "),
+                    kms::RETAINED_FOR_TAG
+                )
+            }))
+        }
+    };
+    match key_result.await {
+        Ok(kept) => warnings.extend(kept),
+        Err(error) => {
+            failures.0.push(error);
+            return Err(failures);
+        }
     }
-    Ok(leftover.into_iter().collect())
+    Ok(warnings)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn databases_admit_the_eks_cluster_group_once_it_exists() {
+        let network = NetworkView {
+            vpc_id: "vpc-1".into(),
+            private_subnet_ids: vec![],
+            cluster_security_group_id: "sg-network-cluster".into(),
+            database_security_group_id: "sg-network-db".into(),
+            egress_ips: vec![],
+        };
+        assert_eq!(database_security_groups(&network, None), ["sg-network-db"]);
+        assert_eq!(database_security_groups(&network, Some("sg-eks")), ["sg-eks", "sg-network-db"]);
+        assert_eq!(database_security_groups(&network, Some("sg-network-db")), ["sg-network-db"]);
+    }
 
     #[test]
     fn cluster_arns_name_partition_and_account() {

@@ -18,7 +18,7 @@ use aws_sdk_eks::types::{
 use super::{absent_if_missing, hash_map, ok_if_missing, wait};
 use crate::framework::StopSignal;
 use crate::provider::AwsError;
-use crate::provider::waiter::Poll;
+use crate::provider::waiter::{Poll, RetryWhile, retry_while};
 
 /// What the cluster should be.
 #[derive(Debug, Clone)]
@@ -45,6 +45,9 @@ pub struct ClusterState {
     pub oidc_issuer: Option<String>,
     pub subnet_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
+    /// The security group EKS creates for the cluster (`clusterSecurityGroupId`); managed node
+    /// groups without a launch template run in it, so it is what the databases must admit.
+    pub eks_security_group_id: Option<String>,
     pub endpoint_public_access: bool,
     pub public_access_cidrs: Vec<String>,
     pub encryption_key_arn: Option<String>,
@@ -94,6 +97,7 @@ pub async fn observe_cluster(eks: &Client, name: &str) -> Result<Option<ClusterS
         oidc_issuer: cluster.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()).map(str::to_owned),
         subnet_ids: vpc.map(|v| sorted(v.subnet_ids())).unwrap_or_default(),
         security_group_ids: vpc.map(|v| sorted(v.security_group_ids())).unwrap_or_default(),
+        eks_security_group_id: vpc.and_then(|v| v.cluster_security_group_id()).filter(|id| !id.is_empty()).map(str::to_owned),
         endpoint_public_access: vpc.is_some_and(|v| v.endpoint_public_access()),
         public_access_cidrs: vpc.map(|v| sorted(v.public_access_cidrs())).unwrap_or_default(),
         encryption_key_arn: cluster.encryption_config().iter().find_map(|c| c.provider().and_then(|p| p.key_arn())).map(str::to_owned),
@@ -109,6 +113,22 @@ fn vpc_config(spec: &ClusterSpec) -> VpcConfigRequest {
         .endpoint_private_access(true)
         .set_public_access_cidrs(spec.endpoint_public_access.then(|| spec.public_access_cidrs.clone()))
         .build()
+}
+
+/// IAM and KMS are eventually consistent: right after CreateRole or CreateKey, EKS may refuse
+/// the new role ("could not be assumed") or key ("invalid", "not found") for a while.
+const NEW_ROLE_OR_KEY: RetryWhile = RetryWhile { condition: is_role_or_key_not_yet_visible, timeout: Duration::from_secs(120) };
+
+/// Whether EKS refused a role or KMS key that most likely just has not propagated yet.
+fn is_role_or_key_not_yet_visible(error: &AwsError) -> bool {
+    if error.code.as_deref() != Some("InvalidParameterException") {
+        return false;
+    }
+    let message = error.message.to_ascii_lowercase();
+    let role = message.contains("role") && (message.contains("could not be assumed") || message.contains("cannot be assumed") || message.contains("does not exist"));
+    let key = message.contains("kms")
+        && ["invalid", "not found", "does not exist", "access denied", "not authorized"].iter().any(|phrase| message.contains(phrase));
+    role || key
 }
 
 /// Polls until the cluster is ACTIVE.
@@ -133,17 +153,20 @@ pub async fn ensure_cluster(eks: &Client, spec: &ClusterSpec, timeout: Duration,
             .resources("secrets")
             .provider(Provider::builder().key_arn(&spec.kms_key_arn).build())
             .build();
-        eks.create_cluster()
-            .name(&spec.name)
-            .version(&spec.version)
-            .role_arn(&spec.role_arn)
-            .resources_vpc_config(vpc_config(spec))
-            .encryption_config(encryption)
-            .access_config(CreateAccessConfigRequest::builder().authentication_mode(AuthenticationMode::Api).build())
-            .set_tags(Some(hash_map(&spec.tags)))
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("CreateCluster", e))?;
+        retry_while(NEW_ROLE_OR_KEY, || async {
+            eks.create_cluster()
+                .name(&spec.name)
+                .version(&spec.version)
+                .role_arn(&spec.role_arn)
+                .resources_vpc_config(vpc_config(spec))
+                .encryption_config(encryption.clone())
+                .access_config(CreateAccessConfigRequest::builder().authentication_mode(AuthenticationMode::Api).build())
+                .set_tags(Some(hash_map(&spec.tags)))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk("CreateCluster", e))
+        })
+        .await?;
         return wait_active(eks, &spec.name, timeout, stop).await;
     };
     let mut cluster = wait_active(eks, &spec.name, timeout, stop).await?;
@@ -262,17 +285,20 @@ pub async fn ensure_node_group(eks: &Client, cluster: &str, spec: &NodeGroupSpec
     let groups = observe_node_groups(eks, cluster).await?;
     let group = match groups.iter().find(|group| group.name == spec.name) {
         None => {
-            eks.create_nodegroup()
-                .cluster_name(cluster)
-                .nodegroup_name(&spec.name)
-                .node_role(&spec.role_arn)
-                .set_subnets(Some(spec.subnet_ids.clone()))
-                .instance_types(&spec.instance_type)
-                .scaling_config(scaling(spec))
-                .set_tags(Some(hash_map(&spec.tags)))
-                .send()
-                .await
-                .map_err(|e| AwsError::from_sdk("CreateNodegroup", e))?;
+            retry_while(NEW_ROLE_OR_KEY, || async {
+                eks.create_nodegroup()
+                    .cluster_name(cluster)
+                    .nodegroup_name(&spec.name)
+                    .node_role(&spec.role_arn)
+                    .set_subnets(Some(spec.subnet_ids.clone()))
+                    .instance_types(&spec.instance_type)
+                    .scaling_config(scaling(spec))
+                    .set_tags(Some(hash_map(&spec.tags)))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("CreateNodegroup", e))
+            })
+            .await?;
             wait_node_group(eks, cluster, &spec.name, timeout, stop).await?
         }
         Some(_) => {
@@ -317,4 +343,29 @@ pub async fn remove_cluster(eks: &Client, name: &str, timeout: Duration, stop: &
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(code: &str, message: &str) -> AwsError {
+        AwsError { operation: "CreateCluster", code: Some(code.into()), message: message.into() }
+    }
+
+    #[test]
+    fn a_role_or_key_not_yet_propagated_is_retried_and_nothing_else() {
+        let retried = [
+            "Role with arn: arn:aws:iam::123456789012:role/acme-eks-cluster, could not be assumed because it does not exist or the trusted entity is not correct",
+            "The role with name acme-eks-nodes cannot be found. (Service: AmazonIdentityManagement) does not exist",
+            "Invalid KMS key arn:aws:kms:us-east-1:123456789012:key/abc",
+            "KMS key arn:aws:kms:us-east-1:123456789012:key/abc not found",
+        ];
+        for message in retried {
+            assert!(is_role_or_key_not_yet_visible(&refused("InvalidParameterException", message)), "{message}");
+        }
+        assert!(!is_role_or_key_not_yet_visible(&refused("InvalidParameterException", "unsupported Kubernetes version 1.20")));
+        assert!(!is_role_or_key_not_yet_visible(&refused("AccessDeniedException", "role could not be assumed")));
+        assert_eq!(NEW_ROLE_OR_KEY.timeout, Duration::from_secs(120));
+    }
 }

@@ -1,7 +1,8 @@
 //! The deployment's customer-managed KMS key (rotation on), found through its alias
 //! `alias/retool/<name>`. It encrypts EKS secrets, both databases, the cache and the generated
 //! secrets; destroy schedules its deletion after a 7-day waiting period, the shortest AWS allows
-//! to cancel a mistake.
+//! to cancel a mistake — unless final snapshots encrypted with it exist: then the key is kept
+//! (tagged [`RETAINED_FOR_TAG`]), since deleting it would make them unrestorable.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,11 @@ use aws_sdk_kms::types::{KeyState as AwsKeyState, Tag};
 
 use super::absent_if_missing;
 use crate::provider::AwsError;
+
+/// Tag on a key that destroy kept, naming the snapshots it still decrypts.
+pub const RETAINED_FOR_TAG: &str = "retool:retained-for";
+/// AWS's limit on a tag value.
+const MAX_TAG_VALUE: usize = 256;
 
 /// Days between destroy and the key's deletion.
 pub const DELETION_WINDOW_DAYS: i32 = 7;
@@ -109,4 +115,53 @@ pub async fn remove(kms: &Client, alias: &str) -> Result<(), AwsError> {
         .await
         .map(|_| ())
         .map_err(|e| AwsError::from_sdk("ScheduleKeyDeletion", e))
+}
+
+/// The snapshots named in a tag value of at most AWS's limit, whole names only, space-separated.
+pub fn retained_for_value(snapshots: &[String]) -> String {
+    let mut value = String::new();
+    for snapshot in snapshots {
+        let separator = usize::from(!value.is_empty());
+        if value.len() + separator + snapshot.len() > MAX_TAG_VALUE {
+            break;
+        }
+        if separator == 1 {
+            value.push(' ');
+        }
+        value.push_str(snapshot);
+    }
+    value
+}
+
+/// Keeps the key for `snapshots` instead of deleting it: tags it [`RETAINED_FOR_TAG`], makes
+/// sure it is usable, and removes the alias (the deployment itself is gone). Returns the key's
+/// ARN, or `None` when there is no key.
+pub async fn retain(kms: &Client, alias: &str, snapshots: &[String]) -> Result<Option<String>, AwsError> {
+    let Some(key) = observe(kms, alias).await? else { return Ok(None) };
+    let tag = Tag::builder()
+        .tag_key(RETAINED_FOR_TAG)
+        .tag_value(retained_for_value(snapshots))
+        .build()
+        .map_err(|e| AwsError::local("TagResource", e.to_string()))?;
+    kms.tag_resource().key_id(&key.key_id).tags(tag).send().await.map_err(|e| AwsError::from_sdk("TagResource", e))?;
+    if key.pending_deletion {
+        kms.cancel_key_deletion().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("CancelKeyDeletion", e))?;
+        kms.enable_key().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("EnableKey", e))?;
+    }
+    super::ok_if_missing(kms.delete_alias().alias_name(alias).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteAlias", e)))?;
+    Ok(Some(key.arn))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_retained_for_tag_lists_whole_snapshot_names_within_the_limit() {
+        let names = vec!["acme-postgres-final-17".to_owned(), "acme-retooldb-final-17".to_owned()];
+        assert_eq!(retained_for_value(&names), "acme-postgres-final-17 acme-retooldb-final-17");
+        let many: Vec<String> = (0..20).map(|i| format!("acme-postgres-final-{i:020}")).collect();
+        let value = retained_for_value(&many);
+        assert!(value.len() <= MAX_TAG_VALUE && value.split(' ').all(|name| many.contains(&name.to_owned())), "{value}");
+    }
 }

@@ -76,10 +76,12 @@ impl InstanceState {
             }
         };
         differs("instance class", self.instance_class.clone(), spec.instance_class.clone());
-        differs("allocated storage", format!("{} GB", self.allocated_storage_gb), format!("{} GB", spec.allocated_storage_gb));
+        if storage_differs(self.allocated_storage_gb, spec.allocated_storage_gb, spec.max_allocated_storage_gb) {
+            differs("allocated storage", format!("{} GB", self.allocated_storage_gb), format!("{} GB", spec.allocated_storage_gb));
+        }
         differs(
             "storage autoscaling limit",
-            format!("{:?}", self.max_allocated_storage_gb.filter(|gb| *gb > self.allocated_storage_gb)),
+            format!("{:?}", autoscaling_limit(self.allocated_storage_gb, self.max_allocated_storage_gb, spec.max_allocated_storage_gb)),
             format!("{:?}", spec.max_allocated_storage_gb),
         );
         differs("multi-AZ", self.multi_az.to_string(), spec.multi_az.to_string());
@@ -89,6 +91,22 @@ impl InstanceState {
         let major = |version: &str| version.split('.').next().unwrap_or_default().to_owned();
         differs("engine major version", major(&self.engine_version), major(&spec.engine_version));
         found
+    }
+}
+
+/// Whether allocated storage `have` differs from the configured `want`. With autoscaling on
+/// (a configured limit), RDS grows storage past `want` on its own: only less is a difference.
+pub fn storage_differs(have: i32, want: i32, want_limit: Option<i32>) -> bool {
+    if want_limit.is_some() { have < want } else { have != want }
+}
+
+/// The autoscaling limit an instance has, as configuration would say it: RDS reports a limit
+/// equal to the allocated storage when autoscaling is off, but autoscaling may also have grown
+/// storage up to the configured limit.
+pub fn autoscaling_limit(allocated: i32, limit: Option<i32>, want_limit: Option<i32>) -> Option<i32> {
+    match want_limit {
+        Some(_) => limit,
+        None => limit.filter(|gb| *gb > allocated),
     }
 }
 
@@ -128,15 +146,34 @@ pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<I
     }))
 }
 
+/// Whether an instance is usable and accepts a modification. After a storage change RDS
+/// optimises storage for hours; the instance works and can be modified meanwhile.
+pub fn is_ready(status: &str) -> bool {
+    matches!(status, "available" | "storage-optimization")
+}
+
+/// Waits until the instance is ready for a modification (RDS refuses one while it is, say,
+/// backing up or modifying).
+async fn wait_ready(rds: &Client, identifier: &str, timeout: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+    wait("WaitDBInstanceAvailable", timeout, stop, || async {
+        match observe_instance(rds, identifier).await? {
+            Some(db) if is_ready(&db.status) => Ok(Poll::Ready(())),
+            Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} is {}", db.status))),
+            None => Err(AwsError::local("WaitDBInstanceAvailable", format!("DB instance {identifier} disappeared"))),
+        }
+    })
+    .await
+}
+
 async fn wait_available(rds: &Client, spec: &InstanceSpec, timeout: Duration, stop: &StopSignal) -> Result<InstanceState, AwsError> {
     let identifier = &spec.identifier;
     wait("WaitDBInstanceAvailable", timeout, stop, || async {
         match observe_instance(rds, identifier).await? {
-            Some(db) if db.status == "available" && db.differences(spec).is_empty() => Ok(Poll::Ready(db)),
+            Some(db) if is_ready(&db.status) && db.differences(spec).is_empty() => Ok(Poll::Ready(db)),
             Some(db) if ["failed", "incompatible-parameters", "incompatible-restore", "storage-full"].contains(&db.status.as_str()) => {
                 Err(AwsError::local("WaitDBInstanceAvailable", format!("DB instance {identifier} is {}", db.status)))
             }
-            Some(db) if db.status == "available" => Ok(Poll::Pending(format!("DB instance {identifier} still differs: {}", db.differences(spec).join(", ")))),
+            Some(db) if is_ready(&db.status) => Ok(Poll::Pending(format!("DB instance {identifier} still differs: {}", db.differences(spec).join(", ")))),
             Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} is {}", db.status))),
             None => Err(AwsError::local("WaitDBInstanceAvailable", format!("DB instance {identifier} disappeared"))),
         }
@@ -199,11 +236,14 @@ pub async fn ensure_instance(rds: &Client, spec: &InstanceSpec, timeout: Duratio
         return wait_available(rds, spec, timeout, stop).await;
     }
     let major_change = existing.engine_version.split('.').next() != spec.engine_version.split('.').next();
+    wait_ready(rds, &spec.identifier, timeout, stop).await?;
+    // Storage only ever grows: less than what (autoscaling) allocated is refused by RDS.
+    let grow_storage = spec.allocated_storage_gb > existing.allocated_storage_gb;
     rds.modify_db_instance()
         .db_instance_identifier(&spec.identifier)
         .apply_immediately(true)
         .db_instance_class(&spec.instance_class)
-        .allocated_storage(spec.allocated_storage_gb)
+        .set_allocated_storage(grow_storage.then_some(spec.allocated_storage_gb))
         // Autoscaling is turned off by setting its limit to the allocated storage.
         .max_allocated_storage(spec.max_allocated_storage_gb.unwrap_or(spec.allocated_storage_gb))
         .multi_az(spec.multi_az)
@@ -216,6 +256,32 @@ pub async fn ensure_instance(rds: &Client, spec: &InstanceSpec, timeout: Duratio
         .await
         .map_err(|e| AwsError::from_sdk("ModifyDBInstance", e))?;
     wait_available(rds, spec, timeout, stop).await
+}
+
+/// Gives the instance exactly the security groups `expected` (sorted) when it has others: waits
+/// for it to be available, modifies, and waits until RDS reports the new set. A missing
+/// instance is left to `ensure_instance`.
+pub async fn ensure_security_groups(rds: &Client, identifier: &str, expected: &[String], timeout: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+    let Some(existing) = observe_instance(rds, identifier).await? else { return Ok(()) };
+    if existing.security_group_ids == expected {
+        return Ok(());
+    }
+    wait_ready(rds, identifier, timeout, stop).await?;
+    rds.modify_db_instance()
+        .db_instance_identifier(identifier)
+        .apply_immediately(true)
+        .set_vpc_security_group_ids(Some(expected.to_vec()))
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ModifyDBInstance", e))?;
+    wait("WaitDBSecurityGroups", timeout, stop, || async {
+        match observe_instance(rds, identifier).await? {
+            Some(db) if db.security_group_ids == expected => Ok(Poll::Ready(())),
+            Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} has security groups {:?}", db.security_group_ids))),
+            None => Err(AwsError::local("WaitDBSecurityGroups", format!("DB instance {identifier} disappeared"))),
+        }
+    })
+    .await
 }
 
 /// Deletes the instance (final snapshot `final_snapshot`, or none) and waits until it is gone.
@@ -247,6 +313,30 @@ pub async fn remove_instance(rds: &Client, identifier: &str, final_snapshot: Opt
         })
     })
     .await
+}
+
+/// The final snapshots destroy took of `instance` (named `<instance>-final-…`) that are
+/// encrypted with `key_arn` (or report no key), sorted.
+pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Result<Vec<String>, AwsError> {
+    let prefix = format!("{instance}-final-");
+    let listed = absent_if_missing(
+        rds.describe_db_snapshots()
+            .db_instance_identifier(instance)
+            .snapshot_type("manual")
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeDBSnapshots", e)),
+    )?;
+    let mut found: Vec<String> = listed
+        .iter()
+        .flat_map(|out| out.db_snapshots())
+        .filter(|snapshot| snapshot.kms_key_id().is_none_or(|key| key.is_empty() || key == key_arn || key_arn.ends_with(&format!("/{key}"))))
+        .filter_map(|snapshot| snapshot.db_snapshot_identifier())
+        .filter(|id| id.starts_with(&prefix))
+        .map(str::to_owned)
+        .collect();
+    found.sort();
+    Ok(found)
 }
 
 /// The subnets of DB subnet group `name`, sorted; `None` when it does not exist.
@@ -348,4 +438,52 @@ pub async fn remove_parameter_group(rds: &Client, name: &str) -> Result<(), AwsE
 
 pub async fn remove_subnet_group(rds: &Client, name: &str) -> Result<(), AwsError> {
     ok_if_missing(rds.delete_db_subnet_group().db_subnet_group_name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteDBSubnetGroup", e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn autoscaled_storage_is_not_a_difference() {
+        // Autoscaling on (limit 200): RDS grew 100 to 120.
+        assert!(!storage_differs(120, 100, Some(200)));
+        assert!(storage_differs(80, 100, Some(200)));
+        assert!(storage_differs(120, 100, None));
+        assert_eq!(autoscaling_limit(200, Some(200), Some(200)), Some(200), "grown up to the limit");
+        assert_eq!(autoscaling_limit(100, Some(100), None), None, "RDS's way of saying off");
+
+        let spec = InstanceSpec {
+            identifier: "acme-postgres".into(),
+            instance_class: "db.m6g.large".into(),
+            engine_version: "16".into(),
+            allocated_storage_gb: 100,
+            max_allocated_storage_gb: Some(200),
+            multi_az: false,
+            backup_retention_days: 7,
+            deletion_protection: true,
+            subnet_group: String::new(),
+            parameter_group: "acme-postgres16".into(),
+            security_group_ids: vec![],
+            kms_key_arn: String::new(),
+            tags: BTreeMap::new(),
+        };
+        let grown = InstanceState {
+            instance_class: spec.instance_class.clone(),
+            engine_version: "16.4".into(),
+            allocated_storage_gb: 200,
+            max_allocated_storage_gb: Some(200),
+            backup_retention_days: 7,
+            deletion_protection: true,
+            parameter_group: Some(spec.parameter_group.clone()),
+            ..InstanceState::default()
+        };
+        assert_eq!(grown.differences(&spec), Vec::<String>::new());
+    }
+
+    #[test]
+    fn storage_optimization_counts_as_ready() {
+        assert!(is_ready("available") && is_ready("storage-optimization"));
+        assert!(!is_ready("modifying") && !is_ready("backing-up"));
+    }
 }

@@ -20,10 +20,11 @@ pub const MIN_NODES: i64 = 1;
 pub const MAX_NODES: i64 = 100;
 
 /// A DNS label usable in every AWS name: lowercase letters, digits and hyphens, starting with a
-/// letter, not ending with a hyphen, at most [`MAX_NAME_LENGTH`] characters.
+/// letter, without two hyphens in a row or a trailing one (RDS and ElastiCache identifiers refuse
+/// both, and only at apply), at most [`MAX_NAME_LENGTH`] characters.
 pub fn deployment_name() -> impl Validator {
     validators::check(
-        format!("must be a DNS label: lowercase letters, digits and hyphens, starting with a letter (at most {MAX_NAME_LENGTH} characters)"),
+        format!("must be a DNS label: lowercase letters, digits and hyphens, starting with a letter, no `--` and no trailing hyphen (at most {MAX_NAME_LENGTH} characters)"),
         |value| {
             let name = value.as_str()?;
             if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
@@ -33,7 +34,9 @@ pub fn deployment_name() -> impl Validator {
             } else if let Some(bad) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
                 Some(format!("{name:?} contains {bad:?}; only lowercase letters, digits and - are allowed."))
             } else if name.ends_with('-') {
-                Some(format!("{name:?} must not end with a hyphen."))
+                Some(format!("{name:?} must not end with a hyphen: RDS and ElastiCache identifiers refuse it."))
+            } else if name.contains("--") {
+                Some(format!("{name:?} must not contain two hyphens in a row: RDS and ElastiCache identifiers refuse it."))
             } else {
                 None
             }
@@ -263,7 +266,7 @@ mod tests {
     #[test]
     fn names_are_dns_labels_short_enough_to_prefix_aws_names() {
         accepts(&deployment_name(), &["retool", "retool-prod-2", "a", &"a".repeat(MAX_NAME_LENGTH)]);
-        refuses(&deployment_name(), &["", "Retool", "1retool", "-retool", "retool-", "retool_prod", "retool.prod", "rétool", &"a".repeat(MAX_NAME_LENGTH + 1)]);
+        refuses(&deployment_name(), &["", "Retool", "1retool", "-retool", "retool-", "retool--prod", "a--", "retool_prod", "retool.prod", "rétool", &"a".repeat(MAX_NAME_LENGTH + 1)]);
     }
 
     #[test]
