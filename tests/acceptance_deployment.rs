@@ -14,6 +14,7 @@ mod support;
 
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use serde_json::Value;
+use support::diagnostics::error_diagnostics;
 use support::{Emulator, Workspace, acceptance_toolchain, aws as support_aws};
 
 const ADDRESS: &str = "retool_deployment.this";
@@ -241,28 +242,6 @@ fn sorted(items: &[String]) -> Vec<String> {
     let mut items = items.to_vec();
     items.sort();
     items
-}
-
-/// Error diagnostics of a failed `-json` Terraform command (`validate -json` prints one document,
-/// `plan -json` one event per line).
-fn errors(output: &support::CommandOutput) -> Vec<Value> {
-    let mut diagnostics = Vec::new();
-    for line in output.stdout.lines() {
-        let Ok(event) = serde_json::from_str::<Value>(line) else { continue };
-        if let Some(list) = event["diagnostics"].as_array() {
-            diagnostics.extend(list.iter().cloned());
-        }
-        if event["type"] == "diagnostic" {
-            diagnostics.push(event["diagnostic"].clone());
-        }
-    }
-    if let Ok(document) = serde_json::from_str::<Value>(&output.stdout) {
-        if let Some(list) = document["diagnostics"].as_array() {
-            diagnostics.extend(list.iter().cloned());
-        }
-    }
-    diagnostics.retain(|diagnostic| diagnostic["severity"] == "error");
-    diagnostics
 }
 
 /// IAM returns policy documents URL-encoded.
@@ -601,7 +580,7 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     workspace.write_main(&config(&workspace, &[&deployment]));
     let refused = terraform.run(&["plan", "-json", "-input=false", "-no-color", "-lock=false"]).await;
     assert_eq!(refused.code, 1, "a minor skip must be refused:\n{refused}");
-    let refused_errors = errors(&refused);
+    let refused_errors = error_diagnostics(&refused);
     assert!(
         refused_errors.iter().any(|d| d["summary"].as_str().unwrap_or_default().contains("Kubernetes") && d["range"]["filename"] == "main.tf"),
         "error on kubernetes_version: {refused_errors:#?}"
@@ -814,7 +793,7 @@ async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
             refusal = terraform.run(&["plan", "-json", "-input=false", "-no-color", "-lock=false", "-target", ADDRESS]).await;
         }
         assert_eq!(refusal.code, 1, "{}: must be refused:\n{refusal}", case.what);
-        let found = errors(&refusal);
+        let found = error_diagnostics(&refusal);
         assert!(
             found.iter().any(|d| d["range"]["filename"] == "main.tf" && d["range"]["start"]["line"].as_u64() == Some(line as u64)),
             "{}: no error at main.tf:{line}: {found:#?}\n{written}",
