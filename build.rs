@@ -7,12 +7,8 @@
 use std::error::Error;
 
 const PROTO_DIR: &str = "proto";
-const PROTO_FILES: [&str; 4] = [
-    "proto/tfplugin6.proto",
-    "proto/grpc_controller.proto",
-    "proto/grpc_stdio.proto",
-    "proto/grpc_broker.proto",
-];
+const PROTO_FILES: [&str; 4] =
+    ["proto/tfplugin6.proto", "proto/grpc_controller.proto", "proto/grpc_stdio.proto", "proto/grpc_broker.proto"];
 
 fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo:rerun-if-changed=build.rs");

@@ -169,7 +169,12 @@ impl ServerCertVerifier for PinnedServer {
         cert: &CertificateDer<'_>,
         signature: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, signature, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            signature,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -178,7 +183,12 @@ impl ServerCertVerifier for PinnedServer {
         cert: &CertificateDer<'_>,
         signature: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, signature, &self.provider.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            signature,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -223,8 +233,7 @@ async fn connect(handshake: &str, identity: &ClientIdentity) -> Result<tonic::tr
 }
 
 async fn get_provider_schema(channel: &tonic::transport::Channel) -> Result<SchemaResponse, Failure> {
-    let mut client = tonic::client::Grpc::new(channel.clone())
-        .max_decoding_message_size(256 * 1024 * 1024);
+    let mut client = tonic::client::Grpc::new(channel.clone()).max_decoding_message_size(256 * 1024 * 1024);
     client.ready().await?;
     let path = tonic::codegen::http::uri::PathAndQuery::from_static("/tfplugin6.Provider/GetProviderSchema");
     let codec = tonic_prost::ProstCodec::<EmptyRequest, SchemaResponse>::default();
@@ -270,7 +279,9 @@ fn run(binary: &Path) -> Result<(), Failure> {
         let first = get_provider_schema(&channel).await?;
         let first_latency = connected_at.elapsed();
         if !first.diagnostics.is_empty() {
-            return Err::<_, Failure>(format!("GetProviderSchema returned {} diagnostics", first.diagnostics.len()).into());
+            return Err::<_, Failure>(
+                format!("GetProviderSchema returned {} diagnostics", first.diagnostics.len()).into(),
+            );
         }
         let mut latencies = Vec::with_capacity(SCHEMA_CALLS);
         for _ in 0..SCHEMA_CALLS {

@@ -61,7 +61,13 @@ impl Clients {
     }
 
     async fn secret_value(&self, arn: &str) -> String {
-        let out = self.secrets.get_secret_value().secret_id(arn).send().await.unwrap_or_else(|e| panic!("GetSecretValue {arn}: {e:?}"));
+        let out = self
+            .secrets
+            .get_secret_value()
+            .secret_id(arn)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GetSecretValue {arn}: {e:?}"));
         out.secret_string().unwrap_or_else(|| panic!("secret {arn} has no string value")).to_owned()
     }
 
@@ -97,7 +103,14 @@ impl Clients {
     /// Creates the managed policy the deployments use as permissions boundary; returns its ARN.
     async fn create_boundary(&self) -> String {
         let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-        let created = self.iam.create_policy().policy_name(BOUNDARY_NAME).policy_document(document).send().await.expect("CreatePolicy");
+        let created = self
+            .iam
+            .create_policy()
+            .policy_name(BOUNDARY_NAME)
+            .policy_document(document)
+            .send()
+            .await
+            .expect("CreatePolicy");
         created.policy().and_then(|p| p.arn()).expect("policy ARN").to_owned()
     }
 }
@@ -145,7 +158,8 @@ impl Deployment {
     }
 
     fn hcl(&self) -> String {
-        let mut boundary = self.boundary.as_ref().map(|arn| format!("  permission_boundary_arn = \"{arn}\"\n")).unwrap_or_default();
+        let mut boundary =
+            self.boundary.as_ref().map(|arn| format!("  permission_boundary_arn = \"{arn}\"\n")).unwrap_or_default();
         if let Some(arn) = &self.encryption_key_secret_arn {
             boundary.push_str(&format!("  encryption_key_secret_arn = \"{arn}\"\n"));
         }
@@ -250,7 +264,10 @@ fn url_decode(text: &str) -> String {
     let mut out = Vec::new();
     let mut index = 0;
     while index < bytes.len() {
-        let hex = bytes.get(index + 1..index + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        let hex = bytes
+            .get(index + 1..index + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
         match (bytes[index], hex) {
             (b'%', Some(byte)) => {
                 out.push(byte);
@@ -310,11 +327,24 @@ async fn assert_stack_matches(aws: &Clients, deployment: &Deployment, outputs: &
     let eso = aws.iam.get_role().role_name(format!("{name}-external-secrets")).send().await.expect("ESO role");
     let trust = url_decode(eso.role().and_then(|r| r.assume_role_policy_document()).unwrap_or_default());
     assert!(trust.contains("AssumeRoleWithWebIdentity") && trust.contains("oidc-provider"), "ESO trust: {trust}");
-    let policy = aws.iam.get_role_policy().role_name(format!("{name}-external-secrets")).policy_name("read-retool-secrets").send().await.expect("ESO policy");
+    let policy = aws
+        .iam
+        .get_role_policy()
+        .role_name(format!("{name}-external-secrets"))
+        .policy_name("read-retool-secrets")
+        .send()
+        .await
+        .expect("ESO policy");
     let policy = url_decode(policy.policy_document());
     assert!(policy.contains(&format!("secret:retool/{name}/*")), "ESO policy must scope to retool/{name}/*: {policy}");
-    assert!(policy.contains(text(outputs, "database_master_user_secret_arn")), "ESO policy must allow the master secret: {policy}");
-    assert!(!policy.contains("\"*\"") && !policy.contains("secret:*"), "ESO policy must not read every secret: {policy}");
+    assert!(
+        policy.contains(text(outputs, "database_master_user_secret_arn")),
+        "ESO policy must allow the master secret: {policy}"
+    );
+    assert!(
+        !policy.contains("\"*\"") && !policy.contains("secret:*"),
+        "ESO policy must not read every secret: {policy}"
+    );
 
     // EKS: private subnets, the cluster security group, secrets encrypted with the key, nodes.
     let cluster = aws.cluster(name).await.expect("cluster exists");
@@ -330,7 +360,10 @@ async fn assert_stack_matches(aws: &Clients, deployment: &Deployment, outputs: &
     let group = aws.node_group(name, &format!("{name}-m5-large")).await;
     let scaling = group.scaling_config().expect("scaling");
     let (min, desired, max) = deployment.nodes;
-    assert_eq!((scaling.min_size(), scaling.desired_size(), scaling.max_size()), (Some(min as i32), Some(desired as i32), Some(max as i32)));
+    assert_eq!(
+        (scaling.min_size(), scaling.desired_size(), scaling.max_size()),
+        (Some(min as i32), Some(desired as i32), Some(max as i32))
+    );
     assert_eq!(sorted(group.subnets()), private_subnets, "node subnets");
     assert_eq!(group.instance_types(), ["m5.large".to_owned()]);
 
@@ -346,16 +379,27 @@ async fn assert_stack_matches(aws: &Clients, deployment: &Deployment, outputs: &
     let sgs: Vec<&str> = db.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id()).collect();
     assert_eq!(sgs, [database_sg], "database security group");
     let subnet_group = db.db_subnet_group().expect("subnet group");
-    let mut db_subnets: Vec<String> = subnet_group.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_owned).collect();
+    let mut db_subnets: Vec<String> =
+        subnet_group.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_owned).collect();
     db_subnets.sort();
     assert_eq!(db_subnets, private_subnets, "database subnets");
     let master = db.master_user_secret().and_then(|s| s.secret_arn()).expect("managed master secret");
     assert_eq!(master, text(outputs, "database_master_user_secret_arn"));
     aws.secrets.describe_secret().secret_id(master).send().await.expect("the master secret exists");
-    let group_name = db.db_parameter_groups().first().and_then(|g| g.db_parameter_group_name()).expect("parameter group").to_owned();
-    let parameters = aws.rds.describe_db_parameters().db_parameter_group_name(&group_name).send().await.expect("DescribeDBParameters");
+    let group_name =
+        db.db_parameter_groups().first().and_then(|g| g.db_parameter_group_name()).expect("parameter group").to_owned();
+    let parameters = aws
+        .rds
+        .describe_db_parameters()
+        .db_parameter_group_name(&group_name)
+        .send()
+        .await
+        .expect("DescribeDBParameters");
     assert!(
-        parameters.parameters().iter().any(|p| p.parameter_name() == Some("rds.force_ssl") && p.parameter_value() == Some("1")),
+        parameters
+            .parameters()
+            .iter()
+            .any(|p| p.parameter_name() == Some("rds.force_ssl") && p.parameter_value() == Some("1")),
         "rds.force_ssl = 1 in {group_name}"
     );
     assert_eq!(db.endpoint().and_then(|e| e.address()), Some(text(outputs, "database_endpoint")));
@@ -370,8 +414,10 @@ async fn assert_stack_matches(aws: &Clients, deployment: &Deployment, outputs: &
     } else {
         assert!(outputs["retool_db_endpoint"].is_null());
     }
-    let cache = aws.elasticache.describe_replication_groups().replication_group_id(format!("{name}-cache")).send().await;
-    let cache = cache.ok().and_then(|out| out.replication_groups().first().cloned()).filter(|g| g.status() != Some("deleting"));
+    let cache =
+        aws.elasticache.describe_replication_groups().replication_group_id(format!("{name}-cache")).send().await;
+    let cache =
+        cache.ok().and_then(|out| out.replication_groups().first().cloned()).filter(|g| g.status() != Some("deleting"));
     assert_eq!(cache.is_some(), deployment.cache, "cache exists iff enabled");
     if let Some(cache) = cache {
         assert_eq!(cache.transit_encryption_enabled(), Some(true));
@@ -391,7 +437,10 @@ async fn assert_stack_matches(aws: &Clients, deployment: &Deployment, outputs: &
             assert_eq!(text(outputs, "encryption_key_secret_arn"), theirs, "the customer's secret is reported as is");
             let ours = aws.secrets.describe_secret().secret_id(format!("retool/{name}/encryption-key")).send().await;
             assert!(ours.is_err(), "no ENCRYPTION_KEY is generated when the customer brings one");
-            assert!(policy.contains(theirs.as_str()), "the External Secrets role may read the customer's key: {policy}");
+            assert!(
+                policy.contains(theirs.as_str()),
+                "the External Secrets role may read the customer's key: {policy}"
+            );
         }
     }
     for (output, suffix, length) in generated {
@@ -409,16 +458,29 @@ async fn assert_stack_matches(aws: &Clients, deployment: &Deployment, outputs: &
 async fn assert_tags(aws: &Clients, outputs: &Value, team: &str) {
     let name = text(outputs, "id");
     let key = aws.kms.list_resource_tags().key_id(text(outputs, "kms_key_arn")).send().await.expect("ListResourceTags");
-    assert!(key.tags().iter().any(|t| t.tag_key() == "Team" && t.tag_value() == team), "KMS key tags: {:?}", key.tags());
+    assert!(
+        key.tags().iter().any(|t| t.tag_key() == "Team" && t.tag_value() == team),
+        "KMS key tags: {:?}",
+        key.tags()
+    );
     let role = aws.iam.get_role().role_name(format!("{name}-eks-nodes")).send().await.expect("GetRole");
     let role_tags = role.role().map(|r| r.tags().to_vec()).unwrap_or_default();
     assert!(role_tags.iter().any(|t| t.key() == "Team" && t.value() == team), "role tags: {role_tags:?}");
     let cluster = aws.cluster(name).await.expect("cluster");
     assert_eq!(cluster.tags().and_then(|t| t.get("Team")).map(String::as_str), Some(team), "cluster tags");
     let db = aws.db(&format!("{name}-postgres")).await.expect("database");
-    assert!(db.tag_list().iter().any(|t| t.key() == Some("Team") && t.value() == Some(team)), "database tags: {:?}", db.tag_list());
-    let secret = aws.secrets.describe_secret().secret_id(text(outputs, "jwt_secret_arn")).send().await.expect("DescribeSecret");
-    assert!(secret.tags().iter().any(|t| t.key() == Some("Team") && t.value() == Some(team)), "secret tags: {:?}", secret.tags());
+    assert!(
+        db.tag_list().iter().any(|t| t.key() == Some("Team") && t.value() == Some(team)),
+        "database tags: {:?}",
+        db.tag_list()
+    );
+    let secret =
+        aws.secrets.describe_secret().secret_id(text(outputs, "jwt_secret_arn")).send().await.expect("DescribeSecret");
+    assert!(
+        secret.tags().iter().any(|t| t.key() == Some("Team") && t.value() == Some(team)),
+        "secret tags: {:?}",
+        secret.tags()
+    );
 }
 
 async fn outputs(workspace: &Workspace) -> Value {
@@ -434,14 +496,27 @@ async fn assert_gone(aws: &Clients, name: &str) {
     let roles = aws.role_names().await;
     assert!(!roles.iter().any(|role| role.starts_with(&format!("{name}-"))), "roles left: {roles:?}");
     let groups = aws.rds.describe_db_parameter_groups().send().await.expect("DescribeDBParameterGroups");
-    let left: Vec<&str> = groups.db_parameter_groups().iter().filter_map(|g| g.db_parameter_group_name()).filter(|n| n.starts_with(&format!("{name}-"))).collect();
+    let left: Vec<&str> = groups
+        .db_parameter_groups()
+        .iter()
+        .filter_map(|g| g.db_parameter_group_name())
+        .filter(|n| n.starts_with(&format!("{name}-")))
+        .collect();
     assert!(left.is_empty(), "parameter groups left: {left:?}");
     let subnet_groups = aws.rds.describe_db_subnet_groups().send().await.expect("DescribeDBSubnetGroups");
-    let left: Vec<&str> = subnet_groups.db_subnet_groups().iter().filter_map(|g| g.db_subnet_group_name()).filter(|n| n.starts_with(&format!("{name}-"))).collect();
+    let left: Vec<&str> = subnet_groups
+        .db_subnet_groups()
+        .iter()
+        .filter_map(|g| g.db_subnet_group_name())
+        .filter(|n| n.starts_with(&format!("{name}-")))
+        .collect();
     assert!(left.is_empty(), "DB subnet groups left: {left:?}");
     // The key: alias gone, deletion scheduled (AWS's minimum waiting period is 7 days).
     let aliases = aws.kms.list_aliases().send().await.expect("ListAliases");
-    assert!(!aliases.aliases().iter().any(|a| a.alias_name() == Some(format!("alias/retool/{name}").as_str())), "KMS alias left");
+    assert!(
+        !aliases.aliases().iter().any(|a| a.alias_name() == Some(format!("alias/retool/{name}").as_str())),
+        "KMS alias left"
+    );
     // Secrets: scheduled for deletion with a recovery window, not destroyed at once.
     for suffix in ["encryption-key", "jwt-secret"] {
         let described = aws.secrets.describe_secret().secret_id(format!("retool/{name}/{suffix}")).send().await;
@@ -450,7 +525,8 @@ async fn assert_gone(aws: &Clients, name: &str) {
         }
     }
     // moto: a deleted replication group stays `deleting` forever (AWS removes it); accept only that.
-    let cache = aws.elasticache.describe_replication_groups().replication_group_id(format!("{name}-cache")).send().await;
+    let cache =
+        aws.elasticache.describe_replication_groups().replication_group_id(format!("{name}-cache")).send().await;
     if let Ok(cache) = cache {
         for group in cache.replication_groups() {
             assert_eq!(group.status(), Some("deleting"), "replication group {name}-cache must be deleting");
@@ -465,7 +541,8 @@ async fn assert_gone(aws: &Clients, name: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
-    let Some(toolchain) = acceptance_toolchain("deployment_lifecycle_resize_drift_import_protection_and_destroy") else {
+    let Some(toolchain) = acceptance_toolchain("deployment_lifecycle_resize_drift_import_protection_and_destroy")
+    else {
         return;
     };
     let emulator = Emulator::start(&toolchain);
@@ -507,7 +584,9 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
         .update_nodegroup_config()
         .cluster_name("acme")
         .nodegroup_name("acme-m5-large")
-        .scaling_config(aws_sdk_eks::types::NodegroupScalingConfig::builder().min_size(1).desired_size(1).max_size(5).build())
+        .scaling_config(
+            aws_sdk_eks::types::NodegroupScalingConfig::builder().min_size(1).desired_size(1).max_size(5).build(),
+        )
         .send()
         .await
         .expect("scale by hand");
@@ -521,7 +600,11 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
         .expect("modify the database by hand");
     let drifted = terraform.plan().await.expect("plan after drift");
     drifted.assert_changes("plan after drift");
-    assert!(drifted.output.stdout.contains("scales min 1 / desired 1 / max 5"), "node drift shown:\n{}", drifted.output);
+    assert!(
+        drifted.output.stdout.contains("scales min 1 / desired 1 / max 5"),
+        "node drift shown:\n{}",
+        drifted.output
+    );
     assert!(drifted.output.stdout.contains("backup retention"), "database drift shown:\n{}", drifted.output);
     terraform.apply().await.expect("repair apply");
     let all = outputs(&workspace).await;
@@ -529,22 +612,40 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     terraform.plan().await.expect("plan after repair").assert_empty("plan after drift repair");
 
     // A cluster deleted behind Terraform's back is drift too; apply builds it again.
-    aws.eks.delete_nodegroup().cluster_name("acme").nodegroup_name("acme-m5-large").send().await.expect("delete node group by hand");
+    aws.eks
+        .delete_nodegroup()
+        .cluster_name("acme")
+        .nodegroup_name("acme-m5-large")
+        .send()
+        .await
+        .expect("delete node group by hand");
     aws.eks.delete_cluster().name("acme").send().await.expect("delete cluster by hand");
     let drifted = terraform.plan().await.expect("plan after cluster deletion");
     drifted.assert_changes("plan after deleting the cluster");
-    assert!(drifted.output.stdout.contains("EKS cluster acme does not exist"), "cluster drift shown:\n{}", drifted.output);
+    assert!(
+        drifted.output.stdout.contains("EKS cluster acme does not exist"),
+        "cluster drift shown:\n{}",
+        drifted.output
+    );
     terraform.apply().await.expect("rebuild apply");
     let all = outputs(&workspace).await;
     assert_stack_matches(&aws, &deployment, &all["this"], &all["network"]).await;
     terraform.plan().await.expect("plan after rebuild").assert_empty("plan after rebuilding the cluster");
 
     // Renaming replaces: the plan says so and warns that the database goes with it.
-    let renamed = config(&workspace, &[&deployment]).replacen("name               = \"acme\"", "name               = \"acme2\"", 1);
+    let renamed = config(&workspace, &[&deployment]).replacen(
+        "name               = \"acme\"",
+        "name               = \"acme2\"",
+        1,
+    );
     workspace.write_main(&renamed);
     let replace = terraform.plan().await.expect("rename plan");
     assert!(replace.output.stdout.contains("must be replaced"), "rename replaces:\n{}", replace.output);
-    assert!(replace.output.stdout.contains("Replacing the deployment deletes its database"), "replacement warning:\n{}", replace.output);
+    assert!(
+        replace.output.stdout.contains("Replacing the deployment deletes its database"),
+        "replacement warning:\n{}",
+        replace.output
+    );
     workspace.write_main(&config(&workspace, &[&deployment]));
 
     // Changing retool_version alone changes that attribute only.
@@ -556,9 +657,17 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     terraform.apply().await.expect("version apply");
     let mutations: Vec<String> = aws_requests_since(&emulator, mark, workspace.bucket())
         .into_iter()
-        .filter(|line| line.contains("\"POST /tags/") || line.contains("\"POST /clusters") || line.contains("\"PUT ") || line.contains("\"DELETE "))
+        .filter(|line| {
+            line.contains("\"POST /tags/")
+                || line.contains("\"POST /clusters")
+                || line.contains("\"PUT ")
+                || line.contains("\"DELETE ")
+        })
         .collect();
-    assert!(mutations.iter().all(|line| line.contains("/tags/")), "a version change only retags the cluster: {mutations:#?}");
+    assert!(
+        mutations.iter().all(|line| line.contains("/tags/")),
+        "a version change only retags the cluster: {mutations:#?}"
+    );
     terraform.plan().await.expect("plan after version").assert_empty("plan after version change");
 
     // Tags change in place on the key, the roles, the cluster, the databases and the secrets.
@@ -582,7 +691,10 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     assert_eq!(refused.code, 1, "a minor skip must be refused:\n{refused}");
     let refused_errors = error_diagnostics(&refused);
     assert!(
-        refused_errors.iter().any(|d| d["summary"].as_str().unwrap_or_default().contains("Kubernetes") && d["range"]["filename"] == "main.tf"),
+        refused_errors
+            .iter()
+            .any(|d| d["summary"].as_str().unwrap_or_default().contains("Kubernetes")
+                && d["range"]["filename"] == "main.tf"),
         "error on kubernetes_version: {refused_errors:#?}"
     );
     deployment.kubernetes_version = "1.33";
@@ -607,23 +719,51 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     deployment.deletion_protection = false;
     workspace.write_main(&config(&workspace, &[&deployment]));
     terraform.apply().await.expect("unprotect");
-    let key_arn = aws.kms.describe_key().key_id("alias/retool/acme").send().await.expect("DescribeKey").key_metadata().and_then(|m| m.arn()).expect("key arn").to_owned();
+    let key_arn = aws
+        .kms
+        .describe_key()
+        .key_id("alias/retool/acme")
+        .send()
+        .await
+        .expect("DescribeKey")
+        .key_metadata()
+        .and_then(|m| m.arn())
+        .expect("key arn")
+        .to_owned();
     let destroyed = terraform.destroy().await.expect("destroy");
     assert_gone(&aws, "acme").await;
     // The key that encrypts the final snapshot is kept, tagged with it, and the destroy says so.
     let key = aws.kms.describe_key().key_id(&key_arn).send().await.expect("DescribeKey retained");
-    assert_eq!(key.key_metadata().and_then(|m| m.key_state()), Some(&aws_sdk_kms::types::KeyState::Enabled), "key of the final snapshot must be kept");
+    assert_eq!(
+        key.key_metadata().and_then(|m| m.key_state()),
+        Some(&aws_sdk_kms::types::KeyState::Enabled),
+        "key of the final snapshot must be kept"
+    );
     let tags = aws.kms.list_resource_tags().key_id(&key_arn).send().await.expect("ListResourceTags");
     assert!(
-        tags.tags().iter().any(|t| t.tag_key() == "retool:retained-for" && t.tag_value().contains("acme-postgres-final-")),
+        tags.tags()
+            .iter()
+            .any(|t| t.tag_key() == "retool:retained-for" && t.tag_value().contains("acme-postgres-final-")),
         "retained key tags: {:?}",
         tags.tags()
     );
-    assert!(destroyed.stdout.contains(&key_arn) || destroyed.stderr.contains(&key_arn), "the destroy warns about the kept key:\n{destroyed}");
-    assert!(aws.oidc_provider_arns().await.is_empty(), "OIDC provider left");
-    let snapshots = aws.rds.describe_db_snapshots().db_instance_identifier("acme-postgres").send().await.expect("DescribeDBSnapshots");
     assert!(
-        snapshots.db_snapshots().iter().any(|s| s.db_snapshot_identifier().is_some_and(|id| id.starts_with("acme-postgres-final-"))),
+        destroyed.stdout.contains(&key_arn) || destroyed.stderr.contains(&key_arn),
+        "the destroy warns about the kept key:\n{destroyed}"
+    );
+    assert!(aws.oidc_provider_arns().await.is_empty(), "OIDC provider left");
+    let snapshots = aws
+        .rds
+        .describe_db_snapshots()
+        .db_instance_identifier("acme-postgres")
+        .send()
+        .await
+        .expect("DescribeDBSnapshots");
+    assert!(
+        snapshots
+            .db_snapshots()
+            .iter()
+            .any(|s| s.db_snapshot_identifier().is_some_and(|id| id.starts_with("acme-postgres-final-"))),
         "final snapshot of the database"
     );
 }
@@ -637,14 +777,18 @@ fn resource_actions(plan: &Value, address: &str) -> Vec<String> {
 
 /// Attributes whose planned value differs from the prior one.
 fn changed_attributes(plan: &Value, address: &str) -> Vec<String> {
-    let change = plan["resource_changes"].as_array().into_iter().flatten().find(|c| c["address"] == address).expect("in plan");
+    let change =
+        plan["resource_changes"].as_array().into_iter().flatten().find(|c| c["address"] == address).expect("in plan");
     let (before, after) = (&change["change"]["before"], &change["change"]["after"]);
     let unknown = &change["change"]["after_unknown"];
     let mut names: Vec<String> = before
         .as_object()
         .into_iter()
         .flatten()
-        .filter(|(name, value)| after.get(name.as_str()) != Some(value) || unknown.get(name.as_str()).is_some_and(|u| u != &Value::Bool(false)))
+        .filter(|(name, value)| {
+            after.get(name.as_str()) != Some(value)
+                || unknown.get(name.as_str()).is_some_and(|u| u != &Value::Bool(false))
+        })
         .map(|(name, _)| name.clone())
         .collect();
     names.sort();
@@ -706,8 +850,17 @@ async fn two_deployments_share_one_network_and_one_state() {
     terraform.apply().await.expect("remove the second deployment");
     assert_gone(&aws, "beta").await;
     // No final snapshot (skip_final_snapshot): the key is scheduled for deletion.
-    let beta_key = aws.kms.describe_key().key_id(all["second"]["kms_key_arn"].as_str().expect("key arn")).send().await.expect("DescribeKey beta");
-    assert_eq!(beta_key.key_metadata().and_then(|m| m.key_state()), Some(&aws_sdk_kms::types::KeyState::PendingDeletion));
+    let beta_key = aws
+        .kms
+        .describe_key()
+        .key_id(all["second"]["kms_key_arn"].as_str().expect("key arn"))
+        .send()
+        .await
+        .expect("DescribeKey beta");
+    assert_eq!(
+        beta_key.key_metadata().and_then(|m| m.key_state()),
+        Some(&aws_sdk_kms::types::KeyState::PendingDeletion)
+    );
     let kept = aws.secret_value(second.encryption_key_secret_arn.as_deref().expect("arn")).await;
     assert_eq!(kept, "customer-owned-key-value", "the customer's secret is untouched by destroy");
     assert_stack_matches(&aws, &first, &outputs(&workspace).await["first"], &all["network"]).await;
@@ -742,7 +895,13 @@ async fn generated_secrets_never_reach_state_plan_or_logs() {
     assert!(applied.stderr.len() > 10_000, "TF_LOG=trace produced too little to prove anything");
     for value in &values {
         assert!(value.len() >= 64);
-        for (what, haystack) in [("state", &state), ("show -json", &shown), ("plan JSON", &plan.to_string()), ("trace log", &applied.stderr), ("apply output", &applied.stdout)] {
+        for (what, haystack) in [
+            ("state", &state),
+            ("show -json", &shown),
+            ("plan JSON", &plan.to_string()),
+            ("trace log", &applied.stderr),
+            ("apply output", &applied.stdout),
+        ] {
             assert!(!haystack.contains(value.as_str()), "a generated secret value appears in the {what}");
         }
     }
@@ -758,13 +917,37 @@ struct Invalid {
 }
 
 const INVALID: [Invalid; 7] = [
-    Invalid { what: "invalid Retool version", find: "retool_version     = \"3.148.0-stable\"", replace: "retool_version     = \"3.148\"" },
-    Invalid { what: "Postgres 12", find: "instance_class           = \"db.m5.large\"", replace: "instance_class = \"db.m5.large\"\n    engine_version = \"12\"" },
+    Invalid {
+        what: "invalid Retool version",
+        find: "retool_version     = \"3.148.0-stable\"",
+        replace: "retool_version     = \"3.148\"",
+    },
+    Invalid {
+        what: "Postgres 12",
+        find: "instance_class           = \"db.m5.large\"",
+        replace: "instance_class = \"db.m5.large\"\n    engine_version = \"12\"",
+    },
     Invalid { what: "min > desired", find: "min_size      = 2", replace: "min_size      = 3" },
-    Invalid { what: "bad instance class", find: "instance_class           = \"db.m5.large\"", replace: "instance_class           = \"m5.large\"" },
-    Invalid { what: "domain with a scheme", find: "domain             = \"retool.bad.test\"", replace: "domain             = \"https://retool.bad.test\"" },
-    Invalid { what: "domain with a path", find: "domain             = \"retool.bad.test\"", replace: "domain             = \"retool.bad.test/x\"" },
-    Invalid { what: "network that does not exist", find: "network_id         = retool_network.net.id", replace: "network_id         = \"vpc-0123456789abcdef0\"" },
+    Invalid {
+        what: "bad instance class",
+        find: "instance_class           = \"db.m5.large\"",
+        replace: "instance_class           = \"m5.large\"",
+    },
+    Invalid {
+        what: "domain with a scheme",
+        find: "domain             = \"retool.bad.test\"",
+        replace: "domain             = \"https://retool.bad.test\"",
+    },
+    Invalid {
+        what: "domain with a path",
+        find: "domain             = \"retool.bad.test\"",
+        replace: "domain             = \"retool.bad.test/x\"",
+    },
+    Invalid {
+        what: "network that does not exist",
+        find: "network_id         = retool_network.net.id",
+        replace: "network_id         = \"vpc-0123456789abcdef0\"",
+    },
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -787,15 +970,23 @@ async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
         workspace.write_main(&valid.replacen(case.find, case.replace, 1));
         let written = std::fs::read_to_string(&main_tf).expect("main.tf");
         let marker = case.replace.lines().last().unwrap_or(case.replace).trim();
-        let line = written.lines().position(|l| l.trim() == marker).map(|i| i + 1).unwrap_or_else(|| panic!("{}: marker missing", case.what));
+        let line = written
+            .lines()
+            .position(|l| l.trim() == marker)
+            .map(|i| i + 1)
+            .unwrap_or_else(|| panic!("{}: marker missing", case.what));
         let mut refusal = terraform.run(&["validate", "-json", "-no-color"]).await;
         if refusal.code == 0 {
-            refusal = terraform.run(&["plan", "-json", "-input=false", "-no-color", "-lock=false", "-target", ADDRESS]).await;
+            refusal =
+                terraform.run(&["plan", "-json", "-input=false", "-no-color", "-lock=false", "-target", ADDRESS]).await;
         }
         assert_eq!(refusal.code, 1, "{}: must be refused:\n{refusal}", case.what);
         let found = error_diagnostics(&refusal);
         assert!(
-            found.iter().any(|d| d["range"]["filename"] == "main.tf" && d["range"]["start"]["line"].as_u64() == Some(line as u64)),
+            found
+                .iter()
+                .any(|d| d["range"]["filename"] == "main.tf"
+                    && d["range"]["start"]["line"].as_u64() == Some(line as u64)),
             "{}: no error at main.tf:{line}: {found:#?}\n{written}",
             case.what
         );
@@ -812,7 +1003,8 @@ async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failure_part_way_records_what_exists_and_the_next_apply_resumes() {
-    let Some(toolchain) = acceptance_toolchain("a_failure_part_way_records_what_exists_and_the_next_apply_resumes") else {
+    let Some(toolchain) = acceptance_toolchain("a_failure_part_way_records_what_exists_and_the_next_apply_resumes")
+    else {
         return;
     };
     let emulator = Emulator::start(&toolchain);
@@ -828,15 +1020,29 @@ async fn a_failure_part_way_records_what_exists_and_the_next_apply_resumes() {
     // moto cannot modify a replication group (HTTP 500): the cache chain fails while the
     // cluster chain, running concurrently, still resizes the nodes.
     deployment.nodes = (2, 3, 4);
-    let failing = config(&workspace, &[&deployment]).replacen("  cache {\n    enabled = true\n  }", "  cache {\n    enabled   = true\n    node_type = \"cache.t4g.small\"\n  }", 1);
+    let failing = config(&workspace, &[&deployment]).replacen(
+        "  cache {\n    enabled = true\n  }",
+        "  cache {\n    enabled   = true\n    node_type = \"cache.t4g.small\"\n  }",
+        1,
+    );
     workspace.write_main(&failing);
     let failed = terraform.run(&["apply", "-input=false", "-no-color", "-auto-approve"]).await;
     assert_ne!(failed.code, 0, "the cache change must fail on moto:\n{failed}");
     assert!(failed.stderr.contains("ModifyReplicationGroup"), "the error names the failed call:\n{failed}");
     let group = aws.node_group("halfway", "halfway-m5-large").await;
-    assert_eq!(group.scaling_config().and_then(|s| s.desired_size()), Some(3), "the independent node resize still happened");
+    assert_eq!(
+        group.scaling_config().and_then(|s| s.desired_size()),
+        Some(3),
+        "the independent node resize still happened"
+    );
     let state = terraform.show_json().await.expect("show");
-    let resource = state["values"]["root_module"]["resources"].as_array().into_iter().flatten().find(|r| r["address"] == ADDRESS).cloned().expect("still in state");
+    let resource = state["values"]["root_module"]["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["address"] == ADDRESS)
+        .cloned()
+        .expect("still in state");
     assert!(resource["values"]["cluster_arn"].is_string(), "partial state keeps every id: {resource:#}");
     let drift = resource["values"]["drift"].to_string();
     assert!(drift.contains("ElastiCache node type"), "the unfinished part is recorded as drift: {drift}");

@@ -65,7 +65,8 @@ async fn s3_backend_with_lockfile_on_the_emulator_runs_the_full_lifecycle() {
     // While someone else holds the lock object, Terraform must refuse to plan: the lock is
     // taken with a conditional write (If-None-Match: *) that the emulator has to honour.
     emulator.put_object(workspace.bucket(), LOCK_KEY, r#"{"ID":"held-by-the-test","Operation":"OperationTypeApply"}"#);
-    let refused = terraform.fail(&["plan", "-input=false", "-no-color", "-lock-timeout=0s"]).await.expect("plan while locked");
+    let refused =
+        terraform.fail(&["plan", "-input=false", "-no-color", "-lock-timeout=0s"]).await.expect("plan while locked");
     assert!(
         refused.stderr.contains("Error acquiring the state lock"),
         "plan failed, but not because of the held lock:\n{refused}"

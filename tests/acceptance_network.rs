@@ -36,10 +36,8 @@ const COMPUTED: [&str; 9] = [
 fn network_config(workspace: &Workspace, nat_gateways: &str, tags: &[(&str, &str)]) -> String {
     let tags: String = tags.iter().map(|(key, value)| format!("    {key} = \"{value}\"\n")).collect();
     let zones = ZONES.map(|zone| format!("\"{zone}\"")).join(", ");
-    let outputs: String = COMPUTED
-        .iter()
-        .map(|name| format!("output \"{name}\" {{\n  value = {ADDRESS}.{name}\n}}\n\n"))
-        .collect();
+    let outputs: String =
+        COMPUTED.iter().map(|name| format!("output \"{name}\" {{\n  value = {ADDRESS}.{name}\n}}\n\n")).collect();
     format!(
         r#"{provider}
 resource "retool_network" "this" {{
@@ -80,7 +78,9 @@ impl Network {
                 .as_array()
                 .unwrap_or_else(|| panic!("`{name}` is not a known list: {values:#}"))
                 .iter()
-                .map(|item| item.as_str().unwrap_or_else(|| panic!("`{name}` holds a non-string: {values:#}")).to_owned())
+                .map(|item| {
+                    item.as_str().unwrap_or_else(|| panic!("`{name}` holds a non-string: {values:#}")).to_owned()
+                })
                 .collect()
         };
         Self {
@@ -152,7 +152,8 @@ fn assert_network_matches(inventory: &Inventory, network: &Network, expected: &E
     }
 
     // Subnets: one public and one private per zone, inside the VPC CIDR, not overlapping.
-    let all_subnets: Vec<String> = inventory.subnets.iter().filter_map(|subnet| subnet.subnet_id()).map(str::to_owned).collect();
+    let all_subnets: Vec<String> =
+        inventory.subnets.iter().filter_map(|subnet| subnet.subnet_id()).map(str::to_owned).collect();
     let mut ours: Vec<String> = network.public_subnet_ids.iter().chain(&network.private_subnet_ids).cloned().collect();
     ours.sort();
     assert_eq!(sorted(&all_subnets), ours, "subnets in the VPC vs. public_subnet_ids + private_subnet_ids");
@@ -181,16 +182,20 @@ fn assert_network_matches(inventory: &Inventory, network: &Network, expected: &E
     }
 
     // Internet gateway attached to the VPC.
-    let gateways: Vec<&str> = inventory.internet_gateways.iter().filter_map(|gateway| gateway.internet_gateway_id()).collect();
+    let gateways: Vec<&str> =
+        inventory.internet_gateways.iter().filter_map(|gateway| gateway.internet_gateway_id()).collect();
     assert_eq!(gateways, [network.internet_gateway_id.as_str()], "internet gateways attached to the VPC");
 
     // NAT gateways: in public subnets, one per zone (or one), their Elastic IPs are egress_ips.
-    let live_nats: Vec<String> = inventory.nat_gateways.iter().filter_map(|nat| nat.nat_gateway_id()).map(str::to_owned).collect();
+    let live_nats: Vec<String> =
+        inventory.nat_gateways.iter().filter_map(|nat| nat.nat_gateway_id()).map(str::to_owned).collect();
     assert_eq!(sorted(&live_nats), sorted(&network.nat_gateway_ids), "live NAT gateways vs. nat_gateway_ids");
     let expected_nats = if expected.nat_per_zone { ZONES.len() } else { 1 };
     assert_eq!(live_nats.len(), expected_nats, "number of NAT gateways");
-    let nat_zones: BTreeSet<String> =
-        live_nats.iter().map(|id| inventory.nat_gateway_zone(id).unwrap_or_else(|| panic!("zone of NAT {id}"))).collect();
+    let nat_zones: BTreeSet<String> = live_nats
+        .iter()
+        .map(|id| inventory.nat_gateway_zone(id).unwrap_or_else(|| panic!("zone of NAT {id}")))
+        .collect();
     assert_eq!(nat_zones.len(), expected_nats, "NAT gateways must sit in distinct zones: {nat_zones:?}");
     for nat in &inventory.nat_gateways {
         let subnet = nat.subnet_id().unwrap_or_default();
@@ -198,7 +203,8 @@ fn assert_network_matches(inventory: &Inventory, network: &Network, expected: &E
         assert_eq!(tag(nat.tags(), "Suite"), Some("network-acceptance"), "default_tags on NAT gateway");
     }
     assert_eq!(inventory.nat_public_ips(), sorted(&network.egress_ips), "NAT public IPs vs. egress_ips");
-    let allocated: Vec<String> = inventory.addresses.iter().filter_map(|address| address.public_ip()).map(str::to_owned).collect();
+    let allocated: Vec<String> =
+        inventory.addresses.iter().filter_map(|address| address.public_ip()).map(str::to_owned).collect();
     assert_eq!(sorted(&allocated), sorted(&network.egress_ips), "Elastic IPs allocated vs. egress_ips (none leaked)");
 
     // Routes: public subnets to the internet gateway, private ones to the NAT in their zone
@@ -215,7 +221,11 @@ fn assert_network_matches(inventory: &Inventory, network: &Network, expected: &E
         assert!(live_nats.contains(&nat), "private subnet {id} routes to NAT {nat}, which is not live");
         if expected.nat_per_zone {
             let subnet_zone = inventory.subnet(id).and_then(|subnet| subnet.availability_zone()).map(str::to_owned);
-            assert_eq!(inventory.nat_gateway_zone(&nat), subnet_zone, "private subnet {id} must use the NAT in its zone");
+            assert_eq!(
+                inventory.nat_gateway_zone(&nat),
+                subnet_zone,
+                "private subnet {id} must use the NAT in its zone"
+            );
         }
     }
 
@@ -233,7 +243,10 @@ fn assert_network_matches(inventory: &Inventory, network: &Network, expected: &E
         "database security group ingress"
     );
     let cluster_sources: BTreeSet<String> = ingress_rules(cluster).into_iter().map(|rule| rule.3).collect();
-    assert!(cluster_sources.contains(&network.cluster_security_group_id), "cluster group must accept itself: {cluster_sources:?}");
+    assert!(
+        cluster_sources.contains(&network.cluster_security_group_id),
+        "cluster group must accept itself: {cluster_sources:?}"
+    );
     assert!(cluster_sources.contains(CIDR), "cluster group must accept the VPC CIDR: {cluster_sources:?}");
 }
 
@@ -259,7 +272,12 @@ fn planned_actions(plan: &Value) -> Vec<String> {
 }
 
 /// Plan shows changes, apply repairs them, the result matches again and the next plan is empty.
-async fn assert_drift_repaired(workspace: &Workspace, ec2: &aws_sdk_ec2::Client, expected: &Expected<'_>, drift: &str) -> Network {
+async fn assert_drift_repaired(
+    workspace: &Workspace,
+    ec2: &aws_sdk_ec2::Client,
+    expected: &Expected<'_>,
+    drift: &str,
+) -> Network {
     let terraform = workspace.terraform();
     terraform.plan().await.expect("plan after drift").assert_changes(drift);
     terraform.apply().await.expect("apply to repair drift");
@@ -273,7 +291,8 @@ async fn assert_drift_repaired(workspace: &Workspace, ec2: &aws_sdk_ec2::Client,
 /// Elastic IP (which stays allocated). moto only marks the gateway `deleted` and leaves the
 /// address associated, which AWS never shows.
 async fn delete_nat_gateway_as_aws_does(ec2: &aws_sdk_ec2::Client, nat_gateway_id: &str) {
-    let described = ec2.describe_nat_gateways().nat_gateway_ids(nat_gateway_id).send().await.expect("DescribeNatGateways");
+    let described =
+        ec2.describe_nat_gateways().nat_gateway_ids(nat_gateway_id).send().await.expect("DescribeNatGateways");
     let public_ips: Vec<String> = described
         .nat_gateways()
         .iter()
@@ -321,7 +340,11 @@ async fn network_lifecycle_with_drift_update_import_and_destroy() {
     // Drift 1: a NAT gateway deleted behind Terraform's back.
     let deleted_nat = network.nat_gateway_ids[0].clone();
     delete_nat_gateway_as_aws_does(&ec2, &deleted_nat).await;
-    terraform.plan_refresh_only().await.expect("refresh-only plan").assert_changes("refresh-only plan after deleting a NAT");
+    terraform
+        .plan_refresh_only()
+        .await
+        .expect("refresh-only plan")
+        .assert_changes("refresh-only plan after deleting a NAT");
     let network = assert_drift_repaired(&workspace, &ec2, &per_zone, "deleted NAT gateway").await;
     assert!(!network.nat_gateway_ids.contains(&deleted_nat), "the deleted NAT gateway is still reported");
 
@@ -402,7 +425,12 @@ async fn network_lifecycle_with_drift_update_import_and_destroy() {
     assert!(after.addresses.is_empty(), "Elastic IPs survived destroy: {:?}", after.addresses);
     let gateway = ec2
         .describe_internet_gateways()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("internet-gateway-id").values(&updated.internet_gateway_id).build())
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("internet-gateway-id")
+                .values(&updated.internet_gateway_id)
+                .build(),
+        )
         .send()
         .await
         .expect("DescribeInternetGateways");
@@ -421,9 +449,24 @@ struct InvalidCase {
 }
 
 const INVALID_CASES: &[InvalidCase] = &[
-    InvalidCase { what: "/8 CIDR", resource_line: Some(("cidr_block", r#""10.0.0.0/8""#)), provider: None, marker: "cidr_block" },
-    InvalidCase { what: "/28 CIDR", resource_line: Some(("cidr_block", r#""10.0.0.0/28""#)), provider: None, marker: "cidr_block" },
-    InvalidCase { what: "malformed CIDR", resource_line: Some(("cidr_block", r#""10.0.300.0/16""#)), provider: None, marker: "cidr_block" },
+    InvalidCase {
+        what: "/8 CIDR",
+        resource_line: Some(("cidr_block", r#""10.0.0.0/8""#)),
+        provider: None,
+        marker: "cidr_block",
+    },
+    InvalidCase {
+        what: "/28 CIDR",
+        resource_line: Some(("cidr_block", r#""10.0.0.0/28""#)),
+        provider: None,
+        marker: "cidr_block",
+    },
+    InvalidCase {
+        what: "malformed CIDR",
+        resource_line: Some(("cidr_block", r#""10.0.300.0/16""#)),
+        provider: None,
+        marker: "cidr_block",
+    },
     InvalidCase {
         what: "one availability zone",
         resource_line: Some(("availability_zones", r#"["us-east-1a"]"#)),
@@ -453,7 +496,8 @@ const INVALID_CASES: &[InvalidCase] = &[
 fn invalid_config(workspace: &Workspace, case: &InvalidCase) -> String {
     let provider = match case.provider {
         Some("endpoints_override") => {
-            "provider \"retool\" {\n  region = \"us-east-1\"\n  endpoints {\n    ec2 = \"not a url\"\n  }\n}\n".to_owned()
+            "provider \"retool\" {\n  region = \"us-east-1\"\n  endpoints {\n    ec2 = \"not a url\"\n  }\n}\n"
+                .to_owned()
         }
         Some(extra) => workspace.provider_block_with(extra),
         None => workspace.provider_block(),
@@ -473,7 +517,8 @@ fn invalid_config(workspace: &Workspace, case: &InvalidCase) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_configuration_is_refused_on_the_attribute_without_aws_calls() {
-    let Some(toolchain) = acceptance_toolchain("invalid_configuration_is_refused_on_the_attribute_without_aws_calls") else {
+    let Some(toolchain) = acceptance_toolchain("invalid_configuration_is_refused_on_the_attribute_without_aws_calls")
+    else {
         return;
     };
     let emulator = Emulator::start(&toolchain);

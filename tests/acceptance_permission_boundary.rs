@@ -18,7 +18,8 @@ use support::{Emulator, Workspace, acceptance_toolchain};
 
 const ADDRESS: &str = "retool_permission_boundary.operator";
 const PREFIX: &str = "retool";
-const OPERATORS: [&str; 2] = ["arn:aws:iam::444455556666:role/retool-operator", "arn:aws:iam::444455556666:user/oncall"];
+const OPERATORS: [&str; 2] =
+    ["arn:aws:iam::444455556666:role/retool-operator", "arn:aws:iam::444455556666:user/oncall"];
 const EXTERNAL_ID: &str = "acceptance-7f3c";
 
 fn iam_client(endpoint: &str) -> aws_sdk_iam::Client {
@@ -126,7 +127,8 @@ async fn policy(iam: &aws_sdk_iam::Client, arn: &str) -> Option<(Value, usize)> 
     let version = policy.default_version_id().expect("default version").to_owned();
     let shown = iam.get_policy_version().policy_arn(arn).version_id(&version).send().await.expect("GetPolicyVersion");
     let text = shown.policy_version().and_then(|v| v.document()).expect("document").to_owned();
-    let versions = iam.list_policy_versions().policy_arn(arn).send().await.expect("ListPolicyVersions").versions().len();
+    let versions =
+        iam.list_policy_versions().policy_arn(arn).send().await.expect("ListPolicyVersions").versions().len();
     Some((document(&text), versions))
 }
 
@@ -172,7 +174,8 @@ async fn assert_estate(iam: &aws_sdk_iam::Client, values: &Value, setup: bool) {
     let (boundary, versions) = policy(iam, boundary_arn).await.expect("operator boundary exists");
     assert_eq!(boundary, document(text(values, "boundary_policy_json")), "operator boundary document");
     assert!(versions <= 5, "operator boundary has {versions} versions");
-    let (workload, _) = policy(iam, text(values, "workload_boundary_policy_arn")).await.expect("workload boundary exists");
+    let (workload, _) =
+        policy(iam, text(values, "workload_boundary_policy_arn")).await.expect("workload boundary exists");
     assert_eq!(workload, document(text(values, "workload_boundary_policy_json")), "workload boundary document");
 
     let maintenance = role(iam, &format!("{PREFIX}-maintenance")).await.expect("maintenance role exists");
@@ -235,7 +238,8 @@ fn planned_actions(plan: &Value) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_and_destroy() {
-    let Some(toolchain) = acceptance_toolchain("permission_boundary_lifecycle_with_drift_versions_setup_removal_import_and_destroy")
+    let Some(toolchain) =
+        acceptance_toolchain("permission_boundary_lifecycle_with_drift_versions_setup_removal_import_and_destroy")
     else {
         return;
     };
@@ -265,17 +269,30 @@ async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_
     let setup = format!("{PREFIX}-setup");
     iam.delete_role_permissions_boundary().role_name(&maintenance).send().await.expect("DeleteRolePermissionsBoundary");
     let open_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999988887777:root"},"Action":"sts:AssumeRole"}]}"#;
-    iam.update_assume_role_policy().role_name(&setup).policy_document(open_trust).send().await.expect("UpdateAssumeRolePolicy");
+    iam.update_assume_role_policy()
+        .role_name(&setup)
+        .policy_document(open_trust)
+        .send()
+        .await
+        .expect("UpdateAssumeRolePolicy");
     let allow_all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
     publish_default_version(&iam, &boundary_arn, allow_all).await;
-    let extra = iam.create_policy().policy_name("backdoor").policy_document(allow_all).send().await.expect("CreatePolicy");
+    let extra =
+        iam.create_policy().policy_name("backdoor").policy_document(allow_all).send().await.expect("CreatePolicy");
     let extra_arn = extra.policy().and_then(|p| p.arn()).expect("policy ARN").to_owned();
     iam.attach_role_policy().role_name(&maintenance).policy_arn(&extra_arn).send().await.expect("AttachRolePolicy");
 
     assert_eq!(refresh_drift(&workspace).await, [ADDRESS], "refresh-only plan after drift");
-    terraform.succeed(&["apply", "-refresh-only", "-auto-approve", "-input=false", "-no-color"]).await.expect("refresh");
-    let drift: Vec<String> =
-        state(&workspace).await["drift"].as_array().expect("drift list").iter().filter_map(|d| d.as_str().map(str::to_owned)).collect();
+    terraform
+        .succeed(&["apply", "-refresh-only", "-auto-approve", "-input=false", "-no-color"])
+        .await
+        .expect("refresh");
+    let drift: Vec<String> = state(&workspace).await["drift"]
+        .as_array()
+        .expect("drift list")
+        .iter()
+        .filter_map(|d| d.as_str().map(str::to_owned))
+        .collect();
     for expected in [
         "permissions boundary of maintenance role retool-maintenance was removed",
         "trust policy of setup role retool-setup was changed",
@@ -319,7 +336,13 @@ async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_
     init(&adopted).await;
     adopted.terraform().import(ADDRESS, PREFIX).await.expect("import by name_prefix");
     let imported = state(&adopted).await;
-    for name in ["maintenance_role_arn", "boundary_policy_arn", "workload_boundary_policy_arn", "boundary_policy_json", "maintenance_policy_json"] {
+    for name in [
+        "maintenance_role_arn",
+        "boundary_policy_arn",
+        "workload_boundary_policy_arn",
+        "boundary_policy_json",
+        "maintenance_policy_json",
+    ] {
         assert_eq!(imported[name], values[name], "imported {name}");
     }
     adopted.terraform().plan().await.expect("plan after import").assert_empty("plan after import");
@@ -329,14 +352,14 @@ async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_
     terraform.destroy().await.expect("destroy");
     assert!(role(&iam, &maintenance).await.is_none(), "maintenance role survived destroy");
     assert!(role(&iam, &setup).await.is_none(), "setup role survived destroy");
-    let local = iam
-        .list_policies()
-        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
-        .send()
-        .await
-        .expect("ListPolicies");
-    let survivors: Vec<&str> =
-        local.policies().iter().filter_map(|p| p.policy_name()).filter(|name| name.starts_with(&format!("{PREFIX}-"))).collect();
+    let local =
+        iam.list_policies().scope(aws_sdk_iam::types::PolicyScopeType::Local).send().await.expect("ListPolicies");
+    let survivors: Vec<&str> = local
+        .policies()
+        .iter()
+        .filter_map(|p| p.policy_name())
+        .filter(|name| name.starts_with(&format!("{PREFIX}-")))
+        .collect();
     assert!(survivors.is_empty(), "policies survived destroy: {survivors:?}");
 }
 
@@ -371,7 +394,10 @@ async fn invalid_input_is_refused_on_the_attribute_without_aws_calls() {
                 format!("  {name} = {value}\n")
             })
             .collect();
-        workspace.write_main(&format!("{}\nresource \"retool_permission_boundary\" \"operator\" {{\n{body}}}\n", workspace.provider_block()));
+        workspace.write_main(&format!(
+            "{}\nresource \"retool_permission_boundary\" \"operator\" {{\n{body}}}\n",
+            workspace.provider_block()
+        ));
     };
     write(None);
     terraform.init().await.expect("init");
@@ -379,7 +405,11 @@ async fn invalid_input_is_refused_on_the_attribute_without_aws_calls() {
     for (what, replacement) in cases {
         write(Some(replacement));
         let written = std::fs::read_to_string(&main_tf).expect("read main.tf");
-        let line = written.lines().position(|l| l.trim_start().starts_with(replacement.0)).map(|i| i + 1).expect("attribute line");
+        let line = written
+            .lines()
+            .position(|l| l.trim_start().starts_with(replacement.0))
+            .map(|i| i + 1)
+            .expect("attribute line");
         let mark = emulator.log_mark();
         let mut refusal = terraform.run(&["validate", "-json", "-no-color"]).await;
         if refusal.code == 0 {
@@ -388,7 +418,10 @@ async fn invalid_input_is_refused_on_the_attribute_without_aws_calls() {
         assert_eq!(refusal.code, 1, "{what}: Terraform must refuse this configuration:\n{refusal}\n{written}");
         let errors = error_diagnostics(&refusal);
         assert!(
-            errors.iter().any(|d| d["range"]["filename"] == "main.tf" && d["range"]["start"]["line"].as_u64() == Some(line as u64)),
+            errors
+                .iter()
+                .any(|d| d["range"]["filename"] == "main.tf"
+                    && d["range"]["start"]["line"].as_u64() == Some(line as u64)),
             "{what}: no error points at main.tf line {line}: {errors:#?}\n{written}"
         );
         let calls = emulator.query_api_requests_since(mark);

@@ -39,14 +39,16 @@ async fn every_attribute_has_a_description_in_terraforms_view_of_the_schema() {
     let workspace = Workspace::new(&toolchain, &emulator);
     workspace.write_main(&workspace.provider_block());
     workspace.terraform().init().await.expect("init");
-    let shown = workspace.terraform().succeed(&["providers", "schema", "-json", "-no-color"]).await.expect("providers schema");
+    let shown =
+        workspace.terraform().succeed(&["providers", "schema", "-json", "-no-color"]).await.expect("providers schema");
     let schemas: Value = serde_json::from_str(&shown.stdout).expect("providers schema -json prints JSON");
     let provider = &schemas["provider_schemas"][PROVIDER_ADDRESS];
     assert!(provider.is_object(), "no schema for {PROVIDER_ADDRESS}: {schemas:#}");
 
     let network = &provider["resource_schemas"]["retool_network"]["block"];
     let attributes = network["attributes"].as_object().unwrap_or_else(|| {
-        let resources: Vec<&String> = provider["resource_schemas"].as_object().into_iter().flatten().map(|(name, _)| name).collect();
+        let resources: Vec<&String> =
+            provider["resource_schemas"].as_object().into_iter().flatten().map(|(name, _)| name).collect();
         panic!("retool_network is not in the provider's schema; resources: {resources:?}")
     });
     for name in [

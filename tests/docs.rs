@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use terraform_provider_retool::framework::docs::render_page;
 use terraform_provider_retool::framework::Provider;
+use terraform_provider_retool::framework::docs::render_page;
 use terraform_provider_retool::provider::RetoolProvider;
 
 fn root() -> PathBuf {
@@ -38,10 +38,7 @@ fn every_schema_is_well_formed_and_fully_described() {
     let provider = RetoolProvider::new();
     provider.schema().check_definition().expect("provider schema");
     for resource in provider.resources() {
-        resource
-            .schema()
-            .check_definition()
-            .unwrap_or_else(|e| panic!("{}: {e}", resource.type_name()));
+        resource.schema().check_definition().unwrap_or_else(|e| panic!("{}: {e}", resource.type_name()));
     }
 }
 

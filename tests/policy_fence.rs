@@ -15,8 +15,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{Value as Json, json};
 use terraform_provider_retool::resources::permission_boundary::documents::{
-    Estate, Trust, maintenance_permissions, operator_boundary, setup_permissions, trust_policy,
-    workload_boundary,
+    Estate, Trust, maintenance_permissions, operator_boundary, setup_permissions, trust_policy, workload_boundary,
 };
 
 const ACCOUNT: &str = "111122223333";
@@ -33,11 +32,7 @@ fn estate() -> Estate {
 }
 
 fn trust() -> Trust {
-    Trust {
-        operator_principal_arns: vec![OPERATOR.into()],
-        external_id: Some(EXTERNAL_ID.into()),
-        require_mfa: true,
-    }
+    Trust { operator_principal_arns: vec![OPERATOR.into()], external_id: Some(EXTERNAL_ID.into()), require_mfa: true }
 }
 
 fn doc(document: &terraform_provider_retool::resources::permission_boundary::policy::PolicyDocument) -> Json {
@@ -76,9 +71,8 @@ fn parliament() -> Option<PathBuf> {
         .into_iter()
         .chain(std::env::var_os("RETOOL_TEST_VENV").map(|venv| PathBuf::from(venv).join("bin/parliament")))
         .chain([Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/parliament")]);
-    let found = candidates
-        .into_iter()
-        .find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let found =
+        candidates.into_iter().find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()));
     require(found, "parliament (`.venv/bin/parliament` or $PARLIAMENT)")
 }
 
@@ -171,7 +165,13 @@ impl Table {
                 ));
             }
         }
-        assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), self.cases.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} of {} cases failed:\n{}",
+            failures.len(),
+            self.cases.len(),
+            failures.join("\n")
+        );
         eprintln!("{} evaluator cases passed", self.cases.len());
     }
 }
@@ -200,47 +200,142 @@ fn escapes() -> Vec<(&'static str, &'static str, String, Json)> {
     let no_context = || json!({});
     let own_entry = arn("eks", &format!("access-entry/retool/role/{ACCOUNT}/retool-maintenance/0a1b2c3d"));
     vec![
-        ("read managed secret", "secretsmanager:GetSecretValue", arn("secretsmanager", "secret:retool/db-AbCdEf"), no_context()),
-        ("read rds master secret", "secretsmanager:GetSecretValue", arn("secretsmanager", "secret:rds!db-1234-AbCdEf"), no_context()),
+        (
+            "read managed secret",
+            "secretsmanager:GetSecretValue",
+            arn("secretsmanager", "secret:retool/db-AbCdEf"),
+            no_context(),
+        ),
+        (
+            "read rds master secret",
+            "secretsmanager:GetSecretValue",
+            arn("secretsmanager", "secret:rds!db-1234-AbCdEf"),
+            no_context(),
+        ),
         ("batch read secrets", "secretsmanager:BatchGetSecretValue", "*".into(), no_context()),
-        ("share secret cross-account", "secretsmanager:PutResourcePolicy", arn("secretsmanager", "secret:retool/db-AbCdEf"), no_context()),
+        (
+            "share secret cross-account",
+            "secretsmanager:PutResourcePolicy",
+            arn("secretsmanager", "secret:retool/db-AbCdEf"),
+            no_context(),
+        ),
         ("rds data api", "rds-data:ExecuteStatement", arn("rds", "cluster:retool"), no_context()),
         ("rds iam db auth", "rds-db:connect", arn("rds-db", "dbuser:db-ABCDEFGHIJKL/admin"), no_context()),
         ("copy db snapshot", "rds:CopyDBSnapshot", arn("rds", "snapshot:nightly"), no_context()),
         ("copy cluster snapshot", "rds:CopyDBClusterSnapshot", arn("rds", "cluster-snapshot:nightly"), no_context()),
         ("share db snapshot", "rds:ModifyDBSnapshotAttribute", arn("rds", "snapshot:nightly"), no_context()),
-        ("share cluster snapshot", "rds:ModifyDBClusterSnapshotAttribute", arn("rds", "cluster-snapshot:nightly"), no_context()),
+        (
+            "share cluster snapshot",
+            "rds:ModifyDBClusterSnapshotAttribute",
+            arn("rds", "cluster-snapshot:nightly"),
+            no_context(),
+        ),
         ("export snapshot", "rds:StartExportTask", arn("rds", "snapshot:nightly"), no_context()),
         ("restore snapshot elsewhere", "rds:RestoreDBInstanceFromDBSnapshot", arn("rds", "db:copy"), no_context()),
-        ("share ebs snapshot", "ec2:ModifySnapshotAttribute", "arn:aws:ec2:us-east-1::snapshot/snap-0123456789abcdef0".into(), no_context()),
-        ("read log events", "logs:GetLogEvents", arn("logs", "log-group:/aws/eks/retool/cluster:log-stream:kube-apiserver"), no_context()),
+        (
+            "share ebs snapshot",
+            "ec2:ModifySnapshotAttribute",
+            "arn:aws:ec2:us-east-1::snapshot/snap-0123456789abcdef0".into(),
+            no_context(),
+        ),
+        (
+            "read log events",
+            "logs:GetLogEvents",
+            arn("logs", "log-group:/aws/eks/retool/cluster:log-stream:kube-apiserver"),
+            no_context(),
+        ),
         ("filter log events", "logs:FilterLogEvents", arn("logs", "log-group:/aws/eks/retool/cluster:*"), no_context()),
         ("logs insights", "logs:StartQuery", arn("logs", "log-group:/aws/eks/retool/cluster:*"), no_context()),
         ("live tail", "logs:StartLiveTail", arn("logs", "log-group:/aws/eks/retool/cluster"), no_context()),
         ("export logs", "logs:CreateExportTask", arn("logs", "log-group:/aws/eks/retool/cluster:*"), no_context()),
         ("ssm session", "ssm:StartSession", arn("ec2", "instance/i-0123456789abcdef0"), no_context()),
         ("ssm run command", "ssm:SendCommand", arn("ec2", "instance/i-0123456789abcdef0"), no_context()),
-        ("instance connect", "ec2-instance-connect:SendSSHPublicKey", arn("ec2", "instance/i-0123456789abcdef0"), no_context()),
-        ("serial console", "ec2-instance-connect:SendSerialConsoleSSHPublicKey", arn("ec2", "instance/i-0123456789abcdef0"), no_context()),
+        (
+            "instance connect",
+            "ec2-instance-connect:SendSSHPublicKey",
+            arn("ec2", "instance/i-0123456789abcdef0"),
+            no_context(),
+        ),
+        (
+            "serial console",
+            "ec2-instance-connect:SendSerialConsoleSSHPublicKey",
+            arn("ec2", "instance/i-0123456789abcdef0"),
+            no_context(),
+        ),
         ("console output", "ec2:GetConsoleOutput", arn("ec2", "instance/i-0123456789abcdef0"), no_context()),
         ("create peering", "ec2:CreateVpcPeeringConnection", arn("ec2", "vpc/vpc-0123456789abcdef0"), no_context()),
-        ("accept peering", "ec2:AcceptVpcPeeringConnection", arn("ec2", "vpc-peering-connection/pcx-0123456789abcdef0"), no_context()),
-        ("attach transit gateway", "ec2:CreateTransitGatewayVpcAttachment", arn("ec2", "vpc/vpc-0123456789abcdef0"), no_context()),
-        ("accept transit gateway", "ec2:AcceptTransitGatewayVpcAttachment", arn("ec2", "transit-gateway-attachment/tgw-attach-0123456789abcdef0"), no_context()),
+        (
+            "accept peering",
+            "ec2:AcceptVpcPeeringConnection",
+            arn("ec2", "vpc-peering-connection/pcx-0123456789abcdef0"),
+            no_context(),
+        ),
+        (
+            "attach transit gateway",
+            "ec2:CreateTransitGatewayVpcAttachment",
+            arn("ec2", "vpc/vpc-0123456789abcdef0"),
+            no_context(),
+        ),
+        (
+            "accept transit gateway",
+            "ec2:AcceptTransitGatewayVpcAttachment",
+            arn("ec2", "transit-gateway-attachment/tgw-attach-0123456789abcdef0"),
+            no_context(),
+        ),
         ("site-to-site vpn", "ec2:CreateVpnConnection", arn("ec2", "vpn-connection/*"), no_context()),
         ("vpn gateway", "ec2:CreateVpnGateway", arn("ec2", "vpn-gateway/*"), no_context()),
         ("client vpn", "ec2:CreateClientVpnEndpoint", arn("ec2", "client-vpn-endpoint/*"), no_context()),
-        ("decrypt with customer key", "kms:Decrypt", arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"), no_context()),
-        ("re-encrypt out of customer key", "kms:ReEncryptFrom", arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"), no_context()),
-        ("grant a person a key", "kms:CreateGrant", arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"), json!({"kms:GrantIsForAWSResource": "false"})),
+        (
+            "decrypt with customer key",
+            "kms:Decrypt",
+            arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+            no_context(),
+        ),
+        (
+            "re-encrypt out of customer key",
+            "kms:ReEncryptFrom",
+            arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+            no_context(),
+        ),
+        (
+            "grant a person a key",
+            "kms:CreateGrant",
+            arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+            json!({"kms:GrantIsForAWSResource": "false"}),
+        ),
         ("create unbounded role", "iam:CreateRole", iam("role/retool-anything"), no_context()),
-        ("create role under operator boundary", "iam:CreateRole", iam("role/retool-anything"), json!({"iam:PermissionsBoundary": e.operator_boundary_arn()})),
+        (
+            "create role under operator boundary",
+            "iam:CreateRole",
+            iam("role/retool-anything"),
+            json!({"iam:PermissionsBoundary": e.operator_boundary_arn()}),
+        ),
         ("create unbounded user", "iam:CreateUser", iam("user/retool-anyone"), no_context()),
-        ("attach admin to own role", "iam:AttachRolePolicy", iam("role/retool-maintenance"), json!({"iam:PermissionsBoundary": e.operator_boundary_arn(), "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"})),
-        ("inline policy on own role", "iam:PutRolePolicy", iam("role/retool-maintenance"), json!({"iam:PermissionsBoundary": e.operator_boundary_arn()})),
+        (
+            "attach admin to own role",
+            "iam:AttachRolePolicy",
+            iam("role/retool-maintenance"),
+            json!({"iam:PermissionsBoundary": e.operator_boundary_arn(), "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        ),
+        (
+            "inline policy on own role",
+            "iam:PutRolePolicy",
+            iam("role/retool-maintenance"),
+            json!({"iam:PermissionsBoundary": e.operator_boundary_arn()}),
+        ),
         ("inline policy on customer role", "iam:PutRolePolicy", iam("role/Admin"), no_context()),
-        ("swap own boundary", "iam:PutRolePermissionsBoundary", iam("role/retool-maintenance"), json!({"iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess"})),
-        ("retrust own role", "iam:UpdateAssumeRolePolicy", iam("role/retool-maintenance"), json!({"iam:PermissionsBoundary": e.operator_boundary_arn()})),
+        (
+            "swap own boundary",
+            "iam:PutRolePermissionsBoundary",
+            iam("role/retool-maintenance"),
+            json!({"iam:PermissionsBoundary": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        ),
+        (
+            "retrust own role",
+            "iam:UpdateAssumeRolePolicy",
+            iam("role/retool-maintenance"),
+            json!({"iam:PermissionsBoundary": e.operator_boundary_arn()}),
+        ),
         ("remove a role boundary", "iam:DeleteRolePermissionsBoundary", iam("role/retool-eks-node"), no_context()),
         ("remove a user boundary", "iam:DeleteUserPermissionsBoundary", iam("user/retool-anyone"), no_context()),
         ("edit operator boundary", "iam:CreatePolicyVersion", e.operator_boundary_arn(), no_context()),
@@ -252,12 +347,37 @@ fn escapes() -> Vec<(&'static str, &'static str, String, Json)> {
         ("console password", "iam:CreateLoginProfile", iam("user/retool-anyone"), no_context()),
         ("change console password", "iam:UpdateLoginProfile", iam("user/Admin"), no_context()),
         ("own oidc issuer", "iam:CreateOpenIDConnectProvider", iam("oidc-provider/token.example.com"), no_context()),
-        ("pass a customer role to ec2", "iam:PassRole", iam("role/Admin"), json!({"iam:PassedToService": "ec2.amazonaws.com"})),
-        ("pass the operator's own role", "iam:PassRole", iam("role/OrganizationAccountAccessRole"), json!({"iam:PassedToService": "eks.amazonaws.com"})),
+        (
+            "pass a customer role to ec2",
+            "iam:PassRole",
+            iam("role/Admin"),
+            json!({"iam:PassedToService": "ec2.amazonaws.com"}),
+        ),
+        (
+            "pass the operator's own role",
+            "iam:PassRole",
+            iam("role/OrganizationAccountAccessRole"),
+            json!({"iam:PassedToService": "eks.amazonaws.com"}),
+        ),
         ("hop into another role", "sts:AssumeRole", iam("role/OrganizationAccountAccessRole"), no_context()),
-        ("eks access entry for self", "eks:CreateAccessEntry", arn("eks", "cluster/retool"), json!({"eks:principalArn": e.maintenance_role_arn()})),
-        ("eks access entry for setup role", "eks:CreateAccessEntry", arn("eks", "cluster/retool"), json!({"eks:principalArn": e.setup_role_arn()})),
-        ("eks admin policy for self", "eks:AssociateAccessPolicy", own_entry.clone(), json!({"eks:policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"})),
+        (
+            "eks access entry for self",
+            "eks:CreateAccessEntry",
+            arn("eks", "cluster/retool"),
+            json!({"eks:principalArn": e.maintenance_role_arn()}),
+        ),
+        (
+            "eks access entry for setup role",
+            "eks:CreateAccessEntry",
+            arn("eks", "cluster/retool"),
+            json!({"eks:principalArn": e.setup_role_arn()}),
+        ),
+        (
+            "eks admin policy for self",
+            "eks:AssociateAccessPolicy",
+            own_entry.clone(),
+            json!({"eks:policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"}),
+        ),
         ("eks groups for self", "eks:UpdateAccessEntry", own_entry, no_context()),
     ]
 }
@@ -272,10 +392,34 @@ fn the_operator_boundary_denies_every_escape_whatever_the_permissions() {
     let mut table = Table::new();
     for (name, action, resource, context) in escapes() {
         // The boundary alone must say no, even under an allow-everything identity policy…
-        table.add(&format!("boundary vs allow-all: {name}"), &[allow_everything()], Some(&boundary), action, &resource, context.clone(), Expect::ExplicitlyDenied);
+        table.add(
+            &format!("boundary vs allow-all: {name}"),
+            &[allow_everything()],
+            Some(&boundary),
+            action,
+            &resource,
+            context.clone(),
+            Expect::ExplicitlyDenied,
+        );
         // …and so the roles the operator actually gets are denied too.
-        table.add(&format!("maintenance: {name}"), std::slice::from_ref(&maintenance), Some(&boundary), action, &resource, context.clone(), Expect::NotAllowed);
-        table.add(&format!("setup: {name}"), std::slice::from_ref(&setup), Some(&boundary), action, &resource, context, Expect::NotAllowed);
+        table.add(
+            &format!("maintenance: {name}"),
+            std::slice::from_ref(&maintenance),
+            Some(&boundary),
+            action,
+            &resource,
+            context.clone(),
+            Expect::NotAllowed,
+        );
+        table.add(
+            &format!("setup: {name}"),
+            std::slice::from_ref(&setup),
+            Some(&boundary),
+            action,
+            &resource,
+            context,
+            Expect::NotAllowed,
+        );
     }
     table.run(&script);
 }
@@ -291,7 +435,12 @@ fn the_maintenance_role_can_do_its_job() {
     let allowed: Vec<(&str, &str, String, Json)> = vec![
         ("describe vpcs", "ec2:DescribeVpcs", "*".into(), none()),
         ("add a route", "ec2:CreateRoute", arn("ec2", "route-table/rtb-0123456789abcdef0"), none()),
-        ("open a security group port", "ec2:AuthorizeSecurityGroupIngress", arn("ec2", "security-group/sg-0123456789abcdef0"), none()),
+        (
+            "open a security group port",
+            "ec2:AuthorizeSecurityGroupIngress",
+            arn("ec2", "security-group/sg-0123456789abcdef0"),
+            none(),
+        ),
         ("replace a nat gateway", "ec2:CreateNatGateway", arn("ec2", "natgateway/*"), none()),
         ("allocate an eip", "ec2:AllocateAddress", arn("ec2", "elastic-ip/*"), none()),
         ("tag a subnet", "ec2:CreateTags", arn("ec2", "subnet/subnet-0123456789abcdef0"), none()),
@@ -299,24 +448,79 @@ fn the_maintenance_role_can_do_its_job() {
         ("upgrade the cluster", "eks:UpdateClusterVersion", arn("eks", "cluster/retool"), none()),
         ("roll a node group", "eks:UpdateNodegroupVersion", arn("eks", "nodegroup/retool/workers/0a1b2c3d"), none()),
         ("add a node group", "eks:CreateNodegroup", arn("eks", "cluster/retool"), none()),
-        ("access entry for the node role", "eks:CreateAccessEntry", arn("eks", "cluster/retool"), json!({"eks:principalArn": iam("role/retool-eks-node")})),
+        (
+            "access entry for the node role",
+            "eks:CreateAccessEntry",
+            arn("eks", "cluster/retool"),
+            json!({"eks:principalArn": iam("role/retool-eks-node")}),
+        ),
         ("modify the database", "rds:ModifyDBInstance", arn("rds", "db:retool"), none()),
         ("describe databases", "rds:DescribeDBInstances", arn("rds", "db:retool"), none()),
         ("take a snapshot", "rds:CreateDBSnapshot", arn("rds", "db:retool"), none()),
-        ("modify the cache", "elasticache:ModifyReplicationGroup", arn("elasticache", "replicationgroup:retool"), none()),
+        (
+            "modify the cache",
+            "elasticache:ModifyReplicationGroup",
+            arn("elasticache", "replicationgroup:retool"),
+            none(),
+        ),
         ("rotate a key", "kms:EnableKeyRotation", arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"), none()),
         ("describe a key", "kms:DescribeKey", arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"), none()),
-        ("grant rds a key", "kms:CreateGrant", arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"), json!({"kms:GrantIsForAWSResource": "true"})),
-        ("create a managed secret", "secretsmanager:CreateSecret", arn("secretsmanager", "secret:retool/new-AbCdEf"), none()),
-        ("describe a managed secret", "secretsmanager:DescribeSecret", arn("secretsmanager", "secret:retool/db-AbCdEf"), none()),
-        ("tag a managed secret", "secretsmanager:TagResource", arn("secretsmanager", "secret:retool/db-AbCdEf"), none()),
-        ("delete a managed secret", "secretsmanager:DeleteSecret", arn("secretsmanager", "secret:retool/db-AbCdEf"), none()),
-        ("describe the rds secret", "secretsmanager:DescribeSecret", arn("secretsmanager", "secret:rds!db-1234-AbCdEf"), none()),
+        (
+            "grant rds a key",
+            "kms:CreateGrant",
+            arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+            json!({"kms:GrantIsForAWSResource": "true"}),
+        ),
+        (
+            "create a managed secret",
+            "secretsmanager:CreateSecret",
+            arn("secretsmanager", "secret:retool/new-AbCdEf"),
+            none(),
+        ),
+        (
+            "describe a managed secret",
+            "secretsmanager:DescribeSecret",
+            arn("secretsmanager", "secret:retool/db-AbCdEf"),
+            none(),
+        ),
+        (
+            "tag a managed secret",
+            "secretsmanager:TagResource",
+            arn("secretsmanager", "secret:retool/db-AbCdEf"),
+            none(),
+        ),
+        (
+            "delete a managed secret",
+            "secretsmanager:DeleteSecret",
+            arn("secretsmanager", "secret:retool/db-AbCdEf"),
+            none(),
+        ),
+        (
+            "describe the rds secret",
+            "secretsmanager:DescribeSecret",
+            arn("secretsmanager", "secret:rds!db-1234-AbCdEf"),
+            none(),
+        ),
         ("bounded workload role", "iam:CreateRole", iam("role/retool-eks-node"), workload.clone()),
-        ("policy on bounded role", "iam:AttachRolePolicy", iam("role/retool-eks-node"), json!({"iam:PermissionsBoundary": e.workload_boundary_arn(), "iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"})),
+        (
+            "policy on bounded role",
+            "iam:AttachRolePolicy",
+            iam("role/retool-eks-node"),
+            json!({"iam:PermissionsBoundary": e.workload_boundary_arn(), "iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"}),
+        ),
         ("inline policy on bounded role", "iam:PutRolePolicy", iam("role/retool-external-secrets"), workload.clone()),
-        ("pass the node role to eks", "iam:PassRole", iam("role/retool-eks-node"), json!({"iam:PassedToService": "eks.amazonaws.com"})),
-        ("eks service-linked role", "iam:CreateServiceLinkedRole", iam("role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS"), json!({"iam:AWSServiceName": "eks.amazonaws.com"})),
+        (
+            "pass the node role to eks",
+            "iam:PassRole",
+            iam("role/retool-eks-node"),
+            json!({"iam:PassedToService": "eks.amazonaws.com"}),
+        ),
+        (
+            "eks service-linked role",
+            "iam:CreateServiceLinkedRole",
+            iam("role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS"),
+            json!({"iam:AWSServiceName": "eks.amazonaws.com"}),
+        ),
         ("read state", "s3:GetObject", "arn:aws:s3:::retool-tfstate/retool.tfstate".into(), none()),
         ("write state", "s3:PutObject", "arn:aws:s3:::retool-tfstate/retool.tfstate".into(), none()),
         ("write the state lock", "s3:PutObject", "arn:aws:s3:::retool-tfstate/retool.tfstate.tflock".into(), none()),
@@ -326,19 +530,55 @@ fn the_maintenance_role_can_do_its_job() {
     let not_allowed: Vec<(&str, &str, String, Json)> = vec![
         ("create a vpc (setup only)", "ec2:CreateVpc", arn("ec2", "vpc/*"), none()),
         ("delete the cluster (setup only)", "eks:DeleteCluster", arn("eks", "cluster/retool"), none()),
-        ("delete a key (setup only)", "kms:ScheduleKeyDeletion", arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"), none()),
-        ("manage a secret outside the prefix", "secretsmanager:CreateSecret", arn("secretsmanager", "secret:payroll/db-AbCdEf"), none()),
+        (
+            "delete a key (setup only)",
+            "kms:ScheduleKeyDeletion",
+            arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+            none(),
+        ),
+        (
+            "manage a secret outside the prefix",
+            "secretsmanager:CreateSecret",
+            arn("secretsmanager", "secret:payroll/db-AbCdEf"),
+            none(),
+        ),
         ("touch a customer role", "iam:DeleteRole", iam("role/Admin"), none()),
-        ("pass a customer role", "iam:PassRole", iam("role/Admin"), json!({"iam:PassedToService": "ec2.amazonaws.com"})),
-        ("pass the node role to lambda", "iam:PassRole", iam("role/retool-eks-node"), json!({"iam:PassedToService": "lambda.amazonaws.com"})),
+        (
+            "pass a customer role",
+            "iam:PassRole",
+            iam("role/Admin"),
+            json!({"iam:PassedToService": "ec2.amazonaws.com"}),
+        ),
+        (
+            "pass the node role to lambda",
+            "iam:PassRole",
+            iam("role/retool-eks-node"),
+            json!({"iam:PassedToService": "lambda.amazonaws.com"}),
+        ),
         ("read another bucket", "s3:GetObject", "arn:aws:s3:::customer-data/export.csv".into(), none()),
     ];
     let mut table = Table::new();
     for (name, action, resource, context) in allowed {
-        table.add(&format!("maintenance may: {name}"), std::slice::from_ref(&maintenance), Some(&boundary), action, &resource, context, Expect::Allowed);
+        table.add(
+            &format!("maintenance may: {name}"),
+            std::slice::from_ref(&maintenance),
+            Some(&boundary),
+            action,
+            &resource,
+            context,
+            Expect::Allowed,
+        );
     }
     for (name, action, resource, context) in not_allowed {
-        table.add(&format!("maintenance may not: {name}"), std::slice::from_ref(&maintenance), Some(&boundary), action, &resource, context, Expect::NotAllowed);
+        table.add(
+            &format!("maintenance may not: {name}"),
+            std::slice::from_ref(&maintenance),
+            Some(&boundary),
+            action,
+            &resource,
+            context,
+            Expect::NotAllowed,
+        );
     }
     table.run(&script);
 }
@@ -355,17 +595,45 @@ fn the_setup_role_can_build_the_estate() {
         ("create the internet gateway", "ec2:CreateInternetGateway", arn("ec2", "internet-gateway/*"), none()),
         ("create the cluster", "eks:CreateCluster", "*".into(), none()),
         ("create the database", "rds:CreateDBInstance", arn("rds", "db:retool"), none()),
-        ("create the cache", "elasticache:CreateReplicationGroup", arn("elasticache", "replicationgroup:retool"), none()),
+        (
+            "create the cache",
+            "elasticache:CreateReplicationGroup",
+            arn("elasticache", "replicationgroup:retool"),
+            none(),
+        ),
         ("create a key", "kms:CreateKey", "*".into(), none()),
         ("create the state bucket", "s3:CreateBucket", "arn:aws:s3:::retool-tfstate".into(), none()),
         ("create a workload policy", "iam:CreatePolicy", iam("policy/retool-external-secrets"), none()),
-        ("create the node instance profile", "iam:CreateInstanceProfile", iam("instance-profile/retool-eks-node"), none()),
-        ("bounded workload role", "iam:CreateRole", iam("role/retool-eks-cluster"), json!({"iam:PermissionsBoundary": e.workload_boundary_arn()})),
-        ("register the cluster's oidc issuer", "iam:CreateOpenIDConnectProvider", iam("oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF"), none()),
+        (
+            "create the node instance profile",
+            "iam:CreateInstanceProfile",
+            iam("instance-profile/retool-eks-node"),
+            none(),
+        ),
+        (
+            "bounded workload role",
+            "iam:CreateRole",
+            iam("role/retool-eks-cluster"),
+            json!({"iam:PermissionsBoundary": e.workload_boundary_arn()}),
+        ),
+        (
+            "register the cluster's oidc issuer",
+            "iam:CreateOpenIDConnectProvider",
+            iam("oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/0123456789ABCDEF"),
+            none(),
+        ),
     ];
     let mut table = Table::new();
     for (name, action, resource, context) in allowed {
-        table.add(&format!("setup may: {name}"), std::slice::from_ref(&setup), Some(&boundary), action, &resource, context, Expect::Allowed);
+        table.add(
+            &format!("setup may: {name}"),
+            std::slice::from_ref(&setup),
+            Some(&boundary),
+            action,
+            &resource,
+            context,
+            Expect::Allowed,
+        );
     }
     table.run(&script);
 }
@@ -379,25 +647,93 @@ fn the_workload_boundary_lets_workloads_work_and_nothing_more() {
     let none = || json!({});
     let mut table = Table::new();
     let cases: Vec<(&str, &str, String, Json, Expect)> = vec![
-        ("eso reads a managed secret", "secretsmanager:GetSecretValue", arn("secretsmanager", "secret:retool/db-AbCdEf"), none(), Expect::Allowed),
-        ("eso reads the rds master secret", "secretsmanager:GetSecretValue", arn("secretsmanager", "secret:rds!db-1234-AbCdEf"), none(), Expect::Allowed),
-        ("eso decrypts through secrets manager", "kms:Decrypt", arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"), via_secrets_manager, Expect::Allowed),
-        ("cni manages interfaces", "ec2:AssignPrivateIpAddresses", arn("ec2", "network-interface/eni-0123456789abcdef0"), none(), Expect::Allowed),
+        (
+            "eso reads a managed secret",
+            "secretsmanager:GetSecretValue",
+            arn("secretsmanager", "secret:retool/db-AbCdEf"),
+            none(),
+            Expect::Allowed,
+        ),
+        (
+            "eso reads the rds master secret",
+            "secretsmanager:GetSecretValue",
+            arn("secretsmanager", "secret:rds!db-1234-AbCdEf"),
+            none(),
+            Expect::Allowed,
+        ),
+        (
+            "eso decrypts through secrets manager",
+            "kms:Decrypt",
+            arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+            via_secrets_manager,
+            Expect::Allowed,
+        ),
+        (
+            "cni manages interfaces",
+            "ec2:AssignPrivateIpAddresses",
+            arn("ec2", "network-interface/eni-0123456789abcdef0"),
+            none(),
+            Expect::Allowed,
+        ),
         ("nodes pull images", "ecr:BatchGetImage", arn("ecr", "repository/retool"), none(), Expect::Allowed),
-        ("load balancer controller", "elasticloadbalancing:CreateLoadBalancer", arn("elasticloadbalancing", "loadbalancer/app/retool/0123456789abcdef"), none(), Expect::Allowed),
-        ("read another secret", "secretsmanager:GetSecretValue", arn("secretsmanager", "secret:payroll/db-AbCdEf"), none(), Expect::NotAllowed),
-        ("decrypt directly", "kms:Decrypt", arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"), none(), Expect::NotAllowed),
-        ("create a role", "iam:CreateRole", iam("role/retool-more"), json!({"iam:PermissionsBoundary": e.workload_boundary_arn()}), Expect::NotAllowed),
+        (
+            "load balancer controller",
+            "elasticloadbalancing:CreateLoadBalancer",
+            arn("elasticloadbalancing", "loadbalancer/app/retool/0123456789abcdef"),
+            none(),
+            Expect::Allowed,
+        ),
+        (
+            "read another secret",
+            "secretsmanager:GetSecretValue",
+            arn("secretsmanager", "secret:payroll/db-AbCdEf"),
+            none(),
+            Expect::NotAllowed,
+        ),
+        (
+            "decrypt directly",
+            "kms:Decrypt",
+            arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+            none(),
+            Expect::NotAllowed,
+        ),
+        (
+            "create a role",
+            "iam:CreateRole",
+            iam("role/retool-more"),
+            json!({"iam:PermissionsBoundary": e.workload_boundary_arn()}),
+            Expect::NotAllowed,
+        ),
         ("attach a policy", "iam:AttachRolePolicy", iam("role/retool-eks-node"), none(), Expect::NotAllowed),
         ("pass a role", "iam:PassRole", iam("role/retool-eks-node"), none(), Expect::NotAllowed),
         ("edit the boundary", "iam:CreatePolicyVersion", e.workload_boundary_arn(), none(), Expect::NotAllowed),
-        ("read logs", "logs:GetLogEvents", arn("logs", "log-group:/aws/eks/retool/cluster:log-stream:x"), none(), Expect::NotAllowed),
+        (
+            "read logs",
+            "logs:GetLogEvents",
+            arn("logs", "log-group:/aws/eks/retool/cluster:log-stream:x"),
+            none(),
+            Expect::NotAllowed,
+        ),
         ("shell", "ssm:StartSession", arn("ec2", "instance/i-0123456789abcdef0"), none(), Expect::NotAllowed),
         ("peer", "ec2:CreateVpcPeeringConnection", arn("ec2", "vpc/vpc-0123456789abcdef0"), none(), Expect::NotAllowed),
-        ("read another bucket", "s3:GetObject", "arn:aws:s3:::customer-data/export.csv".into(), none(), Expect::NotAllowed),
+        (
+            "read another bucket",
+            "s3:GetObject",
+            "arn:aws:s3:::customer-data/export.csv".into(),
+            none(),
+            Expect::NotAllowed,
+        ),
     ];
     for (name, action, resource, context, expect) in cases {
-        table.add(&format!("workload: {name}"), &[allow_everything()], Some(&workload), action, &resource, context, expect);
+        table.add(
+            &format!("workload: {name}"),
+            &[allow_everything()],
+            Some(&workload),
+            action,
+            &resource,
+            context,
+            expect,
+        );
     }
     table.run(&script);
 }
@@ -410,11 +746,26 @@ fn only_the_operator_with_mfa_and_external_id_may_assume_the_roles() {
     let mfa_and_id = json!({"aws:MultiFactorAuthPresent": "true", "sts:ExternalId": EXTERNAL_ID});
     let cases: Vec<(&str, &str, Json, Expect)> = vec![
         ("operator with mfa and external id", OPERATOR, mfa_and_id.clone(), Expect::Allowed),
-        ("operator without mfa", OPERATOR, json!({"aws:MultiFactorAuthPresent": "false", "sts:ExternalId": EXTERNAL_ID}), Expect::NotAllowed),
+        (
+            "operator without mfa",
+            OPERATOR,
+            json!({"aws:MultiFactorAuthPresent": "false", "sts:ExternalId": EXTERNAL_ID}),
+            Expect::NotAllowed,
+        ),
         ("operator with no mfa key at all", OPERATOR, json!({"sts:ExternalId": EXTERNAL_ID}), Expect::NotAllowed),
-        ("operator with the wrong external id", OPERATOR, json!({"aws:MultiFactorAuthPresent": "true", "sts:ExternalId": "guess"}), Expect::NotAllowed),
+        (
+            "operator with the wrong external id",
+            OPERATOR,
+            json!({"aws:MultiFactorAuthPresent": "true", "sts:ExternalId": "guess"}),
+            Expect::NotAllowed,
+        ),
         ("operator without external id", OPERATOR, json!({"aws:MultiFactorAuthPresent": "true"}), Expect::NotAllowed),
-        ("someone else in the operator account", "arn:aws:iam::444455556666:role/intern", mfa_and_id.clone(), Expect::NotAllowed),
+        (
+            "someone else in the operator account",
+            "arn:aws:iam::444455556666:role/intern",
+            mfa_and_id.clone(),
+            Expect::NotAllowed,
+        ),
         ("someone in another account", "arn:aws:iam::999988887777:role/operator", mfa_and_id, Expect::NotAllowed),
     ];
     let mut table = Table::new();
@@ -466,9 +817,7 @@ fn parliament_finds_nothing_wrong_with_any_document() {
             "parliament failed on {name}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        findings.extend(
-            reported.into_iter().filter(|f| !accepted_finding(name, f)).map(|f| format!("{name}: {f}")),
-        );
+        findings.extend(reported.into_iter().filter(|f| !accepted_finding(name, f)).map(|f| format!("{name}: {f}")));
     }
     assert!(findings.is_empty(), "parliament findings:\n{}", findings.join("\n"));
 }

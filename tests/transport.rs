@@ -19,9 +19,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tempfile::TempDir;
 use terraform_provider_retool::plugin::handshake::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
-use terraform_provider_retool::plugin::{
-    InterruptPolicy, PluginError, ServeConfig, serve_with_output,
-};
+use terraform_provider_retool::plugin::{InterruptPolicy, PluginError, ServeConfig, serve_with_output};
 use terraform_provider_retool::protocol::go_plugin::grpc_broker_client::GrpcBrokerClient;
 use terraform_provider_retool::protocol::go_plugin::grpc_controller_client::GrpcControllerClient;
 use terraform_provider_retool::protocol::go_plugin::grpc_stdio_client::GrpcStdioClient;
@@ -49,9 +47,7 @@ struct ClientIdentity {
 fn terraform_like_client_identity() -> ClientIdentity {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "localhost");
+    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
     params.key_usages = vec![
         rcgen::KeyUsagePurpose::DigitalSignature,
@@ -59,10 +55,8 @@ fn terraform_like_client_identity() -> ClientIdentity {
         rcgen::KeyUsagePurpose::KeyAgreement,
         rcgen::KeyUsagePurpose::KeyCertSign,
     ];
-    params.extended_key_usages = vec![
-        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
-        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
-    ];
+    params.extended_key_usages =
+        vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth, rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let certificate = params.self_signed(&key).unwrap();
     ClientIdentity {
         certificate: certificate.der().clone(),
@@ -117,16 +111,9 @@ async fn start_managed(client_pem: Option<&str>, interrupts: InterruptPolicy) ->
     let server_certificate = if fields[5].is_empty() {
         None
     } else {
-        Some(CertificateDer::from(
-            STANDARD_NO_PAD.decode(fields[5]).expect("unpadded base64"),
-        ))
+        Some(CertificateDer::from(STANDARD_NO_PAD.decode(fields[5]).expect("unpadded base64")))
     };
-    RunningPlugin {
-        socket,
-        server_certificate,
-        serving,
-        socket_parent,
-    }
+    RunningPlugin { socket, server_certificate, serving, socket_parent }
 }
 
 /// Accepts exactly the server certificate from the handshake line, as go-plugin's client does
@@ -150,9 +137,7 @@ impl ServerCertVerifier for PinnedServer {
         if end_entity.as_ref() == self.expected.as_ref() {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::UnknownIssuer,
-            ))
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))
         }
     }
 
@@ -205,10 +190,7 @@ async fn tls_channel_with_versions(
         .with_custom_certificate_verifier(verifier);
     let mut config = match identity {
         Some(identity) => builder
-            .with_client_auth_cert(
-                vec![identity.certificate.clone()],
-                PrivateKeyDer::Pkcs8(identity.key.clone_key()),
-            )
+            .with_client_auth_cert(vec![identity.certificate.clone()], PrivateKeyDer::Pkcs8(identity.key.clone_key()))
             .unwrap(),
         None => builder.with_no_client_auth(),
     };
@@ -221,9 +203,7 @@ async fn tls_channel_with_versions(
             let socket = socket.clone();
             async move {
                 let stream = UnixStream::connect(socket).await?;
-                let session = connector
-                    .connect(ServerName::try_from("localhost").unwrap(), stream)
-                    .await?;
+                let session = connector.connect(ServerName::try_from("localhost").unwrap(), stream).await?;
                 Ok::<_, std::io::Error>(TokioIo::new(session))
             }
         }))
@@ -244,30 +224,17 @@ async fn plain_channel(socket: &Path) -> Channel {
 
 /// The health status the channel reports for the `plugin` service.
 async fn plugin_health(channel: Channel) -> Result<i32, tonic::Status> {
-    let response = HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: "plugin".to_owned(),
-        })
-        .await?;
+    let response = HealthClient::new(channel).check(HealthCheckRequest { service: "plugin".to_owned() }).await?;
     Ok(response.into_inner().status)
 }
 
 /// Connects with `identity` and asks for health; `Err` describes how the attempt failed.
-async fn health_as(
-    plugin: &RunningPlugin,
-    identity: Option<&ClientIdentity>,
-) -> Result<i32, String> {
+async fn health_as(plugin: &RunningPlugin, identity: Option<&ClientIdentity>) -> Result<i32, String> {
     let attempt = async {
-        let channel = tls_channel(plugin, identity)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        plugin_health(channel)
-            .await
-            .map_err(|e| format!("call: {e}"))
+        let channel = tls_channel(plugin, identity).await.map_err(|e| format!("connect: {e}"))?;
+        plugin_health(channel).await.map_err(|e| format!("call: {e}"))
     };
-    tokio::time::timeout(STEP, attempt)
-        .await
-        .map_err(|_| "timed out".to_owned())?
+    tokio::time::timeout(STEP, attempt).await.map_err(|_| "timed out".to_owned())?
 }
 
 #[tokio::test]
@@ -275,18 +242,12 @@ async fn terraforms_certificate_gets_a_serving_health_check() {
     let terraform = terraform_like_client_identity();
     let plugin = start_managed(Some(&terraform.pem), InterruptPolicy::Unhandled).await;
 
-    assert!(
-        plugin.socket.starts_with(plugin.socket_parent.path()),
-        "{}",
-        plugin.socket.display()
-    );
+    assert!(plugin.socket.starts_with(plugin.socket_parent.path()), "{}", plugin.socket.display());
     let private_dir = plugin.socket.parent().unwrap();
     let mode = std::fs::metadata(private_dir).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o700, "socket directory must be private");
 
-    let status = health_as(&plugin, Some(&terraform))
-        .await
-        .expect("Terraform's certificate is admitted");
+    let status = health_as(&plugin, Some(&terraform)).await.expect("Terraform's certificate is admitted");
     assert_eq!(status, ServingStatus::Serving as i32);
 }
 
@@ -299,15 +260,10 @@ async fn a_different_certificate_is_refused() {
     let refused = health_as(&plugin, Some(&stranger)).await;
     let reason = refused.expect_err("a stranger's certificate was admitted");
     // rustls reports the server's rejection as a TLS alert (access denied).
-    assert!(
-        reason.contains("alert"),
-        "refused, but not by the TLS check: {reason}"
-    );
+    assert!(reason.contains("alert"), "refused, but not by the TLS check: {reason}");
 
     // The refusal does not disturb the server: Terraform still gets in afterwards.
-    let status = health_as(&plugin, Some(&terraform))
-        .await
-        .expect("server still serves Terraform");
+    let status = health_as(&plugin, Some(&terraform)).await.expect("server still serves Terraform");
     assert_eq!(status, ServingStatus::Serving as i32);
 }
 
@@ -319,10 +275,7 @@ async fn a_client_without_certificate_is_refused() {
     let refused = health_as(&plugin, None).await;
     let reason = refused.expect_err("a client without certificate was admitted");
     // rustls reports the server's rejection as a TLS alert (certificate required).
-    assert!(
-        reason.contains("alert"),
-        "refused, but not by the TLS check: {reason}"
-    );
+    assert!(reason.contains("alert"), "refused, but not by the TLS check: {reason}");
 }
 
 #[tokio::test]
@@ -332,21 +285,16 @@ async fn a_plaintext_client_cannot_talk_to_a_tls_server() {
 
     let socket = plugin.socket.clone();
     let attempt = async move {
-        let channel =
-            Endpoint::from_static("http://localhost")
-                .connect_with_connector(tower::service_fn(move |_| {
-                    let socket = socket.clone();
-                    async move {
-                        Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?))
-                    }
-                }))
-                .await
-                .map_err(|e| e.to_string())?;
+        let channel = Endpoint::from_static("http://localhost")
+            .connect_with_connector(tower::service_fn(move |_| {
+                let socket = socket.clone();
+                async move { Ok::<_, std::io::Error>(TokioIo::new(UnixStream::connect(socket).await?)) }
+            }))
+            .await
+            .map_err(|e| e.to_string())?;
         plugin_health(channel).await.map_err(|e| e.to_string())
     };
-    let outcome = tokio::time::timeout(STEP, attempt)
-        .await
-        .expect("refusal must be prompt");
+    let outcome = tokio::time::timeout(STEP, attempt).await.expect("refusal must be prompt");
     assert!(outcome.is_err(), "plaintext client was served: {outcome:?}");
 }
 
@@ -357,11 +305,7 @@ async fn controller_shutdown_ends_open_streams_and_serve_returns_ok() {
     let channel = tls_channel(&plugin, Some(&terraform)).await.unwrap();
 
     // Terraform keeps the stdio and broker streams open for the whole session.
-    let mut stdio = GrpcStdioClient::new(channel.clone())
-        .stream_stdio(())
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stdio = GrpcStdioClient::new(channel.clone()).stream_stdio(()).await.unwrap().into_inner();
     let (_broker_offers, offers) = tokio::sync::mpsc::channel::<ConnInfo>(1);
     let mut broker = GrpcBrokerClient::new(channel.clone())
         .start_stream(tokio_stream::wrappers::ReceiverStream::new(offers))
@@ -369,33 +313,15 @@ async fn controller_shutdown_ends_open_streams_and_serve_returns_ok() {
         .unwrap()
         .into_inner();
 
-    GrpcControllerClient::new(channel)
-        .shutdown(Empty {})
-        .await
-        .expect("Shutdown is answered");
+    GrpcControllerClient::new(channel).shutdown(Empty {}).await.expect("Shutdown is answered");
 
-    let stdio_end = tokio::time::timeout(STEP, stdio.message())
-        .await
-        .expect("stdio stream closes");
-    assert!(
-        matches!(stdio_end, Ok(None)),
-        "stdio stream must end cleanly: {stdio_end:?}"
-    );
-    let broker_end = tokio::time::timeout(STEP, broker.message())
-        .await
-        .expect("broker stream closes");
-    assert!(
-        matches!(broker_end, Ok(None)),
-        "broker stream must end cleanly: {broker_end:?}"
-    );
+    let stdio_end = tokio::time::timeout(STEP, stdio.message()).await.expect("stdio stream closes");
+    assert!(matches!(stdio_end, Ok(None)), "stdio stream must end cleanly: {stdio_end:?}");
+    let broker_end = tokio::time::timeout(STEP, broker.message()).await.expect("broker stream closes");
+    assert!(matches!(broker_end, Ok(None)), "broker stream must end cleanly: {broker_end:?}");
 
-    let outcome = tokio::time::timeout(STEP, &mut plugin.serving)
-        .await
-        .expect("serve returns after Shutdown");
-    assert!(
-        matches!(outcome, Ok(Ok(()))),
-        "serve must return Ok: {outcome:?}"
-    );
+    let outcome = tokio::time::timeout(STEP, &mut plugin.serving).await.expect("serve returns after Shutdown");
+    assert!(matches!(outcome, Ok(Ok(()))), "serve must return Ok: {outcome:?}");
     assert!(!plugin.socket.exists(), "socket is removed after serving");
 }
 
@@ -403,12 +329,10 @@ async fn controller_shutdown_ends_open_streams_and_serve_returns_ok() {
 async fn without_client_certificate_the_handshake_has_no_certificate_and_serves_plaintext() {
     let plugin = start_managed(None, InterruptPolicy::Unhandled).await;
     assert_eq!(plugin.server_certificate, None);
-    let status = tokio::time::timeout(STEP, async {
-        plugin_health(plain_channel(&plugin.socket).await).await
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let status = tokio::time::timeout(STEP, async { plugin_health(plain_channel(&plugin.socket).await).await })
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(status, ServingStatus::Serving as i32);
 }
 
@@ -441,19 +365,11 @@ async fn debug_mode_prints_a_reattach_value_for_a_plaintext_socket() {
     let socket = PathBuf::from(entry["Addr"]["String"].as_str().unwrap());
 
     let channel = plain_channel(&socket).await;
-    let status = tokio::time::timeout(STEP, plugin_health(channel.clone()))
-        .await
-        .unwrap()
-        .unwrap();
+    let status = tokio::time::timeout(STEP, plugin_health(channel.clone())).await.unwrap().unwrap();
     assert_eq!(status, ServingStatus::Serving as i32);
 
-    GrpcControllerClient::new(channel)
-        .shutdown(Empty {})
-        .await
-        .unwrap();
-    let outcome = tokio::time::timeout(STEP, serving)
-        .await
-        .expect("serve returns");
+    GrpcControllerClient::new(channel).shutdown(Empty {}).await.unwrap();
+    let outcome = tokio::time::timeout(STEP, serving).await.expect("serve returns");
     assert!(matches!(outcome, Ok(Ok(()))), "{outcome:?}");
 }
 
@@ -462,16 +378,10 @@ async fn terraforms_certificate_is_admitted_over_tls12_too() {
     let terraform = terraform_like_client_identity();
     let plugin = start_managed(Some(&terraform.pem), InterruptPolicy::Unhandled).await;
     let attempt = async {
-        let channel =
-            tls_channel_with_versions(&plugin, Some(&terraform), &[&rustls::version::TLS12])
-                .await
-                .unwrap();
+        let channel = tls_channel_with_versions(&plugin, Some(&terraform), &[&rustls::version::TLS12]).await.unwrap();
         plugin_health(channel).await
     };
-    let status = tokio::time::timeout(STEP, attempt)
-        .await
-        .unwrap()
-        .expect("TLS 1.2 client admitted");
+    let status = tokio::time::timeout(STEP, attempt).await.unwrap().expect("TLS 1.2 client admitted");
     assert_eq!(status, ServingStatus::Serving as i32);
 }
 
@@ -484,16 +394,11 @@ async fn a_managed_plugin_survives_sigint() {
     let terraform = terraform_like_client_identity();
     let plugin = start_managed(Some(&terraform.pem), InterruptPolicy::Ignore).await;
 
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &std::process::id().to_string()])
-        .status()
-        .unwrap();
+    let sent = std::process::Command::new("kill").args(["-INT", &std::process::id().to_string()]).status().unwrap();
     assert!(sent.success());
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     assert!(!plugin.serving.is_finished(), "serve stopped on SIGINT");
-    let status = health_as(&plugin, Some(&terraform))
-        .await
-        .expect("still serving after SIGINT");
+    let status = health_as(&plugin, Some(&terraform)).await.expect("still serving after SIGINT");
     assert_eq!(status, ServingStatus::Serving as i32);
 }

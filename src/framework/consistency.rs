@@ -51,7 +51,13 @@ fn check_plan_block(block: &Block, config: &Value, planned: &Value, path: &Attri
                     diags.attribute_error(at.clone(), PLAN_SUMMARY, "planned block count differs from configuration");
                 }
                 for (i, (c, p)) in c.iter().zip(p).enumerate() {
-                    check_plan_block(&nested.block, c, p, &at.clone().index(i64::try_from(i).unwrap_or(i64::MAX)), diags);
+                    check_plan_block(
+                        &nested.block,
+                        c,
+                        p,
+                        &at.clone().index(i64::try_from(i).unwrap_or(i64::MAX)),
+                        diags,
+                    );
                 }
             }
             Nesting::Set | Nesting::Map => {}
@@ -92,13 +98,21 @@ fn compare_applied(planned: &Value, applied: &Value, path: &AttributePath, diags
                 return;
             }
             for (key, value) in p {
-                let at = if matches!(planned, Value::Object(_)) { path.clone().attr(key) } else { path.clone().key(key.clone()) };
+                let at = if matches!(planned, Value::Object(_)) {
+                    path.clone().attr(key)
+                } else {
+                    path.clone().key(key.clone())
+                };
                 compare_applied(value, a.get(key).unwrap_or(&Value::Null), &at, diags);
             }
         }
         (Value::List(p), Value::List(a)) | (Value::Tuple(p), Value::Tuple(a)) => {
             if p.len() != a.len() {
-                diags.attribute_error(path.clone(), APPLY_SUMMARY, format!("planned {} elements, got {}", p.len(), a.len()));
+                diags.attribute_error(
+                    path.clone(),
+                    APPLY_SUMMARY,
+                    format!("planned {} elements, got {}", p.len(), a.len()),
+                );
                 return;
             }
             for (i, (p, a)) in p.iter().zip(a).enumerate() {

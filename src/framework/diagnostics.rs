@@ -62,12 +62,7 @@ impl Diagnostics {
     }
 
     /// An error about the attribute at `path`.
-    pub fn attribute_error(
-        &mut self,
-        path: AttributePath,
-        summary: impl Into<String>,
-        detail: impl Into<String>,
-    ) {
+    pub fn attribute_error(&mut self, path: AttributePath, summary: impl Into<String>, detail: impl Into<String>) {
         self.report(Severity::Error, Some(path), summary.into(), detail.into());
     }
 
@@ -75,12 +70,7 @@ impl Diagnostics {
         self.report(Severity::Warning, None, summary.into(), detail.into());
     }
 
-    pub fn attribute_warning(
-        &mut self,
-        path: AttributePath,
-        summary: impl Into<String>,
-        detail: impl Into<String>,
-    ) {
+    pub fn attribute_warning(&mut self, path: AttributePath, summary: impl Into<String>, detail: impl Into<String>) {
         self.report(Severity::Warning, Some(path), summary.into(), detail.into());
     }
 

@@ -154,7 +154,12 @@ mod tests {
     #[test]
     fn page_lists_every_attribute_with_its_promises() {
         let block = Block::new("A network.")
-            .attribute(Attribute::new("name", Type::String).required().description("The name.").plan_modifier(requires_replace()))
+            .attribute(
+                Attribute::new("name", Type::String)
+                    .required()
+                    .description("The name.")
+                    .plan_modifier(requires_replace()),
+            )
             .attribute(
                 Attribute::new("mode", Type::String)
                     .default(Value::string("single"))
@@ -163,7 +168,10 @@ mod tests {
             )
             .attribute(Attribute::new("id", Type::String).computed().description("The id."));
         let page = render_page("retool_x", &block, Some("resource \"retool_x\" \"a\" {}"), "## Import\n\nBy id.");
-        assert!(page.contains("- `name` (string, required) — The name. Changing this value replaces the resource."), "{page}");
+        assert!(
+            page.contains("- `name` (string, required) — The name. Changing this value replaces the resource."),
+            "{page}"
+        );
         assert!(page.contains("Default: `\"single\"`. Must be one of: single, many."), "{page}");
         assert!(page.contains("## Attribute reference"));
         assert!(page.contains("- `id` (string, read-only) — The id."));

@@ -5,8 +5,8 @@
 //! a runtime drives validation, planning, apply and the consistency checks Terraform enforces.
 
 pub mod consistency;
-pub mod docs;
 pub mod diagnostics;
+pub mod docs;
 pub mod plan;
 pub mod plan_modifiers;
 pub mod provider;
@@ -18,7 +18,7 @@ pub mod validate;
 pub mod validators;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
-pub use plan_modifiers::{requires_replace, requires_replace_if, use_state_for_unknown, PlanModifier};
+pub use plan_modifiers::{PlanModifier, requires_replace, requires_replace_if, use_state_for_unknown};
 pub use provider::Provider;
 pub use resource::{PlanRequest, PlanResponse, Resource, ResourceContext};
 pub use runtime::ProviderRuntime;

@@ -23,7 +23,13 @@ pub struct EnginePlan {
 }
 
 /// Runs the generic planning steps (not for destroy: a null proposal is planned as null).
-pub fn plan_resource(block: &Block, config: &Value, prior: &Value, proposed: &Value, diags: &mut Diagnostics) -> EnginePlan {
+pub fn plan_resource(
+    block: &Block,
+    config: &Value,
+    prior: &Value,
+    proposed: &Value,
+    diags: &mut Diagnostics,
+) -> EnginePlan {
     let creating = prior.is_null();
     let mut planned = proposed.clone();
     apply_defaults(block, config, &mut planned);
@@ -110,14 +116,28 @@ impl ModifierWalk<'_> {
             let configured = config.attr(&nested.name).clone();
             let prior_value = prior.attr(&nested.name).clone();
             if let Some(value) = attr_mut(planned, &nested.name) {
-                self.nested(nested.nesting, &configured, &prior_value, value, &nested_path, &mut |walk, c, p, v, at| {
-                    walk.block(&nested.block, c, p, v, at);
-                });
+                self.nested(
+                    nested.nesting,
+                    &configured,
+                    &prior_value,
+                    value,
+                    &nested_path,
+                    &mut |walk, c, p, v, at| {
+                        walk.block(&nested.block, c, p, v, at);
+                    },
+                );
             }
         }
     }
 
-    fn attributes(&mut self, attributes: &[Attribute], config: &Value, prior: &Value, planned: &mut Value, path: &AttributePath) {
+    fn attributes(
+        &mut self,
+        attributes: &[Attribute],
+        config: &Value,
+        prior: &Value,
+        planned: &mut Value,
+        path: &AttributePath,
+    ) {
         for attribute in attributes {
             let attribute_path = path.clone().attr(&attribute.name);
             let configured = config.attr(&attribute.name).clone();
@@ -133,7 +153,12 @@ impl ModifierWalk<'_> {
             let mut replace = false;
             for modifier in &attribute.plan_modifiers {
                 modifier.modify(
-                    &AttributePlan { path: &attribute_path, config: &configured, prior: &prior_value, creating: self.creating },
+                    &AttributePlan {
+                        path: &attribute_path,
+                        config: &configured,
+                        prior: &prior_value,
+                        creating: self.creating,
+                    },
                     AttributePlanResult { planned: value, requires_replace: &mut replace, diagnostics: self.diags },
                 );
             }
@@ -160,7 +185,13 @@ impl ModifierWalk<'_> {
                 let priors = prior.elements().unwrap_or_default();
                 for (i, item) in items.iter_mut().enumerate() {
                     let at = path.clone().index(i64::try_from(i).unwrap_or(i64::MAX));
-                    f(self, configured.get(i).unwrap_or(&Value::Null), priors.get(i).unwrap_or(&Value::Null), item, &at);
+                    f(
+                        self,
+                        configured.get(i).unwrap_or(&Value::Null),
+                        priors.get(i).unwrap_or(&Value::Null),
+                        item,
+                        &at,
+                    );
                 }
             }
             (Nesting::Map, Value::Map(items)) => {

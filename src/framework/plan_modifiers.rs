@@ -36,18 +36,12 @@ pub trait PlanModifier: Send + Sync {
 
 /// Changing this attribute destroys and recreates the resource.
 pub fn requires_replace() -> impl PlanModifier {
-    RequiresReplaceIf {
-        description: "changing this value replaces the resource",
-        condition: |_, _| true,
-    }
+    RequiresReplaceIf { description: "changing this value replaces the resource", condition: |_, _| true }
 }
 
 /// Changing this attribute replaces the resource when `condition(prior, planned)` holds (both
 /// values known and different); otherwise the change is made in place.
-pub fn requires_replace_if(
-    description: &'static str,
-    condition: fn(&Value, &Value) -> bool,
-) -> impl PlanModifier {
+pub fn requires_replace_if(description: &'static str, condition: fn(&Value, &Value) -> bool) -> impl PlanModifier {
     RequiresReplaceIf { description, condition }
 }
 
@@ -122,9 +116,7 @@ mod tests {
 
     #[test]
     fn requires_replace_if_respects_condition() {
-        let m = requires_replace_if("shrinking replaces", |prior, planned| {
-            planned.as_i64() < prior.as_i64()
-        });
+        let m = requires_replace_if("shrinking replaces", |prior, planned| planned.as_i64() < prior.as_i64());
         assert!(!run(&m, Value::Null, Value::number_i64(2), Value::number_i64(3), false).1);
         assert!(run(&m, Value::Null, Value::number_i64(3), Value::number_i64(2), false).1);
     }

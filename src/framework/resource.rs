@@ -82,10 +82,22 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
 
     /// Creates the object. On failure, returns the partial state (every id already created) along
     /// with an error, so Terraform records what exists.
-    async fn create(&self, ctx: &ResourceContext<D>, planned: &Value, private: &mut Vec<u8>, diags: &mut Diagnostics) -> Value;
+    async fn create(
+        &self,
+        ctx: &ResourceContext<D>,
+        planned: &Value,
+        private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Value;
 
     /// Reads the object back; `None` when it no longer exists.
-    async fn read(&self, ctx: &ResourceContext<D>, state: &Value, private: &mut Vec<u8>, diags: &mut Diagnostics) -> Option<Value>;
+    async fn read(
+        &self,
+        ctx: &ResourceContext<D>,
+        state: &Value,
+        private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Option<Value>;
 
     /// Brings the object to `planned`; on failure returns what is true now, with an error.
     async fn update(
@@ -101,15 +113,17 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
 
     /// Turns an import id into a minimal state that `read` can complete; `None` if not found.
     async fn import(&self, _ctx: &ResourceContext<D>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
-        diags.error(
-            "Import not supported",
-            format!("{} cannot be imported (id {id:?}).", self.type_name()),
-        );
+        diags.error("Import not supported", format!("{} cannot be imported (id {id:?}).", self.type_name()));
         None
     }
 
     /// Rewrites raw JSON state written under an older schema `version` into the current shape.
-    fn upgrade_state(&self, version: i64, raw: serde_json::Value, diags: &mut Diagnostics) -> Option<serde_json::Value> {
+    fn upgrade_state(
+        &self,
+        version: i64,
+        raw: serde_json::Value,
+        diags: &mut Diagnostics,
+    ) -> Option<serde_json::Value> {
         diags.error(
             "Unsupported state version",
             format!("{} has no upgrade from schema version {version}.", self.type_name()),

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use crate::value::{json, AttributePath, Type, Value};
+use crate::value::{AttributePath, Type, Value, json};
 
 use super::consistency;
 use super::diagnostics::Diagnostics;
@@ -170,12 +170,16 @@ impl<P: Provider> ProviderRuntime<P> {
         };
         let Some(current) = current else { return (Value::Null, diags) };
         let pruned = prune_to_type(current, &r.value_type);
-        match serde_json::to_vec(&pruned).map_err(|e| e.to_string()).and_then(|bytes| {
-            json::decode(&bytes, &r.value_type).map_err(|e| e.to_string())
-        }) {
+        match serde_json::to_vec(&pruned)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| json::decode(&bytes, &r.value_type).map_err(|e| e.to_string()))
+        {
             Ok(value) => (value, diags),
             Err(e) => {
-                diags.error("Unreadable stored state", format!("The stored {type_name} state does not fit its schema: {e}."));
+                diags.error(
+                    "Unreadable stored state",
+                    format!("The stored {type_name} state does not fit its schema: {e}."),
+                );
                 (Value::Null, diags)
             }
         }
@@ -292,9 +296,7 @@ impl<P: Provider> ProviderRuntime<P> {
 fn prune_to_type(value: serde_json::Value, ty: &Type) -> serde_json::Value {
     match (value, ty) {
         (serde_json::Value::Object(map), Type::Object { attributes, .. }) => serde_json::Value::Object(
-            map.into_iter()
-                .filter_map(|(k, v)| attributes.get(&k).map(|t| (k, prune_to_type(v, t))))
-                .collect(),
+            map.into_iter().filter_map(|(k, v)| attributes.get(&k).map(|t| (k, prune_to_type(v, t)))).collect(),
         ),
         (serde_json::Value::Array(items), Type::List(t) | Type::Set(t)) => {
             serde_json::Value::Array(items.into_iter().map(|v| prune_to_type(v, t)).collect())
@@ -344,19 +346,37 @@ mod tests {
             Schema::new(
                 1,
                 Block::new("A thing.")
-                    .attribute(Attribute::new("name", Type::String).required().description("Name.").plan_modifier(requires_replace()))
+                    .attribute(
+                        Attribute::new("name", Type::String)
+                            .required()
+                            .description("Name.")
+                            .plan_modifier(requires_replace()),
+                    )
                     .attribute(
                         Attribute::new("size", Type::Number)
                             .default(Value::number_i64(1))
                             .description("Size.")
                             .validator(validators::int_between(1, 10)),
                     )
-                    .attribute(Attribute::new("id", Type::String).computed().description("Id.").plan_modifier(use_state_for_unknown()))
-                    .attribute(Attribute::new("revision", Type::Number).computed().description("Changes on every update.")),
+                    .attribute(
+                        Attribute::new("id", Type::String)
+                            .computed()
+                            .description("Id.")
+                            .plan_modifier(use_state_for_unknown()),
+                    )
+                    .attribute(
+                        Attribute::new("revision", Type::Number).computed().description("Changes on every update."),
+                    ),
             )
         }
 
-        async fn create(&self, ctx: &ResourceContext<Cloud>, planned: &Value, _: &mut Vec<u8>, _: &mut Diagnostics) -> Value {
+        async fn create(
+            &self,
+            ctx: &ResourceContext<Cloud>,
+            planned: &Value,
+            _: &mut Vec<u8>,
+            _: &mut Diagnostics,
+        ) -> Value {
             let name = planned.attr("name").as_str().unwrap_or_default().to_owned();
             let size = planned.attr("size").as_i64().unwrap_or(0);
             ctx.client.objects.lock().unwrap().insert(name.clone(), size);
@@ -366,7 +386,13 @@ mod tests {
             state
         }
 
-        async fn read(&self, ctx: &ResourceContext<Cloud>, state: &Value, _: &mut Vec<u8>, _: &mut Diagnostics) -> Option<Value> {
+        async fn read(
+            &self,
+            ctx: &ResourceContext<Cloud>,
+            state: &Value,
+            _: &mut Vec<u8>,
+            _: &mut Diagnostics,
+        ) -> Option<Value> {
             let name = state.attr("name").as_str()?.to_owned();
             let size = *ctx.client.objects.lock().unwrap().get(&name)?;
             let mut state = state.clone();
@@ -374,7 +400,14 @@ mod tests {
             Some(state)
         }
 
-        async fn update(&self, ctx: &ResourceContext<Cloud>, prior: &Value, planned: &Value, _: &mut Vec<u8>, _: &mut Diagnostics) -> Value {
+        async fn update(
+            &self,
+            ctx: &ResourceContext<Cloud>,
+            prior: &Value,
+            planned: &Value,
+            _: &mut Vec<u8>,
+            _: &mut Diagnostics,
+        ) -> Value {
             let name = planned.attr("name").as_str().unwrap_or_default().to_owned();
             let size = planned.attr("size").as_i64().unwrap_or(0);
             ctx.client.objects.lock().unwrap().insert(name, size);
@@ -457,7 +490,15 @@ mod tests {
         assert!(created.diagnostics.is_empty(), "{}", created.diagnostics);
         assert_eq!(created.state.attr("id"), &Value::string("id-a"));
 
-        let noop = rt.plan_resource_change("test_thing", &config("a", None), &created.state, &proposed(&config("a", None), &created.state), &[]).await;
+        let noop = rt
+            .plan_resource_change(
+                "test_thing",
+                &config("a", None),
+                &created.state,
+                &proposed(&config("a", None), &created.state),
+                &[],
+            )
+            .await;
         assert_eq!(noop.planned, created.state, "a no-op plan equals prior state");
         assert!(noop.requires_replace.is_empty());
 
@@ -468,7 +509,15 @@ mod tests {
         assert!(updated.diagnostics.is_empty(), "{}", updated.diagnostics);
         assert_eq!(updated.state.attr("revision"), &Value::number_i64(2));
 
-        let rename = rt.plan_resource_change("test_thing", &config("b", Some(5)), &updated.state, &proposed(&config("b", Some(5)), &updated.state), &[]).await;
+        let rename = rt
+            .plan_resource_change(
+                "test_thing",
+                &config("b", Some(5)),
+                &updated.state,
+                &proposed(&config("b", Some(5)), &updated.state),
+                &[],
+            )
+            .await;
         assert_eq!(rename.requires_replace, vec![AttributePath::root().attr("name")]);
     }
 
@@ -478,7 +527,9 @@ mod tests {
         let diags = rt.validate_resource_config("test_thing", &config("a", Some(99)));
         let error = diags.iter().next().expect("an error");
         assert_eq!(error.path, Some(AttributePath::root().attr("size")));
-        let plan = rt.plan_resource_change("test_thing", &config("a", Some(99)), &Value::Null, &config("a", Some(99)), &[]).await;
+        let plan = rt
+            .plan_resource_change("test_thing", &config("a", Some(99)), &Value::Null, &config("a", Some(99)), &[])
+            .await;
         assert!(plan.diagnostics.has_errors());
     }
 
@@ -509,7 +560,8 @@ mod tests {
     async fn unknown_provider_config_plans_but_does_not_apply() {
         let rt = ProviderRuntime::new(TestProvider { bug: false });
         assert!(rt.configure(&obj(&[("x", Value::unknown())])).await.is_empty());
-        let plan = rt.plan_resource_change("test_thing", &config("a", None), &Value::Null, &config("a", None), &[]).await;
+        let plan =
+            rt.plan_resource_change("test_thing", &config("a", None), &Value::Null, &config("a", None), &[]).await;
         assert!(!plan.diagnostics.has_errors());
         let applied = rt.apply_resource_change("test_thing", &Value::Null, &plan.planned, Vec::new()).await;
         assert!(applied.diagnostics.has_errors());

@@ -66,11 +66,8 @@ impl Block {
     }
 
     pub fn implied_type(&self) -> Type {
-        let mut attributes: BTreeMap<String, Type> = self
-            .attributes
-            .iter()
-            .map(|a| (a.name.clone(), a.value_type()))
-            .collect();
+        let mut attributes: BTreeMap<String, Type> =
+            self.attributes.iter().map(|a| (a.name.clone(), a.value_type())).collect();
         for b in &self.blocks {
             attributes.insert(b.name.clone(), b.value_type());
         }
@@ -155,10 +152,7 @@ impl std::fmt::Debug for Attribute {
             .field("sensitive", &self.sensitive)
             .field("default", &self.default)
             .field("validators", &self.validators.iter().map(|v| v.description()).collect::<Vec<_>>())
-            .field(
-                "plan_modifiers",
-                &self.plan_modifiers.iter().map(|m| m.description()).collect::<Vec<_>>(),
-            )
+            .field("plan_modifiers", &self.plan_modifiers.iter().map(|m| m.description()).collect::<Vec<_>>())
             .finish()
     }
 }
@@ -250,11 +244,7 @@ impl Attribute {
             AttributeType::Nested { nesting, attributes } => {
                 let object = Type::Object {
                     attributes: attributes.iter().map(|a| (a.name.clone(), a.value_type())).collect(),
-                    optional: attributes
-                        .iter()
-                        .filter(|a| !a.required)
-                        .map(|a| a.name.clone())
-                        .collect(),
+                    optional: attributes.iter().filter(|a| !a.required).map(|a| a.name.clone()).collect(),
                 };
                 wrap_nesting(*nesting, object)
             }

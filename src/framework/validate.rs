@@ -31,11 +31,7 @@ fn validate_attribute(attribute: &Attribute, value: &Value, path: &AttributePath
         return;
     }
     if attribute.deprecated {
-        diags.attribute_warning(
-            path.clone(),
-            format!("{path} is deprecated"),
-            attribute.description.clone(),
-        );
+        diags.attribute_warning(path.clone(), format!("{path} is deprecated"), attribute.description.clone());
     }
     if value.is_unknown() {
         return;

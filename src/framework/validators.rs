@@ -63,8 +63,7 @@ pub fn one_of(allowed: &'static [&'static str]) -> impl Validator {
 pub fn string_length(min: usize, max: usize) -> impl Validator {
     check(format!("must be {min} to {max} characters long"), move |v| {
         let len = v.as_str()?.chars().count();
-        (len < min || len > max)
-            .then(|| format!("is {len} characters long; it must be {min} to {max} characters."))
+        (len < min || len > max).then(|| format!("is {len} characters long; it must be {min} to {max} characters."))
     })
 }
 
@@ -72,9 +71,7 @@ pub fn string_length(min: usize, max: usize) -> impl Validator {
 pub fn string_chars(description: &'static str, allowed: fn(char) -> bool) -> impl Validator {
     check(format!("may contain only {description}"), move |v| {
         let s = v.as_str()?;
-        s.chars()
-            .find(|c| !allowed(*c))
-            .map(|c| format!("contains {c:?}; only {description} are allowed."))
+        s.chars().find(|c| !allowed(*c)).map(|c| format!("contains {c:?}; only {description} are allowed."))
     })
 }
 
@@ -93,8 +90,7 @@ pub fn int_between(min: i64, max: i64) -> impl Validator {
 pub fn size_between(min: usize, max: usize) -> impl Validator {
     check(format!("must have {min} to {max} elements"), move |v| {
         let len = v.elements().map(<[Value]>::len).or_else(|| v.as_map().map(|m| m.len()))?;
-        (len < min || len > max)
-            .then(|| format!("has {len} elements; it must have {min} to {max}."))
+        (len < min || len > max).then(|| format!("has {len} elements; it must have {min} to {max}."))
     })
 }
 
@@ -103,8 +99,7 @@ pub fn unique_elements() -> impl Validator {
     check("elements must be unique", |v| {
         let items = v.elements()?;
         items.iter().enumerate().find_map(|(i, a)| {
-            (!a.is_unknown() && items[..i].contains(a))
-                .then(|| format!("element {i} repeats an earlier element."))
+            (!a.is_unknown() && items[..i].contains(a)).then(|| format!("element {i} repeats an earlier element."))
         })
     })
 }
@@ -164,25 +159,22 @@ impl Validator for EachElement {
 
 /// An IPv4 CIDR block whose prefix length lies in `min_prefix..=max_prefix`, with no host bits set.
 pub fn ipv4_cidr(min_prefix: u8, max_prefix: u8) -> impl Validator {
-    check(
-        format!("must be an IPv4 CIDR block from /{min_prefix} to /{max_prefix}"),
-        move |v| {
-            let s = v.as_str()?;
-            match parse_ipv4_cidr(s) {
-                None => Some(format!("{s:?} is not an IPv4 CIDR block such as 10.0.0.0/16.")),
-                Some((_, prefix)) if prefix < min_prefix || prefix > max_prefix => Some(format!(
-                    "{s:?} has prefix /{prefix}; it must be from /{min_prefix} to /{max_prefix}."
-                )),
-                Some((addr, prefix)) => {
-                    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-                    (u32::from(addr) & !mask != 0).then(|| {
-                        let network = Ipv4Addr::from(u32::from(addr) & mask);
-                        format!("{s:?} has host bits set; did you mean {network}/{prefix}?")
-                    })
-                }
+    check(format!("must be an IPv4 CIDR block from /{min_prefix} to /{max_prefix}"), move |v| {
+        let s = v.as_str()?;
+        match parse_ipv4_cidr(s) {
+            None => Some(format!("{s:?} is not an IPv4 CIDR block such as 10.0.0.0/16.")),
+            Some((_, prefix)) if prefix < min_prefix || prefix > max_prefix => {
+                Some(format!("{s:?} has prefix /{prefix}; it must be from /{min_prefix} to /{max_prefix}."))
             }
-        },
-    )
+            Some((addr, prefix)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+                (u32::from(addr) & !mask != 0).then(|| {
+                    let network = Ipv4Addr::from(u32::from(addr) & mask);
+                    format!("{s:?} has host bits set; did you mean {network}/{prefix}?")
+                })
+            }
+        }
+    })
 }
 
 /// Parses `a.b.c.d/p` strictly (no leading zeros trickery, prefix 0–32).

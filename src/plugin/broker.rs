@@ -39,10 +39,7 @@ impl GrpcBroker for Broker {
         let drain_until_closed = async move {
             while let Some(announcement) = announcements.next().await {
                 match announcement {
-                    Ok(info) => tracing::debug!(
-                        service_id = info.service_id,
-                        "ignoring brokered connection offer"
-                    ),
+                    Ok(info) => tracing::debug!(service_id = info.service_id, "ignoring brokered connection offer"),
                     Err(_) => break,
                 }
             }

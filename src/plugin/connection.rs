@@ -58,18 +58,11 @@ impl PluginSocket {
         if path.to_string_lossy().contains(['|', '\n', '\r']) {
             return Err(PluginError::Socket(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!(
-                    "socket path {} cannot be written in the handshake line",
-                    path.display()
-                ),
+                format!("socket path {} cannot be written in the handshake line", path.display()),
             )));
         }
         let listener = UnixListener::bind(&path).map_err(PluginError::Socket)?;
-        Ok(Self {
-            path,
-            listener,
-            _private_dir: private_dir,
-        })
+        Ok(Self { path, listener, _private_dir: private_dir })
     }
 }
 
@@ -89,11 +82,7 @@ impl Connected for PluginConnection {
 }
 
 impl AsyncRead for PluginConnection {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Self::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
             Self::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
@@ -102,11 +91,7 @@ impl AsyncRead for PluginConnection {
 }
 
 impl AsyncWrite for PluginConnection {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Self::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
             Self::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
@@ -175,17 +160,11 @@ impl Stream for Incoming {
     type Item = Result<PluginConnection, io::Error>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.ready
-            .poll_recv(cx)
-            .map(|connection| connection.map(Ok))
+        self.ready.poll_recv(cx).map(|connection| connection.map(Ok))
     }
 }
 
-async fn accept_loop(
-    socket: PluginSocket,
-    tls: Option<TlsAcceptor>,
-    ready: mpsc::Sender<PluginConnection>,
-) {
+async fn accept_loop(socket: PluginSocket, tls: Option<TlsAcceptor>, ready: mpsc::Sender<PluginConnection>) {
     loop {
         let stream = match socket.listener.accept().await {
             Ok((stream, _peer)) => stream,
@@ -208,11 +187,7 @@ async fn accept_loop(
     }
 }
 
-async fn handshake(
-    acceptor: TlsAcceptor,
-    stream: UnixStream,
-    ready: mpsc::Sender<PluginConnection>,
-) {
+async fn handshake(acceptor: TlsAcceptor, stream: UnixStream, ready: mpsc::Sender<PluginConnection>) {
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
         Ok(Ok(session)) => {
             // The receiver is gone only when the server has stopped; the connection just closes.

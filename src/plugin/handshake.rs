@@ -19,8 +19,7 @@ use super::PluginError;
 /// Environment variable carrying the magic cookie.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
 /// The cookie value Terraform sets for every provider it launches.
-pub const MAGIC_COOKIE_VALUE: &str =
-    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// go-plugin's own protocol version, the first field of the handshake line.
 pub const CORE_PROTOCOL_VERSION: u32 = 1;
 /// The Terraform plugin protocol major version this provider serves.
@@ -93,9 +92,7 @@ impl ServeConfig {
         Ok(Self {
             mode: ServeMode::Managed,
             client_certificate,
-            socket_parent_dir: lookup(SOCKET_DIR_KEY)
-                .filter(|dir| !dir.is_empty())
-                .map(PathBuf::from),
+            socket_parent_dir: lookup(SOCKET_DIR_KEY).filter(|dir| !dir.is_empty()).map(PathBuf::from),
             interrupts: InterruptPolicy::Ignore,
         })
     }
@@ -103,9 +100,7 @@ impl ServeConfig {
     /// Settings for `--debug`: no cookie check, plaintext, reattach output, Ctrl-C stops.
     pub fn debug(provider_address: impl Into<String>) -> Self {
         Self {
-            mode: ServeMode::Debug {
-                provider_address: provider_address.into(),
-            },
+            mode: ServeMode::Debug { provider_address: provider_address.into() },
             client_certificate: None,
             socket_parent_dir: None,
             interrupts: InterruptPolicy::Stop,
@@ -141,17 +136,9 @@ fn parse_single_certificate(pem: &str) -> Result<CertificateDer<'static>, Plugin
 /// The line go-plugin reads from our stdout: where to connect and which certificate to trust.
 ///
 /// With no server certificate (plaintext) the last field is empty, as go-plugin prints it.
-pub fn handshake_line(
-    socket_path: &Path,
-    server_certificate: Option<&CertificateDer<'_>>,
-) -> String {
-    let certificate = server_certificate
-        .map(|der| STANDARD_NO_PAD.encode(der.as_ref()))
-        .unwrap_or_default();
-    format!(
-        "{CORE_PROTOCOL_VERSION}|{PLUGIN_PROTOCOL_VERSION}|unix|{}|grpc|{certificate}",
-        socket_path.display()
-    )
+pub fn handshake_line(socket_path: &Path, server_certificate: Option<&CertificateDer<'_>>) -> String {
+    let certificate = server_certificate.map(|der| STANDARD_NO_PAD.encode(der.as_ref())).unwrap_or_default();
+    format!("{CORE_PROTOCOL_VERSION}|{PLUGIN_PROTOCOL_VERSION}|unix|{}|grpc|{certificate}", socket_path.display())
 }
 
 #[cfg(test)]
@@ -161,10 +148,7 @@ mod tests {
     use super::*;
 
     fn lookup_in(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         move |key| vars.get(key).cloned()
     }
 
@@ -176,14 +160,10 @@ mod tests {
 
     #[test]
     fn missing_cookie_is_refused_with_a_human_message() {
-        let error =
-            ServeConfig::from_lookup(lookup_in(&[(PROTOCOL_VERSIONS_KEY, "6")])).unwrap_err();
+        let error = ServeConfig::from_lookup(lookup_in(&[(PROTOCOL_VERSIONS_KEY, "6")])).unwrap_err();
         assert!(matches!(error, PluginError::NotLaunchedByPluginHost));
         let message = error.to_string();
-        assert!(
-            message.contains("not meant to be run directly"),
-            "{message}"
-        );
+        assert!(message.contains("not meant to be run directly"), "{message}");
         assert!(message.contains("terraform"), "{message}");
     }
 
@@ -228,37 +208,25 @@ mod tests {
         .unwrap();
         assert_eq!(config.mode, ServeMode::Managed);
         assert_eq!(config.interrupts, InterruptPolicy::Ignore);
-        assert_eq!(
-            config.socket_parent_dir,
-            Some(PathBuf::from("/run/plugins"))
-        );
+        assert_eq!(config.socket_parent_dir, Some(PathBuf::from("/run/plugins")));
         let expected = CertificateDer::from_pem_slice(pem.as_bytes()).unwrap();
         assert_eq!(config.client_certificate, Some(expected));
     }
 
     #[test]
     fn without_client_certificate_tls_is_off() {
-        let config =
-            ServeConfig::from_lookup(lookup_in(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)])).unwrap();
+        let config = ServeConfig::from_lookup(lookup_in(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)])).unwrap();
         assert_eq!(config.client_certificate, None);
         assert_eq!(config.socket_parent_dir, None);
     }
 
     #[test]
     fn malformed_or_multiple_client_certificates_are_refused() {
-        for bad in [
-            "not a pem".to_owned(),
-            format!("{}{}", test_certificate_pem(), test_certificate_pem()),
-        ] {
-            let error = ServeConfig::from_lookup(lookup_in(&[
-                (MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE),
-                (CLIENT_CERT_KEY, &bad),
-            ]))
-            .unwrap_err();
-            assert!(
-                matches!(error, PluginError::InvalidClientCertificate { .. }),
-                "{error:?}"
-            );
+        for bad in ["not a pem".to_owned(), format!("{}{}", test_certificate_pem(), test_certificate_pem())] {
+            let error =
+                ServeConfig::from_lookup(lookup_in(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), (CLIENT_CERT_KEY, &bad)]))
+                    .unwrap_err();
+            assert!(matches!(error, PluginError::InvalidClientCertificate { .. }), "{error:?}");
         }
     }
 
@@ -269,9 +237,7 @@ mod tests {
         assert_eq!(config.interrupts, InterruptPolicy::Stop);
         assert_eq!(
             config.mode,
-            ServeMode::Debug {
-                provider_address: "registry.terraform.io/hashicorp/retool".to_owned()
-            }
+            ServeMode::Debug { provider_address: "registry.terraform.io/hashicorp/retool".to_owned() }
         );
     }
 

@@ -60,9 +60,7 @@ pub fn level_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> LevelFilter
 
 /// `level` for this crate, at most [`DEPENDENCY_CEILING`] for everything else.
 pub fn level_targets(level: LevelFilter) -> Targets {
-    Targets::new()
-        .with_target(OUR_TARGET, level)
-        .with_default(level.min(DEPENDENCY_CEILING))
+    Targets::new().with_target(OUR_TARGET, level).with_default(level.min(DEPENDENCY_CEILING))
 }
 
 /// A `tracing` layer writing each event as one hclog JSON line to the writer it was given.
@@ -89,24 +87,14 @@ where
     S: Subscriber + for<'lookup> LookupSpan<'lookup>,
     W: for<'writer> MakeWriter<'writer> + 'static,
 {
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: Context<'_, S>,
-    ) {
+    fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, id: &tracing::span::Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut fields = JsonFields::default();
         attrs.record(&mut fields);
         span.extensions_mut().insert(SpanFields(fields.fields));
     }
 
-    fn on_record(
-        &self,
-        id: &tracing::span::Id,
-        values: &tracing::span::Record<'_>,
-        ctx: Context<'_, S>,
-    ) {
+    fn on_record(&self, id: &tracing::span::Id, values: &tracing::span::Record<'_>, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut fields = JsonFields::default();
         values.record(&mut fields);
@@ -143,12 +131,7 @@ where
 }
 
 /// One JSON line (with trailing newline) in hclog's layout.
-fn hclog_line(
-    level: Level,
-    message: String,
-    timestamp: &str,
-    fields: Map<String, Value>,
-) -> String {
+fn hclog_line(level: Level, message: String, timestamp: &str, fields: Map<String, Value>) -> String {
     let mut object = Map::new();
     object.insert("@level".to_owned(), Value::from(hclog_level(level)));
     object.insert("@message".to_owned(), Value::from(message));
@@ -212,8 +195,7 @@ impl JsonFields {
 
 impl Visit for JsonFields {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        let json = serde_json::Number::from_f64(value)
-            .map_or_else(|| Value::from(value.to_string()), Value::Number);
+        let json = serde_json::Number::from_f64(value).map_or_else(|| Value::from(value.to_string()), Value::Number);
         self.put(field, json);
     }
 
@@ -277,11 +259,7 @@ mod tests {
             .with(HclogJsonLayer::new(captured.clone()).with_filter(level_targets(level)));
         tracing::subscriber::with_default(subscriber, emit);
         let bytes = captured.0.lock().unwrap().clone();
-        String::from_utf8(bytes)
-            .unwrap()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
+        String::from_utf8(bytes).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect()
     }
 
     #[test]
@@ -314,10 +292,7 @@ mod tests {
             tracing::warn!("w");
             tracing::error!("e");
         });
-        let levels: Vec<&str> = lines
-            .iter()
-            .map(|line| line["@level"].as_str().unwrap())
-            .collect();
+        let levels: Vec<&str> = lines.iter().map(|line| line["@level"].as_str().unwrap()).collect();
         assert_eq!(levels, ["trace", "debug", "info", "warn", "error"]);
     }
 
@@ -333,12 +308,8 @@ mod tests {
 
     #[test]
     fn fields_cannot_forge_reserved_keys() {
-        let line = hclog_line(
-            Level::INFO,
-            "m".to_owned(),
-            "t",
-            Map::from_iter([("@level".to_owned(), Value::from("error"))]),
-        );
+        let line =
+            hclog_line(Level::INFO, "m".to_owned(), "t", Map::from_iter([("@level".to_owned(), Value::from("error"))]));
         let parsed: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(parsed["@level"], "info");
         assert!(line.ends_with('\n'));
@@ -355,40 +326,19 @@ mod tests {
     #[test]
     fn terraform_log_variables_choose_the_level() {
         let lookup = |pairs: &'static [(&'static str, &'static str)]| {
-            move |key: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == key)
-                    .map(|(_, v)| (*v).to_owned())
-            }
+            move |key: &str| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
         };
         assert_eq!(level_from_lookup(lookup(&[])), LevelFilter::INFO);
-        assert_eq!(
-            level_from_lookup(lookup(&[("TF_LOG", "DEBUG")])),
-            LevelFilter::DEBUG
-        );
-        assert_eq!(
-            level_from_lookup(lookup(&[("TF_LOG", "json")])),
-            LevelFilter::TRACE
-        );
-        assert_eq!(
-            level_from_lookup(lookup(&[("TF_LOG", "off")])),
-            LevelFilter::WARN
-        );
-        assert_eq!(
-            level_from_lookup(lookup(&[("TF_LOG", "trace"), ("TF_LOG_PROVIDER", "error")])),
-            LevelFilter::ERROR
-        );
-        assert_eq!(
-            level_from_lookup(lookup(&[("TF_LOG", "bogus")])),
-            LevelFilter::INFO
-        );
+        assert_eq!(level_from_lookup(lookup(&[("TF_LOG", "DEBUG")])), LevelFilter::DEBUG);
+        assert_eq!(level_from_lookup(lookup(&[("TF_LOG", "json")])), LevelFilter::TRACE);
+        assert_eq!(level_from_lookup(lookup(&[("TF_LOG", "off")])), LevelFilter::WARN);
+        assert_eq!(level_from_lookup(lookup(&[("TF_LOG", "trace"), ("TF_LOG_PROVIDER", "error")])), LevelFilter::ERROR);
+        assert_eq!(level_from_lookup(lookup(&[("TF_LOG", "bogus")])), LevelFilter::INFO);
     }
 
     #[test]
     fn timestamps_use_go_plugins_layout() {
-        let at =
-            time::OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
+        let at = time::OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_123_456_789).unwrap();
         assert_eq!(format_timestamp(at), "2023-11-14T22:13:20.123456Z");
     }
 }

@@ -34,9 +34,7 @@ const GRACEFUL_STOP_LIMIT: Duration = Duration::from_secs(1);
 /// Runs the provider for `main`: `--debug` on the command line selects debug mode, otherwise the
 /// go-plugin environment is required. Problems are printed to stderr and become exit code 1.
 pub async fn serve_from_command_line(provider: Routes, provider_address: &str) -> ExitCode {
-    let debug = std::env::args()
-        .skip(1)
-        .any(|arg| arg == "--debug" || arg == "-debug");
+    let debug = std::env::args().skip(1).any(|arg| arg == "--debug" || arg == "-debug");
     let config = if debug {
         ServeConfig::debug(provider_address)
     } else {
@@ -66,11 +64,7 @@ pub async fn serve(provider: Routes, config: ServeConfig) -> Result<(), PluginEr
 }
 
 /// [`serve`], announcing the socket on `announce_to` instead of stdout.
-pub async fn serve_with_output<W>(
-    provider: Routes,
-    config: ServeConfig,
-    mut announce_to: W,
-) -> Result<(), PluginError>
+pub async fn serve_with_output<W>(provider: Routes, config: ServeConfig, mut announce_to: W) -> Result<(), PluginError>
 where
     W: AsyncWrite + Unpin,
 {
@@ -79,9 +73,7 @@ where
 
     let shutdown = Shutdown::new();
     let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_service_status(HEALTH_SERVICE_NAME, ServingStatus::Serving)
-        .await;
+    health.set_service_status(HEALTH_SERVICE_NAME, ServingStatus::Serving).await;
     let routes = provider
         .add_service(health_service)
         .add_service(Controller::service(shutdown.clone()))
@@ -99,24 +91,16 @@ where
             reattach_instructions(provider_address, &socket.path, std::process::id())
         }
     };
-    announce_to
-        .write_all(announcement.as_bytes())
-        .await
-        .map_err(PluginError::Announce)?;
+    announce_to.write_all(announcement.as_bytes()).await.map_err(PluginError::Announce)?;
     announce_to.flush().await.map_err(PluginError::Announce)?;
     tracing::debug!(socket = %socket.path.display(), tls = auto_mtls.is_some(), "plugin server listening");
 
-    let incoming = Incoming::start(
-        socket,
-        auto_mtls.map(|tls| TlsAcceptor::from(tls.server_config)),
-    );
+    let incoming = Incoming::start(socket, auto_mtls.map(|tls| TlsAcceptor::from(tls.server_config)));
     let stop_requested = {
         let shutdown = shutdown.clone();
         async move { shutdown.triggered().await }
     };
-    let serving = Server::builder()
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming, stop_requested);
+    let serving = Server::builder().add_routes(routes).serve_with_incoming_shutdown(incoming, stop_requested);
     let outcome = tokio::select! {
         result = serving => result.map_err(PluginError::from),
         () = async {
@@ -137,10 +121,7 @@ where
 /// Installs the SIGINT handling `policy` asks for. The handler is registered before this
 /// returns (not lazily in a task), so an interrupt arriving right after the handshake line is
 /// already covered.
-fn watch_interrupts(
-    policy: InterruptPolicy,
-    shutdown: Shutdown,
-) -> Result<Option<JoinHandle<()>>, PluginError> {
+fn watch_interrupts(policy: InterruptPolicy, shutdown: Shutdown) -> Result<Option<JoinHandle<()>>, PluginError> {
     if policy == InterruptPolicy::Unhandled {
         return Ok(None);
     }

@@ -23,9 +23,7 @@ impl Default for Shutdown {
 impl Shutdown {
     /// A latch that has not been triggered.
     pub fn new() -> Self {
-        Self {
-            latch: Arc::new(watch::Sender::new(false)),
-        }
+        Self { latch: Arc::new(watch::Sender::new(false)) }
     }
 
     /// Asks everything watching this latch to stop. Triggering twice is harmless.
@@ -61,14 +59,9 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert!(!waiting.is_finished());
         shutdown.trigger();
-        tokio::time::timeout(Duration::from_secs(5), waiting)
-            .await
-            .unwrap()
-            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap();
         // Already triggered: waiting again returns at once.
-        tokio::time::timeout(Duration::from_secs(5), shutdown.triggered())
-            .await
-            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), shutdown.triggered()).await.unwrap();
         assert!(shutdown.is_triggered());
     }
 }

@@ -30,10 +30,7 @@ impl Stdio {
 impl GrpcStdio for Stdio {
     type StreamStdioStream = Pin<Box<dyn Stream<Item = Result<StdioData, Status>> + Send>>;
 
-    async fn stream_stdio(
-        &self,
-        _request: Request<()>,
-    ) -> Result<Response<Self::StreamStdioStream>, Status> {
+    async fn stream_stdio(&self, _request: Request<()>) -> Result<Response<Self::StreamStdioStream>, Status> {
         let shutdown = self.shutdown.clone();
         let until_shutdown = futures::stream::once(async move { shutdown.triggered().await })
             .filter_map(|()| futures::future::ready(None));

@@ -15,16 +15,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
 };
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{
-    DigitallySignedStruct, DistinguishedName as TlsDistinguishedName, ServerConfig, SignatureScheme,
-};
+use rustls::{DigitallySignedStruct, DistinguishedName as TlsDistinguishedName, ServerConfig, SignatureScheme};
 
 use super::PluginError;
 
@@ -56,8 +54,7 @@ impl AutoMtls {
     pub fn new(client_certificate: CertificateDer<'static>) -> Result<Self, PluginError> {
         let tls_error = |reason: String| PluginError::Tls { reason };
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let (server_certificate, private_key) =
-            generate_server_certificate().map_err(|e| tls_error(e.to_string()))?;
+        let (server_certificate, private_key) = generate_server_certificate().map_err(|e| tls_error(e.to_string()))?;
         let verifier = Arc::new(PinnedClientCertificate {
             expected: client_certificate,
             algorithms: provider.signature_verification_algorithms,
@@ -69,16 +66,12 @@ impl AutoMtls {
             .with_single_cert(vec![server_certificate.clone()], private_key)
             .map_err(|e| tls_error(e.to_string()))?;
         server_config.alpn_protocols = vec![ALPN_HTTP2.to_vec()];
-        Ok(Self {
-            server_certificate,
-            server_config: Arc::new(server_config),
-        })
+        Ok(Self { server_certificate, server_config: Arc::new(server_config) })
     }
 }
 
 /// A fresh ECDSA P-256 self-signed certificate for `localhost`, with its PKCS#8 private key.
-fn generate_server_certificate()
--> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), rcgen::Error> {
+fn generate_server_certificate() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), rcgen::Error> {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut params = CertificateParams::new(vec![SERVER_NAME.to_owned()])?;
     let mut name = DistinguishedName::new();
@@ -86,15 +79,9 @@ fn generate_server_certificate()
     name.push(DnType::OrganizationName, "terraform-provider-retool");
     params.distinguished_name = name;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-        KeyUsagePurpose::KeyCertSign,
-    ];
-    params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
+    params.key_usages =
+        vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::KeyCertSign];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - BACKDATE;
     params.not_after = now + VALIDITY;
@@ -133,9 +120,7 @@ impl ClientCertVerifier for PinnedClientCertificate {
         if end_entity.as_ref() == self.expected.as_ref() {
             Ok(ClientCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(
-                rustls::CertificateError::ApplicationVerificationFailure,
-            ))
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
         }
     }
 
@@ -175,8 +160,7 @@ mod tests {
     fn verifier_for(expected: CertificateDer<'static>) -> PinnedClientCertificate {
         PinnedClientCertificate {
             expected,
-            algorithms: rustls::crypto::aws_lc_rs::default_provider()
-                .signature_verification_algorithms,
+            algorithms: rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms,
         }
     }
 
@@ -185,16 +169,8 @@ mod tests {
         let terraform = some_certificate(&rcgen::PKCS_ECDSA_P521_SHA512);
         let stranger = some_certificate(&rcgen::PKCS_ECDSA_P521_SHA512);
         let verifier = verifier_for(terraform.clone());
-        assert!(
-            verifier
-                .verify_client_cert(&terraform, &[], UnixTime::now())
-                .is_ok()
-        );
-        assert!(
-            verifier
-                .verify_client_cert(&stranger, &[], UnixTime::now())
-                .is_err()
-        );
+        assert!(verifier.verify_client_cert(&terraform, &[], UnixTime::now()).is_ok());
+        assert!(verifier.verify_client_cert(&stranger, &[], UnixTime::now()).is_err());
         assert!(verifier.client_auth_mandatory());
         assert!(verifier.offer_client_auth());
     }
@@ -202,11 +178,7 @@ mod tests {
     #[test]
     fn terraforms_p521_signatures_are_offered() {
         let verifier = verifier_for(some_certificate(&rcgen::PKCS_ECDSA_P256_SHA256));
-        assert!(
-            verifier
-                .supported_verify_schemes()
-                .contains(&SignatureScheme::ECDSA_NISTP521_SHA512)
-        );
+        assert!(verifier.supported_verify_schemes().contains(&SignatureScheme::ECDSA_NISTP521_SHA512));
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! normally, JSON where Terraform sends it). A value that cannot be decoded becomes an error
 //! diagnostic, never a panic or a bare gRPC status.
 
-use crate::framework::{Attribute, AttributeType, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Severity};
-use crate::value::{msgpack, AttributePath, PathStep, Type, Value};
+use crate::framework::{
+    Attribute, AttributeType, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Severity,
+};
+use crate::value::{AttributePath, PathStep, Type, Value, msgpack};
 
 use super::tfplugin6 as tf;
 
@@ -101,7 +103,7 @@ fn diagnostic(d: Diagnostic) -> tf::Diagnostic {
 }
 
 pub fn path(p: &AttributePath) -> tf::AttributePath {
-    use tf::attribute_path::{step::Selector, Step};
+    use tf::attribute_path::{Step, step::Selector};
     tf::AttributePath {
         steps: p
             .0

@@ -146,7 +146,10 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
                 }
             }
         }
-        Ok(Response::new(tf::upgrade_resource_state::Response { upgraded_state, diagnostics: convert::diagnostics(diags) }))
+        Ok(Response::new(tf::upgrade_resource_state::Response {
+            upgraded_state,
+            diagnostics: convert::diagnostics(diags),
+        }))
     }
 
     async fn get_resource_identity_schemas(
@@ -254,7 +257,10 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         let mut diags = Diagnostics::new();
         let mut imported_resources = Vec::new();
         if request.id.is_empty() {
-            diags.error("Import by identity not supported", "Import these resources by id: `terraform import ADDRESS ID`.");
+            diags.error(
+                "Import by identity not supported",
+                "Import these resources by id: `terraform import ADDRESS ID`.",
+            );
         } else if let Some(ty) = self.type_of(&request.type_name, &mut diags) {
             let (imported, more) = self.runtime.import_resource_state(&request.type_name, &request.id).await;
             diags.extend(more);
@@ -295,8 +301,14 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         }))
     }
 
-    async fn read_data_source(&self, _: Request<tf::read_data_source::Request>) -> Reply<tf::read_data_source::Response> {
-        Ok(Response::new(tf::read_data_source::Response { diagnostics: unsupported("data sources"), ..Default::default() }))
+    async fn read_data_source(
+        &self,
+        _: Request<tf::read_data_source::Request>,
+    ) -> Reply<tf::read_data_source::Response> {
+        Ok(Response::new(tf::read_data_source::Response {
+            diagnostics: unsupported("data sources"),
+            ..Default::default()
+        }))
     }
 
     async fn generate_resource_config(
@@ -313,7 +325,9 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<tf::validate_ephemeral_resource_config::Request>,
     ) -> Reply<tf::validate_ephemeral_resource_config::Response> {
-        Ok(Response::new(tf::validate_ephemeral_resource_config::Response { diagnostics: unsupported("ephemeral resources") }))
+        Ok(Response::new(tf::validate_ephemeral_resource_config::Response {
+            diagnostics: unsupported("ephemeral resources"),
+        }))
     }
 
     async fn open_ephemeral_resource(

@@ -80,7 +80,9 @@ mod tests {
 
     #[test]
     fn classifies_not_found_and_duplicate_codes() {
-        for code in ["InvalidVpcID.NotFound", "NatGatewayNotFound", "InvalidAllocationID.NotFound", "InvalidGroup.NotFound"] {
+        for code in
+            ["InvalidVpcID.NotFound", "NatGatewayNotFound", "InvalidAllocationID.NotFound", "InvalidGroup.NotFound"]
+        {
             assert!(coded(code).is_not_found(), "{code}");
         }
         assert!(!coded("DependencyViolation").is_not_found());

@@ -183,7 +183,10 @@ impl AwsClients {
 /// Shows the settings, never the credentials (which may come from an `external_id` role).
 impl std::fmt::Debug for AwsClients {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AwsClients").field("region", &self.region).field("default_tags", &self.default_tags).finish_non_exhaustive()
+        f.debug_struct("AwsClients")
+            .field("region", &self.region)
+            .field("default_tags", &self.default_tags)
+            .finish_non_exhaustive()
     }
 }
 

@@ -8,16 +8,17 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use crate::framework::Diagnostics;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting};
 use crate::framework::validators::{self, Validator};
-use crate::framework::Diagnostics;
 use crate::value::{AttributePath, Type, Value};
 
 /// Retries (after the first attempt) of every AWS call when `max_retries` is not set.
 pub const DEFAULT_MAX_RETRIES: u32 = 25;
 
 /// The services whose endpoints can be overridden, as `endpoints` attribute names.
-pub const ENDPOINT_SERVICES: [&str; 9] = ["ec2", "eks", "elasticache", "iam", "kms", "rds", "s3", "secretsmanager", "sts"];
+pub const ENDPOINT_SERVICES: [&str; 9] =
+    ["ec2", "eks", "elasticache", "iam", "kms", "rds", "s3", "secretsmanager", "sts"];
 
 /// A string that must never be printed: Debug and Display show a placeholder.
 #[derive(Clone, PartialEq, Eq)]
@@ -194,7 +195,8 @@ pub fn is_region_name(text: &str) -> bool {
 fn region_name() -> impl Validator {
     validators::check("must be an AWS region name such as us-east-1", |value| {
         let region = value.as_str()?;
-        (!is_region_name(region)).then(|| format!("{region:?} is not an AWS region name such as us-east-1 or eu-west-3."))
+        (!is_region_name(region))
+            .then(|| format!("{region:?} is not an AWS region name such as us-east-1 or eu-west-3."))
     })
 }
 
@@ -239,7 +241,11 @@ impl ProviderConfig {
             value => match value.as_i64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n <= 100) {
                 Some(n) => n,
                 None => {
-                    diags.attribute_error(root.attr("max_retries"), "Invalid max_retries", "Expected a whole number from 0 to 100.");
+                    diags.attribute_error(
+                        root.attr("max_retries"),
+                        "Invalid max_retries",
+                        "Expected a whole number from 0 to 100.",
+                    );
                     DEFAULT_MAX_RETRIES
                 }
             },
@@ -307,7 +313,11 @@ fn optional_string(object: &Value, name: &str, parent: &AttributePath, diags: &m
         value => match value.as_str() {
             Some(text) => Some(text.to_owned()),
             None => {
-                diags.attribute_error(parent.attr(name), format!("Invalid {name}"), format!("Expected a string, got {}.", value.kind_name()));
+                diags.attribute_error(
+                    parent.attr(name),
+                    format!("Invalid {name}"),
+                    format!("Expected a string, got {}.", value.kind_name()),
+                );
                 None
             }
         },
@@ -318,7 +328,11 @@ fn optional_string(object: &Value, name: &str, parent: &AttributePath, diags: &m
 pub fn string_map(value: &Value, path: &AttributePath, diags: &mut Diagnostics) -> BTreeMap<String, String> {
     let Some(entries) = value.as_map() else {
         if !value.is_null() {
-            diags.attribute_error(path.clone(), "Invalid map", format!("Expected a map of strings, got {}.", value.kind_name()));
+            diags.attribute_error(
+                path.clone(),
+                "Invalid map",
+                format!("Expected a map of strings, got {}.", value.kind_name()),
+            );
         }
         return BTreeMap::new();
     };
@@ -342,7 +356,10 @@ mod tests {
     fn validate(config: &Value) -> Vec<String> {
         let mut diags = Diagnostics::new();
         validate_block(&schema_block(), config, &AttributePath::root(), &mut diags);
-        diags.iter().map(|d| format!("{}: {}", d.path.as_ref().map(ToString::to_string).unwrap_or_default(), d.detail)).collect()
+        diags
+            .iter()
+            .map(|d| format!("{}: {}", d.path.as_ref().map(ToString::to_string).unwrap_or_default(), d.detail))
+            .collect()
     }
 
     fn full_config() -> Value {
@@ -409,9 +426,15 @@ mod tests {
             (Value::object([("region", Value::string("mars"))]), "region"),
             (Value::object([("max_retries", Value::number_i64(-1))]), "max_retries"),
             (Value::object([("default_tags", Value::map([("aws:owner", Value::string("x"))]))]), "default_tags"),
-            (Value::object([("endpoints", Value::object([("ec2", Value::string("127.0.0.1:5000"))]))]), "endpoints.ec2"),
+            (
+                Value::object([("endpoints", Value::object([("ec2", Value::string("127.0.0.1:5000"))]))]),
+                "endpoints.ec2",
+            ),
             (Value::object([("endpoints", Value::object([("sts", Value::string("ftp://sts"))]))]), "endpoints.sts"),
-            (Value::object([("assume_role", Value::object([("role_arn", Value::string("arn:aws:iam::1:user/x"))]))]), "assume_role.role_arn"),
+            (
+                Value::object([("assume_role", Value::object([("role_arn", Value::string("arn:aws:iam::1:user/x"))]))]),
+                "assume_role.role_arn",
+            ),
             (
                 Value::object([(
                     "assume_role",
@@ -443,7 +466,10 @@ mod tests {
     fn sensitive_external_id_is_not_echoed_by_its_validator() {
         let config = Value::object([(
             "assume_role",
-            Value::object([("role_arn", Value::string("arn:aws:iam::123456789012:role/r")), ("external_id", Value::string("x"))]),
+            Value::object([
+                ("role_arn", Value::string("arn:aws:iam::123456789012:role/r")),
+                ("external_id", Value::string("x")),
+            ]),
         )]);
         let found = validate(&config);
         assert_eq!(found.len(), 1);

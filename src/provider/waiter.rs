@@ -85,8 +85,11 @@ mod tests {
     use super::*;
     use std::cell::Cell;
 
-    const FAST: Backoff =
-        Backoff { initial: Duration::from_millis(10), max: Duration::from_millis(40), timeout: Duration::from_millis(300) };
+    const FAST: Backoff = Backoff {
+        initial: Duration::from_millis(10),
+        max: Duration::from_millis(40),
+        timeout: Duration::from_millis(300),
+    };
 
     #[tokio::test]
     async fn returns_as_soon_as_ready_with_growing_delays() {
@@ -107,7 +110,8 @@ mod tests {
     #[tokio::test]
     async fn times_out_with_what_it_last_saw() {
         let result: Result<(), _> =
-            wait_for("WaitNat", FAST, std::future::pending(), || async { Ok(Poll::Pending("state pending".into())) }).await;
+            wait_for("WaitNat", FAST, std::future::pending(), || async { Ok(Poll::Pending("state pending".into())) })
+                .await;
         let error = result.unwrap_err();
         assert_eq!(error.operation, "WaitNat");
         assert!(error.message.contains("state pending"), "{error}");
@@ -145,7 +149,8 @@ impl RetryWhile {
     pub const JUST_CREATED: Self = Self { condition: AwsError::is_not_found, timeout: Duration::from_secs(30) };
     /// A delete refused while AWS still releases what depended on the object (network
     /// interfaces of a deleted NAT gateway, mapped public addresses).
-    pub const DEPENDENCIES_RELEASING: Self = Self { condition: AwsError::is_dependency_violation, timeout: Duration::from_secs(300) };
+    pub const DEPENDENCIES_RELEASING: Self =
+        Self { condition: AwsError::is_dependency_violation, timeout: Duration::from_secs(300) };
 }
 
 /// Repeats `call` with backoff while it fails with an error `policy` names, up to its timeout.

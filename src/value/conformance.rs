@@ -87,7 +87,9 @@ mod tests {
         assert!(v.conforms_to(&ty));
         assert!(Value::Null.conforms_to(&ty));
         assert!(Value::unknown().conforms_to(&Type::Dynamic));
-        assert!(Value::dynamic(Type::list(Type::Bool), Value::list(vec![Value::Bool(true)])).conforms_to(&Type::Dynamic));
+        assert!(
+            Value::dynamic(Type::list(Type::Bool), Value::list(vec![Value::Bool(true)])).conforms_to(&Type::Dynamic)
+        );
     }
 
     #[test]
@@ -95,7 +97,10 @@ mod tests {
         let ty = Type::object([("subnets", Type::list(Type::object([("cidr", Type::String)])))]);
         let v = Value::object([(
             "subnets",
-            Value::list(vec![Value::object([("cidr", Value::string("ok"))]), Value::object([("cidr", Value::Bool(true))])]),
+            Value::list(vec![
+                Value::object([("cidr", Value::string("ok"))]),
+                Value::object([("cidr", Value::Bool(true))]),
+            ]),
         )]);
         let err = v.check_conformance(&ty).unwrap_err();
         assert_eq!(err.path().map(ToString::to_string).as_deref(), Some("subnets[1].cidr"));

@@ -33,8 +33,7 @@ pub fn decode_json(json: &Json, ty: &Type) -> Result<Value, ValueError> {
 /// Encodes a wholly-known value of type `ty` as JSON bytes.
 pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, ValueError> {
     let json = encode_json(value, ty)?;
-    serde_json::to_vec(&json)
-        .map_err(|e| ValueError::Encode { path: AttributePath::root(), message: e.to_string() })
+    serde_json::to_vec(&json).map_err(|e| ValueError::Encode { path: AttributePath::root(), message: e.to_string() })
 }
 
 /// Converts a wholly-known value of type `ty` to a JSON tree.
@@ -102,7 +101,10 @@ fn from_json(json: &Json, ty: &Type, path: &AttributePath, depth: usize) -> Resu
         }
         (Type::Tuple(types), Json::Array(items)) => {
             if items.len() != types.len() {
-                return Err(decode_error(path, format!("a tuple of {} elements is required, found {}", types.len(), items.len())));
+                return Err(decode_error(
+                    path,
+                    format!("a tuple of {} elements is required, found {}", types.len(), items.len()),
+                ));
             }
             elements(items, |i| types.get(i), path, depth).map(Value::Tuple)
         }
@@ -169,7 +171,11 @@ fn to_json(value: &Value, ty: &Type, path: &AttributePath) -> Result<Json, Value
         }
         (Value::String(s), Type::String) => Json::String(s.clone()),
         (Value::List(items), Type::List(element)) | (Value::Set(items), Type::Set(element)) => Json::Array(
-            items.iter().enumerate().map(|(i, item)| to_json(item, element, &path.index(i as i64))).collect::<Result<_, _>>()?,
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| to_json(item, element, &path.index(i as i64)))
+                .collect::<Result<_, _>>()?,
         ),
         (Value::Tuple(items), Type::Tuple(types)) => Json::Array(
             items

@@ -11,9 +11,9 @@
 //! (conformance.rs), [`ValueError`] (error.rs), and the two codecs [`msgpack`] and [`json`].
 
 mod conformance;
+mod error;
 pub mod json;
 pub mod msgpack;
-mod error;
 mod normalize;
 mod number;
 mod path;

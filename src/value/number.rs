@@ -49,11 +49,8 @@ impl Number {
         let negative = bits >> 63 == 1;
         let biased_exponent = ((bits >> 52) & 0x7ff) as i64;
         let fraction = bits & ((1u64 << 52) - 1);
-        let (mantissa, power_of_two) = if biased_exponent == 0 {
-            (fraction, -1074)
-        } else {
-            (fraction | (1u64 << 52), biased_exponent - 1075)
-        };
+        let (mantissa, power_of_two) =
+            if biased_exponent == 0 { (fraction, -1074) } else { (fraction | (1u64 << 52), biased_exponent - 1075) };
         if mantissa == 0 {
             return Some(Number::zero());
         }
@@ -193,9 +190,7 @@ impl Number {
     }
 
     fn compare_magnitude(&self, other: &Number) -> Ordering {
-        self.leading_position()
-            .cmp(&other.leading_position())
-            .then_with(|| self.digits.cmp(&other.digits))
+        self.leading_position().cmp(&other.leading_position()).then_with(|| self.digits.cmp(&other.digits))
     }
 
     fn sign_rank(&self) -> i8 {
@@ -378,7 +373,23 @@ mod tests {
 
     #[test]
     fn rejects_non_numbers() {
-        for bad in ["", "-", ".", "e5", "1e", "1e+", "NaN", "inf", "-Infinity", "0x10", " 1", "1 ", "1_000", "1.2.3", "1e99999999999"] {
+        for bad in [
+            "",
+            "-",
+            ".",
+            "e5",
+            "1e",
+            "1e+",
+            "NaN",
+            "inf",
+            "-Infinity",
+            "0x10",
+            " 1",
+            "1 ",
+            "1_000",
+            "1.2.3",
+            "1e99999999999",
+        ] {
             assert!(Number::parse(bad).is_none(), "{bad:?}");
         }
     }

@@ -69,8 +69,14 @@ impl Refinements {
             Value::Null => !self.not_null,
             Value::String(s) => self.string_prefix.as_deref().is_none_or(|prefix| s.starts_with(prefix)),
             Value::Number(n) => {
-                let above = self.number_lower.as_ref().is_none_or(|(low, inclusive)| if *inclusive { n >= low } else { n > low });
-                let below = self.number_upper.as_ref().is_none_or(|(high, inclusive)| if *inclusive { n <= high } else { n < high });
+                let above = self
+                    .number_lower
+                    .as_ref()
+                    .is_none_or(|(low, inclusive)| if *inclusive { n >= low } else { n > low });
+                let below = self
+                    .number_upper
+                    .as_ref()
+                    .is_none_or(|(high, inclusive)| if *inclusive { n <= high } else { n < high });
                 above && below
             }
             Value::List(items) | Value::Set(items) => self.admits_length(items.len()),

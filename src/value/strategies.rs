@@ -100,9 +100,7 @@ fn arb_known_value(ty: &Type) -> BoxedStrategy<Value> {
         Type::List(element) => vec(arb_value(element), 0..4).prop_map(Value::List).boxed(),
         Type::Set(element) => vec(arb_value(element), 0..4).prop_map(Value::set).boxed(),
         Type::Map(element) => btree_map("\\PC{0,4}", arb_value(element), 0..3).prop_map(Value::Map).boxed(),
-        Type::Tuple(elements) => {
-            elements.iter().map(arb_value).collect::<Vec<_>>().prop_map(Value::Tuple).boxed()
-        }
+        Type::Tuple(elements) => elements.iter().map(arb_value).collect::<Vec<_>>().prop_map(Value::Tuple).boxed(),
         Type::Object { attributes, .. } => {
             let names: Vec<String> = attributes.keys().cloned().collect();
             attributes

@@ -109,8 +109,8 @@ impl Type {
 
     /// Parses cty's JSON type syntax.
     pub fn from_json(bytes: &[u8]) -> Result<Type, ValueError> {
-        let json: Json = serde_json::from_slice(bytes)
-            .map_err(|e| ValueError::InvalidType(format!("not JSON: {e}")))?;
+        let json: Json =
+            serde_json::from_slice(bytes).map_err(|e| ValueError::InvalidType(format!("not JSON: {e}")))?;
         Type::from_json_value(&json)
     }
 
@@ -157,9 +157,9 @@ fn parse_type(json: &Json, depth: usize) -> Result<Type, ValueError> {
                 ("list", 2, Some(e)) => Ok(Type::list(parse_type(e, depth + 1)?)),
                 ("set", 2, Some(e)) => Ok(Type::set(parse_type(e, depth + 1)?)),
                 ("map", 2, Some(e)) => Ok(Type::map(parse_type(e, depth + 1)?)),
-                ("tuple", 2, Some(Json::Array(es))) => Ok(Type::Tuple(
-                    es.iter().map(|e| parse_type(e, depth + 1)).collect::<Result<_, _>>()?,
-                )),
+                ("tuple", 2, Some(Json::Array(es))) => {
+                    Ok(Type::Tuple(es.iter().map(|e| parse_type(e, depth + 1)).collect::<Result<_, _>>()?))
+                }
                 ("object", 2 | 3, Some(Json::Object(attrs))) => {
                     let attributes = attrs
                         .iter()

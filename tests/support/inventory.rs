@@ -105,7 +105,17 @@ impl Inventory {
             .security_groups()
             .to_vec();
         let addresses = ec2.describe_addresses().send().await.expect("DescribeAddresses").addresses().to_vec();
-        Self { vpc, dns_support, dns_hostnames, subnets, internet_gateways, nat_gateways, route_tables, security_groups, addresses }
+        Self {
+            vpc,
+            dns_support,
+            dns_hostnames,
+            subnets,
+            internet_gateways,
+            nat_gateways,
+            route_tables,
+            security_groups,
+            addresses,
+        }
     }
 
     pub fn subnet(&self, subnet_id: &str) -> Option<&Subnet> {

@@ -58,7 +58,8 @@ impl Terraform {
 
     /// The same command with one more environment setting (e.g. `TF_LOG=trace` for one test).
     pub fn with_setting(&self, name: &str, value: &str) -> Self {
-        let mut environment: Vec<(String, String)> = self.environment.iter().filter(|(known, _)| known != name).cloned().collect();
+        let mut environment: Vec<(String, String)> =
+            self.environment.iter().filter(|(known, _)| known != name).cloned().collect();
         environment.push((name.to_owned(), value.to_owned()));
         Self { command: self.command.clone(), working_dir: self.working_dir.clone(), environment }
     }
@@ -181,7 +182,11 @@ impl PlanOutcome {
     /// Panics, showing the plan, unless Terraform planned no changes.
     #[track_caller]
     pub fn assert_empty(&self, context: &str) {
-        assert!(!self.has_changes, "{context}: expected an empty plan, but Terraform planned changes:\n{}", self.output);
+        assert!(
+            !self.has_changes,
+            "{context}: expected an empty plan, but Terraform planned changes:\n{}",
+            self.output
+        );
     }
 
     /// Panics, showing the plan, unless Terraform planned changes.

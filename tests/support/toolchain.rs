@@ -51,9 +51,7 @@ pub fn acceptance_toolchain(test_name: &str) -> Option<Toolchain> {
 impl Toolchain {
     fn discover() -> Result<Self, String> {
         let project_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let venv = std::env::var_os(VENV_VARIABLE)
-            .map(PathBuf::from)
-            .unwrap_or_else(|| project_dir.join(".venv"));
+        let venv = std::env::var_os(VENV_VARIABLE).map(PathBuf::from).unwrap_or_else(|| project_dir.join(".venv"));
         let moto = venv.join("bin").join("moto_server");
         if !is_executable(&moto) {
             return Err(format!("the AWS emulator {} does not exist", moto.display()));

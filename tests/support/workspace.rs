@@ -40,10 +40,8 @@ impl Workspace {
     /// Prepares a fresh workspace with its own state bucket in `emulator`.
     pub fn new(toolchain: &Toolchain, emulator: &Emulator) -> Self {
         static WORKSPACES: AtomicUsize = AtomicUsize::new(0);
-        let dir = tempfile::Builder::new()
-            .prefix("retool-acceptance-")
-            .tempdir()
-            .expect("create the workspace's temp dir");
+        let dir =
+            tempfile::Builder::new().prefix("retool-acceptance-").tempdir().expect("create the workspace's temp dir");
         let root = dir.path();
         let provider_dir = root.join("provider");
         let mirror_dir = root.join("mirror");
@@ -52,7 +50,9 @@ impl Workspace {
             .join(PROVIDER_SOURCE)
             .join(env!("CARGO_PKG_VERSION"))
             .join(platform());
-        for sub_dir in [&provider_dir, &mirror_package, &root.join("config"), &root.join("plugin-cache"), &root.join("aws")] {
+        for sub_dir in
+            [&provider_dir, &mirror_package, &root.join("config"), &root.join("plugin-cache"), &root.join("aws")]
+        {
             std::fs::create_dir_all(sub_dir).expect("create workspace directories");
         }
         let provider_copy = provider_dir.join("terraform-provider-retool");
@@ -200,4 +200,3 @@ fn environment(toolchain: &Toolchain, root: &Path, cli_config: &Path, endpoint: 
     ];
     pairs.into_iter().map(|(name, value)| (name.to_owned(), value)).collect()
 }
-

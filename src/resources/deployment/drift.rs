@@ -2,9 +2,9 @@
 //! computed `drift` attribute. A non-empty list makes the next plan show a change (to `[]`), and
 //! applying converges every piece back.
 
+use super::aws::rds::{self, InstanceState};
 use super::names::{self, Names};
 use super::spec::DeploymentSpec;
-use super::aws::rds::{self, InstanceState};
 use super::stack::{Observed, database_security_groups, parameter_group};
 
 fn sorted(items: &[String]) -> Vec<String> {
@@ -35,9 +35,10 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
     ] {
         match role {
             None => note(format!("IAM role {name} does not exist")),
-            Some(role) if role.boundary != spec.permission_boundary_arn => {
-                note(format!("IAM role {name} has permissions boundary {:?}, configured {:?}", role.boundary, spec.permission_boundary_arn))
-            }
+            Some(role) if role.boundary != spec.permission_boundary_arn => note(format!(
+                "IAM role {name} has permissions boundary {:?}, configured {:?}",
+                role.boundary, spec.permission_boundary_arn
+            )),
             Some(_) => {}
         }
     }
@@ -45,17 +46,30 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
         None => note(format!("EKS cluster {} does not exist", names.cluster())),
         Some(cluster) => {
             if cluster.version != spec.kubernetes_version {
-                note(format!("EKS cluster runs Kubernetes {}, configured {}", cluster.version, spec.kubernetes_version));
+                note(format!(
+                    "EKS cluster runs Kubernetes {}, configured {}",
+                    cluster.version, spec.kubernetes_version
+                ));
             }
             if cluster.endpoint_public_access != spec.endpoint_public_access {
-                note(format!("EKS endpoint public access is {}, configured {}", cluster.endpoint_public_access, spec.endpoint_public_access));
+                note(format!(
+                    "EKS endpoint public access is {}, configured {}",
+                    cluster.endpoint_public_access, spec.endpoint_public_access
+                ));
             }
             if spec.endpoint_public_access && cluster.public_access_cidrs != sorted(&spec.public_access_cidrs) {
-                note(format!("EKS public access CIDRs are {:?}, configured {:?}", cluster.public_access_cidrs, sorted(&spec.public_access_cidrs)));
+                note(format!(
+                    "EKS public access CIDRs are {:?}, configured {:?}",
+                    cluster.public_access_cidrs,
+                    sorted(&spec.public_access_cidrs)
+                ));
             }
             if let Some(network) = &observed.network {
                 if cluster.subnet_ids != network.private_subnet_ids {
-                    note(format!("EKS cluster subnets are {:?}, the network's private subnets are {:?}", cluster.subnet_ids, network.private_subnet_ids));
+                    note(format!(
+                        "EKS cluster subnets are {:?}, the network's private subnets are {:?}",
+                        cluster.subnet_ids, network.private_subnet_ids
+                    ));
                 }
             }
             if observed.oidc_provider != Some(true) {
@@ -69,7 +83,8 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
         None => {}
         Some(group) => {
             let want = &spec.node_group;
-            if (group.min_size, group.desired_size, group.max_size) != (want.min_size, want.desired_size, want.max_size) {
+            if (group.min_size, group.desired_size, group.max_size) != (want.min_size, want.desired_size, want.max_size)
+            {
                 note(format!(
                     "node group {group_name} scales min {} / desired {} / max {}, configured {} / {} / {}",
                     group.min_size, group.desired_size, group.max_size, want.min_size, want.desired_size, want.max_size
@@ -81,11 +96,18 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
         note(format!("node group {} is not the configured one", extra.name));
     }
     if let Some(network) = &observed.network {
-        let expected = database_security_groups(network, observed.cluster.as_ref().and_then(|c| c.eks_security_group_id.as_deref()));
-        let instances: [(String, Option<&InstanceState>); 2] = [(names.database(), observed.database.as_ref()), (names.retool_db(), observed.retool_db.as_ref())];
+        let expected = database_security_groups(
+            network,
+            observed.cluster.as_ref().and_then(|c| c.eks_security_group_id.as_deref()),
+        );
+        let instances: [(String, Option<&InstanceState>); 2] =
+            [(names.database(), observed.database.as_ref()), (names.retool_db(), observed.retool_db.as_ref())];
         for (identifier, db) in instances {
             if let Some(db) = db.filter(|db| db.security_group_ids != expected) {
-                note(format!("DB instance {identifier} has security groups {:?}, expected {expected:?}", db.security_group_ids));
+                note(format!(
+                    "DB instance {identifier} has security groups {:?}, expected {expected:?}",
+                    db.security_group_ids
+                ));
             }
         }
     }
@@ -100,15 +122,30 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
             };
             check("instance class", db.instance_class.clone(), want.instance_class.clone());
             if rds::storage_differs(db.allocated_storage_gb, want.allocated_storage_gb, want.max_allocated_storage_gb) {
-                check("allocated storage (GB)", db.allocated_storage_gb.to_string(), want.allocated_storage_gb.to_string());
+                check(
+                    "allocated storage (GB)",
+                    db.allocated_storage_gb.to_string(),
+                    want.allocated_storage_gb.to_string(),
+                );
             }
             check(
                 "storage autoscaling limit (GB)",
-                format!("{:?}", rds::autoscaling_limit(db.allocated_storage_gb, db.max_allocated_storage_gb, want.max_allocated_storage_gb)),
+                format!(
+                    "{:?}",
+                    rds::autoscaling_limit(
+                        db.allocated_storage_gb,
+                        db.max_allocated_storage_gb,
+                        want.max_allocated_storage_gb
+                    )
+                ),
                 format!("{:?}", want.max_allocated_storage_gb),
             );
             check("multi-AZ", db.multi_az.to_string(), want.multi_az.to_string());
-            check("backup retention (days)", db.backup_retention_days.to_string(), want.backup_retention_days.to_string());
+            check(
+                "backup retention (days)",
+                db.backup_retention_days.to_string(),
+                want.backup_retention_days.to_string(),
+            );
             check("deletion protection", db.deletion_protection.to_string(), want.deletion_protection.to_string());
             if let Ok(group) = parameter_group(spec) {
                 check("parameter group", format!("{:?}", db.parameter_group), format!("{:?}", Some(group)));
@@ -122,7 +159,9 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
         (None, true) => note(format!("Retool DB instance {} does not exist", names.retool_db())),
         (Some(_), false) => note(format!("Retool DB instance {} exists but retool_db is disabled", names.retool_db())),
         (Some(db), true) => {
-            if db.instance_class != spec.retool_db.instance_class || db.allocated_storage_gb != spec.retool_db.allocated_storage_gb {
+            if db.instance_class != spec.retool_db.instance_class
+                || db.allocated_storage_gb != spec.retool_db.allocated_storage_gb
+            {
                 note(format!(
                     "Retool DB instance {} is {} with {} GB, configured {} with {} GB",
                     names.retool_db(),
@@ -137,7 +176,9 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
     }
     match (observed.live_cache(), spec.cache.enabled) {
         (None, true) => note(format!("ElastiCache replication group {} does not exist", names.cache())),
-        (Some(_), false) => note(format!("ElastiCache replication group {} exists but cache is disabled", names.cache())),
+        (Some(_), false) => {
+            note(format!("ElastiCache replication group {} exists but cache is disabled", names.cache()))
+        }
         (Some(cache), true) if cache.node_type != spec.cache.node_type => {
             note(format!("ElastiCache node type is {}, configured {}", cache.node_type, spec.cache.node_type))
         }
@@ -145,7 +186,9 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
     }
     let mut secret = |which: &str, state: &Option<super::aws::secrets::SecretState>| match state {
         None => note(format!("secret {} does not exist", names.secret(which))),
-        Some(secret) if secret.scheduled_for_deletion => note(format!("secret {} is scheduled for deletion", names.secret(which))),
+        Some(secret) if secret.scheduled_for_deletion => {
+            note(format!("secret {} is scheduled for deletion", names.secret(which)))
+        }
         Some(secret) if !secret.has_value => note(format!("secret {} has no value", names.secret(which))),
         Some(_) => {}
     };
@@ -180,7 +223,14 @@ mod tests {
     /// Everything exactly as `spec()` asks.
     fn matching() -> Observed {
         let spec = spec();
-        let secret = |arn: &str| Some(secrets::SecretState { arn: arn.into(), has_value: true, scheduled_for_deletion: false, tags: BTreeMap::new() });
+        let secret = |arn: &str| {
+            Some(secrets::SecretState {
+                arn: arn.into(),
+                has_value: true,
+                scheduled_for_deletion: false,
+                tags: BTreeMap::new(),
+            })
+        };
         let role = Some(iam::RoleState { arn: "arn".into(), boundary: None });
         let db = rds::InstanceState {
             instance_class: spec.database.instance_class.clone(),
@@ -201,7 +251,13 @@ mod tests {
                 egress_ips: vec![],
             }),
             network_problem: None,
-            kms: Some(kms::KeyState { arn: "k".into(), key_id: "k".into(), enabled: true, pending_deletion: false, rotation: true }),
+            kms: Some(kms::KeyState {
+                arn: "k".into(),
+                key_id: "k".into(),
+                enabled: true,
+                pending_deletion: false,
+                rotation: true,
+            }),
             cluster_role: role.clone(),
             node_role: role.clone(),
             eso_role: role,
@@ -213,11 +269,22 @@ mod tests {
                 ..eks::ClusterState::default()
             }),
             oidc_provider: Some(true),
-            node_groups: vec![eks::NodeGroupState { name: "acme-m5-xlarge".into(), status: "ACTIVE".into(), instance_types: vec![], min_size: 3, desired_size: 3, max_size: 6 }],
+            node_groups: vec![eks::NodeGroupState {
+                name: "acme-m5-xlarge".into(),
+                status: "ACTIVE".into(),
+                instance_types: vec![],
+                min_size: 3,
+                desired_size: 3,
+                max_size: 6,
+            }],
             database: Some(db),
             parameter_group_forces_ssl: Some(true),
             retool_db: None,
-            cache: Some(cache::CacheState { status: "available".into(), node_type: spec.cache.node_type.clone(), ..cache::CacheState::default() }),
+            cache: Some(cache::CacheState {
+                status: "available".into(),
+                node_type: spec.cache.node_type.clone(),
+                ..cache::CacheState::default()
+            }),
             encryption_key_secret: secret("e"),
             jwt_secret: secret("j"),
         }
@@ -266,7 +333,9 @@ mod tests {
                     key.rotation = false;
                 }
             }),
-            ("IAM role acme-eks-nodes has permissions boundary", |o| o.node_role = Some(iam::RoleState { arn: "a".into(), boundary: Some("b".into()) })),
+            ("IAM role acme-eks-nodes has permissions boundary", |o| {
+                o.node_role = Some(iam::RoleState { arn: "a".into(), boundary: Some("b".into()) })
+            }),
             ("replication group acme-cache does not exist", |o| {
                 if let Some(cache) = o.cache.as_mut() {
                     cache.status = "deleting".into();

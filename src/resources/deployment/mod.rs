@@ -104,7 +104,9 @@ fn duration_validator() -> impl crate::framework::Validator {
 fn vpc_id_validator() -> impl crate::framework::Validator {
     check("must be the id of a retool_network (a VPC id, vpc-…)", |value| {
         let text = value.as_str()?;
-        let valid = text.strip_prefix("vpc-").is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()));
+        let valid = text
+            .strip_prefix("vpc-")
+            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()));
         (!valid).then(|| format!("{text:?} is not a VPC id; use a retool_network's id."))
     })
 }
@@ -405,10 +407,12 @@ fn cost(region: &str, spec: &DeploymentSpec) -> Value {
         db_multi_az: spec.database.multi_az,
         db_storage_gb: u32::try_from(spec.database.allocated_storage_gb).unwrap_or_default(),
         cache_node_type: spec.cache.enabled.then(|| spec.cache.node_type.clone()),
-        retool_db: spec
-            .retool_db
-            .enabled
-            .then(|| (spec.retool_db.instance_class.clone(), u32::try_from(spec.retool_db.allocated_storage_gb).unwrap_or_default())),
+        retool_db: spec.retool_db.enabled.then(|| {
+            (
+                spec.retool_db.instance_class.clone(),
+                u32::try_from(spec.retool_db.allocated_storage_gb).unwrap_or_default(),
+            )
+        }),
     };
     estimate_monthly_cost_usd(region, &footprint).and_then(Number::from_f64).map_or(Value::Null, Value::from)
 }
@@ -434,7 +438,8 @@ fn with_outputs(base: &Value, region: &str, spec: &DeploymentSpec, observed: &Ob
     state.set_attr(attribute::KMS_KEY_ARN, optional(observed.kms.as_ref().map(|k| k.arn.as_str())));
     let database = observed.database.as_ref();
     state.set_attr(attribute::DATABASE_ENDPOINT, optional(database.and_then(|d| d.endpoint.as_deref())));
-    state.set_attr(attribute::DATABASE_SECRET_ARN, optional(database.and_then(|d| d.master_user_secret_arn.as_deref())));
+    state
+        .set_attr(attribute::DATABASE_SECRET_ARN, optional(database.and_then(|d| d.master_user_secret_arn.as_deref())));
     let encryption_key = match &spec.encryption_key_secret_arn {
         Some(arn) => Some(arn.as_str()),
         None => observed.encryption_key_secret.as_ref().map(|s| s.arn.as_str()),
@@ -445,7 +450,10 @@ fn with_outputs(base: &Value, region: &str, spec: &DeploymentSpec, observed: &Ob
     state.set_attr(attribute::CACHE_ENDPOINT, optional(cache.and_then(|c| c.endpoint.as_deref())));
     let retool_db = observed.retool_db.as_ref().filter(|_| spec.retool_db.enabled);
     state.set_attr(attribute::RETOOL_DB_ENDPOINT, optional(retool_db.and_then(|d| d.endpoint.as_deref())));
-    state.set_attr(attribute::EGRESS_IPS, strings(&observed.network.as_ref().map(|n| n.egress_ips.clone()).unwrap_or_default()));
+    state.set_attr(
+        attribute::EGRESS_IPS,
+        strings(&observed.network.as_ref().map(|n| n.egress_ips.clone()).unwrap_or_default()),
+    );
     state.set_attr(DRIFT, strings(drift));
     state
 }
@@ -475,14 +483,17 @@ fn path(parts: &[&str]) -> AttributePath {
 
 /// Why applying `planned` on top of `prior` is refused, as attribute errors.
 fn refuse_unsafe_changes(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
-    if let (Some(before), Some(after)) = (prior.attr("kubernetes_version").as_str(), planned.attr("kubernetes_version").as_str()) {
+    if let (Some(before), Some(after)) =
+        (prior.attr("kubernetes_version").as_str(), planned.attr("kubernetes_version").as_str())
+    {
         if let (Ok(before), Ok(after)) = (KubernetesVersion::parse(before), KubernetesVersion::parse(after)) {
             if let Err(problem) = KubernetesVersion::check_upgrade(before, after) {
                 diags.attribute_error(path(&["kubernetes_version"]), "Kubernetes version change not possible", problem);
             }
         }
     }
-    let disabling = prior.attr("retool_db").attr("enabled").as_bool() == Some(true) && planned.attr("retool_db").attr("enabled").as_bool() == Some(false);
+    let disabling = prior.attr("retool_db").attr("enabled").as_bool() == Some(true)
+        && planned.attr("retool_db").attr("enabled").as_bool() == Some(false);
     if disabling && deletion_protected(planned) {
         diags.attribute_error(
             path(&["retool_db", "enabled"]),
@@ -513,11 +524,19 @@ impl Resource<AwsClients> for DeploymentResource {
             Value::Null => Some(default),
             value => value.as_i64(),
         };
-        if let (Some(min), Some(desired), Some(max)) =
-            (size("min_size", spec::DEFAULT_MIN_SIZE), size("desired_size", spec::DEFAULT_DESIRED_SIZE), size("max_size", spec::DEFAULT_MAX_SIZE))
-        {
+        if let (Some(min), Some(desired), Some(max)) = (
+            size("min_size", spec::DEFAULT_MIN_SIZE),
+            size("desired_size", spec::DEFAULT_DESIRED_SIZE),
+            size("max_size", spec::DEFAULT_MAX_SIZE),
+        ) {
             if let Some(problem) = rule::check_node_sizes(min, desired, max) {
-                let at = if min > desired || min > max { "min_size" } else if desired > max { "desired_size" } else { "max_size" };
+                let at = if min > desired || min > max {
+                    "min_size"
+                } else if desired > max {
+                    "desired_size"
+                } else {
+                    "max_size"
+                };
                 diags.attribute_error(path(&["node_group", at]), "Inconsistent node group sizes", problem);
             }
         }
@@ -575,9 +594,11 @@ impl Resource<AwsClients> for DeploymentResource {
             if request.is_create() || replacing {
                 match network::read(client.ec2(), &network_id).await {
                     Ok(_) => {}
-                    Err(network::NetworkProblem::Aws(error)) => {
-                        plan.diagnostics.attribute_error(path(&["network_id"]), "Could not read the network", error.to_string())
-                    }
+                    Err(network::NetworkProblem::Aws(error)) => plan.diagnostics.attribute_error(
+                        path(&["network_id"]),
+                        "Could not read the network",
+                        error.to_string(),
+                    ),
                     Err(problem) => plan.diagnostics.attribute_error(
                         path(&["network_id"]),
                         "Network not usable",
@@ -646,16 +667,32 @@ impl Resource<AwsClients> for DeploymentResource {
                 .attr(attribute::ENCRYPTION_KEY_SECRET_ARN)
                 .as_str()
                 .is_some_and(|arn| names::is_generated_secret_arn(arn, &name, names::ENCRYPTION_KEY_SECRET));
-            let value = if ours && !prior_drift { prior.attr(attribute::ENCRYPTION_KEY_SECRET_ARN).clone() } else { Value::unknown() };
+            let value = if ours && !prior_drift {
+                prior.attr(attribute::ENCRYPTION_KEY_SECRET_ARN).clone()
+            } else {
+                Value::unknown()
+            };
             plan.planned.set_attr(attribute::ENCRYPTION_KEY_SECRET_ARN, value);
         }
     }
 
-    async fn create(&self, ctx: &ResourceContext<AwsClients>, planned: &Value, _private: &mut Vec<u8>, diags: &mut Diagnostics) -> Value {
+    async fn create(
+        &self,
+        ctx: &ResourceContext<AwsClients>,
+        planned: &Value,
+        _private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Value {
         apply(ctx, planned, Operation::Create, diags).await
     }
 
-    async fn read(&self, ctx: &ResourceContext<AwsClients>, state: &Value, _private: &mut Vec<u8>, diags: &mut Diagnostics) -> Option<Value> {
+    async fn read(
+        &self,
+        ctx: &ResourceContext<AwsClients>,
+        state: &Value,
+        _private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let client = &ctx.client;
         let spec = match spec::spec_of(state, client.default_tags()) {
             Ok(spec) => spec,
@@ -669,7 +706,9 @@ impl Resource<AwsClients> for DeploymentResource {
                 tracing::debug!(name = %spec.name, "deployment is gone; removing from state");
                 None
             }
-            Ok(observed) => Some(with_outputs(state, client.region(), &spec, &observed, &drift::detect(&spec, &observed))),
+            Ok(observed) => {
+                Some(with_outputs(state, client.region(), &spec, &observed, &drift::detect(&spec, &observed)))
+            }
             Err(error) => {
                 diags.error("Refreshing the deployment failed", error.to_string());
                 Some(state.clone())
@@ -686,7 +725,9 @@ impl Resource<AwsClients> for DeploymentResource {
         diags: &mut Diagnostics,
     ) -> Value {
         let client = &ctx.client;
-        let (Ok(before), Ok(after)) = (spec::spec_of(prior, client.default_tags()), spec::spec_of(planned, client.default_tags())) else {
+        let (Ok(before), Ok(after)) =
+            (spec::spec_of(prior, client.default_tags()), spec::spec_of(planned, client.default_tags()))
+        else {
             diags.error("Invalid retool_deployment plan", "The prior or planned state could not be read.");
             return prior.clone();
         };
@@ -721,7 +762,10 @@ impl Resource<AwsClients> for DeploymentResource {
             diags.attribute_error(
                 path(&["database", "deletion_protection"]),
                 "Deployment is protected from deletion",
-                protected_destroy_detail(prior, "database.deletion_protection is true; nothing was deleted. Set it to false and apply first."),
+                protected_destroy_detail(
+                    prior,
+                    "database.deletion_protection is true; nothing was deleted. Set it to false and apply first.",
+                ),
             );
             return;
         }
@@ -731,7 +775,10 @@ impl Resource<AwsClients> for DeploymentResource {
                     diags.warning("Left behind on destroy", warning);
                 }
             }
-            Err(failures) => diags.error("Deleting the deployment failed", format!("{failures}. Running destroy again continues where this stopped.")),
+            Err(failures) => diags.error(
+                "Deleting the deployment failed",
+                format!("{failures}. Running destroy again continues where this stopped."),
+            ),
         }
     }
 
@@ -746,7 +793,10 @@ impl Resource<AwsClients> for DeploymentResource {
             }
         };
         let Some(network_id) = cluster.tags.get(names::NETWORK_TAG).cloned() else {
-            diags.error("Cannot import", format!("EKS cluster {id} has no {} tag: it was not created by retool_deployment.", names::NETWORK_TAG));
+            diags.error(
+                "Cannot import",
+                format!("EKS cluster {id} has no {} tag: it was not created by retool_deployment.", names::NETWORK_TAG),
+            );
             return None;
         };
         let observed = match stack::observe(client, id, &network_id).await {
@@ -770,7 +820,12 @@ impl Resource<AwsClients> for DeploymentResource {
 
 /// Create and update: converge, then read back everything that exists, so the state records
 /// every piece even after a failure part-way.
-async fn apply(ctx: &ResourceContext<AwsClients>, planned: &Value, operation: Operation, diags: &mut Diagnostics) -> Value {
+async fn apply(
+    ctx: &ResourceContext<AwsClients>,
+    planned: &Value,
+    operation: Operation,
+    diags: &mut Diagnostics,
+) -> Value {
     let client = &ctx.client;
     let spec = match spec::spec_of(planned, client.default_tags()) {
         Ok(spec) => spec,
@@ -782,13 +837,17 @@ async fn apply(ctx: &ResourceContext<AwsClients>, planned: &Value, operation: Op
     let failures = stack::converge(client, &spec, operation, &ctx.stop).await;
     let observed = stack::observe(client, &spec.name, &spec.network_id).await;
     if !failures.0.is_empty() {
-        diags.error("Applying the deployment failed", format!("{failures}. Applying again continues from what exists."));
+        diags
+            .error("Applying the deployment failed", format!("{failures}. Applying again continues from what exists."));
     }
     match observed {
         Ok(observed) if failures.0.is_empty() => {
             let residual = drift::detect(&spec, &observed);
             if !residual.is_empty() {
-                diags.warning("Deployment not fully converged", format!("AWS still differs after the apply: {}", residual.join("; ")));
+                diags.warning(
+                    "Deployment not fully converged",
+                    format!("AWS still differs after the apply: {}", residual.join("; ")),
+                );
             }
             let mut state = with_outputs(planned, client.region(), &spec, &observed, &[]);
             // The network is another resource: if it changed in this same apply, its new egress
@@ -800,7 +859,9 @@ async fn apply(ctx: &ResourceContext<AwsClients>, planned: &Value, operation: Op
             state
         }
         Ok(observed) if observed.is_gone() && operation == Operation::Create => Value::Null,
-        Ok(observed) => without_unknowns(with_outputs(planned, client.region(), &spec, &observed, &drift::detect(&spec, &observed))),
+        Ok(observed) => {
+            without_unknowns(with_outputs(planned, client.region(), &spec, &observed, &drift::detect(&spec, &observed)))
+        }
         Err(error) => {
             diags.error("Reading the deployment back failed", error.to_string());
             without_unknowns(planned.clone())
@@ -812,7 +873,9 @@ async fn apply(ctx: &ResourceContext<AwsClients>, planned: &Value, operation: Op
 fn without_unknowns(value: Value) -> Value {
     match value {
         value if value.is_unknown() => Value::Null,
-        Value::Object(attributes) => Value::Object(attributes.into_iter().map(|(k, v)| (k, without_unknowns(v))).collect()),
+        Value::Object(attributes) => {
+            Value::Object(attributes.into_iter().map(|(k, v)| (k, without_unknowns(v))).collect())
+        }
         Value::List(items) => Value::List(items.into_iter().map(without_unknowns).collect()),
         other => other,
     }
@@ -821,9 +884,12 @@ fn without_unknowns(value: Value) -> Value {
 /// Brings the cluster's record tags (version, domain, …) up to date.
 async fn retag_cluster(client: &AwsClients, spec: &DeploymentSpec) -> Result<(), crate::provider::AwsError> {
     let eks = client.eks();
-    let Some(cluster) = aws::eks::observe_cluster(&eks, &Names::new(&spec.name).cluster()).await? else { return Ok(()) };
+    let Some(cluster) = aws::eks::observe_cluster(&eks, &Names::new(&spec.name).cluster()).await? else {
+        return Ok(());
+    };
     let wanted = stack::cluster_tags(spec);
-    let changed: BTreeMap<String, String> = wanted.into_iter().filter(|(k, v)| cluster.tags.get(k) != Some(v)).collect();
+    let changed: BTreeMap<String, String> =
+        wanted.into_iter().filter(|(k, v)| cluster.tags.get(k) != Some(v)).collect();
     if changed.is_empty() {
         return Ok(());
     }
@@ -837,10 +903,16 @@ async fn retag_cluster(client: &AwsClients, spec: &DeploymentSpec) -> Result<(),
 }
 
 /// The configuration of an existing deployment, from what AWS reports (import).
-fn recover_spec(name: &str, network_id: &str, observed: &Observed, default_tags: &BTreeMap<String, String>) -> Result<DeploymentSpec, String> {
+fn recover_spec(
+    name: &str,
+    network_id: &str,
+    observed: &Observed,
+    default_tags: &BTreeMap<String, String>,
+) -> Result<DeploymentSpec, String> {
     let cluster = observed.cluster.as_ref().ok_or("the cluster does not exist")?;
     let tag = |key: &str| cluster.tags.get(key).cloned();
-    let retool_version = tag(names::VERSION_TAG).ok_or_else(|| format!("the cluster has no {} tag", names::VERSION_TAG))?;
+    let retool_version =
+        tag(names::VERSION_TAG).ok_or_else(|| format!("the cluster has no {} tag", names::VERSION_TAG))?;
     let domain = tag(names::DOMAIN_TAG).ok_or_else(|| format!("the cluster has no {} tag", names::DOMAIN_TAG))?;
     let database = observed.database.as_ref().ok_or("the database does not exist")?;
     let node_group = observed.node_groups.first().ok_or("the cluster has no node group")?;
@@ -871,7 +943,11 @@ fn recover_spec(name: &str, network_id: &str, observed: &Observed, default_tags:
             cluster.public_access_cidrs.clone()
         },
         node_group: spec::NodeGroupSpec {
-            instance_type: node_group.instance_types.first().cloned().unwrap_or_else(|| spec::DEFAULT_INSTANCE_TYPE.to_owned()),
+            instance_type: node_group
+                .instance_types
+                .first()
+                .cloned()
+                .unwrap_or_else(|| spec::DEFAULT_INSTANCE_TYPE.to_owned()),
             min_size: node_group.min_size,
             desired_size: node_group.desired_size,
             max_size: node_group.max_size,
@@ -880,7 +956,9 @@ fn recover_spec(name: &str, network_id: &str, observed: &Observed, default_tags:
             instance_class: database.instance_class.clone(),
             engine_version: major,
             allocated_storage_gb: database.allocated_storage_gb,
-            max_allocated_storage_gb: database.max_allocated_storage_gb.filter(|gb| *gb > database.allocated_storage_gb),
+            max_allocated_storage_gb: database
+                .max_allocated_storage_gb
+                .filter(|gb| *gb > database.allocated_storage_gb),
             multi_az: database.multi_az,
             backup_retention_days: database.backup_retention_days,
             deletion_protection: database.deletion_protection,
@@ -892,8 +970,10 @@ fn recover_spec(name: &str, network_id: &str, observed: &Observed, default_tags:
         },
         retool_db: spec::RetoolDbSpec {
             enabled: retool_db.is_some(),
-            instance_class: retool_db.map_or_else(|| spec::DEFAULT_RETOOL_DB_CLASS.to_owned(), |d| d.instance_class.clone()),
-            allocated_storage_gb: retool_db.map_or(i32::try_from(spec::DEFAULT_RETOOL_DB_STORAGE_GB).unwrap_or(20), |d| d.allocated_storage_gb),
+            instance_class: retool_db
+                .map_or_else(|| spec::DEFAULT_RETOOL_DB_CLASS.to_owned(), |d| d.instance_class.clone()),
+            allocated_storage_gb: retool_db
+                .map_or(i32::try_from(spec::DEFAULT_RETOOL_DB_STORAGE_GB).unwrap_or(20), |d| d.allocated_storage_gb),
         },
         timeouts: spec::Timeouts::default(),
     })
@@ -926,7 +1006,11 @@ mod tests {
     }
 
     fn nodes(min: i64, desired: i64, max: i64) -> Value {
-        Value::object([("min_size", Value::number_i64(min)), ("desired_size", Value::number_i64(desired)), ("max_size", Value::number_i64(max))])
+        Value::object([
+            ("min_size", Value::number_i64(min)),
+            ("desired_size", Value::number_i64(desired)),
+            ("max_size", Value::number_i64(max)),
+        ])
     }
 
     #[test]
@@ -936,7 +1020,13 @@ mod tests {
         for attribute in &block.attributes {
             assert!(!attribute.description.is_empty(), "{} undocumented", attribute.name);
         }
-        for name in attribute::FROM_AWS.into_iter().chain([attribute::ID, attribute::URL, attribute::COST, attribute::EGRESS_ALLOWLIST, DRIFT]) {
+        for name in attribute::FROM_AWS.into_iter().chain([
+            attribute::ID,
+            attribute::URL,
+            attribute::COST,
+            attribute::EGRESS_ALLOWLIST,
+            DRIFT,
+        ]) {
             assert!(block.find_attribute(name).is_some_and(|a| a.computed), "{name} must be computed");
         }
         for name in ["node_group", "database", "cache", "retool_db", "timeouts"] {
@@ -951,7 +1041,13 @@ mod tests {
             ("node_group", nodes(1, 2, 3)),
             ("kubernetes_version", Value::string("1.34")),
             ("timeouts", Value::object([("create", Value::string("1h30m"))])),
-            ("database", Value::object([("allocated_storage_gb", Value::number_i64(100)), ("max_allocated_storage_gb", Value::number_i64(200))])),
+            (
+                "database",
+                Value::object([
+                    ("allocated_storage_gb", Value::number_i64(100)),
+                    ("max_allocated_storage_gb", Value::number_i64(200)),
+                ]),
+            ),
         ]);
         assert_eq!(validate(&full), Vec::<String>::new());
     }
@@ -967,7 +1063,11 @@ mod tests {
             ("kubernetes_version", Value::string("1.33.1"), "kubernetes_version"),
             ("database", database("engine_version", Value::string("12")), "database.engine_version"),
             ("database", database("instance_class", Value::string("m5.large")), "database.instance_class"),
-            ("database", database("max_allocated_storage_gb", Value::number_i64(40)), "database.max_allocated_storage_gb"),
+            (
+                "database",
+                database("max_allocated_storage_gb", Value::number_i64(40)),
+                "database.max_allocated_storage_gb",
+            ),
             ("node_group", nodes(3, 2, 4), "node_group.min_size"),
             ("node_group", nodes(1, 5, 4), "node_group.desired_size"),
             ("timeouts", Value::object([("delete", Value::string("soon"))]), "timeouts.delete"),
@@ -984,7 +1084,12 @@ mod tests {
         let unfinished = Value::object([(DRIFT, Value::list(vec![Value::string("EKS cluster acme does not exist")]))]);
         assert_eq!(protected_destroy_detail(&finished, "Refused."), "Refused.");
         let detail = protected_destroy_detail(&unfinished, "Refused.");
-        assert!(detail.starts_with("Refused.") && detail.contains("terraform untaint") && detail.contains("deletion_protection = false"), "{detail}");
+        assert!(
+            detail.starts_with("Refused.")
+                && detail.contains("terraform untaint")
+                && detail.contains("deletion_protection = false"),
+            "{detail}"
+        );
     }
 
     #[test]
@@ -1034,7 +1139,8 @@ mod tests {
     #[test]
     fn retool_version_alone_is_not_an_infrastructure_change() {
         let before = spec::spec_of(&config(&[]), &BTreeMap::new()).expect("spec");
-        let after = spec::spec_of(&config(&[("retool_version", Value::string("3.150.0-edge"))]), &BTreeMap::new()).expect("spec");
+        let after = spec::spec_of(&config(&[("retool_version", Value::string("3.150.0-edge"))]), &BTreeMap::new())
+            .expect("spec");
         assert!(before.same_infrastructure(&after));
         let resized = spec::spec_of(&config(&[("node_group", nodes(1, 1, 2))]), &BTreeMap::new()).expect("spec");
         assert!(!before.same_infrastructure(&resized));

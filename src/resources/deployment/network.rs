@@ -55,7 +55,10 @@ pub async fn read(ec2: &Client, network_id: &str) -> Result<NetworkView, Network
         .collect();
     private_subnet_ids.sort();
     if private_subnet_ids.len() < 2 {
-        return Err(NetworkProblem::Incomplete(format!("{} private subnet(s) found, EKS needs two", private_subnet_ids.len())));
+        return Err(NetworkProblem::Incomplete(format!(
+            "{} private subnet(s) found, EKS needs two",
+            private_subnet_ids.len()
+        )));
     }
     let group = |component: Component| {
         snapshot

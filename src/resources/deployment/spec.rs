@@ -174,11 +174,17 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// Reads a planned or prior state. Fails only on values validation would have refused, i.e. on
 /// state written by something else.
 pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result<DeploymentSpec, String> {
-    let text = |v: &Value, name: &str| v.attr(name).as_str().map(str::to_owned).ok_or_else(|| format!("`{name}` is not a known string"));
+    let text = |v: &Value, name: &str| {
+        v.attr(name).as_str().map(str::to_owned).ok_or_else(|| format!("`{name}` is not a known string"))
+    };
     let optional = |v: &Value, name: &str| v.attr(name).as_str().map(str::to_owned);
     let int = |v: &Value, name: &str, default: i64| -> Result<i32, String> {
         let raw = v.attr(name);
-        let number = if raw.is_null() { default } else { raw.as_i64().ok_or_else(|| format!("`{name}` is not a known whole number"))? };
+        let number = if raw.is_null() {
+            default
+        } else {
+            raw.as_i64().ok_or_else(|| format!("`{name}` is not a known whole number"))?
+        };
         i32::try_from(number).map_err(|_| format!("`{name}` is out of range"))
     };
     let flag = |v: &Value, name: &str, default: bool| v.attr(name).as_bool().unwrap_or(default);
@@ -190,7 +196,11 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
         return Err("`tags` is not a map of strings".into());
     }
     let public_access_cidrs = match value.attr("public_access_cidrs").elements() {
-        Some(items) => items.iter().map(|item| item.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>().ok_or("`public_access_cidrs` is not a list of strings")?,
+        Some(items) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or("`public_access_cidrs` is not a list of strings")?,
         None => vec![DEFAULT_PUBLIC_ACCESS_CIDR.to_owned()],
     };
     let node = value.attr("node_group");
@@ -202,7 +212,9 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
         match timeouts.attr(name).as_str() {
             None => Ok(None),
             // Validation refuses more than a day; state written before that rule is capped, not refused.
-            Some(text) => parse_duration(text).map(|d| Some(d.min(MAX_TIMEOUT))).ok_or_else(|| format!("`timeouts.{name}` {text:?} is not a duration")),
+            Some(text) => parse_duration(text)
+                .map(|d| Some(d.min(MAX_TIMEOUT)))
+                .ok_or_else(|| format!("`timeouts.{name}` {text:?} is not a duration")),
         }
     };
     let max_allocated = db.attr("max_allocated_storage_gb");
@@ -229,13 +241,20 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
             instance_class: or(db, "instance_class", DEFAULT_DB_CLASS),
             engine_version: or(db, "engine_version", DEFAULT_ENGINE_VERSION),
             allocated_storage_gb: int(db, "allocated_storage_gb", DEFAULT_STORAGE_GB)?,
-            max_allocated_storage_gb: if max_allocated.is_null() { None } else { Some(int(db, "max_allocated_storage_gb", 0)?) },
+            max_allocated_storage_gb: if max_allocated.is_null() {
+                None
+            } else {
+                Some(int(db, "max_allocated_storage_gb", 0)?)
+            },
             multi_az: flag(db, "multi_az", false),
             backup_retention_days: int(db, "backup_retention_days", DEFAULT_BACKUP_DAYS)?,
             deletion_protection: flag(db, "deletion_protection", true),
             skip_final_snapshot: flag(db, "skip_final_snapshot", false),
         },
-        cache: CacheSpec { enabled: flag(cache, "enabled", false), node_type: or(cache, "node_type", DEFAULT_CACHE_NODE_TYPE) },
+        cache: CacheSpec {
+            enabled: flag(cache, "enabled", false),
+            node_type: or(cache, "node_type", DEFAULT_CACHE_NODE_TYPE),
+        },
         retool_db: RetoolDbSpec {
             enabled: flag(retool_db, "enabled", false),
             instance_class: or(retool_db, "instance_class", DEFAULT_RETOOL_DB_CLASS),
@@ -264,7 +283,11 @@ pub fn to_value(spec: &DeploymentSpec) -> Value {
     let string = |text: &str| Value::string(text);
     let optional = |text: &Option<String>| text.as_ref().map_or(Value::Null, Value::string);
     let int = |n: i32| Value::number_i64(i64::from(n));
-    let tags = if spec.tags.is_empty() { Value::Null } else { Value::map(spec.tags.iter().map(|(k, v)| (k.clone(), Value::string(v)))) };
+    let tags = if spec.tags.is_empty() {
+        Value::Null
+    } else {
+        Value::map(spec.tags.iter().map(|(k, v)| (k.clone(), Value::string(v))))
+    };
     Value::object([
         ("name", string(&spec.name)),
         ("network_id", string(&spec.network_id)),
@@ -299,7 +322,10 @@ pub fn to_value(spec: &DeploymentSpec) -> Value {
                 ("skip_final_snapshot", Value::Bool(spec.database.skip_final_snapshot)),
             ]),
         ),
-        ("cache", Value::object([("enabled", Value::Bool(spec.cache.enabled)), ("node_type", string(&spec.cache.node_type))])),
+        (
+            "cache",
+            Value::object([("enabled", Value::Bool(spec.cache.enabled)), ("node_type", string(&spec.cache.node_type))]),
+        ),
         (
             "retool_db",
             Value::object([

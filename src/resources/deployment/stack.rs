@@ -24,7 +24,8 @@ use crate::provider::{AwsClients, AwsError};
 
 /// Managed policies of the cluster and node roles (AWS's own, in the partition).
 const CLUSTER_POLICIES: [&str; 1] = ["AmazonEKSClusterPolicy"];
-const NODE_POLICIES: [&str; 3] = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"];
+const NODE_POLICIES: [&str; 3] =
+    ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"];
 const ESO_POLICY_NAME: &str = "read-retool-secrets";
 
 /// Everything that exists of a deployment.
@@ -90,7 +91,9 @@ pub async fn observe(clients: &AwsClients, deployment: &str, network_id: &str) -
             Some((issuer, (partition, account))) => {
                 let arn = iam::oidc_provider_arn(&partition, &account, &issuer);
                 let tags = iam::observe_oidc(&iam_client, &arn).await?;
-                Some(tags.is_some_and(|tags| tags.contains_key(&format!("{}{deployment}", names::OIDC_USER_TAG_PREFIX))))
+                Some(
+                    tags.is_some_and(|tags| tags.contains_key(&format!("{}{deployment}", names::OIDC_USER_TAG_PREFIX))),
+                )
             }
             None => None,
         };
@@ -115,7 +118,16 @@ pub async fn observe(clients: &AwsClients, deployment: &str, network_id: &str) -
         let retool_db = rds::observe_instance(&rds, &names.retool_db()).await?;
         Ok::<_, AwsError>((database, forced, retool_db))
     };
-    let (network, (cluster, node_groups, oidc_provider), (cluster_role, node_role, eso_role), (database, forced, retool_db), cache, key, encryption_key, jwt) = tokio::try_join!(
+    let (
+        network,
+        (cluster, node_groups, oidc_provider),
+        (cluster_role, node_role, eso_role),
+        (database, forced, retool_db),
+        cache,
+        key,
+        encryption_key,
+        jwt,
+    ) = tokio::try_join!(
         network,
         cluster,
         roles,
@@ -171,7 +183,9 @@ pub fn parameter_group(spec: &DeploymentSpec) -> Result<String, AwsError> {
 /// once the cluster exists, the group EKS made for it. Managed node groups run in the latter,
 /// which admits its own members, so it is what lets pods reach Postgres.
 pub fn database_security_groups(network: &NetworkView, eks_security_group: Option<&str>) -> Vec<String> {
-    let mut groups: Vec<String> = std::iter::once(network.database_security_group_id.clone()).chain(eks_security_group.map(str::to_owned)).collect();
+    let mut groups: Vec<String> = std::iter::once(network.database_security_group_id.clone())
+        .chain(eks_security_group.map(str::to_owned))
+        .collect();
     groups.sort();
     groups.dedup();
     groups
@@ -203,7 +217,12 @@ impl std::fmt::Display for Failures {
 }
 
 /// Brings AWS to `spec`. Returns every failure (empty on success).
-pub async fn converge(clients: &AwsClients, spec: &DeploymentSpec, operation: Operation, stop: &StopSignal) -> Failures {
+pub async fn converge(
+    clients: &AwsClients,
+    spec: &DeploymentSpec,
+    operation: Operation,
+    stop: &StopSignal,
+) -> Failures {
     let mut failures = Failures::default();
     let names = Names::new(&spec.name);
     let tags = spec.tags();
@@ -215,12 +234,15 @@ pub async fn converge(clients: &AwsClients, spec: &DeploymentSpec, operation: Op
         }
     };
     let kms_client = clients.kms();
-    let Some(key) = failures.record(kms::ensure(&kms_client, &names.kms_alias(), &format!("Retool deployment {}", spec.name), &tags).await) else {
+    let Some(key) = failures
+        .record(kms::ensure(&kms_client, &names.kms_alias(), &format!("Retool deployment {}", spec.name), &tags).await)
+    else {
         return failures;
     };
     let partition = iam::partition(clients.region());
     let iam_client = clients.iam();
-    let (eks_client, rds_client, elasticache, sm) = (clients.eks(), clients.rds(), clients.elasticache(), clients.secrets_manager());
+    let (eks_client, rds_client, elasticache, sm) =
+        (clients.eks(), clients.rds(), clients.elasticache(), clients.secrets_manager());
     let Some(existing_cluster) = failures.record(eks::observe_cluster(&eks_client, &names.cluster()).await) else {
         return failures;
     };
@@ -228,7 +250,8 @@ pub async fn converge(clients: &AwsClients, spec: &DeploymentSpec, operation: Op
         database_security_groups(&network, existing_cluster.as_ref().and_then(|c| c.eks_security_group_id.as_deref()));
 
     let cluster_chain = async {
-        let policies = |list: &[&str]| list.iter().map(|p| format!("arn:{partition}:iam::aws:policy/{p}")).collect::<Vec<_>>();
+        let policies =
+            |list: &[&str]| list.iter().map(|p| format!("arn:{partition}:iam::aws:policy/{p}")).collect::<Vec<_>>();
         let role = |name: String, trust, managed: Vec<String>| iam::RoleSpec {
             name,
             trust,
@@ -237,7 +260,8 @@ pub async fn converge(clients: &AwsClients, spec: &DeploymentSpec, operation: Op
             inline: None,
             tags: tags.clone(),
         };
-        let cluster_role = role(names.cluster_role(), iam::service_trust("eks.amazonaws.com"), policies(&CLUSTER_POLICIES));
+        let cluster_role =
+            role(names.cluster_role(), iam::service_trust("eks.amazonaws.com"), policies(&CLUSTER_POLICIES));
         let node_role = role(names.node_role(), iam::service_trust("ec2.amazonaws.com"), policies(&NODE_POLICIES));
         let (cluster_role, node_role) =
             tokio::try_join!(iam::ensure_role(&iam_client, &cluster_role), iam::ensure_role(&iam_client, &node_role))?;
@@ -260,7 +284,12 @@ pub async fn converge(clients: &AwsClients, spec: &DeploymentSpec, operation: Op
                 iam::ensure_oidc(&iam_client, &arn, &issuer, &spec.name, &tags).await?;
                 Some((arn, issuer, partition, account))
             }
-            _ => return Err(AwsError::local("DescribeCluster", format!("cluster {} reports no OIDC issuer", cluster.name))),
+            _ => {
+                return Err(AwsError::local(
+                    "DescribeCluster",
+                    format!("cluster {} reports no OIDC issuer", cluster.name),
+                ));
+            }
         };
         let node_spec = eks::NodeGroupSpec {
             name: names.node_group(&spec.node_group.instance_type),
@@ -282,21 +311,22 @@ pub async fn converge(clients: &AwsClients, spec: &DeploymentSpec, operation: Op
         rds::ensure_subnet_group(&rds_client, &names.db_subnet_group(), &network.private_subnet_ids, &tags).await?;
         rds::ensure_parameter_group(&rds_client, &parameter_group, &family, &tags).await?;
         let budget = rds_budget(spec, operation);
-        let instance = |identifier: String, class: &str, storage: i32, max: Option<i32>, multi_az: bool| rds::InstanceSpec {
-            identifier,
-            instance_class: class.to_owned(),
-            engine_version: spec.database.engine_version.clone(),
-            allocated_storage_gb: storage,
-            max_allocated_storage_gb: max,
-            multi_az,
-            backup_retention_days: spec.database.backup_retention_days,
-            deletion_protection: spec.database.deletion_protection,
-            subnet_group: names.db_subnet_group(),
-            parameter_group: parameter_group.clone(),
-            security_group_ids: create_security_groups.clone(),
-            kms_key_arn: key.arn.clone(),
-            tags: tags.clone(),
-        };
+        let instance =
+            |identifier: String, class: &str, storage: i32, max: Option<i32>, multi_az: bool| rds::InstanceSpec {
+                identifier,
+                instance_class: class.to_owned(),
+                engine_version: spec.database.engine_version.clone(),
+                allocated_storage_gb: storage,
+                max_allocated_storage_gb: max,
+                multi_az,
+                backup_retention_days: spec.database.backup_retention_days,
+                deletion_protection: spec.database.deletion_protection,
+                subnet_group: names.db_subnet_group(),
+                parameter_group: parameter_group.clone(),
+                security_group_ids: create_security_groups.clone(),
+                kms_key_arn: key.arn.clone(),
+                tags: tags.clone(),
+            };
         let main = instance(
             names.database(),
             &spec.database.instance_class,
@@ -306,7 +336,13 @@ pub async fn converge(clients: &AwsClients, spec: &DeploymentSpec, operation: Op
         );
         let retool_db = async {
             if spec.retool_db.enabled {
-                let retool = instance(names.retool_db(), &spec.retool_db.instance_class, spec.retool_db.allocated_storage_gb, None, false);
+                let retool = instance(
+                    names.retool_db(),
+                    &spec.retool_db.instance_class,
+                    spec.retool_db.allocated_storage_gb,
+                    None,
+                    false,
+                );
                 rds::ensure_instance(&rds_client, &retool, budget, stop).await.map(|db| db.master_user_secret_arn)
             } else {
                 remove_database(&rds_client, spec, &names.retool_db(), budget, stop).await.map(|()| None)
@@ -337,12 +373,14 @@ pub async fn converge(clients: &AwsClients, spec: &DeploymentSpec, operation: Op
     let secrets_chain = async {
         secrets::ensure(&sm, &names.secret(names::JWT_SECRET), &key.arn, &tags, generate_jwt_secret).await?;
         if spec.encryption_key_secret_arn.is_none() {
-            secrets::ensure(&sm, &names.secret(names::ENCRYPTION_KEY_SECRET), &key.arn, &tags, generate_encryption_key).await?;
+            secrets::ensure(&sm, &names.secret(names::ENCRYPTION_KEY_SECRET), &key.arn, &tags, generate_encryption_key)
+                .await?;
         }
         Ok::<_, AwsError>(())
     };
 
-    let (cluster, master_secrets, cache_result, secrets_result) = tokio::join!(cluster_chain, database_chain, cache_chain, secrets_chain);
+    let (cluster, master_secrets, cache_result, secrets_result) =
+        tokio::join!(cluster_chain, database_chain, cache_chain, secrets_chain);
     let cluster = failures.record(cluster);
     let master_secrets = failures.record(master_secrets);
     failures.record(cache_result);
@@ -392,17 +430,26 @@ fn unix_seconds() -> u64 {
 
 /// Deletes a database instance, unless `deletion_protection` is configured (then an existing
 /// instance is an error and nothing is touched).
-async fn remove_database(rds_client: &aws_sdk_rds::Client, spec: &DeploymentSpec, identifier: &str, budget: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+async fn remove_database(
+    rds_client: &aws_sdk_rds::Client,
+    spec: &DeploymentSpec,
+    identifier: &str,
+    budget: Duration,
+    stop: &StopSignal,
+) -> Result<(), AwsError> {
     if spec.database.deletion_protection {
         return match rds::observe_instance(rds_client, identifier).await? {
             Some(_) => Err(AwsError::local(
                 "DeleteDBInstance",
-                format!("DB instance {identifier} is protected by database.deletion_protection; set it to false and apply first"),
+                format!(
+                    "DB instance {identifier} is protected by database.deletion_protection; set it to false and apply first"
+                ),
             )),
             None => Ok(()),
         };
     }
-    let snapshot = (!spec.database.skip_final_snapshot).then(|| Names::new(&spec.name).final_snapshot(identifier, unix_seconds()));
+    let snapshot =
+        (!spec.database.skip_final_snapshot).then(|| Names::new(&spec.name).final_snapshot(identifier, unix_seconds()));
     rds::remove_instance(rds_client, identifier, snapshot.as_deref(), budget, stop).await
 }
 
@@ -413,13 +460,16 @@ async fn remove_database(rds_client: &aws_sdk_rds::Client, spec: &DeploymentSpec
 pub async fn destroy(clients: &AwsClients, spec: &DeploymentSpec, stop: &StopSignal) -> Result<Vec<String>, Failures> {
     let names = Names::new(&spec.name);
     let iam_client = clients.iam();
-    let (eks_client, rds_client, elasticache, sm) = (clients.eks(), clients.rds(), clients.elasticache(), clients.secrets_manager());
+    let (eks_client, rds_client, elasticache, sm) =
+        (clients.eks(), clients.rds(), clients.elasticache(), clients.secrets_manager());
     let eks_time = eks_budget(spec, Operation::Delete);
     let rds_time = rds_budget(spec, Operation::Delete);
     let cluster_chain = async {
         let cluster = eks::observe_cluster(&eks_client, &names.cluster()).await?;
         eks::remove_cluster(&eks_client, &names.cluster(), eks_time, stop).await?;
-        if let Some((issuer, (partition, account))) = cluster.and_then(|c| Some((c.oidc_issuer.clone()?, partition_and_account(&c.arn)?))) {
+        if let Some((issuer, (partition, account))) =
+            cluster.and_then(|c| Some((c.oidc_issuer.clone()?, partition_and_account(&c.arn)?)))
+        {
             iam::release_oidc(&iam_client, &iam::oidc_provider_arn(&partition, &account, &issuer), &spec.name).await?;
         }
         for role in [names.external_secrets_role(), names.cluster_role(), names.node_role()] {
@@ -434,7 +484,8 @@ pub async fn destroy(clients: &AwsClients, spec: &DeploymentSpec, stop: &StopSig
             remove_database(&rds_client, spec, &retool_db, rds_time, stop),
         )?;
         // Every family this deployment may have used since the oldest Retool supports.
-        let current = PostgresVersion::parse(&spec.database.engine_version).map(|v| v.major).unwrap_or(MIN_POSTGRES_MAJOR);
+        let current =
+            PostgresVersion::parse(&spec.database.engine_version).map(|v| v.major).unwrap_or(MIN_POSTGRES_MAJOR);
         for major in MIN_POSTGRES_MAJOR..=current {
             rds::remove_parameter_group(&rds_client, &names.db_parameter_group(&format!("postgres{major}"))).await?;
         }
@@ -446,7 +497,8 @@ pub async fn destroy(clients: &AwsClients, spec: &DeploymentSpec, stop: &StopSig
         secrets::remove(&sm, &names.secret(names::JWT_SECRET)).await?;
         secrets::remove(&sm, &names.secret(names::ENCRYPTION_KEY_SECRET)).await
     };
-    let (cluster, database, cache_left, secrets_done) = tokio::join!(cluster_chain, database_chain, cache_chain, secrets_chain);
+    let (cluster, database, cache_left, secrets_done) =
+        tokio::join!(cluster_chain, database_chain, cache_chain, secrets_chain);
     let mut failures = Failures::default();
     failures.record(cluster);
     failures.record(database);

@@ -360,14 +360,8 @@ mod tests {
     #[test]
     fn rules_normalize_aws_spellings() {
         let group = || RuleSource::SecurityGroup("sg-1".into());
-        assert_eq!(
-            IngressRule::normalized("6", Some(5432), Some(5432), group()),
-            database_ingress("sg-1")[0]
-        );
-        assert_eq!(
-            IngressRule::normalized("-1", Some(-1), Some(-1), group()),
-            IngressRule::all_traffic_from(group())
-        );
+        assert_eq!(IngressRule::normalized("6", Some(5432), Some(5432), group()), database_ingress("sg-1")[0]);
+        assert_eq!(IngressRule::normalized("-1", Some(-1), Some(-1), group()), IngressRule::all_traffic_from(group()));
         assert_eq!(database_ingress("sg-1")[0].to_string(), "tcp 5432 from security group sg-1");
         assert_eq!(
             IngressRule::normalized("tcp", Some(0), Some(65535), RuleSource::Cidr("0.0.0.0/0".into())).to_string(),

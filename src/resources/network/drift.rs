@@ -118,7 +118,10 @@ pub fn detect(spec: &NetworkSpec, snapshot: &NetworkSnapshot) -> Vec<Drift> {
                     found.push(Drift::new(
                         &component,
                         DriftKind::Broken,
-                        format!("({}) sits in {}, not in public subnet {subnet}, and will be replaced", nat.id, nat.subnet_id),
+                        format!(
+                            "({}) sits in {}, not in public subnet {subnet}, and will be replaced",
+                            nat.id, nat.subnet_id
+                        ),
                     ));
                 }
                 check_tags(spec, &component, &nat.id, &nat.tags, &mut found);
@@ -135,7 +138,11 @@ pub fn detect(spec: &NetworkSpec, snapshot: &NetworkSnapshot) -> Vec<Drift> {
     }
     for nat in snapshot.surplus_nat_gateways(spec) {
         if let Some(component) = super::snapshot::component_of(&nat.tags) {
-            found.push(Drift::new(&component, DriftKind::Surplus, format!("({}) is not needed and will be deleted", nat.id)));
+            found.push(Drift::new(
+                &component,
+                DriftKind::Surplus,
+                format!("({}) is not needed and will be deleted", nat.id),
+            ));
         }
     }
 
@@ -153,9 +160,15 @@ pub fn detect(spec: &NetworkSpec, snapshot: &NetworkSnapshot) -> Vec<Drift> {
     for zone in &zones {
         for (subnet_component, cidr, table_component) in [
             (Component::PublicSubnet(zone.name.clone()), zone.subnets.public, Component::PublicRouteTable),
-            (Component::PrivateSubnet(zone.name.clone()), zone.subnets.private, Component::PrivateRouteTable(zone.name.clone())),
+            (
+                Component::PrivateSubnet(zone.name.clone()),
+                zone.subnets.private,
+                Component::PrivateRouteTable(zone.name.clone()),
+            ),
         ] {
-            let (Some(subnet), Some(table)) = (snapshot.subnet(&subnet_component, &zone.name, cidr), snapshot.route_table(&table_component)) else {
+            let (Some(subnet), Some(table)) =
+                (snapshot.subnet(&subnet_component, &zone.name, cidr), snapshot.route_table(&table_component))
+            else {
                 continue;
             };
             match snapshot.association_of(&subnet.id) {
@@ -163,7 +176,10 @@ pub fn detect(spec: &NetworkSpec, snapshot: &NetworkSnapshot) -> Vec<Drift> {
                 Some((associated, _)) => found.push(Drift::new(
                     &subnet_component,
                     DriftKind::Routing,
-                    format!("({}) uses route table {} instead of the {table_component} ({})", subnet.id, associated.id, table.id),
+                    format!(
+                        "({}) uses route table {} instead of the {table_component} ({})",
+                        subnet.id, associated.id, table.id
+                    ),
                 )),
                 None => found.push(Drift::new(
                     &subnet_component,
@@ -229,11 +245,18 @@ fn check_route_table(
     check_tags(spec, component, &table.id, &table.tags, found);
     let default_route = table.routes.iter().find(|route| route.destination == DEFAULT_ROUTE);
     match (default_route, target) {
-        (None, _) => found.push(Drift::new(component, DriftKind::Routing, format!("({}) has no default route", table.id))),
+        (None, _) => {
+            found.push(Drift::new(component, DriftKind::Routing, format!("({}) has no default route", table.id)))
+        }
         (Some(route), Some(wanted)) if route.target != *wanted => found.push(Drift::new(
             component,
             DriftKind::Routing,
-            format!("({}) sends {DEFAULT_ROUTE} to {}, expected {}", table.id, describe_target(&route.target), describe_target(wanted)),
+            format!(
+                "({}) sends {DEFAULT_ROUTE} to {}, expected {}",
+                table.id,
+                describe_target(&route.target),
+                describe_target(wanted)
+            ),
         )),
         _ => {}
     }
@@ -242,7 +265,12 @@ fn check_route_table(
             found.push(Drift::new(
                 component,
                 DriftKind::Routing,
-                format!("({}) has an unexpected route {} to {}", table.id, route.destination, describe_target(&route.target)),
+                format!(
+                    "({}) has an unexpected route {} to {}",
+                    table.id,
+                    route.destination,
+                    describe_target(&route.target)
+                ),
             ));
         }
     }
@@ -256,7 +284,13 @@ pub fn describe_target(target: &RouteTarget) -> &str {
 }
 
 /// Ingress rules the group lacks, and rules it has that nobody asked for.
-fn check_rules(component: &Component, id: &str, actual: &[IngressRule], wanted: &[IngressRule], found: &mut Vec<Drift>) {
+fn check_rules(
+    component: &Component,
+    id: &str,
+    actual: &[IngressRule],
+    wanted: &[IngressRule],
+    found: &mut Vec<Drift>,
+) {
     for rule in wanted.iter().filter(|rule| !actual.contains(rule)) {
         found.push(Drift::new(component, DriftKind::Rules, format!("({id}) is missing ingress {rule}")));
     }
@@ -319,7 +353,9 @@ mod tests {
         table.routes[1].target = RouteTarget::InternetGateway("igw-1".into());
         assert_eq!(
             messages(&detect(&spec, &snapshot)),
-            ["private route table for us-east-1a (rtb-private-us-east-1a) sends 0.0.0.0/0 to igw-1, expected nat-us-east-1a"]
+            [
+                "private route table for us-east-1a (rtb-private-us-east-1a) sends 0.0.0.0/0 to igw-1, expected nat-us-east-1a"
+            ]
         );
     }
 
@@ -329,7 +365,9 @@ mod tests {
         let mut snapshot = healthy(&spec);
         let table = snapshot.route_tables.iter_mut().find(|table| table.id == "rtb-public").unwrap();
         table.routes.retain(|route| route.destination != DEFAULT_ROUTE);
-        table.routes.push(RouteState { destination: "192.168.0.0/16".into(), target: RouteTarget::Other("pcx-9".into()) });
+        table
+            .routes
+            .push(RouteState { destination: "192.168.0.0/16".into(), target: RouteTarget::Other("pcx-9".into()) });
         assert_eq!(
             messages(&detect(&spec, &snapshot)),
             [
@@ -409,7 +447,13 @@ mod tests {
             .map(|table| table.associations.remove(0))
             .unwrap();
         snapshot.route_tables.iter_mut().find(|table| table.id == "rtb-public").unwrap().associations.push(moved);
-        snapshot.route_tables.iter_mut().find(|table| table.id == "rtb-private-us-east-1a").unwrap().associations.clear();
+        snapshot
+            .route_tables
+            .iter_mut()
+            .find(|table| table.id == "rtb-private-us-east-1a")
+            .unwrap()
+            .associations
+            .clear();
         assert_eq!(
             messages(&detect(&spec, &snapshot)),
             [

@@ -30,7 +30,10 @@ pub fn healthy(spec: &NetworkSpec) -> NetworkSnapshot {
             tags: spec.tags_for(&Component::Vpc),
         },
         subnets: Vec::new(),
-        internet_gateways: vec![InternetGatewayState { id: "igw-1".into(), tags: spec.tags_for(&Component::InternetGateway) }],
+        internet_gateways: vec![InternetGatewayState {
+            id: "igw-1".into(),
+            tags: spec.tags_for(&Component::InternetGateway),
+        }],
         nat_gateways: Vec::new(),
         route_tables: vec![RouteTableState {
             id: "rtb-main".into(),
@@ -44,7 +47,10 @@ pub fn healthy(spec: &NetworkSpec) -> NetworkSnapshot {
     let mut public_table = RouteTableState {
         id: "rtb-public".into(),
         main: false,
-        routes: vec![local_route(spec), RouteState { destination: DEFAULT_ROUTE.into(), target: RouteTarget::InternetGateway("igw-1".into()) }],
+        routes: vec![
+            local_route(spec),
+            RouteState { destination: DEFAULT_ROUTE.into(), target: RouteTarget::InternetGateway("igw-1".into()) },
+        ],
         associations: Vec::new(),
         tags: spec.tags_for(&Component::PublicRouteTable),
     };
@@ -75,7 +81,10 @@ pub fn healthy(spec: &NetworkSpec) -> NetworkSnapshot {
             id: format!("nat-{zone}"),
             subnet_id: format!("subnet-public-{zone}"),
             status: NatStatus::Available,
-            addresses: vec![NatAddress { allocation_id: Some(format!("eipalloc-{zone}")), public_ip: Some(format!("203.0.113.{}", number + 1)) }],
+            addresses: vec![NatAddress {
+                allocation_id: Some(format!("eipalloc-{zone}")),
+                public_ip: Some(format!("203.0.113.{}", number + 1)),
+            }],
             tags: spec.tags_for(&Component::NatGateway(zone.clone())),
         });
     }
@@ -85,7 +94,13 @@ pub fn healthy(spec: &NetworkSpec) -> NetworkSnapshot {
         snapshot.route_tables.push(RouteTableState {
             id: format!("rtb-private-{}", zone.name),
             main: false,
-            routes: vec![local_route(spec), RouteState { destination: DEFAULT_ROUTE.into(), target: RouteTarget::NatGateway(format!("nat-{nat_zone}")) }],
+            routes: vec![
+                local_route(spec),
+                RouteState {
+                    destination: DEFAULT_ROUTE.into(),
+                    target: RouteTarget::NatGateway(format!("nat-{nat_zone}")),
+                },
+            ],
             associations: vec![AssociationState {
                 id: format!("rtbassoc-private-{}", zone.name),
                 subnet_id: format!("subnet-private-{}", zone.name),
@@ -94,7 +109,12 @@ pub fn healthy(spec: &NetworkSpec) -> NetworkSnapshot {
         });
     }
     snapshot.security_groups = vec![
-        SecurityGroupState { id: "sg-default".into(), name: "default".into(), ingress: Vec::new(), tags: BTreeMap::new() },
+        SecurityGroupState {
+            id: "sg-default".into(),
+            name: "default".into(),
+            ingress: Vec::new(),
+            tags: BTreeMap::new(),
+        },
         SecurityGroupState {
             id: "sg-cluster".into(),
             name: spec.security_group_name(&Component::ClusterSecurityGroup),

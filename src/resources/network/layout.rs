@@ -42,7 +42,9 @@ pub struct Ipv4Cidr {
 /// Why a string is not a usable IPv4 CIDR block.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CidrError {
-    #[error("`{0}` is not in CIDR notation (expected an IPv4 address, a slash and a prefix length, e.g. 10.254.0.0/16)")]
+    #[error(
+        "`{0}` is not in CIDR notation (expected an IPv4 address, a slash and a prefix length, e.g. 10.254.0.0/16)"
+    )]
     Syntax(String),
     #[error("`{0}` has a prefix length above 32")]
     PrefixTooLong(String),
@@ -184,7 +186,18 @@ mod tests {
 
     #[test]
     fn rejects_malformed_networks() {
-        for bad in ["", "10.0.0.0", "10.0.0.0/", "10.0.0/16", "10.0.0.0/x", "10.0.0.0/+8", "a/b", "10.0.0.0/016", "10.0.0.256/24", " 10.0.0.0/16"] {
+        for bad in [
+            "",
+            "10.0.0.0",
+            "10.0.0.0/",
+            "10.0.0/16",
+            "10.0.0.0/x",
+            "10.0.0.0/+8",
+            "a/b",
+            "10.0.0.0/016",
+            "10.0.0.256/24",
+            " 10.0.0.0/16",
+        ] {
             assert!(matches!(bad.parse::<Ipv4Cidr>(), Err(CidrError::Syntax(_))), "{bad:?} accepted");
         }
         assert_eq!("10.0.0.0/33".parse::<Ipv4Cidr>(), Err(CidrError::PrefixTooLong("10.0.0.0/33".into())));

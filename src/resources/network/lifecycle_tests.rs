@@ -45,7 +45,11 @@ fn proposed(block: &Block, config: &Value, prior: &Value) -> Value {
     }
     Value::object(block.attributes.iter().map(|attribute| {
         let configured = config.attr(&attribute.name);
-        let value = if !configured.is_null() || !attribute.computed { configured.clone() } else { prior.attr(&attribute.name).clone() };
+        let value = if !configured.is_null() || !attribute.computed {
+            configured.clone()
+        } else {
+            prior.attr(&attribute.name).clone()
+        };
         (attribute.name.clone(), value)
     }))
 }
@@ -73,7 +77,10 @@ impl Terraform {
     async fn plan(&self, config: &Value, prior: &Value, private: &[u8]) -> Planned {
         let diags = self.runtime.validate_resource_config(TYPE, config);
         no_errors(&diags, "validate");
-        let response = self.runtime.plan_resource_change(TYPE, config, prior, &proposed(&self.block, config, prior), private).await;
+        let response = self
+            .runtime
+            .plan_resource_change(TYPE, config, prior, &proposed(&self.block, config, prior), private)
+            .await;
         no_errors(&response.diagnostics, "plan");
         Planned {
             value: response.planned,
@@ -108,14 +115,20 @@ async fn terraform_lifecycle_against_moto() {
 
     // Bad input is refused before any AWS call.
     calls.take();
-    let bad = Value::object([("name", Value::string("acme")), ("availability_zones", list(&["eu-west-1a", "eu-west-1b"]))]);
-    let response = terraform.runtime.plan_resource_change(TYPE, &bad, &Value::Null, &proposed(&terraform.block, &bad, &Value::Null), &[]).await;
-    let paths: Vec<String> = response.diagnostics.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect();
+    let bad =
+        Value::object([("name", Value::string("acme")), ("availability_zones", list(&["eu-west-1a", "eu-west-1b"]))]);
+    let response = terraform
+        .runtime
+        .plan_resource_change(TYPE, &bad, &Value::Null, &proposed(&terraform.block, &bad, &Value::Null), &[])
+        .await;
+    let paths: Vec<String> =
+        response.diagnostics.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect();
     assert_eq!(paths, ["availability_zones[0]", "availability_zones[1]"]);
     assert_eq!(calls.take(), 0, "zones of another region are caught without AWS");
 
     // Create with defaults: the zones are the region's first two, outputs known after apply.
-    let config = Value::object([("name", Value::string("acme")), ("tags", Value::map([("team", Value::string("infra"))]))]);
+    let config =
+        Value::object([("name", Value::string("acme")), ("tags", Value::map([("team", Value::string("infra"))]))]);
     let plan = terraform.plan(&config, &Value::Null, &[]).await;
     assert_eq!(plan.value.attr("availability_zones"), &list(&["us-east-1a", "us-east-1b"]));
     assert_eq!(plan.value.attr("cidr_block").as_str(), Some("10.254.0.0/16"));
@@ -164,14 +177,26 @@ async fn terraform_lifecycle_against_moto() {
     let (updated, private) = terraform.refresh(&updated, private).await;
     assert_eq!(updated.attr("drift"), &Value::list(Vec::new()));
     let vpc = ec2.describe_vpcs().vpc_ids(&vpc_id).send().await.unwrap();
-    let tags: BTreeMap<_, _> = vpc.vpcs()[0].tags().iter().map(|tag| (tag.key().unwrap_or_default(), tag.value().unwrap_or_default())).collect();
-    assert_eq!((tags.get("env"), tags.get("team"), tags.get("owner")), (Some(&"prod"), None, Some(&"platform")), "{tags:?}");
+    let tags: BTreeMap<_, _> = vpc.vpcs()[0]
+        .tags()
+        .iter()
+        .map(|tag| (tag.key().unwrap_or_default(), tag.value().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        (tags.get("env"), tags.get("team"), tags.get("owner")),
+        (Some(&"prod"), None, Some(&"platform")),
+        "{tags:?}"
+    );
     assert_eq!(terraform.plan(&grown, &updated, &private).await.value, updated);
 
     // Removing a zone, or a new block or name, replaces the network.
-    let shrunk = Value::object([("name", Value::string("acme")), ("availability_zones", list(&["us-east-1a", "us-east-1c"]))]);
+    let shrunk =
+        Value::object([("name", Value::string("acme")), ("availability_zones", list(&["us-east-1a", "us-east-1c"]))]);
     assert_eq!(terraform.plan(&shrunk, &updated, &private).await.replace, ["availability_zones"]);
-    let renamed = Value::object([("name", Value::string("other")), ("availability_zones", list(&["us-east-1a", "us-east-1b", "us-east-1c"]))]);
+    let renamed = Value::object([
+        ("name", Value::string("other")),
+        ("availability_zones", list(&["us-east-1a", "us-east-1b", "us-east-1c"])),
+    ]);
     assert!(terraform.plan(&renamed, &updated, &private).await.replace.contains(&"name".to_string()));
 
     // Import by VPC id reads back the same state.
@@ -202,7 +227,11 @@ impl Terraform {
 #[test]
 fn proposed_state_keeps_prior_computed_values() {
     let block = super::schema().block;
-    let prior = Value::object([("name", Value::string("a")), ("vpc_id", Value::string("vpc-1")), ("cidr_block", Value::string("10.0.0.0/16"))]);
+    let prior = Value::object([
+        ("name", Value::string("a")),
+        ("vpc_id", Value::string("vpc-1")),
+        ("cidr_block", Value::string("10.0.0.0/16")),
+    ]);
     let config = Value::object([("name", Value::string("b"))]);
     let value = proposed(&block, &config, &prior);
     assert_eq!(value.attr("name").as_str(), Some("b"));

@@ -174,7 +174,9 @@ fn is_append(prior: &Value, planned: &Value) -> bool {
 /// The configuration part of a planned or prior state, typed. Fails on values that validation
 /// rejects, so it only fails on state written by something else.
 fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result<NetworkSpec, String> {
-    let text = |name: &str| value.attr(name).as_str().map(str::to_owned).ok_or_else(|| format!("`{name}` is not a known string"));
+    let text = |name: &str| {
+        value.attr(name).as_str().map(str::to_owned).ok_or_else(|| format!("`{name}` is not a known string"))
+    };
     let cidr_text = text("cidr_block")?;
     let cidr_block = cidr_text.parse().map_err(|error: layout::CidrError| error.to_string())?;
     let nat_text = text("nat_gateways")?;
@@ -189,7 +191,14 @@ fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result<Net
     if diags.has_errors() {
         return Err("`tags` is not a map of strings".into());
     }
-    Ok(NetworkSpec { name: text("name")?, cidr_block, availability_zones, nat_mode, tags, default_tags: default_tags.clone() })
+    Ok(NetworkSpec {
+        name: text("name")?,
+        cidr_block,
+        availability_zones,
+        nat_mode,
+        tags,
+        default_tags: default_tags.clone(),
+    })
 }
 
 fn strings(items: &[String]) -> Value {
@@ -253,7 +262,11 @@ impl Resource<AwsClients> for NetworkResource {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        validators::zones_share_a_region(config.attr("availability_zones"), &AttributePath::root().attr("availability_zones"), diags);
+        validators::zones_share_a_region(
+            config.attr("availability_zones"),
+            &AttributePath::root().attr("availability_zones"),
+            diags,
+        );
     }
 
     async fn modify_plan(&self, client: Option<&AwsClients>, request: &PlanRequest<'_>, plan: &mut PlanResponse) {
@@ -272,7 +285,11 @@ impl Resource<AwsClients> for NetworkResource {
                     Ok(defaults) => plan.diagnostics.attribute_error(
                         zones_path,
                         "Not enough availability zones",
-                        format!("Region {} offers {} availability zone(s); a network needs two.", client.region(), defaults.len()),
+                        format!(
+                            "Region {} offers {} availability zone(s); a network needs two.",
+                            client.region(),
+                            defaults.len()
+                        ),
                     ),
                     Err(error) => plan.diagnostics.attribute_error(
                         zones_path,
@@ -321,7 +338,13 @@ impl Resource<AwsClients> for NetworkResource {
         }
     }
 
-    async fn create(&self, ctx: &ResourceContext<AwsClients>, planned: &Value, private: &mut Vec<u8>, diags: &mut Diagnostics) -> Value {
+    async fn create(
+        &self,
+        ctx: &ResourceContext<AwsClients>,
+        planned: &Value,
+        private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Value {
         let client = &ctx.client;
         let mut planned = planned.clone();
         if planned.attr("availability_zones").is_unknown() {
@@ -330,7 +353,10 @@ impl Resource<AwsClients> for NetworkResource {
                     planned.set_attr("availability_zones", strings(&defaults));
                 }
                 Ok(_) => {
-                    diags.error("Not enough availability zones", format!("Region {} offers fewer than two.", client.region()));
+                    diags.error(
+                        "Not enough availability zones",
+                        format!("Region {} offers fewer than two.", client.region()),
+                    );
                     return Value::Null;
                 }
                 Err(error) => {
@@ -350,7 +376,13 @@ impl Resource<AwsClients> for NetworkResource {
         self.reconcile(client, &spec, None, &[], &planned, ctx, diags, "Creating the network failed").await
     }
 
-    async fn read(&self, ctx: &ResourceContext<AwsClients>, state: &Value, private: &mut Vec<u8>, diags: &mut Diagnostics) -> Option<Value> {
+    async fn read(
+        &self,
+        ctx: &ResourceContext<AwsClients>,
+        state: &Value,
+        private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let client = &ctx.client;
         let vpc_id = vpc_id_of(state)?;
         let spec = match spec_of(state, client.default_tags()) {
@@ -376,7 +408,11 @@ impl Resource<AwsClients> for NetworkResource {
             outputs_changed_by_drift: outputs::outputs_changed_by(&found).into_iter().map(str::to_owned).collect(),
         }
         .encode();
-        let mut refreshed = with_outputs(state, &outputs::observe(&spec, &snap), &found.iter().map(ToString::to_string).collect::<Vec<_>>());
+        let mut refreshed = with_outputs(
+            state,
+            &outputs::observe(&spec, &snap),
+            &found.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        );
         // The block itself cannot drift in place; reporting what AWS holds makes a mismatch plan
         // a replacement.
         refreshed.set_attr("cidr_block", Value::string(&snap.vpc.cidr_block));
@@ -407,10 +443,16 @@ impl Resource<AwsClients> for NetworkResource {
         let retired_tags: Vec<String> = prior
             .attr("tags")
             .as_map()
-            .map(|tags| tags.keys().filter(|key| !spec.tags.contains_key(*key) && !spec.default_tags.contains_key(*key)).cloned().collect())
+            .map(|tags| {
+                tags.keys()
+                    .filter(|key| !spec.tags.contains_key(*key) && !spec.default_tags.contains_key(*key))
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default();
         *private = Private::default().encode();
-        self.reconcile(client, &spec, Some(vpc_id), &retired_tags, planned, ctx, diags, "Updating the network failed").await
+        self.reconcile(client, &spec, Some(vpc_id), &retired_tags, planned, ctx, diags, "Updating the network failed")
+            .await
     }
 
     async fn delete(&self, ctx: &ResourceContext<AwsClients>, prior: &Value, diags: &mut Diagnostics) {
@@ -419,13 +461,19 @@ impl Resource<AwsClients> for NetworkResource {
         };
         let mut stop = ctx.stop.clone();
         if let Err(error) = ec2::destroy::destroy(ctx.client.ec2(), vpc_id, async move { stop.stopped().await }).await {
-            diags.error("Destroying the network failed", format!("{error}. Running destroy again continues where this stopped."));
+            diags.error(
+                "Destroying the network failed",
+                format!("{error}. Running destroy again continues where this stopped."),
+            );
         }
     }
 
     async fn import(&self, ctx: &ResourceContext<AwsClients>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
         if !id.starts_with("vpc-") || id.len() < 5 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            diags.error("Invalid import id", format!("{id:?} is not a VPC id; import a retool_network by its VPC id, e.g. vpc-0123456789abcdef0."));
+            diags.error(
+                "Invalid import id",
+                format!("{id:?} is not a VPC id; import a retool_network by its VPC id, e.g. vpc-0123456789abcdef0."),
+            );
             return None;
         }
         let client = &ctx.client;
@@ -489,7 +537,10 @@ impl NetworkResource {
                     let list: Vec<String> = residual.iter().map(ToString::to_string).collect();
                     diags.warning(
                         "Network not fully converged",
-                        format!("AWS still differs after the apply; the next refresh will report it: {}", list.join("; ")),
+                        format!(
+                            "AWS still differs after the apply; the next refresh will report it: {}",
+                            list.join("; ")
+                        ),
                     );
                 }
                 with_outputs(planned, &outputs::observe(spec, &snap), &[])
@@ -542,7 +593,10 @@ mod tests {
     fn schema_is_well_formed_and_fully_described() {
         schema().check_definition().unwrap();
         let block = schema().block;
-        for name in ["name", "cidr_block", "availability_zones", "nat_gateways", "tags", DRIFT].into_iter().chain(attribute::ALL) {
+        for name in ["name", "cidr_block", "availability_zones", "nat_gateways", "tags", DRIFT]
+            .into_iter()
+            .chain(attribute::ALL)
+        {
             let found = block.find_attribute(name).unwrap_or_else(|| panic!("{name} missing"));
             assert!(!found.description.is_empty(), "{name} undocumented");
         }
@@ -581,7 +635,11 @@ mod tests {
 
     #[test]
     fn unknown_values_pass_validation() {
-        let unknown = config(&[("cidr_block", Value::unknown()), ("availability_zones", Value::unknown()), ("nat_gateways", Value::unknown())]);
+        let unknown = config(&[
+            ("cidr_block", Value::unknown()),
+            ("availability_zones", Value::unknown()),
+            ("nat_gateways", Value::unknown()),
+        ]);
         assert_eq!(validate(&unknown), Vec::<String>::new());
     }
 

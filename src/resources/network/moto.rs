@@ -36,10 +36,14 @@ pub fn start_moto() -> Option<Moto> {
     if !server.exists() {
         let required = std::env::var("TF_ACC").is_ok_and(|value| value == "1");
         assert!(!required, "TF_ACC=1 but no moto_server at {}", server.display());
-        eprintln!("note: skipping the EC2 emulator test: no moto_server at {} (set RETOOL_TEST_VENV)", server.display());
+        eprintln!(
+            "note: skipping the EC2 emulator test: no moto_server at {} (set RETOOL_TEST_VENV)",
+            server.display()
+        );
         return None;
     }
-    let port = TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).map(|addr| addr.port()).unwrap();
+    let port =
+        TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).map(|addr| addr.port()).unwrap();
     let child = Command::new(&server)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
@@ -70,7 +74,11 @@ impl Intercept for CallCounter {
         "CallCounter"
     }
 
-    fn read_before_execution(&self, _: &BeforeSerializationInterceptorContextRef<'_>, _: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         self.0.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
@@ -86,4 +94,3 @@ pub fn client(endpoint: &str, calls: &CallCounter) -> Client {
         .build();
     Client::from_conf(config)
 }
-

@@ -30,11 +30,15 @@ pub fn observe(spec: &NetworkSpec, snapshot: &NetworkSnapshot) -> NetworkOutputs
     let zones = spec.zones().unwrap_or_default();
     let mut public_subnets = BTreeMap::new();
     for zone in &zones {
-        if let Some(subnet) = snapshot.subnet(&Component::PublicSubnet(zone.name.clone()), &zone.name, zone.subnets.public) {
+        if let Some(subnet) =
+            snapshot.subnet(&Component::PublicSubnet(zone.name.clone()), &zone.name, zone.subnets.public)
+        {
             outputs.public_subnet_ids.push(subnet.id.clone());
             public_subnets.insert(zone.name.as_str(), subnet.id.as_str());
         }
-        if let Some(subnet) = snapshot.subnet(&Component::PrivateSubnet(zone.name.clone()), &zone.name, zone.subnets.private) {
+        if let Some(subnet) =
+            snapshot.subnet(&Component::PrivateSubnet(zone.name.clone()), &zone.name, zone.subnets.private)
+        {
             outputs.private_subnet_ids.push(subnet.id.clone());
         }
     }
@@ -88,7 +92,9 @@ pub fn outputs_changed_by(drift: &[Drift]) -> BTreeSet<&'static str> {
             match finding.component {
                 Component::PublicSubnet(_) => &[attribute::PUBLIC_SUBNET_IDS],
                 Component::PrivateSubnet(_) => &[attribute::PRIVATE_SUBNET_IDS],
-                Component::NatGateway(_) | Component::ElasticIp(_) => &[attribute::NAT_GATEWAY_IDS, attribute::EGRESS_IPS],
+                Component::NatGateway(_) | Component::ElasticIp(_) => {
+                    &[attribute::NAT_GATEWAY_IDS, attribute::EGRESS_IPS]
+                }
                 Component::InternetGateway => &[attribute::INTERNET_GATEWAY_ID],
                 Component::ClusterSecurityGroup => &[attribute::CLUSTER_SECURITY_GROUP_ID],
                 Component::DatabaseSecurityGroup => &[attribute::DATABASE_SECURITY_GROUP_ID],
@@ -114,7 +120,10 @@ pub enum RecoverError {
 /// the CIDR block, the zones in layout order (from where their subnets sit in the block), the NAT
 /// mode from how many NAT gateways run, and the resource's `tags` (everything on the VPC that
 /// neither the resource itself nor the provider's `default_tags` put there).
-pub fn recover_spec(snapshot: &NetworkSnapshot, default_tags: &BTreeMap<String, String>) -> Result<NetworkSpec, RecoverError> {
+pub fn recover_spec(
+    snapshot: &NetworkSnapshot,
+    default_tags: &BTreeMap<String, String>,
+) -> Result<NetworkSpec, RecoverError> {
     let vpc = &snapshot.vpc;
     let cidr_block: Ipv4Cidr = vpc
         .cidr_block
@@ -174,8 +183,14 @@ mod tests {
         snapshot.subnets.reverse();
         let outputs = observe(&spec, &snapshot);
         assert_eq!(outputs.vpc_id.as_deref(), Some("vpc-1"));
-        assert_eq!(outputs.public_subnet_ids, ["subnet-public-us-east-1a", "subnet-public-us-east-1b", "subnet-public-us-east-1c"]);
-        assert_eq!(outputs.private_subnet_ids, ["subnet-private-us-east-1a", "subnet-private-us-east-1b", "subnet-private-us-east-1c"]);
+        assert_eq!(
+            outputs.public_subnet_ids,
+            ["subnet-public-us-east-1a", "subnet-public-us-east-1b", "subnet-public-us-east-1c"]
+        );
+        assert_eq!(
+            outputs.private_subnet_ids,
+            ["subnet-private-us-east-1a", "subnet-private-us-east-1b", "subnet-private-us-east-1c"]
+        );
         assert_eq!(outputs.nat_gateway_ids, ["nat-us-east-1a", "nat-us-east-1b", "nat-us-east-1c"]);
         assert_eq!(outputs.egress_ips, ["203.0.113.1", "203.0.113.2", "203.0.113.3"]);
         assert_eq!(outputs.internet_gateway_id.as_deref(), Some("igw-1"));

@@ -1,8 +1,8 @@
 //! Checks of `retool_network` configuration that need no AWS call: they run at
 //! `terraform validate`, so bad input never reaches AWS.
 
-use crate::framework::validators::{self, Validator};
 use crate::framework::Diagnostics;
+use crate::framework::validators::{self, Validator};
 use crate::provider::config::is_region_name;
 use crate::value::{AttributePath, Value};
 
@@ -13,7 +13,9 @@ pub const MAX_NAME_LENGTH: usize = 48;
 /// security group names, which start with the network's name).
 pub fn network_name() -> impl Validator {
     validators::check(
-        format!("must start with a letter and contain only letters, digits, - and _ (at most {MAX_NAME_LENGTH} characters)"),
+        format!(
+            "must start with a letter and contain only letters, digits, - and _ (at most {MAX_NAME_LENGTH} characters)"
+        ),
         |value| {
             let name = value.as_str()?;
             if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
@@ -41,8 +43,11 @@ pub fn is_zone_name(zone: &str) -> bool {
 pub fn zone_name() -> impl Validator {
     validators::check("must be an availability zone name such as us-east-1a", |value| {
         let zone = value.as_str()?;
-        (!is_zone_name(zone))
-            .then(|| format!("{zone:?} is not an availability zone name: expected a region followed by a letter, such as us-east-1a."))
+        (!is_zone_name(zone)).then(|| {
+            format!(
+                "{zone:?} is not an availability zone name: expected a region followed by a letter, such as us-east-1a."
+            )
+        })
     })
 }
 
@@ -72,7 +77,9 @@ pub fn zones_in_region(zones: &Value, region: &str, path: &AttributePath, diags:
     let Some(elements) = zones.elements() else { return };
     for (index, zone) in elements.iter().enumerate() {
         let Some(zone) = zone.as_str() else { continue };
-        let in_region = zone.strip_prefix(region).is_some_and(|letter| letter.len() == 1 && letter.bytes().all(|b| b.is_ascii_lowercase()));
+        let in_region = zone
+            .strip_prefix(region)
+            .is_some_and(|letter| letter.len() == 1 && letter.bytes().all(|b| b.is_ascii_lowercase()));
         if !in_region {
             diags.attribute_error(
                 path.index(i64::try_from(index).unwrap_or(i64::MAX)),

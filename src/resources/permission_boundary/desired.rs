@@ -10,8 +10,7 @@ use std::collections::BTreeMap;
 use crate::value::Value;
 
 use super::documents::{
-    self, Estate, Trust, maintenance_permissions, operator_boundary, setup_permissions, trust_policy,
-    workload_boundary,
+    self, Estate, Trust, maintenance_permissions, operator_boundary, setup_permissions, trust_policy, workload_boundary,
 };
 use super::policy::PolicyDocument;
 
@@ -239,7 +238,8 @@ mod tests {
 
     #[test]
     fn spec_reads_inputs_and_layers_tags_over_defaults() {
-        let defaults = BTreeMap::from([("owner".to_owned(), "platform".to_owned()), ("team".to_owned(), "x".to_owned())]);
+        let defaults =
+            BTreeMap::from([("owner".to_owned(), "platform".to_owned()), ("team".to_owned(), "x".to_owned())]);
         let spec = BoundarySpec::from_value(&state(), &defaults).expect("spec");
         assert_eq!(spec.max_session_duration, 3600);
         assert_eq!(spec.external_id, None);

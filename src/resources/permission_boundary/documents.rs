@@ -12,7 +12,7 @@
 //! Every document is rendered once, canonically (see [`super::policy`]), and all of them stay well
 //! inside IAM's size quotas for the largest inputs validation admits (tested below).
 
-use super::policy::{Principal, PolicyDocument, Statement};
+use super::policy::{PolicyDocument, Principal, Statement};
 use std::collections::BTreeMap;
 
 /// IAM's quota for a managed policy document, in non-whitespace characters.
@@ -121,10 +121,7 @@ impl Estate {
     /// lower case, so the prefix is too.
     fn buckets(&self) -> [String; 2] {
         let prefix = self.name_prefix.to_ascii_lowercase();
-        [
-            format!("arn:{}:s3:::{prefix}-*", self.partition),
-            format!("arn:{}:s3:::{prefix}-*/*", self.partition),
-        ]
+        [format!("arn:{}:s3:::{prefix}-*", self.partition), format!("arn:{}:s3:::{prefix}-*/*", self.partition)]
     }
 
     /// The four managed policies whose edits would widen the operator's own reach.
@@ -234,8 +231,11 @@ pub fn operator_boundary(estate: &Estate) -> PolicyDocument {
             ["*"],
         ),
         Statement::deny("NoDecrypt", ["kms:Decrypt", "kms:ReEncrypt*"], ["*"]),
-        Statement::deny("NoKeyGrantsToPeople", ["kms:CreateGrant"], ["*"])
-            .when("BoolIfExists", "kms:GrantIsForAWSResource", ["false"]),
+        Statement::deny("NoKeyGrantsToPeople", ["kms:CreateGrant"], ["*"]).when(
+            "BoolIfExists",
+            "kms:GrantIsForAWSResource",
+            ["false"],
+        ),
         Statement::deny(
             "OnlyBoundedIdentities",
             [
@@ -259,12 +259,7 @@ pub fn operator_boundary(estate: &Estate) -> PolicyDocument {
         ),
         Statement::deny(
             "NoFenceEdits",
-            [
-                "iam:CreatePolicyVersion",
-                "iam:DeletePolicy",
-                "iam:DeletePolicyVersion",
-                "iam:SetDefaultPolicyVersion",
-            ],
+            ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"],
             estate.fence_policies(),
         ),
         Statement::deny(
@@ -282,7 +277,8 @@ pub fn operator_boundary(estate: &Estate) -> PolicyDocument {
         ),
         // Only the operator's own workload roles may be handed to a service: passing a customer's
         // role to an instance or cluster would borrow that role's rights.
-        Statement::deny("PassOnlyWorkloadRoles", ["iam:PassRole"], [estate.workload_roles()]).on_all_resources_except_these(),
+        Statement::deny("PassOnlyWorkloadRoles", ["iam:PassRole"], [estate.workload_roles()])
+            .on_all_resources_except_these(),
         Statement::deny(
             "NoCredentialsOrFederation",
             [
@@ -312,8 +308,11 @@ pub fn operator_boundary(estate: &Estate) -> PolicyDocument {
             [estate.eks_identity_providers()],
         )
         .on_all_resources_except_these(),
-        Statement::deny("NoSelfGrantOnEks", ["eks:CreateAccessEntry"], ["*"])
-            .when("ArnLike", "eks:principalArn", own_roles),
+        Statement::deny("NoSelfGrantOnEks", ["eks:CreateAccessEntry"], ["*"]).when(
+            "ArnLike",
+            "eks:principalArn",
+            own_roles,
+        ),
         Statement::deny(
             "NoSelfGrantOnEksEntries",
             ["eks:AssociateAccessPolicy", "eks:UpdateAccessEntry"],
@@ -368,19 +367,21 @@ pub fn workload_boundary(estate: &Estate) -> PolicyDocument {
             ],
             ["*"],
         ),
-        Statement::allow("ServiceLinkedRoles", ["iam:CreateServiceLinkedRole"], ["*"])
-            .when("StringEquals", "iam:AWSServiceName", SERVICE_LINKED),
+        Statement::allow("ServiceLinkedRoles", ["iam:CreateServiceLinkedRole"], ["*"]).when(
+            "StringEquals",
+            "iam:AWSServiceName",
+            SERVICE_LINKED,
+        ),
         Statement::allow(
             "ExternalSecretsRead",
-            [
-                "secretsmanager:GetSecretValue",
-                "secretsmanager:DescribeSecret",
-                "secretsmanager:ListSecretVersionIds",
-            ],
+            ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"],
             [estate.managed_secrets(), estate.rds_master_secrets()],
         ),
-        Statement::allow("ExternalSecretsDecrypt", ["kms:Decrypt"], ["*"])
-            .when("StringLike", "kms:ViaService", ["secretsmanager.*.amazonaws.com"]),
+        Statement::allow("ExternalSecretsDecrypt", ["kms:Decrypt"], ["*"]).when(
+            "StringLike",
+            "kms:ViaService",
+            ["secretsmanager.*.amazonaws.com"],
+        ),
         Statement::allow("StateAndArtifacts", ["s3:GetObject", "s3:PutObject", "s3:ListBucket"], estate.buckets()),
     ])
 }
@@ -668,18 +669,19 @@ fn workload_role_management(estate: &Estate) -> Vec<Statement> {
             "iam:PassedToService",
             ["eks.amazonaws.com", "ec2.amazonaws.com", "pods.eks.amazonaws.com"],
         ),
-        Statement::allow("ServiceLinkedRoles", ["iam:CreateServiceLinkedRole"], ["*"])
-            .when("StringEquals", "iam:AWSServiceName", SERVICE_LINKED),
+        Statement::allow("ServiceLinkedRoles", ["iam:CreateServiceLinkedRole"], ["*"]).when(
+            "StringEquals",
+            "iam:AWSServiceName",
+            SERVICE_LINKED,
+        ),
     ]
 }
 
 /// The trust policy of both operator roles: only the listed principals, with the external id and
 /// MFA when configured.
 pub fn trust_policy(trust: &Trust) -> PolicyDocument {
-    let principal = Principal::Typed(BTreeMap::from([(
-        "AWS".to_owned(),
-        trust.operator_principal_arns.iter().cloned().collect(),
-    )]));
+    let principal =
+        Principal::Typed(BTreeMap::from([("AWS".to_owned(), trust.operator_principal_arns.iter().cloned().collect())]));
     let mut statement = Statement::allow("OperatorAssumesRole", ["sts:AssumeRole"], Vec::<String>::new())
         .without_resources()
         .with_principal(principal);

@@ -55,9 +55,27 @@ impl Observed {
 /// Every difference between `desired` and `observed`, one sentence each, in a stable order.
 pub fn detect(desired: &Desired, observed: &Observed) -> Vec<String> {
     let mut found = Vec::new();
-    policy(&desired.operator_boundary, "operator boundary policy", observed.operator_boundary.as_ref(), desired, &mut found);
-    policy(&desired.workload_boundary, "workload boundary policy", observed.workload_boundary.as_ref(), desired, &mut found);
-    policy(&desired.maintenance.policy, "maintenance policy", observed.maintenance_policy.as_ref(), desired, &mut found);
+    policy(
+        &desired.operator_boundary,
+        "operator boundary policy",
+        observed.operator_boundary.as_ref(),
+        desired,
+        &mut found,
+    );
+    policy(
+        &desired.workload_boundary,
+        "workload boundary policy",
+        observed.workload_boundary.as_ref(),
+        desired,
+        &mut found,
+    );
+    policy(
+        &desired.maintenance.policy,
+        "maintenance policy",
+        observed.maintenance_policy.as_ref(),
+        desired,
+        &mut found,
+    );
     role(&desired.maintenance, "maintenance role", observed.maintenance_role.as_ref(), desired, &mut found);
     match &desired.setup {
         Some(setup) => {
@@ -66,10 +84,16 @@ pub fn detect(desired: &Desired, observed: &Observed) -> Vec<String> {
         }
         None => {
             if observed.setup_role.is_some() {
-                found.push(format!("setup role {} exists although setup_role = false", desired.estate.setup_role_name()));
+                found.push(format!(
+                    "setup role {} exists although setup_role = false",
+                    desired.estate.setup_role_name()
+                ));
             }
             if observed.setup_policy.is_some() {
-                found.push(format!("setup policy {} exists although setup_role = false", desired.estate.setup_policy_arn()));
+                found.push(format!(
+                    "setup policy {} exists although setup_role = false",
+                    desired.estate.setup_policy_arn()
+                ));
             }
         }
     }

@@ -110,9 +110,8 @@ async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy
 }
 
 async fn observe_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, AwsError> {
-    let found = absent_if_missing(
-        iam.get_role().role_name(name).send().await.map_err(|e| AwsError::from_sdk("GetRole", e)),
-    )?;
+    let found =
+        absent_if_missing(iam.get_role().role_name(name).send().await.map_err(|e| AwsError::from_sdk("GetRole", e)))?;
     let Some(role) = found.and_then(|output| output.role) else {
         return Ok(None);
     };
@@ -302,7 +301,12 @@ async fn make_room_for_a_version(iam: &Client, arn: &str) -> Result<(), AwsError
     Ok(())
 }
 
-async fn converge_role(iam: &Client, want: &OperatorRole, have: Option<&ObservedRole>, desired: &Desired) -> Result<(), AwsError> {
+async fn converge_role(
+    iam: &Client,
+    want: &OperatorRole,
+    have: Option<&ObservedRole>,
+    desired: &Desired,
+) -> Result<(), AwsError> {
     let boundary = &desired.operator_boundary.arn;
     let Some(have) = have else {
         iam.create_role()

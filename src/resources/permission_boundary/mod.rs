@@ -38,8 +38,8 @@ use crate::provider::AwsClients;
 use crate::value::{AttributePath, Type, Value};
 
 use desired::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX, Desired};
-use drift::Observed;
 use documents::TRUST_POLICY_QUOTA;
+use drift::Observed;
 use validation::{SESSION_MAX, SESSION_MIN};
 
 pub const TYPE_NAME: &str = "retool_permission_boundary";
@@ -233,7 +233,10 @@ fn with_outputs(base: &Value, desired: &Desired, drift: &[String]) -> Value {
     state.set_attr(attribute::BOUNDARY_POLICY_JSON, json(&desired.operator_boundary.document));
     state.set_attr(attribute::WORKLOAD_BOUNDARY_POLICY_JSON, json(&desired.workload_boundary.document));
     state.set_attr(attribute::MAINTENANCE_POLICY_JSON, json(&desired.maintenance.policy.document));
-    state.set_attr(attribute::SETUP_POLICY_JSON, desired.setup.as_ref().map_or(Value::Null, |s| json(&s.policy.document)));
+    state.set_attr(
+        attribute::SETUP_POLICY_JSON,
+        desired.setup.as_ref().map_or(Value::Null, |s| json(&s.policy.document)),
+    );
     state.set_attr(attribute::DRIFT, strings(drift));
     state
 }
@@ -269,7 +272,8 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         let arns = config.attr("operator_principal_arns");
         let Some(items) = arns.elements() else { return };
-        let Some(operator_principal_arns) = items.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()
+        let Some(operator_principal_arns) =
+            items.iter().map(|v| v.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>()
         else {
             return;
         };
@@ -321,7 +325,13 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         }
     }
 
-    async fn create(&self, ctx: &ResourceContext<AwsClients>, planned: &Value, _private: &mut Vec<u8>, diags: &mut Diagnostics) -> Value {
+    async fn create(
+        &self,
+        ctx: &ResourceContext<AwsClients>,
+        planned: &Value,
+        _private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Value {
         let client = &ctx.client;
         let spec = match BoundarySpec::from_value(planned, client.default_tags()) {
             Ok(spec) => spec,
@@ -360,13 +370,22 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         match iam::converge(&iam, &desired, &Observed::default()).await {
             Ok(()) => with_outputs(planned, &desired, &[]),
             Err(error) => {
-                diags.error("Creating the operator roles failed", format!("{error}. Applying again continues from what exists."));
+                diags.error(
+                    "Creating the operator roles failed",
+                    format!("{error}. Applying again continues from what exists."),
+                );
                 partial_state(&iam, planned, &desired).await
             }
         }
     }
 
-    async fn read(&self, ctx: &ResourceContext<AwsClients>, state: &Value, _private: &mut Vec<u8>, diags: &mut Diagnostics) -> Option<Value> {
+    async fn read(
+        &self,
+        ctx: &ResourceContext<AwsClients>,
+        state: &Value,
+        _private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let client = &ctx.client;
         let spec = match BoundarySpec::from_value(state, client.default_tags()) {
             Ok(spec) => spec,
@@ -428,7 +447,10 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         match result {
             Ok(()) => with_outputs(planned, &desired, &[]),
             Err(error) => {
-                diags.error("Updating the operator roles failed", format!("{error}. Applying again continues from what exists."));
+                diags.error(
+                    "Updating the operator roles failed",
+                    format!("{error}. Applying again continues from what exists."),
+                );
                 partial_state(&iam, planned, &desired).await
             }
         }
@@ -451,13 +473,19 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
             }
         };
         if let Err(error) = iam::destroy(&iam::iam_client(client), &spec.desired(&account)).await {
-            diags.error("Deleting the operator roles failed", format!("{error}. Running destroy again continues where this stopped."));
+            diags.error(
+                "Deleting the operator roles failed",
+                format!("{error}. Running destroy again continues where this stopped."),
+            );
         }
     }
 
     async fn import(&self, ctx: &ResourceContext<AwsClients>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
         if let Some(problem) = validation::name_prefix_problem(id) {
-            diags.error("Invalid import id", format!("Import a retool_permission_boundary by its name_prefix; {id:?} {problem}"));
+            diags.error(
+                "Invalid import id",
+                format!("Import a retool_permission_boundary by its name_prefix; {id:?} {problem}"),
+            );
             return None;
         }
         let client = &ctx.client;
@@ -485,7 +513,11 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
             }
         };
         let desired = spec.desired(&account);
-        Some(with_outputs(&recover::inputs_value(&spec, client.default_tags()), &desired, &drift::detect(&desired, &observed)))
+        Some(with_outputs(
+            &recover::inputs_value(&spec, client.default_tags()),
+            &desired,
+            &drift::detect(&desired, &observed),
+        ))
     }
 }
 
@@ -563,8 +595,16 @@ mod tests {
             ("name_prefix", Value::string(""), "name_prefix"),
             ("operator_principal_arns", arns(&[]), "operator_principal_arns"),
             ("operator_principal_arns", arns(&["*"]), "operator_principal_arns[0]"),
-            ("operator_principal_arns", arns(&[OPERATOR, "arn:aws:iam::444455556666:root"]), "operator_principal_arns[1]"),
-            ("operator_principal_arns", arns(&[OPERATOR, "arn:aws:iam::444455556666:role/*"]), "operator_principal_arns[1]"),
+            (
+                "operator_principal_arns",
+                arns(&[OPERATOR, "arn:aws:iam::444455556666:root"]),
+                "operator_principal_arns[1]",
+            ),
+            (
+                "operator_principal_arns",
+                arns(&[OPERATOR, "arn:aws:iam::444455556666:role/*"]),
+                "operator_principal_arns[1]",
+            ),
             ("operator_principal_arns", arns(&[OPERATOR, OPERATOR]), "operator_principal_arns"),
             ("max_session_duration", Value::number_i64(3599), "max_session_duration"),
             ("max_session_duration", Value::number_i64(43201), "max_session_duration"),
@@ -613,7 +653,10 @@ mod tests {
             let spec = BoundarySpec::from_value(&planned(setup_role), &BTreeMap::new()).expect("spec");
             let state = with_outputs(&planned(setup_role), &spec.desired(&account), &[]);
             assert_eq!(state.attr(attribute::ID).as_str(), Some("acme"));
-            assert_eq!(state.attr(attribute::MAINTENANCE_ROLE_ARN).as_str(), Some("arn:aws:iam::111122223333:role/acme-maintenance"));
+            assert_eq!(
+                state.attr(attribute::MAINTENANCE_ROLE_ARN).as_str(),
+                Some("arn:aws:iam::111122223333:role/acme-maintenance")
+            );
             assert_eq!(state.attr(attribute::SETUP_ROLE_ARN).is_null(), !setup_role);
             assert_eq!(state.attr(attribute::SETUP_POLICY_JSON).is_null(), !setup_role);
             let boundary = state.attr(attribute::BOUNDARY_POLICY_JSON).as_str().expect("json");

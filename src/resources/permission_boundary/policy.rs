@@ -220,14 +220,11 @@ impl Statement {
     }
 
     fn from_json(value: &Json, index: usize) -> Result<Self, PolicyError> {
-        let object = value
-            .as_object()
-            .ok_or_else(|| invalid(format!("statement {index} is not an object")))?;
+        let object = value.as_object().ok_or_else(|| invalid(format!("statement {index} is not an object")))?;
         for key in object.keys() {
             if !matches!(
                 key.as_str(),
-                "Sid" | "Effect" | "Principal" | "Action" | "NotAction" | "Resource" | "NotResource"
-                    | "Condition"
+                "Sid" | "Effect" | "Principal" | "Action" | "NotAction" | "Resource" | "NotResource" | "Condition"
             ) {
                 return Err(invalid(format!("statement {index} has unsupported element {key:?}")));
             }
@@ -340,8 +337,7 @@ impl PolicyDocument {
         match Self::parse_json(&decoded) {
             Ok(document) => Ok(document),
             // Form encoding writes spaces as '+'; literal '+' would have been sent as %2B.
-            Err(first) => Self::parse_json(&percent_decode(&trimmed.replace('+', "%20"))?)
-                .map_err(|_| first),
+            Err(first) => Self::parse_json(&percent_decode(&trimmed.replace('+', "%20"))?).map_err(|_| first),
         }
     }
 
@@ -359,11 +355,9 @@ impl PolicyDocument {
             Some(_) => return Err(invalid("Version must be a string")),
         };
         let statements = match object.get("Statement") {
-            Some(Json::Array(items)) => items
-                .iter()
-                .enumerate()
-                .map(|(i, s)| Statement::from_json(s, i))
-                .collect::<Result<_, _>>()?,
+            Some(Json::Array(items)) => {
+                items.iter().enumerate().map(|(i, s)| Statement::from_json(s, i)).collect::<Result<_, _>>()?
+            }
             Some(single @ Json::Object(_)) => vec![Statement::from_json(single, 0)?],
             _ => return Err(invalid("Statement must be an object or a list of objects")),
         };
@@ -422,8 +416,11 @@ mod tests {
     fn sample() -> PolicyDocument {
         PolicyDocument::new(vec![
             Statement::allow("Read", ["s3:GetObject", "s3:ListBucket", "s3:GetObject"], ["*"]),
-            Statement::deny("NoSecrets", ["secretsmanager:GetSecretValue"], ["*"])
-                .when("StringNotEquals", "aws:PrincipalAccount", ["111122223333"]),
+            Statement::deny("NoSecrets", ["secretsmanager:GetSecretValue"], ["*"]).when(
+                "StringNotEquals",
+                "aws:PrincipalAccount",
+                ["111122223333"],
+            ),
         ])
     }
 
@@ -467,19 +464,17 @@ mod tests {
     fn url_encoded_documents_from_iam_are_decoded() {
         let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22sts%3AAssumeRole%22%2C%22Principal%22%3A%7B%22AWS%22%3A%22arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fops%2Bteam%22%7D%7D%7D";
         let doc = PolicyDocument::parse(encoded).expect("parses");
-        let expected = PolicyDocument::new(vec![
-            Statement {
-                sid: None,
-                effect: Effect::Allow,
-                principal: Some(Principal::Typed(BTreeMap::from([(
-                    "AWS".to_owned(),
-                    set(["arn:aws:iam::111122223333:role/ops+team"]),
-                )]))),
-                actions: Actions::Action(set(["sts:AssumeRole"])),
-                resources: None,
-                conditions: Conditions::new(),
-            },
-        ]);
+        let expected = PolicyDocument::new(vec![Statement {
+            sid: None,
+            effect: Effect::Allow,
+            principal: Some(Principal::Typed(BTreeMap::from([(
+                "AWS".to_owned(),
+                set(["arn:aws:iam::111122223333:role/ops+team"]),
+            )]))),
+            actions: Actions::Action(set(["sts:AssumeRole"])),
+            resources: None,
+            conditions: Conditions::new(),
+        }]);
         assert_eq!(doc, expected);
     }
 
@@ -498,9 +493,11 @@ mod tests {
         )
         .expect("parses");
         let ours = PolicyDocument::new(vec![
-            Statement::deny("x", ["*"], ["*"])
-                .when("Bool", "aws:SecureTransport", ["false"])
-                .when("NumericLessThan", "s3:TlsVersion", ["1.2"]),
+            Statement::deny("x", ["*"], ["*"]).when("Bool", "aws:SecureTransport", ["false"]).when(
+                "NumericLessThan",
+                "s3:TlsVersion",
+                ["1.2"],
+            ),
         ]);
         let mut without_sid = ours.clone();
         if let Some(s) = without_sid.statements.first_mut() {

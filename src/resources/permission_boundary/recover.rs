@@ -55,7 +55,12 @@ pub fn spec_from(
         secrets_prefix,
         setup_role: observed.setup_role.is_some(),
         // Tags that only repeat the provider's default_tags belong to the provider, not here.
-        tags: role.tags.iter().filter(|(key, value)| default_tags.get(*key) != Some(*value)).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        tags: role
+            .tags
+            .iter()
+            .filter(|(key, value)| default_tags.get(*key) != Some(*value))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     }
     .with_default_tags(default_tags))
 }
@@ -100,7 +105,9 @@ fn trust_inputs(trust: &PolicyDocument) -> Result<(Vec<String>, Option<String>, 
         .find(|statement| statement.principal.is_some())
         .ok_or("the maintenance role's trust policy names no principal")?;
     let principals = match &statement.principal {
-        Some(Principal::Typed(kinds)) => kinds.get("AWS").map(|arns| arns.iter().cloned().collect()).unwrap_or_default(),
+        Some(Principal::Typed(kinds)) => {
+            kinds.get("AWS").map(|arns| arns.iter().cloned().collect()).unwrap_or_default()
+        }
         _ => Vec::new(),
     };
     if principals.is_empty() {
@@ -139,17 +146,26 @@ mod tests {
         let defaults = BTreeMap::from([("owner".to_owned(), "platform".to_owned())]);
         let original = BoundarySpec {
             name_prefix: "acme".into(),
-            operator_principal_arns: vec!["arn:aws:iam::444455556666:role/a".into(), "arn:aws:iam::444455556666:user/b".into()],
+            operator_principal_arns: vec![
+                "arn:aws:iam::444455556666:role/a".into(),
+                "arn:aws:iam::444455556666:user/b".into(),
+            ],
             external_id: Some("xid-1".into()),
             require_mfa: false,
             max_session_duration: 7200,
             secrets_prefix: "prod/retool-".into(),
             setup_role: false,
-            tags: BTreeMap::from([("owner".to_owned(), "platform".to_owned()), ("team".to_owned(), "infra".to_owned())]),
+            tags: BTreeMap::from([
+                ("owner".to_owned(), "platform".to_owned()),
+                ("team".to_owned(), "infra".to_owned()),
+            ]),
         };
         let desired = original.desired(&account);
         let observed = Observed {
-            maintenance_policy: Some(ObservedPolicy { document: Some(desired.maintenance.policy.document.clone()), tags: original.tags.clone() }),
+            maintenance_policy: Some(ObservedPolicy {
+                document: Some(desired.maintenance.policy.document.clone()),
+                tags: original.tags.clone(),
+            }),
             maintenance_role: Some(ObservedRole {
                 trust: Some(desired.maintenance.trust.clone()),
                 boundary_arn: Some(desired.operator_boundary.arn.clone()),

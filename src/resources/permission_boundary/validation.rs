@@ -30,9 +30,10 @@ pub fn name_prefix_problem(prefix: &str) -> Option<String> {
     if len > NAME_PREFIX_MAX {
         return Some(format!("is {len} characters long; at most {NAME_PREFIX_MAX} are allowed."));
     }
-    prefix.chars().find(|c| !is_iam_name_char(*c)).map(|c| {
-        format!("contains {c:?}; only letters, digits and + = , . @ _ - are allowed in IAM names.")
-    })
+    prefix
+        .chars()
+        .find(|c| !is_iam_name_char(*c))
+        .map(|c| format!("contains {c:?}; only letters, digits and + = , . @ _ - are allowed in IAM names."))
 }
 
 /// Why `prefix` cannot be a Secrets Manager name prefix, if it cannot.
@@ -102,25 +103,21 @@ pub fn external_id_problem(id: &str) -> Option<String> {
 
 /// `name_prefix` as an attribute validator.
 pub fn name_prefix() -> impl Validator {
-    check(
-        format!("must be 1 to {NAME_PREFIX_MAX} characters of letters, digits and + = , . @ _ -"),
-        |v| name_prefix_problem(v.as_str()?),
-    )
+    check(format!("must be 1 to {NAME_PREFIX_MAX} characters of letters, digits and + = , . @ _ -"), |v| {
+        name_prefix_problem(v.as_str()?)
+    })
 }
 
 /// `secrets_prefix` as an attribute validator.
 pub fn secrets_prefix() -> impl Validator {
-    check(
-        format!("must be 1 to {SECRETS_PREFIX_MAX} characters of letters, digits and / _ + = . @ -"),
-        |v| secrets_prefix_problem(v.as_str()?),
-    )
+    check(format!("must be 1 to {SECRETS_PREFIX_MAX} characters of letters, digits and / _ + = . @ -"), |v| {
+        secrets_prefix_problem(v.as_str()?)
+    })
 }
 
 /// One element of `operator_principal_arns` as an attribute validator.
 pub fn principal_arn() -> impl Validator {
-    check("must be the ARN of one IAM role or user, without wildcards", |v| {
-        principal_arn_problem(v.as_str()?)
-    })
+    check("must be the ARN of one IAM role or user, without wildcards", |v| principal_arn_problem(v.as_str()?))
 }
 
 /// `external_id` as an attribute validator. The message never repeats the value: it is sensitive.

@@ -55,9 +55,11 @@ fn refined_unknowns_are_extension_twelve() {
 fn infinite_number_bounds_mean_unbounded() {
     // cty writes an absent lower bound as [-inf, false].
     let bytes = [
-        0xc7, 0x13, 0x0c, 0x83, 0x01, 0xc2, 0x03, 0x92, 0xcb, 0xff, 0xf0, 0, 0, 0, 0, 0, 0, 0xc2, 0x04, 0x92, 0x0a, 0xc3,
+        0xc7, 0x13, 0x0c, 0x83, 0x01, 0xc2, 0x03, 0x92, 0xcb, 0xff, 0xf0, 0, 0, 0, 0, 0, 0, 0xc2, 0x04, 0x92, 0x0a,
+        0xc3,
     ];
-    let expected = Value::Unknown(Refinements { number_upper: Some((Number::from_i64(10), true)), ..Refinements::not_null() });
+    let expected =
+        Value::Unknown(Refinements { number_upper: Some((Number::from_i64(10), true)), ..Refinements::not_null() });
     assert_eq!(decode(&bytes, &Type::Number).unwrap(), expected);
 }
 

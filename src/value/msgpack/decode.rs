@@ -88,7 +88,8 @@ fn decode_value(reader: &mut Reader<'_>, ty: &Type, path: &AttributePath, depth:
             let Item::Map(length) = item else {
                 return Err(wrong("an object"));
             };
-            let mut values: BTreeMap<String, Value> = attributes.keys().map(|name| (name.clone(), Value::Null)).collect();
+            let mut values: BTreeMap<String, Value> =
+                attributes.keys().map(|name| (name.clone(), Value::Null)).collect();
             for _ in 0..length {
                 let name = read_key(reader, path)?;
                 let attr_path = path.attr(name.clone());
@@ -129,7 +130,12 @@ fn read_key(reader: &mut Reader<'_>, path: &AttributePath) -> Result<String, Val
 }
 
 /// `[type JSON as binary, value]`: the concrete type travels with the value.
-fn decode_dynamic(reader: &mut Reader<'_>, item: Item<'_>, path: &AttributePath, depth: usize) -> Result<Value, ValueError> {
+fn decode_dynamic(
+    reader: &mut Reader<'_>,
+    item: Item<'_>,
+    path: &AttributePath,
+    depth: usize,
+) -> Result<Value, ValueError> {
     if item != Item::Array(2) {
         return Err(error(path, format!("a dynamic value must be a two-element array, found {}", item.describe())));
     }

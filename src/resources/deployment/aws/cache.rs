@@ -50,7 +50,9 @@ pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState
             .await
             .map_err(|e| AwsError::from_sdk("DescribeReplicationGroups", e)),
     )?;
-    let Some(group) = found.and_then(|out| out.replication_groups().iter().find(|g| g.replication_group_id() == Some(id)).cloned()) else {
+    let Some(group) =
+        found.and_then(|out| out.replication_groups().iter().find(|g| g.replication_group_id() == Some(id)).cloned())
+    else {
         return Ok(None);
     };
     Ok(Some(CacheState {
@@ -58,20 +60,35 @@ pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState
         node_type: group.cache_node_type().unwrap_or_default().to_owned(),
         transit_encryption: group.transit_encryption_enabled().unwrap_or_default(),
         at_rest_encryption: group.at_rest_encryption_enabled().unwrap_or_default(),
-        endpoint: group.node_groups().first().and_then(|n| n.primary_endpoint()).and_then(|e| e.address()).map(str::to_owned),
+        endpoint: group
+            .node_groups()
+            .first()
+            .and_then(|n| n.primary_endpoint())
+            .and_then(|e| e.address())
+            .map(str::to_owned),
     }))
 }
 
-async fn wait_available(elasticache: &Client, spec: &CacheSpec, timeout: Duration, stop: &StopSignal) -> Result<CacheState, AwsError> {
+async fn wait_available(
+    elasticache: &Client,
+    spec: &CacheSpec,
+    timeout: Duration,
+    stop: &StopSignal,
+) -> Result<CacheState, AwsError> {
     let id = &spec.replication_group;
     wait("WaitReplicationGroupAvailable", timeout, stop, || async {
         match observe(elasticache, id).await? {
             Some(group) if group.status == "available" && group.node_type == spec.node_type => Ok(Poll::Ready(group)),
-            Some(group) if ["create-failed", "deleting"].contains(&group.status.as_str()) => {
-                Err(AwsError::local("WaitReplicationGroupAvailable", format!("replication group {id} is {}", group.status)))
+            Some(group) if ["create-failed", "deleting"].contains(&group.status.as_str()) => Err(AwsError::local(
+                "WaitReplicationGroupAvailable",
+                format!("replication group {id} is {}", group.status),
+            )),
+            Some(group) => {
+                Ok(Poll::Pending(format!("replication group {id} is {} ({})", group.status, group.node_type)))
             }
-            Some(group) => Ok(Poll::Pending(format!("replication group {id} is {} ({})", group.status, group.node_type))),
-            None => Err(AwsError::local("WaitReplicationGroupAvailable", format!("replication group {id} disappeared"))),
+            None => {
+                Err(AwsError::local("WaitReplicationGroupAvailable", format!("replication group {id} disappeared")))
+            }
         }
     })
     .await
@@ -91,7 +108,12 @@ async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, A
 
 /// Creates the subnet group and replication group, or changes the node type; waits until
 /// available.
-pub async fn ensure(elasticache: &Client, spec: &CacheSpec, timeout: Duration, stop: &StopSignal) -> Result<CacheState, AwsError> {
+pub async fn ensure(
+    elasticache: &Client,
+    spec: &CacheSpec,
+    timeout: Duration,
+    stop: &StopSignal,
+) -> Result<CacheState, AwsError> {
     if !subnet_group_exists(elasticache, &spec.subnet_group).await? {
         elasticache
             .create_cache_subnet_group()
@@ -143,7 +165,13 @@ pub type Leftover = Option<String>;
 /// Deletes the replication group, then its subnet group. A subnet group deletion that fails
 /// without an AWS error code (the endpoint cannot process the call at all) is reported as a
 /// leftover instead of failing destroy: the group costs nothing and is named in the warning.
-pub async fn remove(elasticache: &Client, id: &str, subnet_group: &str, timeout: Duration, stop: &StopSignal) -> Result<Leftover, AwsError> {
+pub async fn remove(
+    elasticache: &Client,
+    id: &str,
+    subnet_group: &str,
+    timeout: Duration,
+    stop: &StopSignal,
+) -> Result<Leftover, AwsError> {
     if let Some(group) = observe(elasticache, id).await? {
         if group.status != "deleting" {
             ok_if_missing(
@@ -185,7 +213,9 @@ pub async fn remove(elasticache: &Client, id: &str, subnet_group: &str, timeout:
         Ok(()) => Ok(None),
         Err(error) if error.code.is_none() => {
             tracing::warn!(subnet_group, error = %error, "cache subnet group left behind");
-            Ok(Some(format!("The cache subnet group {subnet_group} could not be deleted ({error}); it costs nothing — delete it by hand.")))
+            Ok(Some(format!(
+                "The cache subnet group {subnet_group} could not be deleted ({error}); it costs nothing — delete it by hand."
+            )))
         }
         Err(error) => Err(error),
     }

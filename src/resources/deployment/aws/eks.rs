@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use aws_sdk_eks::Client;
 use aws_sdk_eks::types::{
-    AuthenticationMode, ClusterStatus, CreateAccessConfigRequest, EncryptionConfig, NodegroupScalingConfig, NodegroupStatus, Provider,
-    VpcConfigRequest,
+    AuthenticationMode, ClusterStatus, CreateAccessConfigRequest, EncryptionConfig, NodegroupScalingConfig,
+    NodegroupStatus, Provider, VpcConfigRequest,
 };
 
 use super::{absent_if_missing, hash_map, ok_if_missing, wait};
@@ -84,7 +84,9 @@ fn sorted(items: &[String]) -> Vec<String> {
 }
 
 pub async fn observe_cluster(eks: &Client, name: &str) -> Result<Option<ClusterState>, AwsError> {
-    let found = absent_if_missing(eks.describe_cluster().name(name).send().await.map_err(|e| AwsError::from_sdk("DescribeCluster", e)))?;
+    let found = absent_if_missing(
+        eks.describe_cluster().name(name).send().await.map_err(|e| AwsError::from_sdk("DescribeCluster", e)),
+    )?;
     let Some(cluster) = found.and_then(|out| out.cluster().cloned()) else { return Ok(None) };
     let vpc = cluster.resources_vpc_config();
     Ok(Some(ClusterState {
@@ -97,10 +99,17 @@ pub async fn observe_cluster(eks: &Client, name: &str) -> Result<Option<ClusterS
         oidc_issuer: cluster.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()).map(str::to_owned),
         subnet_ids: vpc.map(|v| sorted(v.subnet_ids())).unwrap_or_default(),
         security_group_ids: vpc.map(|v| sorted(v.security_group_ids())).unwrap_or_default(),
-        eks_security_group_id: vpc.and_then(|v| v.cluster_security_group_id()).filter(|id| !id.is_empty()).map(str::to_owned),
+        eks_security_group_id: vpc
+            .and_then(|v| v.cluster_security_group_id())
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned),
         endpoint_public_access: vpc.is_some_and(|v| v.endpoint_public_access()),
         public_access_cidrs: vpc.map(|v| sorted(v.public_access_cidrs())).unwrap_or_default(),
-        encryption_key_arn: cluster.encryption_config().iter().find_map(|c| c.provider().and_then(|p| p.key_arn())).map(str::to_owned),
+        encryption_key_arn: cluster
+            .encryption_config()
+            .iter()
+            .find_map(|c| c.provider().and_then(|p| p.key_arn()))
+            .map(str::to_owned),
         tags: cluster.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
     }))
 }
@@ -117,7 +126,8 @@ fn vpc_config(spec: &ClusterSpec) -> VpcConfigRequest {
 
 /// IAM and KMS are eventually consistent: right after CreateRole or CreateKey, EKS may refuse
 /// the new role ("could not be assumed") or key ("invalid", "not found") for a while.
-const NEW_ROLE_OR_KEY: RetryWhile = RetryWhile { condition: is_role_or_key_not_yet_visible, timeout: Duration::from_secs(120) };
+const NEW_ROLE_OR_KEY: RetryWhile =
+    RetryWhile { condition: is_role_or_key_not_yet_visible, timeout: Duration::from_secs(120) };
 
 /// Whether EKS refused a role or KMS key that most likely just has not propagated yet.
 fn is_role_or_key_not_yet_visible(error: &AwsError) -> bool {
@@ -125,9 +135,14 @@ fn is_role_or_key_not_yet_visible(error: &AwsError) -> bool {
         return false;
     }
     let message = error.message.to_ascii_lowercase();
-    let role = message.contains("role") && (message.contains("could not be assumed") || message.contains("cannot be assumed") || message.contains("does not exist"));
+    let role = message.contains("role")
+        && (message.contains("could not be assumed")
+            || message.contains("cannot be assumed")
+            || message.contains("does not exist"));
     let key = message.contains("kms")
-        && ["invalid", "not found", "does not exist", "access denied", "not authorized"].iter().any(|phrase| message.contains(phrase));
+        && ["invalid", "not found", "does not exist", "access denied", "not authorized"]
+            .iter()
+            .any(|phrase| message.contains(phrase));
     role || key
 }
 
@@ -147,7 +162,12 @@ async fn wait_active(eks: &Client, name: &str, timeout: Duration, stop: &StopSig
 }
 
 /// Creates the cluster or brings version, endpoint access and tags to `spec`; waits for ACTIVE.
-pub async fn ensure_cluster(eks: &Client, spec: &ClusterSpec, timeout: Duration, stop: &StopSignal) -> Result<ClusterState, AwsError> {
+pub async fn ensure_cluster(
+    eks: &Client,
+    spec: &ClusterSpec,
+    timeout: Duration,
+    stop: &StopSignal,
+) -> Result<ClusterState, AwsError> {
     let Some(existing) = observe_cluster(eks, &spec.name).await? else {
         let encryption = EncryptionConfig::builder()
             .resources("secrets")
@@ -160,7 +180,9 @@ pub async fn ensure_cluster(eks: &Client, spec: &ClusterSpec, timeout: Duration,
                 .role_arn(&spec.role_arn)
                 .resources_vpc_config(vpc_config(spec))
                 .encryption_config(encryption.clone())
-                .access_config(CreateAccessConfigRequest::builder().authentication_mode(AuthenticationMode::Api).build())
+                .access_config(
+                    CreateAccessConfigRequest::builder().authentication_mode(AuthenticationMode::Api).build(),
+                )
                 .set_tags(Some(hash_map(&spec.tags)))
                 .send()
                 .await
@@ -179,7 +201,11 @@ pub async fn ensure_cluster(eks: &Client, spec: &ClusterSpec, timeout: Duration,
             .map_err(|e| AwsError::from_sdk("UpdateClusterVersion", e))?;
         cluster = wait_until_version(eks, &spec.name, &spec.version, timeout, stop).await?;
     }
-    let wanted_cidrs = if spec.endpoint_public_access { sorted(&spec.public_access_cidrs) } else { cluster.public_access_cidrs.clone() };
+    let wanted_cidrs = if spec.endpoint_public_access {
+        sorted(&spec.public_access_cidrs)
+    } else {
+        cluster.public_access_cidrs.clone()
+    };
     if cluster.endpoint_public_access != spec.endpoint_public_access
         || cluster.public_access_cidrs != wanted_cidrs
         || cluster.subnet_ids != sorted(&spec.subnet_ids)
@@ -196,7 +222,12 @@ pub async fn ensure_cluster(eks: &Client, spec: &ClusterSpec, timeout: Duration,
     }
     let (set, remove) = super::tag_changes(&cluster.tags, &spec.tags);
     if !set.is_empty() && !cluster.arn.is_empty() {
-        eks.tag_resource().resource_arn(&cluster.arn).set_tags(Some(hash_map(&set))).send().await.map_err(|e| AwsError::from_sdk("TagResource", e))?;
+        eks.tag_resource()
+            .resource_arn(&cluster.arn)
+            .set_tags(Some(hash_map(&set)))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("TagResource", e))?;
     }
     if !remove.is_empty() && !cluster.arn.is_empty() {
         eks.untag_resource()
@@ -210,7 +241,13 @@ pub async fn ensure_cluster(eks: &Client, spec: &ClusterSpec, timeout: Duration,
     Ok(cluster)
 }
 
-async fn wait_until_version(eks: &Client, name: &str, version: &str, timeout: Duration, stop: &StopSignal) -> Result<ClusterState, AwsError> {
+async fn wait_until_version(
+    eks: &Client,
+    name: &str,
+    version: &str,
+    timeout: Duration,
+    stop: &StopSignal,
+) -> Result<ClusterState, AwsError> {
     wait("WaitClusterVersion", timeout, stop, || async {
         let cluster = wait_active(eks, name, timeout, stop).await?;
         if cluster.version == version {
@@ -224,7 +261,9 @@ async fn wait_until_version(eks: &Client, name: &str, version: &str, timeout: Du
 
 /// Every node group of the cluster.
 pub async fn observe_node_groups(eks: &Client, cluster: &str) -> Result<Vec<NodeGroupState>, AwsError> {
-    let listed = absent_if_missing(eks.list_nodegroups().cluster_name(cluster).send().await.map_err(|e| AwsError::from_sdk("ListNodegroups", e)))?;
+    let listed = absent_if_missing(
+        eks.list_nodegroups().cluster_name(cluster).send().await.map_err(|e| AwsError::from_sdk("ListNodegroups", e)),
+    )?;
     let mut groups = Vec::new();
     for name in listed.as_ref().map(|out| out.nodegroups()).unwrap_or_default() {
         if let Some(group) = observe_node_group(eks, cluster, name).await? {
@@ -236,7 +275,12 @@ pub async fn observe_node_groups(eks: &Client, cluster: &str) -> Result<Vec<Node
 
 async fn observe_node_group(eks: &Client, cluster: &str, name: &str) -> Result<Option<NodeGroupState>, AwsError> {
     let found = absent_if_missing(
-        eks.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map_err(|e| AwsError::from_sdk("DescribeNodegroup", e)),
+        eks.describe_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeNodegroup", e)),
     )?;
     Ok(found.and_then(|out| out.nodegroup().cloned()).map(|group| {
         let scaling = group.scaling_config();
@@ -251,11 +295,20 @@ async fn observe_node_group(eks: &Client, cluster: &str, name: &str) -> Result<O
     }))
 }
 
-async fn wait_node_group(eks: &Client, cluster: &str, name: &str, timeout: Duration, stop: &StopSignal) -> Result<NodeGroupState, AwsError> {
+async fn wait_node_group(
+    eks: &Client,
+    cluster: &str,
+    name: &str,
+    timeout: Duration,
+    stop: &StopSignal,
+) -> Result<NodeGroupState, AwsError> {
     wait("WaitNodegroupActive", timeout, stop, || async {
         match observe_node_group(eks, cluster, name).await? {
             Some(group) if group.status == NodegroupStatus::Active.as_str() => Ok(Poll::Ready(group)),
-            Some(group) if [NodegroupStatus::CreateFailed.as_str(), NodegroupStatus::Degraded.as_str()].contains(&group.status.as_str()) => {
+            Some(group)
+                if [NodegroupStatus::CreateFailed.as_str(), NodegroupStatus::Degraded.as_str()]
+                    .contains(&group.status.as_str()) =>
+            {
                 Err(AwsError::local("WaitNodegroupActive", format!("node group {name} is {}", group.status)))
             }
             Some(group) => Ok(Poll::Pending(format!("node group {name} is {}", group.status))),
@@ -265,7 +318,13 @@ async fn wait_node_group(eks: &Client, cluster: &str, name: &str, timeout: Durat
     .await
 }
 
-async fn wait_node_group_gone(eks: &Client, cluster: &str, name: &str, timeout: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+async fn wait_node_group_gone(
+    eks: &Client,
+    cluster: &str,
+    name: &str,
+    timeout: Duration,
+    stop: &StopSignal,
+) -> Result<(), AwsError> {
     wait("WaitNodegroupDeleted", timeout, stop, || async {
         Ok(match observe_node_group(eks, cluster, name).await? {
             None => Poll::Ready(()),
@@ -276,12 +335,22 @@ async fn wait_node_group_gone(eks: &Client, cluster: &str, name: &str, timeout: 
 }
 
 fn scaling(spec: &NodeGroupSpec) -> NodegroupScalingConfig {
-    NodegroupScalingConfig::builder().min_size(spec.min_size).desired_size(spec.desired_size).max_size(spec.max_size).build()
+    NodegroupScalingConfig::builder()
+        .min_size(spec.min_size)
+        .desired_size(spec.desired_size)
+        .max_size(spec.max_size)
+        .build()
 }
 
 /// Creates the node group or rescales it, waits for ACTIVE, then deletes any other group of the
 /// cluster (an earlier instance type).
-pub async fn ensure_node_group(eks: &Client, cluster: &str, spec: &NodeGroupSpec, timeout: Duration, stop: &StopSignal) -> Result<NodeGroupState, AwsError> {
+pub async fn ensure_node_group(
+    eks: &Client,
+    cluster: &str,
+    spec: &NodeGroupSpec,
+    timeout: Duration,
+    stop: &StopSignal,
+) -> Result<NodeGroupState, AwsError> {
     let groups = observe_node_groups(eks, cluster).await?;
     let group = match groups.iter().find(|group| group.name == spec.name) {
         None => {
@@ -303,7 +372,8 @@ pub async fn ensure_node_group(eks: &Client, cluster: &str, spec: &NodeGroupSpec
         }
         Some(_) => {
             let group = wait_node_group(eks, cluster, &spec.name, timeout, stop).await?;
-            if (group.min_size, group.desired_size, group.max_size) != (spec.min_size, spec.desired_size, spec.max_size) {
+            if (group.min_size, group.desired_size, group.max_size) != (spec.min_size, spec.desired_size, spec.max_size)
+            {
                 eks.update_nodegroup_config()
                     .cluster_name(cluster)
                     .nodegroup_name(&spec.name)
@@ -323,9 +393,21 @@ pub async fn ensure_node_group(eks: &Client, cluster: &str, spec: &NodeGroupSpec
     Ok(group)
 }
 
-async fn remove_node_group(eks: &Client, cluster: &str, name: &str, timeout: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+async fn remove_node_group(
+    eks: &Client,
+    cluster: &str,
+    name: &str,
+    timeout: Duration,
+    stop: &StopSignal,
+) -> Result<(), AwsError> {
     ok_if_missing(
-        eks.delete_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteNodegroup", e)),
+        eks.delete_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("DeleteNodegroup", e)),
     )?;
     wait_node_group_gone(eks, cluster, name, timeout, stop).await
 }
@@ -335,7 +417,9 @@ pub async fn remove_cluster(eks: &Client, name: &str, timeout: Duration, stop: &
     for group in observe_node_groups(eks, name).await? {
         remove_node_group(eks, name, &group.name, timeout, stop).await?;
     }
-    ok_if_missing(eks.delete_cluster().name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteCluster", e)))?;
+    ok_if_missing(
+        eks.delete_cluster().name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteCluster", e)),
+    )?;
     wait("WaitClusterDeleted", timeout, stop, || async {
         Ok(match observe_cluster(eks, name).await? {
             None => Poll::Ready(()),
@@ -364,7 +448,10 @@ mod tests {
         for message in retried {
             assert!(is_role_or_key_not_yet_visible(&refused("InvalidParameterException", message)), "{message}");
         }
-        assert!(!is_role_or_key_not_yet_visible(&refused("InvalidParameterException", "unsupported Kubernetes version 1.20")));
+        assert!(!is_role_or_key_not_yet_visible(&refused(
+            "InvalidParameterException",
+            "unsupported Kubernetes version 1.20"
+        )));
         assert!(!is_role_or_key_not_yet_visible(&refused("AccessDeniedException", "role could not be assumed")));
         assert_eq!(NEW_ROLE_OR_KEY.timeout, Duration::from_secs(120));
     }

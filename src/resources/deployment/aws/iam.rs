@@ -60,7 +60,12 @@ pub fn service_trust(service: &str) -> serde_json::Value {
 }
 
 /// Trust for a Kubernetes service account through the cluster's OIDC provider.
-pub fn web_identity_trust(provider_arn: &str, issuer_url: &str, namespace: &str, service_account: &str) -> serde_json::Value {
+pub fn web_identity_trust(
+    provider_arn: &str,
+    issuer_url: &str,
+    namespace: &str,
+    service_account: &str,
+) -> serde_json::Value {
     let issuer = issuer_url.trim_start_matches("https://");
     json!({
         "Version": "2012-10-17",
@@ -86,7 +91,10 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
     while let Some(&byte) = bytes.get(index) {
-        let hex = bytes.get(index + 1..index + 3).and_then(|pair| std::str::from_utf8(pair).ok()).and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        let hex = bytes
+            .get(index + 1..index + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
         match (byte, hex) {
             (b'%', Some(decoded)) => {
                 out.push(decoded);
@@ -110,7 +118,8 @@ fn parse_document(text: &str) -> Option<serde_json::Value> {
 }
 
 pub async fn observe_role(iam: &Client, name: &str) -> Result<Option<RoleState>, AwsError> {
-    let found = absent_if_missing(iam.get_role().role_name(name).send().await.map_err(|e| AwsError::from_sdk("GetRole", e)))?;
+    let found =
+        absent_if_missing(iam.get_role().role_name(name).send().await.map_err(|e| AwsError::from_sdk("GetRole", e)))?;
     Ok(found.and_then(|out| out.role().cloned()).map(|role| RoleState {
         arn: role.arn().to_owned(),
         boundary: role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_owned),
@@ -120,8 +129,10 @@ pub async fn observe_role(iam: &Client, name: &str) -> Result<Option<RoleState>,
 /// Creates the role or brings trust, boundary and policies back to `spec`; returns its ARN.
 pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsError> {
     let trust = spec.trust.to_string();
-    let existing = absent_if_missing(iam.get_role().role_name(&spec.name).send().await.map_err(|e| AwsError::from_sdk("GetRole", e)))?
-        .and_then(|out| out.role().cloned());
+    let existing = absent_if_missing(
+        iam.get_role().role_name(&spec.name).send().await.map_err(|e| AwsError::from_sdk("GetRole", e)),
+    )?
+    .and_then(|out| out.role().cloned());
     let arn = match existing {
         None => {
             let created = iam
@@ -133,7 +144,10 @@ pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsErr
                 .send()
                 .await
                 .map_err(|e| AwsError::from_sdk("CreateRole", e))?;
-            created.role().map(|role| role.arn().to_owned()).ok_or_else(|| AwsError::local("CreateRole", "no role returned"))?
+            created
+                .role()
+                .map(|role| role.arn().to_owned())
+                .ok_or_else(|| AwsError::local("CreateRole", "no role returned"))?
         }
         Some(role) => {
             if role.assume_role_policy_document().and_then(parse_document).as_ref() != Some(&spec.trust) {
@@ -163,13 +177,24 @@ pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsErr
                 }
                 _ => {}
             }
-            let have: BTreeMap<String, String> = role.tags().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect();
+            let have: BTreeMap<String, String> =
+                role.tags().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect();
             let (set, remove) = super::tag_changes(&have, &spec.tags);
             if !set.is_empty() {
-                iam.tag_role().role_name(&spec.name).set_tags(Some(tags(&set))).send().await.map_err(|e| AwsError::from_sdk("TagRole", e))?;
+                iam.tag_role()
+                    .role_name(&spec.name)
+                    .set_tags(Some(tags(&set)))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("TagRole", e))?;
             }
             if !remove.is_empty() {
-                iam.untag_role().role_name(&spec.name).set_tag_keys(Some(remove)).send().await.map_err(|e| AwsError::from_sdk("UntagRole", e))?;
+                iam.untag_role()
+                    .role_name(&spec.name)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk("UntagRole", e))?;
             }
             role.arn().to_owned()
         }
@@ -204,18 +229,43 @@ pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsErr
 
 /// Detaches and deletes the role's policies, then the role.
 pub async fn remove_role(iam: &Client, name: &str) -> Result<(), AwsError> {
-    let attached = absent_if_missing(iam.list_attached_role_policies().role_name(name).send().await.map_err(|e| AwsError::from_sdk("ListAttachedRolePolicies", e)))?;
+    let attached = absent_if_missing(
+        iam.list_attached_role_policies()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ListAttachedRolePolicies", e)),
+    )?;
     let Some(attached) = attached else { return Ok(()) };
     for policy in attached.attached_policies() {
         if let Some(arn) = policy.policy_arn() {
-            ok_if_missing(iam.detach_role_policy().role_name(name).policy_arn(arn).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DetachRolePolicy", e)))?;
+            ok_if_missing(
+                iam.detach_role_policy()
+                    .role_name(name)
+                    .policy_arn(arn)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| AwsError::from_sdk("DetachRolePolicy", e)),
+            )?;
         }
     }
-    let inline = iam.list_role_policies().role_name(name).send().await.map_err(|e| AwsError::from_sdk("ListRolePolicies", e))?;
+    let inline =
+        iam.list_role_policies().role_name(name).send().await.map_err(|e| AwsError::from_sdk("ListRolePolicies", e))?;
     for policy in inline.policy_names() {
-        ok_if_missing(iam.delete_role_policy().role_name(name).policy_name(policy).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteRolePolicy", e)))?;
+        ok_if_missing(
+            iam.delete_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| AwsError::from_sdk("DeleteRolePolicy", e)),
+        )?;
     }
-    ok_if_missing(iam.delete_role().role_name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteRole", e)))
+    ok_if_missing(
+        iam.delete_role().role_name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteRole", e)),
+    )
 }
 
 /// `arn:<partition>:iam::<account>:oidc-provider/<issuer without scheme>`.
@@ -230,14 +280,24 @@ fn user_tag(deployment: &str) -> String {
 /// The provider's tags, or `None` when it does not exist.
 pub async fn observe_oidc(iam: &Client, arn: &str) -> Result<Option<BTreeMap<String, String>>, AwsError> {
     let found = absent_if_missing(
-        iam.get_open_id_connect_provider().open_id_connect_provider_arn(arn).send().await.map_err(|e| AwsError::from_sdk("GetOpenIDConnectProvider", e)),
+        iam.get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetOpenIDConnectProvider", e)),
     )?;
     Ok(found.map(|out| out.tags().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect()))
 }
 
 /// Creates the OIDC provider for the issuer, or adopts the existing one, and records this
 /// deployment's use of it.
-pub async fn ensure_oidc(iam: &Client, arn: &str, issuer_url: &str, deployment: &str, base_tags: &BTreeMap<String, String>) -> Result<(), AwsError> {
+pub async fn ensure_oidc(
+    iam: &Client,
+    arn: &str,
+    issuer_url: &str,
+    deployment: &str,
+    base_tags: &BTreeMap<String, String>,
+) -> Result<(), AwsError> {
     let mut wanted = base_tags.clone();
     wanted.remove(super::super::names::DEPLOYMENT_TAG);
     wanted.insert(user_tag(deployment), "true".to_owned());
@@ -314,10 +374,18 @@ mod tests {
 
     #[test]
     fn web_identity_trust_names_the_service_account() {
-        let trust = web_identity_trust("arn:aws:iam::1:oidc-provider/oidc.example/id/X", "https://oidc.example/id/X", "ns", "sa");
+        let trust = web_identity_trust(
+            "arn:aws:iam::1:oidc-provider/oidc.example/id/X",
+            "https://oidc.example/id/X",
+            "ns",
+            "sa",
+        );
         let condition = &trust["Statement"][0]["Condition"]["StringEquals"];
         assert_eq!(condition["oidc.example/id/X:sub"], "system:serviceaccount:ns:sa");
         assert_eq!(condition["oidc.example/id/X:aud"], STS_AUDIENCE);
-        assert_eq!(oidc_provider_arn("aws", "1", "https://oidc.example/id/X"), "arn:aws:iam::1:oidc-provider/oidc.example/id/X");
+        assert_eq!(
+            oidc_provider_arn("aws", "1", "https://oidc.example/id/X"),
+            "arn:aws:iam::1:oidc-provider/oidc.example/id/X"
+        );
     }
 }

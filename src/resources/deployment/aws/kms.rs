@@ -31,7 +31,9 @@ pub struct KeyState {
 
 /// The key behind `alias`, if the alias exists.
 pub async fn observe(kms: &Client, alias: &str) -> Result<Option<KeyState>, AwsError> {
-    let described = absent_if_missing(kms.describe_key().key_id(alias).send().await.map_err(|e| AwsError::from_sdk("DescribeKey", e)))?;
+    let described = absent_if_missing(
+        kms.describe_key().key_id(alias).send().await.map_err(|e| AwsError::from_sdk("DescribeKey", e)),
+    )?;
     let Some(metadata) = described.as_ref().and_then(|out| out.key_metadata()) else { return Ok(None) };
     let key_id = metadata.key_id().to_owned();
     let pending_deletion = matches!(metadata.key_state(), Some(AwsKeyState::PendingDeletion));
@@ -55,11 +57,17 @@ pub async fn observe(kms: &Client, alias: &str) -> Result<Option<KeyState>, AwsE
 }
 
 /// The key, created (or brought back from scheduled deletion) and with rotation on.
-pub async fn ensure(kms: &Client, alias: &str, description: &str, tags: &BTreeMap<String, String>) -> Result<KeyState, AwsError> {
+pub async fn ensure(
+    kms: &Client,
+    alias: &str,
+    description: &str,
+    tags: &BTreeMap<String, String>,
+) -> Result<KeyState, AwsError> {
     let key = match observe(kms, alias).await? {
         Some(key) => key,
         None => {
-            let tags: Vec<Tag> = tags.iter().filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok()).collect();
+            let tags: Vec<Tag> =
+                tags.iter().filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok()).collect();
             let created = kms
                 .create_key()
                 .description(description)
@@ -67,11 +75,19 @@ pub async fn ensure(kms: &Client, alias: &str, description: &str, tags: &BTreeMa
                 .send()
                 .await
                 .map_err(|e| AwsError::from_sdk("CreateKey", e))?;
-            let key_id = created.key_metadata().map(|m| m.key_id().to_owned()).ok_or_else(|| AwsError::local("CreateKey", "no key id returned"))?;
+            let key_id = created
+                .key_metadata()
+                .map(|m| m.key_id().to_owned())
+                .ok_or_else(|| AwsError::local("CreateKey", "no key id returned"))?;
             let alias_result = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await;
             if let Err(error) = alias_result.map_err(|e| AwsError::from_sdk("CreateAlias", e)) {
                 // Without its alias the key could never be found again: take it back out.
-                let _ = kms.schedule_key_deletion().key_id(&key_id).pending_window_in_days(DELETION_WINDOW_DAYS).send().await;
+                let _ = kms
+                    .schedule_key_deletion()
+                    .key_id(&key_id)
+                    .pending_window_in_days(DELETION_WINDOW_DAYS)
+                    .send()
+                    .await;
                 return Err(error);
             }
             let arn = created.key_metadata().and_then(|m| m.arn()).unwrap_or_default().to_owned();
@@ -79,23 +95,48 @@ pub async fn ensure(kms: &Client, alias: &str, description: &str, tags: &BTreeMa
         }
     };
     if key.pending_deletion {
-        kms.cancel_key_deletion().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("CancelKeyDeletion", e))?;
+        kms.cancel_key_deletion()
+            .key_id(&key.key_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CancelKeyDeletion", e))?;
     }
     if key.pending_deletion || !key.enabled {
         kms.enable_key().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("EnableKey", e))?;
     }
     if !key.rotation {
-        kms.enable_key_rotation().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("EnableKeyRotation", e))?;
+        kms.enable_key_rotation()
+            .key_id(&key.key_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("EnableKeyRotation", e))?;
     }
-    let listed = kms.list_resource_tags().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("ListResourceTags", e))?;
-    let have: BTreeMap<String, String> = listed.tags().iter().map(|tag| (tag.tag_key().to_owned(), tag.tag_value().to_owned())).collect();
+    let listed = kms
+        .list_resource_tags()
+        .key_id(&key.key_id)
+        .send()
+        .await
+        .map_err(|e| AwsError::from_sdk("ListResourceTags", e))?;
+    let have: BTreeMap<String, String> =
+        listed.tags().iter().map(|tag| (tag.tag_key().to_owned(), tag.tag_value().to_owned())).collect();
     let (set, remove) = super::tag_changes(&have, tags);
     if !set.is_empty() {
-        let set: Vec<Tag> = set.iter().filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok()).collect();
-        kms.tag_resource().key_id(&key.key_id).set_tags(Some(set)).send().await.map_err(|e| AwsError::from_sdk("TagResource", e))?;
+        let set: Vec<Tag> =
+            set.iter().filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok()).collect();
+        kms.tag_resource()
+            .key_id(&key.key_id)
+            .set_tags(Some(set))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("TagResource", e))?;
     }
     if !remove.is_empty() {
-        kms.untag_resource().key_id(&key.key_id).set_tag_keys(Some(remove)).send().await.map_err(|e| AwsError::from_sdk("UntagResource", e))?;
+        kms.untag_resource()
+            .key_id(&key.key_id)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("UntagResource", e))?;
     }
     Ok(KeyState { enabled: true, pending_deletion: false, rotation: true, ..key })
 }
@@ -104,7 +145,9 @@ pub async fn ensure(kms: &Client, alias: &str, description: &str, tags: &BTreeMa
 /// refuse the ARN here).
 pub async fn remove(kms: &Client, alias: &str) -> Result<(), AwsError> {
     let Some(key) = observe(kms, alias).await? else { return Ok(()) };
-    super::ok_if_missing(kms.delete_alias().alias_name(alias).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteAlias", e)))?;
+    super::ok_if_missing(
+        kms.delete_alias().alias_name(alias).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteAlias", e)),
+    )?;
     if key.pending_deletion {
         return Ok(());
     }
@@ -145,10 +188,16 @@ pub async fn retain(kms: &Client, alias: &str, snapshots: &[String]) -> Result<O
         .map_err(|e| AwsError::local("TagResource", e.to_string()))?;
     kms.tag_resource().key_id(&key.key_id).tags(tag).send().await.map_err(|e| AwsError::from_sdk("TagResource", e))?;
     if key.pending_deletion {
-        kms.cancel_key_deletion().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("CancelKeyDeletion", e))?;
+        kms.cancel_key_deletion()
+            .key_id(&key.key_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("CancelKeyDeletion", e))?;
         kms.enable_key().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("EnableKey", e))?;
     }
-    super::ok_if_missing(kms.delete_alias().alias_name(alias).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteAlias", e)))?;
+    super::ok_if_missing(
+        kms.delete_alias().alias_name(alias).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteAlias", e)),
+    )?;
     Ok(Some(key.arn))
 }
 
@@ -162,6 +211,9 @@ mod tests {
         assert_eq!(retained_for_value(&names), "acme-postgres-final-17 acme-retooldb-final-17");
         let many: Vec<String> = (0..20).map(|i| format!("acme-postgres-final-{i:020}")).collect();
         let value = retained_for_value(&many);
-        assert!(value.len() <= MAX_TAG_VALUE && value.split(' ').all(|name| many.contains(&name.to_owned())), "{value}");
+        assert!(
+            value.len() <= MAX_TAG_VALUE && value.split(' ').all(|name| many.contains(&name.to_owned())),
+            "{value}"
+        );
     }
 }

@@ -42,7 +42,12 @@ pub fn backoff(timeout: Duration) -> Backoff {
 }
 
 /// Polls `check` until ready, honouring `timeout` and Terraform's stop request.
-pub async fn wait<T, F, Fut>(operation: &'static str, timeout: Duration, stop: &StopSignal, check: F) -> Result<T, AwsError>
+pub async fn wait<T, F, Fut>(
+    operation: &'static str,
+    timeout: Duration,
+    stop: &StopSignal,
+    check: F,
+) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll<T>, AwsError>>,
@@ -57,8 +62,15 @@ pub fn tag_map<'a>(pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a 
 }
 
 /// What changes turn the tags `have` into `want`: the tags to set, and the keys to remove.
-pub fn tag_changes(have: &BTreeMap<String, String>, want: &BTreeMap<String, String>) -> (BTreeMap<String, String>, Vec<String>) {
-    let set = want.iter().filter(|(key, value)| have.get(*key) != Some(*value)).map(|(k, v)| (k.clone(), v.clone())).collect();
+pub fn tag_changes(
+    have: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let set = want
+        .iter()
+        .filter(|(key, value)| have.get(*key) != Some(*value))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let remove = have.keys().filter(|key| !want.contains_key(*key)).cloned().collect();
     (set, remove)
 }
@@ -73,8 +85,11 @@ mod tests {
 
     #[test]
     fn tag_changes_set_what_differs_and_remove_what_is_gone() {
-        let map = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>();
-        let (set, remove) = tag_changes(&map(&[("a", "1"), ("b", "2"), ("c", "3")]), &map(&[("a", "1"), ("b", "20"), ("d", "4")]));
+        let map = |pairs: &[(&str, &str)]| {
+            pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<BTreeMap<_, _>>()
+        };
+        let (set, remove) =
+            tag_changes(&map(&[("a", "1"), ("b", "2"), ("c", "3")]), &map(&[("a", "1"), ("b", "20"), ("d", "4")]));
         assert_eq!(set, map(&[("b", "20"), ("d", "4")]));
         assert_eq!(remove, ["c"]);
         assert_eq!(tag_changes(&map(&[("a", "1")]), &map(&[("a", "1")])), (BTreeMap::new(), Vec::new()));
@@ -82,11 +97,24 @@ mod tests {
 
     #[test]
     fn every_services_not_found_spelling_counts_as_missing() {
-        for code in ["NoSuchEntity", "ResourceNotFoundException", "DBInstanceNotFound", "NotFoundException", "ReplicationGroupNotFoundFault"] {
-            assert!(is_missing(&AwsError { operation: "X", code: Some(code.into()), message: String::new() }), "{code}");
+        for code in [
+            "NoSuchEntity",
+            "ResourceNotFoundException",
+            "DBInstanceNotFound",
+            "NotFoundException",
+            "ReplicationGroupNotFoundFault",
+        ] {
+            assert!(
+                is_missing(&AwsError { operation: "X", code: Some(code.into()), message: String::new() }),
+                "{code}"
+            );
         }
         assert!(!is_missing(&AwsError::local("X", "timeout")));
-        assert!(!is_missing(&AwsError { operation: "X", code: Some("EntityAlreadyExists".into()), message: String::new() }));
+        assert!(!is_missing(&AwsError {
+            operation: "X",
+            code: Some("EntityAlreadyExists".into()),
+            message: String::new()
+        }));
     }
 }
 
@@ -99,14 +127,16 @@ mod wait_tests {
     async fn waits_end_at_the_timeout_and_on_stop() {
         let never = StopSignal::never();
         let timed_out: Result<(), _> =
-            wait("WaitX", Duration::from_millis(1), &never, || async { Ok(Poll::Pending("still creating".into())) }).await;
+            wait("WaitX", Duration::from_millis(1), &never, || async { Ok(Poll::Pending("still creating".into())) })
+                .await;
         let error = timed_out.expect_err("must time out");
         assert!(error.message.contains("still creating"), "{error}");
 
         let source = StopSource::new();
         let signal = source.signal();
         source.stop();
-        let stopped: Result<(), _> = wait("WaitX", Duration::from_secs(3600), &signal, || async { Ok(Poll::Pending("creating".into())) }).await;
+        let stopped: Result<(), _> =
+            wait("WaitX", Duration::from_secs(3600), &signal, || async { Ok(Poll::Pending("creating".into())) }).await;
         assert!(stopped.expect_err("must stop").message.contains("stopped by Terraform"));
 
         let ready = wait("WaitX", Duration::from_secs(1), &never, || async { Ok(Poll::Ready(7)) }).await;

@@ -77,15 +77,30 @@ impl InstanceState {
         };
         differs("instance class", self.instance_class.clone(), spec.instance_class.clone());
         if storage_differs(self.allocated_storage_gb, spec.allocated_storage_gb, spec.max_allocated_storage_gb) {
-            differs("allocated storage", format!("{} GB", self.allocated_storage_gb), format!("{} GB", spec.allocated_storage_gb));
+            differs(
+                "allocated storage",
+                format!("{} GB", self.allocated_storage_gb),
+                format!("{} GB", spec.allocated_storage_gb),
+            );
         }
         differs(
             "storage autoscaling limit",
-            format!("{:?}", autoscaling_limit(self.allocated_storage_gb, self.max_allocated_storage_gb, spec.max_allocated_storage_gb)),
+            format!(
+                "{:?}",
+                autoscaling_limit(
+                    self.allocated_storage_gb,
+                    self.max_allocated_storage_gb,
+                    spec.max_allocated_storage_gb
+                )
+            ),
             format!("{:?}", spec.max_allocated_storage_gb),
         );
         differs("multi-AZ", self.multi_az.to_string(), spec.multi_az.to_string());
-        differs("backup retention", format!("{} days", self.backup_retention_days), format!("{} days", spec.backup_retention_days));
+        differs(
+            "backup retention",
+            format!("{} days", self.backup_retention_days),
+            format!("{} days", spec.backup_retention_days),
+        );
         differs("deletion protection", self.deletion_protection.to_string(), spec.deletion_protection.to_string());
         differs("parameter group", format!("{:?}", self.parameter_group), format!("{:?}", Some(&spec.parameter_group)));
         let major = |version: &str| version.split('.').next().unwrap_or_default().to_owned();
@@ -116,17 +131,28 @@ fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 
 pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<InstanceState>, AwsError> {
     let found = absent_if_missing(
-        rds.describe_db_instances().db_instance_identifier(identifier).send().await.map_err(|e| AwsError::from_sdk("DescribeDBInstances", e)),
+        rds.describe_db_instances()
+            .db_instance_identifier(identifier)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeDBInstances", e)),
     )?;
-    let Some(db) = found.and_then(|out| out.db_instances().iter().find(|db| db.db_instance_identifier() == Some(identifier)).cloned()) else {
+    let Some(db) = found
+        .and_then(|out| out.db_instances().iter().find(|db| db.db_instance_identifier() == Some(identifier)).cloned())
+    else {
         return Ok(None);
     };
-    let mut security_group_ids: Vec<String> = db.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id()).map(str::to_owned).collect();
+    let mut security_group_ids: Vec<String> =
+        db.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id()).map(str::to_owned).collect();
     security_group_ids.sort();
     Ok(Some(InstanceState {
         identifier: identifier.to_owned(),
         arn: db.db_instance_arn().unwrap_or_default().to_owned(),
-        tags: db.tag_list().iter().filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned()))).collect(),
+        tags: db
+            .tag_list()
+            .iter()
+            .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
+            .collect(),
         status: db.db_instance_status().unwrap_or_default().to_owned(),
         instance_class: db.db_instance_class().unwrap_or_default().to_owned(),
         engine_version: db.engine_version().unwrap_or_default().to_owned(),
@@ -165,15 +191,26 @@ async fn wait_ready(rds: &Client, identifier: &str, timeout: Duration, stop: &St
     .await
 }
 
-async fn wait_available(rds: &Client, spec: &InstanceSpec, timeout: Duration, stop: &StopSignal) -> Result<InstanceState, AwsError> {
+async fn wait_available(
+    rds: &Client,
+    spec: &InstanceSpec,
+    timeout: Duration,
+    stop: &StopSignal,
+) -> Result<InstanceState, AwsError> {
     let identifier = &spec.identifier;
     wait("WaitDBInstanceAvailable", timeout, stop, || async {
         match observe_instance(rds, identifier).await? {
             Some(db) if is_ready(&db.status) && db.differences(spec).is_empty() => Ok(Poll::Ready(db)),
-            Some(db) if ["failed", "incompatible-parameters", "incompatible-restore", "storage-full"].contains(&db.status.as_str()) => {
+            Some(db)
+                if ["failed", "incompatible-parameters", "incompatible-restore", "storage-full"]
+                    .contains(&db.status.as_str()) =>
+            {
                 Err(AwsError::local("WaitDBInstanceAvailable", format!("DB instance {identifier} is {}", db.status)))
             }
-            Some(db) if is_ready(&db.status) => Ok(Poll::Pending(format!("DB instance {identifier} still differs: {}", db.differences(spec).join(", ")))),
+            Some(db) if is_ready(&db.status) => Ok(Poll::Pending(format!(
+                "DB instance {identifier} still differs: {}",
+                db.differences(spec).join(", ")
+            ))),
             Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} is {}", db.status))),
             None => Err(AwsError::local("WaitDBInstanceAvailable", format!("DB instance {identifier} disappeared"))),
         }
@@ -183,7 +220,12 @@ async fn wait_available(rds: &Client, spec: &InstanceSpec, timeout: Duration, st
 
 /// Creates the instance or modifies what differs (immediately), then waits until it is
 /// available with the configured settings.
-pub async fn ensure_instance(rds: &Client, spec: &InstanceSpec, timeout: Duration, stop: &StopSignal) -> Result<InstanceState, AwsError> {
+pub async fn ensure_instance(
+    rds: &Client,
+    spec: &InstanceSpec,
+    timeout: Duration,
+    stop: &StopSignal,
+) -> Result<InstanceState, AwsError> {
     let Some(existing) = observe_instance(rds, &spec.identifier).await? else {
         rds.create_db_instance()
             .db_instance_identifier(&spec.identifier)
@@ -261,7 +303,13 @@ pub async fn ensure_instance(rds: &Client, spec: &InstanceSpec, timeout: Duratio
 /// Gives the instance exactly the security groups `expected` (sorted) when it has others: waits
 /// for it to be available, modifies, and waits until RDS reports the new set. A missing
 /// instance is left to `ensure_instance`.
-pub async fn ensure_security_groups(rds: &Client, identifier: &str, expected: &[String], timeout: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+pub async fn ensure_security_groups(
+    rds: &Client,
+    identifier: &str,
+    expected: &[String],
+    timeout: Duration,
+    stop: &StopSignal,
+) -> Result<(), AwsError> {
     let Some(existing) = observe_instance(rds, identifier).await? else { return Ok(()) };
     if existing.security_group_ids == expected {
         return Ok(());
@@ -277,7 +325,9 @@ pub async fn ensure_security_groups(rds: &Client, identifier: &str, expected: &[
     wait("WaitDBSecurityGroups", timeout, stop, || async {
         match observe_instance(rds, identifier).await? {
             Some(db) if db.security_group_ids == expected => Ok(Poll::Ready(())),
-            Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} has security groups {:?}", db.security_group_ids))),
+            Some(db) => {
+                Ok(Poll::Pending(format!("DB instance {identifier} has security groups {:?}", db.security_group_ids)))
+            }
             None => Err(AwsError::local("WaitDBSecurityGroups", format!("DB instance {identifier} disappeared"))),
         }
     })
@@ -287,7 +337,13 @@ pub async fn ensure_security_groups(rds: &Client, identifier: &str, expected: &[
 /// Deletes the instance (final snapshot `final_snapshot`, or none) and waits until it is gone.
 /// Deletion protection must already be off in configuration; if only AWS still has it on, it is
 /// turned off first, as configured.
-pub async fn remove_instance(rds: &Client, identifier: &str, final_snapshot: Option<&str>, timeout: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+pub async fn remove_instance(
+    rds: &Client,
+    identifier: &str,
+    final_snapshot: Option<&str>,
+    timeout: Duration,
+    stop: &StopSignal,
+) -> Result<(), AwsError> {
     let Some(existing) = observe_instance(rds, identifier).await? else { return Ok(()) };
     if existing.deletion_protection {
         rds.modify_db_instance()
@@ -330,7 +386,11 @@ pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Res
     let mut found: Vec<String> = listed
         .iter()
         .flat_map(|out| out.db_snapshots())
-        .filter(|snapshot| snapshot.kms_key_id().is_none_or(|key| key.is_empty() || key == key_arn || key_arn.ends_with(&format!("/{key}"))))
+        .filter(|snapshot| {
+            snapshot
+                .kms_key_id()
+                .is_none_or(|key| key.is_empty() || key == key_arn || key_arn.ends_with(&format!("/{key}")))
+        })
         .filter_map(|snapshot| snapshot.db_snapshot_identifier())
         .filter(|id| id.starts_with(&prefix))
         .map(str::to_owned)
@@ -342,18 +402,29 @@ pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Res
 /// The subnets of DB subnet group `name`, sorted; `None` when it does not exist.
 pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<Vec<String>>, AwsError> {
     let found = absent_if_missing(
-        rds.describe_db_subnet_groups().db_subnet_group_name(name).send().await.map_err(|e| AwsError::from_sdk("DescribeDBSubnetGroups", e)),
+        rds.describe_db_subnet_groups()
+            .db_subnet_group_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeDBSubnetGroups", e)),
     )?;
-    let group = found.and_then(|out| out.db_subnet_groups().iter().find(|g| g.db_subnet_group_name() == Some(name)).cloned());
+    let group =
+        found.and_then(|out| out.db_subnet_groups().iter().find(|g| g.db_subnet_group_name() == Some(name)).cloned());
     Ok(group.map(|group| {
-        let mut subnets: Vec<String> = group.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_owned).collect();
+        let mut subnets: Vec<String> =
+            group.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_owned).collect();
         subnets.sort();
         subnets
     }))
 }
 
 /// Creates the subnet group, or points it at `subnet_ids` (sorted) when it lists others.
-pub async fn ensure_subnet_group(rds: &Client, name: &str, subnet_ids: &[String], tag_map: &BTreeMap<String, String>) -> Result<(), AwsError> {
+pub async fn ensure_subnet_group(
+    rds: &Client,
+    name: &str,
+    subnet_ids: &[String],
+    tag_map: &BTreeMap<String, String>,
+) -> Result<(), AwsError> {
     match observe_subnet_group(rds, name).await? {
         Some(found) if found == subnet_ids => Ok(()),
         Some(_) => rds
@@ -381,7 +452,11 @@ pub async fn ensure_subnet_group(rds: &Client, name: &str, subnet_ids: &[String]
 /// group may answer with an error or with an empty list.)
 pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<bool>, AwsError> {
     let found = absent_if_missing(
-        rds.describe_db_parameter_groups().db_parameter_group_name(name).send().await.map_err(|e| AwsError::from_sdk("DescribeDBParameterGroups", e)),
+        rds.describe_db_parameter_groups()
+            .db_parameter_group_name(name)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("DescribeDBParameterGroups", e)),
     )?;
     if !found.is_some_and(|out| out.db_parameter_groups().iter().any(|g| g.db_parameter_group_name() == Some(name))) {
         return Ok(None);
@@ -399,7 +474,12 @@ pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<
     Ok(Some(parameters.iter().any(|p| p.parameter_name() == Some(FORCE_SSL) && p.parameter_value() == Some("1"))))
 }
 
-pub async fn ensure_parameter_group(rds: &Client, name: &str, family: &str, tag_map: &BTreeMap<String, String>) -> Result<(), AwsError> {
+pub async fn ensure_parameter_group(
+    rds: &Client,
+    name: &str,
+    family: &str,
+    tag_map: &BTreeMap<String, String>,
+) -> Result<(), AwsError> {
     let forced = match observe_parameter_group(rds, name).await? {
         Some(forced) => forced,
         None => {
@@ -422,7 +502,11 @@ pub async fn ensure_parameter_group(rds: &Client, name: &str, family: &str, tag_
     if forced {
         return Ok(());
     }
-    let parameter = Parameter::builder().parameter_name(FORCE_SSL).parameter_value("1").apply_method(ApplyMethod::Immediate).build();
+    let parameter = Parameter::builder()
+        .parameter_name(FORCE_SSL)
+        .parameter_value("1")
+        .apply_method(ApplyMethod::Immediate)
+        .build();
     rds.modify_db_parameter_group()
         .db_parameter_group_name(name)
         .parameters(parameter)
@@ -433,11 +517,25 @@ pub async fn ensure_parameter_group(rds: &Client, name: &str, family: &str, tag_
 }
 
 pub async fn remove_parameter_group(rds: &Client, name: &str) -> Result<(), AwsError> {
-    ok_if_missing(rds.delete_db_parameter_group().db_parameter_group_name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteDBParameterGroup", e)))
+    ok_if_missing(
+        rds.delete_db_parameter_group()
+            .db_parameter_group_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("DeleteDBParameterGroup", e)),
+    )
 }
 
 pub async fn remove_subnet_group(rds: &Client, name: &str) -> Result<(), AwsError> {
-    ok_if_missing(rds.delete_db_subnet_group().db_subnet_group_name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteDBSubnetGroup", e)))
+    ok_if_missing(
+        rds.delete_db_subnet_group()
+            .db_subnet_group_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("DeleteDBSubnetGroup", e)),
+    )
 }
 
 #[cfg(test)]

@@ -33,12 +33,20 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 }
 
 pub async fn observe(secrets: &Client, id: &str) -> Result<Option<SecretState>, AwsError> {
-    let found = absent_if_missing(secrets.describe_secret().secret_id(id).send().await.map_err(|e| AwsError::from_sdk("DescribeSecret", e)))?;
+    let found = absent_if_missing(
+        secrets.describe_secret().secret_id(id).send().await.map_err(|e| AwsError::from_sdk("DescribeSecret", e)),
+    )?;
     Ok(found.map(|out| SecretState {
         arn: out.arn().unwrap_or_default().to_owned(),
-        has_value: out.version_ids_to_stages().is_some_and(|versions| versions.values().any(|stages| stages.iter().any(|s| s == "AWSCURRENT"))),
+        has_value: out
+            .version_ids_to_stages()
+            .is_some_and(|versions| versions.values().any(|stages| stages.iter().any(|s| s == "AWSCURRENT"))),
         scheduled_for_deletion: out.deleted_date().is_some(),
-        tags: out.tags().iter().filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned()))).collect(),
+        tags: out
+            .tags()
+            .iter()
+            .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
+            .collect(),
     }))
 }
 
@@ -63,18 +71,40 @@ pub async fn ensure(
                 .send()
                 .await
                 .map_err(|e| AwsError::from_sdk("CreateSecret", e))?;
-            SecretState { arn: created.arn().unwrap_or_default().to_owned(), has_value: false, scheduled_for_deletion: false, tags: tags.clone() }
+            SecretState {
+                arn: created.arn().unwrap_or_default().to_owned(),
+                has_value: false,
+                scheduled_for_deletion: false,
+                tags: tags.clone(),
+            }
         }
     };
     if state.scheduled_for_deletion {
-        secrets.restore_secret().secret_id(&state.arn).send().await.map_err(|e| AwsError::from_sdk("RestoreSecret", e))?;
+        secrets
+            .restore_secret()
+            .secret_id(&state.arn)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("RestoreSecret", e))?;
     }
     let (set, remove) = super::tag_changes(&state.tags, tags);
     if !set.is_empty() {
-        secrets.tag_resource().secret_id(&state.arn).set_tags(Some(tag_list(&set))).send().await.map_err(|e| AwsError::from_sdk("TagResource", e))?;
+        secrets
+            .tag_resource()
+            .secret_id(&state.arn)
+            .set_tags(Some(tag_list(&set)))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("TagResource", e))?;
     }
     if !remove.is_empty() {
-        secrets.untag_resource().secret_id(&state.arn).set_tag_keys(Some(remove)).send().await.map_err(|e| AwsError::from_sdk("UntagResource", e))?;
+        secrets
+            .untag_resource()
+            .secret_id(&state.arn)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("UntagResource", e))?;
     }
     if !state.has_value {
         let value = generate().map_err(|error| AwsError::local("GenerateSecret", error.to_string()))?;

@@ -45,35 +45,84 @@ pub struct Footprint {
 
 /// List prices of common sizes, USD per hour in us-east-1.
 const LIST_PRICES: &[(&str, f64)] = &[
-    ("m5.large", 0.096), ("m5.xlarge", 0.192), ("m5.2xlarge", 0.384), ("m5.4xlarge", 0.768),
-    ("m6i.large", 0.096), ("m6i.xlarge", 0.192), ("m6i.2xlarge", 0.384), ("m6i.4xlarge", 0.768),
-    ("m7i.large", 0.1008), ("m7i.xlarge", 0.2016), ("m7i.2xlarge", 0.4032), ("m7i.4xlarge", 0.8064),
-    ("t3.medium", 0.0416), ("t3.large", 0.0832),
-    ("db.t3.micro", 0.018), ("db.t3.small", 0.036), ("db.t3.medium", 0.072), ("db.t3.large", 0.145),
-    ("db.t3.xlarge", 0.29), ("db.t3.2xlarge", 0.579),
-    ("db.m5.large", 0.178), ("db.m5.xlarge", 0.356), ("db.m5.2xlarge", 0.712), ("db.m5.4xlarge", 1.424),
-    ("db.m6i.large", 0.178), ("db.m6i.xlarge", 0.356), ("db.m6i.2xlarge", 0.712), ("db.m6i.4xlarge", 1.424),
-    ("db.r5.large", 0.25), ("db.r5.xlarge", 0.50), ("db.r5.2xlarge", 1.00), ("db.r5.4xlarge", 2.00),
-    ("cache.t3.micro", 0.017), ("cache.t3.small", 0.034), ("cache.t3.medium", 0.068),
-    ("cache.t4g.micro", 0.016), ("cache.t4g.small", 0.032), ("cache.t4g.medium", 0.065),
-    ("cache.m5.large", 0.156), ("cache.m5.xlarge", 0.311), ("cache.m5.2xlarge", 0.623), ("cache.m5.4xlarge", 1.245),
-    ("cache.r6g.large", 0.206), ("cache.r6g.xlarge", 0.411), ("cache.r6g.2xlarge", 0.821), ("cache.r6g.4xlarge", 1.642),
+    ("m5.large", 0.096),
+    ("m5.xlarge", 0.192),
+    ("m5.2xlarge", 0.384),
+    ("m5.4xlarge", 0.768),
+    ("m6i.large", 0.096),
+    ("m6i.xlarge", 0.192),
+    ("m6i.2xlarge", 0.384),
+    ("m6i.4xlarge", 0.768),
+    ("m7i.large", 0.1008),
+    ("m7i.xlarge", 0.2016),
+    ("m7i.2xlarge", 0.4032),
+    ("m7i.4xlarge", 0.8064),
+    ("t3.medium", 0.0416),
+    ("t3.large", 0.0832),
+    ("db.t3.micro", 0.018),
+    ("db.t3.small", 0.036),
+    ("db.t3.medium", 0.072),
+    ("db.t3.large", 0.145),
+    ("db.t3.xlarge", 0.29),
+    ("db.t3.2xlarge", 0.579),
+    ("db.m5.large", 0.178),
+    ("db.m5.xlarge", 0.356),
+    ("db.m5.2xlarge", 0.712),
+    ("db.m5.4xlarge", 1.424),
+    ("db.m6i.large", 0.178),
+    ("db.m6i.xlarge", 0.356),
+    ("db.m6i.2xlarge", 0.712),
+    ("db.m6i.4xlarge", 1.424),
+    ("db.r5.large", 0.25),
+    ("db.r5.xlarge", 0.50),
+    ("db.r5.2xlarge", 1.00),
+    ("db.r5.4xlarge", 2.00),
+    ("cache.t3.micro", 0.017),
+    ("cache.t3.small", 0.034),
+    ("cache.t3.medium", 0.068),
+    ("cache.t4g.micro", 0.016),
+    ("cache.t4g.small", 0.032),
+    ("cache.t4g.medium", 0.065),
+    ("cache.m5.large", 0.156),
+    ("cache.m5.xlarge", 0.311),
+    ("cache.m5.2xlarge", 0.623),
+    ("cache.m5.4xlarge", 1.245),
+    ("cache.r6g.large", 0.206),
+    ("cache.r6g.xlarge", 0.411),
+    ("cache.r6g.2xlarge", 0.821),
+    ("cache.r6g.4xlarge", 1.642),
 ];
 
 /// Price per normalization unit (one `small`) and hour in us-east-1, per family: the family's
 /// `large` list price divided by 4.
 const FAMILY_RATES: &[(InstanceKind, &str, f64)] = &[
-    (InstanceKind::Ec2, "m5", 0.024), (InstanceKind::Ec2, "m5a", 0.0215), (InstanceKind::Ec2, "m6i", 0.024),
-    (InstanceKind::Ec2, "m6a", 0.0216), (InstanceKind::Ec2, "m6g", 0.01925), (InstanceKind::Ec2, "m7i", 0.0252),
-    (InstanceKind::Ec2, "m7g", 0.0204), (InstanceKind::Ec2, "c5", 0.02125), (InstanceKind::Ec2, "c6i", 0.02125),
-    (InstanceKind::Ec2, "r5", 0.0315), (InstanceKind::Ec2, "r6i", 0.0315), (InstanceKind::Ec2, "t3", 0.0208),
+    (InstanceKind::Ec2, "m5", 0.024),
+    (InstanceKind::Ec2, "m5a", 0.0215),
+    (InstanceKind::Ec2, "m6i", 0.024),
+    (InstanceKind::Ec2, "m6a", 0.0216),
+    (InstanceKind::Ec2, "m6g", 0.01925),
+    (InstanceKind::Ec2, "m7i", 0.0252),
+    (InstanceKind::Ec2, "m7g", 0.0204),
+    (InstanceKind::Ec2, "c5", 0.02125),
+    (InstanceKind::Ec2, "c6i", 0.02125),
+    (InstanceKind::Ec2, "r5", 0.0315),
+    (InstanceKind::Ec2, "r6i", 0.0315),
+    (InstanceKind::Ec2, "t3", 0.0208),
     (InstanceKind::Ec2, "t3a", 0.0188),
-    (InstanceKind::Rds, "t3", 0.036), (InstanceKind::Rds, "t4g", 0.032), (InstanceKind::Rds, "m5", 0.0445),
-    (InstanceKind::Rds, "m6i", 0.0445), (InstanceKind::Rds, "m6g", 0.03975), (InstanceKind::Rds, "r5", 0.0625),
-    (InstanceKind::Rds, "r6i", 0.0625), (InstanceKind::Rds, "r6g", 0.05625),
-    (InstanceKind::ElastiCache, "t3", 0.034), (InstanceKind::ElastiCache, "t4g", 0.032),
-    (InstanceKind::ElastiCache, "m5", 0.039), (InstanceKind::ElastiCache, "m6g", 0.03725),
-    (InstanceKind::ElastiCache, "r5", 0.054), (InstanceKind::ElastiCache, "r6g", 0.0515),
+    (InstanceKind::Rds, "t3", 0.036),
+    (InstanceKind::Rds, "t4g", 0.032),
+    (InstanceKind::Rds, "m5", 0.0445),
+    (InstanceKind::Rds, "m6i", 0.0445),
+    (InstanceKind::Rds, "m6g", 0.03975),
+    (InstanceKind::Rds, "r5", 0.0625),
+    (InstanceKind::Rds, "r6i", 0.0625),
+    (InstanceKind::Rds, "r6g", 0.05625),
+    (InstanceKind::ElastiCache, "t3", 0.034),
+    (InstanceKind::ElastiCache, "t4g", 0.032),
+    (InstanceKind::ElastiCache, "m5", 0.039),
+    (InstanceKind::ElastiCache, "m6g", 0.03725),
+    (InstanceKind::ElastiCache, "r5", 0.054),
+    (InstanceKind::ElastiCache, "r6g", 0.0515),
 ];
 
 /// The family whose rate prices an unknown family of the same class letter (m5 when the
@@ -89,10 +138,20 @@ fn stand_in_family(family: &str) -> &'static str {
 
 /// Regional price level relative to us-east-1 (m5.large on-demand there ÷ in us-east-1).
 const REGION_MULTIPLIERS: &[(&str, f64)] = &[
-    ("us-east-1", 1.0), ("us-east-2", 1.0), ("us-west-2", 1.0), ("us-west-1", 1.17),
-    ("ca-central-1", 1.11), ("eu-west-1", 1.11), ("eu-west-2", 1.16), ("eu-central-1", 1.20),
-    ("eu-north-1", 1.06), ("ap-south-1", 1.05), ("ap-southeast-1", 1.25), ("ap-southeast-2", 1.25),
-    ("ap-northeast-1", 1.29), ("sa-east-1", 1.59),
+    ("us-east-1", 1.0),
+    ("us-east-2", 1.0),
+    ("us-west-2", 1.0),
+    ("us-west-1", 1.17),
+    ("ca-central-1", 1.11),
+    ("eu-west-1", 1.11),
+    ("eu-west-2", 1.16),
+    ("eu-central-1", 1.20),
+    ("eu-north-1", 1.06),
+    ("ap-south-1", 1.05),
+    ("ap-southeast-1", 1.25),
+    ("ap-southeast-2", 1.25),
+    ("ap-northeast-1", 1.29),
+    ("sa-east-1", 1.59),
 ];
 
 /// The price level of `region` relative to us-east-1; 1.0 for regions not in the table.
@@ -107,12 +166,9 @@ pub fn hourly_price_usd(kind: InstanceKind, name: &str) -> Option<f64> {
     if let Some((_, price)) = LIST_PRICES.iter().find(|(listed, _)| *listed == name) {
         return Some(*price);
     }
-    let rate = |family: &str| {
-        FAMILY_RATES.iter().find(|(k, f, _)| *k == kind && *f == family).map(|(_, _, rate)| *rate)
-    };
-    let per_unit = rate(&instance.family)
-        .or_else(|| rate(stand_in_family(&instance.family)))
-        .or_else(|| rate("m5"))?;
+    let rate =
+        |family: &str| FAMILY_RATES.iter().find(|(k, f, _)| *k == kind && *f == family).map(|(_, _, rate)| *rate);
+    let per_unit = rate(&instance.family).or_else(|| rate(stand_in_family(&instance.family))).or_else(|| rate("m5"))?;
     Some(per_unit * instance.normalization_factor())
 }
 
@@ -195,7 +251,11 @@ mod tests {
         let price = hourly_price_usd(InstanceKind::Ec2, "m5.8xlarge").unwrap();
         assert!((price - 1.536).abs() < 1e-9, "{price}");
         // Family rates reproduce the listed sizes they were derived from.
-        for (name, kind) in [("m5.4xlarge", InstanceKind::Ec2), ("db.r5.xlarge", InstanceKind::Rds), ("cache.r6g.2xlarge", InstanceKind::ElastiCache)] {
+        for (name, kind) in [
+            ("m5.4xlarge", InstanceKind::Ec2),
+            ("db.r5.xlarge", InstanceKind::Rds),
+            ("cache.r6g.2xlarge", InstanceKind::ElastiCache),
+        ] {
             let instance = InstanceType::parse(kind, name).unwrap();
             let (_, _, rate) = FAMILY_RATES.iter().find(|(k, f, _)| *k == kind && *f == instance.family).unwrap();
             let listed = hourly_price_usd(kind, name).unwrap();

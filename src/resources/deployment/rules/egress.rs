@@ -41,7 +41,13 @@ mod tests {
     #[test]
     fn the_allowlist_covers_each_documented_service_once() {
         let list = egress_allowlist();
-        for service in ["licensing.tryretool.com", "invites.tryretool.com", "email-service.retool.com", "p.tryretool.com", "specs.tryretool.com"] {
+        for service in [
+            "licensing.tryretool.com",
+            "invites.tryretool.com",
+            "email-service.retool.com",
+            "p.tryretool.com",
+            "specs.tryretool.com",
+        ] {
             assert_eq!(list.iter().filter(|d| **d == service).count(), 1, "{service}");
         }
         assert_eq!(list.len(), 6);

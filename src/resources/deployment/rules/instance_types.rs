@@ -72,10 +72,15 @@ impl InstanceType {
             return Err(format!("{text:?} has no valid instance family before the size; expected {expected}."));
         }
         if size.starts_with("metal") {
-            return Err(format!("{text:?} is a bare-metal size, which is not supported here; choose a sized type, e.g. {}{family}.4xlarge.", kind.prefix()));
+            return Err(format!(
+                "{text:?} is a bare-metal size, which is not supported here; choose a sized type, e.g. {}{family}.4xlarge.",
+                kind.prefix()
+            ));
         }
         let Some(quarter_units) = size_quarter_units(size) else {
-            return Err(format!("{text:?} has size {size:?}, which is not nano, micro, small, medium, large, xlarge or Nxlarge; expected {expected}."));
+            return Err(format!(
+                "{text:?} has size {size:?}, which is not nano, micro, small, medium, large, xlarge or Nxlarge; expected {expected}."
+            ));
         };
         Ok(InstanceType { kind, family: family.to_owned(), size: size.to_owned(), quarter_units })
     }
@@ -146,7 +151,17 @@ mod tests {
     fn sizes_scale_like_aws_normalization_factors() {
         let factor = |t: &str| InstanceType::parse(InstanceKind::Ec2, t).unwrap().normalization_factor();
         assert_eq!(
-            ["t3.nano", "t3.micro", "t3.small", "t3.medium", "m5.large", "m5.xlarge", "m5.24xlarge", "u-6tb1.112xlarge"].map(factor),
+            [
+                "t3.nano",
+                "t3.micro",
+                "t3.small",
+                "t3.medium",
+                "m5.large",
+                "m5.xlarge",
+                "m5.24xlarge",
+                "u-6tb1.112xlarge"
+            ]
+            .map(factor),
             [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 192.0, 896.0]
         );
     }
@@ -164,9 +179,27 @@ mod tests {
     #[test]
     fn malformed_names_are_refused() {
         for bad in [
-            "", "m5", "m5.", ".xlarge", "m5.xlarge.extra", "M5.xlarge", "m5.XLARGE", "m.xlarge", "5m.large",
-            "m5.1xlarge", "m5.02xlarge", "m5.0xlarge", "m5.xxlarge", "m5.hugelarge", "m5 .large", "m5-.large",
-            "m5.9999xlarge", "m5.99999999999999xlarge", "c5.metal", "m7i.metal-24xl", "m5.large ",
+            "",
+            "m5",
+            "m5.",
+            ".xlarge",
+            "m5.xlarge.extra",
+            "M5.xlarge",
+            "m5.XLARGE",
+            "m.xlarge",
+            "5m.large",
+            "m5.1xlarge",
+            "m5.02xlarge",
+            "m5.0xlarge",
+            "m5.xxlarge",
+            "m5.hugelarge",
+            "m5 .large",
+            "m5-.large",
+            "m5.9999xlarge",
+            "m5.99999999999999xlarge",
+            "c5.metal",
+            "m7i.metal-24xl",
+            "m5.large ",
         ] {
             assert!(InstanceType::parse(InstanceKind::Ec2, bad).is_err(), "{bad:?}");
         }

@@ -24,19 +24,27 @@ pub const MAX_NODES: i64 = 100;
 /// both, and only at apply), at most [`MAX_NAME_LENGTH`] characters.
 pub fn deployment_name() -> impl Validator {
     validators::check(
-        format!("must be a DNS label: lowercase letters, digits and hyphens, starting with a letter, no `--` and no trailing hyphen (at most {MAX_NAME_LENGTH} characters)"),
+        format!(
+            "must be a DNS label: lowercase letters, digits and hyphens, starting with a letter, no `--` and no trailing hyphen (at most {MAX_NAME_LENGTH} characters)"
+        ),
         |value| {
             let name = value.as_str()?;
             if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
-                Some(format!("{name:?} must be 1 to {MAX_NAME_LENGTH} characters long: it prefixes the names of AWS resources."))
+                Some(format!(
+                    "{name:?} must be 1 to {MAX_NAME_LENGTH} characters long: it prefixes the names of AWS resources."
+                ))
             } else if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
                 Some(format!("{name:?} must start with a lowercase letter."))
-            } else if let Some(bad) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+            } else if let Some(bad) =
+                name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+            {
                 Some(format!("{name:?} contains {bad:?}; only lowercase letters, digits and - are allowed."))
             } else if name.ends_with('-') {
                 Some(format!("{name:?} must not end with a hyphen: RDS and ElastiCache identifiers refuse it."))
             } else if name.contains("--") {
-                Some(format!("{name:?} must not contain two hyphens in a row: RDS and ElastiCache identifiers refuse it."))
+                Some(format!(
+                    "{name:?} must not contain two hyphens in a row: RDS and ElastiCache identifiers refuse it."
+                ))
             } else {
                 None
             }
@@ -63,14 +71,21 @@ pub fn hostname_problem(domain: &str) -> Option<String> {
     }
     let labels: Vec<&str> = domain.split('.').collect();
     if labels.len() < 2 {
-        return Some(format!("{domain:?} is a single label; expected a fully qualified hostname such as retool.example.com."));
+        return Some(format!(
+            "{domain:?} is a single label; expected a fully qualified hostname such as retool.example.com."
+        ));
     }
     for label in &labels {
         if label.is_empty() || label.len() > 63 {
-            return Some(format!("{domain:?} has a label of {} characters; each dot-separated label must be 1 to 63.", label.len()));
+            return Some(format!(
+                "{domain:?} has a label of {} characters; each dot-separated label must be 1 to 63.",
+                label.len()
+            ));
         }
         if let Some(bad) = label.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
-            return Some(format!("{domain:?} contains {bad:?}; a hostname has only lowercase letters, digits, hyphens and dots."));
+            return Some(format!(
+                "{domain:?} contains {bad:?}; a hostname has only lowercase letters, digits, hyphens and dots."
+            ));
         }
         if label.starts_with('-') || label.ends_with('-') {
             return Some(format!("{domain:?} has label {label:?}, which starts or ends with a hyphen."));
@@ -139,9 +154,9 @@ fn arn_parts(arn: &str) -> Option<[&str; 4]> {
         return None;
     };
     let partition_ok = partition == "aws"
-        || partition.strip_prefix("aws-").is_some_and(|rest| {
-            !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
-        });
+        || partition
+            .strip_prefix("aws-")
+            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'));
     partition_ok.then_some([service, region, account, resource])
 }
 
@@ -161,7 +176,9 @@ pub fn secret_arn_problem(arn: &str) -> Option<String> {
     };
     let name = resource.strip_prefix("secret:");
     let name_ok = name.is_some_and(|name| {
-        !name.is_empty() && name.len() <= MAX_SECRET_ARN_NAME && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+        !name.is_empty()
+            && name.len() <= MAX_SECRET_ARN_NAME
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
     });
     if service != "secretsmanager" {
         Some(format!("{arn:?} is an ARN of {service:?}, not of a Secrets Manager secret; {expected}."))
@@ -266,22 +283,56 @@ mod tests {
     #[test]
     fn names_are_dns_labels_short_enough_to_prefix_aws_names() {
         accepts(&deployment_name(), &["retool", "retool-prod-2", "a", &"a".repeat(MAX_NAME_LENGTH)]);
-        refuses(&deployment_name(), &["", "Retool", "1retool", "-retool", "retool-", "retool--prod", "a--", "retool_prod", "retool.prod", "rétool", &"a".repeat(MAX_NAME_LENGTH + 1)]);
+        refuses(
+            &deployment_name(),
+            &[
+                "",
+                "Retool",
+                "1retool",
+                "-retool",
+                "retool-",
+                "retool--prod",
+                "a--",
+                "retool_prod",
+                "retool.prod",
+                "rétool",
+                &"a".repeat(MAX_NAME_LENGTH + 1),
+            ],
+        );
     }
 
     #[test]
     fn domains_are_bare_lowercase_hostnames() {
         let long_label = "a".repeat(63);
         let good_long = format!("{long_label}.example.com");
-        accepts(&domain(), &["retool.example.com", "example.io", "a-b.c-d.example.co.uk", "x1.example.com", &good_long]);
+        accepts(
+            &domain(),
+            &["retool.example.com", "example.io", "a-b.c-d.example.co.uk", "x1.example.com", &good_long],
+        );
         let too_long_label = format!("{}.example.com", "a".repeat(64));
         let too_long = format!("{}.com", ["abcdefghij"; 25].join("."));
-        refuses(&domain(), &[
-            "", "localhost", "https://retool.example.com", "retool.example.com:443", "retool.example.com/app",
-            "retool.example.com.", "Retool.Example.com", "retool..example.com", ".example.com", "-a.example.com",
-            "a-.example.com", "retool_1.example.com", "*.example.com", "10.0.0.1", "retool example.com",
-            &too_long_label, &too_long,
-        ]);
+        refuses(
+            &domain(),
+            &[
+                "",
+                "localhost",
+                "https://retool.example.com",
+                "retool.example.com:443",
+                "retool.example.com/app",
+                "retool.example.com.",
+                "Retool.Example.com",
+                "retool..example.com",
+                ".example.com",
+                "-a.example.com",
+                "a-.example.com",
+                "retool_1.example.com",
+                "*.example.com",
+                "10.0.0.1",
+                "retool example.com",
+                &too_long_label,
+                &too_long,
+            ],
+        );
         assert!(hostname_problem("https://x.example.com").is_some_and(|p| p.contains("scheme")));
         assert!(hostname_problem("x.example.com:8443").is_some_and(|p| p.contains("port")));
         assert!(hostname_problem("x.example.com/a").is_some_and(|p| p.contains("path")));
@@ -311,37 +362,63 @@ mod tests {
 
     #[test]
     fn secret_arns_name_a_secret_in_an_account_and_region() {
-        accepts(&secret_arn(), &[
-            "arn:aws:secretsmanager:us-east-1:123456789012:secret:retool/license-AbCdEf",
-            "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:key",
-            "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:a+b=c.d@e_f-g",
-        ]);
-        refuses(&secret_arn(), &[
-            "", "retool/license", "arn:aws:secretsmanager:us-east-1:123456789012:secret:",
-            "arn:aws:secretsmanager:us-east-1:12345678901:secret:x", "arn:aws:secretsmanager::123456789012:secret:x",
-            "arn:aws:ssm:us-east-1:123456789012:parameter/x", "arn:aws:secretsmanager:us-east-1:123456789012:x",
-            "arn:gcp:secretsmanager:us-east-1:123456789012:secret:x", "arn:aws:secretsmanager:us-east-1:123456789012:secret:a b",
-        ]);
-        assert!(secret_arn_problem("arn:aws:ssm:us-east-1:123456789012:parameter/x").is_some_and(|p| p.contains("\"ssm\"")));
-        let longest = format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{}", "a".repeat(MAX_SECRET_ARN_NAME));
+        accepts(
+            &secret_arn(),
+            &[
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:retool/license-AbCdEf",
+                "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:key",
+                "arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:a+b=c.d@e_f-g",
+            ],
+        );
+        refuses(
+            &secret_arn(),
+            &[
+                "",
+                "retool/license",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:",
+                "arn:aws:secretsmanager:us-east-1:12345678901:secret:x",
+                "arn:aws:secretsmanager::123456789012:secret:x",
+                "arn:aws:ssm:us-east-1:123456789012:parameter/x",
+                "arn:aws:secretsmanager:us-east-1:123456789012:x",
+                "arn:gcp:secretsmanager:us-east-1:123456789012:secret:x",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:a b",
+            ],
+        );
+        assert!(
+            secret_arn_problem("arn:aws:ssm:us-east-1:123456789012:parameter/x").is_some_and(|p| p.contains("\"ssm\""))
+        );
+        let longest =
+            format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{}", "a".repeat(MAX_SECRET_ARN_NAME));
         assert_eq!(secret_arn_problem(&longest), None);
         assert!(secret_arn_problem(&format!("{longest}a")).is_some());
     }
 
     #[test]
     fn policy_arns_are_customer_or_aws_managed_policies() {
-        accepts(&iam_policy_arn(), &[
-            "arn:aws:iam::123456789012:policy/retool-boundary",
-            "arn:aws:iam::123456789012:policy/team/retool/workload-boundary",
-            "arn:aws:iam::aws:policy/PowerUserAccess",
-            "arn:aws-us-gov:iam::123456789012:policy/b",
-        ]);
-        refuses(&iam_policy_arn(), &[
-            "", "retool-boundary", "arn:aws:iam::123456789012:role/retool", "arn:aws:iam::123456789012:policy/",
-            "arn:aws:iam::123456789012:policy/team/", "arn:aws:iam:us-east-1:123456789012:policy/x",
-            "arn:aws:iam::12345:policy/x", "arn:aws:s3:::bucket", "arn:aws:iam::123456789012:policy/a b",
-            "arn:aws:iam::123456789012:policy//x",
-        ]);
+        accepts(
+            &iam_policy_arn(),
+            &[
+                "arn:aws:iam::123456789012:policy/retool-boundary",
+                "arn:aws:iam::123456789012:policy/team/retool/workload-boundary",
+                "arn:aws:iam::aws:policy/PowerUserAccess",
+                "arn:aws-us-gov:iam::123456789012:policy/b",
+            ],
+        );
+        refuses(
+            &iam_policy_arn(),
+            &[
+                "",
+                "retool-boundary",
+                "arn:aws:iam::123456789012:role/retool",
+                "arn:aws:iam::123456789012:policy/",
+                "arn:aws:iam::123456789012:policy/team/",
+                "arn:aws:iam:us-east-1:123456789012:policy/x",
+                "arn:aws:iam::12345:policy/x",
+                "arn:aws:s3:::bucket",
+                "arn:aws:iam::123456789012:policy/a b",
+                "arn:aws:iam::123456789012:policy//x",
+            ],
+        );
     }
 
     #[test]

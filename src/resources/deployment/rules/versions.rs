@@ -95,8 +95,12 @@ impl KubernetesVersion {
     pub fn parse(text: &str) -> Result<KubernetesVersion, String> {
         match parse_numbers(text).as_deref() {
             Some(&[1, minor]) => Ok(KubernetesVersion { major: 1, minor }),
-            Some(&[_, _]) => Err(format!("{text:?} is not a Kubernetes version EKS offers; expected 1.N such as {DEFAULT_KUBERNETES_VERSION}.")),
-            _ => Err(format!("{text:?} is not a Kubernetes minor version; expected major.minor such as {DEFAULT_KUBERNETES_VERSION} (no patch number).")),
+            Some(&[_, _]) => Err(format!(
+                "{text:?} is not a Kubernetes version EKS offers; expected 1.N such as {DEFAULT_KUBERNETES_VERSION}."
+            )),
+            _ => Err(format!(
+                "{text:?} is not a Kubernetes minor version; expected major.minor such as {DEFAULT_KUBERNETES_VERSION} (no patch number)."
+            )),
         }
     }
 
@@ -107,9 +111,13 @@ impl KubernetesVersion {
         if planned == prior || planned == next {
             Ok(())
         } else if planned < prior {
-            Err(format!("The cluster runs Kubernetes {prior}; EKS cannot downgrade it to {planned}. Keep {prior}, or replace the deployment."))
+            Err(format!(
+                "The cluster runs Kubernetes {prior}; EKS cannot downgrade it to {planned}. Keep {prior}, or replace the deployment."
+            ))
         } else {
-            Err(format!("The cluster runs Kubernetes {prior}; EKS upgrades one minor version at a time, so {planned} must be reached through {next} first: set {next}, apply, then continue."))
+            Err(format!(
+                "The cluster runs Kubernetes {prior}; EKS upgrades one minor version at a time, so {planned} must be reached through {next} first: set {next}, apply, then continue."
+            ))
         }
     }
 }
@@ -140,7 +148,9 @@ impl PostgresVersion {
             _ => return Err(format!("{text:?} is not a PostgreSQL version; {expected}.")),
         };
         if version.major < MIN_POSTGRES_MAJOR {
-            return Err(format!("PostgreSQL {text} is too old: Retool requires PostgreSQL {MIN_POSTGRES_MAJOR} or later."));
+            return Err(format!(
+                "PostgreSQL {text} is too old: Retool requires PostgreSQL {MIN_POSTGRES_MAJOR} or later."
+            ));
         }
         Ok(version)
     }
@@ -164,9 +174,8 @@ impl fmt::Display for PostgresVersion {
 fn parse_numbers(text: &str) -> Option<Vec<u32>> {
     text.split('.')
         .map(|part| {
-            let canonical = !part.is_empty()
-                && part.bytes().all(|b| b.is_ascii_digit())
-                && (part == "0" || !part.starts_with('0'));
+            let canonical =
+                !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) && (part == "0" || !part.starts_with('0'));
             if canonical { part.parse().ok() } else { None }
         })
         .collect()
@@ -194,9 +203,20 @@ mod tests {
     #[test]
     fn malformed_retool_versions_are_refused() {
         for bad in [
-            "", "3.148.0", "3.148-stable", "3.148.0.1-stable", "v3.148.0-stable", "3.148.0-beta",
-            "3.148.0-Stable", "03.148.0-stable", "3.148.0-stable ", "-stable", "3..0-stable",
-            "3.148.99999999999-stable", "3.148.0-stable-edge", "latest",
+            "",
+            "3.148.0",
+            "3.148-stable",
+            "3.148.0.1-stable",
+            "v3.148.0-stable",
+            "3.148.0-beta",
+            "3.148.0-Stable",
+            "03.148.0-stable",
+            "3.148.0-stable ",
+            "-stable",
+            "3..0-stable",
+            "3.148.99999999999-stable",
+            "3.148.0-stable-edge",
+            "latest",
         ] {
             assert!(RetoolVersion::parse(bad).is_err(), "{bad:?}");
         }

@@ -17,9 +17,7 @@ pub(super) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<Stri
 }
 
 pub(super) fn tags_of(tags: &[ec2::Tag]) -> Tags {
-    tags.iter()
-        .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
-        .collect()
+    tags.iter().filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned()))).collect()
 }
 
 /// Everything about the network in VPC `vpc_id`; `None` when the VPC does not exist.
@@ -38,11 +36,22 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsh
     let (dns_support, dns_hostnames, subnets, route_tables, internet_gateways, nat_gateways, security_groups) = tokio::try_join!(
         dns_flag(ec2, vpc_id, VpcAttributeName::EnableDnsSupport),
         dns_flag(ec2, vpc_id, VpcAttributeName::EnableDnsHostnames),
-        every_item("DescribeSubnets", ec2.describe_subnets().filters(by_vpc()).into_paginator().items().send().collect()),
-        every_item("DescribeRouteTables", ec2.describe_route_tables().filters(by_vpc()).into_paginator().items().send().collect()),
+        every_item(
+            "DescribeSubnets",
+            ec2.describe_subnets().filters(by_vpc()).into_paginator().items().send().collect()
+        ),
+        every_item(
+            "DescribeRouteTables",
+            ec2.describe_route_tables().filters(by_vpc()).into_paginator().items().send().collect()
+        ),
         every_item(
             "DescribeInternetGateways",
-            ec2.describe_internet_gateways().filters(filter("attachment.vpc-id", [vpc_id])).into_paginator().items().send().collect(),
+            ec2.describe_internet_gateways()
+                .filters(filter("attachment.vpc-id", [vpc_id]))
+                .into_paginator()
+                .items()
+                .send()
+                .collect(),
         ),
         every_item(
             "DescribeNatGateways",
@@ -54,7 +63,10 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsh
                 .send()
                 .collect(),
         ),
-        every_item("DescribeSecurityGroups", ec2.describe_security_groups().filters(by_vpc()).into_paginator().items().send().collect()),
+        every_item(
+            "DescribeSecurityGroups",
+            ec2.describe_security_groups().filters(by_vpc()).into_paginator().items().send().collect()
+        ),
     )?;
     let snapshot = NetworkSnapshot {
         vpc: VpcState {
@@ -67,7 +79,12 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsh
         subnets: subnets.iter().filter_map(subnet_state).collect(),
         internet_gateways: internet_gateways
             .iter()
-            .filter_map(|gateway| Some(InternetGatewayState { id: gateway.internet_gateway_id()?.to_owned(), tags: tags_of(gateway.tags()) }))
+            .filter_map(|gateway| {
+                Some(InternetGatewayState {
+                    id: gateway.internet_gateway_id()?.to_owned(),
+                    tags: tags_of(gateway.tags()),
+                })
+            })
             .collect(),
         nat_gateways: nat_gateways.iter().filter_map(nat_gateway_state).collect(),
         route_tables: route_tables.iter().filter_map(route_table_state).collect(),
@@ -151,7 +168,10 @@ fn nat_gateway_state(nat: &ec2::NatGateway) -> Option<NatGatewayState> {
 fn route_table_state(table: &ec2::RouteTable) -> Option<RouteTableState> {
     let live = |association: &&ec2::RouteTableAssociation| {
         association.association_state().and_then(|state| state.state()).is_none_or(|state| {
-            matches!(state, ec2::RouteTableAssociationStateCode::Associated | ec2::RouteTableAssociationStateCode::Associating)
+            matches!(
+                state,
+                ec2::RouteTableAssociationStateCode::Associated | ec2::RouteTableAssociationStateCode::Associating
+            )
         })
     };
     Some(RouteTableState {
@@ -220,9 +240,24 @@ pub(super) fn ingress_rules(permission: &ec2::IpPermission) -> Vec<IngressRule> 
         .ip_ranges()
         .iter()
         .filter_map(|range| range.cidr_ip().map(|cidr| RuleSource::Cidr(cidr.to_owned())))
-        .chain(permission.ipv6_ranges().iter().filter_map(|range| range.cidr_ipv6().map(|cidr| RuleSource::Ipv6Cidr(cidr.to_owned()))))
-        .chain(permission.prefix_list_ids().iter().filter_map(|list| list.prefix_list_id().map(|id| RuleSource::PrefixList(id.to_owned()))))
-        .chain(permission.user_id_group_pairs().iter().filter_map(|pair| pair.group_id().map(|id| RuleSource::SecurityGroup(id.to_owned()))));
+        .chain(
+            permission
+                .ipv6_ranges()
+                .iter()
+                .filter_map(|range| range.cidr_ipv6().map(|cidr| RuleSource::Ipv6Cidr(cidr.to_owned()))),
+        )
+        .chain(
+            permission
+                .prefix_list_ids()
+                .iter()
+                .filter_map(|list| list.prefix_list_id().map(|id| RuleSource::PrefixList(id.to_owned()))),
+        )
+        .chain(
+            permission
+                .user_id_group_pairs()
+                .iter()
+                .filter_map(|pair| pair.group_id().map(|id| RuleSource::SecurityGroup(id.to_owned()))),
+        );
     sources
         .map(|source| IngressRule::normalized(protocol, permission.from_port(), permission.to_port(), source))
         .collect()

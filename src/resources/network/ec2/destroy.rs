@@ -15,8 +15,8 @@ use aws_sdk_ec2::types::NatGatewayState;
 use super::describe::{filter, snapshot};
 use crate::provider::AwsError;
 use crate::provider::waiter::{Backoff, Poll, RetryWhile, retry_while, wait_for};
-use crate::resources::network::desired::VPC_TAG;
 use crate::resources::network::desired::RuleSource;
+use crate::resources::network::desired::VPC_TAG;
 use crate::resources::network::snapshot::{NatStatus, NetworkSnapshot};
 
 /// Treats "not found" as success.
@@ -34,11 +34,21 @@ pub async fn destroy(ec2: &Client, vpc_id: &str, stopped: impl Future<Output = (
         tracing::debug!(vpc_id, "VPC already gone");
         return release_tagged_addresses(ec2, vpc_id, &[]).await;
     };
-    let nat_ids: Vec<String> =
-        snap.nat_gateways.iter().filter(|nat| nat.status.is_live() || nat.status == NatStatus::Failed).map(|nat| nat.id.clone()).collect();
+    let nat_ids: Vec<String> = snap
+        .nat_gateways
+        .iter()
+        .filter(|nat| nat.status.is_live() || nat.status == NatStatus::Failed)
+        .map(|nat| nat.id.clone())
+        .collect();
     for id in &nat_ids {
         tracing::debug!(nat_gateway_id = %id, "deleting NAT gateway");
-        gone_is_fine(ec2.delete_nat_gateway().nat_gateway_id(id).send().await.map_err(|error| AwsError::from_sdk("DeleteNatGateway", error)))?;
+        gone_is_fine(
+            ec2.delete_nat_gateway()
+                .nat_gateway_id(id)
+                .send()
+                .await
+                .map_err(|error| AwsError::from_sdk("DeleteNatGateway", error)),
+        )?;
     }
     let waiting: Vec<String> = snap.nat_gateways.iter().map(|nat| nat.id.clone()).collect();
     if !waiting.is_empty() {
@@ -72,7 +82,11 @@ pub async fn destroy(ec2: &Client, vpc_id: &str, stopped: impl Future<Output = (
         tracing::debug!(subnet_id = %subnet.id, "deleting subnet");
         gone_is_fine(
             retry_while(RetryWhile::DEPENDENCIES_RELEASING, || async {
-                ec2.delete_subnet().subnet_id(&subnet.id).send().await.map_err(|error| AwsError::from_sdk("DeleteSubnet", error))
+                ec2.delete_subnet()
+                    .subnet_id(&subnet.id)
+                    .send()
+                    .await
+                    .map_err(|error| AwsError::from_sdk("DeleteSubnet", error))
             })
             .await,
         )?;
@@ -88,7 +102,11 @@ pub async fn destroy(ec2: &Client, vpc_id: &str, stopped: impl Future<Output = (
 }
 
 /// Waits until every NAT gateway in `ids` is deleted (or unknown to AWS).
-pub async fn wait_until_deleted(ec2: &Client, ids: &[String], stopped: impl Future<Output = ()>) -> Result<(), AwsError> {
+pub async fn wait_until_deleted(
+    ec2: &Client,
+    ids: &[String],
+    stopped: impl Future<Output = ()>,
+) -> Result<(), AwsError> {
     wait_for("WaitNatGatewayDeleted", Backoff::NAT_GATEWAY, stopped, || async {
         let found = match ec2.describe_nat_gateways().set_nat_gateway_ids(Some(ids.to_vec())).send().await {
             Ok(found) => found,
@@ -101,7 +119,13 @@ pub async fn wait_until_deleted(ec2: &Client, ids: &[String], stopped: impl Futu
             .nat_gateways()
             .iter()
             .filter(|nat| !matches!(nat.state(), Some(NatGatewayState::Deleted) | Some(NatGatewayState::Failed)))
-            .map(|nat| format!("{} {}", nat.nat_gateway_id().unwrap_or_default(), nat.state().map(|s| s.as_str()).unwrap_or("unknown")))
+            .map(|nat| {
+                format!(
+                    "{} {}",
+                    nat.nat_gateway_id().unwrap_or_default(),
+                    nat.state().map(|s| s.as_str()).unwrap_or("unknown")
+                )
+            })
             .collect();
         Ok(if remaining.is_empty() { Poll::Ready(()) } else { Poll::Pending(remaining.join(", ")) })
     })

@@ -11,7 +11,9 @@ mod moto_tests;
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, Tag, TagSpecification, UserIdGroupPair};
+use aws_sdk_ec2::types::{
+    IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, Tag, TagSpecification, UserIdGroupPair,
+};
 
 use super::desired::{IngressRule, RuleSource};
 

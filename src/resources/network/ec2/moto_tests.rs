@@ -8,9 +8,9 @@ use super::describe::{filter, snapshot};
 use super::{destroy, reconcile};
 use crate::framework::StopSignal;
 use crate::resources::network::desired::{NatMode, NetworkSpec, VPC_TAG};
-use crate::resources::network::moto::{CallCounter, client, start_moto};
 use crate::resources::network::drift::{DEFAULT_ROUTE, detect};
 use crate::resources::network::fixture::spec;
+use crate::resources::network::moto::{CallCounter, client, start_moto};
 use crate::resources::network::outputs::{observe, recover_spec};
 use crate::resources::network::snapshot::{NetworkSnapshot, RouteTarget};
 
@@ -77,7 +77,12 @@ async fn network_lifecycle_against_moto() {
     ec2.authorize_security_group_ingress()
         .group_id(&database)
         .ip_permissions(
-            IpPermission::builder().ip_protocol("tcp").from_port(22).to_port(22).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build(),
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
         )
         .send()
         .await
@@ -86,7 +91,10 @@ async fn network_lifecycle_against_moto() {
     let found = messages(&two, &drifted);
     assert!(found.contains(&format!("VPC ({vpc_id}) has DNS hostnames disabled")), "{found:?}");
     assert!(found.contains(&"NAT gateway for us-east-1b is missing".to_string()), "{found:?}");
-    assert!(found.contains(&format!("database security group ({database}) has unexpected ingress tcp 22 from 0.0.0.0/0")), "{found:?}");
+    assert!(
+        found.contains(&format!("database security group ({database}) has unexpected ingress tcp 22 from 0.0.0.0/0")),
+        "{found:?}"
+    );
 
     // ...and repaired by reconciling from the known VPC.
     let repaired = reconcile::reconcile(&ec2, &two, Some(&vpc_id), &[], &stop).await.unwrap();
@@ -106,7 +114,9 @@ async fn network_lifecycle_against_moto() {
     let private_b = switched
         .route_tables
         .iter()
-        .find(|table| table.associations.iter().any(|a| Some(&a.subnet_id) == repaired_outputs.private_subnet_ids.get(1)))
+        .find(|table| {
+            table.associations.iter().any(|a| Some(&a.subnet_id) == repaired_outputs.private_subnet_ids.get(1))
+        })
         .unwrap();
     let default_route = private_b.routes.iter().find(|route| route.destination == DEFAULT_ROUTE).unwrap();
     assert_eq!(default_route.target, RouteTarget::NatGateway(live[0].id.clone()));
@@ -123,11 +133,13 @@ async fn network_lifecycle_against_moto() {
     let mut stop_signal = stop.clone();
     destroy::destroy(&ec2, &vpc_id, async move { stop_signal.stopped().await }).await.unwrap();
     assert!(snapshot(&ec2, &vpc_id).await.unwrap().is_none());
-    let addresses = ec2.describe_addresses().filters(filter(&format!("tag:{VPC_TAG}"), [&vpc_id])).send().await.unwrap();
+    let addresses =
+        ec2.describe_addresses().filters(filter(&format!("tag:{VPC_TAG}"), [&vpc_id])).send().await.unwrap();
     assert_eq!(addresses.addresses().len(), 0, "Elastic IPs left behind");
     let subnets = ec2.describe_subnets().filters(filter("vpc-id", [&vpc_id])).send().await.unwrap();
     assert_eq!(subnets.subnets().len(), 0);
-    let gateways = ec2.describe_internet_gateways().filters(filter("tag:retool:network", ["acme"])).send().await.unwrap();
+    let gateways =
+        ec2.describe_internet_gateways().filters(filter("tag:retool:network", ["acme"])).send().await.unwrap();
     assert_eq!(gateways.internet_gateways().len(), 0);
     let mut stop_signal = stop.clone();
     destroy::destroy(&ec2, &vpc_id, async move { stop_signal.stopped().await }).await.unwrap();

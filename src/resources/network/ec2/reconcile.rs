@@ -111,9 +111,13 @@ impl Run<'_> {
         let mut private_subnets = BTreeMap::new();
         for zone in &zones {
             let public = Component::PublicSubnet(zone.name.clone());
-            public_subnets.insert(zone.name.clone(), self.subnet(&snap, &public, &zone.name, zone.subnets.public, true).await?);
+            public_subnets
+                .insert(zone.name.clone(), self.subnet(&snap, &public, &zone.name, zone.subnets.public, true).await?);
             let private = Component::PrivateSubnet(zone.name.clone());
-            private_subnets.insert(zone.name.clone(), self.subnet(&snap, &private, &zone.name, zone.subnets.private, false).await?);
+            private_subnets.insert(
+                zone.name.clone(),
+                self.subnet(&snap, &private, &zone.name, zone.subnets.private, false).await?,
+            );
         }
 
         let nat_ids = self.nat_gateways(&snap, &public_subnets).await?;
@@ -136,9 +140,21 @@ impl Run<'_> {
             }
         }
 
-        let cluster = self.security_group(&snap, &Component::ClusterSecurityGroup, "Retool cluster: traffic within the cluster and from the VPC").await?;
+        let cluster = self
+            .security_group(
+                &snap,
+                &Component::ClusterSecurityGroup,
+                "Retool cluster: traffic within the cluster and from the VPC",
+            )
+            .await?;
         self.sync_ingress(&cluster.0, &cluster.1, &cluster_ingress(&cluster.0, self.spec.cidr_block)).await?;
-        let database = self.security_group(&snap, &Component::DatabaseSecurityGroup, "Retool database: PostgreSQL from the cluster only").await?;
+        let database = self
+            .security_group(
+                &snap,
+                &Component::DatabaseSecurityGroup,
+                "Retool database: PostgreSQL from the cluster only",
+            )
+            .await?;
         self.sync_ingress(&database.0, &database.1, &database_ingress(&cluster.0)).await?;
 
         self.remove_surplus_nat_gateways(&snap).await?;
@@ -166,8 +182,11 @@ impl Run<'_> {
     /// removes retired ones.
     async fn ensure_tags(&self, component: &Component, id: &str, actual: &Tags) -> Result<(), AwsError> {
         let wanted = self.spec.tags_for(component);
-        let missing: BTreeMap<String, String> =
-            wanted.iter().filter(|(key, value)| actual.get(*key) != Some(*value)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let missing: BTreeMap<String, String> = wanted
+            .iter()
+            .filter(|(key, value)| actual.get(*key) != Some(*value))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if !missing.is_empty() {
             tracing::debug!(id, keys = ?missing.keys().collect::<Vec<_>>(), "retagging");
             self.ec2
@@ -323,7 +342,11 @@ impl Run<'_> {
     }
 
     /// One live NAT gateway per NAT zone, in that zone's public subnet; returns zone → id.
-    async fn nat_gateways(&self, snap: &NetworkSnapshot, public_subnets: &BTreeMap<String, String>) -> Result<BTreeMap<String, String>, AwsError> {
+    async fn nat_gateways(
+        &self,
+        snap: &NetworkSnapshot,
+        public_subnets: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, AwsError> {
         let mut ids = BTreeMap::new();
         let mut created = Vec::new();
         for zone in self.spec.nat_zones() {
@@ -338,8 +361,8 @@ impl Run<'_> {
                 continue;
             }
             // Replace a gateway in the wrong subnet or one that failed.
-            let broken = existing
-                .or_else(|| snap.nat_gateway_any_status(zone).filter(|nat| nat.status == NatStatus::Failed));
+            let broken =
+                existing.or_else(|| snap.nat_gateway_any_status(zone).filter(|nat| nat.status == NatStatus::Failed));
             if let Some(nat) = broken {
                 self.delete_nat_gateway(&nat.id).await?;
             }
@@ -377,12 +400,8 @@ impl Run<'_> {
     /// interrupted run or a deleted gateway), else a new one.
     async fn elastic_ip(&self, snap: &NetworkSnapshot, zone: &str) -> Result<String, AwsError> {
         let component = Component::ElasticIp(zone.to_owned());
-        let in_use: Vec<String> = snap
-            .nat_gateways
-            .iter()
-            .filter(|nat| nat.status.is_live())
-            .flat_map(|nat| nat.allocation_ids())
-            .collect();
+        let in_use: Vec<String> =
+            snap.nat_gateways.iter().filter(|nat| nat.status.is_live()).flat_map(|nat| nat.allocation_ids()).collect();
         let tagged = self
             .ec2
             .describe_addresses()
@@ -439,7 +458,11 @@ impl Run<'_> {
                     Some(state) => {
                         return Err(AwsError::local(
                             "CreateNatGateway",
-                            format!("NAT gateway {id} is {}: {}", state.as_str(), nat.failure_message().unwrap_or("no reason given")),
+                            format!(
+                                "NAT gateway {id} is {}: {}",
+                                state.as_str(),
+                                nat.failure_message().unwrap_or("no reason given")
+                            ),
                         ));
                     }
                 }
@@ -462,7 +485,12 @@ impl Run<'_> {
 
     /// The route table playing `component`, with its default route sent to `target` and nothing
     /// but the local route besides; returns its id.
-    async fn route_table(&self, snap: &NetworkSnapshot, component: &Component, target: &RouteTarget) -> Result<String, AwsError> {
+    async fn route_table(
+        &self,
+        snap: &NetworkSnapshot,
+        component: &Component,
+        target: &RouteTarget,
+    ) -> Result<String, AwsError> {
         let (id, routes) = match snap.route_table(component) {
             Some(table) => {
                 self.ensure_tags(component, &table.id, &table.tags).await?;
@@ -486,7 +514,9 @@ impl Run<'_> {
                 (id, Vec::new())
             }
         };
-        for route in routes.iter().filter(|route| route.destination != DEFAULT_ROUTE && route.target != RouteTarget::Local) {
+        for route in
+            routes.iter().filter(|route| route.destination != DEFAULT_ROUTE && route.target != RouteTarget::Local)
+        {
             tracing::debug!(route_table_id = %id, destination = %route.destination, "deleting unexpected route");
             let request = self.ec2.delete_route().route_table_id(&id);
             let request = if route.destination.starts_with("pl-") {
@@ -511,7 +541,9 @@ impl Run<'_> {
                     let request = self.ec2.replace_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
                     let request = match target {
                         RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
-                        RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => request.gateway_id(gateway),
+                        RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => {
+                            request.gateway_id(gateway)
+                        }
                         RouteTarget::Local => request.gateway_id("local"),
                     };
                     request.send().await.map_err(|error| AwsError::from_sdk("ReplaceRoute", error))
@@ -523,7 +555,9 @@ impl Run<'_> {
                     let request = self.ec2.create_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
                     let request = match target {
                         RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
-                        RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => request.gateway_id(gateway),
+                        RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => {
+                            request.gateway_id(gateway)
+                        }
                         RouteTarget::Local => request.gateway_id("local"),
                     };
                     request.send().await.map_err(|error| AwsError::from_sdk("CreateRoute", error))
@@ -570,7 +604,12 @@ impl Run<'_> {
     }
 
     /// The security group playing `component` and its current ingress rules.
-    async fn security_group(&self, snap: &NetworkSnapshot, component: &Component, description: &str) -> Result<(String, Vec<IngressRule>), AwsError> {
+    async fn security_group(
+        &self,
+        snap: &NetworkSnapshot,
+        component: &Component,
+        description: &str,
+    ) -> Result<(String, Vec<IngressRule>), AwsError> {
         if let Some(group) = snap.security_group(component, self.spec) {
             self.ensure_tags(component, &group.id, &group.tags).await?;
             return Ok((group.id.clone(), group.ingress.clone()));
@@ -594,7 +633,12 @@ impl Run<'_> {
     }
 
     /// Authorizes the rules the group lacks and revokes the ones nobody asked for.
-    async fn sync_ingress(&self, group_id: &str, actual: &[IngressRule], wanted: &[IngressRule]) -> Result<(), AwsError> {
+    async fn sync_ingress(
+        &self,
+        group_id: &str,
+        actual: &[IngressRule],
+        wanted: &[IngressRule],
+    ) -> Result<(), AwsError> {
         let missing: Vec<_> = wanted.iter().filter(|rule| !actual.contains(rule)).map(permission).collect();
         if !missing.is_empty() {
             tracing::debug!(group_id, rules = missing.len(), "authorizing ingress");
