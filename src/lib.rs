@@ -7,11 +7,18 @@
 //! * [`protocol`] — the tfplugin6 gRPC service; turns wire messages into framework calls.
 //! * [`framework`] — schema, values in context, plan modifiers, validators, the `Resource` trait.
 //! * [`value`] — Terraform's type system and its msgpack / JSON encodings.
-//! * [`provider`] and [`resources`] — the retool provider itself and its AWS-backed resources.
+//! * [`resources`] — the three resources, each in the same skeleton.
+//! * [`aws`] — the AWS support layer: clients, waits and retries, tags, identity, IAM policies.
+//! * [`error`] and [`stop`] — the one error type, and Terraform's stop request; leaves.
+//!
+//! [`provider`] is the composition root: the `retool` provider block and its list of resources.
 
+pub mod aws;
+pub mod error;
 pub mod framework;
 pub mod plugin;
 pub mod protocol;
 pub mod provider;
 pub mod resources;
+pub mod stop;
 pub mod value;

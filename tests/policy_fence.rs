@@ -35,7 +35,7 @@ fn trust() -> Trust {
     Trust { operator_principal_arns: vec![OPERATOR.into()], external_id: Some(EXTERNAL_ID.into()), require_mfa: true }
 }
 
-fn doc(document: &terraform_provider_retool::resources::permission_boundary::policy::PolicyDocument) -> Json {
+fn doc(document: &terraform_provider_retool::aws::iam::PolicyDocument) -> Json {
     serde_json::from_str(&document.to_canonical_json()).expect("canonical JSON parses")
 }
 

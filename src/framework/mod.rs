@@ -10,18 +10,19 @@ pub mod docs;
 pub mod plan;
 pub mod plan_modifiers;
 pub mod provider;
+pub mod read;
 pub mod resource;
 pub mod runtime;
 pub mod schema;
-pub mod stop;
+
 pub mod validate;
 pub mod validators;
 
+pub use crate::stop::StopSignal;
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use plan_modifiers::{PlanModifier, requires_replace, requires_replace_if, use_state_for_unknown};
 pub use provider::Provider;
 pub use resource::{PlanRequest, PlanResponse, Resource, ResourceContext};
 pub use runtime::ProviderRuntime;
 pub use schema::{Attribute, AttributeType, Block, NestedBlock, Nesting, Schema};
-pub use stop::StopSignal;
 pub use validators::Validator;

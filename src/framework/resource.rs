@@ -13,7 +13,7 @@ use crate::value::{AttributePath, Value};
 
 use super::diagnostics::Diagnostics;
 use super::schema::Schema;
-use super::stop::StopSignal;
+use crate::stop::StopSignal;
 
 /// What a resource operation runs with: the configured provider's clients and the stop signal.
 pub struct ResourceContext<D> {

@@ -17,8 +17,8 @@ use super::plan::plan_resource;
 use super::provider::Provider;
 use super::resource::{PlanRequest, PlanResponse, Resource, ResourceContext};
 use super::schema::Schema;
-use super::stop::StopSource;
 use super::validate::validate_block;
+use crate::stop::StopSource;
 
 /// Whether contract checks run: always in debug builds (and so in tests), never in release.
 const CHECK_CONTRACTS: bool = cfg!(debug_assertions);

@@ -5,7 +5,6 @@
 //! wholly known configuration into plain Rust for [`super::clients::AwsClients`] to build on.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
 use crate::framework::Diagnostics;
@@ -13,65 +12,9 @@ use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting};
 use crate::framework::validators::{self, Validator};
 use crate::value::{AttributePath, Type, Value};
 
-/// Retries (after the first attempt) of every AWS call when `max_retries` is not set.
-pub const DEFAULT_MAX_RETRIES: u32 = 25;
-
-/// The services whose endpoints can be overridden, as `endpoints` attribute names.
-pub const ENDPOINT_SERVICES: [&str; 9] =
-    ["ec2", "eks", "elasticache", "iam", "kms", "rds", "s3", "secretsmanager", "sts"];
-
-/// A string that must never be printed: Debug and Display show a placeholder.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Sensitive(String);
-
-impl Sensitive {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for handing to the SDK and nowhere else.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Sensitive {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<sensitive>")
-    }
-}
-
-/// The `assume_role` block.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssumeRole {
-    pub role_arn: String,
-    pub external_id: Option<Sensitive>,
-    pub session_name: Option<String>,
-    pub duration: Option<Duration>,
-}
-
-/// The `endpoints` block: per-service URL overrides, `None` meaning the SDK's own resolution
-/// (which honours `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Endpoints(BTreeMap<&'static str, String>);
-
-impl Endpoints {
-    /// The override for `service` (one of [`ENDPOINT_SERVICES`]).
-    pub fn get(&self, service: &str) -> Option<&str> {
-        self.0.get(service).map(String::as_str)
-    }
-}
-
-/// The provider configuration, known in full.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderConfig {
-    pub region: Option<String>,
-    pub profile: Option<String>,
-    pub assume_role: Option<AssumeRole>,
-    pub endpoints: Endpoints,
-    pub default_tags: BTreeMap<String, String>,
-    pub max_retries: u32,
-}
+use crate::aws::is_region_name;
+use crate::aws::settings::{AssumeRole, AwsSettings, DEFAULT_MAX_RETRIES, ENDPOINT_SERVICES, Endpoints, Sensitive};
+use crate::framework::read::string_map;
 
 /// The provider block's schema.
 pub fn schema_block() -> Block {
@@ -179,19 +122,6 @@ fn service_title(service: &str) -> &'static str {
     }
 }
 
-/// Whether `text` looks like an AWS region name (`us-east-1`, `us-gov-west-1`, `eu-central-2`).
-pub fn is_region_name(text: &str) -> bool {
-    let lowercase = |part: &&str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase());
-    let parts: Vec<&str> = text.split('-').collect();
-    let [first, middle @ .., last] = parts.as_slice() else { return false };
-    first.len() == 2
-        && lowercase(first)
-        && !middle.is_empty()
-        && middle.iter().all(lowercase)
-        && (1..=2).contains(&last.len())
-        && last.bytes().all(|b| b.is_ascii_digit())
-}
-
 fn region_name() -> impl Validator {
     validators::check("must be an AWS region name such as us-east-1", |value| {
         let region = value.as_str()?;
@@ -228,83 +158,81 @@ fn tag_keys() -> impl Validator {
     })
 }
 
-impl ProviderConfig {
-    /// Reads a validated, wholly known provider configuration. Problems that slipped past the
-    /// schema (wrong shapes) become diagnostics on their attribute and the result is `None`.
-    pub fn from_value(config: &Value, diags: &mut Diagnostics) -> Option<Self> {
-        let root = AttributePath::root();
-        let errors_before = diags.iter().filter(|d| d.severity == crate::framework::Severity::Error).count();
-        let region = optional_string(config, "region", &root, diags);
-        let profile = optional_string(config, "profile", &root, diags);
-        let max_retries = match config.attr("max_retries") {
-            Value::Null => DEFAULT_MAX_RETRIES,
-            value => match value.as_i64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n <= 100) {
-                Some(n) => n,
-                None => {
-                    diags.attribute_error(
-                        root.attr("max_retries"),
-                        "Invalid max_retries",
-                        "Expected a whole number from 0 to 100.",
-                    );
-                    DEFAULT_MAX_RETRIES
-                }
-            },
-        };
-        let default_tags = string_map(config.attr("default_tags"), &root.attr("default_tags"), diags);
-
-        let assume_role = match config.attr("assume_role") {
-            Value::Null => None,
-            block => {
-                let path = root.attr("assume_role");
-                let role_arn = optional_string(block, "role_arn", &path, diags);
-                if role_arn.is_none() {
-                    diags.attribute_error(
-                        path.attr("role_arn"),
-                        "Missing role_arn",
-                        "The assume_role block needs the ARN of the role to assume.",
-                    );
-                }
-                let duration = match block.attr("duration_seconds") {
-                    Value::Null => None,
-                    value => match value.as_i64().and_then(|n| u64::try_from(n).ok()) {
-                        Some(seconds) => Some(Duration::from_secs(seconds)),
-                        None => {
-                            diags.attribute_error(
-                                path.attr("duration_seconds"),
-                                "Invalid duration_seconds",
-                                "Expected a whole number of seconds from 900 to 43200.",
-                            );
-                            None
-                        }
-                    },
-                };
-                role_arn.map(|role_arn| AssumeRole {
-                    role_arn,
-                    external_id: optional_string(block, "external_id", &path, diags).map(Sensitive),
-                    session_name: optional_string(block, "session_name", &path, diags),
-                    duration,
-                })
+/// Reads a validated, wholly known provider configuration. Problems that slipped past the
+/// schema (wrong shapes) become diagnostics on their attribute and the result is `None`.
+pub fn settings_from_value(config: &Value, diags: &mut Diagnostics) -> Option<AwsSettings> {
+    let root = AttributePath::root();
+    let errors_before = diags.iter().filter(|d| d.severity == crate::framework::Severity::Error).count();
+    let region = optional_string(config, "region", &root, diags);
+    let profile = optional_string(config, "profile", &root, diags);
+    let max_retries = match config.attr("max_retries") {
+        Value::Null => DEFAULT_MAX_RETRIES,
+        value => match value.as_i64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n <= 100) {
+            Some(n) => n,
+            None => {
+                diags.attribute_error(
+                    root.attr("max_retries"),
+                    "Invalid max_retries",
+                    "Expected a whole number from 0 to 100.",
+                );
+                DEFAULT_MAX_RETRIES
             }
-        };
+        },
+    };
+    let default_tags = string_map(config.attr("default_tags"), &root.attr("default_tags"), diags);
 
-        let mut endpoints = BTreeMap::new();
-        let endpoints_block = config.attr("endpoints");
-        for service in ENDPOINT_SERVICES {
-            if let Some(url) = optional_string(endpoints_block, service, &root.attr("endpoints"), diags) {
-                endpoints.insert(service, url);
+    let assume_role = match config.attr("assume_role") {
+        Value::Null => None,
+        block => {
+            let path = root.attr("assume_role");
+            let role_arn = optional_string(block, "role_arn", &path, diags);
+            if role_arn.is_none() {
+                diags.attribute_error(
+                    path.attr("role_arn"),
+                    "Missing role_arn",
+                    "The assume_role block needs the ARN of the role to assume.",
+                );
             }
+            let duration = match block.attr("duration_seconds") {
+                Value::Null => None,
+                value => match value.as_i64().and_then(|n| u64::try_from(n).ok()) {
+                    Some(seconds) => Some(Duration::from_secs(seconds)),
+                    None => {
+                        diags.attribute_error(
+                            path.attr("duration_seconds"),
+                            "Invalid duration_seconds",
+                            "Expected a whole number of seconds from 900 to 43200.",
+                        );
+                        None
+                    }
+                },
+            };
+            role_arn.map(|role_arn| AssumeRole {
+                role_arn,
+                external_id: optional_string(block, "external_id", &path, diags).map(Sensitive::new),
+                session_name: optional_string(block, "session_name", &path, diags),
+                duration,
+            })
         }
+    };
 
-        let errors_after = diags.iter().filter(|d| d.severity == crate::framework::Severity::Error).count();
-        (errors_after == errors_before).then_some(Self {
-            region,
-            profile,
-            assume_role,
-            endpoints: Endpoints(endpoints),
-            default_tags,
-            max_retries,
-        })
+    let mut endpoints = BTreeMap::new();
+    let endpoints_block = config.attr("endpoints");
+    for service in ENDPOINT_SERVICES {
+        if let Some(url) = optional_string(endpoints_block, service, &root.attr("endpoints"), diags) {
+            endpoints.insert(service, url);
+        }
     }
+
+    let errors_after = diags.iter().filter(|d| d.severity == crate::framework::Severity::Error).count();
+    (errors_after == errors_before).then_some(AwsSettings {
+        region,
+        profile,
+        assume_role,
+        endpoints: Endpoints::new(endpoints),
+        default_tags,
+        max_retries,
+    })
 }
 
 fn optional_string(object: &Value, name: &str, parent: &AttributePath, diags: &mut Diagnostics) -> Option<String> {
@@ -322,30 +250,6 @@ fn optional_string(object: &Value, name: &str, parent: &AttributePath, diags: &m
             }
         },
     }
-}
-
-/// A map of strings (tags); null is the empty map.
-pub fn string_map(value: &Value, path: &AttributePath, diags: &mut Diagnostics) -> BTreeMap<String, String> {
-    let Some(entries) = value.as_map() else {
-        if !value.is_null() {
-            diags.attribute_error(
-                path.clone(),
-                "Invalid map",
-                format!("Expected a map of strings, got {}.", value.kind_name()),
-            );
-        }
-        return BTreeMap::new();
-    };
-    entries
-        .iter()
-        .filter_map(|(key, entry)| match entry.as_str() {
-            Some(text) => Some((key.clone(), text.to_owned())),
-            None => {
-                diags.attribute_error(path.key(key.clone()), "Invalid tag value", "Tag values must be strings.");
-                None
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -399,7 +303,7 @@ mod tests {
         let config = full_config();
         assert_eq!(validate(&config), Vec::<String>::new());
         let mut diags = Diagnostics::new();
-        let parsed = ProviderConfig::from_value(&config, &mut diags).unwrap();
+        let parsed = settings_from_value(&config, &mut diags).unwrap();
         assert!(diags.is_empty());
         assert_eq!(parsed.region.as_deref(), Some("eu-west-3"));
         assert_eq!(parsed.max_retries, 7);
@@ -414,7 +318,7 @@ mod tests {
     #[test]
     fn an_empty_configuration_uses_defaults() {
         let mut diags = Diagnostics::new();
-        let parsed = ProviderConfig::from_value(&Value::object::<&str>([]), &mut diags).unwrap();
+        let parsed = settings_from_value(&Value::object::<&str>([]), &mut diags).unwrap();
         assert_eq!(parsed.max_retries, DEFAULT_MAX_RETRIES);
         assert_eq!(parsed.assume_role, None);
         assert!(parsed.default_tags.is_empty());
@@ -457,7 +361,7 @@ mod tests {
     fn assume_role_without_role_arn_is_an_error_on_role_arn() {
         let mut diags = Diagnostics::new();
         let config = Value::object([("assume_role", Value::object([("session_name", Value::string("x1"))]))]);
-        assert_eq!(ProviderConfig::from_value(&config, &mut diags), None);
+        assert_eq!(settings_from_value(&config, &mut diags), None);
         let error = diags.iter().next().unwrap();
         assert_eq!(error.path.as_ref().map(ToString::to_string).as_deref(), Some("assume_role.role_arn"));
     }

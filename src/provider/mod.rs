@@ -1,9 +1,7 @@
-//! The `retool` provider: its configuration block and the AWS clients every resource uses.
+//! The composition root: the `retool` provider block, the AWS clients it configures, and the list
+//! of resources it serves. Nothing else lives here; resources and the AWS layer never import it.
 
-pub mod aws_error;
-pub mod clients;
 pub mod config;
-pub mod waiter;
 
 use std::sync::Arc;
 
@@ -12,15 +10,14 @@ use async_trait::async_trait;
 use crate::framework::{Diagnostics, Provider, Resource, Schema};
 use crate::value::{AttributePath, Value};
 
-pub use aws_error::AwsError;
-pub use clients::AwsClients;
-pub use config::ProviderConfig;
+use crate::aws::AwsClients;
 
 /// The provider served to Terraform as `retool`.
 #[derive(Debug, Default)]
 pub struct RetoolProvider;
 
 impl RetoolProvider {
+    /// The provider, before Terraform configures it.
     pub fn new() -> Self {
         Self
     }
@@ -52,8 +49,8 @@ impl Provider for RetoolProvider {
             tracing::debug!("provider configuration not yet known; planning without AWS clients");
             return None;
         }
-        let config = ProviderConfig::from_value(config, diags)?;
-        match AwsClients::new(&config).await {
+        let settings = config::settings_from_value(config, diags)?;
+        match AwsClients::new(&settings).await {
             Ok(clients) => Some(clients),
             Err(error) => {
                 let path = AttributePath::root().attr("region");
@@ -64,6 +61,10 @@ impl Provider for RetoolProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<AwsClients>>> {
-        crate::resources::all()
+        vec![
+            Arc::new(crate::resources::network::NetworkResource),
+            Arc::new(crate::resources::permission_boundary::PermissionBoundaryResource),
+            Arc::new(crate::resources::deployment::DeploymentResource),
+        ]
     }
 }

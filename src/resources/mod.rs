@@ -1,19 +1,7 @@
-//! Every resource type the provider serves.
+//! Every resource type the provider serves, each in the same skeleton (the network's is the
+//! model): `mod.rs` (docs, schema, thin CRUD), the typed model, the pure desired state, the observed
+//! picture, drift, the AWS work, import and validators.
 
 pub mod deployment;
 pub mod network;
 pub mod permission_boundary;
-
-use std::sync::Arc;
-
-use crate::framework::Resource;
-use crate::provider::AwsClients;
-
-/// All resources of the `retool` provider, for the provider's registry.
-pub fn all() -> Vec<Arc<dyn Resource<AwsClients>>> {
-    vec![
-        Arc::new(network::NetworkResource),
-        Arc::new(permission_boundary::PermissionBoundaryResource),
-        Arc::new(deployment::DeploymentResource),
-    ]
-}

@@ -29,11 +29,11 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use crate::aws::AwsClients;
 use crate::framework::plan_modifiers::{requires_replace, use_state_for_unknown};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting};
 use crate::framework::validators::{check, int_between};
 use crate::framework::{Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
-use crate::provider::AwsClients;
 use crate::value::{AttributePath, Number, Type, Value};
 
 use names::Names;
@@ -882,7 +882,7 @@ fn without_unknowns(value: Value) -> Value {
 }
 
 /// Brings the cluster's record tags (version, domain, …) up to date.
-async fn retag_cluster(client: &AwsClients, spec: &DeploymentSpec) -> Result<(), crate::provider::AwsError> {
+async fn retag_cluster(client: &AwsClients, spec: &DeploymentSpec) -> Result<(), crate::error::Error> {
     let eks = client.eks();
     let Some(cluster) = aws::eks::observe_cluster(&eks, &Names::new(&spec.name).cluster()).await? else {
         return Ok(());
@@ -899,7 +899,7 @@ async fn retag_cluster(client: &AwsClients, spec: &DeploymentSpec) -> Result<(),
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| crate::provider::AwsError::from_sdk("TagResource", e))
+        .map_err(|e| crate::error::Error::from_sdk("TagResource", e))
 }
 
 /// The configuration of an existing deployment, from what AWS reports (import).

@@ -4,7 +4,7 @@
 
 use aws_sdk_ec2::Client;
 
-use crate::provider::AwsError;
+use crate::error::Error;
 use crate::resources::network::desired::Component;
 use crate::resources::network::ec2::describe;
 use crate::resources::network::snapshot::component_of;
@@ -26,7 +26,7 @@ pub enum NetworkProblem {
     Missing,
     /// The VPC lacks a piece a `retool_network` has.
     Incomplete(String),
-    Aws(AwsError),
+    Aws(Error),
 }
 
 impl std::fmt::Display for NetworkProblem {

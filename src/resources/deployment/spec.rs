@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::framework::Diagnostics;
-use crate::provider::config::string_map;
+use crate::framework::read::string_map;
 use crate::value::{AttributePath, Value};
 
 pub use super::rules::versions::DEFAULT_KUBERNETES_VERSION;

@@ -19,8 +19,9 @@ use super::network::{self, NetworkProblem, NetworkView};
 use super::rules::secrets::{generate_encryption_key, generate_jwt_secret};
 use super::rules::versions::{MIN_POSTGRES_MAJOR, PostgresVersion};
 use super::spec::{DeploymentSpec, EKS_TIMEOUT, Operation, RDS_TIMEOUT};
+use crate::aws::AwsClients;
+use crate::error::Error;
 use crate::framework::StopSignal;
-use crate::provider::{AwsClients, AwsError};
 
 /// Managed policies of the cluster and node roles (AWS's own, in the partition).
 const CLUSTER_POLICIES: [&str; 1] = ["AmazonEKSClusterPolicy"];
@@ -70,7 +71,7 @@ fn partition_and_account(cluster_arn: &str) -> Option<(String, String)> {
 }
 
 /// Reads every piece of deployment `deployment`, concurrently per service.
-pub async fn observe(clients: &AwsClients, deployment: &str, network_id: &str) -> Result<Observed, AwsError> {
+pub async fn observe(clients: &AwsClients, deployment: &str, network_id: &str) -> Result<Observed, Error> {
     let names = Names::new(deployment);
     let (eks, rds, elasticache, kms_client, sm, iam_client) =
         (clients.eks(), clients.rds(), clients.elasticache(), clients.kms(), clients.secrets_manager(), clients.iam());
@@ -97,7 +98,7 @@ pub async fn observe(clients: &AwsClients, deployment: &str, network_id: &str) -
             }
             None => None,
         };
-        Ok::<_, AwsError>((cluster, groups, oidc))
+        Ok::<_, Error>((cluster, groups, oidc))
     };
     let (cluster_role, node_role, eso_role) = (names.cluster_role(), names.node_role(), names.external_secrets_role());
     let roles = async {
@@ -116,7 +117,7 @@ pub async fn observe(clients: &AwsClients, deployment: &str, network_id: &str) -
             None => None,
         };
         let retool_db = rds::observe_instance(&rds, &names.retool_db()).await?;
-        Ok::<_, AwsError>((database, forced, retool_db))
+        Ok::<_, Error>((database, forced, retool_db))
     };
     let (
         network,
@@ -173,10 +174,10 @@ pub fn cluster_tags(spec: &DeploymentSpec) -> std::collections::BTreeMap<String,
 }
 
 /// The parameter group family of the configured engine version.
-pub fn parameter_group(spec: &DeploymentSpec) -> Result<String, AwsError> {
+pub fn parameter_group(spec: &DeploymentSpec) -> Result<String, Error> {
     PostgresVersion::parse(&spec.database.engine_version)
         .map(|version| Names::new(&spec.name).db_parameter_group(&version.parameter_group_family()))
-        .map_err(|problem| AwsError::local("PlanDatabase", problem))
+        .map_err(|problem| Error::unexpected("PlanDatabase", problem))
 }
 
 /// The security groups the databases should have, sorted: the network's database group and,
@@ -201,10 +202,10 @@ fn rds_budget(spec: &DeploymentSpec, operation: Operation) -> Duration {
 
 /// Everything that went wrong in one converge or destroy, chain by chain.
 #[derive(Debug, Default)]
-pub struct Failures(pub Vec<AwsError>);
+pub struct Failures(pub Vec<Error>);
 
 impl Failures {
-    fn record<T>(&mut self, result: Result<T, AwsError>) -> Option<T> {
+    fn record<T>(&mut self, result: Result<T, Error>) -> Option<T> {
         result.map_err(|error| self.0.push(error)).ok()
     }
 }
@@ -229,7 +230,7 @@ pub async fn converge(
     let network = match network::read(clients.ec2(), &spec.network_id).await {
         Ok(view) => view,
         Err(problem) => {
-            failures.0.push(AwsError::local("ReadNetwork", format!("network {}: {problem}", spec.network_id)));
+            failures.0.push(Error::unexpected("ReadNetwork", format!("network {}: {problem}", spec.network_id)));
             return failures;
         }
     };
@@ -285,7 +286,7 @@ pub async fn converge(
                 Some((arn, issuer, partition, account))
             }
             _ => {
-                return Err(AwsError::local(
+                return Err(Error::unexpected(
                     "DescribeCluster",
                     format!("cluster {} reports no OIDC issuer", cluster.name),
                 ));
@@ -349,7 +350,7 @@ pub async fn converge(
             }
         };
         let (main, retool) = tokio::try_join!(rds::ensure_instance(&rds_client, &main, budget, stop), retool_db)?;
-        Ok::<_, AwsError>([main.master_user_secret_arn, retool].into_iter().flatten().collect::<Vec<_>>())
+        Ok::<_, Error>([main.master_user_secret_arn, retool].into_iter().flatten().collect::<Vec<_>>())
     };
 
     let cache_chain = async {
@@ -376,7 +377,7 @@ pub async fn converge(
             secrets::ensure(&sm, &names.secret(names::ENCRYPTION_KEY_SECRET), &key.arn, &tags, generate_encryption_key)
                 .await?;
         }
-        Ok::<_, AwsError>(())
+        Ok::<_, Error>(())
     };
 
     let (cluster, master_secrets, cache_result, secrets_result) =
@@ -436,10 +437,10 @@ async fn remove_database(
     identifier: &str,
     budget: Duration,
     stop: &StopSignal,
-) -> Result<(), AwsError> {
+) -> Result<(), Error> {
     if spec.database.deletion_protection {
         return match rds::observe_instance(rds_client, identifier).await? {
-            Some(_) => Err(AwsError::local(
+            Some(_) => Err(Error::unexpected(
                 "DeleteDBInstance",
                 format!(
                     "DB instance {identifier} is protected by database.deletion_protection; set it to false and apply first"
@@ -475,7 +476,7 @@ pub async fn destroy(clients: &AwsClients, spec: &DeploymentSpec, stop: &StopSig
         for role in [names.external_secrets_role(), names.cluster_role(), names.node_role()] {
             iam::remove_role(&iam_client, &role).await?;
         }
-        Ok::<_, AwsError>(())
+        Ok::<_, Error>(())
     };
     let database_chain = async {
         let (database, retool_db) = (names.database(), names.retool_db());

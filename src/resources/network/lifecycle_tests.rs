@@ -8,9 +8,10 @@ use async_trait::async_trait;
 
 use super::moto::{CallCounter, client, start_moto};
 use super::outputs::attribute;
+use crate::aws::AwsClients;
 use crate::framework::schema::Block;
 use crate::framework::{Diagnostics, Provider, ProviderRuntime, Resource, Schema};
-use crate::provider::{AwsClients, RetoolProvider};
+use crate::provider::RetoolProvider;
 use crate::value::{AttributePath, Value};
 
 /// The real provider, except that `configure` hands out clients for the emulator.
@@ -31,7 +32,7 @@ impl Provider for EmulatedProvider {
     }
 
     fn resources(&self) -> Vec<std::sync::Arc<dyn Resource<AwsClients>>> {
-        crate::resources::all()
+        crate::provider::RetoolProvider::new().resources()
     }
 }
 
@@ -107,7 +108,9 @@ async fn terraform_lifecycle_against_moto() {
     let Some(moto) = start_moto() else { return };
     let calls = CallCounter::default();
     let ec2 = client(&moto.endpoint, &calls);
-    let clients = AwsClients::from_ec2(ec2.clone(), "us-east-1", BTreeMap::from([("owner".into(), "platform".into())]));
+    let clients =
+        AwsClients::for_endpoint(&moto.endpoint, "us-east-1", BTreeMap::from([("owner".into(), "platform".into())]))
+            .with_ec2(ec2.clone());
     let runtime = ProviderRuntime::new(EmulatedProvider { clients });
     no_errors(&runtime.configure(&Value::object::<&str>([])).await, "configure");
     let block = super::schema().block;

@@ -33,11 +33,12 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use crate::aws::AwsClients;
 use crate::framework::plan_modifiers::{requires_replace, requires_replace_if, use_state_for_unknown};
+use crate::framework::read::string_map;
 use crate::framework::schema::{Attribute, Block};
 use crate::framework::validators::{each_element, ipv4_cidr, one_of, size_between, unique_elements};
 use crate::framework::{Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
-use crate::provider::{AwsClients, config::string_map};
 use crate::value::{AttributePath, Type, Value};
 
 use desired::{NatMode, NetworkSpec};
@@ -459,8 +460,7 @@ impl Resource<AwsClients> for NetworkResource {
         let Some(vpc_id) = vpc_id_of(prior) else {
             return;
         };
-        let mut stop = ctx.stop.clone();
-        if let Err(error) = ec2::destroy::destroy(ctx.client.ec2(), vpc_id, async move { stop.stopped().await }).await {
+        if let Err(error) = ec2::destroy::destroy(ctx.client.ec2(), vpc_id, &ctx.stop).await {
             diags.error(
                 "Destroying the network failed",
                 format!("{error}. Running destroy again continues where this stopped."),

@@ -1,9 +1,9 @@
 //! Checks of `retool_network` configuration that need no AWS call: they run at
 //! `terraform validate`, so bad input never reaches AWS.
 
+use crate::aws::is_region_name;
 use crate::framework::Diagnostics;
 use crate::framework::validators::{self, Validator};
-use crate::provider::config::is_region_name;
 use crate::value::{AttributePath, Value};
 
 /// Longest network name: it prefixes every `Name` tag and security group name.

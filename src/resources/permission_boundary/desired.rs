@@ -12,7 +12,7 @@ use crate::value::Value;
 use super::documents::{
     self, Estate, Trust, maintenance_permissions, operator_boundary, setup_permissions, trust_policy, workload_boundary,
 };
-use super::policy::PolicyDocument;
+use crate::aws::iam::policy::PolicyDocument;
 
 pub const DEFAULT_SECRETS_PREFIX: &str = "retool/";
 pub const DEFAULT_MAX_SESSION: i64 = 43200;

@@ -12,7 +12,7 @@
 //! Every document is rendered once, canonically (see [`super::policy`]), and all of them stay well
 //! inside IAM's size quotas for the largest inputs validation admits (tested below).
 
-use super::policy::{PolicyDocument, Principal, Statement};
+use crate::aws::iam::policy::{PolicyDocument, Principal, Statement};
 use std::collections::BTreeMap;
 
 /// IAM's quota for a managed policy document, in non-whitespace characters.
@@ -696,8 +696,8 @@ pub fn trust_policy(trust: &Trust) -> PolicyDocument {
 
 #[cfg(test)]
 mod tests {
-    use super::super::policy::{Actions, Effect};
     use super::*;
+    use crate::aws::iam::policy::{Actions, Effect};
 
     fn estate(prefix: &str, secrets_prefix: &str) -> Estate {
         Estate {
@@ -754,7 +754,7 @@ mod tests {
         let doc = operator_boundary(&estate("acme", "retool/"));
         let (first, rest) = doc.statements.split_first().expect("statements");
         assert_eq!(first.effect, Effect::Allow);
-        assert_eq!(first.actions, Actions::Action(crate::resources::permission_boundary::policy::set(["*"])));
+        assert_eq!(first.actions, Actions::Action(crate::aws::iam::policy::set(["*"])));
         assert!(rest.iter().all(|s| s.effect == Effect::Deny));
     }
 

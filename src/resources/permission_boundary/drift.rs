@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::desired::{Desired, ManagedPolicy, OperatorRole};
-use super::policy::PolicyDocument;
+use crate::aws::iam::policy::PolicyDocument;
 
 /// A managed policy as IAM holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]

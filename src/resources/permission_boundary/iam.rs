@@ -12,49 +12,21 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
 
-use crate::provider::{AwsClients, AwsError};
+use crate::aws::{AwsClients, absent_if_missing, ok_if_missing};
+use crate::error::{AwsError, Error};
 
 use super::desired::{Account, Desired, ManagedPolicy, OperatorRole};
 use super::drift::{Observed, ObservedPolicy, ObservedRole};
-use super::policy::PolicyDocument;
+use crate::aws::iam::policy::PolicyDocument;
 
 /// IAM keeps at most five versions of a managed policy.
 const MAX_POLICY_VERSIONS: usize = 5;
 
-/// An IAM client sharing the provider's region, credentials, retries and endpoint overrides.
-pub fn iam_client(clients: &AwsClients) -> Client {
-    let mut config = aws_sdk_iam::config::Builder::from(clients.sdk_config());
-    if let Some(url) = clients.endpoints().get("iam") {
-        config = config.endpoint_url(url);
-    }
-    Client::from_conf(config.build())
-}
-
-/// The account and partition the provider's credentials belong to (STS GetCallerIdentity).
-pub async fn caller_account(clients: &AwsClients) -> Result<Account, AwsError> {
-    let mut config = aws_sdk_sts::config::Builder::from(clients.sdk_config());
-    if let Some(url) = clients.endpoints().get("sts") {
-        config = config.endpoint_url(url);
-    }
-    let sts = aws_sdk_sts::Client::from_conf(config.build());
-    let identity = sts.get_caller_identity().send().await.map_err(|e| AwsError::from_sdk("GetCallerIdentity", e))?;
-    identity
-        .arn()
-        .and_then(Account::from_arn)
-        .ok_or_else(|| AwsError::local("GetCallerIdentity", "the caller ARN names no partition and account"))
-}
-
-fn is_no_such_entity(error: &AwsError) -> bool {
-    error.code.as_deref() == Some("NoSuchEntity")
-}
-
-/// `Ok(None)` for "does not exist"; other errors pass through.
-fn absent_if_missing<T>(result: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
-    match result {
-        Ok(value) => Ok(Some(value)),
-        Err(error) if is_no_such_entity(&error) => Ok(None),
-        Err(error) => Err(error),
-    }
+/// The account and partition the provider's credentials belong to (STS GetCallerIdentity, asked
+/// once per configured provider).
+pub async fn caller_account(clients: &AwsClients) -> Result<Account, Error> {
+    let identity = clients.identity().await?;
+    Ok(Account { partition: identity.partition.clone(), account_id: identity.account_id.clone() })
 }
 
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
@@ -71,7 +43,7 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 
 /// Reads every piece named by `desired` (and the setup pieces even when not desired, so their
 /// lingering is seen).
-pub async fn observe(iam: &Client, desired: &Desired) -> Result<Observed, AwsError> {
+pub async fn observe(iam: &Client, desired: &Desired) -> Result<Observed, Error> {
     let estate = &desired.estate;
     Ok(Observed {
         operator_boundary: observe_policy(iam, &desired.operator_boundary.arn).await?,
@@ -83,10 +55,9 @@ pub async fn observe(iam: &Client, desired: &Desired) -> Result<Observed, AwsErr
     })
 }
 
-async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy>, AwsError> {
-    let found = absent_if_missing(
-        iam.get_policy().policy_arn(arn).send().await.map_err(|e| AwsError::from_sdk("GetPolicy", e)),
-    )?;
+async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy>, Error> {
+    let found =
+        absent_if_missing(iam.get_policy().policy_arn(arn).send().await.map_err(|e| Error::from_sdk("GetPolicy", e)))?;
     let Some(policy) = found.and_then(|output| output.policy) else {
         return Ok(None);
     };
@@ -100,7 +71,7 @@ async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy
             .version_id(version_id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("GetPolicyVersion", e)),
+            .map_err(|e| Error::from_sdk("GetPolicyVersion", e)),
     )?;
     let document = version
         .and_then(|output| output.policy_version)
@@ -109,9 +80,9 @@ async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy
     Ok(Some(ObservedPolicy { document, tags }))
 }
 
-async fn observe_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, AwsError> {
+async fn observe_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, Error> {
     let found =
-        absent_if_missing(iam.get_role().role_name(name).send().await.map_err(|e| AwsError::from_sdk("GetRole", e)))?;
+        absent_if_missing(iam.get_role().role_name(name).send().await.map_err(|e| Error::from_sdk("GetRole", e)))?;
     let Some(role) = found.and_then(|output| output.role) else {
         return Ok(None);
     };
@@ -125,7 +96,7 @@ async fn observe_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, 
     }))
 }
 
-async fn attached_policies(iam: &Client, role: &str) -> Result<BTreeSet<String>, AwsError> {
+async fn attached_policies(iam: &Client, role: &str) -> Result<BTreeSet<String>, Error> {
     every_page(|marker| async move {
         let page = iam
             .list_attached_role_policies()
@@ -133,7 +104,7 @@ async fn attached_policies(iam: &Client, role: &str) -> Result<BTreeSet<String>,
             .set_marker(marker)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ListAttachedRolePolicies", e))?;
+            .map_err(|e| Error::from_sdk("ListAttachedRolePolicies", e))?;
         Ok(Page {
             items: page.attached_policies().iter().filter_map(|p| p.policy_arn()).map(str::to_owned).collect(),
             next: next_marker(page.is_truncated(), page.marker()),
@@ -142,7 +113,7 @@ async fn attached_policies(iam: &Client, role: &str) -> Result<BTreeSet<String>,
     .await
 }
 
-async fn inline_policies(iam: &Client, role: &str) -> Result<BTreeSet<String>, AwsError> {
+async fn inline_policies(iam: &Client, role: &str) -> Result<BTreeSet<String>, Error> {
     every_page(|marker| async move {
         let page = iam
             .list_role_policies()
@@ -150,7 +121,7 @@ async fn inline_policies(iam: &Client, role: &str) -> Result<BTreeSet<String>, A
             .set_marker(marker)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ListRolePolicies", e))?;
+            .map_err(|e| Error::from_sdk("ListRolePolicies", e))?;
         Ok(Page { items: page.policy_names().to_vec(), next: next_marker(page.is_truncated(), page.marker()) })
     })
     .await
@@ -168,10 +139,10 @@ fn next_marker(is_truncated: bool, marker: Option<&str>) -> Option<String> {
 }
 
 /// Follows IAM's marker pagination from the first page to the last, gathering every item.
-async fn every_page<F, P>(mut fetch: F) -> Result<BTreeSet<String>, AwsError>
+async fn every_page<F, P>(mut fetch: F) -> Result<BTreeSet<String>, Error>
 where
     F: FnMut(Option<String>) -> P,
-    P: Future<Output = Result<Page, AwsError>>,
+    P: Future<Output = Result<Page, Error>>,
 {
     let mut items = BTreeSet::new();
     let mut marker = None;
@@ -192,7 +163,7 @@ where
 /// Makes IAM hold exactly `desired`, changing only what differs from `observed`: policies first
 /// (the roles' boundary must exist before a role can name it), then the roles; a setup role that
 /// is no longer wanted is taken down last.
-pub async fn converge(iam: &Client, desired: &Desired, observed: &Observed) -> Result<(), AwsError> {
+pub async fn converge(iam: &Client, desired: &Desired, observed: &Observed) -> Result<(), Error> {
     converge_policy(iam, &desired.workload_boundary, observed.workload_boundary.as_ref(), &desired.tags).await?;
     converge_policy(iam, &desired.operator_boundary, observed.operator_boundary.as_ref(), &desired.tags).await?;
     converge_policy(iam, &desired.maintenance.policy, observed.maintenance_policy.as_ref(), &desired.tags).await?;
@@ -219,7 +190,7 @@ async fn converge_policy(
     want: &ManagedPolicy,
     have: Option<&ObservedPolicy>,
     tags: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
+) -> Result<(), Error> {
     let document = want.document.to_canonical_json();
     let Some(have) = have else {
         iam.create_policy()
@@ -229,7 +200,7 @@ async fn converge_policy(
             .set_tags(Some(tag_list(tags)).filter(|list| !list.is_empty()))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("CreatePolicy", e))?;
+            .map_err(|e| Error::from_sdk("CreatePolicy", e))?;
         tracing::info!(policy = %want.arn, "created managed policy");
         return Ok(());
     };
@@ -241,7 +212,7 @@ async fn converge_policy(
             .set_as_default(true)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("CreatePolicyVersion", e))?;
+            .map_err(|e| Error::from_sdk("CreatePolicyVersion", e))?;
         tracing::info!(policy = %want.arn, "published a new default policy version");
     }
     if have.tags != *tags {
@@ -252,7 +223,7 @@ async fn converge_policy(
                 .set_tag_keys(Some(stale))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("UntagPolicy", e))?;
+                .map_err(|e| Error::from_sdk("UntagPolicy", e))?;
         }
         if !tags.is_empty() {
             iam.tag_policy()
@@ -260,20 +231,20 @@ async fn converge_policy(
                 .set_tags(Some(tag_list(tags)))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("TagPolicy", e))?;
+                .map_err(|e| Error::from_sdk("TagPolicy", e))?;
         }
     }
     Ok(())
 }
 
 /// Deletes the oldest non-default versions until a new one fits under IAM's limit of five.
-async fn make_room_for_a_version(iam: &Client, arn: &str) -> Result<(), AwsError> {
+async fn make_room_for_a_version(iam: &Client, arn: &str) -> Result<(), Error> {
     let listed = iam
         .list_policy_versions()
         .policy_arn(arn)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("ListPolicyVersions", e))?;
+        .map_err(|e| Error::from_sdk("ListPolicyVersions", e))?;
     let mut old: Vec<(Option<aws_smithy_types::DateTime>, String)> = listed
         .versions()
         .iter()
@@ -295,7 +266,7 @@ async fn make_room_for_a_version(iam: &Client, arn: &str) -> Result<(), AwsError
             .version_id(&version_id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DeletePolicyVersion", e))?;
+            .map_err(|e| Error::from_sdk("DeletePolicyVersion", e))?;
         tracing::debug!(policy = %arn, version = %version_id, "deleted an old policy version");
     }
     Ok(())
@@ -306,7 +277,7 @@ async fn converge_role(
     want: &OperatorRole,
     have: Option<&ObservedRole>,
     desired: &Desired,
-) -> Result<(), AwsError> {
+) -> Result<(), Error> {
     let boundary = &desired.operator_boundary.arn;
     let Some(have) = have else {
         iam.create_role()
@@ -318,13 +289,13 @@ async fn converge_role(
             .set_tags(Some(tag_list(&desired.tags)).filter(|list| !list.is_empty()))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("CreateRole", e))?;
+            .map_err(|e| Error::from_sdk("CreateRole", e))?;
         iam.attach_role_policy()
             .role_name(&want.name)
             .policy_arn(&want.policy.arn)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("AttachRolePolicy", e))?;
+            .map_err(|e| Error::from_sdk("AttachRolePolicy", e))?;
         tracing::info!(role = %want.name, "created operator role");
         return Ok(());
     };
@@ -334,7 +305,7 @@ async fn converge_role(
             .policy_document(want.trust.to_canonical_json())
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("UpdateAssumeRolePolicy", e))?;
+            .map_err(|e| Error::from_sdk("UpdateAssumeRolePolicy", e))?;
     }
     if have.boundary_arn.as_ref() != Some(boundary) {
         iam.put_role_permissions_boundary()
@@ -342,7 +313,7 @@ async fn converge_role(
             .permissions_boundary(boundary)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("PutRolePermissionsBoundary", e))?;
+            .map_err(|e| Error::from_sdk("PutRolePermissionsBoundary", e))?;
     }
     if have.max_session_duration != Some(desired.max_session_duration) {
         iam.update_role()
@@ -350,7 +321,7 @@ async fn converge_role(
             .max_session_duration(desired.max_session_duration)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("UpdateRole", e))?;
+            .map_err(|e| Error::from_sdk("UpdateRole", e))?;
     }
     if !have.attached_policy_arns.contains(&want.policy.arn) {
         iam.attach_role_policy()
@@ -358,7 +329,7 @@ async fn converge_role(
             .policy_arn(&want.policy.arn)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("AttachRolePolicy", e))?;
+            .map_err(|e| Error::from_sdk("AttachRolePolicy", e))?;
     }
     for extra in have.attached_policy_arns.iter().filter(|arn| **arn != want.policy.arn) {
         iam.detach_role_policy()
@@ -366,7 +337,7 @@ async fn converge_role(
             .policy_arn(extra)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DetachRolePolicy", e))?;
+            .map_err(|e| Error::from_sdk("DetachRolePolicy", e))?;
         tracing::warn!(role = %want.name, policy = %extra, "detached a policy attached outside Terraform");
     }
     for inline in &have.inline_policy_names {
@@ -375,7 +346,7 @@ async fn converge_role(
             .policy_name(inline)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DeleteRolePolicy", e))?;
+            .map_err(|e| Error::from_sdk("DeleteRolePolicy", e))?;
         tracing::warn!(role = %want.name, policy = %inline, "deleted an inline policy added outside Terraform");
     }
     if have.tags != desired.tags {
@@ -386,7 +357,7 @@ async fn converge_role(
                 .set_tag_keys(Some(stale))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("UntagRole", e))?;
+                .map_err(|e| Error::from_sdk("UntagRole", e))?;
         }
         if !desired.tags.is_empty() {
             iam.tag_role()
@@ -394,7 +365,7 @@ async fn converge_role(
                 .set_tags(Some(tag_list(&desired.tags)))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("TagRole", e))?;
+                .map_err(|e| Error::from_sdk("TagRole", e))?;
         }
     }
     Ok(())
@@ -406,7 +377,7 @@ async fn converge_role(
 
 /// Deletes the roles, then the policies (a policy in use as a boundary cannot be deleted).
 /// Pieces already gone are fine, so a destroy that stopped half-way can simply run again.
-pub async fn destroy(iam: &Client, desired: &Desired) -> Result<(), AwsError> {
+pub async fn destroy(iam: &Client, desired: &Desired) -> Result<(), Error> {
     let estate = &desired.estate;
     delete_role(iam, &estate.setup_role_name()).await?;
     delete_role(iam, &estate.maintenance_role_name()).await?;
@@ -421,34 +392,30 @@ pub async fn destroy(iam: &Client, desired: &Desired) -> Result<(), AwsError> {
     Ok(())
 }
 
-fn ignore_missing(result: Result<(), AwsError>) -> Result<(), AwsError> {
-    absent_if_missing(result).map(|_| ())
-}
-
-async fn delete_role(iam: &Client, name: &str) -> Result<(), AwsError> {
+async fn delete_role(iam: &Client, name: &str) -> Result<(), Error> {
     let Some(attached) = absent_if_missing(attached_policies(iam, name).await)? else {
         return Ok(());
     };
     for arn in attached {
-        ignore_missing(
+        ok_if_missing(
             iam.detach_role_policy()
                 .role_name(name)
                 .policy_arn(&arn)
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("DetachRolePolicy", e)),
+                .map_err(|e| Error::from_sdk("DetachRolePolicy", e)),
         )?;
     }
     for inline in absent_if_missing(inline_policies(iam, name).await)?.unwrap_or_default() {
-        ignore_missing(
+        ok_if_missing(
             iam.delete_role_policy()
                 .role_name(name)
                 .policy_name(&inline)
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("DeleteRolePolicy", e)),
+                .map_err(|e| Error::from_sdk("DeleteRolePolicy", e)),
         )?;
     }
     let profiles = absent_if_missing(
@@ -456,62 +423,58 @@ async fn delete_role(iam: &Client, name: &str) -> Result<(), AwsError> {
             .role_name(name)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ListInstanceProfilesForRole", e)),
+            .map_err(|e| Error::from_sdk("ListInstanceProfilesForRole", e)),
     )?;
     for profile in profiles.iter().flat_map(|output| output.instance_profiles()) {
-        ignore_missing(
+        ok_if_missing(
             iam.remove_role_from_instance_profile()
                 .role_name(name)
                 .instance_profile_name(profile.instance_profile_name())
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("RemoveRoleFromInstanceProfile", e)),
+                .map_err(|e| Error::from_sdk("RemoveRoleFromInstanceProfile", e)),
         )?;
     }
-    ignore_missing(
-        iam.delete_role().role_name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteRole", e)),
+    ok_if_missing(
+        iam.delete_role().role_name(name).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeleteRole", e)),
     )?;
     tracing::info!(role = %name, "deleted operator role");
     Ok(())
 }
 
-async fn delete_policy(iam: &Client, arn: &str) -> Result<(), AwsError> {
+async fn delete_policy(iam: &Client, arn: &str) -> Result<(), Error> {
     let Some(listed) = absent_if_missing(
-        iam.list_policy_versions()
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("ListPolicyVersions", e)),
+        iam.list_policy_versions().policy_arn(arn).send().await.map_err(|e| Error::from_sdk("ListPolicyVersions", e)),
     )?
     else {
         return Ok(());
     };
     for version in listed.versions().iter().filter(|version| !version.is_default_version()) {
         if let Some(version_id) = version.version_id() {
-            ignore_missing(
+            ok_if_missing(
                 iam.delete_policy_version()
                     .policy_arn(arn)
                     .version_id(version_id)
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| AwsError::from_sdk("DeletePolicyVersion", e)),
+                    .map_err(|e| Error::from_sdk("DeletePolicyVersion", e)),
             )?;
         }
     }
-    ignore_missing(
-        iam.delete_policy().policy_arn(arn).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeletePolicy", e)),
+    ok_if_missing(
+        iam.delete_policy().policy_arn(arn).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeletePolicy", e)),
     )
-    .map_err(|error| match error.code.as_deref() {
-        Some("DeleteConflict") => AwsError {
+    .map_err(|error| match error {
+        Error::Aws(error) if error.code.as_deref() == Some("DeleteConflict") => Error::Aws(AwsError {
             message: format!(
                 "{} (the policy is still attached or used as a permissions boundary, e.g. by workload roles the \
                  operator created; remove those first)",
                 error.message
             ),
             ..error
-        },
+        }),
         _ => error,
     })?;
     tracing::info!(policy = %arn, "deleted managed policy");

@@ -24,17 +24,17 @@ pub mod desired;
 pub mod documents;
 pub mod drift;
 pub mod iam;
-pub mod policy;
+
 pub mod recover;
 pub mod validation;
 
 use async_trait::async_trait;
 
+use crate::aws::AwsClients;
 use crate::framework::plan_modifiers::{requires_replace, use_state_for_unknown};
 use crate::framework::schema::{Attribute, Block};
 use crate::framework::validators::{each_element, int_between, size_between, unique_elements};
 use crate::framework::{Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
-use crate::provider::AwsClients;
 use crate::value::{AttributePath, Type, Value};
 
 use desired::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX, Desired};
@@ -224,7 +224,7 @@ fn strings(items: &[String]) -> Value {
 /// `base` (the inputs) with every derived attribute and the drift filled in.
 fn with_outputs(base: &Value, desired: &Desired, drift: &[String]) -> Value {
     let mut state = base.clone();
-    let json = |document: &policy::PolicyDocument| Value::string(document.to_canonical_json());
+    let json = |document: &crate::aws::iam::PolicyDocument| Value::string(document.to_canonical_json());
     state.set_attr(attribute::ID, Value::string(&desired.estate.name_prefix));
     state.set_attr(attribute::BOUNDARY_POLICY_ARN, Value::string(&desired.operator_boundary.arn));
     state.set_attr(attribute::WORKLOAD_BOUNDARY_POLICY_ARN, Value::string(&desired.workload_boundary.arn));
@@ -348,7 +348,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
             }
         };
         let desired = spec.desired(&account);
-        let iam = iam::iam_client(client);
+        let iam = client.iam();
         let existing = match iam::observe(&iam, &desired).await {
             Ok(observed) => observed,
             Err(error) => {
@@ -402,7 +402,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
             }
         };
         let desired = spec.desired(&account);
-        match iam::observe(&iam::iam_client(client), &desired).await {
+        match iam::observe(&client.iam(), &desired).await {
             Ok(observed) if observed.is_gone() => {
                 tracing::debug!(name_prefix = %spec.name_prefix, "operator roles and policies are gone; removing from state");
                 None
@@ -439,7 +439,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
             }
         };
         let desired = spec.desired(&account);
-        let iam = iam::iam_client(client);
+        let iam = client.iam();
         let result = match iam::observe(&iam, &desired).await {
             Ok(observed) => iam::converge(&iam, &desired, &observed).await,
             Err(error) => Err(error),
@@ -472,7 +472,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
                 return;
             }
         };
-        if let Err(error) = iam::destroy(&iam::iam_client(client), &spec.desired(&account)).await {
+        if let Err(error) = iam::destroy(&client.iam(), &spec.desired(&account)).await {
             diags.error(
                 "Deleting the operator roles failed",
                 format!("{error}. Running destroy again continues where this stopped."),
@@ -498,7 +498,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         };
         // The names only depend on the prefix, so any spec with it finds the pieces.
         let probe = recover::probe_spec(id).desired(&account);
-        let observed = match iam::observe(&iam::iam_client(client), &probe).await {
+        let observed = match iam::observe(&client.iam(), &probe).await {
             Ok(observed) => observed,
             Err(error) => {
                 diags.error("Reading IAM failed", error.to_string());
@@ -660,7 +660,7 @@ mod tests {
             assert_eq!(state.attr(attribute::SETUP_ROLE_ARN).is_null(), !setup_role);
             assert_eq!(state.attr(attribute::SETUP_POLICY_JSON).is_null(), !setup_role);
             let boundary = state.attr(attribute::BOUNDARY_POLICY_JSON).as_str().expect("json");
-            assert!(policy::PolicyDocument::parse(boundary).is_ok());
+            assert!(crate::aws::iam::PolicyDocument::parse(boundary).is_ok());
             assert_eq!(state.attr(attribute::DRIFT), &Value::list(Vec::new()));
             assert_eq!(recorded_account(&state), Some(account.clone()));
         }

@@ -12,7 +12,7 @@ use crate::value::Value;
 
 use super::desired::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX};
 use super::drift::Observed;
-use super::policy::{PolicyDocument, Principal, Resources};
+use crate::aws::iam::policy::{PolicyDocument, Principal, Resources};
 
 /// A spec with only the prefix meaningful: enough to name (and so find) every piece.
 pub fn probe_spec(name_prefix: &str) -> BoundarySpec {

@@ -13,9 +13,9 @@ use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::types::Tag;
 
 use super::{absent_if_missing, ok_if_missing, wait};
+use crate::aws::wait::{Poll, RetryWhile, retry_while};
+use crate::error::Error;
 use crate::framework::StopSignal;
-use crate::provider::AwsError;
-use crate::provider::waiter::{Poll, RetryWhile, retry_while};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheSpec {
@@ -41,14 +41,14 @@ fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
 }
 
-pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState>, AwsError> {
+pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState>, Error> {
     let found = absent_if_missing(
         elasticache
             .describe_replication_groups()
             .replication_group_id(id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeReplicationGroups", e)),
+            .map_err(|e| Error::from_sdk("DescribeReplicationGroups", e)),
     )?;
     let Some(group) =
         found.and_then(|out| out.replication_groups().iter().find(|g| g.replication_group_id() == Some(id)).cloned())
@@ -74,12 +74,12 @@ async fn wait_available(
     spec: &CacheSpec,
     timeout: Duration,
     stop: &StopSignal,
-) -> Result<CacheState, AwsError> {
+) -> Result<CacheState, Error> {
     let id = &spec.replication_group;
     wait("WaitReplicationGroupAvailable", timeout, stop, || async {
         match observe(elasticache, id).await? {
             Some(group) if group.status == "available" && group.node_type == spec.node_type => Ok(Poll::Ready(group)),
-            Some(group) if ["create-failed", "deleting"].contains(&group.status.as_str()) => Err(AwsError::local(
+            Some(group) if ["create-failed", "deleting"].contains(&group.status.as_str()) => Err(Error::unexpected(
                 "WaitReplicationGroupAvailable",
                 format!("replication group {id} is {}", group.status),
             )),
@@ -87,21 +87,21 @@ async fn wait_available(
                 Ok(Poll::Pending(format!("replication group {id} is {} ({})", group.status, group.node_type)))
             }
             None => {
-                Err(AwsError::local("WaitReplicationGroupAvailable", format!("replication group {id} disappeared")))
+                Err(Error::unexpected("WaitReplicationGroupAvailable", format!("replication group {id} disappeared")))
             }
         }
     })
     .await
 }
 
-async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, AwsError> {
+async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, Error> {
     let found = absent_if_missing(
         elasticache
             .describe_cache_subnet_groups()
             .cache_subnet_group_name(name)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeCacheSubnetGroups", e)),
+            .map_err(|e| Error::from_sdk("DescribeCacheSubnetGroups", e)),
     )?;
     Ok(found.is_some_and(|out| out.cache_subnet_groups().iter().any(|g| g.cache_subnet_group_name() == Some(name))))
 }
@@ -113,7 +113,7 @@ pub async fn ensure(
     spec: &CacheSpec,
     timeout: Duration,
     stop: &StopSignal,
-) -> Result<CacheState, AwsError> {
+) -> Result<CacheState, Error> {
     if !subnet_group_exists(elasticache, &spec.subnet_group).await? {
         elasticache
             .create_cache_subnet_group()
@@ -123,7 +123,7 @@ pub async fn ensure(
             .set_tags(Some(tags(&spec.tags)))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("CreateCacheSubnetGroup", e))?;
+            .map_err(|e| Error::from_sdk("CreateCacheSubnetGroup", e))?;
     }
     match observe(elasticache, &spec.replication_group).await? {
         None => {
@@ -142,7 +142,7 @@ pub async fn ensure(
                 .set_tags(Some(tags(&spec.tags)))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("CreateReplicationGroup", e))?;
+                .map_err(|e| Error::from_sdk("CreateReplicationGroup", e))?;
         }
         Some(group) if group.status == "available" && group.node_type != spec.node_type => {
             elasticache
@@ -152,7 +152,7 @@ pub async fn ensure(
                 .apply_immediately(true)
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("ModifyReplicationGroup", e))?;
+                .map_err(|e| Error::from_sdk("ModifyReplicationGroup", e))?;
         }
         Some(_) => {}
     }
@@ -171,7 +171,7 @@ pub async fn remove(
     subnet_group: &str,
     timeout: Duration,
     stop: &StopSignal,
-) -> Result<Leftover, AwsError> {
+) -> Result<Leftover, Error> {
     if let Some(group) = observe(elasticache, id).await? {
         if group.status != "deleting" {
             ok_if_missing(
@@ -181,7 +181,7 @@ pub async fn remove(
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| AwsError::from_sdk("DeleteReplicationGroup", e)),
+                    .map_err(|e| Error::from_sdk("DeleteReplicationGroup", e)),
             )?;
         }
         wait("WaitReplicationGroupDeleting", timeout, stop, || async {
@@ -196,8 +196,8 @@ pub async fn remove(
     if !subnet_group_exists(elasticache, subnet_group).await? {
         return Ok(None);
     }
-    let in_use = RetryWhile { condition: |error| error.code.as_deref() == Some("CacheSubnetGroupInUse"), timeout };
-    let deleted = retry_while(in_use, || async {
+    let in_use = RetryWhile { condition: |error| error.code() == Some("CacheSubnetGroupInUse"), timeout };
+    let deleted = retry_while(in_use, stop, || async {
         ok_if_missing(
             elasticache
                 .delete_cache_subnet_group()
@@ -205,13 +205,13 @@ pub async fn remove(
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("DeleteCacheSubnetGroup", e)),
+                .map_err(|e| Error::from_sdk("DeleteCacheSubnetGroup", e)),
         )
     })
     .await;
     match deleted {
         Ok(()) => Ok(None),
-        Err(error) if error.code.is_none() => {
+        Err(Error::Aws(error)) if error.code.is_none() => {
             tracing::warn!(subnet_group, error = %error, "cache subnet group left behind");
             Ok(Some(format!(
                 "The cache subnet group {subnet_group} could not be deleted ({error}); it costs nothing — delete it by hand."

@@ -16,9 +16,9 @@ use aws_sdk_eks::types::{
 };
 
 use super::{absent_if_missing, hash_map, ok_if_missing, wait};
+use crate::aws::wait::{Poll, RetryWhile, retry_while};
+use crate::error::Error;
 use crate::framework::StopSignal;
-use crate::provider::AwsError;
-use crate::provider::waiter::{Poll, RetryWhile, retry_while};
 
 /// What the cluster should be.
 #[derive(Debug, Clone)]
@@ -83,9 +83,9 @@ fn sorted(items: &[String]) -> Vec<String> {
     items
 }
 
-pub async fn observe_cluster(eks: &Client, name: &str) -> Result<Option<ClusterState>, AwsError> {
+pub async fn observe_cluster(eks: &Client, name: &str) -> Result<Option<ClusterState>, Error> {
     let found = absent_if_missing(
-        eks.describe_cluster().name(name).send().await.map_err(|e| AwsError::from_sdk("DescribeCluster", e)),
+        eks.describe_cluster().name(name).send().await.map_err(|e| Error::from_sdk("DescribeCluster", e)),
     )?;
     let Some(cluster) = found.and_then(|out| out.cluster().cloned()) else { return Ok(None) };
     let vpc = cluster.resources_vpc_config();
@@ -130,10 +130,10 @@ const NEW_ROLE_OR_KEY: RetryWhile =
     RetryWhile { condition: is_role_or_key_not_yet_visible, timeout: Duration::from_secs(120) };
 
 /// Whether EKS refused a role or KMS key that most likely just has not propagated yet.
-fn is_role_or_key_not_yet_visible(error: &AwsError) -> bool {
-    if error.code.as_deref() != Some("InvalidParameterException") {
+fn is_role_or_key_not_yet_visible(error: &Error) -> bool {
+    let Some(error) = error.aws().filter(|error| error.code.as_deref() == Some("InvalidParameterException")) else {
         return false;
-    }
+    };
     let message = error.message.to_ascii_lowercase();
     let role = message.contains("role")
         && (message.contains("could not be assumed")
@@ -147,15 +147,15 @@ fn is_role_or_key_not_yet_visible(error: &AwsError) -> bool {
 }
 
 /// Polls until the cluster is ACTIVE.
-async fn wait_active(eks: &Client, name: &str, timeout: Duration, stop: &StopSignal) -> Result<ClusterState, AwsError> {
+async fn wait_active(eks: &Client, name: &str, timeout: Duration, stop: &StopSignal) -> Result<ClusterState, Error> {
     wait("WaitClusterActive", timeout, stop, || async {
         match observe_cluster(eks, name).await? {
             Some(cluster) if cluster.status == ClusterStatus::Active.as_str() => Ok(Poll::Ready(cluster)),
             Some(cluster) if cluster.status == ClusterStatus::Failed.as_str() => {
-                Err(AwsError::local("WaitClusterActive", format!("cluster {name} is FAILED")))
+                Err(Error::unexpected("WaitClusterActive", format!("cluster {name} is FAILED")))
             }
             Some(cluster) => Ok(Poll::Pending(format!("cluster {name} is {}", cluster.status))),
-            None => Err(AwsError::local("WaitClusterActive", format!("cluster {name} disappeared"))),
+            None => Err(Error::unexpected("WaitClusterActive", format!("cluster {name} disappeared"))),
         }
     })
     .await
@@ -167,13 +167,13 @@ pub async fn ensure_cluster(
     spec: &ClusterSpec,
     timeout: Duration,
     stop: &StopSignal,
-) -> Result<ClusterState, AwsError> {
+) -> Result<ClusterState, Error> {
     let Some(existing) = observe_cluster(eks, &spec.name).await? else {
         let encryption = EncryptionConfig::builder()
             .resources("secrets")
             .provider(Provider::builder().key_arn(&spec.kms_key_arn).build())
             .build();
-        retry_while(NEW_ROLE_OR_KEY, || async {
+        retry_while(NEW_ROLE_OR_KEY, stop, || async {
             eks.create_cluster()
                 .name(&spec.name)
                 .version(&spec.version)
@@ -186,7 +186,7 @@ pub async fn ensure_cluster(
                 .set_tags(Some(hash_map(&spec.tags)))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("CreateCluster", e))
+                .map_err(|e| Error::from_sdk("CreateCluster", e))
         })
         .await?;
         return wait_active(eks, &spec.name, timeout, stop).await;
@@ -198,7 +198,7 @@ pub async fn ensure_cluster(
             .version(&spec.version)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("UpdateClusterVersion", e))?;
+            .map_err(|e| Error::from_sdk("UpdateClusterVersion", e))?;
         cluster = wait_until_version(eks, &spec.name, &spec.version, timeout, stop).await?;
     }
     let wanted_cidrs = if spec.endpoint_public_access {
@@ -217,7 +217,7 @@ pub async fn ensure_cluster(
             .resources_vpc_config(vpc_config(spec))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("UpdateClusterConfig", e))?;
+            .map_err(|e| Error::from_sdk("UpdateClusterConfig", e))?;
         cluster = wait_active(eks, &spec.name, timeout, stop).await?;
     }
     let (set, remove) = super::tag_changes(&cluster.tags, &spec.tags);
@@ -227,7 +227,7 @@ pub async fn ensure_cluster(
             .set_tags(Some(hash_map(&set)))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("TagResource", e))?;
+            .map_err(|e| Error::from_sdk("TagResource", e))?;
     }
     if !remove.is_empty() && !cluster.arn.is_empty() {
         eks.untag_resource()
@@ -235,7 +235,7 @@ pub async fn ensure_cluster(
             .set_tag_keys(Some(remove))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("UntagResource", e))?;
+            .map_err(|e| Error::from_sdk("UntagResource", e))?;
     }
     cluster.tags = spec.tags.clone();
     Ok(cluster)
@@ -247,7 +247,7 @@ async fn wait_until_version(
     version: &str,
     timeout: Duration,
     stop: &StopSignal,
-) -> Result<ClusterState, AwsError> {
+) -> Result<ClusterState, Error> {
     wait("WaitClusterVersion", timeout, stop, || async {
         let cluster = wait_active(eks, name, timeout, stop).await?;
         if cluster.version == version {
@@ -260,9 +260,9 @@ async fn wait_until_version(
 }
 
 /// Every node group of the cluster.
-pub async fn observe_node_groups(eks: &Client, cluster: &str) -> Result<Vec<NodeGroupState>, AwsError> {
+pub async fn observe_node_groups(eks: &Client, cluster: &str) -> Result<Vec<NodeGroupState>, Error> {
     let listed = absent_if_missing(
-        eks.list_nodegroups().cluster_name(cluster).send().await.map_err(|e| AwsError::from_sdk("ListNodegroups", e)),
+        eks.list_nodegroups().cluster_name(cluster).send().await.map_err(|e| Error::from_sdk("ListNodegroups", e)),
     )?;
     let mut groups = Vec::new();
     for name in listed.as_ref().map(|out| out.nodegroups()).unwrap_or_default() {
@@ -273,14 +273,14 @@ pub async fn observe_node_groups(eks: &Client, cluster: &str) -> Result<Vec<Node
     Ok(groups)
 }
 
-async fn observe_node_group(eks: &Client, cluster: &str, name: &str) -> Result<Option<NodeGroupState>, AwsError> {
+async fn observe_node_group(eks: &Client, cluster: &str, name: &str) -> Result<Option<NodeGroupState>, Error> {
     let found = absent_if_missing(
         eks.describe_nodegroup()
             .cluster_name(cluster)
             .nodegroup_name(name)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeNodegroup", e)),
+            .map_err(|e| Error::from_sdk("DescribeNodegroup", e)),
     )?;
     Ok(found.and_then(|out| out.nodegroup().cloned()).map(|group| {
         let scaling = group.scaling_config();
@@ -301,7 +301,7 @@ async fn wait_node_group(
     name: &str,
     timeout: Duration,
     stop: &StopSignal,
-) -> Result<NodeGroupState, AwsError> {
+) -> Result<NodeGroupState, Error> {
     wait("WaitNodegroupActive", timeout, stop, || async {
         match observe_node_group(eks, cluster, name).await? {
             Some(group) if group.status == NodegroupStatus::Active.as_str() => Ok(Poll::Ready(group)),
@@ -309,10 +309,10 @@ async fn wait_node_group(
                 if [NodegroupStatus::CreateFailed.as_str(), NodegroupStatus::Degraded.as_str()]
                     .contains(&group.status.as_str()) =>
             {
-                Err(AwsError::local("WaitNodegroupActive", format!("node group {name} is {}", group.status)))
+                Err(Error::unexpected("WaitNodegroupActive", format!("node group {name} is {}", group.status)))
             }
             Some(group) => Ok(Poll::Pending(format!("node group {name} is {}", group.status))),
-            None => Err(AwsError::local("WaitNodegroupActive", format!("node group {name} disappeared"))),
+            None => Err(Error::unexpected("WaitNodegroupActive", format!("node group {name} disappeared"))),
         }
     })
     .await
@@ -324,7 +324,7 @@ async fn wait_node_group_gone(
     name: &str,
     timeout: Duration,
     stop: &StopSignal,
-) -> Result<(), AwsError> {
+) -> Result<(), Error> {
     wait("WaitNodegroupDeleted", timeout, stop, || async {
         Ok(match observe_node_group(eks, cluster, name).await? {
             None => Poll::Ready(()),
@@ -350,11 +350,11 @@ pub async fn ensure_node_group(
     spec: &NodeGroupSpec,
     timeout: Duration,
     stop: &StopSignal,
-) -> Result<NodeGroupState, AwsError> {
+) -> Result<NodeGroupState, Error> {
     let groups = observe_node_groups(eks, cluster).await?;
     let group = match groups.iter().find(|group| group.name == spec.name) {
         None => {
-            retry_while(NEW_ROLE_OR_KEY, || async {
+            retry_while(NEW_ROLE_OR_KEY, stop, || async {
                 eks.create_nodegroup()
                     .cluster_name(cluster)
                     .nodegroup_name(&spec.name)
@@ -365,7 +365,7 @@ pub async fn ensure_node_group(
                     .set_tags(Some(hash_map(&spec.tags)))
                     .send()
                     .await
-                    .map_err(|e| AwsError::from_sdk("CreateNodegroup", e))
+                    .map_err(|e| Error::from_sdk("CreateNodegroup", e))
             })
             .await?;
             wait_node_group(eks, cluster, &spec.name, timeout, stop).await?
@@ -380,7 +380,7 @@ pub async fn ensure_node_group(
                     .scaling_config(scaling(spec))
                     .send()
                     .await
-                    .map_err(|e| AwsError::from_sdk("UpdateNodegroupConfig", e))?;
+                    .map_err(|e| Error::from_sdk("UpdateNodegroupConfig", e))?;
                 wait_node_group(eks, cluster, &spec.name, timeout, stop).await?
             } else {
                 group
@@ -399,7 +399,7 @@ async fn remove_node_group(
     name: &str,
     timeout: Duration,
     stop: &StopSignal,
-) -> Result<(), AwsError> {
+) -> Result<(), Error> {
     ok_if_missing(
         eks.delete_nodegroup()
             .cluster_name(cluster)
@@ -407,18 +407,18 @@ async fn remove_node_group(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("DeleteNodegroup", e)),
+            .map_err(|e| Error::from_sdk("DeleteNodegroup", e)),
     )?;
     wait_node_group_gone(eks, cluster, name, timeout, stop).await
 }
 
 /// Deletes every node group, then the cluster, waiting for each to be gone.
-pub async fn remove_cluster(eks: &Client, name: &str, timeout: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+pub async fn remove_cluster(eks: &Client, name: &str, timeout: Duration, stop: &StopSignal) -> Result<(), Error> {
     for group in observe_node_groups(eks, name).await? {
         remove_node_group(eks, name, &group.name, timeout, stop).await?;
     }
     ok_if_missing(
-        eks.delete_cluster().name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteCluster", e)),
+        eks.delete_cluster().name(name).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeleteCluster", e)),
     )?;
     wait("WaitClusterDeleted", timeout, stop, || async {
         Ok(match observe_cluster(eks, name).await? {
@@ -433,8 +433,8 @@ pub async fn remove_cluster(eks: &Client, name: &str, timeout: Duration, stop: &
 mod tests {
     use super::*;
 
-    fn refused(code: &str, message: &str) -> AwsError {
-        AwsError { operation: "CreateCluster", code: Some(code.into()), message: message.into() }
+    fn refused(code: &str, message: &str) -> Error {
+        Error::Aws(crate::error::AwsError::coded("CreateCluster", code, message))
     }
 
     #[test]

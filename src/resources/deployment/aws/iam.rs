@@ -15,7 +15,7 @@ use aws_sdk_iam::types::Tag;
 use serde_json::json;
 
 use super::{absent_if_missing, ok_if_missing};
-use crate::provider::AwsError;
+use crate::error::Error;
 
 /// Audience of the tokens EKS pod identity webhooks exchange.
 const STS_AUDIENCE: &str = "sts.amazonaws.com";
@@ -117,9 +117,9 @@ fn parse_document(text: &str) -> Option<serde_json::Value> {
     serde_json::from_str(text).ok().or_else(|| serde_json::from_str(&percent_decode(text)).ok())
 }
 
-pub async fn observe_role(iam: &Client, name: &str) -> Result<Option<RoleState>, AwsError> {
+pub async fn observe_role(iam: &Client, name: &str) -> Result<Option<RoleState>, Error> {
     let found =
-        absent_if_missing(iam.get_role().role_name(name).send().await.map_err(|e| AwsError::from_sdk("GetRole", e)))?;
+        absent_if_missing(iam.get_role().role_name(name).send().await.map_err(|e| Error::from_sdk("GetRole", e)))?;
     Ok(found.and_then(|out| out.role().cloned()).map(|role| RoleState {
         arn: role.arn().to_owned(),
         boundary: role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_owned),
@@ -127,10 +127,10 @@ pub async fn observe_role(iam: &Client, name: &str) -> Result<Option<RoleState>,
 }
 
 /// Creates the role or brings trust, boundary and policies back to `spec`; returns its ARN.
-pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsError> {
+pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, Error> {
     let trust = spec.trust.to_string();
     let existing = absent_if_missing(
-        iam.get_role().role_name(&spec.name).send().await.map_err(|e| AwsError::from_sdk("GetRole", e)),
+        iam.get_role().role_name(&spec.name).send().await.map_err(|e| Error::from_sdk("GetRole", e)),
     )?
     .and_then(|out| out.role().cloned());
     let arn = match existing {
@@ -143,11 +143,11 @@ pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsErr
                 .set_tags(Some(tags(&spec.tags)))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("CreateRole", e))?;
+                .map_err(|e| Error::from_sdk("CreateRole", e))?;
             created
                 .role()
                 .map(|role| role.arn().to_owned())
-                .ok_or_else(|| AwsError::local("CreateRole", "no role returned"))?
+                .ok_or_else(|| Error::unexpected("CreateRole", "no role returned"))?
         }
         Some(role) => {
             if role.assume_role_policy_document().and_then(parse_document).as_ref() != Some(&spec.trust) {
@@ -156,7 +156,7 @@ pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsErr
                     .policy_document(&trust)
                     .send()
                     .await
-                    .map_err(|e| AwsError::from_sdk("UpdateAssumeRolePolicy", e))?;
+                    .map_err(|e| Error::from_sdk("UpdateAssumeRolePolicy", e))?;
             }
             let boundary = role.permissions_boundary().and_then(|b| b.permissions_boundary_arn());
             match (&spec.boundary, boundary) {
@@ -166,14 +166,14 @@ pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsErr
                         .permissions_boundary(wanted)
                         .send()
                         .await
-                        .map_err(|e| AwsError::from_sdk("PutRolePermissionsBoundary", e))?;
+                        .map_err(|e| Error::from_sdk("PutRolePermissionsBoundary", e))?;
                 }
                 (None, Some(_)) => {
                     iam.delete_role_permissions_boundary()
                         .role_name(&spec.name)
                         .send()
                         .await
-                        .map_err(|e| AwsError::from_sdk("DeleteRolePermissionsBoundary", e))?;
+                        .map_err(|e| Error::from_sdk("DeleteRolePermissionsBoundary", e))?;
                 }
                 _ => {}
             }
@@ -186,7 +186,7 @@ pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsErr
                     .set_tags(Some(tags(&set)))
                     .send()
                     .await
-                    .map_err(|e| AwsError::from_sdk("TagRole", e))?;
+                    .map_err(|e| Error::from_sdk("TagRole", e))?;
             }
             if !remove.is_empty() {
                 iam.untag_role()
@@ -194,7 +194,7 @@ pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsErr
                     .set_tag_keys(Some(remove))
                     .send()
                     .await
-                    .map_err(|e| AwsError::from_sdk("UntagRole", e))?;
+                    .map_err(|e| Error::from_sdk("UntagRole", e))?;
             }
             role.arn().to_owned()
         }
@@ -204,7 +204,7 @@ pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsErr
         .role_name(&spec.name)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("ListAttachedRolePolicies", e))?;
+        .map_err(|e| Error::from_sdk("ListAttachedRolePolicies", e))?;
     for policy in &spec.managed_policies {
         if !attached.attached_policies().iter().any(|found| found.policy_arn() == Some(policy.as_str())) {
             iam.attach_role_policy()
@@ -212,7 +212,7 @@ pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsErr
                 .policy_arn(policy)
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("AttachRolePolicy", e))?;
+                .map_err(|e| Error::from_sdk("AttachRolePolicy", e))?;
         }
     }
     if let Some((policy_name, document)) = &spec.inline {
@@ -222,19 +222,19 @@ pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, AwsErr
             .policy_document(document.to_string())
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("PutRolePolicy", e))?;
+            .map_err(|e| Error::from_sdk("PutRolePolicy", e))?;
     }
     Ok(arn)
 }
 
 /// Detaches and deletes the role's policies, then the role.
-pub async fn remove_role(iam: &Client, name: &str) -> Result<(), AwsError> {
+pub async fn remove_role(iam: &Client, name: &str) -> Result<(), Error> {
     let attached = absent_if_missing(
         iam.list_attached_role_policies()
             .role_name(name)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ListAttachedRolePolicies", e)),
+            .map_err(|e| Error::from_sdk("ListAttachedRolePolicies", e)),
     )?;
     let Some(attached) = attached else { return Ok(()) };
     for policy in attached.attached_policies() {
@@ -246,12 +246,12 @@ pub async fn remove_role(iam: &Client, name: &str) -> Result<(), AwsError> {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| AwsError::from_sdk("DetachRolePolicy", e)),
+                    .map_err(|e| Error::from_sdk("DetachRolePolicy", e)),
             )?;
         }
     }
     let inline =
-        iam.list_role_policies().role_name(name).send().await.map_err(|e| AwsError::from_sdk("ListRolePolicies", e))?;
+        iam.list_role_policies().role_name(name).send().await.map_err(|e| Error::from_sdk("ListRolePolicies", e))?;
     for policy in inline.policy_names() {
         ok_if_missing(
             iam.delete_role_policy()
@@ -260,11 +260,11 @@ pub async fn remove_role(iam: &Client, name: &str) -> Result<(), AwsError> {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("DeleteRolePolicy", e)),
+                .map_err(|e| Error::from_sdk("DeleteRolePolicy", e)),
         )?;
     }
     ok_if_missing(
-        iam.delete_role().role_name(name).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteRole", e)),
+        iam.delete_role().role_name(name).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeleteRole", e)),
     )
 }
 
@@ -278,13 +278,13 @@ fn user_tag(deployment: &str) -> String {
 }
 
 /// The provider's tags, or `None` when it does not exist.
-pub async fn observe_oidc(iam: &Client, arn: &str) -> Result<Option<BTreeMap<String, String>>, AwsError> {
+pub async fn observe_oidc(iam: &Client, arn: &str) -> Result<Option<BTreeMap<String, String>>, Error> {
     let found = absent_if_missing(
         iam.get_open_id_connect_provider()
             .open_id_connect_provider_arn(arn)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("GetOpenIDConnectProvider", e)),
+            .map_err(|e| Error::from_sdk("GetOpenIDConnectProvider", e)),
     )?;
     Ok(found.map(|out| out.tags().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect()))
 }
@@ -297,7 +297,7 @@ pub async fn ensure_oidc(
     issuer_url: &str,
     deployment: &str,
     base_tags: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
+) -> Result<(), Error> {
     let mut wanted = base_tags.clone();
     wanted.remove(super::super::names::DEPLOYMENT_TAG);
     wanted.insert(user_tag(deployment), "true".to_owned());
@@ -311,11 +311,11 @@ pub async fn ensure_oidc(
                 .set_tags(Some(tags(&wanted)))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("CreateOpenIDConnectProvider", e));
+                .map_err(|e| Error::from_sdk("CreateOpenIDConnectProvider", e));
             match created {
                 Ok(_) => Ok(()),
                 // Another deployment created it between our look and our create: adopt it.
-                Err(error) if error.code.as_deref() == Some("EntityAlreadyExists") => tag_oidc(iam, arn, &wanted).await,
+                Err(error) if error.code() == Some("EntityAlreadyExists") => tag_oidc(iam, arn, &wanted).await,
                 Err(error) => Err(error),
             }
         }
@@ -324,18 +324,18 @@ pub async fn ensure_oidc(
     }
 }
 
-async fn tag_oidc(iam: &Client, arn: &str, wanted: &BTreeMap<String, String>) -> Result<(), AwsError> {
+async fn tag_oidc(iam: &Client, arn: &str, wanted: &BTreeMap<String, String>) -> Result<(), Error> {
     iam.tag_open_id_connect_provider()
         .open_id_connect_provider_arn(arn)
         .set_tags(Some(tags(wanted)))
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| AwsError::from_sdk("TagOpenIDConnectProvider", e))
+        .map_err(|e| Error::from_sdk("TagOpenIDConnectProvider", e))
 }
 
 /// Drops this deployment's use of the provider; deletes it when no deployment uses it any more.
-pub async fn release_oidc(iam: &Client, arn: &str, deployment: &str) -> Result<(), AwsError> {
+pub async fn release_oidc(iam: &Client, arn: &str, deployment: &str) -> Result<(), Error> {
     let Some(found) = observe_oidc(iam, arn).await? else { return Ok(()) };
     let mine = user_tag(deployment);
     let others = found.keys().any(|key| key.starts_with(super::super::names::OIDC_USER_TAG_PREFIX) && *key != mine);
@@ -347,7 +347,7 @@ pub async fn release_oidc(iam: &Client, arn: &str, deployment: &str) -> Result<(
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("UntagOpenIDConnectProvider", e)),
+                .map_err(|e| Error::from_sdk("UntagOpenIDConnectProvider", e)),
         );
     }
     ok_if_missing(
@@ -356,7 +356,7 @@ pub async fn release_oidc(iam: &Client, arn: &str, deployment: &str) -> Result<(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("DeleteOpenIDConnectProvider", e)),
+            .map_err(|e| Error::from_sdk("DeleteOpenIDConnectProvider", e)),
     )
 }
 

@@ -10,7 +10,7 @@ use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeyState as AwsKeyState, Tag};
 
 use super::absent_if_missing;
-use crate::provider::AwsError;
+use crate::error::Error;
 
 /// Tag on a key that destroy kept, naming the snapshots it still decrypts.
 pub const RETAINED_FOR_TAG: &str = "retool:retained-for";
@@ -30,9 +30,9 @@ pub struct KeyState {
 }
 
 /// The key behind `alias`, if the alias exists.
-pub async fn observe(kms: &Client, alias: &str) -> Result<Option<KeyState>, AwsError> {
+pub async fn observe(kms: &Client, alias: &str) -> Result<Option<KeyState>, Error> {
     let described = absent_if_missing(
-        kms.describe_key().key_id(alias).send().await.map_err(|e| AwsError::from_sdk("DescribeKey", e)),
+        kms.describe_key().key_id(alias).send().await.map_err(|e| Error::from_sdk("DescribeKey", e)),
     )?;
     let Some(metadata) = described.as_ref().and_then(|out| out.key_metadata()) else { return Ok(None) };
     let key_id = metadata.key_id().to_owned();
@@ -44,7 +44,7 @@ pub async fn observe(kms: &Client, alias: &str) -> Result<Option<KeyState>, AwsE
             .key_id(&key_id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("GetKeyRotationStatus", e))?
+            .map_err(|e| Error::from_sdk("GetKeyRotationStatus", e))?
             .key_rotation_enabled()
     };
     Ok(Some(KeyState {
@@ -62,7 +62,7 @@ pub async fn ensure(
     alias: &str,
     description: &str,
     tags: &BTreeMap<String, String>,
-) -> Result<KeyState, AwsError> {
+) -> Result<KeyState, Error> {
     let key = match observe(kms, alias).await? {
         Some(key) => key,
         None => {
@@ -74,13 +74,13 @@ pub async fn ensure(
                 .set_tags(Some(tags))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("CreateKey", e))?;
+                .map_err(|e| Error::from_sdk("CreateKey", e))?;
             let key_id = created
                 .key_metadata()
                 .map(|m| m.key_id().to_owned())
-                .ok_or_else(|| AwsError::local("CreateKey", "no key id returned"))?;
+                .ok_or_else(|| Error::unexpected("CreateKey", "no key id returned"))?;
             let alias_result = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await;
-            if let Err(error) = alias_result.map_err(|e| AwsError::from_sdk("CreateAlias", e)) {
+            if let Err(error) = alias_result.map_err(|e| Error::from_sdk("CreateAlias", e)) {
                 // Without its alias the key could never be found again: take it back out.
                 let _ = kms
                     .schedule_key_deletion()
@@ -99,24 +99,24 @@ pub async fn ensure(
             .key_id(&key.key_id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("CancelKeyDeletion", e))?;
+            .map_err(|e| Error::from_sdk("CancelKeyDeletion", e))?;
     }
     if key.pending_deletion || !key.enabled {
-        kms.enable_key().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("EnableKey", e))?;
+        kms.enable_key().key_id(&key.key_id).send().await.map_err(|e| Error::from_sdk("EnableKey", e))?;
     }
     if !key.rotation {
         kms.enable_key_rotation()
             .key_id(&key.key_id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("EnableKeyRotation", e))?;
+            .map_err(|e| Error::from_sdk("EnableKeyRotation", e))?;
     }
     let listed = kms
         .list_resource_tags()
         .key_id(&key.key_id)
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("ListResourceTags", e))?;
+        .map_err(|e| Error::from_sdk("ListResourceTags", e))?;
     let have: BTreeMap<String, String> =
         listed.tags().iter().map(|tag| (tag.tag_key().to_owned(), tag.tag_value().to_owned())).collect();
     let (set, remove) = super::tag_changes(&have, tags);
@@ -128,7 +128,7 @@ pub async fn ensure(
             .set_tags(Some(set))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("TagResource", e))?;
+            .map_err(|e| Error::from_sdk("TagResource", e))?;
     }
     if !remove.is_empty() {
         kms.untag_resource()
@@ -136,17 +136,17 @@ pub async fn ensure(
             .set_tag_keys(Some(remove))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("UntagResource", e))?;
+            .map_err(|e| Error::from_sdk("UntagResource", e))?;
     }
     Ok(KeyState { enabled: true, pending_deletion: false, rotation: true, ..key })
 }
 
 /// Removes the alias and schedules the key's deletion. Uses the bare key id (some endpoints
 /// refuse the ARN here).
-pub async fn remove(kms: &Client, alias: &str) -> Result<(), AwsError> {
+pub async fn remove(kms: &Client, alias: &str) -> Result<(), Error> {
     let Some(key) = observe(kms, alias).await? else { return Ok(()) };
     super::ok_if_missing(
-        kms.delete_alias().alias_name(alias).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteAlias", e)),
+        kms.delete_alias().alias_name(alias).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeleteAlias", e)),
     )?;
     if key.pending_deletion {
         return Ok(());
@@ -157,7 +157,7 @@ pub async fn remove(kms: &Client, alias: &str) -> Result<(), AwsError> {
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| AwsError::from_sdk("ScheduleKeyDeletion", e))
+        .map_err(|e| Error::from_sdk("ScheduleKeyDeletion", e))
 }
 
 /// The snapshots named in a tag value of at most AWS's limit, whole names only, space-separated.
@@ -179,24 +179,24 @@ pub fn retained_for_value(snapshots: &[String]) -> String {
 /// Keeps the key for `snapshots` instead of deleting it: tags it [`RETAINED_FOR_TAG`], makes
 /// sure it is usable, and removes the alias (the deployment itself is gone). Returns the key's
 /// ARN, or `None` when there is no key.
-pub async fn retain(kms: &Client, alias: &str, snapshots: &[String]) -> Result<Option<String>, AwsError> {
+pub async fn retain(kms: &Client, alias: &str, snapshots: &[String]) -> Result<Option<String>, Error> {
     let Some(key) = observe(kms, alias).await? else { return Ok(None) };
     let tag = Tag::builder()
         .tag_key(RETAINED_FOR_TAG)
         .tag_value(retained_for_value(snapshots))
         .build()
-        .map_err(|e| AwsError::local("TagResource", e.to_string()))?;
-    kms.tag_resource().key_id(&key.key_id).tags(tag).send().await.map_err(|e| AwsError::from_sdk("TagResource", e))?;
+        .map_err(|e| Error::unexpected("TagResource", e.to_string()))?;
+    kms.tag_resource().key_id(&key.key_id).tags(tag).send().await.map_err(|e| Error::from_sdk("TagResource", e))?;
     if key.pending_deletion {
         kms.cancel_key_deletion()
             .key_id(&key.key_id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("CancelKeyDeletion", e))?;
-        kms.enable_key().key_id(&key.key_id).send().await.map_err(|e| AwsError::from_sdk("EnableKey", e))?;
+            .map_err(|e| Error::from_sdk("CancelKeyDeletion", e))?;
+        kms.enable_key().key_id(&key.key_id).send().await.map_err(|e| Error::from_sdk("EnableKey", e))?;
     }
     super::ok_if_missing(
-        kms.delete_alias().alias_name(alias).send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteAlias", e)),
+        kms.delete_alias().alias_name(alias).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeleteAlias", e)),
     )?;
     Ok(Some(key.arn))
 }

@@ -15,9 +15,9 @@ use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{ApplyMethod, Parameter, Tag};
 
 use super::{absent_if_missing, ok_if_missing, wait};
+use crate::aws::wait::Poll;
+use crate::error::Error;
 use crate::framework::StopSignal;
-use crate::provider::AwsError;
-use crate::provider::waiter::Poll;
 
 /// The CA every instance uses (RSA 2048, valid until 2061), set explicitly rather than left to
 /// the account default.
@@ -129,13 +129,13 @@ fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
 }
 
-pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<InstanceState>, AwsError> {
+pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<InstanceState>, Error> {
     let found = absent_if_missing(
         rds.describe_db_instances()
             .db_instance_identifier(identifier)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeDBInstances", e)),
+            .map_err(|e| Error::from_sdk("DescribeDBInstances", e)),
     )?;
     let Some(db) = found
         .and_then(|out| out.db_instances().iter().find(|db| db.db_instance_identifier() == Some(identifier)).cloned())
@@ -180,12 +180,12 @@ pub fn is_ready(status: &str) -> bool {
 
 /// Waits until the instance is ready for a modification (RDS refuses one while it is, say,
 /// backing up or modifying).
-async fn wait_ready(rds: &Client, identifier: &str, timeout: Duration, stop: &StopSignal) -> Result<(), AwsError> {
+async fn wait_ready(rds: &Client, identifier: &str, timeout: Duration, stop: &StopSignal) -> Result<(), Error> {
     wait("WaitDBInstanceAvailable", timeout, stop, || async {
         match observe_instance(rds, identifier).await? {
             Some(db) if is_ready(&db.status) => Ok(Poll::Ready(())),
             Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} is {}", db.status))),
-            None => Err(AwsError::local("WaitDBInstanceAvailable", format!("DB instance {identifier} disappeared"))),
+            None => Err(Error::unexpected("WaitDBInstanceAvailable", format!("DB instance {identifier} disappeared"))),
         }
     })
     .await
@@ -196,7 +196,7 @@ async fn wait_available(
     spec: &InstanceSpec,
     timeout: Duration,
     stop: &StopSignal,
-) -> Result<InstanceState, AwsError> {
+) -> Result<InstanceState, Error> {
     let identifier = &spec.identifier;
     wait("WaitDBInstanceAvailable", timeout, stop, || async {
         match observe_instance(rds, identifier).await? {
@@ -205,14 +205,14 @@ async fn wait_available(
                 if ["failed", "incompatible-parameters", "incompatible-restore", "storage-full"]
                     .contains(&db.status.as_str()) =>
             {
-                Err(AwsError::local("WaitDBInstanceAvailable", format!("DB instance {identifier} is {}", db.status)))
+                Err(Error::unexpected("WaitDBInstanceAvailable", format!("DB instance {identifier} is {}", db.status)))
             }
             Some(db) if is_ready(&db.status) => Ok(Poll::Pending(format!(
                 "DB instance {identifier} still differs: {}",
                 db.differences(spec).join(", ")
             ))),
             Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} is {}", db.status))),
-            None => Err(AwsError::local("WaitDBInstanceAvailable", format!("DB instance {identifier} disappeared"))),
+            None => Err(Error::unexpected("WaitDBInstanceAvailable", format!("DB instance {identifier} disappeared"))),
         }
     })
     .await
@@ -225,7 +225,7 @@ pub async fn ensure_instance(
     spec: &InstanceSpec,
     timeout: Duration,
     stop: &StopSignal,
-) -> Result<InstanceState, AwsError> {
+) -> Result<InstanceState, Error> {
     let Some(existing) = observe_instance(rds, &spec.identifier).await? else {
         rds.create_db_instance()
             .db_instance_identifier(&spec.identifier)
@@ -254,7 +254,7 @@ pub async fn ensure_instance(
             .set_tags(Some(tags(&spec.tags)))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("CreateDBInstance", e))?;
+            .map_err(|e| Error::from_sdk("CreateDBInstance", e))?;
         return wait_available(rds, spec, timeout, stop).await;
     };
     let (set, remove) = super::tag_changes(&existing.tags, &spec.tags);
@@ -264,7 +264,7 @@ pub async fn ensure_instance(
             .set_tags(Some(tags(&set)))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("AddTagsToResource", e))?;
+            .map_err(|e| Error::from_sdk("AddTagsToResource", e))?;
     }
     if !remove.is_empty() && !existing.arn.is_empty() {
         rds.remove_tags_from_resource()
@@ -272,7 +272,7 @@ pub async fn ensure_instance(
             .set_tag_keys(Some(remove))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("RemoveTagsFromResource", e))?;
+            .map_err(|e| Error::from_sdk("RemoveTagsFromResource", e))?;
     }
     if existing.differences(spec).is_empty() {
         return wait_available(rds, spec, timeout, stop).await;
@@ -296,7 +296,7 @@ pub async fn ensure_instance(
         .set_allow_major_version_upgrade(major_change.then_some(true))
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("ModifyDBInstance", e))?;
+        .map_err(|e| Error::from_sdk("ModifyDBInstance", e))?;
     wait_available(rds, spec, timeout, stop).await
 }
 
@@ -309,7 +309,7 @@ pub async fn ensure_security_groups(
     expected: &[String],
     timeout: Duration,
     stop: &StopSignal,
-) -> Result<(), AwsError> {
+) -> Result<(), Error> {
     let Some(existing) = observe_instance(rds, identifier).await? else { return Ok(()) };
     if existing.security_group_ids == expected {
         return Ok(());
@@ -321,14 +321,14 @@ pub async fn ensure_security_groups(
         .set_vpc_security_group_ids(Some(expected.to_vec()))
         .send()
         .await
-        .map_err(|e| AwsError::from_sdk("ModifyDBInstance", e))?;
+        .map_err(|e| Error::from_sdk("ModifyDBInstance", e))?;
     wait("WaitDBSecurityGroups", timeout, stop, || async {
         match observe_instance(rds, identifier).await? {
             Some(db) if db.security_group_ids == expected => Ok(Poll::Ready(())),
             Some(db) => {
                 Ok(Poll::Pending(format!("DB instance {identifier} has security groups {:?}", db.security_group_ids)))
             }
-            None => Err(AwsError::local("WaitDBSecurityGroups", format!("DB instance {identifier} disappeared"))),
+            None => Err(Error::unexpected("WaitDBSecurityGroups", format!("DB instance {identifier} disappeared"))),
         }
     })
     .await
@@ -343,7 +343,7 @@ pub async fn remove_instance(
     final_snapshot: Option<&str>,
     timeout: Duration,
     stop: &StopSignal,
-) -> Result<(), AwsError> {
+) -> Result<(), Error> {
     let Some(existing) = observe_instance(rds, identifier).await? else { return Ok(()) };
     if existing.deletion_protection {
         rds.modify_db_instance()
@@ -352,7 +352,7 @@ pub async fn remove_instance(
             .apply_immediately(true)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ModifyDBInstance", e))?;
+            .map_err(|e| Error::from_sdk("ModifyDBInstance", e))?;
     }
     if existing.status != "deleting" {
         let request = rds.delete_db_instance().db_instance_identifier(identifier).delete_automated_backups(false);
@@ -360,7 +360,7 @@ pub async fn remove_instance(
             Some(name) => request.final_db_snapshot_identifier(name).skip_final_snapshot(false),
             None => request.skip_final_snapshot(true),
         };
-        ok_if_missing(request.send().await.map(|_| ()).map_err(|e| AwsError::from_sdk("DeleteDBInstance", e)))?;
+        ok_if_missing(request.send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeleteDBInstance", e)))?;
     }
     wait("WaitDBInstanceDeleted", timeout, stop, || async {
         Ok(match observe_instance(rds, identifier).await? {
@@ -373,7 +373,7 @@ pub async fn remove_instance(
 
 /// The final snapshots destroy took of `instance` (named `<instance>-final-…`) that are
 /// encrypted with `key_arn` (or report no key), sorted.
-pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Result<Vec<String>, AwsError> {
+pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Result<Vec<String>, Error> {
     let prefix = format!("{instance}-final-");
     let listed = absent_if_missing(
         rds.describe_db_snapshots()
@@ -381,7 +381,7 @@ pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Res
             .snapshot_type("manual")
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeDBSnapshots", e)),
+            .map_err(|e| Error::from_sdk("DescribeDBSnapshots", e)),
     )?;
     let mut found: Vec<String> = listed
         .iter()
@@ -400,13 +400,13 @@ pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Res
 }
 
 /// The subnets of DB subnet group `name`, sorted; `None` when it does not exist.
-pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<Vec<String>>, AwsError> {
+pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<Vec<String>>, Error> {
     let found = absent_if_missing(
         rds.describe_db_subnet_groups()
             .db_subnet_group_name(name)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeDBSubnetGroups", e)),
+            .map_err(|e| Error::from_sdk("DescribeDBSubnetGroups", e)),
     )?;
     let group =
         found.and_then(|out| out.db_subnet_groups().iter().find(|g| g.db_subnet_group_name() == Some(name)).cloned());
@@ -424,7 +424,7 @@ pub async fn ensure_subnet_group(
     name: &str,
     subnet_ids: &[String],
     tag_map: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
+) -> Result<(), Error> {
     match observe_subnet_group(rds, name).await? {
         Some(found) if found == subnet_ids => Ok(()),
         Some(_) => rds
@@ -434,7 +434,7 @@ pub async fn ensure_subnet_group(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("ModifyDBSubnetGroup", e)),
+            .map_err(|e| Error::from_sdk("ModifyDBSubnetGroup", e)),
         None => rds
             .create_db_subnet_group()
             .db_subnet_group_name(name)
@@ -444,19 +444,19 @@ pub async fn ensure_subnet_group(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("CreateDBSubnetGroup", e)),
+            .map_err(|e| Error::from_sdk("CreateDBSubnetGroup", e)),
     }
 }
 
 /// Whether the parameter group exists, and then whether it forces TLS. (Describing a missing
 /// group may answer with an error or with an empty list.)
-pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<bool>, AwsError> {
+pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<bool>, Error> {
     let found = absent_if_missing(
         rds.describe_db_parameter_groups()
             .db_parameter_group_name(name)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("DescribeDBParameterGroups", e)),
+            .map_err(|e| Error::from_sdk("DescribeDBParameterGroups", e)),
     )?;
     if !found.is_some_and(|out| out.db_parameter_groups().iter().any(|g| g.db_parameter_group_name() == Some(name))) {
         return Ok(None);
@@ -470,7 +470,7 @@ pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .map_err(|e| AwsError::from_sdk("DescribeDBParameters", e))?;
+        .map_err(|e| Error::from_sdk("DescribeDBParameters", e))?;
     Ok(Some(parameters.iter().any(|p| p.parameter_name() == Some(FORCE_SSL) && p.parameter_value() == Some("1"))))
 }
 
@@ -479,7 +479,7 @@ pub async fn ensure_parameter_group(
     name: &str,
     family: &str,
     tag_map: &BTreeMap<String, String>,
-) -> Result<(), AwsError> {
+) -> Result<(), Error> {
     let forced = match observe_parameter_group(rds, name).await? {
         Some(forced) => forced,
         None => {
@@ -491,10 +491,10 @@ pub async fn ensure_parameter_group(
                 .set_tags(Some(tags(tag_map)))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("CreateDBParameterGroup", e));
+                .map_err(|e| Error::from_sdk("CreateDBParameterGroup", e));
             match created {
                 Ok(_) => false,
-                Err(error) if error.code.as_deref() == Some("DBParameterGroupAlreadyExists") => false,
+                Err(error) if error.code() == Some("DBParameterGroupAlreadyExists") => false,
                 Err(error) => return Err(error),
             }
         }
@@ -513,28 +513,28 @@ pub async fn ensure_parameter_group(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| AwsError::from_sdk("ModifyDBParameterGroup", e))
+        .map_err(|e| Error::from_sdk("ModifyDBParameterGroup", e))
 }
 
-pub async fn remove_parameter_group(rds: &Client, name: &str) -> Result<(), AwsError> {
+pub async fn remove_parameter_group(rds: &Client, name: &str) -> Result<(), Error> {
     ok_if_missing(
         rds.delete_db_parameter_group()
             .db_parameter_group_name(name)
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("DeleteDBParameterGroup", e)),
+            .map_err(|e| Error::from_sdk("DeleteDBParameterGroup", e)),
     )
 }
 
-pub async fn remove_subnet_group(rds: &Client, name: &str) -> Result<(), AwsError> {
+pub async fn remove_subnet_group(rds: &Client, name: &str) -> Result<(), Error> {
     ok_if_missing(
         rds.delete_db_subnet_group()
             .db_subnet_group_name(name)
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| AwsError::from_sdk("DeleteDBSubnetGroup", e)),
+            .map_err(|e| Error::from_sdk("DeleteDBSubnetGroup", e)),
     )
 }
 

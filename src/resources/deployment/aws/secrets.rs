@@ -14,7 +14,7 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::Tag;
 
 use super::{absent_if_missing, ok_if_missing};
-use crate::provider::AwsError;
+use crate::error::Error;
 use crate::resources::deployment::rules::secrets::{RandomUnavailable, SecretValue};
 
 /// Days a deleted secret can still be restored.
@@ -32,9 +32,9 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
 }
 
-pub async fn observe(secrets: &Client, id: &str) -> Result<Option<SecretState>, AwsError> {
+pub async fn observe(secrets: &Client, id: &str) -> Result<Option<SecretState>, Error> {
     let found = absent_if_missing(
-        secrets.describe_secret().secret_id(id).send().await.map_err(|e| AwsError::from_sdk("DescribeSecret", e)),
+        secrets.describe_secret().secret_id(id).send().await.map_err(|e| Error::from_sdk("DescribeSecret", e)),
     )?;
     Ok(found.map(|out| SecretState {
         arn: out.arn().unwrap_or_default().to_owned(),
@@ -58,7 +58,7 @@ pub async fn ensure(
     kms_key_arn: &str,
     tags: &BTreeMap<String, String>,
     generate: impl FnOnce() -> Result<SecretValue, RandomUnavailable>,
-) -> Result<String, AwsError> {
+) -> Result<String, Error> {
     let state = match observe(secrets, name).await? {
         Some(state) => state,
         None => {
@@ -70,7 +70,7 @@ pub async fn ensure(
                 .set_tags(Some(tag_list(tags)))
                 .send()
                 .await
-                .map_err(|e| AwsError::from_sdk("CreateSecret", e))?;
+                .map_err(|e| Error::from_sdk("CreateSecret", e))?;
             SecretState {
                 arn: created.arn().unwrap_or_default().to_owned(),
                 has_value: false,
@@ -80,12 +80,7 @@ pub async fn ensure(
         }
     };
     if state.scheduled_for_deletion {
-        secrets
-            .restore_secret()
-            .secret_id(&state.arn)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk("RestoreSecret", e))?;
+        secrets.restore_secret().secret_id(&state.arn).send().await.map_err(|e| Error::from_sdk("RestoreSecret", e))?;
     }
     let (set, remove) = super::tag_changes(&state.tags, tags);
     if !set.is_empty() {
@@ -95,7 +90,7 @@ pub async fn ensure(
             .set_tags(Some(tag_list(&set)))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("TagResource", e))?;
+            .map_err(|e| Error::from_sdk("TagResource", e))?;
     }
     if !remove.is_empty() {
         secrets
@@ -104,10 +99,10 @@ pub async fn ensure(
             .set_tag_keys(Some(remove))
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("UntagResource", e))?;
+            .map_err(|e| Error::from_sdk("UntagResource", e))?;
     }
     if !state.has_value {
-        let value = generate().map_err(|error| AwsError::local("GenerateSecret", error.to_string()))?;
+        let value = generate().map_err(|error| Error::unexpected("GenerateSecret", error.to_string()))?;
         secrets
             .put_secret_value()
             .secret_id(&state.arn)
@@ -115,13 +110,13 @@ pub async fn ensure(
             .client_request_token(uuid::Uuid::new_v4().to_string())
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("PutSecretValue", e))?;
+            .map_err(|e| Error::from_sdk("PutSecretValue", e))?;
     }
     Ok(state.arn)
 }
 
 /// Schedules deletion after the recovery window (nothing to do when already scheduled or gone).
-pub async fn remove(secrets: &Client, name: &str) -> Result<(), AwsError> {
+pub async fn remove(secrets: &Client, name: &str) -> Result<(), Error> {
     match observe(secrets, name).await? {
         Some(state) if !state.scheduled_for_deletion => ok_if_missing(
             secrets
@@ -131,7 +126,7 @@ pub async fn remove(secrets: &Client, name: &str) -> Result<(), AwsError> {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| AwsError::from_sdk("DeleteSecret", e)),
+                .map_err(|e| Error::from_sdk("DeleteSecret", e)),
         ),
         _ => Ok(()),
     }

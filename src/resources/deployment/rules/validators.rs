@@ -5,8 +5,8 @@
 //! The formats themselves live in [`super::versions`] and [`super::instance_types`]; this file
 //! adapts them to the framework's [`Validator`] and adds the ones that are only strings.
 
+use crate::aws::is_region_name;
 use crate::framework::validators::{self, Validator};
-use crate::provider::config::is_region_name;
 
 use super::instance_types::{InstanceKind, InstanceType};
 use super::versions::{DEFAULT_KUBERNETES_VERSION, KubernetesVersion, PostgresVersion, RetoolVersion};

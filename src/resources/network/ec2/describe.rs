@@ -8,7 +8,7 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{self as ec2, Filter, VpcAttributeName};
 
-use crate::provider::AwsError;
+use crate::error::Error;
 use crate::resources::network::desired::{COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, RuleSource};
 use crate::resources::network::snapshot::*;
 
@@ -21,13 +21,13 @@ pub(super) fn tags_of(tags: &[ec2::Tag]) -> Tags {
 }
 
 /// Everything about the network in VPC `vpc_id`; `None` when the VPC does not exist.
-pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapshot>, AwsError> {
+pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapshot>, Error> {
     let vpcs = ec2
         .describe_vpcs()
         .filters(filter("vpc-id", [vpc_id]))
         .send()
         .await
-        .map_err(|error| AwsError::from_sdk("DescribeVpcs", error))?;
+        .map_err(|error| Error::from_sdk("DescribeVpcs", error))?;
     let Some(vpc) = vpcs.vpcs().iter().find(|vpc| vpc.vpc_id() == Some(vpc_id)) else {
         tracing::debug!(vpc_id, "VPC not found");
         return Ok(None);
@@ -102,14 +102,14 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsh
 }
 
 /// One of the VPC's two DNS flags (`enableDnsSupport` or `enableDnsHostnames`); unset reads as off.
-async fn dns_flag(ec2: &Client, vpc_id: &str, attribute: VpcAttributeName) -> Result<bool, AwsError> {
+async fn dns_flag(ec2: &Client, vpc_id: &str, attribute: VpcAttributeName) -> Result<bool, Error> {
     let output = ec2
         .describe_vpc_attribute()
         .vpc_id(vpc_id)
         .attribute(attribute.clone())
         .send()
         .await
-        .map_err(|error| AwsError::from_sdk("DescribeVpcAttribute", error))?;
+        .map_err(|error| Error::from_sdk("DescribeVpcAttribute", error))?;
     let flag = match attribute {
         VpcAttributeName::EnableDnsSupport => output.enable_dns_support(),
         VpcAttributeName::EnableDnsHostnames => output.enable_dns_hostnames(),
@@ -123,12 +123,12 @@ async fn dns_flag(ec2: &Client, vpc_id: &str, attribute: VpcAttributeName) -> Re
 async fn every_item<T, E, R>(
     operation: &'static str,
     pages: impl Future<Output = Result<Vec<T>, SdkError<E, R>>>,
-) -> Result<Vec<T>, AwsError>
+) -> Result<Vec<T>, Error>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    pages.await.map_err(|error| AwsError::from_sdk(operation, error))
+    pages.await.map_err(|error| Error::from_sdk(operation, error))
 }
 
 fn subnet_state(subnet: &ec2::Subnet) -> Option<SubnetState> {
@@ -265,26 +265,26 @@ pub(super) fn ingress_rules(permission: &ec2::IpPermission) -> Vec<IngressRule> 
 
 /// The VPC a network called `name` created earlier, found by its tags (so a create that was
 /// interrupted after the VPC existed resumes with it instead of making a second one).
-pub async fn find_vpc_by_name(ec2: &Client, name: &str) -> Result<Option<String>, AwsError> {
+pub async fn find_vpc_by_name(ec2: &Client, name: &str) -> Result<Option<String>, Error> {
     let found = ec2
         .describe_vpcs()
         .filters(filter(&format!("tag:{NETWORK_TAG}"), [name]))
         .filters(filter(&format!("tag:{COMPONENT_TAG}"), [Component::Vpc.tag_value()]))
         .send()
         .await
-        .map_err(|error| AwsError::from_sdk("DescribeVpcs", error))?;
+        .map_err(|error| Error::from_sdk("DescribeVpcs", error))?;
     Ok(found.vpcs().iter().find_map(|vpc| vpc.vpc_id()).map(str::to_owned))
 }
 
 /// The first `count` availability zones of the region, by name: the default for
 /// `availability_zones`. Local and Wavelength zones are not availability zones and are skipped.
-pub async fn default_zones(ec2: &Client, count: usize) -> Result<Vec<String>, AwsError> {
+pub async fn default_zones(ec2: &Client, count: usize) -> Result<Vec<String>, Error> {
     let zones = ec2
         .describe_availability_zones()
         .filters(filter("state", ["available"]))
         .send()
         .await
-        .map_err(|error| AwsError::from_sdk("DescribeAvailabilityZones", error))?;
+        .map_err(|error| Error::from_sdk("DescribeAvailabilityZones", error))?;
     let mut names: Vec<String> = zones
         .availability_zones()
         .iter()

@@ -7,20 +7,19 @@
 //! up after a partial create. Deletes AWS refuses while it is still releasing dependencies (a
 //! deleted NAT gateway's network interface, mapped public addresses) are repeated for a while.
 
-use std::future::Future;
-
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::NatGatewayState;
 
 use super::describe::{filter, snapshot};
-use crate::provider::AwsError;
-use crate::provider::waiter::{Backoff, Poll, RetryWhile, retry_while, wait_for};
+use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
+use crate::error::Error;
 use crate::resources::network::desired::RuleSource;
 use crate::resources::network::desired::VPC_TAG;
 use crate::resources::network::snapshot::{NatStatus, NetworkSnapshot};
+use crate::stop::StopSignal;
 
 /// Treats "not found" as success.
-fn gone_is_fine<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
+fn gone_is_fine<T>(result: Result<T, Error>) -> Result<(), Error> {
     match result {
         Ok(_) => Ok(()),
         Err(error) if error.is_not_found() => Ok(()),
@@ -29,7 +28,7 @@ fn gone_is_fine<T>(result: Result<T, AwsError>) -> Result<(), AwsError> {
 }
 
 /// Deletes the network in VPC `vpc_id` and everything in it.
-pub async fn destroy(ec2: &Client, vpc_id: &str, stopped: impl Future<Output = ()>) -> Result<(), AwsError> {
+pub async fn destroy(ec2: &Client, vpc_id: &str, stop: &StopSignal) -> Result<(), Error> {
     let Some(snap) = snapshot(ec2, vpc_id).await? else {
         tracing::debug!(vpc_id, "VPC already gone");
         return release_tagged_addresses(ec2, vpc_id, &[]).await;
@@ -47,12 +46,12 @@ pub async fn destroy(ec2: &Client, vpc_id: &str, stopped: impl Future<Output = (
                 .nat_gateway_id(id)
                 .send()
                 .await
-                .map_err(|error| AwsError::from_sdk("DeleteNatGateway", error)),
+                .map_err(|error| Error::from_sdk("DeleteNatGateway", error)),
         )?;
     }
     let waiting: Vec<String> = snap.nat_gateways.iter().map(|nat| nat.id.clone()).collect();
     if !waiting.is_empty() {
-        wait_until_deleted(ec2, &waiting, stopped).await?;
+        wait_until_deleted(ec2, &waiting, stop).await?;
     }
     let nat_addresses: Vec<String> = snap.nat_gateways.iter().flat_map(|nat| nat.allocation_ids()).collect();
     release_tagged_addresses(ec2, vpc_id, &nat_addresses).await?;
@@ -60,13 +59,13 @@ pub async fn destroy(ec2: &Client, vpc_id: &str, stopped: impl Future<Output = (
     for gateway in &snap.internet_gateways {
         tracing::debug!(internet_gateway_id = %gateway.id, "detaching and deleting internet gateway");
         gone_is_fine(
-            retry_while(RetryWhile::DEPENDENCIES_RELEASING, || async {
+            retry_while(RetryWhile::DEPENDENCIES_RELEASING, stop, || async {
                 ec2.detach_internet_gateway()
                     .internet_gateway_id(&gateway.id)
                     .vpc_id(vpc_id)
                     .send()
                     .await
-                    .map_err(|error| AwsError::from_sdk("DetachInternetGateway", error))
+                    .map_err(|error| Error::from_sdk("DetachInternetGateway", error))
             })
             .await,
         )?;
@@ -75,43 +74,39 @@ pub async fn destroy(ec2: &Client, vpc_id: &str, stopped: impl Future<Output = (
                 .internet_gateway_id(&gateway.id)
                 .send()
                 .await
-                .map_err(|error| AwsError::from_sdk("DeleteInternetGateway", error)),
+                .map_err(|error| Error::from_sdk("DeleteInternetGateway", error)),
         )?;
     }
     for subnet in &snap.subnets {
         tracing::debug!(subnet_id = %subnet.id, "deleting subnet");
         gone_is_fine(
-            retry_while(RetryWhile::DEPENDENCIES_RELEASING, || async {
+            retry_while(RetryWhile::DEPENDENCIES_RELEASING, stop, || async {
                 ec2.delete_subnet()
                     .subnet_id(&subnet.id)
                     .send()
                     .await
-                    .map_err(|error| AwsError::from_sdk("DeleteSubnet", error))
+                    .map_err(|error| Error::from_sdk("DeleteSubnet", error))
             })
             .await,
         )?;
     }
-    delete_security_groups(ec2, &snap).await?;
+    delete_security_groups(ec2, &snap, stop).await?;
     tracing::debug!(vpc_id, "deleting VPC");
     gone_is_fine(
-        retry_while(RetryWhile::DEPENDENCIES_RELEASING, || async {
-            ec2.delete_vpc().vpc_id(vpc_id).send().await.map_err(|error| AwsError::from_sdk("DeleteVpc", error))
+        retry_while(RetryWhile::DEPENDENCIES_RELEASING, stop, || async {
+            ec2.delete_vpc().vpc_id(vpc_id).send().await.map_err(|error| Error::from_sdk("DeleteVpc", error))
         })
         .await,
     )
 }
 
 /// Waits until every NAT gateway in `ids` is deleted (or unknown to AWS).
-pub async fn wait_until_deleted(
-    ec2: &Client,
-    ids: &[String],
-    stopped: impl Future<Output = ()>,
-) -> Result<(), AwsError> {
-    wait_for("WaitNatGatewayDeleted", Backoff::NAT_GATEWAY, stopped, || async {
+pub async fn wait_until_deleted(ec2: &Client, ids: &[String], stop: &StopSignal) -> Result<(), Error> {
+    wait_for("WaitNatGatewayDeleted", Backoff::NAT_GATEWAY, stop, || async {
         let found = match ec2.describe_nat_gateways().set_nat_gateway_ids(Some(ids.to_vec())).send().await {
             Ok(found) => found,
             Err(error) => {
-                let error = AwsError::from_sdk("DescribeNatGateways", error);
+                let error = Error::from_sdk("DescribeNatGateways", error);
                 return if error.is_not_found() { Ok(Poll::Ready(())) } else { Err(error) };
             }
         };
@@ -133,26 +128,26 @@ pub async fn wait_until_deleted(
 }
 
 /// Releases one Elastic IP; already released is fine.
-pub async fn release_address(ec2: &Client, allocation_id: &str) -> Result<(), AwsError> {
+pub async fn release_address(ec2: &Client, allocation_id: &str) -> Result<(), Error> {
     tracing::debug!(allocation_id, "releasing Elastic IP");
     gone_is_fine(
         ec2.release_address()
             .allocation_id(allocation_id)
             .send()
             .await
-            .map_err(|error| AwsError::from_sdk("ReleaseAddress", error)),
+            .map_err(|error| Error::from_sdk("ReleaseAddress", error)),
     )
 }
 
 /// Releases the network's Elastic IPs: those tagged with the VPC, and `also` (addresses seen on
 /// its NAT gateways, in case their tags were removed).
-async fn release_tagged_addresses(ec2: &Client, vpc_id: &str, also: &[String]) -> Result<(), AwsError> {
+async fn release_tagged_addresses(ec2: &Client, vpc_id: &str, also: &[String]) -> Result<(), Error> {
     let tagged = ec2
         .describe_addresses()
         .filters(filter(&format!("tag:{VPC_TAG}"), [vpc_id]))
         .send()
         .await
-        .map_err(|error| AwsError::from_sdk("DescribeAddresses", error))?;
+        .map_err(|error| Error::from_sdk("DescribeAddresses", error))?;
     let mut allocations: Vec<String> =
         tagged.addresses().iter().filter_map(|address| address.allocation_id()).map(str::to_owned).collect();
     allocations.extend(also.iter().cloned());
@@ -164,7 +159,7 @@ async fn release_tagged_addresses(ec2: &Client, vpc_id: &str, also: &[String]) -
     Ok(())
 }
 
-async fn delete_route_tables(ec2: &Client, snap: &NetworkSnapshot) -> Result<(), AwsError> {
+async fn delete_route_tables(ec2: &Client, snap: &NetworkSnapshot) -> Result<(), Error> {
     // The main table goes with the VPC; AWS refuses to delete it on its own.
     for table in snap.route_tables.iter().filter(|table| !table.main) {
         for association in &table.associations {
@@ -173,7 +168,7 @@ async fn delete_route_tables(ec2: &Client, snap: &NetworkSnapshot) -> Result<(),
                     .association_id(&association.id)
                     .send()
                     .await
-                    .map_err(|error| AwsError::from_sdk("DisassociateRouteTable", error)),
+                    .map_err(|error| Error::from_sdk("DisassociateRouteTable", error)),
             )?;
         }
         tracing::debug!(route_table_id = %table.id, "deleting route table");
@@ -182,13 +177,13 @@ async fn delete_route_tables(ec2: &Client, snap: &NetworkSnapshot) -> Result<(),
                 .route_table_id(&table.id)
                 .send()
                 .await
-                .map_err(|error| AwsError::from_sdk("DeleteRouteTable", error)),
+                .map_err(|error| Error::from_sdk("DeleteRouteTable", error)),
         )?;
     }
     Ok(())
 }
 
-async fn delete_security_groups(ec2: &Client, snap: &NetworkSnapshot) -> Result<(), AwsError> {
+async fn delete_security_groups(ec2: &Client, snap: &NetworkSnapshot, stop: &StopSignal) -> Result<(), Error> {
     // The default group goes with the VPC. Rules naming other groups are revoked first, or AWS
     // refuses to delete a group another one still references.
     let groups: Vec<_> = snap.security_groups.iter().filter(|group| group.name != "default").collect();
@@ -206,19 +201,19 @@ async fn delete_security_groups(ec2: &Client, snap: &NetworkSnapshot) -> Result<
                     .set_ip_permissions(Some(referencing))
                     .send()
                     .await
-                    .map_err(|error| AwsError::from_sdk("RevokeSecurityGroupIngress", error)),
+                    .map_err(|error| Error::from_sdk("RevokeSecurityGroupIngress", error)),
             )?;
         }
     }
     for group in groups {
         tracing::debug!(group_id = %group.id, "deleting security group");
         gone_is_fine(
-            retry_while(RetryWhile::DEPENDENCIES_RELEASING, || async {
+            retry_while(RetryWhile::DEPENDENCIES_RELEASING, stop, || async {
                 ec2.delete_security_group()
                     .group_id(&group.id)
                     .send()
                     .await
-                    .map_err(|error| AwsError::from_sdk("DeleteSecurityGroup", error))
+                    .map_err(|error| Error::from_sdk("DeleteSecurityGroup", error))
             })
             .await,
         )?;

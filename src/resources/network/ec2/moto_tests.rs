@@ -33,7 +33,7 @@ async fn network_lifecycle_against_moto() {
     // A create that fails part-way (a zone the region lacks) leaves a VPC behind...
     let impossible = spec(&["us-east-1a", "us-east-1z"], NatMode::OnePerAz);
     let failure = reconcile::reconcile(&ec2, &impossible, None, &[], &stop).await.unwrap_err();
-    assert_eq!(failure.error.operation, "CreateSubnet", "{failure:?}");
+    assert_eq!(failure.error.operation(), "CreateSubnet", "{failure:?}");
     let partial_vpc = failure.vpc_id.expect("the VPC was created before the failure");
 
     // ...which the next create finds by its tags and finishes.
@@ -130,8 +130,7 @@ async fn network_lifecycle_against_moto() {
     assert_eq!(grown_outputs.private_subnet_ids.len(), 3);
 
     // Destroy leaves nothing behind, and running it again is harmless.
-    let mut stop_signal = stop.clone();
-    destroy::destroy(&ec2, &vpc_id, async move { stop_signal.stopped().await }).await.unwrap();
+    destroy::destroy(&ec2, &vpc_id, &stop).await.unwrap();
     assert!(snapshot(&ec2, &vpc_id).await.unwrap().is_none());
     let addresses =
         ec2.describe_addresses().filters(filter(&format!("tag:{VPC_TAG}"), [&vpc_id])).send().await.unwrap();
@@ -141,6 +140,5 @@ async fn network_lifecycle_against_moto() {
     let gateways =
         ec2.describe_internet_gateways().filters(filter("tag:retool:network", ["acme"])).send().await.unwrap();
     assert_eq!(gateways.internet_gateways().len(), 0);
-    let mut stop_signal = stop.clone();
-    destroy::destroy(&ec2, &vpc_id, async move { stop_signal.stopped().await }).await.unwrap();
+    destroy::destroy(&ec2, &vpc_id, &stop).await.unwrap();
 }

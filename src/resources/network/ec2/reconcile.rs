@@ -19,9 +19,9 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, NatGatewayState, Res
 
 use super::describe::{self, filter, snapshot};
 use super::{aws_tags, permission, tagging};
+use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
+use crate::error::Error;
 use crate::framework::StopSignal;
-use crate::provider::AwsError;
-use crate::provider::waiter::{Backoff, Poll, RetryWhile, retry_while, wait_for};
 use crate::resources::network::desired::{
     COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, NetworkSpec, VPC_TAG, cluster_ingress, database_ingress,
 };
@@ -33,7 +33,7 @@ use crate::resources::network::snapshot::{NatStatus, NetworkSnapshot, RouteTarge
 #[derive(Debug)]
 pub struct Failure {
     pub vpc_id: Option<String>,
-    pub error: AwsError,
+    pub error: Error,
 }
 
 /// Brings the network in AWS to `spec`. `vpc_id` is the network's VPC when it is known (update,
@@ -55,7 +55,7 @@ pub async fn reconcile(
     run.all().await.map_err(|error| Failure { vpc_id: Some(vpc_id.clone()), error })
 }
 
-async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec) -> Result<String, AwsError> {
+async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec) -> Result<String, Error> {
     if let Some(id) = describe::find_vpc_by_name(ec2, &spec.name).await? {
         tracing::debug!(vpc_id = %id, "resuming with the network's existing VPC");
         return Ok(id);
@@ -66,11 +66,11 @@ async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec) -> Result<String, AwsError
         .tag_specifications(tagging(ResourceType::Vpc, &spec.tags_for(&Component::Vpc)))
         .send()
         .await
-        .map_err(|error| AwsError::from_sdk("CreateVpc", error))?;
+        .map_err(|error| Error::from_sdk("CreateVpc", error))?;
     let id = created
         .vpc()
         .and_then(|vpc| vpc.vpc_id())
-        .ok_or_else(|| AwsError::local("CreateVpc", "the response carried no VPC id"))?
+        .ok_or_else(|| Error::unexpected("CreateVpc", "the response carried no VPC id"))?
         .to_owned();
     tracing::debug!(vpc_id = %id, "created VPC");
     Ok(id)
@@ -92,10 +92,10 @@ const CONSISTENCY: Backoff = Backoff {
 };
 
 impl Run<'_> {
-    async fn all(&self) -> Result<NetworkSnapshot, AwsError> {
+    async fn all(&self) -> Result<NetworkSnapshot, Error> {
         let snap = self.snapshot_when_visible().await?;
         if snap.vpc.cidr_block != self.spec.cidr_block.to_string() {
-            return Err(AwsError::local(
+            return Err(Error::unexpected(
                 "CreateVpc",
                 format!(
                     "VPC {} of network {:?} has CIDR block {}, not {}; it cannot be changed in place",
@@ -105,7 +105,7 @@ impl Run<'_> {
         }
         self.vpc_settings(&snap).await?;
         let igw_id = self.internet_gateway(&snap).await?;
-        let zones = self.spec.zones().map_err(|error| AwsError::local("PlanSubnets", error.to_string()))?;
+        let zones = self.spec.zones().map_err(|error| Error::unexpected("PlanSubnets", error.to_string()))?;
 
         let mut public_subnets = BTreeMap::new();
         let mut private_subnets = BTreeMap::new();
@@ -132,7 +132,7 @@ impl Run<'_> {
                 .spec
                 .nat_zone_for(&zone.name)
                 .and_then(|nat_zone| nat_ids.get(nat_zone))
-                .ok_or_else(|| AwsError::local("CreateRoute", format!("no NAT gateway serves {}", zone.name)))?;
+                .ok_or_else(|| Error::unexpected("CreateRoute", format!("no NAT gateway serves {}", zone.name)))?;
             let component = Component::PrivateRouteTable(zone.name.clone());
             let table = self.route_table(&snap, &component, &RouteTarget::NatGateway(nat.clone())).await?;
             if let Some(subnet) = private_subnets.get(&zone.name) {
@@ -158,13 +158,13 @@ impl Run<'_> {
         self.sync_ingress(&database.0, &database.1, &database_ingress(&cluster.0)).await?;
 
         self.remove_surplus_nat_gateways(&snap).await?;
-        snapshot(self.ec2, self.vpc_id)
-            .await?
-            .ok_or_else(|| AwsError::local("DescribeVpcs", format!("VPC {} disappeared during the apply", self.vpc_id)))
+        snapshot(self.ec2, self.vpc_id).await?.ok_or_else(|| {
+            Error::unexpected("DescribeVpcs", format!("VPC {} disappeared during the apply", self.vpc_id))
+        })
     }
 
-    async fn snapshot_when_visible(&self) -> Result<NetworkSnapshot, AwsError> {
-        wait_for("DescribeVpcs", CONSISTENCY, self.stopped(), || async {
+    async fn snapshot_when_visible(&self) -> Result<NetworkSnapshot, Error> {
+        wait_for("DescribeVpcs", CONSISTENCY, self.stop, || async {
             Ok(match snapshot(self.ec2, self.vpc_id).await? {
                 Some(snap) => Poll::Ready(snap),
                 None => Poll::Pending(format!("VPC {} not found", self.vpc_id)),
@@ -173,14 +173,9 @@ impl Run<'_> {
         .await
     }
 
-    fn stopped(&self) -> impl Future<Output = ()> + use<> {
-        let mut stop = self.stop.clone();
-        async move { stop.stopped().await }
-    }
-
     /// Adds the tags `component` lacks (or has with other values) to an existing object, and
     /// removes retired ones.
-    async fn ensure_tags(&self, component: &Component, id: &str, actual: &Tags) -> Result<(), AwsError> {
+    async fn ensure_tags(&self, component: &Component, id: &str, actual: &Tags) -> Result<(), Error> {
         let wanted = self.spec.tags_for(component);
         let missing: BTreeMap<String, String> = wanted
             .iter()
@@ -195,7 +190,7 @@ impl Run<'_> {
                 .set_tags(Some(aws_tags(&missing)))
                 .send()
                 .await
-                .map_err(|error| AwsError::from_sdk("CreateTags", error))?;
+                .map_err(|error| Error::from_sdk("CreateTags", error))?;
         }
         let retired: Vec<Tag> = self
             .retired_tags
@@ -211,12 +206,12 @@ impl Run<'_> {
                 .set_tags(Some(retired))
                 .send()
                 .await
-                .map_err(|error| AwsError::from_sdk("DeleteTags", error))?;
+                .map_err(|error| Error::from_sdk("DeleteTags", error))?;
         }
         Ok(())
     }
 
-    async fn vpc_settings(&self, snap: &NetworkSnapshot) -> Result<(), AwsError> {
+    async fn vpc_settings(&self, snap: &NetworkSnapshot) -> Result<(), Error> {
         let on = || AttributeBooleanValue::builder().value(true).build();
         if !snap.vpc.dns_support {
             tracing::debug!(vpc_id = self.vpc_id, "enabling DNS support");
@@ -226,7 +221,7 @@ impl Run<'_> {
                 .enable_dns_support(on())
                 .send()
                 .await
-                .map_err(|error| AwsError::from_sdk("ModifyVpcAttribute", error))?;
+                .map_err(|error| Error::from_sdk("ModifyVpcAttribute", error))?;
         }
         if !snap.vpc.dns_hostnames {
             tracing::debug!(vpc_id = self.vpc_id, "enabling DNS hostnames");
@@ -236,12 +231,12 @@ impl Run<'_> {
                 .enable_dns_hostnames(on())
                 .send()
                 .await
-                .map_err(|error| AwsError::from_sdk("ModifyVpcAttribute", error))?;
+                .map_err(|error| Error::from_sdk("ModifyVpcAttribute", error))?;
         }
         self.ensure_tags(&Component::Vpc, self.vpc_id, &snap.vpc.tags).await
     }
 
-    async fn internet_gateway(&self, snap: &NetworkSnapshot) -> Result<String, AwsError> {
+    async fn internet_gateway(&self, snap: &NetworkSnapshot) -> Result<String, Error> {
         let component = Component::InternetGateway;
         if let Some(gateway) = snap.internet_gateway() {
             self.ensure_tags(&component, &gateway.id, &gateway.tags).await?;
@@ -255,7 +250,7 @@ impl Run<'_> {
             .filters(filter(&format!("tag:{COMPONENT_TAG}"), [component.tag_value()]))
             .send()
             .await
-            .map_err(|error| AwsError::from_sdk("DescribeInternetGateways", error))?;
+            .map_err(|error| Error::from_sdk("DescribeInternetGateways", error))?;
         let detached = tagged
             .internet_gateways()
             .iter()
@@ -271,23 +266,23 @@ impl Run<'_> {
                     .tag_specifications(tagging(ResourceType::InternetGateway, &self.spec.tags_for(&component)))
                     .send()
                     .await
-                    .map_err(|error| AwsError::from_sdk("CreateInternetGateway", error))?;
+                    .map_err(|error| Error::from_sdk("CreateInternetGateway", error))?;
                 created
                     .internet_gateway()
                     .and_then(|gateway| gateway.internet_gateway_id())
-                    .ok_or_else(|| AwsError::local("CreateInternetGateway", "the response carried no gateway id"))?
+                    .ok_or_else(|| Error::unexpected("CreateInternetGateway", "the response carried no gateway id"))?
                     .to_owned()
             }
         };
         tracing::debug!(internet_gateway_id = %id, vpc_id = self.vpc_id, "attaching internet gateway");
-        retry_while(RetryWhile::JUST_CREATED, || async {
+        retry_while(RetryWhile::JUST_CREATED, self.stop, || async {
             self.ec2
                 .attach_internet_gateway()
                 .internet_gateway_id(&id)
                 .vpc_id(self.vpc_id)
                 .send()
                 .await
-                .map_err(|error| AwsError::from_sdk("AttachInternetGateway", error))
+                .map_err(|error| Error::from_sdk("AttachInternetGateway", error))
         })
         .await?;
         Ok(id)
@@ -300,7 +295,7 @@ impl Run<'_> {
         zone: &str,
         cidr: crate::resources::network::layout::Ipv4Cidr,
         public: bool,
-    ) -> Result<String, AwsError> {
+    ) -> Result<String, Error> {
         let (id, maps_public_ips) = match snap.subnet(component, zone, cidr) {
             Some(subnet) => {
                 self.ensure_tags(component, &subnet.id, &subnet.tags).await?;
@@ -316,25 +311,25 @@ impl Run<'_> {
                     .tag_specifications(tagging(ResourceType::Subnet, &self.spec.tags_for(component)))
                     .send()
                     .await
-                    .map_err(|error| AwsError::from_sdk("CreateSubnet", error))?;
+                    .map_err(|error| Error::from_sdk("CreateSubnet", error))?;
                 let id = created
                     .subnet()
                     .and_then(|subnet| subnet.subnet_id())
-                    .ok_or_else(|| AwsError::local("CreateSubnet", "the response carried no subnet id"))?
+                    .ok_or_else(|| Error::unexpected("CreateSubnet", "the response carried no subnet id"))?
                     .to_owned();
                 tracing::debug!(subnet_id = %id, zone, public, "created subnet");
                 (id, false)
             }
         };
         if maps_public_ips != public {
-            retry_while(RetryWhile::JUST_CREATED, || async {
+            retry_while(RetryWhile::JUST_CREATED, self.stop, || async {
                 self.ec2
                     .modify_subnet_attribute()
                     .subnet_id(&id)
                     .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build())
                     .send()
                     .await
-                    .map_err(|error| AwsError::from_sdk("ModifySubnetAttribute", error))
+                    .map_err(|error| Error::from_sdk("ModifySubnetAttribute", error))
             })
             .await?;
         }
@@ -346,14 +341,14 @@ impl Run<'_> {
         &self,
         snap: &NetworkSnapshot,
         public_subnets: &BTreeMap<String, String>,
-    ) -> Result<BTreeMap<String, String>, AwsError> {
+    ) -> Result<BTreeMap<String, String>, Error> {
         let mut ids = BTreeMap::new();
         let mut created = Vec::new();
         for zone in self.spec.nat_zones() {
             let component = Component::NatGateway(zone.clone());
             let subnet = public_subnets
                 .get(zone)
-                .ok_or_else(|| AwsError::local("CreateNatGateway", format!("no public subnet in {zone}")))?;
+                .ok_or_else(|| Error::unexpected("CreateNatGateway", format!("no public subnet in {zone}")))?;
             let existing = snap.nat_gateway(zone, Some(subnet));
             if let Some(nat) = existing.filter(|nat| nat.subnet_id == *subnet) {
                 self.ensure_tags(&component, &nat.id, &nat.tags).await?;
@@ -369,7 +364,7 @@ impl Run<'_> {
             let allocation_id = self.elastic_ip(snap, zone).await?;
             // One token for every attempt: a repeated request returns the gateway the first made.
             let token = uuid::Uuid::new_v4().to_string();
-            let response = retry_while(RetryWhile::JUST_CREATED, || async {
+            let response = retry_while(RetryWhile::JUST_CREATED, self.stop, || async {
                 self.ec2
                     .create_nat_gateway()
                     .subnet_id(subnet)
@@ -378,13 +373,13 @@ impl Run<'_> {
                     .tag_specifications(tagging(ResourceType::Natgateway, &self.spec.tags_for(&component)))
                     .send()
                     .await
-                    .map_err(|error| AwsError::from_sdk("CreateNatGateway", error))
+                    .map_err(|error| Error::from_sdk("CreateNatGateway", error))
             })
             .await?;
             let id = response
                 .nat_gateway()
                 .and_then(|nat| nat.nat_gateway_id())
-                .ok_or_else(|| AwsError::local("CreateNatGateway", "the response carried no NAT gateway id"))?
+                .ok_or_else(|| Error::unexpected("CreateNatGateway", "the response carried no NAT gateway id"))?
                 .to_owned();
             tracing::debug!(nat_gateway_id = %id, zone, allocation_id = %allocation_id, "created NAT gateway");
             ids.insert(zone.clone(), id.clone());
@@ -398,7 +393,7 @@ impl Run<'_> {
 
     /// An Elastic IP for the NAT gateway of `zone`: a tagged, unassociated one (left by an
     /// interrupted run or a deleted gateway), else a new one.
-    async fn elastic_ip(&self, snap: &NetworkSnapshot, zone: &str) -> Result<String, AwsError> {
+    async fn elastic_ip(&self, snap: &NetworkSnapshot, zone: &str) -> Result<String, Error> {
         let component = Component::ElasticIp(zone.to_owned());
         let in_use: Vec<String> =
             snap.nat_gateways.iter().filter(|nat| nat.status.is_live()).flat_map(|nat| nat.allocation_ids()).collect();
@@ -409,7 +404,7 @@ impl Run<'_> {
             .filters(filter(&format!("tag:{COMPONENT_TAG}"), [component.tag_value()]))
             .send()
             .await
-            .map_err(|error| AwsError::from_sdk("DescribeAddresses", error))?;
+            .map_err(|error| Error::from_sdk("DescribeAddresses", error))?;
         // Free means: no live gateway uses it and AWS shows no association (a deleted gateway's
         // address is disassociated once the gateway is gone).
         if let Some(free) = tagged
@@ -431,24 +426,24 @@ impl Run<'_> {
             .tag_specifications(tagging(ResourceType::ElasticIp, &tags))
             .send()
             .await
-            .map_err(|error| AwsError::from_sdk("AllocateAddress", error))?;
+            .map_err(|error| Error::from_sdk("AllocateAddress", error))?;
         let id = allocated
             .allocation_id()
-            .ok_or_else(|| AwsError::local("AllocateAddress", "the response carried no allocation id"))?
+            .ok_or_else(|| Error::unexpected("AllocateAddress", "the response carried no allocation id"))?
             .to_owned();
         tracing::debug!(allocation_id = %id, zone, "allocated Elastic IP");
         Ok(id)
     }
 
-    async fn wait_until_available(&self, ids: &[String]) -> Result<(), AwsError> {
-        wait_for("WaitNatGatewayAvailable", Backoff::NAT_GATEWAY, self.stopped(), || async {
+    async fn wait_until_available(&self, ids: &[String]) -> Result<(), Error> {
+        wait_for("WaitNatGatewayAvailable", Backoff::NAT_GATEWAY, self.stop, || async {
             let found = self
                 .ec2
                 .describe_nat_gateways()
                 .set_nat_gateway_ids(Some(ids.to_vec()))
                 .send()
                 .await
-                .map_err(|error| AwsError::from_sdk("DescribeNatGateways", error))?;
+                .map_err(|error| Error::from_sdk("DescribeNatGateways", error))?;
             let mut waiting = Vec::new();
             for nat in found.nat_gateways() {
                 let id = nat.nat_gateway_id().unwrap_or_default();
@@ -456,7 +451,7 @@ impl Run<'_> {
                     Some(NatGatewayState::Available) => {}
                     Some(NatGatewayState::Pending) | None => waiting.push(format!("{id} pending")),
                     Some(state) => {
-                        return Err(AwsError::local(
+                        return Err(Error::unexpected(
                             "CreateNatGateway",
                             format!(
                                 "NAT gateway {id} is {}: {}",
@@ -472,12 +467,12 @@ impl Run<'_> {
         .await
     }
 
-    async fn delete_nat_gateway(&self, id: &str) -> Result<(), AwsError> {
+    async fn delete_nat_gateway(&self, id: &str) -> Result<(), Error> {
         tracing::debug!(nat_gateway_id = id, "deleting NAT gateway");
         match self.ec2.delete_nat_gateway().nat_gateway_id(id).send().await {
             Ok(_) => Ok(()),
             Err(error) => {
-                let error = AwsError::from_sdk("DeleteNatGateway", error);
+                let error = Error::from_sdk("DeleteNatGateway", error);
                 if error.is_not_found() { Ok(()) } else { Err(error) }
             }
         }
@@ -490,7 +485,7 @@ impl Run<'_> {
         snap: &NetworkSnapshot,
         component: &Component,
         target: &RouteTarget,
-    ) -> Result<String, AwsError> {
+    ) -> Result<String, Error> {
         let (id, routes) = match snap.route_table(component) {
             Some(table) => {
                 self.ensure_tags(component, &table.id, &table.tags).await?;
@@ -504,11 +499,11 @@ impl Run<'_> {
                     .tag_specifications(tagging(ResourceType::RouteTable, &self.spec.tags_for(component)))
                     .send()
                     .await
-                    .map_err(|error| AwsError::from_sdk("CreateRouteTable", error))?;
+                    .map_err(|error| Error::from_sdk("CreateRouteTable", error))?;
                 let id = created
                     .route_table()
                     .and_then(|table| table.route_table_id())
-                    .ok_or_else(|| AwsError::local("CreateRouteTable", "the response carried no route table id"))?
+                    .ok_or_else(|| Error::unexpected("CreateRouteTable", "the response carried no route table id"))?
                     .to_owned();
                 tracing::debug!(route_table_id = %id, component = %component.tag_value(), "created route table");
                 (id, Vec::new())
@@ -527,7 +522,7 @@ impl Run<'_> {
                 request.destination_cidr_block(&route.destination)
             };
             if let Err(error) = request.send().await {
-                let error = AwsError::from_sdk("DeleteRoute", error);
+                let error = Error::from_sdk("DeleteRoute", error);
                 if !error.is_not_found() {
                     return Err(error);
                 }
@@ -537,7 +532,7 @@ impl Run<'_> {
             Some(route) if route.target == *target => {}
             Some(_) => {
                 tracing::debug!(route_table_id = %id, "re-pointing default route");
-                retry_while(RetryWhile::JUST_CREATED, || async {
+                retry_while(RetryWhile::JUST_CREATED, self.stop, || async {
                     let request = self.ec2.replace_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
                     let request = match target {
                         RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
@@ -546,12 +541,12 @@ impl Run<'_> {
                         }
                         RouteTarget::Local => request.gateway_id("local"),
                     };
-                    request.send().await.map_err(|error| AwsError::from_sdk("ReplaceRoute", error))
+                    request.send().await.map_err(|error| Error::from_sdk("ReplaceRoute", error))
                 })
                 .await?;
             }
             None => {
-                let created = retry_while(RetryWhile::JUST_CREATED, || async {
+                let created = retry_while(RetryWhile::JUST_CREATED, self.stop, || async {
                     let request = self.ec2.create_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
                     let request = match target {
                         RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
@@ -560,7 +555,7 @@ impl Run<'_> {
                         }
                         RouteTarget::Local => request.gateway_id("local"),
                     };
-                    request.send().await.map_err(|error| AwsError::from_sdk("CreateRoute", error))
+                    request.send().await.map_err(|error| Error::from_sdk("CreateRoute", error))
                 })
                 .await;
                 match created {
@@ -572,7 +567,7 @@ impl Run<'_> {
         Ok(id)
     }
 
-    async fn associate(&self, snap: &NetworkSnapshot, subnet_id: &str, table_id: &str) -> Result<(), AwsError> {
+    async fn associate(&self, snap: &NetworkSnapshot, subnet_id: &str, table_id: &str) -> Result<(), Error> {
         match snap.association_of(subnet_id) {
             Some((table, _)) if table.id == table_id => Ok(()),
             Some((_, association)) => {
@@ -584,11 +579,11 @@ impl Run<'_> {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|error| AwsError::from_sdk("ReplaceRouteTableAssociation", error))
+                    .map_err(|error| Error::from_sdk("ReplaceRouteTableAssociation", error))
             }
             None => {
                 tracing::debug!(subnet_id, route_table_id = table_id, "associating subnet");
-                retry_while(RetryWhile::JUST_CREATED, || async {
+                retry_while(RetryWhile::JUST_CREATED, self.stop, || async {
                     self.ec2
                         .associate_route_table()
                         .subnet_id(subnet_id)
@@ -596,7 +591,7 @@ impl Run<'_> {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|error| AwsError::from_sdk("AssociateRouteTable", error))
+                        .map_err(|error| Error::from_sdk("AssociateRouteTable", error))
                 })
                 .await
             }
@@ -609,7 +604,7 @@ impl Run<'_> {
         snap: &NetworkSnapshot,
         component: &Component,
         description: &str,
-    ) -> Result<(String, Vec<IngressRule>), AwsError> {
+    ) -> Result<(String, Vec<IngressRule>), Error> {
         if let Some(group) = snap.security_group(component, self.spec) {
             self.ensure_tags(component, &group.id, &group.tags).await?;
             return Ok((group.id.clone(), group.ingress.clone()));
@@ -623,33 +618,28 @@ impl Run<'_> {
             .tag_specifications(tagging(ResourceType::SecurityGroup, &self.spec.tags_for(component)))
             .send()
             .await
-            .map_err(|error| AwsError::from_sdk("CreateSecurityGroup", error))?;
+            .map_err(|error| Error::from_sdk("CreateSecurityGroup", error))?;
         let id = created
             .group_id()
-            .ok_or_else(|| AwsError::local("CreateSecurityGroup", "the response carried no group id"))?
+            .ok_or_else(|| Error::unexpected("CreateSecurityGroup", "the response carried no group id"))?
             .to_owned();
         tracing::debug!(group_id = %id, component = %component.tag_value(), "created security group");
         Ok((id, Vec::new()))
     }
 
     /// Authorizes the rules the group lacks and revokes the ones nobody asked for.
-    async fn sync_ingress(
-        &self,
-        group_id: &str,
-        actual: &[IngressRule],
-        wanted: &[IngressRule],
-    ) -> Result<(), AwsError> {
+    async fn sync_ingress(&self, group_id: &str, actual: &[IngressRule], wanted: &[IngressRule]) -> Result<(), Error> {
         let missing: Vec<_> = wanted.iter().filter(|rule| !actual.contains(rule)).map(permission).collect();
         if !missing.is_empty() {
             tracing::debug!(group_id, rules = missing.len(), "authorizing ingress");
-            let authorized = retry_while(RetryWhile::JUST_CREATED, || async {
+            let authorized = retry_while(RetryWhile::JUST_CREATED, self.stop, || async {
                 self.ec2
                     .authorize_security_group_ingress()
                     .group_id(group_id)
                     .set_ip_permissions(Some(missing.clone()))
                     .send()
                     .await
-                    .map_err(|error| AwsError::from_sdk("AuthorizeSecurityGroupIngress", error))
+                    .map_err(|error| Error::from_sdk("AuthorizeSecurityGroupIngress", error))
             })
             .await;
             match authorized {
@@ -666,14 +656,14 @@ impl Run<'_> {
                 .set_ip_permissions(Some(surplus))
                 .send()
                 .await
-                .map_err(|error| AwsError::from_sdk("RevokeSecurityGroupIngress", error))?;
+                .map_err(|error| Error::from_sdk("RevokeSecurityGroupIngress", error))?;
         }
         Ok(())
     }
 
     /// Deletes NAT gateways no zone uses any more (after switching to `single`), once routes no
     /// longer point at them, and releases their Elastic IPs.
-    async fn remove_surplus_nat_gateways(&self, snap: &NetworkSnapshot) -> Result<(), AwsError> {
+    async fn remove_surplus_nat_gateways(&self, snap: &NetworkSnapshot) -> Result<(), Error> {
         let surplus: Vec<_> = snap.surplus_nat_gateways(self.spec).collect();
         if surplus.is_empty() {
             return Ok(());
@@ -682,7 +672,7 @@ impl Run<'_> {
             self.delete_nat_gateway(&nat.id).await?;
         }
         let ids: Vec<String> = surplus.iter().map(|nat| nat.id.clone()).collect();
-        super::destroy::wait_until_deleted(self.ec2, &ids, self.stopped()).await?;
+        super::destroy::wait_until_deleted(self.ec2, &ids, self.stop).await?;
         let allocations: Vec<String> = surplus.iter().flat_map(|nat| nat.allocation_ids()).collect();
         for allocation in allocations {
             super::destroy::release_address(self.ec2, &allocation).await?;

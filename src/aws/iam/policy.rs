@@ -387,26 +387,13 @@ pub fn same_policy(ours: &PolicyDocument, theirs: &str) -> bool {
     PolicyDocument::parse(theirs).is_ok_and(|doc| ours.semantically_equal(&doc))
 }
 
-/// RFC 3986 percent-decoding into UTF-8; a malformed escape is an error, never a panic.
+/// Percent-decoding (IAM returns documents URL-encoded) into UTF-8. Malformed escapes are kept as
+/// they are, as RFC 3986 decoders do; the JSON parse after this then refuses the text.
 fn percent_decode(text: &str) -> Result<String, PolicyError> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&byte) = bytes.get(i) {
-        if byte == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| invalid(format!("malformed percent escape at byte {i}")))?;
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(byte);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| invalid("percent-decoded text is not UTF-8"))
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8()
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|_| invalid("percent-decoded text is not UTF-8"))
 }
 
 #[cfg(test)]

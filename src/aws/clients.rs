@@ -1,0 +1,265 @@
+//! The configured provider's AWS clients, built once per `ConfigureProvider` and shared by every
+//! resource operation (one client per service, never rebuilt per call).
+//!
+//! Every call goes through the SDK's retry layer set up here: adaptive mode (exponential backoff
+//! with jitter, plus client-side rate limiting once AWS starts throttling) for throttling, 5xx
+//! responses and transient network errors, `max_retries` retries after the first attempt, and
+//! connect/read timeouts so a dead endpoint fails instead of hanging a plan.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+
+use tokio::sync::OnceCell;
+
+use super::settings::{AwsSettings, Endpoints};
+use crate::error::Error;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(20);
+
+/// Why the clients could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigureError {
+    /// Neither configuration, environment nor profile names a region.
+    #[error(
+        "no AWS region is configured: set `region` in the provider block, or AWS_REGION / AWS_DEFAULT_REGION, or a region in the selected profile"
+    )]
+    NoRegion,
+}
+
+/// AWS clients and provider-wide settings handed to every resource: one client per service,
+/// built once per configured provider and shared (a client is a cheap handle onto one connection
+/// pool and one retry/rate-limit state per service).
+#[derive(Clone)]
+pub struct AwsClients {
+    ec2: aws_sdk_ec2::Client,
+    eks: aws_sdk_eks::Client,
+    rds: aws_sdk_rds::Client,
+    elasticache: aws_sdk_elasticache::Client,
+    kms: aws_sdk_kms::Client,
+    secrets_manager: aws_sdk_secretsmanager::Client,
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
+    region: String,
+    default_tags: BTreeMap<String, String>,
+    identity: Arc<OnceCell<CallerIdentity>>,
+}
+
+/// Builds a service's client from the shared settings, with the `endpoints` override if any.
+macro_rules! service_client {
+    ($sdk:ident, $config:expr, $endpoints:expr, $name:literal) => {{
+        let mut builder = $sdk::config::Builder::from($config);
+        if let Some(url) = $endpoints.get($name) {
+            builder = builder.endpoint_url(url);
+        }
+        $sdk::Client::from_conf(builder.build())
+    }};
+}
+
+impl AwsClients {
+    /// Resolves region and credentials (standard chain, optionally through `assume_role`) and
+    /// builds the clients. Makes no AWS call: credentials are fetched on first use.
+    pub async fn new(settings: &AwsSettings) -> Result<Self, ConfigureError> {
+        let retries = RetryConfig::adaptive()
+            .with_max_attempts(settings.max_retries.saturating_add(1))
+            .with_initial_backoff(INITIAL_BACKOFF)
+            .with_max_backoff(MAX_BACKOFF);
+        let timeouts = TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).read_timeout(READ_TIMEOUT).build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retries).timeout_config(timeouts);
+        if let Some(region) = explicit_region(settings) {
+            loader = loader.region(Region::new(region));
+        }
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        let mut sdk_config = loader.load().await;
+        let region = sdk_config.region().map(ToString::to_string).ok_or(ConfigureError::NoRegion)?;
+
+        if let Some(role) = &settings.assume_role {
+            let sts_config = match settings.endpoints.get("sts") {
+                Some(url) => sdk_config.to_builder().endpoint_url(url).build(),
+                None => sdk_config.clone(),
+            };
+            let mut builder = AssumeRoleProvider::builder(role.role_arn.clone()).configure(&sts_config);
+            if let Some(external_id) = &role.external_id {
+                builder = builder.external_id(external_id.expose());
+            }
+            if let Some(session_name) = &role.session_name {
+                builder = builder.session_name(session_name.clone());
+            }
+            if let Some(duration) = role.duration {
+                builder = builder.session_length(duration);
+            }
+            let provider = builder.build().await;
+            sdk_config = sdk_config.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
+            tracing::debug!(role_arn = %role.role_arn, "credentials will come from assuming a role");
+        }
+        tracing::debug!(region = %region, max_retries = settings.max_retries, "AWS clients configured");
+        Ok(Self::from_sdk_config(&sdk_config, &settings.endpoints, region, settings.default_tags.clone()))
+    }
+
+    /// Clients for every service from resolved SDK settings.
+    fn from_sdk_config(
+        config: &SdkConfig,
+        endpoints: &Endpoints,
+        region: String,
+        default_tags: BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            ec2: service_client!(aws_sdk_ec2, config, endpoints, "ec2"),
+            eks: service_client!(aws_sdk_eks, config, endpoints, "eks"),
+            rds: service_client!(aws_sdk_rds, config, endpoints, "rds"),
+            elasticache: service_client!(aws_sdk_elasticache, config, endpoints, "elasticache"),
+            kms: service_client!(aws_sdk_kms, config, endpoints, "kms"),
+            secrets_manager: service_client!(aws_sdk_secretsmanager, config, endpoints, "secretsmanager"),
+            iam: service_client!(aws_sdk_iam, config, endpoints, "iam"),
+            sts: service_client!(aws_sdk_sts, config, endpoints, "sts"),
+            region,
+            default_tags,
+            identity: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// Clients for an emulator at `endpoint` with static test credentials (tests and tools).
+    pub fn for_endpoint(endpoint: &str, region: &str, default_tags: BTreeMap<String, String>) -> Self {
+        let config = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(endpoint)
+            .credentials_provider(SharedCredentialsProvider::new(aws_credential_types::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "static test credentials",
+            )))
+            .build();
+        Self::from_sdk_config(&config, &Endpoints::default(), region.to_owned(), default_tags)
+    }
+
+    /// The same clients with another EC2 client (tests that observe the calls a resource makes).
+    pub fn with_ec2(mut self, ec2: aws_sdk_ec2::Client) -> Self {
+        self.ec2 = ec2;
+        self
+    }
+
+    /// EC2 (the network, security groups, node instance types).
+    pub fn ec2(&self) -> &aws_sdk_ec2::Client {
+        &self.ec2
+    }
+
+    /// EKS (endpoint override `eks`).
+    pub fn eks(&self) -> &aws_sdk_eks::Client {
+        &self.eks
+    }
+
+    /// RDS (endpoint override `rds`).
+    pub fn rds(&self) -> &aws_sdk_rds::Client {
+        &self.rds
+    }
+
+    /// ElastiCache (endpoint override `elasticache`).
+    pub fn elasticache(&self) -> &aws_sdk_elasticache::Client {
+        &self.elasticache
+    }
+
+    /// KMS (endpoint override `kms`).
+    pub fn kms(&self) -> &aws_sdk_kms::Client {
+        &self.kms
+    }
+
+    /// Secrets Manager (endpoint override `secretsmanager`).
+    pub fn secrets_manager(&self) -> &aws_sdk_secretsmanager::Client {
+        &self.secrets_manager
+    }
+
+    /// IAM (endpoint override `iam`).
+    pub fn iam(&self) -> &aws_sdk_iam::Client {
+        &self.iam
+    }
+
+    /// The region every client works in.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The provider's `default_tags`.
+    pub fn default_tags(&self) -> &BTreeMap<String, String> {
+        &self.default_tags
+    }
+
+    /// The account, partition and principal of the provider's credentials, from STS
+    /// GetCallerIdentity — asked once per configured provider, never guessed from the region
+    /// (an `aws-cn` or `aws-us-gov` region is not the only way to be in another partition, and
+    /// a new region's partition is not knowable from its name).
+    pub async fn identity(&self) -> Result<&CallerIdentity, Error> {
+        self.identity
+            .get_or_try_init(|| async {
+                let answer =
+                    self.sts.get_caller_identity().send().await.map_err(|e| Error::from_sdk("GetCallerIdentity", e))?;
+                let arn = answer.arn().ok_or(Error::missing("GetCallerIdentity", "Arn"))?;
+                CallerIdentity::from_arn(arn).ok_or_else(|| {
+                    Error::unexpected(
+                        "GetCallerIdentity",
+                        format!("the caller ARN {arn} names no partition and account"),
+                    )
+                })
+            })
+            .await
+    }
+}
+
+/// Who the provider acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    /// `aws`, `aws-cn`, `aws-us-gov`, …
+    pub partition: String,
+    /// The 12-digit account id.
+    pub account_id: String,
+    /// The caller's ARN (a user, or an assumed-role session).
+    pub arn: String,
+}
+
+impl CallerIdentity {
+    /// Partition and account from an ARN such as `arn:aws:sts::111122223333:assumed-role/x/y`.
+    pub fn from_arn(arn: &str) -> Option<Self> {
+        let mut parts = arn.splitn(6, ':');
+        let (Some("arn"), Some(partition), Some(_), Some(_), Some(account_id)) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let valid = !partition.is_empty() && account_id.len() == 12 && account_id.bytes().all(|b| b.is_ascii_digit());
+        valid.then(|| Self { partition: partition.to_owned(), account_id: account_id.to_owned(), arn: arn.to_owned() })
+    }
+}
+
+/// Shows the settings, never the credentials (which may come from an `external_id` role).
+impl std::fmt::Debug for AwsClients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsClients")
+            .field("region", &self.region)
+            .field("default_tags", &self.default_tags)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The region set in configuration or, as the provider documents, in `AWS_REGION` or
+/// `AWS_DEFAULT_REGION` (the SDK itself does not read the latter); `None` leaves it to the
+/// profile.
+fn explicit_region(settings: &AwsSettings) -> Option<String> {
+    settings.region.clone().or_else(|| {
+        ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .into_iter()
+            .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+    })
+}

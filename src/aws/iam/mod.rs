@@ -1,0 +1,5 @@
+//! IAM, as every resource uses it: one policy-document model compared by meaning, not by text.
+
+pub mod policy;
+
+pub use policy::{PolicyDocument, same_policy};

@@ -1,0 +1,71 @@
+//! What the AWS clients are built from (the provider block, parsed), kept apart from the block's
+//! schema so the clients know nothing of Terraform values.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// Retries (after the first attempt) of every AWS call when `max_retries` is not set.
+pub const DEFAULT_MAX_RETRIES: u32 = 25;
+
+/// The services whose endpoints can be overridden, as `endpoints` attribute names.
+pub const ENDPOINT_SERVICES: [&str; 9] =
+    ["ec2", "eks", "elasticache", "iam", "kms", "rds", "s3", "secretsmanager", "sts"];
+
+/// A string that must never be printed: Debug and Display show a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Sensitive(String);
+
+impl Sensitive {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for handing to the SDK and nowhere else.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Sensitive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<sensitive>")
+    }
+}
+
+/// The `assume_role` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    pub external_id: Option<Sensitive>,
+    pub session_name: Option<String>,
+    pub duration: Option<Duration>,
+}
+
+/// The `endpoints` block: per-service URL overrides, `None` meaning the SDK's own resolution
+/// (which honours `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Endpoints(BTreeMap<&'static str, String>);
+
+impl Endpoints {
+    /// Overrides by service name (names from [`ENDPOINT_SERVICES`]).
+    pub fn new(urls: BTreeMap<&'static str, String>) -> Self {
+        Self(urls)
+    }
+
+    /// The override for `service` (one of [`ENDPOINT_SERVICES`]).
+    pub fn get(&self, service: &str) -> Option<&str> {
+        self.0.get(service).map(String::as_str)
+    }
+}
+
+/// What the clients are built from: the provider block, known in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub assume_role: Option<AssumeRole>,
+    pub endpoints: Endpoints,
+    pub default_tags: BTreeMap<String, String>,
+    pub max_retries: u32,
+}

@@ -1,0 +1,64 @@
+//! Tags, the one place AWS lets the provider mark what it made: converting between the SDKs'
+//! shapes and a sorted map, and working out the smallest change from the tags an object has to
+//! the tags it should have.
+
+use std::collections::{BTreeMap, HashMap};
+
+/// A tag map, sorted by key so comparisons and diffs are stable.
+pub type Tags = BTreeMap<String, String>;
+
+/// Tags as a map, from any of the SDKs' shapes (key/value pairs that may be absent).
+pub fn tag_map<'a>(pairs: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>) -> Tags {
+    pairs.into_iter().filter_map(|(key, value)| Some((key?.to_owned(), value.unwrap_or("").to_owned()))).collect()
+}
+
+/// What changes turn the tags `have` into `want`: the tags to set, and the keys to remove.
+pub fn tag_changes(have: &Tags, want: &Tags) -> (Tags, Vec<String>) {
+    let set = want
+        .iter()
+        .filter(|(key, value)| have.get(*key) != Some(*value))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove = have.keys().filter(|key| !want.contains_key(*key)).cloned().collect();
+    (set, remove)
+}
+
+/// The tags as the hash map some SDK calls take.
+pub fn hash_map(tags: &Tags) -> HashMap<String, String> {
+    tags.iter().map(|(key, value)| (key.clone(), value.clone())).collect()
+}
+
+/// EC2's tag list.
+pub fn ec2_tags(tags: &Tags) -> Vec<aws_sdk_ec2::types::Tag> {
+    tags.iter().map(|(key, value)| aws_sdk_ec2::types::Tag::builder().key(key).value(value).build()).collect()
+}
+
+/// Tags applied by an EC2 create call itself, so no object ever exists untagged (and a resumed
+/// create can recognise it by its ownership mark).
+pub fn ec2_tagging(resource: aws_sdk_ec2::types::ResourceType, tags: &Tags) -> aws_sdk_ec2::types::TagSpecification {
+    aws_sdk_ec2::types::TagSpecification::builder().resource_type(resource).set_tags(Some(ec2_tags(tags))).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> Tags {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn tag_changes_set_what_differs_and_remove_what_is_gone() {
+        let (set, remove) =
+            tag_changes(&map(&[("a", "1"), ("b", "2"), ("c", "3")]), &map(&[("a", "1"), ("b", "20"), ("d", "4")]));
+        assert_eq!(set, map(&[("b", "20"), ("d", "4")]));
+        assert_eq!(remove, ["c"]);
+        assert_eq!(tag_changes(&map(&[("a", "1")]), &map(&[("a", "1")])), (Tags::new(), Vec::new()));
+    }
+
+    #[test]
+    fn pairs_without_a_key_are_dropped_and_missing_values_are_empty() {
+        let pairs = [(Some("a"), Some("1")), (None, Some("x")), (Some("b"), None)];
+        assert_eq!(tag_map(pairs), map(&[("a", "1"), ("b", "")]));
+    }
+}
