@@ -3,5 +3,7 @@
 //! picture, drift, the AWS work, import and validators.
 
 pub mod deployment;
+pub mod drift;
 pub mod network;
+pub mod ownership;
 pub mod permission_boundary;

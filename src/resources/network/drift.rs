@@ -6,58 +6,15 @@
 //! create, which repairs every finding. Detection is a pure function of the configuration and a
 //! [`NetworkSnapshot`]; the repair side lives in the EC2 layer.
 
-use std::fmt;
-
 use super::desired::{Component, IngressRule, NetworkSpec, cluster_ingress, database_ingress};
 use super::snapshot::{NetworkSnapshot, RouteTarget, Tags};
 
 /// Destination of the default route every route table of the network carries.
 pub const DEFAULT_ROUTE: &str = "0.0.0.0/0";
 
-/// What kind of difference a finding is; decides what the plan can promise to keep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DriftKind {
-    /// The object does not exist and will be created (so its id changes).
-    Missing,
-    /// The object exists but is unusable (a failed NAT gateway) and will be replaced.
-    Broken,
-    /// The object should not exist and will be deleted.
-    Surplus,
-    /// An attribute of the object has the wrong value.
-    Setting,
-    /// Tags are missing or have other values.
-    Tags,
-    /// Routes or subnet associations differ.
-    Routing,
-    /// Security group rules differ.
-    Rules,
-}
-
-/// One difference between configuration and AWS.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Drift {
-    pub component: Component,
-    pub kind: DriftKind,
-    /// Completes the sentence "<component> …".
-    pub detail: String,
-}
-
-impl Drift {
-    fn new(component: &Component, kind: DriftKind, detail: impl Into<String>) -> Self {
-        Self { component: component.clone(), kind, detail: detail.into() }
-    }
-
-    /// Whether repairing this finding creates or deletes the object, changing the ids it exposes.
-    pub fn changes_identity(&self) -> bool {
-        matches!(self.kind, DriftKind::Missing | DriftKind::Broken | DriftKind::Surplus)
-    }
-}
-
-impl fmt::Display for Drift {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.component, self.detail)
-    }
-}
+/// One difference between configuration and AWS, about one network component.
+pub type Drift = crate::resources::drift::Drift<Component>;
+pub use crate::resources::drift::DriftKind;
 
 /// Every difference between `spec` and `snapshot`, in a stable order (VPC, internet gateway,
 /// subnets, NAT gateways, route tables, security groups).

@@ -1,0 +1,73 @@
+//! Drift: one difference between what a resource's configuration says and what exists, as a
+//! finding a person can read in a plan ("NAT gateway for us-east-1a is missing"). Every resource
+//! reports its findings in this one shape; each names its own components.
+//!
+//! Refresh stores the findings in the computed `drift` attribute. A non-empty list makes the next
+//! plan show `drift` going back to `[]`, and applying that plan runs the same converge as create,
+//! which repairs every finding.
+
+use std::fmt;
+
+/// What kind of difference a finding is; decides what the plan can promise to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriftKind {
+    /// The object does not exist and will be created (so its id changes).
+    Missing,
+    /// The object exists but is unusable (a failed NAT gateway) and will be replaced.
+    Broken,
+    /// The object should not exist and will be deleted.
+    Surplus,
+    /// An attribute of the object has the wrong value.
+    Setting,
+    /// Tags are missing or have other values.
+    Tags,
+    /// Routes or subnet associations differ.
+    Routing,
+    /// Rules or policy documents differ.
+    Rules,
+}
+
+/// One difference between configuration and the cloud, about component `C` (the network's
+/// `Component`, a deployment's part, …).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift<C> {
+    /// What the finding is about.
+    pub component: C,
+    /// What kind of difference it is.
+    pub kind: DriftKind,
+    /// Completes the sentence "<component> …".
+    pub detail: String,
+}
+
+impl<C: Clone> Drift<C> {
+    /// A finding about `component`.
+    pub fn new(component: &C, kind: DriftKind, detail: impl Into<String>) -> Self {
+        Self { component: component.clone(), kind, detail: detail.into() }
+    }
+}
+
+impl<C> Drift<C> {
+    /// Whether repairing this finding creates or deletes the object, changing the ids it exposes.
+    pub fn changes_identity(&self) -> bool {
+        matches!(self.kind, DriftKind::Missing | DriftKind::Broken | DriftKind::Surplus)
+    }
+}
+
+impl<C: fmt::Display> fmt::Display for Drift<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.component, self.detail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_as_a_sentence_and_knows_which_repairs_change_ids() {
+        let missing = Drift::new(&"NAT gateway for us-east-1a", DriftKind::Missing, "is missing");
+        assert_eq!(missing.to_string(), "NAT gateway for us-east-1a is missing");
+        assert!(missing.changes_identity());
+        assert!(!Drift::new(&"VPC", DriftKind::Tags, "lacks tag a").changes_identity());
+    }
+}
