@@ -22,7 +22,7 @@ pub use crate::stop::StopSignal;
 pub use diagnostics::{Diagnostic, Diagnostics, Severity};
 pub use plan_modifiers::{PlanModifier, requires_replace, requires_replace_if, use_state_for_unknown};
 pub use provider::Provider;
-pub use resource::{PlanRequest, PlanResponse, Resource, ResourceContext};
+pub use resource::{ApplyRequest, PlanRequest, PlanResponse, Resource, ResourceContext};
 pub use runtime::ProviderRuntime;
 pub use schema::{Attribute, AttributeType, Block, NestedBlock, Nesting, Schema};
 pub use validators::Validator;

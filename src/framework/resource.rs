@@ -44,6 +44,17 @@ impl PlanRequest<'_> {
     }
 }
 
+/// An apply of one resource instance: what Terraform planned and the configuration it came from
+/// (which holds write-only attributes the plan never carries).
+pub struct ApplyRequest<'a> {
+    /// The configuration.
+    pub config: &'a Value,
+    /// The prior state; null for a create.
+    pub prior: &'a Value,
+    /// The planned new state.
+    pub planned: &'a Value,
+}
+
 /// The plan under construction; the resource may refine it.
 #[derive(Debug)]
 pub struct PlanResponse {
@@ -85,7 +96,7 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
     async fn create(
         &self,
         ctx: &ResourceContext<D>,
-        planned: &Value,
+        request: &ApplyRequest<'_>,
         private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value;
@@ -103,8 +114,7 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
     async fn update(
         &self,
         ctx: &ResourceContext<D>,
-        prior: &Value,
-        planned: &Value,
+        request: &ApplyRequest<'_>,
         private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value;
@@ -112,7 +122,14 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
     async fn delete(&self, ctx: &ResourceContext<D>, prior: &Value, diags: &mut Diagnostics);
 
     /// Turns an import id into a minimal state that `read` can complete; `None` if not found.
-    async fn import(&self, _ctx: &ResourceContext<D>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+    /// `private` starts empty and is stored with the imported state (an ownership token, say).
+    async fn import(
+        &self,
+        _ctx: &ResourceContext<D>,
+        id: &str,
+        _private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         diags.error("Import not supported", format!("{} cannot be imported (id {id:?}).", self.type_name()));
         None
     }

@@ -15,7 +15,7 @@ use super::consistency;
 use super::diagnostics::Diagnostics;
 use super::plan::plan_resource;
 use super::provider::Provider;
-use super::resource::{PlanRequest, PlanResponse, Resource, ResourceContext};
+use super::resource::{ApplyRequest, PlanRequest, PlanResponse, Resource, ResourceContext};
 use super::schema::Schema;
 use super::validate::validate_block;
 use crate::stop::StopSource;
@@ -42,6 +42,8 @@ pub struct StateResult {
 pub struct Imported {
     pub type_name: String,
     pub state: Value,
+    /// Private bytes to store with the imported state.
+    pub private: Vec<u8>,
 }
 
 pub struct ProviderRuntime<P: Provider> {
@@ -244,6 +246,7 @@ impl<P: Provider> ProviderRuntime<P> {
         type_name: &str,
         prior_state: &Value,
         planned: &Value,
+        config: &Value,
         planned_private: Vec<u8>,
     ) -> StateResult {
         let mut diags = Diagnostics::new();
@@ -257,10 +260,13 @@ impl<P: Provider> ProviderRuntime<P> {
         let state = if planned.is_null() {
             r.resource.delete(&ctx, prior_state, &mut diags).await;
             if diags.has_errors() { prior_state.clone() } else { Value::Null }
-        } else if prior_state.is_null() {
-            r.resource.create(&ctx, planned, &mut private, &mut diags).await
         } else {
-            r.resource.update(&ctx, prior_state, planned, &mut private, &mut diags).await
+            let request = ApplyRequest { config, prior: prior_state, planned };
+            if prior_state.is_null() {
+                r.resource.create(&ctx, &request, &mut private, &mut diags).await
+            } else {
+                r.resource.update(&ctx, &request, &mut private, &mut diags).await
+            }
         };
         let state = state.normalized(&r.value_type);
         if CHECK_CONTRACTS && !diags.has_errors() && !planned.is_null() {
@@ -273,11 +279,12 @@ impl<P: Provider> ProviderRuntime<P> {
         let mut diags = Diagnostics::new();
         let Some(r) = self.lookup(type_name, &mut diags) else { return (Vec::new(), diags) };
         let Some(ctx) = self.context(&mut diags) else { return (Vec::new(), diags) };
-        let imported = r.resource.import(&ctx, id, &mut diags).await;
+        let mut private = Vec::new();
+        let imported = r.resource.import(&ctx, id, &mut private, &mut diags).await;
         match imported {
             Some(state) => {
                 let state = state.normalized(&r.value_type);
-                (vec![Imported { type_name: type_name.to_owned(), state }], diags)
+                (vec![Imported { type_name: type_name.to_owned(), state, private }], diags)
             }
             None => {
                 if !diags.has_errors() {
@@ -373,10 +380,11 @@ mod tests {
         async fn create(
             &self,
             ctx: &ResourceContext<Cloud>,
-            planned: &Value,
+            request: &ApplyRequest<'_>,
             _: &mut Vec<u8>,
             _: &mut Diagnostics,
         ) -> Value {
+            let planned = request.planned;
             let name = planned.attr("name").as_str().unwrap_or_default().to_owned();
             let size = planned.attr("size").as_i64().unwrap_or(0);
             ctx.client.objects.lock().unwrap().insert(name.clone(), size);
@@ -403,11 +411,11 @@ mod tests {
         async fn update(
             &self,
             ctx: &ResourceContext<Cloud>,
-            prior: &Value,
-            planned: &Value,
+            request: &ApplyRequest<'_>,
             _: &mut Vec<u8>,
             _: &mut Diagnostics,
         ) -> Value {
+            let (prior, planned) = (request.prior, request.planned);
             let name = planned.attr("name").as_str().unwrap_or_default().to_owned();
             let size = planned.attr("size").as_i64().unwrap_or(0);
             ctx.client.objects.lock().unwrap().insert(name, size);
@@ -477,7 +485,8 @@ mod tests {
     async fn apply(rt: &ProviderRuntime<TestProvider>, cfg: &Value, prior: &Value) -> (PlanResponse, StateResult) {
         let plan = rt.plan_resource_change("test_thing", cfg, prior, &proposed(cfg, prior), &[]).await;
         assert!(!plan.diagnostics.has_errors(), "{}", plan.diagnostics);
-        let result = rt.apply_resource_change("test_thing", prior, &plan.planned, plan.private.clone()).await;
+        let result =
+            rt.apply_resource_change("test_thing", prior, &plan.planned, &plan.planned, plan.private.clone()).await;
         (plan, result)
     }
 
@@ -549,7 +558,7 @@ mod tests {
         let (_, created) = apply(&rt, &config("a", None), &Value::Null).await;
         let destroy = rt.plan_resource_change("test_thing", &Value::Null, &created.state, &Value::Null, &[]).await;
         assert_eq!(destroy.planned, Value::Null);
-        let deleted = rt.apply_resource_change("test_thing", &created.state, &Value::Null, Vec::new()).await;
+        let deleted = rt.apply_resource_change("test_thing", &created.state, &Value::Null, &Value::Null, Vec::new()).await;
         assert_eq!(deleted.state, Value::Null);
         let read = rt.read_resource("test_thing", &created.state, Vec::new()).await;
         assert_eq!(read.state, Value::Null);
@@ -563,7 +572,7 @@ mod tests {
         let plan =
             rt.plan_resource_change("test_thing", &config("a", None), &Value::Null, &config("a", None), &[]).await;
         assert!(!plan.diagnostics.has_errors());
-        let applied = rt.apply_resource_change("test_thing", &Value::Null, &plan.planned, Vec::new()).await;
+        let applied = rt.apply_resource_change("test_thing", &Value::Null, &plan.planned, &plan.planned, Vec::new()).await;
         assert!(applied.diagnostics.has_errors());
     }
 

@@ -235,10 +235,11 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         if let Some(ty) = self.type_of(&request.type_name, &mut diags) {
             let prior = convert::decode(request.prior_state.as_ref(), &ty, "prior state", &mut diags);
             let planned = convert::decode(request.planned_state.as_ref(), &ty, "planned state", &mut diags);
-            if let (Some(prior), Some(planned)) = (prior, planned) {
+            let config = convert::decode(request.config.as_ref(), &ty, "configuration", &mut diags);
+            if let (Some(prior), Some(planned), Some(config)) = (prior, planned, config) {
                 let result = self
                     .runtime
-                    .apply_resource_change(&request.type_name, &prior, &planned, request.planned_private)
+                    .apply_resource_change(&request.type_name, &prior, &planned, &config, request.planned_private)
                     .await;
                 diags.extend(result.diagnostics);
                 response.new_state = convert::encode(&result.state, &ty, "new state", &mut diags);
@@ -269,7 +270,7 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
                     imported_resources.push(tf::import_resource_state::ImportedResource {
                         type_name: object.type_name,
                         state: Some(state),
-                        private: Vec::new(),
+                        private: object.private,
                         identity: None,
                     });
                 }

@@ -33,7 +33,7 @@ use crate::aws::AwsClients;
 use crate::framework::plan_modifiers::{requires_replace, use_state_for_unknown};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting};
 use crate::framework::validators::{check, int_between};
-use crate::framework::{Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
+use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
 use crate::value::{AttributePath, Number, Type, Value};
 
 use names::Names;
@@ -679,10 +679,11 @@ impl Resource<AwsClients> for DeploymentResource {
     async fn create(
         &self,
         ctx: &ResourceContext<AwsClients>,
-        planned: &Value,
+        request: &ApplyRequest<'_>,
         _private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value {
+        let planned = request.planned;
         apply(ctx, planned, Operation::Create, diags).await
     }
 
@@ -719,11 +720,11 @@ impl Resource<AwsClients> for DeploymentResource {
     async fn update(
         &self,
         ctx: &ResourceContext<AwsClients>,
-        prior: &Value,
-        planned: &Value,
+        request: &ApplyRequest<'_>,
         _private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value {
+        let (prior, planned) = (request.prior, request.planned);
         let client = &ctx.client;
         let (Ok(before), Ok(after)) =
             (spec::spec_of(prior, client.default_tags()), spec::spec_of(planned, client.default_tags()))
@@ -782,7 +783,13 @@ impl Resource<AwsClients> for DeploymentResource {
         }
     }
 
-    async fn import(&self, ctx: &ResourceContext<AwsClients>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+    async fn import(
+        &self,
+        ctx: &ResourceContext<AwsClients>,
+        id: &str,
+        _private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         let client = &ctx.client;
         let cluster = match aws::eks::observe_cluster(&client.eks(), &Names::new(id).cluster()).await {
             Ok(Some(cluster)) => cluster,

@@ -38,7 +38,7 @@ use crate::framework::plan_modifiers::{requires_replace, requires_replace_if, us
 use crate::framework::read::string_map;
 use crate::framework::schema::{Attribute, Block};
 use crate::framework::validators::{each_element, ipv4_cidr, one_of, size_between, unique_elements};
-use crate::framework::{Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
+use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
 use crate::value::{AttributePath, Type, Value};
 
 use desired::{NatMode, NetworkSpec};
@@ -342,10 +342,11 @@ impl Resource<AwsClients> for NetworkResource {
     async fn create(
         &self,
         ctx: &ResourceContext<AwsClients>,
-        planned: &Value,
+        request: &ApplyRequest<'_>,
         private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value {
+        let planned = request.planned;
         let client = &ctx.client;
         let mut planned = planned.clone();
         if planned.attr("availability_zones").is_unknown() {
@@ -423,11 +424,11 @@ impl Resource<AwsClients> for NetworkResource {
     async fn update(
         &self,
         ctx: &ResourceContext<AwsClients>,
-        prior: &Value,
-        planned: &Value,
+        request: &ApplyRequest<'_>,
         private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value {
+        let (prior, planned) = (request.prior, request.planned);
         let client = &ctx.client;
         let spec = match spec_of(planned, client.default_tags()) {
             Ok(spec) => spec,
@@ -468,7 +469,13 @@ impl Resource<AwsClients> for NetworkResource {
         }
     }
 
-    async fn import(&self, ctx: &ResourceContext<AwsClients>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+    async fn import(
+        &self,
+        ctx: &ResourceContext<AwsClients>,
+        id: &str,
+        _private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         if !id.starts_with("vpc-") || id.len() < 5 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             diags.error(
                 "Invalid import id",

@@ -34,7 +34,7 @@ use crate::aws::AwsClients;
 use crate::framework::plan_modifiers::{requires_replace, use_state_for_unknown};
 use crate::framework::schema::{Attribute, Block};
 use crate::framework::validators::{each_element, int_between, size_between, unique_elements};
-use crate::framework::{Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
+use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
 use crate::value::{AttributePath, Type, Value};
 
 use desired::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX, Desired};
@@ -328,10 +328,11 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
     async fn create(
         &self,
         ctx: &ResourceContext<AwsClients>,
-        planned: &Value,
+        request: &ApplyRequest<'_>,
         _private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value {
+        let planned = request.planned;
         let client = &ctx.client;
         let spec = match BoundarySpec::from_value(planned, client.default_tags()) {
             Ok(spec) => spec,
@@ -418,11 +419,11 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
     async fn update(
         &self,
         ctx: &ResourceContext<AwsClients>,
-        prior: &Value,
-        planned: &Value,
+        request: &ApplyRequest<'_>,
         _private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value {
+        let (prior, planned) = (request.prior, request.planned);
         let client = &ctx.client;
         let spec = match BoundarySpec::from_value(planned, client.default_tags()) {
             Ok(spec) => spec,
@@ -480,7 +481,13 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         }
     }
 
-    async fn import(&self, ctx: &ResourceContext<AwsClients>, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+    async fn import(
+        &self,
+        ctx: &ResourceContext<AwsClients>,
+        id: &str,
+        _private: &mut Vec<u8>,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
         if let Some(problem) = validation::name_prefix_problem(id) {
             diags.error(
                 "Invalid import id",
