@@ -263,3 +263,19 @@ fn explicit_region(settings: &AwsSettings) -> Option<String> {
             .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_and_account_come_from_the_caller_arn() {
+        let china = CallerIdentity::from_arn("arn:aws-cn:sts::111122223333:assumed-role/deployer/ci").unwrap();
+        assert_eq!((china.partition.as_str(), china.account_id.as_str()), ("aws-cn", "111122223333"));
+        let gov = CallerIdentity::from_arn("arn:aws-us-gov:iam::444455556666:user/ops").unwrap();
+        assert_eq!(gov.partition, "aws-us-gov");
+        for bad in ["", "arn:aws:sts::12345:user/x", "arn::sts::111122223333:user/x", "not-an-arn"] {
+            assert_eq!(CallerIdentity::from_arn(bad), None, "{bad}");
+        }
+    }
+}

@@ -7,6 +7,7 @@
 pub mod consistency;
 pub mod diagnostics;
 pub mod docs;
+pub mod model;
 pub mod plan;
 pub mod plan_modifiers;
 pub mod provider;

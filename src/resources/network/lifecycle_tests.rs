@@ -91,7 +91,8 @@ impl Terraform {
     }
 
     async fn apply(&self, prior: &Value, planned: Planned) -> (Value, Vec<u8>) {
-        let result = self.runtime.apply_resource_change(TYPE, prior, &planned.value, &planned.value, planned.private).await;
+        let result =
+            self.runtime.apply_resource_change(TYPE, prior, &planned.value, &planned.value, planned.private).await;
         no_errors(&result.diagnostics, "apply");
         (result.state, result.private)
     }
