@@ -278,4 +278,38 @@ mod tests {
             assert_eq!(CallerIdentity::from_arn(bad), None, "{bad}");
         }
     }
+
+    /// The identity is STS's answer, asked once: an `aws-cn` caller in a region name that says
+    /// nothing of it is still in `aws-cn`.
+    #[tokio::test]
+    async fn identity_is_asked_of_sts_once() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let mut answered = 0;
+            while let Ok(Ok((mut socket, _))) =
+                tokio::time::timeout(std::time::Duration::from_millis(500), listener.accept()).await
+            {
+                let mut request = vec![0; 16 * 1024];
+                let _ = socket.read(&mut request).await;
+                let body = "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+                    <GetCallerIdentityResult><Arn>arn:aws-cn:sts::111122223333:assumed-role/deployer/ci</Arn>\
+                    <UserId>AROA:ci</UserId><Account>111122223333</Account></GetCallerIdentityResult>\
+                    <ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></GetCallerIdentityResponse>";
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                socket.write_all(response.as_bytes()).await.unwrap();
+                answered += 1;
+            }
+            answered
+        });
+        let clients = AwsClients::for_endpoint(&endpoint, "us-east-1", BTreeMap::new());
+        let identity = clients.identity().await.unwrap().clone();
+        assert_eq!((identity.partition.as_str(), identity.account_id.as_str()), ("aws-cn", "111122223333"));
+        assert_eq!(clients.clone().identity().await.unwrap(), &identity);
+        assert_eq!(server.await.unwrap(), 1, "one GetCallerIdentity per configured provider");
+    }
 }
