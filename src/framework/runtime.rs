@@ -117,7 +117,7 @@ impl<P: Provider> ProviderRuntime<P> {
             None => {
                 diags.error(
                     "Provider not configured",
-                    "The retool provider's configuration was not known when this operation ran. \
+                    "The provider's configuration was not known when this operation ran. \
                      Make sure every provider argument can be determined before apply.",
                 );
                 None

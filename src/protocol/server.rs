@@ -47,11 +47,13 @@ impl<P: Provider> ProviderService<P> {
     }
 }
 
-fn unsupported(what: &str) -> Vec<tf::Diagnostic> {
+/// The refusal of a protocol feature the provider does not offer, naming what it does offer.
+fn unsupported<P: Provider>(runtime: &ProviderRuntime<P>, what: &str) -> Vec<tf::Diagnostic> {
+    let offered: Vec<&str> = runtime.resource_schemas().map(|(name, _)| name).collect();
     let mut diags = Diagnostics::new();
     diags.error(
         format!("{what} not supported"),
-        format!("The retool provider offers no {what}; only the managed resources retool_network, retool_permission_boundary and retool_deployment."),
+        format!("This provider offers no {what}; only the managed resources {}.", offered.join(", ")),
     );
     convert::diagnostics(diags)
 }
@@ -121,7 +123,9 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<tf::validate_data_resource_config::Request>,
     ) -> Reply<tf::validate_data_resource_config::Response> {
-        Ok(Response::new(tf::validate_data_resource_config::Response { diagnostics: unsupported("data sources") }))
+        Ok(Response::new(tf::validate_data_resource_config::Response {
+            diagnostics: unsupported(&self.runtime, "data sources"),
+        }))
     }
 
     async fn upgrade_resource_state(
@@ -165,7 +169,7 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
     ) -> Reply<tf::upgrade_resource_identity::Response> {
         Ok(Response::new(tf::upgrade_resource_identity::Response {
             upgraded_identity: None,
-            diagnostics: unsupported("resource identities"),
+            diagnostics: unsupported(&self.runtime, "resource identities"),
         }))
     }
 
@@ -307,7 +311,7 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         _: Request<tf::read_data_source::Request>,
     ) -> Reply<tf::read_data_source::Response> {
         Ok(Response::new(tf::read_data_source::Response {
-            diagnostics: unsupported("data sources"),
+            diagnostics: unsupported(&self.runtime, "data sources"),
             ..Default::default()
         }))
     }
@@ -318,7 +322,7 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
     ) -> Reply<tf::generate_resource_config::Response> {
         Ok(Response::new(tf::generate_resource_config::Response {
             config: None,
-            diagnostics: unsupported("configuration generation"),
+            diagnostics: unsupported(&self.runtime, "configuration generation"),
         }))
     }
 
@@ -327,7 +331,7 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         _: Request<tf::validate_ephemeral_resource_config::Request>,
     ) -> Reply<tf::validate_ephemeral_resource_config::Response> {
         Ok(Response::new(tf::validate_ephemeral_resource_config::Response {
-            diagnostics: unsupported("ephemeral resources"),
+            diagnostics: unsupported(&self.runtime, "ephemeral resources"),
         }))
     }
 
@@ -336,7 +340,7 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         _: Request<tf::open_ephemeral_resource::Request>,
     ) -> Reply<tf::open_ephemeral_resource::Response> {
         Ok(Response::new(tf::open_ephemeral_resource::Response {
-            diagnostics: unsupported("ephemeral resources"),
+            diagnostics: unsupported(&self.runtime, "ephemeral resources"),
             ..Default::default()
         }))
     }
@@ -346,7 +350,7 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         _: Request<tf::renew_ephemeral_resource::Request>,
     ) -> Reply<tf::renew_ephemeral_resource::Response> {
         Ok(Response::new(tf::renew_ephemeral_resource::Response {
-            diagnostics: unsupported("ephemeral resources"),
+            diagnostics: unsupported(&self.runtime, "ephemeral resources"),
             ..Default::default()
         }))
     }
@@ -355,14 +359,16 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<tf::close_ephemeral_resource::Request>,
     ) -> Reply<tf::close_ephemeral_resource::Response> {
-        Ok(Response::new(tf::close_ephemeral_resource::Response { diagnostics: unsupported("ephemeral resources") }))
+        Ok(Response::new(tf::close_ephemeral_resource::Response {
+            diagnostics: unsupported(&self.runtime, "ephemeral resources"),
+        }))
     }
 
     type ListResourceStream = EventStream<tf::list_resource::Event>;
 
     async fn list_resource(&self, _: Request<tf::list_resource::Request>) -> Reply<Self::ListResourceStream> {
         Ok(Response::new(single_event(tf::list_resource::Event {
-            diagnostic: unsupported("list resources"),
+            diagnostic: unsupported(&self.runtime, "list resources"),
             ..Default::default()
         })))
     }
@@ -371,7 +377,9 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<tf::validate_list_resource_config::Request>,
     ) -> Reply<tf::validate_list_resource_config::Response> {
-        Ok(Response::new(tf::validate_list_resource_config::Response { diagnostics: unsupported("list resources") }))
+        Ok(Response::new(tf::validate_list_resource_config::Response {
+            diagnostics: unsupported(&self.runtime, "list resources"),
+        }))
     }
 
     async fn get_functions(&self, _: Request<tf::get_functions::Request>) -> Reply<tf::get_functions::Response> {
@@ -382,7 +390,7 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         Ok(Response::new(tf::call_function::Response {
             result: None,
             error: Some(tf::FunctionError {
-                text: format!("the retool provider has no function {:?}", request.into_inner().name),
+                text: format!("this provider has no function {:?}", request.into_inner().name),
                 function_argument: None,
             }),
         }))
@@ -392,7 +400,9 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<tf::validate_state_store::Request>,
     ) -> Reply<tf::validate_state_store::Response> {
-        Ok(Response::new(tf::validate_state_store::Response { diagnostics: unsupported("state stores") }))
+        Ok(Response::new(tf::validate_state_store::Response {
+            diagnostics: unsupported(&self.runtime, "state stores"),
+        }))
     }
 
     async fn configure_state_store(
@@ -400,7 +410,7 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         _: Request<tf::configure_state_store::Request>,
     ) -> Reply<tf::configure_state_store::Response> {
         Ok(Response::new(tf::configure_state_store::Response {
-            diagnostics: unsupported("state stores"),
+            diagnostics: unsupported(&self.runtime, "state stores"),
             capabilities: None,
         }))
     }
@@ -409,7 +419,7 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
 
     async fn read_state_bytes(&self, _: Request<tf::read_state_bytes::Request>) -> Reply<Self::ReadStateBytesStream> {
         Ok(Response::new(single_event(tf::read_state_bytes::Response {
-            diagnostics: unsupported("state stores"),
+            diagnostics: unsupported(&self.runtime, "state stores"),
             ..Default::default()
         })))
     }
@@ -418,27 +428,36 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<tonic::Streaming<tf::write_state_bytes::RequestChunk>>,
     ) -> Reply<tf::write_state_bytes::Response> {
-        Ok(Response::new(tf::write_state_bytes::Response { diagnostics: unsupported("state stores") }))
+        Ok(Response::new(tf::write_state_bytes::Response { diagnostics: unsupported(&self.runtime, "state stores") }))
     }
 
     async fn lock_state(&self, _: Request<tf::lock_state::Request>) -> Reply<tf::lock_state::Response> {
-        Ok(Response::new(tf::lock_state::Response { lock_id: String::new(), diagnostics: unsupported("state stores") }))
+        Ok(Response::new(tf::lock_state::Response {
+            lock_id: String::new(),
+            diagnostics: unsupported(&self.runtime, "state stores"),
+        }))
     }
 
     async fn unlock_state(&self, _: Request<tf::unlock_state::Request>) -> Reply<tf::unlock_state::Response> {
-        Ok(Response::new(tf::unlock_state::Response { diagnostics: unsupported("state stores") }))
+        Ok(Response::new(tf::unlock_state::Response { diagnostics: unsupported(&self.runtime, "state stores") }))
     }
 
     async fn get_states(&self, _: Request<tf::get_states::Request>) -> Reply<tf::get_states::Response> {
-        Ok(Response::new(tf::get_states::Response { state_id: Vec::new(), diagnostics: unsupported("state stores") }))
+        Ok(Response::new(tf::get_states::Response {
+            state_id: Vec::new(),
+            diagnostics: unsupported(&self.runtime, "state stores"),
+        }))
     }
 
     async fn delete_state(&self, _: Request<tf::delete_state::Request>) -> Reply<tf::delete_state::Response> {
-        Ok(Response::new(tf::delete_state::Response { diagnostics: unsupported("state stores") }))
+        Ok(Response::new(tf::delete_state::Response { diagnostics: unsupported(&self.runtime, "state stores") }))
     }
 
     async fn plan_action(&self, _: Request<tf::plan_action::Request>) -> Reply<tf::plan_action::Response> {
-        Ok(Response::new(tf::plan_action::Response { diagnostics: unsupported("actions"), deferred: None }))
+        Ok(Response::new(tf::plan_action::Response {
+            diagnostics: unsupported(&self.runtime, "actions"),
+            deferred: None,
+        }))
     }
 
     type InvokeActionStream = EventStream<tf::invoke_action::Event>;
@@ -446,7 +465,7 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
     async fn invoke_action(&self, _: Request<tf::invoke_action::Request>) -> Reply<Self::InvokeActionStream> {
         Ok(Response::new(single_event(tf::invoke_action::Event {
             r#type: Some(tf::invoke_action::event::Type::Completed(tf::invoke_action::event::Completed {
-                diagnostics: unsupported("actions"),
+                diagnostics: unsupported(&self.runtime, "actions"),
             })),
         })))
     }
@@ -455,7 +474,7 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         &self,
         _: Request<tf::validate_action_config::Request>,
     ) -> Reply<tf::validate_action_config::Response> {
-        Ok(Response::new(tf::validate_action_config::Response { diagnostics: unsupported("actions") }))
+        Ok(Response::new(tf::validate_action_config::Response { diagnostics: unsupported(&self.runtime, "actions") }))
     }
 
     async fn stop_provider(&self, _: Request<tf::stop_provider::Request>) -> Reply<tf::stop_provider::Response> {
