@@ -349,6 +349,22 @@ class FaultProxyTest(unittest.TestCase):
 
     # --- lost and reset -------------------------------------------------------------------------
 
+    def test_refuse_is_a_client_error_the_sdk_does_not_retry(self):
+        calls = {
+            "ec2": lambda p: query_call(p, "ec2", "DescribeVpcs"),
+            "elasticache": lambda p: query_call(p, "elasticache", "CreateReplicationGroup"),
+            "kms": lambda p: json_call(p, "kms", "TrentService.CreateKey"),
+            "eks": lambda p: p.request("GET", "/clusters/demo", signed("eks")),
+        }
+        for service, call in calls.items():
+            got, headers, body = self.fault("refuse", service, call)
+            self.assertEqual(got, 400, service)
+            self.assertNotIn(got, SDK_TRANSIENT_STATUS)
+            text = body.decode()
+            code = headers.get("x-amzn-errortype") or next(
+                c for c in ("InvalidParameterValue", "ValidationException") if c in text)
+            self.assertNotIn(code, SDK_THROTTLING_ERRORS, service)
+
     def test_lost_forwards_but_never_answers(self):
         proxy = self.start("--rate", "1", "--faults", "lost", "--max-consecutive", "1")
         with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
