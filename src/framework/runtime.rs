@@ -558,7 +558,8 @@ mod tests {
         let (_, created) = apply(&rt, &config("a", None), &Value::Null).await;
         let destroy = rt.plan_resource_change("test_thing", &Value::Null, &created.state, &Value::Null, &[]).await;
         assert_eq!(destroy.planned, Value::Null);
-        let deleted = rt.apply_resource_change("test_thing", &created.state, &Value::Null, &Value::Null, Vec::new()).await;
+        let deleted =
+            rt.apply_resource_change("test_thing", &created.state, &Value::Null, &Value::Null, Vec::new()).await;
         assert_eq!(deleted.state, Value::Null);
         let read = rt.read_resource("test_thing", &created.state, Vec::new()).await;
         assert_eq!(read.state, Value::Null);
@@ -572,7 +573,8 @@ mod tests {
         let plan =
             rt.plan_resource_change("test_thing", &config("a", None), &Value::Null, &config("a", None), &[]).await;
         assert!(!plan.diagnostics.has_errors());
-        let applied = rt.apply_resource_change("test_thing", &Value::Null, &plan.planned, &plan.planned, Vec::new()).await;
+        let applied =
+            rt.apply_resource_change("test_thing", &Value::Null, &plan.planned, &plan.planned, Vec::new()).await;
         assert!(applied.diagnostics.has_errors());
     }
 

@@ -70,17 +70,17 @@ impl Number {
     /// NaN, infinities, hexadecimal, whitespace and absurd exponents are rejected.
     pub fn parse(text: &str) -> Option<Number> {
         let bytes = text.as_bytes();
-        let (negative, rest) = match bytes.first() {
-            Some(b'-') => (true, &bytes[1..]),
-            Some(b'+') => (false, &bytes[1..]),
+        let (negative, rest) = match bytes.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            Some((b'+', rest)) => (false, rest),
             _ => (false, bytes),
         };
         let mantissa_end = rest.iter().position(|b| *b == b'e' || *b == b'E').unwrap_or(rest.len());
         let (mantissa, exponent_part) = rest.split_at(mantissa_end);
-        let (int_part, frac_part) = match mantissa.iter().position(|b| *b == b'.') {
-            Some(dot) => (&mantissa[..dot], &mantissa[dot + 1..]),
-            None => (mantissa, &mantissa[mantissa.len()..]),
-        };
+        // Digits before the first `.` and after it; a second `.` lands in the fraction and is refused.
+        let mut halves = mantissa.splitn(2, |b| *b == b'.');
+        let int_part = halves.next().unwrap_or_default();
+        let frac_part = halves.next().unwrap_or_default();
         if int_part.is_empty() && frac_part.is_empty() {
             return None;
         }
@@ -203,9 +203,9 @@ impl Number {
 }
 
 fn parse_exponent(text: &[u8]) -> Option<i64> {
-    let (negative, digits) = match text.first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', digits)) => (true, digits),
+        Some((b'+', digits)) => (false, digits),
         _ => (false, text),
     };
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
