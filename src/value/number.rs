@@ -26,14 +26,17 @@ pub struct Number {
 }
 
 impl Number {
+    /// The number 0 (its single canonical form: no digits, positive).
     pub fn zero() -> Number {
         Number { negative: false, digits: Vec::new(), exponent: 0 }
     }
 
+    /// The exact value of a signed integer.
     pub fn from_i64(value: i64) -> Number {
         Number::from_integer_magnitude(value < 0, value.unsigned_abs())
     }
 
+    /// The exact value of an unsigned integer, including those above `i64::MAX`.
     pub fn from_u64(value: u64) -> Number {
         Number::from_integer_magnitude(false, value)
     }
@@ -136,14 +139,17 @@ impl Number {
         (Number::from_f64(approx).as_ref() == Some(self)).then_some(approx)
     }
 
+    /// True for 0, however it was written (`0`, `-0`, `0.00`, `0e5`).
     pub fn is_zero(&self) -> bool {
         self.digits.is_empty()
     }
 
+    /// True below zero; zero itself is never negative.
     pub fn is_negative(&self) -> bool {
         self.negative
     }
 
+    /// True when there is no fractional part (`3`, `1.5e1`), whatever the magnitude.
     pub fn is_integer(&self) -> bool {
         self.exponent >= 0
     }
