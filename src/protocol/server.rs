@@ -26,6 +26,8 @@ pub struct ProviderService<P: Provider> {
 }
 
 impl<P: Provider> ProviderService<P> {
+    /// Serves `provider` through a fresh runtime; it is configured when Terraform calls
+    /// ConfigureProvider.
     pub fn new(provider: P) -> Self {
         Self { runtime: Arc::new(ProviderRuntime::new(provider)) }
     }
