@@ -15,14 +15,17 @@ pub struct StopSource(watch::Sender<bool>);
 pub struct StopSignal(watch::Receiver<bool>);
 
 impl StopSource {
+    /// A source that has not been stopped.
     pub fn new() -> Self {
         Self(watch::channel(false).0)
     }
 
+    /// A new receiving side; it also sees a stop requested before it was made.
     pub fn signal(&self) -> StopSignal {
         StopSignal(self.0.subscribe())
     }
 
+    /// Requests a stop: every signal, existing or made later, reports stopped from now on.
     pub fn stop(&self) {
         self.0.send_replace(true);
     }
@@ -40,6 +43,7 @@ impl StopSignal {
         StopSource::new().signal()
     }
 
+    /// True once a stop has been requested; a quick check between steps, without waiting.
     pub fn is_stopped(&self) -> bool {
         *self.0.borrow()
     }

@@ -17,6 +17,7 @@ pub const ENDPOINT_SERVICES: [&str; 9] =
 pub struct Sensitive(String);
 
 impl Sensitive {
+    /// Wraps a secret so that it cannot be printed by accident.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
@@ -36,9 +37,13 @@ impl fmt::Debug for Sensitive {
 /// The `assume_role` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssumeRole {
+    /// ARN of the IAM role to assume.
     pub role_arn: String,
+    /// The external ID the role's trust policy asks for; `None` when it asks for none.
     pub external_id: Option<Sensitive>,
+    /// Session name recorded in CloudTrail; `None` lets the AWS SDK choose one.
     pub session_name: Option<String>,
+    /// Lifetime of the assumed-role session; `None` leaves it to STS, which grants one hour.
     pub duration: Option<Duration>,
 }
 
@@ -62,10 +67,20 @@ impl Endpoints {
 /// What the clients are built from: the provider block, known in full.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsSettings {
+    /// The region to manage; `None` falls back to `AWS_REGION`, `AWS_DEFAULT_REGION`, then the
+    /// selected profile's region.
     pub region: Option<String>,
+    /// Named profile in the shared config and credentials files; `None` means `AWS_PROFILE`, then
+    /// `default`.
     pub profile: Option<String>,
+    /// A role to assume with the base credentials before any other call; `None` uses them as they are.
     pub assume_role: Option<AssumeRole>,
+    /// Per-service endpoint URL overrides.
     pub endpoints: Endpoints,
+    /// Tags put on every taggable object the provider creates; a resource's own tags win on the
+    /// same key.
     pub default_tags: BTreeMap<String, String>,
+    /// Retries after the first attempt of each AWS call ([`DEFAULT_MAX_RETRIES`] when not
+    /// configured; 0 disables retrying).
     pub max_retries: u32,
 }

@@ -82,14 +82,14 @@ fn compare_applied(planned: &Value, applied: &Value, path: &AttributePath, diags
         (Value::Unknown(_), _) | (Value::Set(_), Value::Set(_)) if !planned.is_wholly_known() => {
             if !applied.is_wholly_known() {
                 still_unknown(diags);
-            } else if let Value::Unknown(promised) = planned {
-                if !promised.admits(applied) {
-                    diags.attribute_error(
-                        path.clone(),
-                        APPLY_SUMMARY,
-                        format!("apply produced {applied:?}, outside the refinements the plan promised"),
-                    );
-                }
+            } else if let Value::Unknown(promised) = planned
+                && !promised.admits(applied)
+            {
+                diags.attribute_error(
+                    path.clone(),
+                    APPLY_SUMMARY,
+                    format!("apply produced {applied:?}, outside the refinements the plan promised"),
+                );
             }
         }
         (Value::Object(p), Value::Object(a)) | (Value::Map(p), Value::Map(a)) => {

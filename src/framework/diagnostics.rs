@@ -12,15 +12,20 @@ use crate::value::AttributePath;
 /// Whether a diagnostic stops the operation (error) or only informs (warning).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Severity {
+    /// The operation failed; Terraform stops and shows the problem as an error.
     Error,
+    /// Worth telling the user, but the operation goes on.
     Warning,
 }
 
 /// One problem, as Terraform will show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
+    /// Whether the problem stops the operation.
     pub severity: Severity,
+    /// One line saying what is wrong; Terraform shows it as the diagnostic's title.
     pub summary: String,
+    /// The specifics and what to do about them; may be empty.
     pub detail: String,
     /// The attribute the problem is about, when there is one.
     pub path: Option<AttributePath>,
@@ -48,10 +53,12 @@ impl fmt::Display for Diagnostic {
 pub struct Diagnostics(Vec<Diagnostic>);
 
 impl Diagnostics {
+    /// An empty collection.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Adds a diagnostic built by the caller.
     pub fn push(&mut self, diagnostic: Diagnostic) {
         self.0.push(diagnostic);
     }
@@ -66,10 +73,12 @@ impl Diagnostics {
         self.report(Severity::Error, Some(path), summary.into(), detail.into());
     }
 
+    /// A warning not tied to one attribute.
     pub fn warning(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
         self.report(Severity::Warning, None, summary.into(), detail.into());
     }
 
+    /// A warning about the attribute at `path`.
     pub fn attribute_warning(&mut self, path: AttributePath, summary: impl Into<String>, detail: impl Into<String>) {
         self.report(Severity::Warning, Some(path), summary.into(), detail.into());
     }
@@ -78,22 +87,27 @@ impl Diagnostics {
         self.push(Diagnostic { severity, summary, detail, path });
     }
 
+    /// Appends everything `other` reported, after what is already here.
     pub fn extend(&mut self, other: Diagnostics) {
         self.0.extend(other.0);
     }
 
+    /// True when at least one diagnostic is an error, i.e. the operation has failed.
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity == Severity::Error)
     }
 
+    /// True when nothing at all has been reported, warnings included.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// The diagnostics in the order they were reported.
     pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
         self.0.iter()
     }
 
+    /// The diagnostics, in the order they were reported, as a plain vector.
     pub fn into_vec(self) -> Vec<Diagnostic> {
         self.0
     }

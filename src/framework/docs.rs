@@ -73,10 +73,10 @@ fn render_attribute(out: &mut String, a: &Attribute, depth: usize) {
         facts.push("deprecated".to_owned());
     }
     let mut line = format!("{indent}- `{}` ({}) — {}", a.name, facts.join(", "), one_line(&a.description));
-    if let Some(default) = &a.default {
-        if !a.description.contains("Default") {
-            let _ = write!(line, " Default: `{}`.", literal(default));
-        }
+    if let Some(default) = &a.default
+        && !a.description.contains("Default")
+    {
+        let _ = write!(line, " Default: `{}`.", literal(default));
     }
     for v in &a.validators {
         let _ = write!(line, " {}.", capitalize(&v.description()));

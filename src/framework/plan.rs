@@ -18,7 +18,10 @@ use super::schema::{Attribute, AttributeType, Block, Nesting};
 
 /// The result of the generic planning steps for one resource instance.
 pub struct EnginePlan {
+    /// The proposed new state with defaults filled, computed values marked unknown where they may
+    /// change, and every plan modifier applied.
     pub planned: Value,
+    /// The attributes whose plan modifiers said their change forces replacement.
     pub requires_replace: Vec<AttributePath>,
 }
 

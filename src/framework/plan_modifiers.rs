@@ -12,6 +12,7 @@ use super::diagnostics::Diagnostics;
 
 /// What a modifier sees about one attribute.
 pub struct AttributePlan<'a> {
+    /// Where the attribute is, for diagnostics and for the replacement list.
     pub path: &'a AttributePath,
     /// The attribute's value in configuration (may be null or unknown).
     pub config: &'a Value,
@@ -23,14 +24,21 @@ pub struct AttributePlan<'a> {
 
 /// What a modifier may change: the planned value, and whether the change forces replacement.
 pub struct AttributePlanResult<'a> {
+    /// The planned value so far (after defaults and earlier modifiers); the modifier may replace it.
     pub planned: &'a mut Value,
+    /// Set to true when this change must destroy and recreate the resource; never reset to false.
     pub requires_replace: &'a mut bool,
+    /// Where the modifier reports problems with the plan.
     pub diagnostics: &'a mut Diagnostics,
 }
 
 /// One rule about an attribute's planned value.
 pub trait PlanModifier: Send + Sync {
+    /// What the rule promises, lower case and without a final full stop (`changing this value
+    /// replaces the resource`); docs pages show it when it is about replacement.
     fn description(&self) -> String;
+    /// Applies the rule to one attribute: may change the planned value, ask for replacement, or
+    /// report a diagnostic.
     fn modify(&self, attribute: &AttributePlan<'_>, result: AttributePlanResult<'_>);
 }
 

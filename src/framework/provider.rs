@@ -10,11 +10,14 @@ use super::diagnostics::Diagnostics;
 use super::resource::Resource;
 use super::schema::Schema;
 
+/// A provider: the schema of its `provider` block, how that configuration becomes the data every
+/// resource operation runs with, and the resource types it serves.
 #[async_trait]
 pub trait Provider: Send + Sync + 'static {
     /// What `configure` produces and every resource operation receives: API clients and settings.
     type Data: Send + Sync + 'static;
 
+    /// The schema of the provider block (`provider "retool" { ... }`).
     fn schema(&self) -> Schema;
 
     /// Cross-attribute checks of the provider block; attribute validators have already run.
@@ -24,5 +27,6 @@ pub trait Provider: Send + Sync + 'static {
     /// that case return `None` without an error and planning carries on without clients.
     async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Self::Data>;
 
+    /// Every resource type the provider serves; asked once, when the runtime is built.
     fn resources(&self) -> Vec<Arc<dyn Resource<Self::Data>>>;
 }

@@ -17,6 +17,7 @@ use crate::stop::StopSignal;
 
 /// What a resource operation runs with: the configured provider's clients and the stop signal.
 pub struct ResourceContext<D> {
+    /// The provider data `configure` built: API clients and settings.
     pub client: Arc<D>,
     /// Raised when Terraform asks the provider to stop (Ctrl-C); long waits should give up early.
     pub stop: StopSignal,
@@ -35,10 +36,12 @@ pub struct PlanRequest<'a> {
 }
 
 impl PlanRequest<'_> {
+    /// True when there is no prior state: the plan creates the object.
     pub fn is_create(&self) -> bool {
         self.prior_state.is_null()
     }
 
+    /// True when Terraform proposes null: the plan destroys the object.
     pub fn is_destroy(&self) -> bool {
         self.proposed.is_null()
     }
@@ -58,9 +61,13 @@ pub struct ApplyRequest<'a> {
 /// The plan under construction; the resource may refine it.
 #[derive(Debug)]
 pub struct PlanResponse {
+    /// The planned new state: the framework's plan, which the resource may refine; null for a destroy.
     pub planned: Value,
+    /// Attributes whose change forces replacement; the resource may add its own.
     pub requires_replace: Vec<AttributePath>,
+    /// Opaque bytes handed to apply with the plan; they start as the prior state's.
     pub private: Vec<u8>,
+    /// Problems found while planning.
     pub diagnostics: Diagnostics,
 }
 
@@ -81,6 +88,7 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
     /// The full type name, e.g. `retool_network`.
     fn type_name(&self) -> &'static str;
 
+    /// The resource's schema; asked once, when the provider runtime is built.
     fn schema(&self) -> Schema;
 
     /// Cross-attribute checks of configuration; attribute validators have already run. The config
@@ -119,6 +127,8 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
         diags: &mut Diagnostics,
     ) -> Value;
 
+    /// Deletes the object recorded in `prior`. On an error the prior state is kept, so Terraform
+    /// goes on tracking the object.
     async fn delete(&self, ctx: &ResourceContext<D>, prior: &Value, diags: &mut Diagnostics);
 
     /// Turns an import id into a minimal state that `read` can complete; `None` if not found.

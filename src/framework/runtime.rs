@@ -32,20 +32,27 @@ struct Registered<D: Send + Sync + 'static> {
 /// A resource state and its private bytes, as returned by read and apply.
 #[derive(Debug)]
 pub struct StateResult {
+    /// The state to record: null once the object is gone; on failure, what is known to exist.
     pub state: Value,
+    /// Private bytes to store with that state.
     pub private: Vec<u8>,
+    /// Errors and warnings from the operation.
     pub diagnostics: Diagnostics,
 }
 
 /// One object produced by import, to be completed by a read.
 #[derive(Debug)]
 pub struct Imported {
+    /// The resource type the state belongs to.
     pub type_name: String,
+    /// The minimal state the resource's `import` returned, for Terraform to complete with a read.
     pub state: Value,
     /// Private bytes to store with the imported state.
     pub private: Vec<u8>,
 }
 
+/// Runs one provider: its schemas and resources, the data `configure` built, and the stop source.
+/// Each protocol request becomes one call here.
 pub struct ProviderRuntime<P: Provider> {
     provider: P,
     provider_schema: Schema,
@@ -55,6 +62,7 @@ pub struct ProviderRuntime<P: Provider> {
 }
 
 impl<P: Provider> ProviderRuntime<P> {
+    /// Collects the provider's and every resource's schema; nothing is configured yet.
     pub fn new(provider: P) -> Self {
         let provider_schema = provider.schema();
         let resources = provider
@@ -69,10 +77,12 @@ impl<P: Provider> ProviderRuntime<P> {
         Self { provider, provider_schema, resources, data: RwLock::new(None), stop: StopSource::new() }
     }
 
+    /// The schema of the provider block.
     pub fn provider_schema(&self) -> &Schema {
         &self.provider_schema
     }
 
+    /// Every resource type name with its schema, in name order.
     pub fn resource_schemas(&self) -> impl Iterator<Item = (&'static str, &Schema)> {
         self.resources.iter().map(|(name, r)| (*name, &r.schema))
     }
@@ -82,6 +92,8 @@ impl<P: Provider> ProviderRuntime<P> {
         self.resources.get(type_name).map(|r| &r.value_type)
     }
 
+    /// Runs the provider block's attribute validators and, if they pass, the provider's own
+    /// cross-attribute checks.
     pub fn validate_provider_config(&self, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
         validate_block(&self.provider_schema.block, config, &AttributePath::root(), &mut diags);
@@ -133,6 +145,8 @@ impl<P: Provider> ProviderRuntime<P> {
         found
     }
 
+    /// Runs a resource's attribute validators and, if they pass, its own `validate`; an unknown
+    /// type name is an error.
     pub fn validate_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
         if let Some(r) = self.lookup(type_name, &mut diags) {
@@ -187,6 +201,8 @@ impl<P: Provider> ProviderRuntime<P> {
         }
     }
 
+    /// Refreshes one resource instance: its state now, or null when the object is gone (a read that
+    /// fails keeps the given state). Needs a configured provider.
     pub async fn read_resource(&self, type_name: &str, state: &Value, private: Vec<u8>) -> StateResult {
         let mut diags = Diagnostics::new();
         let mut private = private;
@@ -208,6 +224,9 @@ impl<P: Provider> ProviderRuntime<P> {
         StateResult { state, private, diagnostics: diags }
     }
 
+    /// Plans one resource instance: validation, the generic plan steps, the resource's
+    /// `modify_plan`, then (in debug builds) Terraform's plan consistency rules. A null `proposed`
+    /// plans a destroy.
     pub async fn plan_resource_change(
         &self,
         type_name: &str,
@@ -241,6 +260,8 @@ impl<P: Provider> ProviderRuntime<P> {
         response
     }
 
+    /// Applies a planned change: create without prior state, delete when `planned` is null, update
+    /// otherwise. In debug builds the result is checked against the plan.
     pub async fn apply_resource_change(
         &self,
         type_name: &str,
@@ -275,6 +296,8 @@ impl<P: Provider> ProviderRuntime<P> {
         StateResult { state, private, diagnostics: diags }
     }
 
+    /// Imports the object `id` names, as a minimal state Terraform then reads; an id that finds
+    /// nothing is an error.
     pub async fn import_resource_state(&self, type_name: &str, id: &str) -> (Vec<Imported>, Diagnostics) {
         let mut diags = Diagnostics::new();
         let Some(r) = self.lookup(type_name, &mut diags) else { return (Vec::new(), diags) };

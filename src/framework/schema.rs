@@ -16,11 +16,15 @@ use super::validators::Validator;
 /// A versioned schema: the version lets stored state be upgraded when the schema changes.
 #[derive(Clone, Debug)]
 pub struct Schema {
+    /// Stored with every state written under this schema; raise it when the state's shape changes,
+    /// so older state goes through [`Resource::upgrade_state`](super::Resource::upgrade_state).
     pub version: i64,
+    /// The top level: the resource's (or provider block's) attributes and nested blocks.
     pub block: Block,
 }
 
 impl Schema {
+    /// A schema at `version` whose top level is `block`.
     pub fn new(version: i64, block: Block) -> Self {
         Self { version, block }
     }
@@ -39,32 +43,41 @@ impl Schema {
 /// A level of configuration: attributes plus nested blocks.
 #[derive(Clone, Debug, Default)]
 pub struct Block {
+    /// Markdown, shown in docs and `terraform providers schema -json`; nested blocks must have one.
     pub description: String,
+    /// Flags the whole block as deprecated in the schema Terraform receives.
     pub deprecated: bool,
+    /// The block's own attributes, in declaration order (the order docs list them in).
     pub attributes: Vec<Attribute>,
+    /// The blocks nested directly inside this one, in declaration order.
     pub blocks: Vec<NestedBlock>,
 }
 
 impl Block {
+    /// An empty block described by `description` (Markdown); add attributes and blocks next.
     pub fn new(description: impl Into<String>) -> Self {
         Self { description: description.into(), ..Self::default() }
     }
 
+    /// Adds an attribute after those already declared.
     pub fn attribute(mut self, attribute: Attribute) -> Self {
         self.attributes.push(attribute);
         self
     }
 
+    /// Adds a nested block after those already declared.
     pub fn block(mut self, block: NestedBlock) -> Self {
         self.blocks.push(block);
         self
     }
 
+    /// Marks the whole block deprecated.
     pub fn deprecated(mut self) -> Self {
         self.deprecated = true;
         self
     }
 
+    /// The object type of this block's values: one attribute per attribute and per nested block.
     pub fn implied_type(&self) -> Type {
         let mut attributes: BTreeMap<String, Type> =
             self.attributes.iter().map(|a| (a.name.clone(), a.value_type())).collect();
@@ -74,10 +87,12 @@ impl Block {
         Type::Object { attributes, optional: Default::default() }
     }
 
+    /// The attribute declared as `name` directly in this block (nested blocks are not searched).
     pub fn find_attribute(&self, name: &str) -> Option<&Attribute> {
         self.attributes.iter().find(|a| a.name == name)
     }
 
+    /// The nested block declared as `name` directly in this block.
     pub fn find_block(&self, name: &str) -> Option<&NestedBlock> {
         self.blocks.iter().find(|b| b.name == name)
     }
@@ -110,34 +125,56 @@ pub enum Nesting {
     Single,
     /// Exactly one object; absent means an object of nulls.
     Group,
+    /// Any number of objects, in order.
     List,
+    /// Any number of objects, unordered and without duplicates.
     Set,
+    /// Objects by string key.
     Map,
 }
 
 /// The type of an attribute's value: either a plain type or nested attributes.
 #[derive(Clone, Debug)]
 pub enum AttributeType {
+    /// A value of one Terraform type, e.g. `string` or `map(string)`.
     Plain(Type),
-    Nested { nesting: Nesting, attributes: Vec<Attribute> },
+    /// Objects described by their own attributes, grouped by `nesting`.
+    Nested {
+        /// How the objects are grouped: one, a list, a set or a map of them.
+        nesting: Nesting,
+        /// The attributes of each object; those not `required` are optional in its object type.
+        attributes: Vec<Attribute>,
+    },
 }
 
 /// One attribute, with its behaviour attached.
 #[derive(Clone)]
 pub struct Attribute {
+    /// The name in configuration and state, e.g. `cidr_block`.
     pub name: String,
+    /// What the value is: a plain type or nested attributes.
     pub kind: AttributeType,
     /// Markdown, shown in docs and `terraform providers schema -json`.
     pub description: String,
+    /// Configuration must set it.
     pub required: bool,
+    /// Configuration may set it; together with `computed`, the provider fills it in when unset.
     pub optional: bool,
+    /// The provider sets the value: read-only on its own, a fallback together with `optional`.
     pub computed: bool,
+    /// Terraform redacts the value in plan output and logs (it is still stored in state).
     pub sensitive: bool,
+    /// The value lives only in configuration, never in plan or state; apply reads it from
+    /// [`ApplyRequest::config`](super::ApplyRequest::config).
     pub write_only: bool,
+    /// Setting it draws a deprecation warning at validation, with the description as detail.
     pub deprecated: bool,
     /// Planned when the configuration leaves the attribute null (needs `optional` + `computed`).
     pub default: Option<Value>,
+    /// Checks of the configured value, run in order when it is known and not null.
     pub validators: Vec<Arc<dyn Validator>>,
+    /// Rules for the planned value, run in order after defaults and unknown-marking
+    /// (see [`super::plan`]).
     pub plan_modifiers: Vec<Arc<dyn PlanModifier>>,
 }
 
@@ -185,36 +222,44 @@ impl Attribute {
         }
     }
 
+    /// Configuration must set the attribute.
     pub fn required(mut self) -> Self {
         self.required = true;
         self
     }
 
+    /// Configuration may leave the attribute null.
     pub fn optional(mut self) -> Self {
         self.optional = true;
         self
     }
 
+    /// The provider supplies the value: read-only alone, or a fallback after `optional()`.
     pub fn computed(mut self) -> Self {
         self.computed = true;
         self
     }
 
+    /// Terraform redacts the value in plan output and logs.
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
         self
     }
 
+    /// Terraform never stores the value in plan or state (so it cannot also be computed).
     pub fn write_only(mut self) -> Self {
         self.write_only = true;
         self
     }
 
+    /// Setting the attribute draws a deprecation warning; say what to use instead in the description.
     pub fn deprecated(mut self) -> Self {
         self.deprecated = true;
         self
     }
 
+    /// The Markdown description for docs and `terraform providers schema -json`; every attribute
+    /// needs one ([`Schema::check_definition`]).
     pub fn description(mut self, markdown: impl Into<String>) -> Self {
         self.description = markdown.into();
         self
@@ -228,16 +273,20 @@ impl Attribute {
         self
     }
 
+    /// Adds a validator, run after those already added.
     pub fn validator(mut self, validator: impl Validator + 'static) -> Self {
         self.validators.push(Arc::new(validator));
         self
     }
 
+    /// Adds a plan modifier, run after those already added.
     pub fn plan_modifier(mut self, modifier: impl PlanModifier + 'static) -> Self {
         self.plan_modifiers.push(Arc::new(modifier));
         self
     }
 
+    /// The type of the attribute's value; nested attributes give objects (their non-required
+    /// attributes optional), grouped as `nesting` says.
     pub fn value_type(&self) -> Type {
         match &self.kind {
             AttributeType::Plain(ty) => ty.clone(),
@@ -278,29 +327,39 @@ impl Attribute {
 /// A nested block: `endpoints { ... }`, `assume_role { ... }`.
 #[derive(Clone, Debug)]
 pub struct NestedBlock {
+    /// The block's name in configuration, e.g. `assume_role`.
     pub name: String,
+    /// How many instances there may be and how they are grouped.
     pub nesting: Nesting,
+    /// The attributes and blocks inside each instance.
     pub block: Block,
+    /// Fewest instances Terraform accepts; 0 when the block may be left out.
     pub min_items: u64,
+    /// Most instances Terraform accepts; 0 means no limit (single and group blocks have 1).
     pub max_items: u64,
 }
 
 impl NestedBlock {
+    /// A block named `name`: at most one instance for single and group nesting, otherwise any
+    /// number until [`min_items`](Self::min_items) or [`max_items`](Self::max_items) say otherwise.
     pub fn new(name: impl Into<String>, nesting: Nesting, block: Block) -> Self {
         let max_items = if nesting == Nesting::Single || nesting == Nesting::Group { 1 } else { 0 };
         Self { name: name.into(), nesting, block, min_items: 0, max_items }
     }
 
+    /// Requires at least `n` instances.
     pub fn min_items(mut self, n: u64) -> Self {
         self.min_items = n;
         self
     }
 
+    /// Allows at most `n` instances (0: no limit).
     pub fn max_items(mut self, n: u64) -> Self {
         self.max_items = n;
         self
     }
 
+    /// The type of the block's value: its object type, alone or in a list, set or map per `nesting`.
     pub fn value_type(&self) -> Type {
         wrap_nesting(self.nesting, self.block.implied_type())
     }

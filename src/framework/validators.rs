@@ -99,7 +99,8 @@ pub fn unique_elements() -> impl Validator {
     check("elements must be unique", |v| {
         let items = v.elements()?;
         items.iter().enumerate().find_map(|(i, a)| {
-            (!a.is_unknown() && items[..i].contains(a)).then(|| format!("element {i} repeats an earlier element."))
+            (!a.is_unknown() && items.iter().take(i).any(|earlier| earlier == a))
+                .then(|| format!("element {i} repeats an earlier element."))
         })
     })
 }

@@ -80,10 +80,10 @@ impl ServeConfig {
         if lookup(MAGIC_COOKIE_KEY).as_deref() != Some(MAGIC_COOKIE_VALUE) {
             return Err(PluginError::NotLaunchedByPluginHost);
         }
-        if let Some(offered) = lookup(PROTOCOL_VERSIONS_KEY) {
-            if !offers_our_protocol(&offered) {
-                return Err(PluginError::UnsupportedProtocolVersions { offered });
-            }
+        if let Some(offered) = lookup(PROTOCOL_VERSIONS_KEY)
+            && !offers_our_protocol(&offered)
+        {
+            return Err(PluginError::UnsupportedProtocolVersions { offered });
         }
         let client_certificate = lookup(CLIENT_CERT_KEY)
             .filter(|pem| !pem.trim().is_empty())

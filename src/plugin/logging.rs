@@ -58,7 +58,7 @@ pub fn level_from_lookup(lookup: impl Fn(&str) -> Option<String>) -> LevelFilter
     }
 }
 
-/// `level` for this crate, at most [`DEPENDENCY_CEILING`] for everything else.
+/// `level` for this crate, at most `DEPENDENCY_CEILING` (info) for everything else.
 pub fn level_targets(level: LevelFilter) -> Targets {
     Targets::new().with_target(OUR_TARGET, level).with_default(level.min(DEPENDENCY_CEILING))
 }

@@ -12,7 +12,7 @@
 //! * [`shutdown`], [`controller`], [`stdio`], [`broker`] — go-plugin's companion services and the
 //!   shared "stop now" signal they react to.
 //! * [`reattach`] — `--debug` mode, where a developer starts the provider and points Terraform at it.
-//! * [`serve`] — ties the pieces together.
+//! * [`serve`](mod@serve) — ties the pieces together.
 //! * [`logging`] — `tracing` output as the hclog JSON lines go-plugin relays into Terraform's log.
 //!
 //! The transport knows nothing about resources: it serves whatever tonic routes it is given.

@@ -12,6 +12,7 @@ use crate::value::{AttributePath, PathStep, Type, Value, msgpack};
 
 use super::tfplugin6 as tf;
 
+/// The wire form of a schema; every description is sent as Markdown.
 pub fn schema(schema: &Schema) -> tf::Schema {
     tf::Schema { version: schema.version, block: Some(block(&schema.block, schema.version)) }
 }
@@ -85,6 +86,7 @@ fn object_nesting(nesting: Nesting) -> tf::schema::object::NestingMode {
     }
 }
 
+/// The wire form of diagnostics, in order; a root path is sent as no attribute at all.
 pub fn diagnostics(diags: Diagnostics) -> Vec<tf::Diagnostic> {
     diags.into_iter().map(diagnostic).collect()
 }
@@ -102,6 +104,7 @@ fn diagnostic(d: Diagnostic) -> tf::Diagnostic {
     }
 }
 
+/// The wire form of an attribute path, step for step.
 pub fn path(p: &AttributePath) -> tf::AttributePath {
     use tf::attribute_path::{Step, step::Selector};
     tf::AttributePath {

@@ -26,6 +26,8 @@ pub struct ProviderService<P: Provider> {
 }
 
 impl<P: Provider> ProviderService<P> {
+    /// Serves `provider` through a fresh runtime; it is configured when Terraform calls
+    /// ConfigureProvider.
     pub fn new(provider: P) -> Self {
         Self { runtime: Arc::new(ProviderRuntime::new(provider)) }
     }
@@ -111,10 +113,10 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
     ) -> Reply<tf::validate_resource_config::Response> {
         let request = request.into_inner();
         let mut diags = Diagnostics::new();
-        if let Some(ty) = self.type_of(&request.type_name, &mut diags) {
-            if let Some(config) = convert::decode(request.config.as_ref(), &ty, "configuration", &mut diags) {
-                diags.extend(self.runtime.validate_resource_config(&request.type_name, &config));
-            }
+        if let Some(ty) = self.type_of(&request.type_name, &mut diags)
+            && let Some(config) = convert::decode(request.config.as_ref(), &ty, "configuration", &mut diags)
+        {
+            diags.extend(self.runtime.validate_resource_config(&request.type_name, &config));
         }
         Ok(Response::new(tf::validate_resource_config::Response { diagnostics: convert::diagnostics(diags) }))
     }
@@ -191,13 +193,13 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         let request = request.into_inner();
         let mut diags = Diagnostics::new();
         let mut response = tf::read_resource::Response::default();
-        if let Some(ty) = self.type_of(&request.type_name, &mut diags) {
-            if let Some(state) = convert::decode(request.current_state.as_ref(), &ty, "current state", &mut diags) {
-                let result = self.runtime.read_resource(&request.type_name, &state, request.private).await;
-                diags.extend(result.diagnostics);
-                response.new_state = convert::encode(&result.state, &ty, "refreshed state", &mut diags);
-                response.private = result.private;
-            }
+        if let Some(ty) = self.type_of(&request.type_name, &mut diags)
+            && let Some(state) = convert::decode(request.current_state.as_ref(), &ty, "current state", &mut diags)
+        {
+            let result = self.runtime.read_resource(&request.type_name, &state, request.private).await;
+            diags.extend(result.diagnostics);
+            response.new_state = convert::encode(&result.state, &ty, "refreshed state", &mut diags);
+            response.private = result.private;
         }
         response.diagnostics = convert::diagnostics(diags);
         Ok(Response::new(response))

@@ -1,8 +1,8 @@
 //! The `provider "retool"` block: its schema, its checks, and its typed form.
 //!
 //! Everything here is offline. Attribute validators reject malformed values at
-//! `terraform validate` with the attribute's path; [`ProviderConfig::from_value`] then turns a
-//! wholly known configuration into plain Rust for [`super::clients::AwsClients`] to build on.
+//! `terraform validate` with the attribute's path; [`settings_from_value`] then turns a wholly
+//! known configuration into plain Rust ([`AwsSettings`]) for [`crate::aws::AwsClients`] to build on.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -26,14 +26,17 @@ pub struct Number {
 }
 
 impl Number {
+    /// The number 0 (its single canonical form: no digits, positive).
     pub fn zero() -> Number {
         Number { negative: false, digits: Vec::new(), exponent: 0 }
     }
 
+    /// The exact value of a signed integer.
     pub fn from_i64(value: i64) -> Number {
         Number::from_integer_magnitude(value < 0, value.unsigned_abs())
     }
 
+    /// The exact value of an unsigned integer, including those above `i64::MAX`.
     pub fn from_u64(value: u64) -> Number {
         Number::from_integer_magnitude(false, value)
     }
@@ -70,17 +73,17 @@ impl Number {
     /// NaN, infinities, hexadecimal, whitespace and absurd exponents are rejected.
     pub fn parse(text: &str) -> Option<Number> {
         let bytes = text.as_bytes();
-        let (negative, rest) = match bytes.first() {
-            Some(b'-') => (true, &bytes[1..]),
-            Some(b'+') => (false, &bytes[1..]),
+        let (negative, rest) = match bytes.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            Some((b'+', rest)) => (false, rest),
             _ => (false, bytes),
         };
         let mantissa_end = rest.iter().position(|b| *b == b'e' || *b == b'E').unwrap_or(rest.len());
         let (mantissa, exponent_part) = rest.split_at(mantissa_end);
-        let (int_part, frac_part) = match mantissa.iter().position(|b| *b == b'.') {
-            Some(dot) => (&mantissa[..dot], &mantissa[dot + 1..]),
-            None => (mantissa, &mantissa[mantissa.len()..]),
-        };
+        // Digits before the first `.` and after it; a second `.` lands in the fraction and is refused.
+        let mut halves = mantissa.splitn(2, |b| *b == b'.');
+        let int_part = halves.next().unwrap_or_default();
+        let frac_part = halves.next().unwrap_or_default();
         if int_part.is_empty() && frac_part.is_empty() {
             return None;
         }
@@ -136,14 +139,17 @@ impl Number {
         (Number::from_f64(approx).as_ref() == Some(self)).then_some(approx)
     }
 
+    /// True for 0, however it was written (`0`, `-0`, `0.00`, `0e5`).
     pub fn is_zero(&self) -> bool {
         self.digits.is_empty()
     }
 
+    /// True below zero; zero itself is never negative.
     pub fn is_negative(&self) -> bool {
         self.negative
     }
 
+    /// True when there is no fractional part (`3`, `1.5e1`), whatever the magnitude.
     pub fn is_integer(&self) -> bool {
         self.exponent >= 0
     }
@@ -203,9 +209,9 @@ impl Number {
 }
 
 fn parse_exponent(text: &[u8]) -> Option<i64> {
-    let (negative, digits) = match text.first() {
-        Some(b'-') => (true, &text[1..]),
-        Some(b'+') => (false, &text[1..]),
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', digits)) => (true, digits),
+        Some((b'+', digits)) => (false, digits),
         _ => (false, text),
     };
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {

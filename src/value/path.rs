@@ -22,10 +22,12 @@ pub enum PathStep {
 pub struct AttributePath(pub Vec<PathStep>);
 
 impl AttributePath {
+    /// The empty path: the whole value (a resource's or provider block's top-level object).
     pub fn root() -> Self {
         AttributePath(Vec::new())
     }
 
+    /// True when the path has no steps and so names the whole value.
     pub fn is_root(&self) -> bool {
         self.0.is_empty()
     }
@@ -52,6 +54,7 @@ impl AttributePath {
         AttributePath(steps)
     }
 
+    /// The steps from the root, outermost first.
     pub fn steps(&self) -> &[PathStep] {
         &self.0
     }

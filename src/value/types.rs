@@ -18,31 +18,43 @@ const MAX_TYPE_DEPTH: usize = 64;
 /// A Terraform (cty) type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Type {
+    /// `bool`: true or false.
     Bool,
+    /// `number`: an arbitrary-precision decimal ([`Number`](super::Number)).
     Number,
+    /// `string`: Unicode text.
     String,
     /// cty's `DynamicPseudoType`: the concrete type is chosen by the value itself.
     Dynamic,
+    /// `list(T)`: an ordered sequence of elements of one type.
     List(Box<Type>),
+    /// `set(T)`: unordered, duplicate-free elements of one type.
     Set(Box<Type>),
+    /// `map(T)`: string keys to values of one type.
     Map(Box<Type>),
     /// An object type; `optional` names attributes that may be omitted in configuration.
     Object {
+        /// Every attribute's name and type; a value of this type has exactly these attributes.
         attributes: BTreeMap<String, Type>,
+        /// The subset of `attributes` that configuration may leave out (they are then null).
         optional: BTreeSet<String>,
     },
+    /// `tuple([...])`: a fixed-length sequence with a type per position.
     Tuple(Vec<Type>),
 }
 
 impl Type {
+    /// `list(element)`, without spelling out the `Box`.
     pub fn list(element: Type) -> Type {
         Type::List(Box::new(element))
     }
 
+    /// `set(element)`, without spelling out the `Box`.
     pub fn set(element: Type) -> Type {
         Type::Set(Box::new(element))
     }
 
+    /// `map(element)`, without spelling out the `Box`.
     pub fn map(element: Type) -> Type {
         Type::Map(Box::new(element))
     }

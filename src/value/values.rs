@@ -14,19 +14,26 @@ use super::types::Type;
 /// A Terraform value.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Value {
+    /// Null: the attribute is unset (or, at a `dynamic` position, an untyped null).
     Null,
     /// Not known until apply; the refinements say what is already known about it.
     Unknown(Refinements),
+    /// A known `bool`.
     Bool(bool),
+    /// A known `number`.
     Number(Number),
+    /// A known `string`.
     String(String),
+    /// A known list: its elements in order.
     List(Vec<Value>),
     /// Always normalized: sorted, with duplicate wholly-known elements removed (build with
     /// [`Value::set`]).
     Set(Vec<Value>),
+    /// A known map, by key.
     Map(BTreeMap<String, Value>),
     /// Attributes missing from the map are null.
     Object(BTreeMap<String, Value>),
+    /// A known tuple: one value per position of its tuple type.
     Tuple(Vec<Value>),
     /// The concrete type and value at a position whose schema type is `dynamic`. Only needed for
     /// values that have a type of their own (known values, or a typed null/unknown as cty writes
@@ -47,14 +54,17 @@ impl Value {
         Value::Unknown(Refinements::not_null())
     }
 
+    /// A known string.
     pub fn string(text: impl Into<String>) -> Value {
         Value::String(text.into())
     }
 
+    /// A known number from an integer.
     pub fn number_i64(value: i64) -> Value {
         Value::Number(Number::from_i64(value))
     }
 
+    /// A known list of `elements`, in the given order.
     pub fn list(elements: Vec<Value>) -> Value {
         Value::List(elements)
     }
@@ -65,10 +75,12 @@ impl Value {
         Value::Set(normalize_set(elements))
     }
 
+    /// A known map from key/value pairs (a repeated key keeps the last value).
     pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
         Value::Map(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
+    /// A known object from name/value pairs; attributes left out read as null (see [`Value::attr`]).
     pub fn object<K: Into<String>>(attributes: impl IntoIterator<Item = (K, Value)>) -> Value {
         Value::Object(attributes.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
@@ -157,6 +169,7 @@ impl Value {
         }
     }
 
+    /// The text of a known string; `None` for any other value, null and unknown included.
     pub fn as_str(&self) -> Option<&str> {
         match self.unwrap_dynamic() {
             Value::String(s) => Some(s),
@@ -164,6 +177,7 @@ impl Value {
         }
     }
 
+    /// A known bool; `None` for any other value, null and unknown included.
     pub fn as_bool(&self) -> Option<bool> {
         match self.unwrap_dynamic() {
             Value::Bool(b) => Some(*b),
@@ -171,6 +185,7 @@ impl Value {
         }
     }
 
+    /// A known number; `None` for any other value, null and unknown included.
     pub fn as_number(&self) -> Option<&Number> {
         match self.unwrap_dynamic() {
             Value::Number(n) => Some(n),
@@ -191,6 +206,7 @@ impl Value {
         }
     }
 
+    /// The entries of a known map (not of an object: see [`Value::as_object`]).
     pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
         match self.unwrap_dynamic() {
             Value::Map(entries) => Some(entries),
@@ -198,6 +214,7 @@ impl Value {
         }
     }
 
+    /// The attributes of a known object, as held: one may be absent, which [`Value::attr`] reads as null.
     pub fn as_object(&self) -> Option<&BTreeMap<String, Value>> {
         match self.unwrap_dynamic() {
             Value::Object(attrs) => Some(attrs),

@@ -19,28 +19,38 @@ pub const POLICY_VERSION: &str = "2012-10-17";
 /// A whole policy document: a version and an ordered list of statements.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyDocument {
+    /// The `Version` element: [`POLICY_VERSION`] in documents we build; `2008-10-17` when a parsed
+    /// document has none.
     pub version: String,
+    /// The `Statement` list, rendered in this order (which [`PolicyDocument::semantically_equal`]
+    /// ignores).
     pub statements: Vec<Statement>,
 }
 
 /// Allow or Deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Effect {
+    /// The statement grants what it covers.
     Allow,
+    /// The statement refuses what it covers, whatever any other statement allows.
     Deny,
 }
 
 /// Which actions a statement covers: listed ones, or all but the listed ones.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Actions {
+    /// `Action`: these actions (patterns such as `ec2:Describe*` included).
     Action(BTreeSet<String>),
+    /// `NotAction`: every action except these.
     NotAction(BTreeSet<String>),
 }
 
 /// Which resources a statement covers: listed ones, or all but the listed ones.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Resources {
+    /// `Resource`: these resource ARNs (or ARN patterns).
     Resource(BTreeSet<String>),
+    /// `NotResource`: every resource except these.
     NotResource(BTreeSet<String>),
 }
 
@@ -59,12 +69,17 @@ pub type Conditions = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
 /// One statement. Field names follow the policy grammar.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Statement {
+    /// `Sid`: the statement's label; optional in the grammar, always set by our builders.
     pub sid: Option<String>,
+    /// `Effect`: whether the statement allows or denies.
     pub effect: Effect,
+    /// `Principal`: who the statement is about; only resource-based (trust) policies have one.
     pub principal: Option<Principal>,
+    /// `Action` or `NotAction`: the actions covered.
     pub actions: Actions,
     /// `None` only in trust policies, whose resource is implicitly the role.
     pub resources: Option<Resources>,
+    /// `Condition`: all must hold for the statement to apply; empty when it always applies.
     pub conditions: Conditions,
 }
 
