@@ -35,7 +35,7 @@ pub struct Drift<C> {
     pub component: C,
     /// What kind of difference it is.
     pub kind: DriftKind,
-    /// Completes the sentence "<component> …".
+    /// Completes the sentence "`<component>` …".
     pub detail: String,
 }
 
