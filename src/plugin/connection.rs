@@ -46,7 +46,7 @@ impl PluginSocket {
     /// `plugin.sock` in it. Must be called from within a tokio runtime.
     pub fn bind(parent: Option<&Path>) -> Result<Self, PluginError> {
         let mut builder = tempfile::Builder::new();
-        builder.prefix("tf-provider-retool-");
+        builder.prefix(concat!(env!("CARGO_PKG_NAME"), "-"));
         let private_dir = match parent {
             Some(parent) => builder.tempdir_in(parent),
             None => builder.tempdir(),

@@ -23,9 +23,9 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// The `@module` every line carries, as Terraform names provider loggers.
-pub const LOG_MODULE: &str = "provider.terraform-provider-retool";
+pub const LOG_MODULE: &str = concat!("provider.", env!("CARGO_PKG_NAME"));
 /// Our own crate's target prefix; everything else counts as a dependency.
-const OUR_TARGET: &str = "terraform_provider_retool";
+const OUR_TARGET: &str = env!("CARGO_CRATE_NAME");
 /// The most detail dependencies may log.
 const DEPENDENCY_CEILING: LevelFilter = LevelFilter::INFO;
 

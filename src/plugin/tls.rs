@@ -76,7 +76,7 @@ fn generate_server_certificate() -> Result<(CertificateDer<'static>, PrivateKeyD
     let mut params = CertificateParams::new(vec![SERVER_NAME.to_owned()])?;
     let mut name = DistinguishedName::new();
     name.push(DnType::CommonName, SERVER_NAME);
-    name.push(DnType::OrganizationName, "terraform-provider-retool");
+    name.push(DnType::OrganizationName, env!("CARGO_PKG_NAME"));
     params.distinguished_name = name;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages =
