@@ -3,10 +3,9 @@
 //! through init, validate, plan, apply, an empty second plan, a held lock, an update and destroy,
 //! with the state and lock objects checked through the S3 API after each step.
 
-mod support;
+use crate::support::workspace::STATE_KEY;
 
-use support::workspace::STATE_KEY;
-use support::{Emulator, Workspace, acceptance_toolchain};
+use crate::support::{Emulator, Workspace, acceptance_toolchain};
 
 const LOCK_KEY: &str = "acceptance/terraform.tfstate.tflock";
 

@@ -10,12 +10,11 @@
 //! `UpdateClusterVersion` does not exist (Kubernetes upgrades are tested at plan only); every EKS
 //! cluster in one moto process shares the same OIDC issuer.
 
-mod support;
-
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use serde_json::Value;
-use support::diagnostics::error_diagnostics;
-use support::{Emulator, Workspace, acceptance_toolchain, aws as support_aws};
+
+use crate::support::diagnostics::error_diagnostics;
+use crate::support::{Emulator, Workspace, acceptance_toolchain, aws as support_aws};
 
 const ADDRESS: &str = "retool_deployment.this";
 const BOUNDARY_NAME: &str = "acceptance-workload-boundary";
@@ -890,7 +889,7 @@ async fn generated_secrets_never_reach_state_plan_or_logs() {
         aws.secret_value(text(&all["this"], "encryption_key_secret_arn")).await,
         aws.secret_value(text(&all["this"], "jwt_secret_arn")).await,
     ];
-    let state = emulator.get_object(workspace.bucket(), support::workspace::STATE_KEY);
+    let state = emulator.get_object(workspace.bucket(), crate::support::workspace::STATE_KEY);
     let shown = workspace.terraform().show_json().await.expect("show -json").to_string();
     assert!(applied.stderr.len() > 10_000, "TF_LOG=trace produced too little to prove anything");
     for value in &values {

@@ -2,10 +2,9 @@
 //! `retool_network` is there with its contract, and every attribute and block of the provider
 //! and its resources carries a description (the registry docs and editors show them).
 
-mod support;
-
 use serde_json::Value;
-use support::{Emulator, Workspace, acceptance_toolchain};
+
+use crate::support::{Emulator, Workspace, acceptance_toolchain};
 
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/hashicorp/retool";
 

@@ -8,13 +8,12 @@
 //! adopts everything, and destroy leaves nothing. Invalid input is refused on its attribute with
 //! no AWS call.
 
-mod support;
-
 use std::path::Path;
 
 use serde_json::{Value, json};
-use support::diagnostics::error_diagnostics;
-use support::{Emulator, Workspace, acceptance_toolchain};
+
+use crate::support::diagnostics::error_diagnostics;
+use crate::support::{Emulator, Workspace, acceptance_toolchain};
 
 const ADDRESS: &str = "retool_permission_boundary.operator";
 const PREFIX: &str = "retool";
@@ -26,7 +25,7 @@ fn iam_client(endpoint: &str) -> aws_sdk_iam::Client {
     use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
     let config = aws_sdk_iam::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(support::aws::REGION))
+        .region(Region::new(crate::support::aws::REGION))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("test", "test", None, None, "acceptance-tests"))
         .build();

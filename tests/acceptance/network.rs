@@ -5,15 +5,14 @@
 //! Invalid configuration must be refused at validate/plan with the offending attribute pointed
 //! at, and without a single AWS call.
 
-mod support;
-
 use std::collections::BTreeSet;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange};
 use serde_json::Value;
-use support::diagnostics::error_diagnostics;
-use support::inventory::{default_route, ingress_rules, tag};
-use support::{Emulator, Inventory, Workspace, acceptance_toolchain, aws};
+
+use crate::support::diagnostics::error_diagnostics;
+use crate::support::inventory::{default_route, ingress_rules, tag};
+use crate::support::{Emulator, Inventory, Workspace, acceptance_toolchain, aws};
 
 const ADDRESS: &str = "retool_network.this";
 const CIDR: &str = "10.42.0.0/16";
