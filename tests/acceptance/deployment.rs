@@ -539,11 +539,9 @@ async fn assert_gone(aws: &Clients, name: &str) {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
-    let Some(toolchain) = acceptance_toolchain("deployment_lifecycle_resize_drift_import_protection_and_destroy")
-    else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("deployment_lifecycle_resize_drift_import_protection_and_destroy");
     let emulator = Emulator::start(&toolchain);
     let aws = Clients::new(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);
@@ -795,10 +793,9 @@ fn changed_attributes(plan: &Value, address: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn two_deployments_share_one_network_and_one_state() {
-    let Some(toolchain) = acceptance_toolchain("two_deployments_share_one_network_and_one_state") else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("two_deployments_share_one_network_and_one_state");
     let emulator = Emulator::start(&toolchain);
     let aws = Clients::new(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);
@@ -871,10 +868,9 @@ async fn two_deployments_share_one_network_and_one_state() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn generated_secrets_never_reach_state_plan_or_logs() {
-    let Some(toolchain) = acceptance_toolchain("generated_secrets_never_reach_state_plan_or_logs") else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("generated_secrets_never_reach_state_plan_or_logs");
     let emulator = Emulator::start(&toolchain);
     let aws = Clients::new(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);
@@ -950,10 +946,9 @@ const INVALID: [Invalid; 7] = [
 ];
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
-    let Some(toolchain) = acceptance_toolchain("invalid_input_is_refused_on_the_attribute_and_creates_nothing") else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("invalid_input_is_refused_on_the_attribute_and_creates_nothing");
     let emulator = Emulator::start(&toolchain);
     let aws = Clients::new(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);
@@ -1001,11 +996,9 @@ async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn a_failure_part_way_records_what_exists_and_the_next_apply_resumes() {
-    let Some(toolchain) = acceptance_toolchain("a_failure_part_way_records_what_exists_and_the_next_apply_resumes")
-    else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("a_failure_part_way_records_what_exists_and_the_next_apply_resumes");
     let emulator = Emulator::start(&toolchain);
     let aws = Clients::new(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);

@@ -314,10 +314,9 @@ async fn delete_nat_gateway_as_aws_does(ec2: &aws_sdk_ec2::Client, nat_gateway_i
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn network_lifecycle_with_drift_update_import_and_destroy() {
-    let Some(toolchain) = acceptance_toolchain("network_lifecycle_with_drift_update_import_and_destroy") else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("network_lifecycle_with_drift_update_import_and_destroy");
     let emulator = Emulator::start(&toolchain);
     let ec2 = aws::ec2(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);
@@ -515,11 +514,9 @@ fn invalid_config(workspace: &Workspace, case: &InvalidCase) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn invalid_configuration_is_refused_on_the_attribute_without_aws_calls() {
-    let Some(toolchain) = acceptance_toolchain("invalid_configuration_is_refused_on_the_attribute_without_aws_calls")
-    else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("invalid_configuration_is_refused_on_the_attribute_without_aws_calls");
     let emulator = Emulator::start(&toolchain);
     let ec2 = aws::ec2(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);

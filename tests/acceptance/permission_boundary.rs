@@ -236,12 +236,10 @@ fn planned_actions(plan: &Value) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_and_destroy() {
-    let Some(toolchain) =
-        acceptance_toolchain("permission_boundary_lifecycle_with_drift_versions_setup_removal_import_and_destroy")
-    else {
-        return;
-    };
+    let toolchain =
+        acceptance_toolchain("permission_boundary_lifecycle_with_drift_versions_setup_removal_import_and_destroy");
     let emulator = Emulator::start(&toolchain);
     let endpoint = emulator.endpoint();
     let iam = iam_client(&endpoint);
@@ -363,10 +361,9 @@ async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn invalid_input_is_refused_on_the_attribute_without_aws_calls() {
-    let Some(toolchain) = acceptance_toolchain("invalid_input_is_refused_on_the_attribute_without_aws_calls") else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("invalid_input_is_refused_on_the_attribute_without_aws_calls");
     let emulator = Emulator::start(&toolchain);
     let workspace = Workspace::new(&toolchain, &emulator);
     let terraform = workspace.terraform();
