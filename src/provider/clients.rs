@@ -94,8 +94,9 @@ impl AwsClients {
         })
     }
 
-    /// Clients around an already built EC2 client (tests against an emulator).
-    #[cfg(test)]
+    /// Clients around an already built EC2 client, for tests against an emulator (the acceptance
+    /// tests pass one with a call-counting interceptor). The other services' clients get only the
+    /// region (no endpoint, no credentials), so this suits `retool_network` alone.
     pub fn from_ec2(ec2: aws_sdk_ec2::Client, region: &str, default_tags: BTreeMap<String, String>) -> Self {
         let sdk_config = SdkConfig::builder().region(Region::new(region.to_owned())).build();
         Self { ec2, region: region.to_owned(), default_tags, sdk_config, endpoints: Endpoints::default() }
