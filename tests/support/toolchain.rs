@@ -34,6 +34,7 @@ fn how_to_run() -> String {
 /// The toolchain of an acceptance test. The tests are `#[ignore]`d, so plain `cargo test` never
 /// gets here; a test that does run (`--include-ignored`) without `TF_ACC` set (and not `0`), or
 /// without its tools, panics and says what to do: a test that skips and reports `ok` proves nothing.
+#[track_caller]
 pub fn acceptance_toolchain(test_name: &str) -> Toolchain {
     let enabled = std::env::var("TF_ACC").is_ok_and(|value| !value.is_empty() && value != "0");
     assert!(enabled, "acceptance test `{test_name}` ran without TF_ACC=1.\n{}", how_to_run());
