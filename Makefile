@@ -58,9 +58,11 @@ build:
 	$(CARGO) build --bins
 
 # One (debug) profile for everything, so the AWS SDK is compiled once for unit and acceptance
-# tests alike; cargo test builds the provider binary the acceptance tests launch.
+# tests alike; cargo test builds the provider binary the acceptance tests launch. Tests that need
+# TF_ACC, the venv or node are #[ignore]d so plain `cargo test` does not report them `ok` unrun;
+# --include-ignored runs them here, where their environment is set up.
 test: venv $(POLICY_EVAL_STAMP)
-	$(TEST_ENV) $(CARGO) test --no-fail-fast
+	$(TEST_ENV) $(CARGO) test --no-fail-fast -- --include-ignored
 
 demo: venv build
 	RETOOL_TEST_VENV=$(VENV) scripts/demo "$(PROVIDER)" "$(EXAMPLE)"

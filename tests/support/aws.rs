@@ -3,16 +3,56 @@
 //! Built by hand with an explicit endpoint, region and static fake credentials, never from the
 //! default chain, so a test can only ever talk to its loopback emulator.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_types::config_bag::ConfigBag;
 
 pub const REGION: &str = "us-east-1";
 
 pub fn ec2(endpoint: &str) -> aws_sdk_ec2::Client {
-    let config = aws_sdk_ec2::Config::builder()
+    aws_sdk_ec2::Client::from_conf(ec2_config(endpoint).build())
+}
+
+/// An EC2 client whose operations `calls` counts, for tests that bound the AWS calls of a step.
+pub fn ec2_counting(endpoint: &str, calls: &CallCounter) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::from_conf(ec2_config(endpoint).interceptor(calls.clone()).build())
+}
+
+fn ec2_config(endpoint: &str) -> aws_sdk_ec2::config::Builder {
+    aws_sdk_ec2::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("test", "test", None, None, "acceptance-tests"))
-        .build();
-    aws_sdk_ec2::Client::from_conf(config)
+}
+
+/// Counts the operations a client starts (retries of one operation count once).
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter(Arc<AtomicUsize>);
+
+impl CallCounter {
+    /// The operations started since the last `take`.
+    pub fn take(&self) -> usize {
+        self.0.swap(0, Ordering::SeqCst)
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
 }

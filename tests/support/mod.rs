@@ -1,12 +1,13 @@
 //! Shared machinery of the acceptance tests: real Terraform against the moto AWS emulator.
 //!
-//! Each test file includes this module (`mod support;`) and starts with [`acceptance_toolchain`]:
-//! without `TF_ACC` the test is skipped with a printed note; with `TF_ACC=1` everything it needs
-//! must be present, or the test fails loudly (a silently skipped acceptance test proves nothing).
+//! The acceptance test binary (`tests/acceptance/main.rs`) includes this module, and each of its
+//! tests is `#[ignore]`d and starts with [`acceptance_toolchain`]: plain `cargo test` lists the test
+//! as ignored; run anyway (`--include-ignored`), it needs `TF_ACC=1` and every tool, or it fails
+//! loudly and says what to do (a silently skipped acceptance test proves nothing).
 //! Every test then owns its emulator ([`Emulator`]) and its temp directory ([`Workspace`]), so
 //! the tests run in parallel without sharing state.
 
-// Each test file uses a different subset of these helpers.
+// Not every helper is used by every suite.
 #![allow(dead_code, unused_imports)]
 
 pub mod aws;

@@ -23,14 +23,21 @@ pub struct Toolchain {
     pub terraform_version: String,
 }
 
-/// The toolchain when acceptance tests are enabled (`TF_ACC` set and not `0`), or `None` after
-/// printing why the test is skipped. With `TF_ACC` set, a missing tool panics with what to do.
-pub fn acceptance_toolchain(test_name: &str) -> Option<Toolchain> {
+/// What to tell someone who ran an acceptance test without its environment.
+fn how_to_run() -> String {
+    format!(
+        "Run `make test` (it creates the venv, sets TF_ACC=1 and {VENV_VARIABLE} and passes --include-ignored), \
+         or `make venv` and then `TF_ACC=1 cargo test --test acceptance -- --include-ignored`."
+    )
+}
+
+/// The toolchain of an acceptance test. The tests are `#[ignore]`d, so plain `cargo test` never
+/// gets here; a test that does run (`--include-ignored`) without `TF_ACC` set (and not `0`), or
+/// without its tools, panics and says what to do: a test that skips and reports `ok` proves nothing.
+#[track_caller]
+pub fn acceptance_toolchain(test_name: &str) -> Toolchain {
     let enabled = std::env::var("TF_ACC").is_ok_and(|value| !value.is_empty() && value != "0");
-    if !enabled {
-        eprintln!("note: skipping acceptance test `{test_name}`: set TF_ACC=1 to run it (`make test` does)");
-        return None;
-    }
+    assert!(enabled, "acceptance test `{test_name}` ran without TF_ACC=1.\n{}", how_to_run());
     static TOOLCHAIN: OnceLock<Result<Toolchain, String>> = OnceLock::new();
     let discovered = TOOLCHAIN.get_or_init(|| {
         let discovered = Toolchain::discover();
@@ -40,10 +47,10 @@ pub fn acceptance_toolchain(test_name: &str) -> Option<Toolchain> {
         discovered
     });
     match discovered {
-        Ok(toolchain) => Some(toolchain.clone()),
+        Ok(toolchain) => toolchain.clone(),
         Err(problem) => panic!(
-            "TF_ACC is set, so acceptance test `{test_name}` must run, but its tools are missing:\n{problem}\n\
-             Run `make test` (it creates the venv and sets {VENV_VARIABLE}), or `make venv` first."
+            "TF_ACC is set, so acceptance test `{test_name}` must run, but its tools are missing:\n{problem}\n{}",
+            how_to_run()
         ),
     }
 }

@@ -1,4 +1,4 @@
-//! Test fixture: the network configuration the unit and emulator tests share ([`spec`]), and the
+//! Test fixture: the network configuration the unit tests share ([`spec`]), and the
 //! snapshot of that network exactly as its configuration wants it ([`healthy`]), built by hand so
 //! drift, outputs and import tests start from a known-good picture and break one thing each.
 

@@ -24,10 +24,6 @@ pub mod validators;
 
 #[cfg(test)]
 mod fixture;
-#[cfg(test)]
-mod lifecycle_tests;
-#[cfg(test)]
-mod moto;
 
 use std::collections::BTreeMap;
 

@@ -6,9 +6,6 @@ pub mod describe;
 pub mod destroy;
 pub mod reconcile;
 
-#[cfg(test)]
-mod moto_tests;
-
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{

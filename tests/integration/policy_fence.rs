@@ -6,8 +6,9 @@
 //! reads the verdicts.
 //!
 //! Tools: `node` with `npm ci --prefix tests/policy-eval` done, and `parliament` (`$PARLIAMENT`,
-//! else the venv `make` names in `$RETOOL_TEST_VENV`, else `.venv/bin/parliament`). Without them the tests skip with a message —
-//! unless `TF_ACC=1` (as under `make test`), where a missing tool fails the run.
+//! else the venv `make` names in `$RETOOL_TEST_VENV`, else `.venv/bin/parliament`). So the tests
+//! are `#[ignore]`d: `make test` installs both and runs them (`--include-ignored`); run without
+//! the tools, a test fails and says what to do.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,23 +40,18 @@ fn doc(document: &terraform_provider_retool::aws::iam::PolicyDocument) -> Json {
     serde_json::from_str(&document.to_canonical_json()).expect("canonical JSON parses")
 }
 
-fn acceptance_required() -> bool {
-    std::env::var("TF_ACC").is_ok_and(|v| !v.is_empty() && v != "0")
+/// The tool, or a panic that says how to get it (these tests are `#[ignore]`d, so they only run
+/// when asked to, and then they must not pass without checking anything).
+fn require<T>(tool: Option<T>, what: &str) -> T {
+    tool.unwrap_or_else(|| {
+        panic!(
+            "{what} is unavailable. Run `make test` (it installs the tools and passes --include-ignored), \
+             or `make venv` and `npm ci --prefix tests/policy-eval` first."
+        )
+    })
 }
 
-/// Returns `None` (after saying why) when a tool is missing outside acceptance runs.
-fn require<T>(tool: Option<T>, what: &str) -> Option<T> {
-    match tool {
-        Some(t) => Some(t),
-        None if acceptance_required() => panic!("TF_ACC is set but {what} is unavailable"),
-        None => {
-            eprintln!("skipping: {what} is unavailable (set TF_ACC=1 to make this a failure)");
-            None
-        }
-    }
-}
-
-fn evaluator() -> Option<PathBuf> {
+fn evaluator() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/policy-eval");
     let installed = dir.join("node_modules/@cloud-copilot/iam-simulate").is_dir();
     let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
@@ -65,7 +61,7 @@ fn evaluator() -> Option<PathBuf> {
     )
 }
 
-fn parliament() -> Option<PathBuf> {
+fn parliament() -> PathBuf {
     let candidates = std::env::var_os("PARLIAMENT")
         .map(PathBuf::from)
         .into_iter()
@@ -383,8 +379,9 @@ fn escapes() -> Vec<(&'static str, &'static str, String, Json)> {
 }
 
 #[test]
+#[ignore = "needs node and `npm ci --prefix tests/policy-eval`: run `make test`"]
 fn the_operator_boundary_denies_every_escape_whatever_the_permissions() {
-    let Some(script) = evaluator() else { return };
+    let script = evaluator();
     let e = estate();
     let boundary = doc(&operator_boundary(&e));
     let maintenance = doc(&maintenance_permissions(&e));
@@ -425,8 +422,9 @@ fn the_operator_boundary_denies_every_escape_whatever_the_permissions() {
 }
 
 #[test]
+#[ignore = "needs node and `npm ci --prefix tests/policy-eval`: run `make test`"]
 fn the_maintenance_role_can_do_its_job() {
-    let Some(script) = evaluator() else { return };
+    let script = evaluator();
     let e = estate();
     let boundary = doc(&operator_boundary(&e));
     let maintenance = doc(&maintenance_permissions(&e));
@@ -584,8 +582,9 @@ fn the_maintenance_role_can_do_its_job() {
 }
 
 #[test]
+#[ignore = "needs node and `npm ci --prefix tests/policy-eval`: run `make test`"]
 fn the_setup_role_can_build_the_estate() {
-    let Some(script) = evaluator() else { return };
+    let script = evaluator();
     let e = estate();
     let boundary = doc(&operator_boundary(&e));
     let setup = doc(&setup_permissions(&e));
@@ -639,8 +638,9 @@ fn the_setup_role_can_build_the_estate() {
 }
 
 #[test]
+#[ignore = "needs node and `npm ci --prefix tests/policy-eval`: run `make test`"]
 fn the_workload_boundary_lets_workloads_work_and_nothing_more() {
-    let Some(script) = evaluator() else { return };
+    let script = evaluator();
     let e = estate();
     let workload = doc(&workload_boundary(&e));
     let via_secrets_manager = json!({"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"});
@@ -739,8 +739,9 @@ fn the_workload_boundary_lets_workloads_work_and_nothing_more() {
 }
 
 #[test]
+#[ignore = "needs node and `npm ci --prefix tests/policy-eval`: run `make test`"]
 fn only_the_operator_with_mfa_and_external_id_may_assume_the_roles() {
-    let Some(script) = evaluator() else { return };
+    let script = evaluator();
     let trust_document = doc(&trust_policy(&trust()));
     let caller_may_assume = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]});
     let mfa_and_id = json!({"aws:MultiFactorAuthPresent": "true", "sts:ExternalId": EXTERNAL_ID});
@@ -788,8 +789,9 @@ fn only_the_operator_with_mfa_and_external_id_may_assume_the_roles() {
 }
 
 #[test]
+#[ignore = "needs parliament from the test venv: run `make test`"]
 fn parliament_finds_nothing_wrong_with_any_document() {
-    let Some(parliament) = parliament() else { return };
+    let parliament = parliament();
     let e = estate();
     let documents = [
         ("operator boundary", operator_boundary(&e)),

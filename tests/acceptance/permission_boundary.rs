@@ -8,13 +8,12 @@
 //! adopts everything, and destroy leaves nothing. Invalid input is refused on its attribute with
 //! no AWS call.
 
-mod support;
-
 use std::path::Path;
 
 use serde_json::{Value, json};
-use support::diagnostics::error_diagnostics;
-use support::{Emulator, Workspace, acceptance_toolchain};
+
+use crate::support::diagnostics::error_diagnostics;
+use crate::support::{Emulator, Workspace, acceptance_toolchain};
 
 const ADDRESS: &str = "retool_permission_boundary.operator";
 const PREFIX: &str = "retool";
@@ -26,7 +25,7 @@ fn iam_client(endpoint: &str) -> aws_sdk_iam::Client {
     use aws_sdk_iam::config::{BehaviorVersion, Credentials, Region};
     let config = aws_sdk_iam::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(support::aws::REGION))
+        .region(Region::new(crate::support::aws::REGION))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("test", "test", None, None, "acceptance-tests"))
         .build();
@@ -237,12 +236,10 @@ fn planned_actions(plan: &Value) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_and_destroy() {
-    let Some(toolchain) =
-        acceptance_toolchain("permission_boundary_lifecycle_with_drift_versions_setup_removal_import_and_destroy")
-    else {
-        return;
-    };
+    let toolchain =
+        acceptance_toolchain("permission_boundary_lifecycle_with_drift_versions_setup_removal_import_and_destroy");
     let emulator = Emulator::start(&toolchain);
     let endpoint = emulator.endpoint();
     let iam = iam_client(&endpoint);
@@ -364,10 +361,9 @@ async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn invalid_input_is_refused_on_the_attribute_without_aws_calls() {
-    let Some(toolchain) = acceptance_toolchain("invalid_input_is_refused_on_the_attribute_without_aws_calls") else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("invalid_input_is_refused_on_the_attribute_without_aws_calls");
     let emulator = Emulator::start(&toolchain);
     let workspace = Workspace::new(&toolchain, &emulator);
     let terraform = workspace.terraform();

@@ -1,18 +1,21 @@
 //! `retool_network` driven the way Terraform drives it — validate, plan, apply, refresh, plan
 //! again, drift, in-place updates, replacement, import, destroy — through the framework runtime
 //! (which checks Terraform's plan/apply consistency rules) against a moto server of its own.
+//! (Formerly a unit test inside `src/resources/network/`.)
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use terraform_provider_retool::framework::schema::Block;
+use terraform_provider_retool::framework::{Diagnostics, Provider, ProviderRuntime, Resource, Schema};
+use terraform_provider_retool::aws::AwsClients;
+use terraform_provider_retool::provider::RetoolProvider;
+use terraform_provider_retool::resources::network::NetworkResource;
+use terraform_provider_retool::resources::network::outputs::attribute;
+use terraform_provider_retool::value::{AttributePath, Value};
 
-use super::moto::{CallCounter, client, start_moto};
-use super::outputs::attribute;
-use crate::aws::AwsClients;
-use crate::framework::schema::Block;
-use crate::framework::{Diagnostics, Provider, ProviderRuntime, Resource, Schema};
-use crate::provider::RetoolProvider;
-use crate::value::{AttributePath, Value};
+use crate::support::aws::{CallCounter, ec2_counting};
+use crate::support::{Emulator, acceptance_toolchain};
 
 /// The real provider, except that `configure` hands out clients for the emulator.
 struct EmulatedProvider {
@@ -32,11 +35,11 @@ impl Provider for EmulatedProvider {
     }
 
     fn resources(&self) -> Vec<std::sync::Arc<dyn Resource<AwsClients>>> {
-        crate::provider::RetoolProvider::new().resources()
+        RetoolProvider::new().resources()
     }
 }
 
-const TYPE: &str = super::TYPE_NAME;
+const TYPE: &str = terraform_provider_retool::resources::network::TYPE_NAME;
 
 /// Terraform's proposed new state: configuration, with prior values for computed attributes the
 /// configuration leaves unset.
@@ -105,16 +108,18 @@ impl Terraform {
 }
 
 #[tokio::test]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn terraform_lifecycle_against_moto() {
-    let Some(moto) = start_moto() else { return };
+    let toolchain = acceptance_toolchain("terraform_lifecycle_against_moto");
+    let moto = Emulator::start(&toolchain);
     let calls = CallCounter::default();
-    let ec2 = client(&moto.endpoint, &calls);
+    let ec2 = ec2_counting(&moto.endpoint(), &calls);
     let clients =
-        AwsClients::for_endpoint(&moto.endpoint, "us-east-1", BTreeMap::from([("owner".into(), "platform".into())]))
+        AwsClients::for_endpoint(&moto.endpoint(), "us-east-1", BTreeMap::from([("owner".into(), "platform".into())]))
             .with_ec2(ec2.clone());
     let runtime = ProviderRuntime::new(EmulatedProvider { clients });
     no_errors(&runtime.configure(&Value::object::<&str>([])).await, "configure");
-    let block = super::schema().block;
+    let block = NetworkResource.schema().block;
     let terraform = Terraform { runtime, block };
 
     // Bad input is refused before any AWS call.
@@ -230,7 +235,7 @@ impl Terraform {
 
 #[test]
 fn proposed_state_keeps_prior_computed_values() {
-    let block = super::schema().block;
+    let block = NetworkResource.schema().block;
     let prior = Value::object([
         ("name", Value::string("a")),
         ("vpc_id", Value::string("vpc-1")),

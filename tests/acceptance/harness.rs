@@ -3,10 +3,9 @@
 //! through init, validate, plan, apply, an empty second plan, a held lock, an update and destroy,
 //! with the state and lock objects checked through the S3 API after each step.
 
-mod support;
+use crate::support::workspace::STATE_KEY;
 
-use support::workspace::STATE_KEY;
-use support::{Emulator, Workspace, acceptance_toolchain};
+use crate::support::{Emulator, Workspace, acceptance_toolchain};
 
 const LOCK_KEY: &str = "acceptance/terraform.tfstate.tflock";
 
@@ -39,11 +38,9 @@ fn stored_probe_inputs(emulator: &Emulator, workspace: &Workspace) -> Vec<String
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn s3_backend_with_lockfile_on_the_emulator_runs_the_full_lifecycle() {
-    let Some(toolchain) = acceptance_toolchain("s3_backend_with_lockfile_on_the_emulator_runs_the_full_lifecycle")
-    else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("s3_backend_with_lockfile_on_the_emulator_runs_the_full_lifecycle");
     let emulator = Emulator::start(&toolchain);
     let workspace = Workspace::new(&toolchain, &emulator);
     let terraform = workspace.terraform();

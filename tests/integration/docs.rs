@@ -1,6 +1,6 @@
 //! The reference pages under `docs/` are rendered from the schemas, so they cannot drift from what
 //! `terraform providers schema -json` says. This test fails when they differ; regenerate them with
-//! `UPDATE_DOCS=1 cargo test --test docs`.
+//! `UPDATE_DOCS=1 cargo test --test integration docs::`.
 
 use std::path::{Path, PathBuf};
 
@@ -55,5 +55,5 @@ fn docs_pages_match_the_schemas() {
             stale.push(path.display().to_string());
         }
     }
-    assert!(stale.is_empty(), "stale docs pages {stale:?}: run `UPDATE_DOCS=1 cargo test --test docs`");
+    assert!(stale.is_empty(), "stale docs pages {stale:?}: run `UPDATE_DOCS=1 cargo test --test integration docs::`");
 }

@@ -1,18 +1,39 @@
-//! The EC2 layer against a real emulator: create → snapshot → drift → repair → mode switch →
-//! zone append → destroy, checking AWS's view after each step, on a moto server of its own.
+//! The EC2 layer of `retool_network` against a real emulator: create → snapshot → drift → repair →
+//! mode switch → zone append → destroy, checking AWS's view after each step, on a moto server of
+//! its own. (Formerly a unit test inside `src/resources/network/ec2/`.)
+
+use std::collections::BTreeMap;
 
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, IpPermission, IpRange};
+use terraform_provider_retool::framework::StopSignal;
+use terraform_provider_retool::resources::network::desired::{NatMode, NetworkSpec, VPC_TAG};
+use terraform_provider_retool::resources::network::drift::{DEFAULT_ROUTE, detect};
+use terraform_provider_retool::resources::network::ec2::describe::snapshot;
+use terraform_provider_retool::resources::network::ec2::{destroy, reconcile};
+use terraform_provider_retool::resources::network::outputs::{observe, recover_spec};
+use terraform_provider_retool::resources::network::snapshot::{NetworkSnapshot, RouteTarget};
 
-use super::describe::{filter, snapshot};
-use super::{destroy, reconcile};
-use crate::framework::StopSignal;
-use crate::resources::network::desired::{NatMode, NetworkSpec, VPC_TAG};
-use crate::resources::network::drift::{DEFAULT_ROUTE, detect};
-use crate::resources::network::fixture::spec;
-use crate::resources::network::moto::{CallCounter, client, start_moto};
-use crate::resources::network::outputs::{observe, recover_spec};
-use crate::resources::network::snapshot::{NetworkSnapshot, RouteTarget};
+use crate::support::aws::{CallCounter, ec2_counting};
+use crate::support::{Emulator, acceptance_toolchain};
+
+/// The network configuration of these tests (the same as the unit tests' fixture in
+/// `src/resources/network/fixture.rs`, which is private to the crate).
+fn spec(zones: &[&str], nat_mode: NatMode) -> NetworkSpec {
+    NetworkSpec {
+        name: "acme".into(),
+        cidr_block: "10.254.0.0/16".parse().unwrap(),
+        availability_zones: zones.iter().map(|zone| zone.to_string()).collect(),
+        nat_mode,
+        tags: BTreeMap::from([("team".into(), "infra".into())]),
+        default_tags: BTreeMap::from([("owner".into(), "platform".into())]),
+    }
+}
+
+/// An EC2 filter on `name` matching any of `values` (as the crate's private `describe::filter`).
+fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+    values.into_iter().fold(Filter::builder().name(name), |builder, value| builder.values(value)).build()
+}
 
 fn messages(spec: &NetworkSpec, snap: &NetworkSnapshot) -> Vec<String> {
     detect(spec, snap).iter().map(ToString::to_string).collect()
@@ -23,10 +44,12 @@ async fn current(ec2: &Client, vpc_id: &str) -> NetworkSnapshot {
 }
 
 #[tokio::test]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn network_lifecycle_against_moto() {
-    let Some(moto) = start_moto() else { return };
+    let toolchain = acceptance_toolchain("network_lifecycle_against_moto");
+    let moto = Emulator::start(&toolchain);
     let calls = CallCounter::default();
-    let ec2 = client(&moto.endpoint, &calls);
+    let ec2 = ec2_counting(&moto.endpoint(), &calls);
     let stop = StopSignal::never();
     let two = spec(&["us-east-1a", "us-east-1b"], NatMode::OnePerAz);
 

@@ -10,12 +10,11 @@
 //! `UpdateClusterVersion` does not exist (Kubernetes upgrades are tested at plan only); every EKS
 //! cluster in one moto process shares the same OIDC issuer.
 
-mod support;
-
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use serde_json::Value;
-use support::diagnostics::error_diagnostics;
-use support::{Emulator, Workspace, acceptance_toolchain, aws as support_aws};
+
+use crate::support::diagnostics::error_diagnostics;
+use crate::support::{Emulator, Workspace, acceptance_toolchain, aws as support_aws};
 
 const ADDRESS: &str = "retool_deployment.this";
 const BOUNDARY_NAME: &str = "acceptance-workload-boundary";
@@ -540,11 +539,9 @@ async fn assert_gone(aws: &Clients, name: &str) {
 // ---------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
-    let Some(toolchain) = acceptance_toolchain("deployment_lifecycle_resize_drift_import_protection_and_destroy")
-    else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("deployment_lifecycle_resize_drift_import_protection_and_destroy");
     let emulator = Emulator::start(&toolchain);
     let aws = Clients::new(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);
@@ -796,10 +793,9 @@ fn changed_attributes(plan: &Value, address: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn two_deployments_share_one_network_and_one_state() {
-    let Some(toolchain) = acceptance_toolchain("two_deployments_share_one_network_and_one_state") else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("two_deployments_share_one_network_and_one_state");
     let emulator = Emulator::start(&toolchain);
     let aws = Clients::new(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);
@@ -872,10 +868,9 @@ async fn two_deployments_share_one_network_and_one_state() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn generated_secrets_never_reach_state_plan_or_logs() {
-    let Some(toolchain) = acceptance_toolchain("generated_secrets_never_reach_state_plan_or_logs") else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("generated_secrets_never_reach_state_plan_or_logs");
     let emulator = Emulator::start(&toolchain);
     let aws = Clients::new(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);
@@ -890,7 +885,7 @@ async fn generated_secrets_never_reach_state_plan_or_logs() {
         aws.secret_value(text(&all["this"], "encryption_key_secret_arn")).await,
         aws.secret_value(text(&all["this"], "jwt_secret_arn")).await,
     ];
-    let state = emulator.get_object(workspace.bucket(), support::workspace::STATE_KEY);
+    let state = emulator.get_object(workspace.bucket(), crate::support::workspace::STATE_KEY);
     let shown = workspace.terraform().show_json().await.expect("show -json").to_string();
     assert!(applied.stderr.len() > 10_000, "TF_LOG=trace produced too little to prove anything");
     for value in &values {
@@ -951,10 +946,9 @@ const INVALID: [Invalid; 7] = [
 ];
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
-    let Some(toolchain) = acceptance_toolchain("invalid_input_is_refused_on_the_attribute_and_creates_nothing") else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("invalid_input_is_refused_on_the_attribute_and_creates_nothing");
     let emulator = Emulator::start(&toolchain);
     let aws = Clients::new(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);
@@ -1002,11 +996,9 @@ async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn a_failure_part_way_records_what_exists_and_the_next_apply_resumes() {
-    let Some(toolchain) = acceptance_toolchain("a_failure_part_way_records_what_exists_and_the_next_apply_resumes")
-    else {
-        return;
-    };
+    let toolchain = acceptance_toolchain("a_failure_part_way_records_what_exists_and_the_next_apply_resumes");
     let emulator = Emulator::start(&toolchain);
     let aws = Clients::new(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);
