@@ -150,7 +150,7 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
             if let Ok(group) = parameter_group(spec) {
                 check("parameter group", format!("{:?}", db.parameter_group), format!("{:?}", Some(group)));
             }
-            if observed.parameter_group_forces_ssl != Some(true) {
+            if !observed.parameter_group.as_ref().is_some_and(|group| group.forces_ssl) {
                 note(format!("the parameter group of {} does not set rds.force_ssl = 1", names.database()));
             }
         }
@@ -231,7 +231,7 @@ mod tests {
                 tags: BTreeMap::new(),
             })
         };
-        let role = Some(iam::RoleState { arn: "arn".into(), boundary: None });
+        let role = Some(iam::RoleState { arn: "arn".into(), boundary: None, tags: BTreeMap::new() });
         let db = rds::InstanceState {
             instance_class: spec.database.instance_class.clone(),
             engine_version: "16".into(),
@@ -257,6 +257,7 @@ mod tests {
                 enabled: true,
                 pending_deletion: false,
                 rotation: true,
+                tags: BTreeMap::new(),
             }),
             cluster_role: role.clone(),
             node_role: role.clone(),
@@ -272,13 +273,16 @@ mod tests {
             node_groups: vec![eks::NodeGroupState {
                 name: "acme-m5-xlarge".into(),
                 status: "ACTIVE".into(),
-                instance_types: vec![],
                 min_size: 3,
                 desired_size: 3,
                 max_size: 6,
+                ..eks::NodeGroupState::default()
             }],
+            db_subnet_group: None,
+            next_parameter_group: None,
+            cache_subnet_group: None,
             database: Some(db),
-            parameter_group_forces_ssl: Some(true),
+            parameter_group: Some(rds::ParameterGroupState { forces_ssl: true, ..Default::default() }),
             retool_db: None,
             cache: Some(cache::CacheState {
                 status: "available".into(),
@@ -327,14 +331,19 @@ mod tests {
                     db.instance_class = "db.t3.micro".into();
                 }
             }),
-            ("rds.force_ssl", |o| o.parameter_group_forces_ssl = Some(false)),
+            ("rds.force_ssl", |o| {
+                if let Some(group) = o.parameter_group.as_mut() {
+                    group.forces_ssl = false;
+                }
+            }),
             ("rotation turned off", |o| {
                 if let Some(key) = o.kms.as_mut() {
                     key.rotation = false;
                 }
             }),
             ("IAM role acme-eks-nodes has permissions boundary", |o| {
-                o.node_role = Some(iam::RoleState { arn: "a".into(), boundary: Some("b".into()) })
+                o.node_role =
+                    Some(iam::RoleState { arn: "a".into(), boundary: Some("b".into()), tags: BTreeMap::new() })
             }),
             ("replication group acme-cache does not exist", |o| {
                 if let Some(cache) = o.cache.as_mut() {

@@ -21,6 +21,7 @@ pub mod aws;
 pub mod drift;
 pub mod names;
 pub mod network;
+pub mod owner;
 pub mod rules;
 pub mod spec;
 pub mod stack;
@@ -36,7 +37,9 @@ use crate::framework::validators::{check, int_between};
 use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
 use crate::value::{AttributePath, Number, Type, Value};
 
+use crate::resources::ownership::{Claim, OWNER_TAG, OwnerToken};
 use names::Names;
+use owner::{NotOurs, Owner, Private};
 use rules::cost::{Footprint, estimate_monthly_cost_usd};
 use rules::validators as rule;
 use rules::versions::KubernetesVersion;
@@ -680,18 +683,21 @@ impl Resource<AwsClients> for DeploymentResource {
         &self,
         ctx: &ResourceContext<AwsClients>,
         request: &ApplyRequest<'_>,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value {
-        let planned = request.planned;
-        apply(ctx, planned, Operation::Create, diags).await
+        let mut owned = Private::decode(private);
+        let owner = Owner::for_create(&mut owned);
+        // The token is kept even when the create fails part-way: the partial state resumes on it.
+        *private = owned.encode();
+        apply(ctx, request.planned, Operation::Create, &owner, &Value::Null, diags).await.0
     }
 
     async fn read(
         &self,
         ctx: &ResourceContext<AwsClients>,
         state: &Value,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let client = &ctx.client;
@@ -702,13 +708,18 @@ impl Resource<AwsClients> for DeploymentResource {
                 return Some(state.clone());
             }
         };
-        match stack::observe(client, &spec.name, &spec.network_id).await {
-            Ok(observed) if observed.is_gone() => {
-                tracing::debug!(name = %spec.name, "deployment is gone; removing from state");
-                None
-            }
+        let mut owned = Private::decode(private);
+        let owner = Owner::for_existing(&mut owned);
+        *private = owned.encode();
+        let configured_group = stack::parameter_group(&spec).ok();
+        match Box::pin(stack::observe(client, &spec.name, &spec.network_id, configured_group.as_deref())).await {
             Ok(observed) => {
-                Some(with_outputs(state, client.region(), &spec, &observed, &drift::detect(&spec, &observed)))
+                let (observed, not_ours) = observed.claimed_by(&owner, &Names::new(&spec.name));
+                if observed.is_gone() {
+                    tracing::debug!(name = %spec.name, "deployment is gone; removing from state");
+                    return None;
+                }
+                Some(with_outputs(state, client.region(), &spec, &observed, &findings(&spec, &observed, &not_ours)))
             }
             Err(error) => {
                 diags.error("Refreshing the deployment failed", error.to_string());
@@ -721,9 +732,12 @@ impl Resource<AwsClients> for DeploymentResource {
         &self,
         ctx: &ResourceContext<AwsClients>,
         request: &ApplyRequest<'_>,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value {
+        let mut owned = Private::decode(private);
+        let owner = Owner::for_existing(&mut owned);
+        *private = owned.encode();
         let (prior, planned) = (request.prior, request.planned);
         let client = &ctx.client;
         let (Ok(before), Ok(after)) =
@@ -735,8 +749,12 @@ impl Resource<AwsClients> for DeploymentResource {
         let prior_drift = prior.attr(DRIFT).elements().is_some_and(|items| !items.is_empty());
         if before.same_infrastructure(&after) && !prior_drift {
             // Only Retool-level settings changed: record them on the cluster, touch nothing else.
-            return match retag_cluster(client, &after).await {
-                Ok(()) => {
+            return match retag_cluster(client, &after, &owner).await {
+                Ok(Some(refused)) => {
+                    owner::refuse(&[refused], TYPE_NAME, &after.name, diags);
+                    prior.clone()
+                }
+                Ok(None) => {
                     let mut state = planned.clone();
                     set_derived(&mut state, client.region(), &after);
                     state
@@ -747,7 +765,13 @@ impl Resource<AwsClients> for DeploymentResource {
                 }
             };
         }
-        apply(ctx, planned, Operation::Update, diags).await
+        let (state, converged) = apply(ctx, planned, Operation::Update, &owner, prior, diags).await;
+        if converged {
+            // Every object now carries the mark: unmarked ones are no longer adopted.
+            owned.rest.adopt_unmarked = false;
+            *private = owned.encode();
+        }
+        state
     }
 
     async fn delete(&self, ctx: &ResourceContext<AwsClients>, prior: &Value, diags: &mut Diagnostics) {
@@ -770,7 +794,7 @@ impl Resource<AwsClients> for DeploymentResource {
             );
             return;
         }
-        match stack::destroy(client, &spec, &ctx.stop).await {
+        match Box::pin(stack::destroy(client, &spec, &ctx.stop)).await {
             Ok(warnings) => {
                 for warning in warnings {
                     diags.warning("Left behind on destroy", warning);
@@ -787,7 +811,7 @@ impl Resource<AwsClients> for DeploymentResource {
         &self,
         ctx: &ResourceContext<AwsClients>,
         id: &str,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let client = &ctx.client;
@@ -806,8 +830,15 @@ impl Resource<AwsClients> for DeploymentResource {
             );
             return None;
         };
-        let observed = match stack::observe(client, id, &network_id).await {
-            Ok(observed) => observed,
+        // Import takes the deployment over: it adopts the cluster's token (or makes one, which the
+        // next apply writes) and, until then, the deployment's unmarked objects.
+        let token =
+            cluster.tags.get(OWNER_TAG).and_then(|tag| OwnerToken::from_tag(tag)).unwrap_or_else(OwnerToken::generate);
+        let owned = Private { owner: Some(token.clone()), rest: owner::Fields { adopt_unmarked: true } };
+        *private = owned.encode();
+        let owner = Owner { token, adopt_unmarked: true };
+        let (observed, not_ours) = match Box::pin(stack::observe(client, id, &network_id, None)).await {
+            Ok(observed) => observed.claimed_by(&owner, &Names::new(id)),
             Err(error) => {
                 diags.error("Reading the deployment failed", error.to_string());
                 return None;
@@ -821,34 +852,59 @@ impl Resource<AwsClients> for DeploymentResource {
             }
         };
         let base = spec::to_value(&spec);
-        Some(with_outputs(&base, client.region(), &spec, &observed, &drift::detect(&spec, &observed)))
+        Some(with_outputs(&base, client.region(), &spec, &observed, &findings(&spec, &observed, &not_ours)))
     }
 }
 
 /// Create and update: converge, then read back everything that exists, so the state records
-/// every piece even after a failure part-way.
+/// every piece even after a failure part-way. Nothing is touched while an object with one of the
+/// deployment's names is not this instance's. Returns the state and whether AWS converged.
 async fn apply(
     ctx: &ResourceContext<AwsClients>,
     planned: &Value,
     operation: Operation,
+    owner: &Owner,
+    fallback: &Value,
     diags: &mut Diagnostics,
-) -> Value {
+) -> (Value, bool) {
     let client = &ctx.client;
     let spec = match spec::spec_of(planned, client.default_tags()) {
         Ok(spec) => spec,
         Err(problem) => {
             diags.error("Invalid planned retool_deployment", problem);
-            return Value::Null;
+            return (Value::Null, false);
         }
     };
-    let failures = stack::converge(client, &spec, operation, &ctx.stop).await;
-    let observed = stack::observe(client, &spec.name, &spec.network_id).await;
-    if !failures.0.is_empty() {
-        diags
-            .error("Applying the deployment failed", format!("{failures}. Applying again continues from what exists."));
-    }
-    match observed {
-        Ok(observed) if failures.0.is_empty() => {
+    let names = Names::new(&spec.name);
+    let configured_group = stack::parameter_group(&spec).ok();
+    let observe = || async {
+        // Boxed: the futures of a whole stack are too large for a worker thread's stack in debug builds.
+        Box::pin(stack::observe(client, &spec.name, &spec.network_id, configured_group.as_deref()))
+            .await
+            .map(|observed| observed.claimed_by(owner, &names))
+    };
+    let (mine, not_ours) = match observe().await {
+        Ok(found) => found,
+        Err(error) => {
+            diags.error("Reading the deployment failed", error.to_string());
+            return (fallback.clone(), false);
+        }
+    };
+    let (observed, converged) = if not_ours.is_empty() {
+        let failures = Box::pin(stack::converge(client, &spec, owner, operation, &ctx.stop)).await;
+        if !failures.0.is_empty() {
+            diags.error(
+                "Applying the deployment failed",
+                format!("{failures}. Applying again continues from what exists."),
+            );
+        }
+        (observe().await, failures.0.is_empty())
+    } else {
+        owner::refuse(&not_ours, TYPE_NAME, &spec.name, diags);
+        (Ok((mine, not_ours)), false)
+    };
+    let state = match observed {
+        Ok((observed, _)) if converged => {
             let residual = drift::detect(&spec, &observed);
             if !residual.is_empty() {
                 diags.warning(
@@ -865,15 +921,32 @@ async fn apply(
             }
             state
         }
-        Ok(observed) if observed.is_gone() && operation == Operation::Create => Value::Null,
-        Ok(observed) => {
-            without_unknowns(with_outputs(planned, client.region(), &spec, &observed, &drift::detect(&spec, &observed)))
-        }
+        Ok((observed, _)) if observed.is_gone() && operation == Operation::Create => Value::Null,
+        Ok((observed, not_ours)) => without_unknowns(with_outputs(
+            planned,
+            client.region(),
+            &spec,
+            &observed,
+            &findings(&spec, &observed, &not_ours),
+        )),
         Err(error) => {
             diags.error("Reading the deployment back failed", error.to_string());
             without_unknowns(planned.clone())
         }
-    }
+    };
+    (state, converged)
+}
+
+/// Drift, and the objects with the deployment's names that are not this instance's.
+fn findings(spec: &DeploymentSpec, observed: &Observed, not_ours: &[NotOurs]) -> Vec<String> {
+    let mut found = drift::detect(spec, observed);
+    found.extend(not_ours.iter().map(|object| match &object.claim {
+        Claim::Foreign(_) => format!("{} belongs to another Terraform resource (retool:owner)", object.object),
+        Claim::Unmarked | Claim::Ours => {
+            format!("{} exists without this deployment's retool:owner mark", object.object)
+        }
+    }));
+    found
 }
 
 /// State may not hold unknown values: what is not known after a failure is recorded as null.
@@ -888,24 +961,33 @@ fn without_unknowns(value: Value) -> Value {
     }
 }
 
-/// Brings the cluster's record tags (version, domain, …) up to date.
-async fn retag_cluster(client: &AwsClients, spec: &DeploymentSpec) -> Result<(), crate::error::Error> {
+/// Brings the cluster's record tags (version, domain, …) up to date; a cluster that is not this
+/// instance's is left alone and returned.
+async fn retag_cluster(
+    client: &AwsClients,
+    spec: &DeploymentSpec,
+    owner: &Owner,
+) -> Result<Option<NotOurs>, crate::error::Error> {
     let eks = client.eks();
-    let Some(cluster) = aws::eks::observe_cluster(&eks, &Names::new(&spec.name).cluster()).await? else {
-        return Ok(());
+    let name = Names::new(&spec.name).cluster();
+    let Some(cluster) = aws::eks::observe_cluster(&eks, &name).await? else {
+        return Ok(None);
     };
-    let wanted = stack::cluster_tags(spec);
+    if let Some(claim) = owner.refuses(&cluster.tags) {
+        return Ok(Some(NotOurs { object: format!("EKS cluster {name}"), claim }));
+    }
+    let wanted = owner.mark(stack::cluster_tags(spec));
     let changed: BTreeMap<String, String> =
         wanted.into_iter().filter(|(k, v)| cluster.tags.get(k) != Some(v)).collect();
     if changed.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     eks.tag_resource()
         .resource_arn(&cluster.arn)
         .set_tags(Some(aws::hash_map(&changed)))
         .send()
         .await
-        .map(|_| ())
+        .map(|_| None)
         .map_err(|e| crate::error::Error::from_sdk("TagResource", e))
 }
 

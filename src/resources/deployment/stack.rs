@@ -16,10 +16,11 @@ use serde_json::json;
 use super::aws::{cache, eks, iam, kms, rds, secrets};
 use super::names::{self, Names};
 use super::network::{self, NetworkProblem, NetworkView};
+use super::owner::{NotOurs, Owner};
 use super::rules::secrets::{generate_encryption_key, generate_jwt_secret};
 use super::rules::versions::{MIN_POSTGRES_MAJOR, PostgresVersion};
 use super::spec::{DeploymentSpec, EKS_TIMEOUT, Operation, RDS_TIMEOUT};
-use crate::aws::AwsClients;
+use crate::aws::{AwsClients, Tags};
 use crate::error::Error;
 use crate::framework::StopSignal;
 
@@ -42,11 +43,15 @@ pub struct Observed {
     /// Whether the cluster's OIDC provider exists and records this deployment's use.
     pub oidc_provider: Option<bool>,
     pub node_groups: Vec<eks::NodeGroupState>,
+    pub db_subnet_group: Option<rds::SubnetGroupState>,
     pub database: Option<rds::InstanceState>,
-    /// For the database's parameter group: `None` missing, else whether it forces TLS.
-    pub parameter_group_forces_ssl: Option<bool>,
+    /// The database's parameter group (else, without a database, the configured one).
+    pub parameter_group: Option<rds::ParameterGroupState>,
+    /// The configured parameter group, when the database uses another (a major upgrade to come).
+    pub next_parameter_group: Option<rds::ParameterGroupState>,
     pub retool_db: Option<rds::InstanceState>,
     pub cache: Option<cache::CacheState>,
+    pub cache_subnet_group: Option<cache::SubnetGroupState>,
     pub encryption_key_secret: Option<secrets::SecretState>,
     pub jwt_secret: Option<secrets::SecretState>,
 }
@@ -61,6 +66,80 @@ impl Observed {
     pub fn live_cache(&self) -> Option<&cache::CacheState> {
         self.cache.as_ref().filter(|group| group.status != "deleting")
     }
+
+    /// What is left when every object `owner` may not manage is taken out, and those objects.
+    /// Objects on their way out (a secret scheduled for deletion, a cache being deleted) are
+    /// abandoned by whoever made them and stay: converge restores or waits for them.
+    pub fn claimed_by(mut self, owner: &Owner, names: &Names) -> (Self, Vec<NotOurs>) {
+        let mut not_ours = Vec::new();
+        let mut check = |object: String, tags: Option<&Tags>| -> bool {
+            let refused = tags.and_then(|tags| owner.refuses(tags));
+            if let Some(claim) = refused {
+                not_ours.push(NotOurs { object, claim });
+                false
+            } else {
+                true
+            }
+        };
+        fn keep<T>(slot: &mut Option<T>, ours: bool) {
+            if !ours {
+                *slot = None;
+            }
+        }
+        let ours = check(format!("EKS cluster {}", names.cluster()), self.cluster.as_ref().map(|c| &c.tags));
+        keep(&mut self.cluster, ours);
+        if self.cluster.is_none() {
+            self.oidc_provider = None;
+        }
+        let groups = std::mem::take(&mut self.node_groups);
+        for group in groups {
+            if check(format!("EKS node group {}", group.name), Some(&group.tags)) {
+                self.node_groups.push(group);
+            }
+        }
+        let ours = check(format!("DB instance {}", names.database()), self.database.as_ref().map(|d| &d.tags));
+        keep(&mut self.database, ours);
+        let ours = check(format!("DB instance {}", names.retool_db()), self.retool_db.as_ref().map(|d| &d.tags));
+        keep(&mut self.retool_db, ours);
+        let ours = check(format!("KMS key {}", names.kms_alias()), self.kms.as_ref().map(|k| &k.tags));
+        keep(&mut self.kms, ours);
+        for (name, role) in [
+            (names.cluster_role(), &mut self.cluster_role),
+            (names.node_role(), &mut self.node_role),
+            (names.external_secrets_role(), &mut self.eso_role),
+        ] {
+            let ours = check(format!("IAM role {name}"), role.as_ref().map(|r| &r.tags));
+            keep(role, ours);
+        }
+        let ours = check(
+            format!("DB subnet group {}", names.db_subnet_group()),
+            self.db_subnet_group.as_ref().map(|g| &g.group.tags),
+        );
+        keep(&mut self.db_subnet_group, ours);
+        for group in [&mut self.parameter_group, &mut self.next_parameter_group] {
+            let ours = check(
+                format!("DB parameter group {}", group.as_ref().map_or("", |g| g.group.name.as_str())),
+                group.as_ref().map(|g| &g.group.tags),
+            );
+            keep(group, ours);
+        }
+        let live = self.cache.as_ref().filter(|c| c.status != "deleting");
+        let ours = check(format!("ElastiCache replication group {}", names.cache()), live.map(|c| &c.tags));
+        keep(&mut self.cache, ours);
+        let ours = check(
+            format!("ElastiCache subnet group {}", names.cache_subnet_group()),
+            self.cache_subnet_group.as_ref().map(|g| &g.tags),
+        );
+        keep(&mut self.cache_subnet_group, ours);
+        for (which, secret) in
+            [(names::JWT_SECRET, &mut self.jwt_secret), (names::ENCRYPTION_KEY_SECRET, &mut self.encryption_key_secret)]
+        {
+            let live = secret.as_ref().filter(|s| !s.scheduled_for_deletion);
+            let ours = check(format!("secret {}", names.secret(which)), live.map(|s| &s.tags));
+            keep(secret, ours);
+        }
+        (self, not_ours)
+    }
 }
 
 /// `arn:<partition>:eks:<region>:<account>:cluster/<name>` → (partition, account).
@@ -70,8 +149,14 @@ fn partition_and_account(cluster_arn: &str) -> Option<(String, String)> {
     Some((partition.to_owned(), account.to_owned()))
 }
 
-/// Reads every piece of deployment `deployment`, concurrently per service.
-pub async fn observe(clients: &AwsClients, deployment: &str, network_id: &str) -> Result<Observed, Error> {
+/// Reads every piece of deployment `deployment`, concurrently per service. `parameter_group` is
+/// the configured one, when known.
+pub async fn observe(
+    clients: &AwsClients,
+    deployment: &str,
+    network_id: &str,
+    configured_parameter_group: Option<&str>,
+) -> Result<Observed, Error> {
     let names = Names::new(deployment);
     let (eks, rds, elasticache, kms_client, sm, iam_client) =
         (clients.eks(), clients.rds(), clients.elasticache(), clients.kms(), clients.secrets_manager(), clients.iam());
@@ -112,19 +197,34 @@ pub async fn observe(clients: &AwsClients, deployment: &str, network_id: &str) -
     let (encryption_key_name, jwt_name) = (names.secret(names::ENCRYPTION_KEY_SECRET), names.secret(names::JWT_SECRET));
     let databases = async {
         let database = rds::observe_instance(&rds, &names.database()).await?;
-        let forced = match database.as_ref().and_then(|db| db.parameter_group.clone()) {
-            Some(group) => rds::observe_parameter_group(&rds, &group).await?,
+        let current = database.as_ref().and_then(|db| db.parameter_group.clone());
+        let group = match current.as_deref().or(configured_parameter_group) {
+            Some(group) => rds::observe_parameter_group(&rds, group).await?,
+            None => None,
+        };
+        let next = match configured_parameter_group
+            .filter(|configured| current.as_deref().is_some_and(|c| c != *configured))
+        {
+            Some(configured) => rds::observe_parameter_group(&rds, configured).await?,
             None => None,
         };
         let retool_db = rds::observe_instance(&rds, &names.retool_db()).await?;
-        Ok::<_, Error>((database, forced, retool_db))
+        let subnet_group = rds::observe_subnet_group(&rds, &names.db_subnet_group()).await?;
+        Ok::<_, Error>((database, group, next, retool_db, subnet_group))
+    };
+    let cache_subnet_group = names.cache_subnet_group();
+    let caches = async {
+        tokio::try_join!(
+            cache::observe(&elasticache, &cache_name),
+            cache::observe_subnet_group(&elasticache, &cache_subnet_group)
+        )
     };
     let (
         network,
         (cluster, node_groups, oidc_provider),
         (cluster_role, node_role, eso_role),
-        (database, forced, retool_db),
-        cache,
+        (database, parameter_group, next_parameter_group, retool_db, db_subnet_group),
+        (cache, cache_subnet_group),
         key,
         encryption_key,
         jwt,
@@ -133,7 +233,7 @@ pub async fn observe(clients: &AwsClients, deployment: &str, network_id: &str) -
         cluster,
         roles,
         databases,
-        cache::observe(&elasticache, &cache_name),
+        caches,
         kms::observe(&kms_client, &alias),
         secrets::observe(&sm, &encryption_key_name),
         secrets::observe(&sm, &jwt_name),
@@ -148,10 +248,13 @@ pub async fn observe(clients: &AwsClients, deployment: &str, network_id: &str) -
         cluster,
         oidc_provider,
         node_groups,
+        db_subnet_group,
         database,
-        parameter_group_forces_ssl: forced,
+        parameter_group,
+        next_parameter_group,
         retool_db,
         cache,
+        cache_subnet_group,
         encryption_key_secret: encryption_key,
         jwt_secret: jwt,
     })
@@ -221,12 +324,13 @@ impl std::fmt::Display for Failures {
 pub async fn converge(
     clients: &AwsClients,
     spec: &DeploymentSpec,
+    owner: &Owner,
     operation: Operation,
     stop: &StopSignal,
 ) -> Failures {
     let mut failures = Failures::default();
     let names = Names::new(&spec.name);
-    let tags = spec.tags();
+    let tags = owner.mark(spec.tags());
     let network = match network::read(clients.ec2(), &spec.network_id).await {
         Ok(view) => view,
         Err(problem) => {
@@ -276,7 +380,7 @@ pub async fn converge(
             endpoint_public_access: spec.endpoint_public_access,
             public_access_cidrs: spec.public_access_cidrs.clone(),
             kms_key_arn: key.arn.clone(),
-            tags: cluster_tags(spec),
+            tags: owner.mark(cluster_tags(spec)),
         };
         let cluster = eks::ensure_cluster(&eks_client, &cluster_spec, budget, stop).await?;
         let oidc = match (cluster.oidc_issuer.clone(), partition_and_account(&cluster.arn)) {
@@ -542,6 +646,7 @@ pub async fn destroy(clients: &AwsClients, spec: &DeploymentSpec, stop: &StopSig
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::ownership::Claim;
 
     #[test]
     fn databases_admit_the_eks_cluster_group_once_it_exists() {
@@ -555,6 +660,38 @@ mod tests {
         assert_eq!(database_security_groups(&network, None), ["sg-network-db"]);
         assert_eq!(database_security_groups(&network, Some("sg-eks")), ["sg-eks", "sg-network-db"]);
         assert_eq!(database_security_groups(&network, Some("sg-network-db")), ["sg-network-db"]);
+    }
+
+    #[test]
+    fn objects_of_other_instances_are_taken_out_and_named() {
+        let ours = Owner::test("ours");
+        let theirs = Owner::test("theirs");
+        let names = Names::new("acme");
+        let observed = Observed {
+            cluster: Some(eks::ClusterState { tags: theirs.mark(Tags::new()), ..eks::ClusterState::default() }),
+            database: Some(rds::InstanceState { tags: ours.mark(Tags::new()), ..rds::InstanceState::default() }),
+            retool_db: Some(rds::InstanceState::default()),
+            jwt_secret: Some(secrets::SecretState {
+                arn: "j".into(),
+                has_value: true,
+                scheduled_for_deletion: true,
+                tags: theirs.mark(Tags::new()),
+            }),
+            ..Observed::default()
+        };
+        let (mine, not_ours) = observed.clone().claimed_by(&ours, &names);
+        assert!(mine.cluster.is_none() && mine.retool_db.is_none());
+        assert!(mine.database.is_some(), "our own database stays");
+        assert!(mine.jwt_secret.is_some(), "a secret scheduled for deletion is abandoned, so it may be restored");
+        let objects: Vec<&str> = not_ours.iter().map(|found| found.object.as_str()).collect();
+        assert_eq!(objects, ["EKS cluster acme", "DB instance acme-retooldb"]);
+        assert_eq!(not_ours[0].claim, Claim::Foreign("theirs".into()));
+        assert_eq!(not_ours[1].claim, Claim::Unmarked);
+
+        let adopting = Owner { adopt_unmarked: true, ..ours };
+        let (mine, not_ours) = observed.claimed_by(&adopting, &names);
+        assert!(mine.retool_db.is_some(), "a state from before marks keeps its unmarked objects");
+        assert_eq!(not_ours.len(), 1);
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct CacheSpec {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CacheState {
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
     pub status: String,
     pub node_type: String,
     pub transit_encryption: bool,
@@ -55,7 +57,11 @@ pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState
     else {
         return Ok(None);
     };
+    let arn = group.arn().unwrap_or_default().to_owned();
+    let tags = resource_tags(elasticache, &arn).await?;
     Ok(Some(CacheState {
+        arn,
+        tags,
         status: group.status().unwrap_or_default().to_owned(),
         node_type: group.cache_node_type().unwrap_or_default().to_owned(),
         transit_encryption: group.transit_encryption_enabled().unwrap_or_default(),
@@ -94,7 +100,50 @@ async fn wait_available(
     .await
 }
 
-async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, Error> {
+/// A cache subnet group: its ARN and tags.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SubnetGroupState {
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+async fn resource_tags(elasticache: &Client, arn: &str) -> Result<BTreeMap<String, String>, Error> {
+    let listed = elasticache
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk("ListTagsForResource", e))?;
+    Ok(listed
+        .tag_list()
+        .iter()
+        .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
+        .collect())
+}
+
+/// Adds the ownership mark of `want` to an object that lacks it (its other tags stay as created).
+async fn mark(
+    elasticache: &Client,
+    arn: &str,
+    have: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    let mark = super::missing_mark(have, want);
+    if mark.is_empty() {
+        return Ok(());
+    }
+    elasticache
+        .add_tags_to_resource()
+        .resource_name(arn)
+        .set_tags(Some(tags(&mark)))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk("AddTagsToResource", e))
+}
+
+/// Cache subnet group `name`; `None` when it does not exist.
+pub async fn observe_subnet_group(elasticache: &Client, name: &str) -> Result<Option<SubnetGroupState>, Error> {
     let found = absent_if_missing(
         elasticache
             .describe_cache_subnet_groups()
@@ -103,7 +152,16 @@ async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, E
             .await
             .map_err(|e| Error::from_sdk("DescribeCacheSubnetGroups", e)),
     )?;
-    Ok(found.is_some_and(|out| out.cache_subnet_groups().iter().any(|g| g.cache_subnet_group_name() == Some(name))))
+    let group = found
+        .and_then(|out| out.cache_subnet_groups().iter().find(|g| g.cache_subnet_group_name() == Some(name)).cloned());
+    let Some(group) = group else { return Ok(None) };
+    let arn = group.arn().unwrap_or_default().to_owned();
+    let tags = resource_tags(elasticache, &arn).await?;
+    Ok(Some(SubnetGroupState { arn, tags }))
+}
+
+async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, Error> {
+    Ok(observe_subnet_group(elasticache, name).await?.is_some())
 }
 
 /// Creates the subnet group and replication group, or changes the node type; waits until
@@ -114,7 +172,9 @@ pub async fn ensure(
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<CacheState, Error> {
-    if !subnet_group_exists(elasticache, &spec.subnet_group).await? {
+    if let Some(group) = observe_subnet_group(elasticache, &spec.subnet_group).await? {
+        mark(elasticache, &group.arn, &group.tags, &spec.tags).await?;
+    } else {
         elasticache
             .create_cache_subnet_group()
             .cache_subnet_group_name(&spec.subnet_group)
@@ -156,7 +216,9 @@ pub async fn ensure(
         }
         Some(_) => {}
     }
-    wait_available(elasticache, spec, timeout, stop).await
+    let group = wait_available(elasticache, spec, timeout, stop).await?;
+    mark(elasticache, &group.arn, &group.tags, &spec.tags).await?;
+    Ok(group)
 }
 
 /// What removing the cache left behind that the user should know about.

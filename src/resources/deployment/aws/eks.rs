@@ -70,6 +70,8 @@ pub struct NodeGroupSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NodeGroupState {
     pub name: String,
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
     pub status: String,
     pub instance_types: Vec<String>,
     pub min_size: i32,
@@ -286,6 +288,8 @@ async fn observe_node_group(eks: &Client, cluster: &str, name: &str) -> Result<O
         let scaling = group.scaling_config();
         NodeGroupState {
             name: name.to_owned(),
+            arn: group.nodegroup_arn().unwrap_or_default().to_owned(),
+            tags: group.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
             status: group.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
             instance_types: group.instance_types().to_vec(),
             min_size: scaling.and_then(|s| s.min_size()).unwrap_or_default(),
@@ -387,6 +391,15 @@ pub async fn ensure_node_group(
             }
         }
     };
+    let mark = super::missing_mark(&group.tags, &spec.tags);
+    if !mark.is_empty() {
+        eks.tag_resource()
+            .resource_arn(&group.arn)
+            .set_tags(Some(hash_map(&mark)))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("TagResource", e))?;
+    }
     for old in groups.iter().filter(|old| old.name != spec.name) {
         remove_node_group(eks, cluster, &old.name, timeout, stop).await?;
     }

@@ -27,6 +27,7 @@ const EKS_ISSUER_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
 pub struct RoleState {
     pub arn: String,
     pub boundary: Option<String>,
+    pub tags: BTreeMap<String, String>,
 }
 
 /// What one role should be.
@@ -123,6 +124,7 @@ pub async fn observe_role(iam: &Client, name: &str) -> Result<Option<RoleState>,
     Ok(found.and_then(|out| out.role().cloned()).map(|role| RoleState {
         arn: role.arn().to_owned(),
         boundary: role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_owned),
+        tags: role.tags().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect(),
     }))
 }
 
@@ -300,6 +302,8 @@ pub async fn ensure_oidc(
 ) -> Result<(), Error> {
     let mut wanted = base_tags.clone();
     wanted.remove(super::super::names::DEPLOYMENT_TAG);
+    // Shared by design: its users are recorded per deployment, it has no single owner.
+    wanted.remove(crate::resources::ownership::OWNER_TAG);
     wanted.insert(user_tag(deployment), "true".to_owned());
     match observe_oidc(iam, arn).await? {
         None => {

@@ -27,6 +27,15 @@ pub struct KeyState {
     pub enabled: bool,
     pub pending_deletion: bool,
     pub rotation: bool,
+    /// The key's tags (its ownership mark among them).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The key's tags, as a map.
+async fn key_tags(kms: &Client, key_id: &str) -> Result<BTreeMap<String, String>, Error> {
+    let listed =
+        kms.list_resource_tags().key_id(key_id).send().await.map_err(|e| Error::from_sdk("ListResourceTags", e))?;
+    Ok(listed.tags().iter().map(|tag| (tag.tag_key().to_owned(), tag.tag_value().to_owned())).collect())
 }
 
 /// The key behind `alias`, if the alias exists.
@@ -47,12 +56,14 @@ pub async fn observe(kms: &Client, alias: &str) -> Result<Option<KeyState>, Erro
             .map_err(|e| Error::from_sdk("GetKeyRotationStatus", e))?
             .key_rotation_enabled()
     };
+    let tags = key_tags(kms, &key_id).await?;
     Ok(Some(KeyState {
         arn: metadata.arn().unwrap_or_default().to_owned(),
         key_id,
         enabled: metadata.enabled(),
         pending_deletion,
         rotation,
+        tags,
     }))
 }
 
@@ -66,12 +77,12 @@ pub async fn ensure(
     let key = match observe(kms, alias).await? {
         Some(key) => key,
         None => {
-            let tags: Vec<Tag> =
+            let tag_list: Vec<Tag> =
                 tags.iter().filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok()).collect();
             let created = kms
                 .create_key()
                 .description(description)
-                .set_tags(Some(tags))
+                .set_tags(Some(tag_list))
                 .send()
                 .await
                 .map_err(|e| Error::from_sdk("CreateKey", e))?;
@@ -91,7 +102,7 @@ pub async fn ensure(
                 return Err(error);
             }
             let arn = created.key_metadata().and_then(|m| m.arn()).unwrap_or_default().to_owned();
-            KeyState { arn, key_id, enabled: true, pending_deletion: false, rotation: false }
+            KeyState { arn, key_id, enabled: true, pending_deletion: false, rotation: false, tags: tags.clone() }
         }
     };
     if key.pending_deletion {
@@ -111,15 +122,7 @@ pub async fn ensure(
             .await
             .map_err(|e| Error::from_sdk("EnableKeyRotation", e))?;
     }
-    let listed = kms
-        .list_resource_tags()
-        .key_id(&key.key_id)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk("ListResourceTags", e))?;
-    let have: BTreeMap<String, String> =
-        listed.tags().iter().map(|tag| (tag.tag_key().to_owned(), tag.tag_value().to_owned())).collect();
-    let (set, remove) = super::tag_changes(&have, tags);
+    let (set, remove) = super::tag_changes(&key.tags, tags);
     if !set.is_empty() {
         let set: Vec<Tag> =
             set.iter().filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok()).collect();
@@ -138,7 +141,7 @@ pub async fn ensure(
             .await
             .map_err(|e| Error::from_sdk("UntagResource", e))?;
     }
-    Ok(KeyState { enabled: true, pending_deletion: false, rotation: true, ..key })
+    Ok(KeyState { enabled: true, pending_deletion: false, rotation: true, tags: tags.clone(), ..key })
 }
 
 /// Removes the alias and schedules the key's deletion. Uses the bare key id (some endpoints

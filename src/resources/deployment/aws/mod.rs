@@ -12,11 +12,23 @@ pub mod secrets;
 use std::future::Future;
 use std::time::Duration;
 
+use crate::aws::Tags;
 pub use crate::aws::tags::{hash_map, tag_changes, tag_map};
 use crate::aws::wait::{Backoff, Poll, wait_for};
 pub use crate::aws::{absent_if_missing, ok_if_missing};
 use crate::error::Error;
+use crate::resources::ownership::OWNER_TAG;
 use crate::stop::StopSignal;
+
+/// The ownership mark of `want` when `have` lacks it: what an object whose other tags are kept as
+/// created (node group, subnet and parameter groups, cache) still needs, so an adopted object ends
+/// up marked.
+pub fn missing_mark(have: &Tags, want: &Tags) -> Tags {
+    want.get_key_value(OWNER_TAG)
+        .filter(|(key, value)| have.get(*key) != Some(*value))
+        .map(|(key, value)| Tags::from([(key.clone(), value.clone())]))
+        .unwrap_or_default()
+}
 
 /// Polls `check` until ready (first after 5 s, growing to 30 s), honouring `timeout` and
 /// Terraform's stop request.

@@ -399,8 +399,59 @@ pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Res
     Ok(found)
 }
 
-/// The subnets of DB subnet group `name`, sorted; `None` when it does not exist.
-pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<Vec<String>>, Error> {
+/// A DB subnet or parameter group: its ARN and tags.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupState {
+    pub name: String,
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A DB subnet group and its subnets, sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SubnetGroupState {
+    pub group: GroupState,
+    pub subnet_ids: Vec<String>,
+}
+
+/// A DB parameter group and whether it forces TLS.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ParameterGroupState {
+    pub group: GroupState,
+    pub forces_ssl: bool,
+}
+
+async fn resource_tags(rds: &Client, arn: &str) -> Result<BTreeMap<String, String>, Error> {
+    let listed = rds
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk("ListTagsForResource", e))?;
+    Ok(listed
+        .tag_list()
+        .iter()
+        .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
+        .collect())
+}
+
+/// Adds the ownership mark of `want` to a group that lacks it (its other tags stay as created).
+async fn mark_group(rds: &Client, group: &GroupState, want: &BTreeMap<String, String>) -> Result<(), Error> {
+    let mark = super::missing_mark(&group.tags, want);
+    if mark.is_empty() {
+        return Ok(());
+    }
+    rds.add_tags_to_resource()
+        .resource_name(&group.arn)
+        .set_tags(Some(tags(&mark)))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk("AddTagsToResource", e))
+}
+
+/// DB subnet group `name`; `None` when it does not exist.
+pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<SubnetGroupState>, Error> {
     let found = absent_if_missing(
         rds.describe_db_subnet_groups()
             .db_subnet_group_name(name)
@@ -410,12 +461,13 @@ pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<Vec
     )?;
     let group =
         found.and_then(|out| out.db_subnet_groups().iter().find(|g| g.db_subnet_group_name() == Some(name)).cloned());
-    Ok(group.map(|group| {
-        let mut subnets: Vec<String> =
-            group.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_owned).collect();
-        subnets.sort();
-        subnets
-    }))
+    let Some(group) = group else { return Ok(None) };
+    let mut subnet_ids: Vec<String> =
+        group.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_owned).collect();
+    subnet_ids.sort();
+    let arn = group.db_subnet_group_arn().unwrap_or_default().to_owned();
+    let tags = resource_tags(rds, &arn).await?;
+    Ok(Some(SubnetGroupState { group: GroupState { name: name.to_owned(), arn, tags }, subnet_ids }))
 }
 
 /// Creates the subnet group, or points it at `subnet_ids` (sorted) when it lists others.
@@ -426,15 +478,19 @@ pub async fn ensure_subnet_group(
     tag_map: &BTreeMap<String, String>,
 ) -> Result<(), Error> {
     match observe_subnet_group(rds, name).await? {
-        Some(found) if found == subnet_ids => Ok(()),
-        Some(_) => rds
-            .modify_db_subnet_group()
-            .db_subnet_group_name(name)
-            .set_subnet_ids(Some(subnet_ids.to_vec()))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| Error::from_sdk("ModifyDBSubnetGroup", e)),
+        Some(found) => {
+            mark_group(rds, &found.group, tag_map).await?;
+            if found.subnet_ids == subnet_ids {
+                return Ok(());
+            }
+            rds.modify_db_subnet_group()
+                .db_subnet_group_name(name)
+                .set_subnet_ids(Some(subnet_ids.to_vec()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::from_sdk("ModifyDBSubnetGroup", e))
+        }
         None => rds
             .create_db_subnet_group()
             .db_subnet_group_name(name)
@@ -448,9 +504,9 @@ pub async fn ensure_subnet_group(
     }
 }
 
-/// Whether the parameter group exists, and then whether it forces TLS. (Describing a missing
-/// group may answer with an error or with an empty list.)
-pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<bool>, Error> {
+/// Parameter group `name`, with whether it forces TLS; `None` when it does not exist.
+/// (Describing a missing group may answer with an error or with an empty list.)
+pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<ParameterGroupState>, Error> {
     let found = absent_if_missing(
         rds.describe_db_parameter_groups()
             .db_parameter_group_name(name)
@@ -458,9 +514,9 @@ pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<
             .await
             .map_err(|e| Error::from_sdk("DescribeDBParameterGroups", e)),
     )?;
-    if !found.is_some_and(|out| out.db_parameter_groups().iter().any(|g| g.db_parameter_group_name() == Some(name))) {
-        return Ok(None);
-    }
+    let group = found
+        .and_then(|out| out.db_parameter_groups().iter().find(|g| g.db_parameter_group_name() == Some(name)).cloned());
+    let Some(group) = group else { return Ok(None) };
     let parameters = rds
         .describe_db_parameters()
         .db_parameter_group_name(name)
@@ -471,7 +527,11 @@ pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<
         .collect::<Result<Vec<_>, _>>()
         .await
         .map_err(|e| Error::from_sdk("DescribeDBParameters", e))?;
-    Ok(Some(parameters.iter().any(|p| p.parameter_name() == Some(FORCE_SSL) && p.parameter_value() == Some("1"))))
+    let forces_ssl =
+        parameters.iter().any(|p| p.parameter_name() == Some(FORCE_SSL) && p.parameter_value() == Some("1"));
+    let arn = group.db_parameter_group_arn().unwrap_or_default().to_owned();
+    let tags = resource_tags(rds, &arn).await?;
+    Ok(Some(ParameterGroupState { group: GroupState { name: name.to_owned(), arn, tags }, forces_ssl }))
 }
 
 pub async fn ensure_parameter_group(
@@ -481,7 +541,10 @@ pub async fn ensure_parameter_group(
     tag_map: &BTreeMap<String, String>,
 ) -> Result<(), Error> {
     let forced = match observe_parameter_group(rds, name).await? {
-        Some(forced) => forced,
+        Some(found) => {
+            mark_group(rds, &found.group, tag_map).await?;
+            found.forces_ssl
+        }
         None => {
             let created = rds
                 .create_db_parameter_group()
