@@ -20,7 +20,7 @@ use super::owner::{NotOurs, Owner};
 use super::rules::secrets::{generate_encryption_key, generate_jwt_secret};
 use super::rules::versions::{MIN_POSTGRES_MAJOR, PostgresVersion};
 use super::spec::{DeploymentSpec, EKS_TIMEOUT, Operation, RDS_TIMEOUT};
-use crate::aws::{AwsClients, Tags};
+use crate::aws::{AwsClients, CallerIdentity, Tags};
 use crate::error::Error;
 use crate::framework::StopSignal;
 
@@ -142,11 +142,19 @@ impl Observed {
     }
 }
 
-/// `arn:<partition>:eks:<region>:<account>:cluster/<name>` → (partition, account).
-fn partition_and_account(cluster_arn: &str) -> Option<(String, String)> {
-    let mut parts = cluster_arn.split(':');
-    let (_, partition, _, _, account) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    Some((partition.to_owned(), account.to_owned()))
+/// AWS's own managed policies `names`, in the caller's partition.
+pub fn managed_policies(identity: &CallerIdentity, names: &[&str]) -> Vec<String> {
+    names.iter().map(|name| format!("arn:{}:iam::aws:policy/{name}", identity.partition)).collect()
+}
+
+/// Every secret under the deployment's prefix, in the caller's partition and account.
+pub fn deployment_secrets_arn(identity: &CallerIdentity, region: &str, names: &Names) -> String {
+    format!(
+        "arn:{}:secretsmanager:{region}:{}:secret:{}/*",
+        identity.partition,
+        identity.account_id,
+        names.secrets_prefix()
+    )
 }
 
 /// Reads every piece of deployment `deployment`, concurrently per service. `parameter_group` is
@@ -173,9 +181,10 @@ pub async fn observe(
             Some(_) => eks::observe_node_groups(&eks, &names.cluster()).await?,
             None => Vec::new(),
         };
-        let oidc = match cluster.as_ref().and_then(|c| Some((c.oidc_issuer.clone()?, partition_and_account(&c.arn)?))) {
-            Some((issuer, (partition, account))) => {
-                let arn = iam::oidc_provider_arn(&partition, &account, &issuer);
+        let oidc = match cluster.as_ref().and_then(|c| c.oidc_issuer.clone()) {
+            Some(issuer) => {
+                let identity = clients.identity().await?;
+                let arn = iam::oidc_provider_arn(identity, &issuer);
                 let tags = iam::observe_oidc(&iam_client, &arn).await?;
                 Some(
                     tags.is_some_and(|tags| tags.contains_key(&format!("{}{deployment}", names::OIDC_USER_TAG_PREFIX))),
@@ -344,7 +353,10 @@ pub async fn converge(
     else {
         return failures;
     };
-    let partition = iam::partition(clients.region());
+    // Partition and account are the caller's, from STS: never guessed from the region.
+    let Some(identity) = failures.record(clients.identity().await) else {
+        return failures;
+    };
     let iam_client = clients.iam();
     let (eks_client, rds_client, elasticache, sm) =
         (clients.eks(), clients.rds(), clients.elasticache(), clients.secrets_manager());
@@ -355,8 +367,7 @@ pub async fn converge(
         database_security_groups(&network, existing_cluster.as_ref().and_then(|c| c.eks_security_group_id.as_deref()));
 
     let cluster_chain = async {
-        let policies =
-            |list: &[&str]| list.iter().map(|p| format!("arn:{partition}:iam::aws:policy/{p}")).collect::<Vec<_>>();
+        let policies = |list: &[&str]| managed_policies(identity, list);
         let role = |name: String, trust, managed: Vec<String>| iam::RoleSpec {
             name,
             trust,
@@ -383,13 +394,13 @@ pub async fn converge(
             tags: owner.mark(cluster_tags(spec)),
         };
         let cluster = eks::ensure_cluster(&eks_client, &cluster_spec, budget, stop).await?;
-        let oidc = match (cluster.oidc_issuer.clone(), partition_and_account(&cluster.arn)) {
-            (Some(issuer), Some((partition, account))) => {
-                let arn = iam::oidc_provider_arn(&partition, &account, &issuer);
+        let oidc = match cluster.oidc_issuer.clone() {
+            Some(issuer) => {
+                let arn = iam::oidc_provider_arn(identity, &issuer);
                 iam::ensure_oidc(&iam_client, &arn, &issuer, &spec.name, &tags).await?;
-                Some((arn, issuer, partition, account))
+                Some((arn, issuer))
             }
-            _ => {
+            None => {
                 return Err(Error::unexpected(
                     "DescribeCluster",
                     format!("cluster {} reports no OIDC issuer", cluster.name),
@@ -500,12 +511,8 @@ pub async fn converge(
             failures.record(rds::ensure_security_groups(&rds_client, &identifier, &expected, budget, stop).await);
         }
     }
-    if let (Some(Some((provider_arn, issuer, partition, account))), Some(master_secrets)) = (cluster, master_secrets) {
-        let mut readable = vec![format!(
-            "arn:{partition}:secretsmanager:{}:{account}:secret:{}/*",
-            clients.region(),
-            names.secrets_prefix()
-        )];
+    if let (Some(Some((provider_arn, issuer))), Some(master_secrets)) = (cluster, master_secrets) {
+        let mut readable = vec![deployment_secrets_arn(identity, clients.region(), &names)];
         readable.extend(master_secrets);
         readable.extend(spec.license_key_secret_arn.clone());
         readable.extend(spec.encryption_key_secret_arn.clone());
@@ -572,10 +579,9 @@ pub async fn destroy(clients: &AwsClients, spec: &DeploymentSpec, stop: &StopSig
     let cluster_chain = async {
         let cluster = eks::observe_cluster(&eks_client, &names.cluster()).await?;
         eks::remove_cluster(&eks_client, &names.cluster(), eks_time, stop).await?;
-        if let Some((issuer, (partition, account))) =
-            cluster.and_then(|c| Some((c.oidc_issuer.clone()?, partition_and_account(&c.arn)?)))
-        {
-            iam::release_oidc(&iam_client, &iam::oidc_provider_arn(&partition, &account, &issuer), &spec.name).await?;
+        if let Some(issuer) = cluster.and_then(|c| c.oidc_issuer.clone()) {
+            let identity = clients.identity().await?;
+            iam::release_oidc(&iam_client, &iam::oidc_provider_arn(identity, &issuer), &spec.name).await?;
         }
         for role in [names.external_secrets_role(), names.cluster_role(), names.node_role()] {
             iam::remove_role(&iam_client, &role).await?;
@@ -695,11 +701,21 @@ mod tests {
     }
 
     #[test]
-    fn cluster_arns_name_partition_and_account() {
+    fn partition_and_account_come_from_the_caller_not_the_region() {
+        // A GovCloud caller in a region whose name says nothing about it.
+        let identity =
+            CallerIdentity::from_arn("arn:aws-us-gov:sts::111122223333:assumed-role/ops/session").expect("caller ARN");
         assert_eq!(
-            partition_and_account("arn:aws:eks:us-east-1:123456789012:cluster/acme"),
-            Some(("aws".to_owned(), "123456789012".to_owned()))
+            managed_policies(&identity, &CLUSTER_POLICIES),
+            ["arn:aws-us-gov:iam::aws:policy/AmazonEKSClusterPolicy"]
         );
-        assert_eq!(partition_and_account("not-an-arn"), None);
+        assert_eq!(
+            deployment_secrets_arn(&identity, "us-east-1", &Names::new("acme")),
+            "arn:aws-us-gov:secretsmanager:us-east-1:111122223333:secret:retool/acme/*"
+        );
+        assert_eq!(
+            iam::oidc_provider_arn(&identity, "https://oidc.eks.us-east-1.amazonaws.com/id/X"),
+            "arn:aws-us-gov:iam::111122223333:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/X"
+        );
     }
 }

@@ -42,17 +42,6 @@ pub struct RoleSpec {
     pub tags: BTreeMap<String, String>,
 }
 
-/// `aws`, `aws-cn` or `aws-us-gov`, from the region.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
 pub fn service_trust(service: &str) -> serde_json::Value {
     json!({
         "Version": "2012-10-17",
@@ -270,9 +259,15 @@ pub async fn remove_role(iam: &Client, name: &str) -> Result<(), Error> {
     )
 }
 
-/// `arn:<partition>:iam::<account>:oidc-provider/<issuer without scheme>`.
-pub fn oidc_provider_arn(partition: &str, account: &str, issuer_url: &str) -> String {
-    format!("arn:{partition}:iam::{account}:oidc-provider/{}", issuer_url.trim_start_matches("https://"))
+/// `arn:<partition>:iam::<account>:oidc-provider/<issuer without scheme>`, in the caller's
+/// partition and account.
+pub fn oidc_provider_arn(identity: &crate::aws::CallerIdentity, issuer_url: &str) -> String {
+    format!(
+        "arn:{}:iam::{}:oidc-provider/{}",
+        identity.partition,
+        identity.account_id,
+        issuer_url.trim_start_matches("https://")
+    )
 }
 
 fn user_tag(deployment: &str) -> String {
@@ -387,9 +382,5 @@ mod tests {
         let condition = &trust["Statement"][0]["Condition"]["StringEquals"];
         assert_eq!(condition["oidc.example/id/X:sub"], "system:serviceaccount:ns:sa");
         assert_eq!(condition["oidc.example/id/X:aud"], STS_AUDIENCE);
-        assert_eq!(
-            oidc_provider_arn("aws", "1", "https://oidc.example/id/X"),
-            "arn:aws:iam::1:oidc-provider/oidc.example/id/X"
-        );
     }
 }
