@@ -598,8 +598,21 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
         .send()
         .await
         .expect("modify the database by hand");
+    // The Retool DB is compared on everything converge sets, not only its class and storage.
+    aws.rds
+        .modify_db_instance()
+        .db_instance_identifier("acme-retooldb")
+        .backup_retention_period(2)
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("modify the Retool DB by hand");
+    let retool_db_drift = "Retool DB instance acme-retooldb backup retention (days) is 2, configured 7";
+    let refreshed = terraform.plan_refresh_only().await.expect("refresh-only plan after drift");
+    assert!(refreshed.output.stdout.contains(retool_db_drift), "Retool DB drift refreshed:\n{}", refreshed.output);
     let drifted = terraform.plan().await.expect("plan after drift");
     drifted.assert_changes("plan after drift");
+    assert!(drifted.output.stdout.contains(retool_db_drift), "Retool DB drift shown:\n{}", drifted.output);
     assert!(
         drifted.output.stdout.contains("scales min 1 / desired 1 / max 5"),
         "node drift shown:\n{}",
@@ -609,6 +622,8 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     terraform.apply().await.expect("repair apply");
     let all = outputs(&workspace).await;
     assert_stack_matches(&aws, &deployment, &all["this"], &all["network"]).await;
+    let retool_db = aws.db("acme-retooldb").await.expect("Retool DB");
+    assert_eq!(retool_db.backup_retention_period(), Some(7), "the Retool DB's backups are repaired");
     terraform.plan().await.expect("plan after repair").assert_empty("plan after drift repair");
 
     // A cluster deleted behind Terraform's back is drift too; apply builds it again.

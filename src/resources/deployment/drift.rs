@@ -2,7 +2,7 @@
 //! computed `drift` attribute. A non-empty list makes the next plan show a change (to `[]`), and
 //! applying converges every piece back.
 
-use super::aws::rds::{self, InstanceState};
+use super::aws::rds::InstanceState;
 use super::names::{self, Names};
 use super::spec::DeploymentSpec;
 use super::stack::{Observed, database_security_groups, parameter_group};
@@ -111,44 +111,13 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
             }
         }
     }
+    // The databases are compared exactly as converge compares them before it modifies them.
+    let group = parameter_group(spec).ok();
     match &observed.database {
         None => note(format!("DB instance {} does not exist", names.database())),
         Some(db) => {
-            let want = &spec.database;
-            let mut check = |what: &str, have: String, configured: String| {
-                if have != configured {
-                    note(format!("DB instance {} {what} is {have}, configured {configured}", names.database()));
-                }
-            };
-            check("instance class", db.instance_class.clone(), want.instance_class.clone());
-            if rds::storage_differs(db.allocated_storage_gb, want.allocated_storage_gb, want.max_allocated_storage_gb) {
-                check(
-                    "allocated storage (GB)",
-                    db.allocated_storage_gb.to_string(),
-                    want.allocated_storage_gb.to_string(),
-                );
-            }
-            check(
-                "storage autoscaling limit (GB)",
-                format!(
-                    "{:?}",
-                    rds::autoscaling_limit(
-                        db.allocated_storage_gb,
-                        db.max_allocated_storage_gb,
-                        want.max_allocated_storage_gb
-                    )
-                ),
-                format!("{:?}", want.max_allocated_storage_gb),
-            );
-            check("multi-AZ", db.multi_az.to_string(), want.multi_az.to_string());
-            check(
-                "backup retention (days)",
-                db.backup_retention_days.to_string(),
-                want.backup_retention_days.to_string(),
-            );
-            check("deletion protection", db.deletion_protection.to_string(), want.deletion_protection.to_string());
-            if let Ok(group) = parameter_group(spec) {
-                check("parameter group", format!("{:?}", db.parameter_group), format!("{:?}", Some(group)));
+            for difference in db.differences_from(&spec.database, group.as_deref()) {
+                note(format!("DB instance {} {difference}", names.database()));
             }
             if !observed.parameter_group.as_ref().is_some_and(|group| group.forces_ssl) {
                 note(format!("the parameter group of {} does not set rds.force_ssl = 1", names.database()));
@@ -159,17 +128,8 @@ pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
         (None, true) => note(format!("Retool DB instance {} does not exist", names.retool_db())),
         (Some(_), false) => note(format!("Retool DB instance {} exists but retool_db is disabled", names.retool_db())),
         (Some(db), true) => {
-            if db.instance_class != spec.retool_db.instance_class
-                || db.allocated_storage_gb != spec.retool_db.allocated_storage_gb
-            {
-                note(format!(
-                    "Retool DB instance {} is {} with {} GB, configured {} with {} GB",
-                    names.retool_db(),
-                    db.instance_class,
-                    db.allocated_storage_gb,
-                    spec.retool_db.instance_class,
-                    spec.retool_db.allocated_storage_gb
-                ));
+            for difference in db.differences_from(&spec.retool_db_settings(), group.as_deref()) {
+                note(format!("Retool DB instance {} {difference}", names.retool_db()));
             }
         }
         (None, false) => {}
@@ -233,11 +193,7 @@ mod tests {
         };
         let role = Some(iam::RoleState { arn: "arn".into(), boundary: None, tags: BTreeMap::new() });
         let db = rds::InstanceState {
-            instance_class: spec.database.instance_class.clone(),
-            engine_version: "16".into(),
-            allocated_storage_gb: spec.database.allocated_storage_gb,
-            backup_retention_days: spec.database.backup_retention_days,
-            deletion_protection: true,
+            settings: spec.database.clone(),
             parameter_group: Some("acme-postgres16".into()),
             security_group_ids: vec!["sg-d".into()],
             ..rds::InstanceState::default()
@@ -305,14 +261,35 @@ mod tests {
         spec.database.max_allocated_storage_gb = Some(spec.database.allocated_storage_gb * 2);
         let mut observed = matching();
         if let Some(db) = observed.database.as_mut() {
-            db.allocated_storage_gb = spec.database.allocated_storage_gb * 2;
-            db.max_allocated_storage_gb = spec.database.max_allocated_storage_gb;
+            db.settings.allocated_storage_gb = spec.database.allocated_storage_gb * 2;
+            db.settings.max_allocated_storage_gb = spec.database.max_allocated_storage_gb;
         }
         assert_eq!(detect(&spec, &observed), Vec::<String>::new());
         if let Some(db) = observed.database.as_mut() {
-            db.allocated_storage_gb = spec.database.allocated_storage_gb - 1;
+            db.settings.allocated_storage_gb = spec.database.allocated_storage_gb - 1;
         }
         assert!(detect(&spec, &observed).iter().any(|line| line.contains("allocated storage")));
+    }
+
+    #[test]
+    fn the_retool_db_is_compared_on_every_setting_converge_sets() {
+        let mut spec = spec();
+        spec.retool_db.enabled = true;
+        let mut observed = matching();
+        let settings = spec.retool_db_settings();
+        observed.retool_db = Some(rds::InstanceState {
+            settings: rds::InstanceSettings { backup_retention_days: 1, multi_az: true, ..settings },
+            parameter_group: Some("acme-postgres16".into()),
+            security_group_ids: vec!["sg-d".into()],
+            ..rds::InstanceState::default()
+        });
+        assert_eq!(
+            detect(&spec, &observed),
+            [
+                "Retool DB instance acme-retooldb multi-AZ is true, configured false",
+                "Retool DB instance acme-retooldb backup retention (days) is 1, configured 7",
+            ]
+        );
     }
 
     #[test]
@@ -328,7 +305,7 @@ mod tests {
             }),
             ("instance class is db.t3.micro", |o| {
                 if let Some(db) = o.database.as_mut() {
-                    db.instance_class = "db.t3.micro".into();
+                    db.settings.instance_class = "db.t3.micro".into();
                 }
             }),
             ("rds.force_ssl", |o| {
@@ -356,6 +333,11 @@ mod tests {
                 }
             }),
             ("Retool DB instance acme-retooldb exists", |o| o.retool_db = Some(rds::InstanceState::default())),
+            ("DB instance acme-postgres backup retention (days) is 1, configured 7", |o| {
+                if let Some(db) = o.database.as_mut() {
+                    db.settings.backup_retention_days = 1;
+                }
+            }),
             ("has security groups [\"sg-d\"], expected [\"sg-d\", \"sg-eks\"]", |o| {
                 if let Some(cluster) = o.cluster.as_mut() {
                     cluster.eks_security_group_id = Some("sg-eks".into());

@@ -1011,7 +1011,7 @@ fn recover_spec(
         .filter(|(key, value)| !key.starts_with("retool:") && default_tags.get(*key) != Some(*value))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let major = database.engine_version.split('.').next().unwrap_or_default().to_owned();
+    let major = database.settings.engine_version.split('.').next().unwrap_or_default().to_owned();
     let retool_db = observed.retool_db.as_ref();
     let cache = observed.live_cache();
     Ok(DeploymentSpec {
@@ -1041,18 +1041,15 @@ fn recover_spec(
             desired_size: node_group.desired_size,
             max_size: node_group.max_size,
         },
-        database: spec::DatabaseSpec {
-            instance_class: database.instance_class.clone(),
+        database: spec::InstanceSettings {
             engine_version: major,
-            allocated_storage_gb: database.allocated_storage_gb,
             max_allocated_storage_gb: database
+                .settings
                 .max_allocated_storage_gb
-                .filter(|gb| *gb > database.allocated_storage_gb),
-            multi_az: database.multi_az,
-            backup_retention_days: database.backup_retention_days,
-            deletion_protection: database.deletion_protection,
-            skip_final_snapshot: false,
+                .filter(|gb| *gb > database.settings.allocated_storage_gb),
+            ..database.settings.clone()
         },
+        skip_final_snapshot: false,
         cache: spec::CacheSpec {
             enabled: cache.is_some(),
             node_type: cache.map_or_else(|| spec::DEFAULT_CACHE_NODE_TYPE.to_owned(), |c| c.node_type.clone()),
@@ -1060,9 +1057,11 @@ fn recover_spec(
         retool_db: spec::RetoolDbSpec {
             enabled: retool_db.is_some(),
             instance_class: retool_db
-                .map_or_else(|| spec::DEFAULT_RETOOL_DB_CLASS.to_owned(), |d| d.instance_class.clone()),
+                .map_or_else(|| spec::DEFAULT_RETOOL_DB_CLASS.to_owned(), |d| d.settings.instance_class.clone()),
             allocated_storage_gb: retool_db
-                .map_or(i32::try_from(spec::DEFAULT_RETOOL_DB_STORAGE_GB).unwrap_or(20), |d| d.allocated_storage_gb),
+                .map_or(i32::try_from(spec::DEFAULT_RETOOL_DB_STORAGE_GB).unwrap_or(20), |d| {
+                    d.settings.allocated_storage_gb
+                }),
         },
         timeouts: spec::Timeouts::default(),
     })

@@ -39,18 +39,7 @@ pub struct NodeGroupSpec {
     pub max_size: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseSpec {
-    pub instance_class: String,
-    pub engine_version: String,
-    pub allocated_storage_gb: i32,
-    /// `None`: storage autoscaling off.
-    pub max_allocated_storage_gb: Option<i32>,
-    pub multi_az: bool,
-    pub backup_retention_days: i32,
-    pub deletion_protection: bool,
-    pub skip_final_snapshot: bool,
-}
+pub use super::aws::rds::InstanceSettings;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheSpec {
@@ -110,7 +99,10 @@ pub struct DeploymentSpec {
     pub endpoint_public_access: bool,
     pub public_access_cidrs: Vec<String>,
     pub node_group: NodeGroupSpec,
-    pub database: DatabaseSpec,
+    /// The `database` block's instance settings: the one RDS instance shape.
+    pub database: InstanceSettings,
+    /// `database.skip_final_snapshot`: delete databases without a final snapshot.
+    pub skip_final_snapshot: bool,
     pub cache: CacheSpec,
     pub retool_db: RetoolDbSpec,
     pub timeouts: Timeouts,
@@ -135,6 +127,18 @@ impl DeploymentSpec {
             ..spec.clone()
         };
         strip(self) == strip(other)
+    }
+
+    /// The Retool DB instance's settings: its own class and storage, the database's engine,
+    /// backups and protection, one zone and no autoscaling.
+    pub fn retool_db_settings(&self) -> InstanceSettings {
+        InstanceSettings {
+            instance_class: self.retool_db.instance_class.clone(),
+            allocated_storage_gb: self.retool_db.allocated_storage_gb,
+            max_allocated_storage_gb: None,
+            multi_az: false,
+            ..self.database.clone()
+        }
     }
 }
 
@@ -237,7 +241,7 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
             desired_size: int(node, "desired_size", DEFAULT_DESIRED_SIZE)?,
             max_size: int(node, "max_size", DEFAULT_MAX_SIZE)?,
         },
-        database: DatabaseSpec {
+        database: InstanceSettings {
             instance_class: or(db, "instance_class", DEFAULT_DB_CLASS),
             engine_version: or(db, "engine_version", DEFAULT_ENGINE_VERSION),
             allocated_storage_gb: int(db, "allocated_storage_gb", DEFAULT_STORAGE_GB)?,
@@ -249,8 +253,8 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
             multi_az: flag(db, "multi_az", false),
             backup_retention_days: int(db, "backup_retention_days", DEFAULT_BACKUP_DAYS)?,
             deletion_protection: flag(db, "deletion_protection", true),
-            skip_final_snapshot: flag(db, "skip_final_snapshot", false),
         },
+        skip_final_snapshot: flag(db, "skip_final_snapshot", false),
         cache: CacheSpec {
             enabled: flag(cache, "enabled", false),
             node_type: or(cache, "node_type", DEFAULT_CACHE_NODE_TYPE),
@@ -319,7 +323,7 @@ pub fn to_value(spec: &DeploymentSpec) -> Value {
                 ("multi_az", Value::Bool(spec.database.multi_az)),
                 ("backup_retention_days", int(spec.database.backup_retention_days)),
                 ("deletion_protection", Value::Bool(spec.database.deletion_protection)),
-                ("skip_final_snapshot", Value::Bool(spec.database.skip_final_snapshot)),
+                ("skip_final_snapshot", Value::Bool(spec.skip_final_snapshot)),
             ]),
         ),
         (

@@ -427,38 +427,19 @@ pub async fn converge(
         rds::ensure_subnet_group(&rds_client, &names.db_subnet_group(), &network.private_subnet_ids, &tags).await?;
         rds::ensure_parameter_group(&rds_client, &parameter_group, &family, &tags).await?;
         let budget = rds_budget(spec, operation);
-        let instance =
-            |identifier: String, class: &str, storage: i32, max: Option<i32>, multi_az: bool| rds::InstanceSpec {
-                identifier,
-                instance_class: class.to_owned(),
-                engine_version: spec.database.engine_version.clone(),
-                allocated_storage_gb: storage,
-                max_allocated_storage_gb: max,
-                multi_az,
-                backup_retention_days: spec.database.backup_retention_days,
-                deletion_protection: spec.database.deletion_protection,
-                subnet_group: names.db_subnet_group(),
-                parameter_group: parameter_group.clone(),
-                security_group_ids: create_security_groups.clone(),
-                kms_key_arn: key.arn.clone(),
-                tags: tags.clone(),
-            };
-        let main = instance(
-            names.database(),
-            &spec.database.instance_class,
-            spec.database.allocated_storage_gb,
-            spec.database.max_allocated_storage_gb,
-            spec.database.multi_az,
-        );
+        let instance = |identifier: String, settings: rds::InstanceSettings| rds::InstanceSpec {
+            identifier,
+            settings,
+            subnet_group: names.db_subnet_group(),
+            parameter_group: parameter_group.clone(),
+            security_group_ids: create_security_groups.clone(),
+            kms_key_arn: key.arn.clone(),
+            tags: tags.clone(),
+        };
+        let main = instance(names.database(), spec.database.clone());
         let retool_db = async {
             if spec.retool_db.enabled {
-                let retool = instance(
-                    names.retool_db(),
-                    &spec.retool_db.instance_class,
-                    spec.retool_db.allocated_storage_gb,
-                    None,
-                    false,
-                );
+                let retool = instance(names.retool_db(), spec.retool_db_settings());
                 rds::ensure_instance(&rds_client, &retool, budget, stop).await.map(|db| db.master_user_secret_arn)
             } else {
                 remove_database(&rds_client, spec, &names.retool_db(), budget, stop).await.map(|()| None)
@@ -561,7 +542,7 @@ async fn remove_database(
         };
     }
     let snapshot =
-        (!spec.database.skip_final_snapshot).then(|| Names::new(&spec.name).final_snapshot(identifier, unix_seconds()));
+        (!spec.skip_final_snapshot).then(|| Names::new(&spec.name).final_snapshot(identifier, unix_seconds()));
     rds::remove_instance(rds_client, identifier, snapshot.as_deref(), budget, stop).await
 }
 

@@ -26,16 +26,87 @@ pub const MASTER_USERNAME: &str = "retool";
 pub const DATABASE_NAME: &str = "retool";
 const FORCE_SSL: &str = "rds.force_ssl";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstanceSpec {
-    pub identifier: String,
+/// The settings of an RDS instance that this resource manages in place: the one shape of an
+/// instance, shared by configuration (the `database` block is exactly this), the desired
+/// instance, what AWS reports and drift — so drift and repair compare the same things.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InstanceSettings {
     pub instance_class: String,
+    /// Major (`16`) or specific (`16.4`); AWS reports the specific one.
     pub engine_version: String,
     pub allocated_storage_gb: i32,
+    /// `None`: storage autoscaling off.
     pub max_allocated_storage_gb: Option<i32>,
     pub multi_az: bool,
     pub backup_retention_days: i32,
     pub deletion_protection: bool,
+}
+
+/// One setting that differs: "<setting> is <have>, configured <want>".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub setting: &'static str,
+    pub have: String,
+    pub want: String,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is {}, configured {}", self.setting, self.have, self.want)
+    }
+}
+
+fn major(version: &str) -> &str {
+    version.split('.').next().unwrap_or(version)
+}
+
+impl InstanceSettings {
+    /// What differs from `want`, setting by setting: the comparison converge waits on and drift
+    /// reports. Storage grown by autoscaling is not a difference.
+    pub fn differences(&self, want: &InstanceSettings) -> Vec<Difference> {
+        let mut found = Vec::new();
+        let mut differs = |setting: &'static str, have: String, want: String| {
+            if have != want {
+                found.push(Difference { setting, have, want });
+            }
+        };
+        differs("instance class", self.instance_class.clone(), want.instance_class.clone());
+        if storage_differs(self.allocated_storage_gb, want.allocated_storage_gb, want.max_allocated_storage_gb) {
+            differs(
+                "allocated storage (GB)",
+                self.allocated_storage_gb.to_string(),
+                want.allocated_storage_gb.to_string(),
+            );
+        }
+        differs(
+            "storage autoscaling limit (GB)",
+            format!(
+                "{:?}",
+                autoscaling_limit(
+                    self.allocated_storage_gb,
+                    self.max_allocated_storage_gb,
+                    want.max_allocated_storage_gb
+                )
+            ),
+            format!("{:?}", want.max_allocated_storage_gb),
+        );
+        differs("multi-AZ", self.multi_az.to_string(), want.multi_az.to_string());
+        differs(
+            "backup retention (days)",
+            self.backup_retention_days.to_string(),
+            want.backup_retention_days.to_string(),
+        );
+        differs("deletion protection", self.deletion_protection.to_string(), want.deletion_protection.to_string());
+        differs("engine major version", major(&self.engine_version).to_owned(), major(&want.engine_version).to_owned());
+        found
+    }
+}
+
+/// An instance as it should be: its settings, where it runs, how it is encrypted and tagged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceSpec {
+    pub identifier: String,
+    pub settings: InstanceSettings,
     pub subnet_group: String,
     pub parameter_group: String,
     pub security_group_ids: Vec<String>,
@@ -43,19 +114,14 @@ pub struct InstanceSpec {
     pub tags: BTreeMap<String, String>,
 }
 
+/// An instance as AWS reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct InstanceState {
     pub identifier: String,
     pub arn: String,
     pub tags: BTreeMap<String, String>,
     pub status: String,
-    pub instance_class: String,
-    pub engine_version: String,
-    pub allocated_storage_gb: i32,
-    pub max_allocated_storage_gb: Option<i32>,
-    pub multi_az: bool,
-    pub backup_retention_days: i32,
-    pub deletion_protection: bool,
+    pub settings: InstanceSettings,
     pub storage_encrypted: bool,
     pub kms_key_id: Option<String>,
     pub ca_certificate: Option<String>,
@@ -67,44 +133,21 @@ pub struct InstanceState {
 }
 
 impl InstanceState {
-    /// What differs from `spec` among the settings this resource manages in place, one phrase each.
-    pub fn differences(&self, spec: &InstanceSpec) -> Vec<String> {
-        let mut found = Vec::new();
-        let mut differs = |what: &str, have: String, want: String| {
+    /// What differs from `spec` among the settings this resource manages in place (and the
+    /// parameter group, which a major upgrade changes).
+    pub fn differences(&self, spec: &InstanceSpec) -> Vec<Difference> {
+        self.differences_from(&spec.settings, Some(&spec.parameter_group))
+    }
+
+    /// [`Self::differences`] from `settings` and, when known, `parameter_group`.
+    pub fn differences_from(&self, settings: &InstanceSettings, parameter_group: Option<&str>) -> Vec<Difference> {
+        let mut found = self.settings.differences(settings);
+        if let Some(group) = parameter_group {
+            let (have, want) = (format!("{:?}", self.parameter_group), format!("{:?}", Some(group)));
             if have != want {
-                found.push(format!("{what} is {have}, configured {want}"));
+                found.push(Difference { setting: "parameter group", have, want });
             }
-        };
-        differs("instance class", self.instance_class.clone(), spec.instance_class.clone());
-        if storage_differs(self.allocated_storage_gb, spec.allocated_storage_gb, spec.max_allocated_storage_gb) {
-            differs(
-                "allocated storage",
-                format!("{} GB", self.allocated_storage_gb),
-                format!("{} GB", spec.allocated_storage_gb),
-            );
         }
-        differs(
-            "storage autoscaling limit",
-            format!(
-                "{:?}",
-                autoscaling_limit(
-                    self.allocated_storage_gb,
-                    self.max_allocated_storage_gb,
-                    spec.max_allocated_storage_gb
-                )
-            ),
-            format!("{:?}", spec.max_allocated_storage_gb),
-        );
-        differs("multi-AZ", self.multi_az.to_string(), spec.multi_az.to_string());
-        differs(
-            "backup retention",
-            format!("{} days", self.backup_retention_days),
-            format!("{} days", spec.backup_retention_days),
-        );
-        differs("deletion protection", self.deletion_protection.to_string(), spec.deletion_protection.to_string());
-        differs("parameter group", format!("{:?}", self.parameter_group), format!("{:?}", Some(&spec.parameter_group)));
-        let major = |version: &str| version.split('.').next().unwrap_or_default().to_owned();
-        differs("engine major version", major(&self.engine_version), major(&spec.engine_version));
         found
     }
 }
@@ -154,13 +197,15 @@ pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<I
             .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
             .collect(),
         status: db.db_instance_status().unwrap_or_default().to_owned(),
-        instance_class: db.db_instance_class().unwrap_or_default().to_owned(),
-        engine_version: db.engine_version().unwrap_or_default().to_owned(),
-        allocated_storage_gb: db.allocated_storage().unwrap_or_default(),
-        max_allocated_storage_gb: db.max_allocated_storage(),
-        multi_az: db.multi_az().unwrap_or_default(),
-        backup_retention_days: db.backup_retention_period().unwrap_or_default(),
-        deletion_protection: db.deletion_protection().unwrap_or_default(),
+        settings: InstanceSettings {
+            instance_class: db.db_instance_class().unwrap_or_default().to_owned(),
+            engine_version: db.engine_version().unwrap_or_default().to_owned(),
+            allocated_storage_gb: db.allocated_storage().unwrap_or_default(),
+            max_allocated_storage_gb: db.max_allocated_storage(),
+            multi_az: db.multi_az().unwrap_or_default(),
+            backup_retention_days: db.backup_retention_period().unwrap_or_default(),
+            deletion_protection: db.deletion_protection().unwrap_or_default(),
+        },
         storage_encrypted: db.storage_encrypted().unwrap_or_default(),
         kms_key_id: db.kms_key_id().map(str::to_owned),
         ca_certificate: db.ca_certificate_identifier().map(str::to_owned),
@@ -209,7 +254,7 @@ async fn wait_available(
             }
             Some(db) if is_ready(&db.status) => Ok(Poll::Pending(format!(
                 "DB instance {identifier} still differs: {}",
-                db.differences(spec).join(", ")
+                db.differences(spec).iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
             ))),
             Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} is {}", db.status))),
             None => Err(Error::unexpected("WaitDBInstanceAvailable", format!("DB instance {identifier} disappeared"))),
@@ -226,14 +271,15 @@ pub async fn ensure_instance(
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<InstanceState, Error> {
+    let want = &spec.settings;
     let Some(existing) = observe_instance(rds, &spec.identifier).await? else {
         rds.create_db_instance()
             .db_instance_identifier(&spec.identifier)
             .engine("postgres")
-            .engine_version(&spec.engine_version)
-            .db_instance_class(&spec.instance_class)
-            .allocated_storage(spec.allocated_storage_gb)
-            .set_max_allocated_storage(spec.max_allocated_storage_gb)
+            .engine_version(&want.engine_version)
+            .db_instance_class(&want.instance_class)
+            .allocated_storage(want.allocated_storage_gb)
+            .set_max_allocated_storage(want.max_allocated_storage_gb)
             .storage_type("gp3")
             .storage_encrypted(true)
             .kms_key_id(&spec.kms_key_arn)
@@ -241,9 +287,9 @@ pub async fn ensure_instance(
             .manage_master_user_password(true)
             .master_user_secret_kms_key_id(&spec.kms_key_arn)
             .db_name(DATABASE_NAME)
-            .multi_az(spec.multi_az)
-            .backup_retention_period(spec.backup_retention_days)
-            .deletion_protection(spec.deletion_protection)
+            .multi_az(want.multi_az)
+            .backup_retention_period(want.backup_retention_days)
+            .deletion_protection(want.deletion_protection)
             .db_subnet_group_name(&spec.subnet_group)
             .db_parameter_group_name(&spec.parameter_group)
             .set_vpc_security_group_ids(Some(spec.security_group_ids.clone()))
@@ -277,22 +323,22 @@ pub async fn ensure_instance(
     if existing.differences(spec).is_empty() {
         return wait_available(rds, spec, timeout, stop).await;
     }
-    let major_change = existing.engine_version.split('.').next() != spec.engine_version.split('.').next();
+    let major_change = major(&existing.settings.engine_version) != major(&want.engine_version);
     wait_ready(rds, &spec.identifier, timeout, stop).await?;
     // Storage only ever grows: less than what (autoscaling) allocated is refused by RDS.
-    let grow_storage = spec.allocated_storage_gb > existing.allocated_storage_gb;
+    let grow_storage = want.allocated_storage_gb > existing.settings.allocated_storage_gb;
     rds.modify_db_instance()
         .db_instance_identifier(&spec.identifier)
         .apply_immediately(true)
-        .db_instance_class(&spec.instance_class)
-        .set_allocated_storage(grow_storage.then_some(spec.allocated_storage_gb))
+        .db_instance_class(&want.instance_class)
+        .set_allocated_storage(grow_storage.then_some(want.allocated_storage_gb))
         // Autoscaling is turned off by setting its limit to the allocated storage.
-        .max_allocated_storage(spec.max_allocated_storage_gb.unwrap_or(spec.allocated_storage_gb))
-        .multi_az(spec.multi_az)
-        .backup_retention_period(spec.backup_retention_days)
-        .deletion_protection(spec.deletion_protection)
+        .max_allocated_storage(want.max_allocated_storage_gb.unwrap_or(want.allocated_storage_gb))
+        .multi_az(want.multi_az)
+        .backup_retention_period(want.backup_retention_days)
+        .deletion_protection(want.deletion_protection)
         .db_parameter_group_name(&spec.parameter_group)
-        .set_engine_version(major_change.then(|| spec.engine_version.clone()))
+        .set_engine_version(major_change.then(|| want.engine_version.clone()))
         .set_allow_major_version_upgrade(major_change.then_some(true))
         .send()
         .await
@@ -345,7 +391,7 @@ pub async fn remove_instance(
     stop: &StopSignal,
 ) -> Result<(), Error> {
     let Some(existing) = observe_instance(rds, identifier).await? else { return Ok(()) };
-    if existing.deletion_protection {
+    if existing.settings.deletion_protection {
         rds.modify_db_instance()
             .db_instance_identifier(identifier)
             .deletion_protection(false)
@@ -616,13 +662,15 @@ mod tests {
 
         let spec = InstanceSpec {
             identifier: "acme-postgres".into(),
-            instance_class: "db.m6g.large".into(),
-            engine_version: "16".into(),
-            allocated_storage_gb: 100,
-            max_allocated_storage_gb: Some(200),
-            multi_az: false,
-            backup_retention_days: 7,
-            deletion_protection: true,
+            settings: InstanceSettings {
+                instance_class: "db.m6g.large".into(),
+                engine_version: "16".into(),
+                allocated_storage_gb: 100,
+                max_allocated_storage_gb: Some(200),
+                multi_az: false,
+                backup_retention_days: 7,
+                deletion_protection: true,
+            },
             subnet_group: String::new(),
             parameter_group: "acme-postgres16".into(),
             security_group_ids: vec![],
@@ -630,16 +678,22 @@ mod tests {
             tags: BTreeMap::new(),
         };
         let grown = InstanceState {
-            instance_class: spec.instance_class.clone(),
-            engine_version: "16.4".into(),
-            allocated_storage_gb: 200,
-            max_allocated_storage_gb: Some(200),
-            backup_retention_days: 7,
-            deletion_protection: true,
+            settings: InstanceSettings {
+                engine_version: "16.4".into(),
+                allocated_storage_gb: 200,
+                max_allocated_storage_gb: Some(200),
+                ..spec.settings.clone()
+            },
             parameter_group: Some(spec.parameter_group.clone()),
             ..InstanceState::default()
         };
-        assert_eq!(grown.differences(&spec), Vec::<String>::new());
+        assert_eq!(grown.differences(&spec), Vec::new());
+        let by_hand = InstanceState {
+            settings: InstanceSettings { backup_retention_days: 1, multi_az: true, ..grown.settings.clone() },
+            ..grown
+        };
+        let found: Vec<String> = by_hand.differences(&spec).iter().map(ToString::to_string).collect();
+        assert_eq!(found, ["multi-AZ is true, configured false", "backup retention (days) is 1, configured 7"]);
     }
 
     #[test]
