@@ -14,19 +14,22 @@
 //! secrets and the key.
 //!
 //! This file reads like the resource's documentation page: schema, validation, plan, then
-//! create/read/update/delete/import. AWS work is in [`aws`] and [`stack`]; differences between
-//! configuration and AWS in [`drift`]; pure rules in [`rules`].
+//! create/read/update/delete/import. The typed configuration and state are in [`model`]; what
+//! should exist in [`desired`] and what does in [`observed`] (both pure); how they differ in
+//! [`drift`]; AWS work in [`aws`], one [`aws::chains::Chain`] per group of objects; ownership in
+//! [`owner`]; import in [`import`]; attribute validators in [`validators`] and pure rules in
+//! [`rules`].
 
 pub mod aws;
+pub mod desired;
 pub mod drift;
+pub mod import;
+pub mod model;
 pub mod names;
-pub mod network;
+pub mod observed;
 pub mod owner;
 pub mod rules;
-pub mod spec;
-pub mod stack;
-
-use std::collections::BTreeMap;
+pub mod validators;
 
 use async_trait::async_trait;
 
@@ -35,19 +38,16 @@ use crate::framework::plan_modifiers::{requires_replace, use_state_for_unknown};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting};
 use crate::framework::validators::{check, int_between};
 use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
-use crate::value::{AttributePath, Number, Type, Value};
+use crate::value::{AttributePath, Type, Value};
 
-use crate::resources::ownership::{Claim, OWNER_TAG, OwnerToken};
-use names::Names;
+use aws::chains::{ClusterChain, Context, Target};
+use desired::Desired;
+use model::{DRIFT, DeploymentSpec, Operation};
+use observed::Observed;
 use owner::{NotOurs, Owner, Private};
-use rules::cost::{Footprint, estimate_monthly_cost_usd};
-use rules::validators as rule;
 use rules::versions::KubernetesVersion;
-use spec::{DeploymentSpec, Operation};
-use stack::Observed;
 
 pub const TYPE_NAME: &str = "retool_deployment";
-const DRIFT: &str = "drift";
 
 /// Names of the computed attributes.
 pub mod attribute {
@@ -101,7 +101,7 @@ fn group(name: &str, description: &str, attributes: Vec<Attribute>) -> NestedBlo
 }
 
 fn duration_validator() -> impl crate::framework::Validator {
-    check("must be a duration such as 30m, 1h or 1h30m, at most 24h", |value| spec::timeout_problem(value.as_str()?))
+    check("must be a duration such as 30m, 1h or 1h30m, at most 24h", |value| model::timeout_problem(value.as_str()?))
 }
 
 fn vpc_id_validator() -> impl crate::framework::Validator {
@@ -139,7 +139,7 @@ fn schema() -> Schema {
                      the KMS alias `alias/retool/<name>` and the secrets under `retool/<name>/`. Changing it replaces \
                      the deployment — including its database.",
                 )
-                .validator(rule::deployment_name())
+                .validator(validators::deployment_name())
                 .plan_modifier(requires_replace()),
         )
         .attribute(
@@ -159,13 +159,13 @@ fn schema() -> Schema {
                     "The Retool release, `X.Y.Z-stable` or `X.Y.Z-edge`. Changing it alone changes no AWS \
                      infrastructure (it is recorded in the cluster's `retool:version` tag).",
                 )
-                .validator(rule::retool_version()),
+                .validator(validators::retool_version()),
         )
         .attribute(
             Attribute::new("domain", Type::String)
                 .required()
                 .description("Hostname Retool is served at, e.g. `retool.example.com` (no scheme, port or path).")
-                .validator(rule::domain()),
+                .validator(validators::domain()),
         )
         .attribute(
             Attribute::new("permission_boundary_arn", Type::String)
@@ -174,7 +174,7 @@ fn schema() -> Schema {
                     "ARN of a managed policy every IAM role this resource creates carries as its permissions boundary — \
                      typically a `retool_permission_boundary`'s `workload_boundary_policy_arn`.",
                 )
-                .validator(rule::iam_policy_arn()),
+                .validator(validators::iam_policy_arn()),
         )
         .attribute(
             Attribute::new("license_key_secret_arn", Type::String)
@@ -183,7 +183,7 @@ fn schema() -> Schema {
                     "ARN of a Secrets Manager secret holding the Retool license key, managed by the customer. The \
                      External Secrets role may read it.",
                 )
-                .validator(rule::secret_arn()),
+                .validator(validators::secret_arn()),
         )
         .attribute(
             Attribute::new(attribute::ENCRYPTION_KEY_SECRET_ARN, Type::String)
@@ -194,7 +194,7 @@ fn schema() -> Schema {
                      64-character key into `retool/<name>/encryption-key`; set it to bring an existing key when \
                      migrating an instance — that secret is never regenerated, never read, and never deleted.",
                 )
-                .validator(rule::secret_arn()),
+                .validator(validators::secret_arn()),
         )
         .attribute(
             Attribute::new("tags", Type::map(Type::String))
@@ -207,13 +207,13 @@ fn schema() -> Schema {
         )
         .attribute(
             Attribute::new("kubernetes_version", Type::String)
-                .default(Value::string(spec::DEFAULT_KUBERNETES_VERSION))
+                .default(Value::string(model::DEFAULT_KUBERNETES_VERSION))
                 .description(format!(
                     "Kubernetes minor version of the EKS cluster, default `{}`. Upgraded in place one minor version at a \
                      time; a skip or a downgrade is refused at plan.",
-                    spec::DEFAULT_KUBERNETES_VERSION
+                    model::DEFAULT_KUBERNETES_VERSION
                 ))
-                .validator(rule::kubernetes_version()),
+                .validator(validators::kubernetes_version()),
         )
         .attribute(
             Attribute::new("endpoint_public_access", Type::Bool)
@@ -222,9 +222,9 @@ fn schema() -> Schema {
         )
         .attribute(
             Attribute::new("public_access_cidrs", Type::list(Type::String))
-                .default(Value::list(vec![Value::string(spec::DEFAULT_PUBLIC_ACCESS_CIDR)]))
+                .default(Value::list(vec![Value::string(model::DEFAULT_PUBLIC_ACCESS_CIDR)]))
                 .description("IPv4 blocks allowed to reach the public API endpoint. Default `[\"0.0.0.0/0\"]`.")
-                .validator(rule::public_access_cidrs()),
+                .validator(validators::public_access_cidrs()),
         )
         .attribute(
             Attribute::new(attribute::ID, Type::String)
@@ -286,21 +286,21 @@ fn schema() -> Schema {
              is removed.",
             vec![
                 Attribute::new("instance_type", Type::String)
-                    .default(Value::string(spec::DEFAULT_INSTANCE_TYPE))
-                    .description(format!("EC2 instance type of the nodes, default `{}`.", spec::DEFAULT_INSTANCE_TYPE))
-                    .validator(rule::ec2_instance_type()),
+                    .default(Value::string(model::DEFAULT_INSTANCE_TYPE))
+                    .description(format!("EC2 instance type of the nodes, default `{}`.", model::DEFAULT_INSTANCE_TYPE))
+                    .validator(validators::ec2_instance_type()),
                 Attribute::new("min_size", Type::Number)
-                    .default(int(spec::DEFAULT_MIN_SIZE))
-                    .description(format!("Fewest nodes, default {}.", spec::DEFAULT_MIN_SIZE))
-                    .validator(int_between(rule::MIN_NODES, rule::MAX_NODES)),
+                    .default(int(model::DEFAULT_MIN_SIZE))
+                    .description(format!("Fewest nodes, default {}.", model::DEFAULT_MIN_SIZE))
+                    .validator(int_between(validators::MIN_NODES, validators::MAX_NODES)),
                 Attribute::new("desired_size", Type::Number)
-                    .default(int(spec::DEFAULT_DESIRED_SIZE))
-                    .description(format!("Nodes to run, between `min_size` and `max_size`, default {}.", spec::DEFAULT_DESIRED_SIZE))
-                    .validator(int_between(rule::MIN_NODES, rule::MAX_NODES)),
+                    .default(int(model::DEFAULT_DESIRED_SIZE))
+                    .description(format!("Nodes to run, between `min_size` and `max_size`, default {}.", model::DEFAULT_DESIRED_SIZE))
+                    .validator(int_between(validators::MIN_NODES, validators::MAX_NODES)),
                 Attribute::new("max_size", Type::Number)
-                    .default(int(spec::DEFAULT_MAX_SIZE))
-                    .description(format!("Most nodes, default {}.", spec::DEFAULT_MAX_SIZE))
-                    .validator(int_between(rule::MIN_NODES, rule::MAX_NODES)),
+                    .default(int(model::DEFAULT_MAX_SIZE))
+                    .description(format!("Most nodes, default {}.", model::DEFAULT_MAX_SIZE))
+                    .validator(int_between(validators::MIN_NODES, validators::MAX_NODES)),
             ],
         ))
         .block(group(
@@ -310,20 +310,20 @@ fn schema() -> Schema {
              by RDS in Secrets Manager. Changed in place.",
             vec![
                 Attribute::new("instance_class", Type::String)
-                    .default(Value::string(spec::DEFAULT_DB_CLASS))
-                    .description(format!("RDS instance class, default `{}`.", spec::DEFAULT_DB_CLASS))
-                    .validator(rule::rds_instance_class()),
+                    .default(Value::string(model::DEFAULT_DB_CLASS))
+                    .description(format!("RDS instance class, default `{}`.", model::DEFAULT_DB_CLASS))
+                    .validator(validators::rds_instance_class()),
                 Attribute::new("engine_version", Type::String)
-                    .default(Value::string(spec::DEFAULT_ENGINE_VERSION))
+                    .default(Value::string(model::DEFAULT_ENGINE_VERSION))
                     .description(format!(
                         "PostgreSQL version, major (`16`) or specific (`16.4`), 13 or later (Retool's minimum). Default `{}`. \
                          A new major version upgrades in place with a new parameter group.",
-                        spec::DEFAULT_ENGINE_VERSION
+                        model::DEFAULT_ENGINE_VERSION
                     ))
-                    .validator(rule::postgres_engine_version()),
+                    .validator(validators::postgres_engine_version()),
                 Attribute::new("allocated_storage_gb", Type::Number)
-                    .default(int(spec::DEFAULT_STORAGE_GB))
-                    .description(format!("Storage in GB (gp3), default {}.", spec::DEFAULT_STORAGE_GB))
+                    .default(int(model::DEFAULT_STORAGE_GB))
+                    .description(format!("Storage in GB (gp3), default {}.", model::DEFAULT_STORAGE_GB))
                     .validator(int_between(20, 65536)),
                 Attribute::new("max_allocated_storage_gb", Type::Number)
                     .optional()
@@ -331,8 +331,8 @@ fn schema() -> Schema {
                     .validator(int_between(21, 65536)),
                 Attribute::new("multi_az", Type::Bool).default(Value::Bool(false)).description("Whether RDS keeps a standby in a second zone. Default false."),
                 Attribute::new("backup_retention_days", Type::Number)
-                    .default(int(spec::DEFAULT_BACKUP_DAYS))
-                    .description(format!("Days of automated backups, default {}.", spec::DEFAULT_BACKUP_DAYS))
+                    .default(int(model::DEFAULT_BACKUP_DAYS))
+                    .description(format!("Days of automated backups, default {}.", model::DEFAULT_BACKUP_DAYS))
                     .validator(int_between(1, 35)),
                 Attribute::new("deletion_protection", Type::Bool)
                     .default(Value::Bool(true))
@@ -355,9 +355,9 @@ fn schema() -> Schema {
             vec![
                 Attribute::new("enabled", Type::Bool).default(Value::Bool(false)).description("Whether the cache exists. Default false; switched in place."),
                 Attribute::new("node_type", Type::String)
-                    .default(Value::string(spec::DEFAULT_CACHE_NODE_TYPE))
-                    .description(format!("ElastiCache node type, default `{}`.", spec::DEFAULT_CACHE_NODE_TYPE))
-                    .validator(rule::elasticache_node_type()),
+                    .default(Value::string(model::DEFAULT_CACHE_NODE_TYPE))
+                    .description(format!("ElastiCache node type, default `{}`.", model::DEFAULT_CACHE_NODE_TYPE))
+                    .validator(validators::elasticache_node_type()),
             ],
         ))
         .block(group(
@@ -367,12 +367,12 @@ fn schema() -> Schema {
             vec![
                 Attribute::new("enabled", Type::Bool).default(Value::Bool(false)).description("Whether the Retool DB instance exists. Default false; switched in place."),
                 Attribute::new("instance_class", Type::String)
-                    .default(Value::string(spec::DEFAULT_RETOOL_DB_CLASS))
-                    .description(format!("RDS instance class, default `{}`.", spec::DEFAULT_RETOOL_DB_CLASS))
-                    .validator(rule::rds_instance_class()),
+                    .default(Value::string(model::DEFAULT_RETOOL_DB_CLASS))
+                    .description(format!("RDS instance class, default `{}`.", model::DEFAULT_RETOOL_DB_CLASS))
+                    .validator(validators::rds_instance_class()),
                 Attribute::new("allocated_storage_gb", Type::Number)
-                    .default(int(spec::DEFAULT_RETOOL_DB_STORAGE_GB))
-                    .description(format!("Storage in GB, default {}.", spec::DEFAULT_RETOOL_DB_STORAGE_GB))
+                    .default(int(model::DEFAULT_RETOOL_DB_STORAGE_GB))
+                    .description(format!("Storage in GB, default {}.", model::DEFAULT_RETOOL_DB_STORAGE_GB))
                     .validator(int_between(20, 65536)),
             ],
         ))
@@ -388,79 +388,6 @@ fn schema() -> Schema {
         )),
     )
 }
-
-// ---------------------------------------------------------------------------------------------
-// Values in and out
-// ---------------------------------------------------------------------------------------------
-
-fn strings<S: AsRef<str>>(items: &[S]) -> Value {
-    Value::list(items.iter().map(|item| Value::string(item.as_ref())).collect())
-}
-
-fn optional(item: Option<&str>) -> Value {
-    item.map_or(Value::Null, Value::string)
-}
-
-/// The configured footprint's monthly estimate, when the region prices it.
-fn cost(region: &str, spec: &DeploymentSpec) -> Value {
-    let footprint = Footprint {
-        node_instance_type: spec.node_group.instance_type.clone(),
-        node_count: u32::try_from(spec.node_group.desired_size).unwrap_or_default(),
-        db_instance_class: spec.database.instance_class.clone(),
-        db_multi_az: spec.database.multi_az,
-        db_storage_gb: u32::try_from(spec.database.allocated_storage_gb).unwrap_or_default(),
-        cache_node_type: spec.cache.enabled.then(|| spec.cache.node_type.clone()),
-        retool_db: spec.retool_db.enabled.then(|| {
-            (
-                spec.retool_db.instance_class.clone(),
-                u32::try_from(spec.retool_db.allocated_storage_gb).unwrap_or_default(),
-            )
-        }),
-    };
-    estimate_monthly_cost_usd(region, &footprint).and_then(Number::from_f64).map_or(Value::Null, Value::from)
-}
-
-/// The outputs every plan can know without AWS.
-fn set_derived(state: &mut Value, region: &str, spec: &DeploymentSpec) {
-    state.set_attr(attribute::ID, Value::string(&spec.name));
-    state.set_attr(attribute::CLUSTER_NAME, Value::string(Names::new(&spec.name).cluster()));
-    state.set_attr(attribute::URL, Value::string(format!("https://{}", spec.domain)));
-    state.set_attr(attribute::EGRESS_ALLOWLIST, strings(&rules::egress::egress_allowlist()));
-    state.set_attr(attribute::COST, cost(region, spec));
-}
-
-/// `base` (the configuration side) with every output read off `observed`, and `drift`.
-fn with_outputs(base: &Value, region: &str, spec: &DeploymentSpec, observed: &Observed, drift: &[String]) -> Value {
-    let mut state = base.clone();
-    set_derived(&mut state, region, spec);
-    let cluster = observed.cluster.as_ref();
-    state.set_attr(attribute::CLUSTER_ARN, optional(cluster.map(|c| c.arn.as_str())));
-    state.set_attr(attribute::CLUSTER_ENDPOINT, optional(cluster.and_then(|c| c.endpoint.as_deref())));
-    state.set_attr(attribute::CLUSTER_CA, optional(cluster.and_then(|c| c.certificate_authority.as_deref())));
-    state.set_attr(attribute::OIDC_ISSUER_URL, optional(cluster.and_then(|c| c.oidc_issuer.as_deref())));
-    state.set_attr(attribute::KMS_KEY_ARN, optional(observed.kms.as_ref().map(|k| k.arn.as_str())));
-    let database = observed.database.as_ref();
-    state.set_attr(attribute::DATABASE_ENDPOINT, optional(database.and_then(|d| d.endpoint.as_deref())));
-    state
-        .set_attr(attribute::DATABASE_SECRET_ARN, optional(database.and_then(|d| d.master_user_secret_arn.as_deref())));
-    let encryption_key = match &spec.encryption_key_secret_arn {
-        Some(arn) => Some(arn.as_str()),
-        None => observed.encryption_key_secret.as_ref().map(|s| s.arn.as_str()),
-    };
-    state.set_attr(attribute::ENCRYPTION_KEY_SECRET_ARN, optional(encryption_key));
-    state.set_attr(attribute::JWT_SECRET_ARN, optional(observed.jwt_secret.as_ref().map(|s| s.arn.as_str())));
-    let cache = observed.live_cache().filter(|_| spec.cache.enabled);
-    state.set_attr(attribute::CACHE_ENDPOINT, optional(cache.and_then(|c| c.endpoint.as_deref())));
-    let retool_db = observed.retool_db.as_ref().filter(|_| spec.retool_db.enabled);
-    state.set_attr(attribute::RETOOL_DB_ENDPOINT, optional(retool_db.and_then(|d| d.endpoint.as_deref())));
-    state.set_attr(
-        attribute::EGRESS_IPS,
-        strings(&observed.network.as_ref().map(|n| n.egress_ips.clone()).unwrap_or_default()),
-    );
-    state.set_attr(DRIFT, strings(drift));
-    state
-}
-
 fn deletion_protected(state: &Value) -> bool {
     state.attr("database").attr("deletion_protection").as_bool().unwrap_or(true)
 }
@@ -528,11 +455,11 @@ impl Resource<AwsClients> for DeploymentResource {
             value => value.as_i64(),
         };
         if let (Some(min), Some(desired), Some(max)) = (
-            size("min_size", spec::DEFAULT_MIN_SIZE),
-            size("desired_size", spec::DEFAULT_DESIRED_SIZE),
-            size("max_size", spec::DEFAULT_MAX_SIZE),
+            size("min_size", model::DEFAULT_MIN_SIZE),
+            size("desired_size", model::DEFAULT_DESIRED_SIZE),
+            size("max_size", model::DEFAULT_MAX_SIZE),
         ) {
-            if let Some(problem) = rule::check_node_sizes(min, desired, max) {
+            if let Some(problem) = validators::check_node_sizes(min, desired, max) {
                 let at = if min > desired || min > max {
                     "min_size"
                 } else if desired > max {
@@ -545,7 +472,7 @@ impl Resource<AwsClients> for DeploymentResource {
         }
         let database = config.attr("database");
         let allocated = match database.attr("allocated_storage_gb") {
-            Value::Null => Some(spec::DEFAULT_STORAGE_GB),
+            Value::Null => Some(model::DEFAULT_STORAGE_GB),
             value => value.as_i64(),
         };
         if let (Some(allocated), Some(max)) = (allocated, database.attr("max_allocated_storage_gb").as_i64()) {
@@ -595,9 +522,9 @@ impl Resource<AwsClients> for DeploymentResource {
         let network_id = plan.planned.attr("network_id").as_str().map(str::to_owned);
         if let (Some(client), Some(network_id)) = (client, network_id) {
             if request.is_create() || replacing {
-                match network::read(client.ec2(), &network_id).await {
+                match aws::network::read(client.ec2(), &network_id).await {
                     Ok(_) => {}
-                    Err(network::NetworkProblem::Aws(error)) => plan.diagnostics.attribute_error(
+                    Err(aws::network::NetworkProblem::Aws(error)) => plan.diagnostics.attribute_error(
                         path(&["network_id"]),
                         "Could not read the network",
                         error.to_string(),
@@ -618,15 +545,15 @@ impl Resource<AwsClients> for DeploymentResource {
         if inputs.attr("network_id").is_unknown() {
             inputs.set_attr("network_id", Value::string(""));
         }
-        let planned_spec = spec::spec_of(&inputs, &default_tags).ok();
+        let planned_spec = model::spec_of(&inputs, &default_tags).ok();
         plan.planned.set_attr(DRIFT, Value::list(Vec::new()));
         match &planned_spec {
-            Some(spec) => set_derived(&mut plan.planned, region, spec),
+            Some(spec) => model::set_derived(&mut plan.planned, region, spec),
             None => {
                 for name in [attribute::URL, attribute::COST] {
                     plan.planned.set_attr(name, Value::unknown());
                 }
-                plan.planned.set_attr(attribute::EGRESS_ALLOWLIST, strings(&rules::egress::egress_allowlist()));
+                plan.planned.set_attr(attribute::EGRESS_ALLOWLIST, model::strings(&rules::egress::egress_allowlist()));
             }
         }
         if client.is_none() {
@@ -690,7 +617,7 @@ impl Resource<AwsClients> for DeploymentResource {
         let owner = Owner::for_create(&mut owned);
         // The token is kept even when the create fails part-way: the partial state resumes on it.
         *private = owned.encode();
-        apply(ctx, request.planned, Operation::Create, &owner, &Value::Null, diags).await.0
+        apply(ctx, request.planned, Operation::Create, owner, &Value::Null, diags).await.0
     }
 
     async fn read(
@@ -700,26 +627,24 @@ impl Resource<AwsClients> for DeploymentResource {
         private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let client = &ctx.client;
-        let spec = match spec::spec_of(state, client.default_tags()) {
-            Ok(spec) => spec,
-            Err(problem) => {
-                diags.error("Unreadable retool_deployment state", problem);
-                return Some(state.clone());
-            }
-        };
         let mut owned = Private::decode(private);
         let owner = Owner::for_existing(&mut owned);
         *private = owned.encode();
-        let configured_group = stack::parameter_group(&spec).ok();
-        match Box::pin(stack::observe(client, &spec.name, &spec.network_id, configured_group.as_deref())).await {
-            Ok(observed) => {
-                let (observed, not_ours) = observed.claimed_by(&owner, &Names::new(&spec.name));
-                if observed.is_gone() {
-                    tracing::debug!(name = %spec.name, "deployment is gone; removing from state");
-                    return None;
-                }
-                Some(with_outputs(state, client.region(), &spec, &observed, &findings(&spec, &observed, &not_ours)))
+        let desired = match desired_of(ctx, state, Some(owner)).await {
+            Ok(desired) => desired,
+            Err(error) => {
+                diags.error("Refreshing the deployment failed", error.to_string());
+                return Some(state.clone());
+            }
+        };
+        match observe_ours(ctx, &desired).await {
+            Ok((observed, _)) if observed.is_gone() => {
+                tracing::debug!(name = %desired.spec.name, "deployment is gone; removing from state");
+                None
+            }
+            Ok((observed, not_ours)) => {
+                let found = drift::sentences(&drift::detect(&desired, &observed, &not_ours));
+                Some(model::with_outputs(state, &desired.region, &desired.spec, &observed, &found))
             }
             Err(error) => {
                 diags.error("Refreshing the deployment failed", error.to_string());
@@ -739,24 +664,31 @@ impl Resource<AwsClients> for DeploymentResource {
         let owner = Owner::for_existing(&mut owned);
         *private = owned.encode();
         let (prior, planned) = (request.prior, request.planned);
-        let client = &ctx.client;
         let (Ok(before), Ok(after)) =
-            (spec::spec_of(prior, client.default_tags()), spec::spec_of(planned, client.default_tags()))
+            (model::spec_of(prior, ctx.client.default_tags()), model::spec_of(planned, ctx.client.default_tags()))
         else {
             diags.error("Invalid retool_deployment plan", "The prior or planned state could not be read.");
             return prior.clone();
         };
-        let prior_drift = prior.attr(DRIFT).elements().is_some_and(|items| !items.is_empty());
+        let prior_drift = prior.attr(model::DRIFT).elements().is_some_and(|items| !items.is_empty());
         if before.same_infrastructure(&after) && !prior_drift {
             // Only Retool-level settings changed: record them on the cluster, touch nothing else.
-            return match retag_cluster(client, &after, &owner).await {
+            let desired = match desired_for(ctx, after, Some(owner)).await {
+                Ok(desired) => desired,
+                Err(error) => {
+                    diags.error("Updating the deployment failed", error.to_string());
+                    return prior.clone();
+                }
+            };
+            let cx = Context { clients: &ctx.client, desired: &desired, operation: Operation::Update, stop: &ctx.stop };
+            return match ClusterChain::retag(&cx).await {
                 Ok(Some(refused)) => {
-                    owner::refuse(&[refused], TYPE_NAME, &after.name, diags);
+                    owner::refuse(&[refused], TYPE_NAME, &desired.spec.name, diags);
                     prior.clone()
                 }
                 Ok(None) => {
                     let mut state = planned.clone();
-                    set_derived(&mut state, client.region(), &after);
+                    model::set_derived(&mut state, &desired.region, &desired.spec);
                     state
                 }
                 Err(error) => {
@@ -765,7 +697,7 @@ impl Resource<AwsClients> for DeploymentResource {
                 }
             };
         }
-        let (state, converged) = apply(ctx, planned, Operation::Update, &owner, prior, diags).await;
+        let (state, converged) = apply(ctx, planned, Operation::Update, owner, prior, diags).await;
         if converged {
             // Every object now carries the mark: unmarked ones are no longer adopted.
             owned.rest.adopt_unmarked = false;
@@ -775,15 +707,14 @@ impl Resource<AwsClients> for DeploymentResource {
     }
 
     async fn delete(&self, ctx: &ResourceContext<AwsClients>, prior: &Value, diags: &mut Diagnostics) {
-        let client = &ctx.client;
-        let spec = match spec::spec_of(prior, client.default_tags()) {
-            Ok(spec) => spec,
-            Err(problem) => {
-                diags.error("Unreadable retool_deployment state", problem);
+        let desired = match desired_of(ctx, prior, None).await {
+            Ok(desired) => desired,
+            Err(error) => {
+                diags.error("Deleting the deployment failed", error.to_string());
                 return;
             }
         };
-        if spec.database.deletion_protection {
+        if desired.spec.database.deletion_protection {
             diags.attribute_error(
                 path(&["database", "deletion_protection"]),
                 "Deployment is protected from deletion",
@@ -794,15 +725,17 @@ impl Resource<AwsClients> for DeploymentResource {
             );
             return;
         }
-        match Box::pin(stack::destroy(client, &spec, &ctx.stop)).await {
+        let cx = Context { clients: &ctx.client, desired: &desired, operation: Operation::Delete, stop: &ctx.stop };
+        // Boxed: the futures of a whole stack are too large for a worker thread's stack in debug builds.
+        match Box::pin(aws::destroy(&cx)).await {
             Ok(warnings) => {
                 for warning in warnings {
                     diags.warning("Left behind on destroy", warning);
                 }
             }
-            Err(failures) => diags.error(
+            Err(error) => diags.error(
                 "Deleting the deployment failed",
-                format!("{failures}. Running destroy again continues where this stopped."),
+                format!("{error}. Running destroy again continues where this stopped."),
             ),
         }
     }
@@ -814,46 +747,49 @@ impl Resource<AwsClients> for DeploymentResource {
         private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let client = &ctx.client;
-        let cluster = match aws::eks::observe_cluster(&client.eks(), &Names::new(id).cluster()).await {
-            Ok(Some(cluster)) => cluster,
-            Ok(None) => return None,
-            Err(error) => {
-                diags.error("Reading the cluster failed", error.to_string());
-                return None;
-            }
-        };
-        let Some(network_id) = cluster.tags.get(names::NETWORK_TAG).cloned() else {
-            diags.error(
-                "Cannot import",
-                format!("EKS cluster {id} has no {} tag: it was not created by retool_deployment.", names::NETWORK_TAG),
-            );
-            return None;
-        };
-        // Import takes the deployment over: it adopts the cluster's token (or makes one, which the
-        // next apply writes) and, until then, the deployment's unmarked objects.
-        let token =
-            cluster.tags.get(OWNER_TAG).and_then(|tag| OwnerToken::from_tag(tag)).unwrap_or_else(OwnerToken::generate);
-        let owned = Private { owner: Some(token.clone()), rest: owner::Fields { adopt_unmarked: true } };
-        *private = owned.encode();
-        let owner = Owner { token, adopt_unmarked: true };
-        let (observed, not_ours) = match Box::pin(stack::observe(client, id, &network_id, None)).await {
-            Ok(observed) => observed.claimed_by(&owner, &Names::new(id)),
-            Err(error) => {
-                diags.error("Reading the deployment failed", error.to_string());
-                return None;
-            }
-        };
-        let spec = match recover_spec(id, &network_id, &observed, client.default_tags()) {
-            Ok(spec) => spec,
-            Err(problem) => {
-                diags.error("Cannot import", problem);
-                return None;
-            }
-        };
-        let base = spec::to_value(&spec);
-        Some(with_outputs(&base, client.region(), &spec, &observed, &findings(&spec, &observed, &not_ours)))
+        import::import(ctx, id, private, diags).await
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Create and update
+// ---------------------------------------------------------------------------------------------
+
+/// The desired deployment of a planned or prior state.
+async fn desired_of(
+    ctx: &ResourceContext<AwsClients>,
+    value: &Value,
+    owner: Option<Owner>,
+) -> Result<Desired, crate::error::Error> {
+    let spec = model::spec_of(value, ctx.client.default_tags())?;
+    desired_for(ctx, spec, owner).await
+}
+
+/// The desired deployment of `spec`, in the caller's partition and account.
+async fn desired_for(
+    ctx: &ResourceContext<AwsClients>,
+    spec: DeploymentSpec,
+    owner: Option<Owner>,
+) -> Result<Desired, crate::error::Error> {
+    let identity = ctx.client.identity().await?.clone();
+    Ok(Desired::new(spec, identity, ctx.client.region(), owner))
+}
+
+/// What exists of the deployment that is this instance's, and the objects with its names that
+/// are not.
+async fn observe_ours(
+    ctx: &ResourceContext<AwsClients>,
+    desired: &Desired,
+) -> Result<(Observed, Vec<NotOurs>), crate::error::Error> {
+    let group = desired.parameter_group().ok().map(|group| group.name);
+    let target =
+        Target { names: &desired.names, network_id: &desired.spec.network_id, parameter_group: group.as_deref() };
+    // Boxed: the futures of a whole stack are too large for a worker thread's stack in debug builds.
+    let observed = Box::pin(aws::observe(&ctx.client, target)).await?;
+    Ok(match &desired.owner {
+        Some(owner) => observed.claimed_by(owner, &desired.names),
+        None => (observed, Vec::new()),
+    })
 }
 
 /// Create and update: converge, then read back everything that exists, so the state records
@@ -863,27 +799,18 @@ async fn apply(
     ctx: &ResourceContext<AwsClients>,
     planned: &Value,
     operation: Operation,
-    owner: &Owner,
+    owner: Owner,
     fallback: &Value,
     diags: &mut Diagnostics,
 ) -> (Value, bool) {
-    let client = &ctx.client;
-    let spec = match spec::spec_of(planned, client.default_tags()) {
-        Ok(spec) => spec,
-        Err(problem) => {
-            diags.error("Invalid planned retool_deployment", problem);
-            return (Value::Null, false);
+    let desired = match desired_of(ctx, planned, Some(owner)).await {
+        Ok(desired) => desired,
+        Err(error) => {
+            diags.error("Invalid planned retool_deployment", error.to_string());
+            return (fallback.clone(), false);
         }
     };
-    let names = Names::new(&spec.name);
-    let configured_group = stack::parameter_group(&spec).ok();
-    let observe = || async {
-        // Boxed: the futures of a whole stack are too large for a worker thread's stack in debug builds.
-        Box::pin(stack::observe(client, &spec.name, &spec.network_id, configured_group.as_deref()))
-            .await
-            .map(|observed| observed.claimed_by(owner, &names))
-    };
-    let (mine, not_ours) = match observe().await {
+    let (mine, not_ours) = match observe_ours(ctx, &desired).await {
         Ok(found) => found,
         Err(error) => {
             diags.error("Reading the deployment failed", error.to_string());
@@ -891,28 +818,33 @@ async fn apply(
         }
     };
     let (observed, converged) = if not_ours.is_empty() {
-        let failures = Box::pin(stack::converge(client, &spec, owner, operation, &ctx.stop)).await;
-        if !failures.0.is_empty() {
-            diags.error(
-                "Applying the deployment failed",
-                format!("{failures}. Applying again continues from what exists."),
-            );
-        }
-        (observe().await, failures.0.is_empty())
+        let cx = Context { clients: &ctx.client, desired: &desired, operation, stop: &ctx.stop };
+        let converged = match Box::pin(aws::converge(&cx)).await {
+            Ok(()) => true,
+            Err(error) => {
+                diags.error(
+                    "Applying the deployment failed",
+                    format!("{error}. Applying again continues from what exists."),
+                );
+                false
+            }
+        };
+        (observe_ours(ctx, &desired).await, converged)
     } else {
-        owner::refuse(&not_ours, TYPE_NAME, &spec.name, diags);
+        owner::refuse(&not_ours, TYPE_NAME, &desired.spec.name, diags);
         (Ok((mine, not_ours)), false)
     };
+    let (spec, region) = (&desired.spec, desired.region.as_str());
     let state = match observed {
-        Ok((observed, _)) if converged => {
-            let residual = drift::detect(&spec, &observed);
+        Ok((observed, not_ours)) if converged => {
+            let residual = drift::sentences(&drift::detect(&desired, &observed, &not_ours));
             if !residual.is_empty() {
                 diags.warning(
                     "Deployment not fully converged",
                     format!("AWS still differs after the apply: {}", residual.join("; ")),
                 );
             }
-            let mut state = with_outputs(planned, client.region(), &spec, &observed, &[]);
+            let mut state = model::with_outputs(planned, region, spec, &observed, &[]);
             // The network is another resource: if it changed in this same apply, its new egress
             // IPs reach this state at the next refresh; a known planned value must stand.
             let planned_ips = planned.attr(attribute::EGRESS_IPS);
@@ -922,153 +854,22 @@ async fn apply(
             state
         }
         Ok((observed, _)) if observed.is_gone() && operation == Operation::Create => Value::Null,
-        Ok((observed, not_ours)) => without_unknowns(with_outputs(
-            planned,
-            client.region(),
-            &spec,
-            &observed,
-            &findings(&spec, &observed, &not_ours),
-        )),
+        Ok((observed, not_ours)) => {
+            let found = drift::sentences(&drift::detect(&desired, &observed, &not_ours));
+            model::without_unknowns(model::with_outputs(planned, region, spec, &observed, &found))
+        }
         Err(error) => {
             diags.error("Reading the deployment back failed", error.to_string());
-            without_unknowns(planned.clone())
+            model::without_unknowns(planned.clone())
         }
     };
     (state, converged)
 }
 
-/// Drift, and the objects with the deployment's names that are not this instance's.
-fn findings(spec: &DeploymentSpec, observed: &Observed, not_ours: &[NotOurs]) -> Vec<String> {
-    let mut found = drift::detect(spec, observed);
-    found.extend(not_ours.iter().map(|object| match &object.claim {
-        Claim::Foreign(_) => format!("{} belongs to another Terraform resource (retool:owner)", object.object),
-        Claim::Unmarked | Claim::Ours => {
-            format!("{} exists without this deployment's retool:owner mark", object.object)
-        }
-    }));
-    found
-}
-
-/// State may not hold unknown values: what is not known after a failure is recorded as null.
-fn without_unknowns(value: Value) -> Value {
-    match value {
-        value if value.is_unknown() => Value::Null,
-        Value::Object(attributes) => {
-            Value::Object(attributes.into_iter().map(|(k, v)| (k, without_unknowns(v))).collect())
-        }
-        Value::List(items) => Value::List(items.into_iter().map(without_unknowns).collect()),
-        other => other,
-    }
-}
-
-/// Brings the cluster's record tags (version, domain, …) up to date; a cluster that is not this
-/// instance's is left alone and returned.
-async fn retag_cluster(
-    client: &AwsClients,
-    spec: &DeploymentSpec,
-    owner: &Owner,
-) -> Result<Option<NotOurs>, crate::error::Error> {
-    let eks = client.eks();
-    let name = Names::new(&spec.name).cluster();
-    let Some(cluster) = aws::eks::observe_cluster(&eks, &name).await? else {
-        return Ok(None);
-    };
-    if let Some(claim) = owner.refuses(&cluster.tags) {
-        return Ok(Some(NotOurs { object: format!("EKS cluster {name}"), claim }));
-    }
-    let wanted = owner.mark(stack::cluster_tags(spec));
-    let changed: BTreeMap<String, String> =
-        wanted.into_iter().filter(|(k, v)| cluster.tags.get(k) != Some(v)).collect();
-    if changed.is_empty() {
-        return Ok(None);
-    }
-    eks.tag_resource()
-        .resource_arn(&cluster.arn)
-        .set_tags(Some(aws::hash_map(&changed)))
-        .send()
-        .await
-        .map(|_| None)
-        .map_err(|e| crate::error::Error::from_sdk("TagResource", e))
-}
-
-/// The configuration of an existing deployment, from what AWS reports (import).
-fn recover_spec(
-    name: &str,
-    network_id: &str,
-    observed: &Observed,
-    default_tags: &BTreeMap<String, String>,
-) -> Result<DeploymentSpec, String> {
-    let cluster = observed.cluster.as_ref().ok_or("the cluster does not exist")?;
-    let tag = |key: &str| cluster.tags.get(key).cloned();
-    let retool_version =
-        tag(names::VERSION_TAG).ok_or_else(|| format!("the cluster has no {} tag", names::VERSION_TAG))?;
-    let domain = tag(names::DOMAIN_TAG).ok_or_else(|| format!("the cluster has no {} tag", names::DOMAIN_TAG))?;
-    let database = observed.database.as_ref().ok_or("the database does not exist")?;
-    let node_group = observed.node_groups.first().ok_or("the cluster has no node group")?;
-    let tags: BTreeMap<String, String> = cluster
-        .tags
-        .iter()
-        .filter(|(key, value)| !key.starts_with("retool:") && default_tags.get(*key) != Some(*value))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let major = database.settings.engine_version.split('.').next().unwrap_or_default().to_owned();
-    let retool_db = observed.retool_db.as_ref();
-    let cache = observed.live_cache();
-    Ok(DeploymentSpec {
-        name: name.to_owned(),
-        network_id: network_id.to_owned(),
-        retool_version,
-        domain,
-        permission_boundary_arn: observed.cluster_role.as_ref().and_then(|role| role.boundary.clone()),
-        license_key_secret_arn: tag(names::LICENSE_TAG),
-        encryption_key_secret_arn: tag(names::CUSTOMER_KEY_TAG),
-        tags,
-        default_tags: default_tags.clone(),
-        kubernetes_version: cluster.version.clone(),
-        endpoint_public_access: cluster.endpoint_public_access,
-        public_access_cidrs: if cluster.public_access_cidrs.is_empty() {
-            vec![spec::DEFAULT_PUBLIC_ACCESS_CIDR.to_owned()]
-        } else {
-            cluster.public_access_cidrs.clone()
-        },
-        node_group: spec::NodeGroupSpec {
-            instance_type: node_group
-                .instance_types
-                .first()
-                .cloned()
-                .unwrap_or_else(|| spec::DEFAULT_INSTANCE_TYPE.to_owned()),
-            min_size: node_group.min_size,
-            desired_size: node_group.desired_size,
-            max_size: node_group.max_size,
-        },
-        database: spec::InstanceSettings {
-            engine_version: major,
-            max_allocated_storage_gb: database
-                .settings
-                .max_allocated_storage_gb
-                .filter(|gb| *gb > database.settings.allocated_storage_gb),
-            ..database.settings.clone()
-        },
-        skip_final_snapshot: false,
-        cache: spec::CacheSpec {
-            enabled: cache.is_some(),
-            node_type: cache.map_or_else(|| spec::DEFAULT_CACHE_NODE_TYPE.to_owned(), |c| c.node_type.clone()),
-        },
-        retool_db: spec::RetoolDbSpec {
-            enabled: retool_db.is_some(),
-            instance_class: retool_db
-                .map_or_else(|| spec::DEFAULT_RETOOL_DB_CLASS.to_owned(), |d| d.settings.instance_class.clone()),
-            allocated_storage_gb: retool_db
-                .map_or(i32::try_from(spec::DEFAULT_RETOOL_DB_STORAGE_GB).unwrap_or(20), |d| {
-                    d.settings.allocated_storage_gb
-                }),
-        },
-        timeouts: spec::Timeouts::default(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::framework::validate::validate_block;
 
@@ -1212,25 +1013,25 @@ mod tests {
 
     #[test]
     fn spec_round_trips_through_state_and_outputs_fill_from_observation() {
-        let spec = spec::spec_of(&config(&[]), &BTreeMap::new()).expect("spec");
-        assert_eq!(spec::spec_of(&spec::to_value(&spec), &BTreeMap::new()), Ok(spec.clone()));
+        let spec = model::spec_of(&config(&[]), &BTreeMap::new()).expect("spec");
+        assert_eq!(model::spec_of(&model::to_value(&spec), &BTreeMap::new()), Ok(spec.clone()));
         let observed = Observed::default();
-        let state = with_outputs(&spec::to_value(&spec), "us-east-1", &spec, &observed, &["x".to_owned()]);
+        let state = model::with_outputs(&model::to_value(&spec), "us-east-1", &spec, &observed, &["x".to_owned()]);
         assert_eq!(state.attr(attribute::ID).as_str(), Some("acme"));
         assert_eq!(state.attr(attribute::URL).as_str(), Some("https://retool.acme.com"));
         assert!(state.attr(attribute::CLUSTER_ARN).is_null());
         assert!(state.attr(attribute::COST).as_number().is_some(), "the default footprint is priced");
-        assert_eq!(state.attr(DRIFT), &strings(&["x"]));
-        assert!(without_unknowns(Value::object([("a", Value::unknown())])).attr("a").is_null());
+        assert_eq!(state.attr(DRIFT), &model::strings(&["x"]));
+        assert!(model::without_unknowns(Value::object([("a", Value::unknown())])).attr("a").is_null());
     }
 
     #[test]
     fn retool_version_alone_is_not_an_infrastructure_change() {
-        let before = spec::spec_of(&config(&[]), &BTreeMap::new()).expect("spec");
-        let after = spec::spec_of(&config(&[("retool_version", Value::string("3.150.0-edge"))]), &BTreeMap::new())
+        let before = model::spec_of(&config(&[]), &BTreeMap::new()).expect("spec");
+        let after = model::spec_of(&config(&[("retool_version", Value::string("3.150.0-edge"))]), &BTreeMap::new())
             .expect("spec");
         assert!(before.same_infrastructure(&after));
-        let resized = spec::spec_of(&config(&[("node_group", nodes(1, 1, 2))]), &BTreeMap::new()).expect("spec");
+        let resized = model::spec_of(&config(&[("node_group", nodes(1, 1, 2))]), &BTreeMap::new()).expect("spec");
         assert!(!before.same_infrastructure(&resized));
     }
 }

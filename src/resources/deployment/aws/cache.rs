@@ -16,28 +16,8 @@ use super::{absent_if_missing, ok_if_missing, wait};
 use crate::aws::wait::{Poll, RetryWhile, retry_while};
 use crate::error::Error;
 use crate::framework::StopSignal;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheSpec {
-    pub replication_group: String,
-    pub subnet_group: String,
-    pub node_type: String,
-    pub subnet_ids: Vec<String>,
-    pub security_group_ids: Vec<String>,
-    pub kms_key_arn: String,
-    pub tags: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CacheState {
-    pub arn: String,
-    pub tags: BTreeMap<String, String>,
-    pub status: String,
-    pub node_type: String,
-    pub transit_encryption: bool,
-    pub at_rest_encryption: bool,
-    pub endpoint: Option<String>,
-}
+use crate::resources::deployment::desired::Cache;
+use crate::resources::deployment::observed::{CacheState, CacheSubnetGroupState};
 
 fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
@@ -77,7 +57,7 @@ pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState
 
 async fn wait_available(
     elasticache: &Client,
-    spec: &CacheSpec,
+    spec: &Cache,
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<CacheState, Error> {
@@ -98,13 +78,6 @@ async fn wait_available(
         }
     })
     .await
-}
-
-/// A cache subnet group: its ARN and tags.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SubnetGroupState {
-    pub arn: String,
-    pub tags: BTreeMap<String, String>,
 }
 
 async fn resource_tags(elasticache: &Client, arn: &str) -> Result<BTreeMap<String, String>, Error> {
@@ -143,7 +116,7 @@ async fn mark(
 }
 
 /// Cache subnet group `name`; `None` when it does not exist.
-pub async fn observe_subnet_group(elasticache: &Client, name: &str) -> Result<Option<SubnetGroupState>, Error> {
+pub async fn observe_subnet_group(elasticache: &Client, name: &str) -> Result<Option<CacheSubnetGroupState>, Error> {
     let found = absent_if_missing(
         elasticache
             .describe_cache_subnet_groups()
@@ -157,7 +130,7 @@ pub async fn observe_subnet_group(elasticache: &Client, name: &str) -> Result<Op
     let Some(group) = group else { return Ok(None) };
     let arn = group.arn().unwrap_or_default().to_owned();
     let tags = resource_tags(elasticache, &arn).await?;
-    Ok(Some(SubnetGroupState { arn, tags }))
+    Ok(Some(CacheSubnetGroupState { arn, tags }))
 }
 
 async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, Error> {
@@ -168,7 +141,7 @@ async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, E
 /// available.
 pub async fn ensure(
     elasticache: &Client,
-    spec: &CacheSpec,
+    spec: &Cache,
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<CacheState, Error> {

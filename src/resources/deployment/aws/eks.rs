@@ -6,7 +6,6 @@
 //! until ACTIVE (or gone), within the operation's timeout. A node group's instance type cannot be
 //! changed in AWS, so a new type gets a new group, created before the old one is deleted.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_eks::Client;
@@ -19,65 +18,8 @@ use super::{absent_if_missing, hash_map, ok_if_missing, wait};
 use crate::aws::wait::{Poll, RetryWhile, retry_while};
 use crate::error::Error;
 use crate::framework::StopSignal;
-
-/// What the cluster should be.
-#[derive(Debug, Clone)]
-pub struct ClusterSpec {
-    pub name: String,
-    pub version: String,
-    pub role_arn: String,
-    pub subnet_ids: Vec<String>,
-    pub security_group_ids: Vec<String>,
-    pub endpoint_public_access: bool,
-    pub public_access_cidrs: Vec<String>,
-    pub kms_key_arn: String,
-    pub tags: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ClusterState {
-    pub name: String,
-    pub arn: String,
-    pub status: String,
-    pub version: String,
-    pub endpoint: Option<String>,
-    pub certificate_authority: Option<String>,
-    pub oidc_issuer: Option<String>,
-    pub subnet_ids: Vec<String>,
-    pub security_group_ids: Vec<String>,
-    /// The security group EKS creates for the cluster (`clusterSecurityGroupId`); managed node
-    /// groups without a launch template run in it, so it is what the databases must admit.
-    pub eks_security_group_id: Option<String>,
-    pub endpoint_public_access: bool,
-    pub public_access_cidrs: Vec<String>,
-    pub encryption_key_arn: Option<String>,
-    pub tags: BTreeMap<String, String>,
-}
-
-/// What the node group should be.
-#[derive(Debug, Clone)]
-pub struct NodeGroupSpec {
-    pub name: String,
-    pub role_arn: String,
-    pub subnet_ids: Vec<String>,
-    pub instance_type: String,
-    pub min_size: i32,
-    pub desired_size: i32,
-    pub max_size: i32,
-    pub tags: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NodeGroupState {
-    pub name: String,
-    pub arn: String,
-    pub tags: BTreeMap<String, String>,
-    pub status: String,
-    pub instance_types: Vec<String>,
-    pub min_size: i32,
-    pub desired_size: i32,
-    pub max_size: i32,
-}
+use crate::resources::deployment::desired::{Cluster, NodeGroup};
+use crate::resources::deployment::observed::{ClusterState, NodeGroupState};
 
 fn sorted(items: &[String]) -> Vec<String> {
     let mut items = items.to_vec();
@@ -116,7 +58,7 @@ pub async fn observe_cluster(eks: &Client, name: &str) -> Result<Option<ClusterS
     }))
 }
 
-fn vpc_config(spec: &ClusterSpec) -> VpcConfigRequest {
+fn vpc_config(spec: &Cluster) -> VpcConfigRequest {
     VpcConfigRequest::builder()
         .set_subnet_ids(Some(spec.subnet_ids.clone()))
         .set_security_group_ids(Some(spec.security_group_ids.clone()))
@@ -166,7 +108,7 @@ async fn wait_active(eks: &Client, name: &str, timeout: Duration, stop: &StopSig
 /// Creates the cluster or brings version, endpoint access and tags to `spec`; waits for ACTIVE.
 pub async fn ensure_cluster(
     eks: &Client,
-    spec: &ClusterSpec,
+    spec: &Cluster,
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<ClusterState, Error> {
@@ -338,7 +280,7 @@ async fn wait_node_group_gone(
     .await
 }
 
-fn scaling(spec: &NodeGroupSpec) -> NodegroupScalingConfig {
+fn scaling(spec: &NodeGroup) -> NodegroupScalingConfig {
     NodegroupScalingConfig::builder()
         .min_size(spec.min_size)
         .desired_size(spec.desired_size)
@@ -351,7 +293,7 @@ fn scaling(spec: &NodeGroupSpec) -> NodegroupScalingConfig {
 pub async fn ensure_node_group(
     eks: &Client,
     cluster: &str,
-    spec: &NodeGroupSpec,
+    spec: &NodeGroup,
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<NodeGroupState, Error> {

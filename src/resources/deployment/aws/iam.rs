@@ -12,64 +12,15 @@ use std::collections::BTreeMap;
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
-use serde_json::json;
 
 use super::{absent_if_missing, ok_if_missing};
 use crate::error::Error;
+use crate::resources::deployment::desired::{Role, STS_AUDIENCE};
+use crate::resources::deployment::observed::RoleState;
 
-/// Audience of the tokens EKS pod identity webhooks exchange.
-const STS_AUDIENCE: &str = "sts.amazonaws.com";
 /// Thumbprint of the root CA EKS OIDC issuers chain to (IAM ignores it for well-known issuers,
 /// but the API still asks for one).
 const EKS_ISSUER_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleState {
-    pub arn: String,
-    pub boundary: Option<String>,
-    pub tags: BTreeMap<String, String>,
-}
-
-/// What one role should be.
-#[derive(Debug, Clone)]
-pub struct RoleSpec {
-    pub name: String,
-    pub trust: serde_json::Value,
-    pub boundary: Option<String>,
-    pub managed_policies: Vec<String>,
-    /// Name and document of the role's inline policy.
-    pub inline: Option<(String, serde_json::Value)>,
-    pub tags: BTreeMap<String, String>,
-}
-
-pub fn service_trust(service: &str) -> serde_json::Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
-    })
-}
-
-/// Trust for a Kubernetes service account through the cluster's OIDC provider.
-pub fn web_identity_trust(
-    provider_arn: &str,
-    issuer_url: &str,
-    namespace: &str,
-    service_account: &str,
-) -> serde_json::Value {
-    let issuer = issuer_url.trim_start_matches("https://");
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                format!("{issuer}:sub"): format!("system:serviceaccount:{namespace}:{service_account}"),
-                format!("{issuer}:aud"): STS_AUDIENCE,
-            }}
-        }]
-    })
-}
 
 fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().filter_map(|(key, value)| Tag::builder().key(key).value(value).build().ok()).collect()
@@ -118,7 +69,7 @@ pub async fn observe_role(iam: &Client, name: &str) -> Result<Option<RoleState>,
 }
 
 /// Creates the role or brings trust, boundary and policies back to `spec`; returns its ARN.
-pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, Error> {
+pub async fn ensure_role(iam: &Client, spec: &Role) -> Result<String, Error> {
     let trust = spec.trust.to_string();
     let existing = absent_if_missing(
         iam.get_role().role_name(&spec.name).send().await.map_err(|e| Error::from_sdk("GetRole", e)),
@@ -259,17 +210,6 @@ pub async fn remove_role(iam: &Client, name: &str) -> Result<(), Error> {
     )
 }
 
-/// `arn:<partition>:iam::<account>:oidc-provider/<issuer without scheme>`, in the caller's
-/// partition and account.
-pub fn oidc_provider_arn(identity: &crate::aws::CallerIdentity, issuer_url: &str) -> String {
-    format!(
-        "arn:{}:iam::{}:oidc-provider/{}",
-        identity.partition,
-        identity.account_id,
-        issuer_url.trim_start_matches("https://")
-    )
-}
-
 fn user_tag(deployment: &str) -> String {
     format!("{}{deployment}", super::super::names::OIDC_USER_TAG_PREFIX)
 }
@@ -362,6 +302,7 @@ pub async fn release_oidc(iam: &Client, arn: &str, deployment: &str) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn policy_documents_decode_from_iam() {
@@ -369,18 +310,5 @@ mod tests {
         assert_eq!(parse_document(encoded), Some(json!({"Version": "2012-10-17"})));
         assert_eq!(parse_document("{\"a\":1}"), Some(json!({"a": 1})));
         assert_eq!(percent_decode("100%"), "100%");
-    }
-
-    #[test]
-    fn web_identity_trust_names_the_service_account() {
-        let trust = web_identity_trust(
-            "arn:aws:iam::1:oidc-provider/oidc.example/id/X",
-            "https://oidc.example/id/X",
-            "ns",
-            "sa",
-        );
-        let condition = &trust["Statement"][0]["Condition"]["StringEquals"];
-        assert_eq!(condition["oidc.example/id/X:sub"], "system:serviceaccount:ns:sa");
-        assert_eq!(condition["oidc.example/id/X:aud"], STS_AUDIENCE);
     }
 }

@@ -11,6 +11,7 @@ use aws_sdk_kms::types::{KeyState as AwsKeyState, Tag};
 
 use super::absent_if_missing;
 use crate::error::Error;
+use crate::resources::deployment::observed::KeyState;
 
 /// Tag on a key that destroy kept, naming the snapshots it still decrypts.
 pub const RETAINED_FOR_TAG: &str = "retool:retained-for";
@@ -19,17 +20,6 @@ const MAX_TAG_VALUE: usize = 256;
 
 /// Days between destroy and the key's deletion.
 pub const DELETION_WINDOW_DAYS: i32 = 7;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyState {
-    pub arn: String,
-    pub key_id: String,
-    pub enabled: bool,
-    pub pending_deletion: bool,
-    pub rotation: bool,
-    /// The key's tags (its ownership mark among them).
-    pub tags: BTreeMap<String, String>,
-}
 
 /// The key's tags, as a map.
 async fn key_tags(kms: &Client, key_id: &str) -> Result<BTreeMap<String, String>, Error> {

@@ -1,13 +1,23 @@
-//! The AWS work of `retool_deployment`, one file per service. Each offers `observe` (read what
-//! exists, by name), `ensure` (create what is missing, change what differs) and `remove` — so one
-//! code path creates, repairs drift and resumes an apply that failed half-way.
+//! The AWS work of `retool_deployment`: [`observe`], [`converge`] and [`destroy`] run the
+//! deployment's [`chains`]; below them, one file per service offers `observe` (read what exists,
+//! by name), `ensure` (create what is missing, change what differs) and `remove` — so one code
+//! path creates, repairs drift and resumes an apply that failed half-way.
 
 pub mod cache;
+pub mod chains;
+pub mod converge;
+pub mod destroy;
 pub mod eks;
 pub mod iam;
 pub mod kms;
+pub mod network;
+pub mod observe;
 pub mod rds;
 pub mod secrets;
+
+pub use converge::converge;
+pub use destroy::destroy;
+pub use observe::observe;
 
 use std::future::Future;
 use std::time::Duration;

@@ -18,6 +18,9 @@ use super::{absent_if_missing, ok_if_missing, wait};
 use crate::aws::wait::Poll;
 use crate::error::Error;
 use crate::framework::StopSignal;
+use crate::resources::deployment::desired::DbInstance;
+use crate::resources::deployment::model::{InstanceSettings, major};
+use crate::resources::deployment::observed::{DbSubnetGroupState, GroupState, InstanceState, ParameterGroupState};
 
 /// The CA every instance uses (RSA 2048, valid until 2061), set explicitly rather than left to
 /// the account default.
@@ -25,148 +28,6 @@ pub const CA_CERTIFICATE: &str = "rds-ca-rsa2048-g1";
 pub const MASTER_USERNAME: &str = "retool";
 pub const DATABASE_NAME: &str = "retool";
 const FORCE_SSL: &str = "rds.force_ssl";
-
-/// The settings of an RDS instance that this resource manages in place: the one shape of an
-/// instance, shared by configuration (the `database` block is exactly this), the desired
-/// instance, what AWS reports and drift — so drift and repair compare the same things.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct InstanceSettings {
-    pub instance_class: String,
-    /// Major (`16`) or specific (`16.4`); AWS reports the specific one.
-    pub engine_version: String,
-    pub allocated_storage_gb: i32,
-    /// `None`: storage autoscaling off.
-    pub max_allocated_storage_gb: Option<i32>,
-    pub multi_az: bool,
-    pub backup_retention_days: i32,
-    pub deletion_protection: bool,
-}
-
-/// One setting that differs: "<setting> is <have>, configured <want>".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Difference {
-    pub setting: &'static str,
-    pub have: String,
-    pub want: String,
-}
-
-impl std::fmt::Display for Difference {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} is {}, configured {}", self.setting, self.have, self.want)
-    }
-}
-
-fn major(version: &str) -> &str {
-    version.split('.').next().unwrap_or(version)
-}
-
-impl InstanceSettings {
-    /// What differs from `want`, setting by setting: the comparison converge waits on and drift
-    /// reports. Storage grown by autoscaling is not a difference.
-    pub fn differences(&self, want: &InstanceSettings) -> Vec<Difference> {
-        let mut found = Vec::new();
-        let mut differs = |setting: &'static str, have: String, want: String| {
-            if have != want {
-                found.push(Difference { setting, have, want });
-            }
-        };
-        differs("instance class", self.instance_class.clone(), want.instance_class.clone());
-        if storage_differs(self.allocated_storage_gb, want.allocated_storage_gb, want.max_allocated_storage_gb) {
-            differs(
-                "allocated storage (GB)",
-                self.allocated_storage_gb.to_string(),
-                want.allocated_storage_gb.to_string(),
-            );
-        }
-        differs(
-            "storage autoscaling limit (GB)",
-            format!(
-                "{:?}",
-                autoscaling_limit(
-                    self.allocated_storage_gb,
-                    self.max_allocated_storage_gb,
-                    want.max_allocated_storage_gb
-                )
-            ),
-            format!("{:?}", want.max_allocated_storage_gb),
-        );
-        differs("multi-AZ", self.multi_az.to_string(), want.multi_az.to_string());
-        differs(
-            "backup retention (days)",
-            self.backup_retention_days.to_string(),
-            want.backup_retention_days.to_string(),
-        );
-        differs("deletion protection", self.deletion_protection.to_string(), want.deletion_protection.to_string());
-        differs("engine major version", major(&self.engine_version).to_owned(), major(&want.engine_version).to_owned());
-        found
-    }
-}
-
-/// An instance as it should be: its settings, where it runs, how it is encrypted and tagged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstanceSpec {
-    pub identifier: String,
-    pub settings: InstanceSettings,
-    pub subnet_group: String,
-    pub parameter_group: String,
-    pub security_group_ids: Vec<String>,
-    pub kms_key_arn: String,
-    pub tags: BTreeMap<String, String>,
-}
-
-/// An instance as AWS reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct InstanceState {
-    pub identifier: String,
-    pub arn: String,
-    pub tags: BTreeMap<String, String>,
-    pub status: String,
-    pub settings: InstanceSettings,
-    pub storage_encrypted: bool,
-    pub kms_key_id: Option<String>,
-    pub ca_certificate: Option<String>,
-    pub parameter_group: Option<String>,
-    pub subnet_group: Option<String>,
-    pub security_group_ids: Vec<String>,
-    pub endpoint: Option<String>,
-    pub master_user_secret_arn: Option<String>,
-}
-
-impl InstanceState {
-    /// What differs from `spec` among the settings this resource manages in place (and the
-    /// parameter group, which a major upgrade changes).
-    pub fn differences(&self, spec: &InstanceSpec) -> Vec<Difference> {
-        self.differences_from(&spec.settings, Some(&spec.parameter_group))
-    }
-
-    /// [`Self::differences`] from `settings` and, when known, `parameter_group`.
-    pub fn differences_from(&self, settings: &InstanceSettings, parameter_group: Option<&str>) -> Vec<Difference> {
-        let mut found = self.settings.differences(settings);
-        if let Some(group) = parameter_group {
-            let (have, want) = (format!("{:?}", self.parameter_group), format!("{:?}", Some(group)));
-            if have != want {
-                found.push(Difference { setting: "parameter group", have, want });
-            }
-        }
-        found
-    }
-}
-
-/// Whether allocated storage `have` differs from the configured `want`. With autoscaling on
-/// (a configured limit), RDS grows storage past `want` on its own: only less is a difference.
-pub fn storage_differs(have: i32, want: i32, want_limit: Option<i32>) -> bool {
-    if want_limit.is_some() { have < want } else { have != want }
-}
-
-/// The autoscaling limit an instance has, as configuration would say it: RDS reports a limit
-/// equal to the allocated storage when autoscaling is off, but autoscaling may also have grown
-/// storage up to the configured limit.
-pub fn autoscaling_limit(allocated: i32, limit: Option<i32>, want_limit: Option<i32>) -> Option<i32> {
-    match want_limit {
-        Some(_) => limit,
-        None => limit.filter(|gb| *gb > allocated),
-    }
-}
 
 fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
@@ -238,7 +99,7 @@ async fn wait_ready(rds: &Client, identifier: &str, timeout: Duration, stop: &St
 
 async fn wait_available(
     rds: &Client,
-    spec: &InstanceSpec,
+    spec: &DbInstance,
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<InstanceState, Error> {
@@ -267,7 +128,7 @@ async fn wait_available(
 /// available with the configured settings.
 pub async fn ensure_instance(
     rds: &Client,
-    spec: &InstanceSpec,
+    spec: &DbInstance,
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<InstanceState, Error> {
@@ -445,28 +306,6 @@ pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Res
     Ok(found)
 }
 
-/// A DB subnet or parameter group: its ARN and tags.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct GroupState {
-    pub name: String,
-    pub arn: String,
-    pub tags: BTreeMap<String, String>,
-}
-
-/// A DB subnet group and its subnets, sorted.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct SubnetGroupState {
-    pub group: GroupState,
-    pub subnet_ids: Vec<String>,
-}
-
-/// A DB parameter group and whether it forces TLS.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ParameterGroupState {
-    pub group: GroupState,
-    pub forces_ssl: bool,
-}
-
 async fn resource_tags(rds: &Client, arn: &str) -> Result<BTreeMap<String, String>, Error> {
     let listed = rds
         .list_tags_for_resource()
@@ -497,7 +336,7 @@ async fn mark_group(rds: &Client, group: &GroupState, want: &BTreeMap<String, St
 }
 
 /// DB subnet group `name`; `None` when it does not exist.
-pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<SubnetGroupState>, Error> {
+pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<DbSubnetGroupState>, Error> {
     let found = absent_if_missing(
         rds.describe_db_subnet_groups()
             .db_subnet_group_name(name)
@@ -513,7 +352,7 @@ pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<Sub
     subnet_ids.sort();
     let arn = group.db_subnet_group_arn().unwrap_or_default().to_owned();
     let tags = resource_tags(rds, &arn).await?;
-    Ok(Some(SubnetGroupState { group: GroupState { name: name.to_owned(), arn, tags }, subnet_ids }))
+    Ok(Some(DbSubnetGroupState { group: GroupState { name: name.to_owned(), arn, tags }, subnet_ids }))
 }
 
 /// Creates the subnet group, or points it at `subnet_ids` (sorted) when it lists others.
@@ -650,6 +489,7 @@ pub async fn remove_subnet_group(rds: &Client, name: &str) -> Result<(), Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::deployment::model::{autoscaling_limit, storage_differs};
 
     #[test]
     fn autoscaled_storage_is_not_a_difference() {
@@ -660,7 +500,7 @@ mod tests {
         assert_eq!(autoscaling_limit(200, Some(200), Some(200)), Some(200), "grown up to the limit");
         assert_eq!(autoscaling_limit(100, Some(100), None), None, "RDS's way of saying off");
 
-        let spec = InstanceSpec {
+        let spec = DbInstance {
             identifier: "acme-postgres".into(),
             settings: InstanceSettings {
                 instance_class: "db.m6g.large".into(),

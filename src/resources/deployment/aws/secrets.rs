@@ -15,18 +15,11 @@ use aws_sdk_secretsmanager::types::Tag;
 
 use super::{absent_if_missing, ok_if_missing};
 use crate::error::Error;
+use crate::resources::deployment::observed::SecretState;
 use crate::resources::deployment::rules::secrets::{RandomUnavailable, SecretValue};
 
 /// Days a deleted secret can still be restored.
 pub const RECOVERY_WINDOW_DAYS: i64 = 7;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretState {
-    pub arn: String,
-    pub has_value: bool,
-    pub scheduled_for_deletion: bool,
-    pub tags: BTreeMap<String, String>,
-}
 
 fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()

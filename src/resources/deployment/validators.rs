@@ -2,14 +2,14 @@
 //! `terraform validate`, so a bad name, version, size or ARN is an error on its attribute before
 //! any AWS call, never an API error half-way through an apply.
 //!
-//! The formats themselves live in [`super::versions`] and [`super::instance_types`]; this file
+//! The formats themselves live in [`super::rules::versions`] and [`super::rules::instance_types`]; this file
 //! adapts them to the framework's [`Validator`] and adds the ones that are only strings.
 
 use crate::aws::is_region_name;
 use crate::framework::validators::{self, Validator};
 
-use super::instance_types::{InstanceKind, InstanceType};
-use super::versions::{DEFAULT_KUBERNETES_VERSION, KubernetesVersion, PostgresVersion, RetoolVersion};
+use super::rules::instance_types::{InstanceKind, InstanceType};
+use super::rules::versions::{DEFAULT_KUBERNETES_VERSION, KubernetesVersion, PostgresVersion, RetoolVersion};
 
 /// Longest deployment name: it prefixes the names of the cluster, node group, database, cache and
 /// IAM roles, whose own limits (RDS identifiers 63, IAM role names 64) leave room for suffixes.
