@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::model::{DeploymentSpec, EKS_TIMEOUT, InstanceSettings, Operation, RDS_TIMEOUT};
 use super::names::{self, Names};
 use super::observed::NetworkView;
 use super::owner::Owner;
 use super::rules::versions::PostgresVersion;
+use crate::aws::iam::PolicyDocument;
+use crate::aws::iam::policy::{Actions, Conditions, Effect, Principal, Statement, set};
+use crate::aws::iam::role::RoleSpec;
 use crate::aws::{CallerIdentity, Tags};
 use crate::error::Error;
 
@@ -24,18 +25,6 @@ pub const NODE_POLICIES: [&str; 3] =
 pub const ESO_POLICY_NAME: &str = "read-retool-secrets";
 /// Audience of the tokens EKS pod identity webhooks exchange.
 pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
-
-/// An IAM role as it should be.
-#[derive(Debug, Clone)]
-pub struct Role {
-    pub name: String,
-    pub trust: serde_json::Value,
-    pub boundary: Option<String>,
-    pub managed_policies: Vec<String>,
-    /// Name and document of the role's inline policy.
-    pub inline: Option<(String, serde_json::Value)>,
-    pub tags: Tags,
-}
 
 /// The EKS cluster as it should be.
 #[derive(Debug, Clone)]
@@ -179,19 +168,19 @@ impl Desired {
         oidc_provider_arn(&self.identity, issuer_url)
     }
 
-    fn role(&self, name: String, trust: serde_json::Value, managed_policies: Vec<String>) -> Role {
-        Role {
+    fn role(&self, name: String, trust: PolicyDocument, managed_policies: Vec<String>) -> RoleSpec {
+        RoleSpec {
             name,
             trust,
             boundary: self.spec.permission_boundary_arn.clone(),
             managed_policies,
-            inline: None,
+            inline_policies: BTreeMap::new(),
             tags: self.tags(),
         }
     }
 
     /// The role EKS assumes for the cluster.
-    pub fn cluster_role(&self) -> Role {
+    pub fn cluster_role(&self) -> RoleSpec {
         self.role(
             self.names.cluster_role(),
             service_trust("eks.amazonaws.com"),
@@ -200,7 +189,7 @@ impl Desired {
     }
 
     /// The role of the managed nodes.
-    pub fn node_role(&self) -> Role {
+    pub fn node_role(&self) -> RoleSpec {
         self.role(self.names.node_role(), service_trust("ec2.amazonaws.com"), self.managed_policies(&NODE_POLICIES))
     }
 
@@ -335,20 +324,21 @@ impl Desired {
         issuer_url: &str,
         master_secrets: &[String],
         key_arn: &str,
-    ) -> Role {
+    ) -> RoleSpec {
         let mut readable = vec![self.deployment_secrets_arn()];
         readable.extend(master_secrets.iter().cloned());
         readable.extend(self.spec.license_key_secret_arn.clone());
         readable.extend(self.spec.encryption_key_secret_arn.clone());
-        let policy = json!({
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Sid": "ReadRetoolSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], "Resource": readable},
-                {"Sid": "DecryptThem", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn},
-            ]
-        });
-        Role {
-            inline: Some((ESO_POLICY_NAME.to_owned(), policy)),
+        let policy = PolicyDocument::new(vec![
+            Statement::allow(
+                "ReadRetoolSecrets",
+                ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                readable,
+            ),
+            Statement::allow("DecryptThem", ["kms:Decrypt"], [key_arn]),
+        ]);
+        RoleSpec {
+            inline_policies: BTreeMap::from([(ESO_POLICY_NAME.to_owned(), policy)]),
             ..self.role(
                 self.names.external_secrets_role(),
                 web_identity_trust(provider_arn, issuer_url, names::ESO_NAMESPACE, names::ESO_SERVICE_ACCOUNT),
@@ -380,12 +370,21 @@ pub fn database_security_groups(network: &NetworkView, eks_security_group: Optio
     groups
 }
 
+/// A trust statement: `principal` may call `action`, under `conditions`.
+fn trust(principal_type: &str, principal: &str, action: &str, conditions: Conditions) -> PolicyDocument {
+    PolicyDocument::new(vec![Statement {
+        sid: None,
+        effect: Effect::Allow,
+        principal: Some(Principal::Typed(BTreeMap::from([(principal_type.to_owned(), set([principal]))]))),
+        actions: Actions::Action(set([action])),
+        resources: None,
+        conditions,
+    }])
+}
+
 /// Trust for an AWS service.
-pub fn service_trust(service: &str) -> serde_json::Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
-    })
+pub fn service_trust(service: &str) -> PolicyDocument {
+    trust("Service", service, "sts:AssumeRole", Conditions::new())
 }
 
 /// Trust for a Kubernetes service account through the cluster's OIDC provider.
@@ -394,21 +393,16 @@ pub fn web_identity_trust(
     issuer_url: &str,
     namespace: &str,
     service_account: &str,
-) -> serde_json::Value {
+) -> PolicyDocument {
     let issuer = issuer_url.trim_start_matches("https://");
-    let conditions: BTreeMap<String, String> = BTreeMap::from([
-        (format!("{issuer}:sub"), format!("system:serviceaccount:{namespace}:{service_account}")),
-        (format!("{issuer}:aud"), STS_AUDIENCE.to_owned()),
-    ]);
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": conditions}
-        }]
-    })
+    let conditions = Conditions::from([(
+        "StringEquals".to_owned(),
+        BTreeMap::from([
+            (format!("{issuer}:sub"), set([format!("system:serviceaccount:{namespace}:{service_account}")])),
+            (format!("{issuer}:aud"), set([STS_AUDIENCE])),
+        ]),
+    )]);
+    trust("Federated", provider_arn, "sts:AssumeRoleWithWebIdentity", conditions)
 }
 
 #[cfg(test)]
@@ -497,14 +491,16 @@ mod tests {
             &["arn:master".to_owned()],
             "arn:key",
         );
-        let condition = &role.trust["Statement"][0]["Condition"]["StringEquals"];
+        let trust: serde_json::Value = serde_json::from_str(&role.trust.to_canonical_json()).expect("JSON");
+        let condition = &trust["Statement"][0]["Condition"]["StringEquals"];
         assert_eq!(condition["oidc.example/id/X:sub"], "system:serviceaccount:external-secrets:external-secrets");
         assert_eq!(condition["oidc.example/id/X:aud"], STS_AUDIENCE);
-        let (name, policy) = role.inline.expect("inline policy");
-        assert_eq!(name, ESO_POLICY_NAME);
+        assert_eq!(trust["Statement"][0]["Action"], "sts:AssumeRoleWithWebIdentity");
+        let policy = role.inline_policies.get(ESO_POLICY_NAME).expect("inline policy").to_canonical_json();
+        let policy: serde_json::Value = serde_json::from_str(&policy).expect("JSON");
         assert_eq!(
             policy["Statement"][0]["Resource"],
-            json!(["arn:aws:secretsmanager:us-east-1:123456789012:secret:retool/acme/*", "arn:master"])
+            serde_json::json!(["arn:aws:secretsmanager:us-east-1:123456789012:secret:retool/acme/*", "arn:master"])
         );
         assert_eq!(policy["Statement"][1]["Resource"], "arn:key");
     }

@@ -135,7 +135,7 @@ mod tests {
         let secret = |arn: &str| {
             Some(SecretState { arn: arn.into(), has_value: true, scheduled_for_deletion: false, tags: BTreeMap::new() })
         };
-        let role = Some(RoleState { arn: "arn".into(), boundary: None, tags: BTreeMap::new() });
+        let role = Some(RoleState { arn: "arn".into(), ..RoleState::default() });
         let db = rds::InstanceState {
             settings: spec.database.clone(),
             parameter_group: Some("acme-postgres16".into()),
@@ -263,7 +263,7 @@ mod tests {
                 }
             }),
             ("IAM role acme-eks-nodes has permissions boundary", |o| {
-                o.node_role = Some(RoleState { arn: "a".into(), boundary: Some("b".into()), tags: BTreeMap::new() })
+                o.node_role = Some(RoleState { arn: "a".into(), boundary: Some("b".into()), ..RoleState::default() })
             }),
             ("replication group acme-cache does not exist", |o| {
                 if let Some(cache) = o.cache.as_mut() {

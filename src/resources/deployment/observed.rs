@@ -9,6 +9,7 @@ use super::model::{Difference, InstanceSettings};
 use super::names::{self, Names};
 use super::owner::{NotOurs, Owner};
 use crate::aws::Tags;
+pub use crate::aws::iam::role::RoleState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyState {
@@ -18,13 +19,6 @@ pub struct KeyState {
     pub pending_deletion: bool,
     pub rotation: bool,
     /// The key's tags (its ownership mark among them).
-    pub tags: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleState {
-    pub arn: String,
-    pub boundary: Option<String>,
     pub tags: BTreeMap<String, String>,
 }
 

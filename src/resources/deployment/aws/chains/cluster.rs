@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use super::{Chain, Context, Oidc, Target, Upstream};
 use crate::aws::AwsClients;
+use crate::aws::iam::role;
 use crate::error::Error;
 use crate::resources::deployment::aws::{eks, hash_map, iam};
 use crate::resources::deployment::desired::{Desired, oidc_provider_arn};
@@ -65,8 +66,8 @@ impl Chain for ClusterChain {
         let (cluster_role, node_role) = (names.cluster_role(), names.node_role());
         let ((cluster, node_groups, oidc_provider), cluster_role, node_role) = tokio::try_join!(
             cluster_side,
-            iam::observe_role(iam_client, &cluster_role),
-            iam::observe_role(iam_client, &node_role),
+            role::observe(iam_client, &cluster_role),
+            role::observe(iam_client, &node_role),
         )?;
         Ok(ClusterSeen { cluster, node_groups, oidc_provider, cluster_role, node_role })
     }
@@ -84,7 +85,7 @@ impl Chain for ClusterChain {
         let (eks_client, iam_client) = (cx.clients.eks(), cx.clients.iam());
         let (cluster_role, node_role) = (desired.cluster_role(), desired.node_role());
         let (cluster_role, node_role) =
-            tokio::try_join!(iam::ensure_role(iam_client, &cluster_role), iam::ensure_role(iam_client, &node_role))?;
+            tokio::try_join!(role::ensure(iam_client, &cluster_role), role::ensure(iam_client, &node_role))?;
         let budget = desired.eks_budget(cx.operation);
         let wanted = desired.cluster(&cluster_role, &upstream.network, &upstream.key_arn);
         let cluster = eks::ensure_cluster(eks_client, &wanted, budget, stop).await?;
@@ -109,8 +110,8 @@ impl Chain for ClusterChain {
         if let Some(issuer) = cluster.and_then(|c| c.oidc_issuer) {
             iam::release_oidc(iam_client, &desired.oidc_provider_arn(&issuer), &desired.spec.name).await?;
         }
-        for role in [names.cluster_role(), names.node_role()] {
-            iam::remove_role(iam_client, &role).await?;
+        for name in [names.cluster_role(), names.node_role()] {
+            role::remove(iam_client, &name).await?;
         }
         Ok(Vec::new())
     }

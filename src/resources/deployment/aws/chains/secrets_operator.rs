@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::{Chain, Context, Target, Upstream};
 use crate::aws::AwsClients;
+use crate::aws::iam::role;
 use crate::error::Error;
-use crate::resources::deployment::aws::iam;
 use crate::resources::deployment::desired::Desired;
 use crate::resources::deployment::drift::{Area, Finding, role_drift};
 use crate::resources::deployment::observed::{Observed, RoleState};
@@ -21,7 +21,7 @@ impl Chain for SecretsOperatorChain {
     type Made = ();
 
     async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Self::Seen, Error> {
-        iam::observe_role(clients.iam(), &target.names.external_secrets_role()).await
+        role::observe(clients.iam(), &target.names.external_secrets_role()).await
     }
 
     fn record(seen: Self::Seen, observed: &mut Observed) {
@@ -35,17 +35,17 @@ impl Chain for SecretsOperatorChain {
                 "the cluster's OIDC provider does not exist yet",
             ));
         };
-        let role = cx.desired.secrets_operator_role(
+        let wanted = cx.desired.secrets_operator_role(
             &oidc.provider_arn,
             &oidc.issuer_url,
             &upstream.master_secrets,
             &upstream.key_arn,
         );
-        iam::ensure_role(cx.clients.iam(), &role).await.map(|_| ())
+        role::ensure(cx.clients.iam(), &wanted).await.map(|_| ())
     }
 
     async fn remove(cx: &Context<'_>) -> Result<Vec<String>, Error> {
-        iam::remove_role(cx.clients.iam(), &cx.desired.names.external_secrets_role()).await.map(|()| Vec::new())
+        role::remove(cx.clients.iam(), &cx.desired.names.external_secrets_role()).await.map(|()| Vec::new())
     }
 
     fn drift(desired: &Desired, observed: &Observed) -> Vec<Finding> {
