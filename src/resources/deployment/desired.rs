@@ -231,7 +231,7 @@ impl Desired {
                 let family = version.parameter_group_family();
                 ParameterGroup { name: self.names.db_parameter_group(&family), family }
             })
-            .map_err(|problem| Error::unexpected("PlanDatabase", problem))
+            .map_err(|problem| Error::unexpected("PlanDatabase", problem.to_string()))
     }
 
     fn instance(

@@ -87,7 +87,7 @@ pub fn recover_spec(
         .filter(|(key, value)| !key.starts_with("retool:") && default_tags.get(*key) != Some(*value))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let major = database.settings.engine_version.split('.').next().unwrap_or_default().to_owned();
+    let major = model::major(&database.settings.engine_version).to_owned();
     let retool_db = observed.retool_db.as_ref();
     let cache = observed.live_cache();
     Ok(DeploymentSpec {

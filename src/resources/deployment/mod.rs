@@ -418,7 +418,11 @@ fn refuse_unsafe_changes(prior: &Value, planned: &Value, diags: &mut Diagnostics
     {
         if let (Ok(before), Ok(after)) = (KubernetesVersion::parse(before), KubernetesVersion::parse(after)) {
             if let Err(problem) = KubernetesVersion::check_upgrade(before, after) {
-                diags.attribute_error(path(&["kubernetes_version"]), "Kubernetes version change not possible", problem);
+                diags.attribute_error(
+                    path(&["kubernetes_version"]),
+                    "Kubernetes version change not possible",
+                    problem.to_string(),
+                );
             }
         }
     }

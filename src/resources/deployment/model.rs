@@ -274,22 +274,19 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// Reads a planned or prior state. Fails only on values validation would have refused, i.e. on
 /// state written by something else.
 pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result<DeploymentSpec, Error> {
-    spec_of_value(value, default_tags).map_err(Error::Invalid)
-}
-
-fn spec_of_value(value: &Value, default_tags: &BTreeMap<String, String>) -> Result<DeploymentSpec, String> {
+    let invalid = |problem: String| Error::Invalid(problem);
     let text = |v: &Value, name: &str| {
-        v.attr(name).as_str().map(str::to_owned).ok_or_else(|| format!("`{name}` is not a known string"))
+        v.attr(name).as_str().map(str::to_owned).ok_or_else(|| invalid(format!("`{name}` is not a known string")))
     };
     let optional = |v: &Value, name: &str| v.attr(name).as_str().map(str::to_owned);
-    let int = |v: &Value, name: &str, default: i64| -> Result<i32, String> {
+    let int = |v: &Value, name: &str, default: i64| -> Result<i32, Error> {
         let raw = v.attr(name);
         let number = if raw.is_null() {
             default
         } else {
-            raw.as_i64().ok_or_else(|| format!("`{name}` is not a known whole number"))?
+            raw.as_i64().ok_or_else(|| invalid(format!("`{name}` is not a known whole number")))?
         };
-        i32::try_from(number).map_err(|_| format!("`{name}` is out of range"))
+        i32::try_from(number).map_err(|_| invalid(format!("`{name}` is out of range")))
     };
     let flag = |v: &Value, name: &str, default: bool| v.attr(name).as_bool().unwrap_or(default);
     let or = |v: &Value, name: &str, default: &str| optional(v, name).unwrap_or_else(|| default.to_owned());
@@ -297,14 +294,14 @@ fn spec_of_value(value: &Value, default_tags: &BTreeMap<String, String>) -> Resu
     let mut diags = Diagnostics::new();
     let tags = string_map(value.attr("tags"), &AttributePath::root().attr("tags"), &mut diags);
     if diags.has_errors() {
-        return Err("`tags` is not a map of strings".into());
+        return Err(invalid("`tags` is not a map of strings".into()));
     }
     let public_access_cidrs = match value.attr("public_access_cidrs").elements() {
         Some(items) => items
             .iter()
             .map(|item| item.as_str().map(str::to_owned))
             .collect::<Option<Vec<_>>>()
-            .ok_or("`public_access_cidrs` is not a list of strings")?,
+            .ok_or_else(|| invalid("`public_access_cidrs` is not a list of strings".into()))?,
         None => vec![DEFAULT_PUBLIC_ACCESS_CIDR.to_owned()],
     };
     let node = value.attr("node_group");
@@ -312,13 +309,13 @@ fn spec_of_value(value: &Value, default_tags: &BTreeMap<String, String>) -> Resu
     let cache = value.attr("cache");
     let retool_db = value.attr("retool_db");
     let timeouts = value.attr("timeouts");
-    let duration = |name: &str| -> Result<Option<Duration>, String> {
+    let duration = |name: &str| -> Result<Option<Duration>, Error> {
         match timeouts.attr(name).as_str() {
             None => Ok(None),
             // Validation refuses more than a day; state written before that rule is capped, not refused.
             Some(text) => parse_duration(text)
                 .map(|d| Some(d.min(MAX_TIMEOUT)))
-                .ok_or_else(|| format!("`timeouts.{name}` {text:?} is not a duration")),
+                .ok_or_else(|| invalid(format!("`timeouts.{name}` {text:?} is not a duration"))),
         }
     };
     let max_allocated = db.attr("max_allocated_storage_gb");

@@ -62,7 +62,7 @@ pub struct InstanceState {
     pub tags: BTreeMap<String, String>,
     pub status: String,
     pub settings: InstanceSettings,
-    pub storage_encrypted: bool,
+    pub storage_encrypted: Option<bool>,
     pub kms_key_id: Option<String>,
     pub ca_certificate: Option<String>,
     pub parameter_group: Option<String>,
@@ -120,8 +120,8 @@ pub struct CacheState {
     pub tags: BTreeMap<String, String>,
     pub status: String,
     pub node_type: String,
-    pub transit_encryption: bool,
-    pub at_rest_encryption: bool,
+    pub transit_encryption: Option<bool>,
+    pub at_rest_encryption: Option<bool>,
     pub endpoint: Option<String>,
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::types::Tag;
 
-use super::{absent_if_missing, ok_if_missing, wait};
+use super::{absent_if_missing, ok_if_missing, tag_map, wait};
 use crate::aws::wait::{Poll, RetryWhile, retry_while};
 use crate::error::Error;
 use crate::framework::StopSignal;
@@ -37,15 +37,16 @@ pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState
     else {
         return Ok(None);
     };
-    let arn = group.arn().unwrap_or_default().to_owned();
+    let missing = |field| Error::missing("DescribeReplicationGroups", field);
+    let arn = group.arn().ok_or_else(|| missing("ARN"))?.to_owned();
     let tags = resource_tags(elasticache, &arn).await?;
     Ok(Some(CacheState {
         arn,
         tags,
-        status: group.status().unwrap_or_default().to_owned(),
-        node_type: group.cache_node_type().unwrap_or_default().to_owned(),
-        transit_encryption: group.transit_encryption_enabled().unwrap_or_default(),
-        at_rest_encryption: group.at_rest_encryption_enabled().unwrap_or_default(),
+        status: group.status().ok_or_else(|| missing("Status"))?.to_owned(),
+        node_type: group.cache_node_type().ok_or_else(|| missing("CacheNodeType"))?.to_owned(),
+        transit_encryption: group.transit_encryption_enabled(),
+        at_rest_encryption: group.at_rest_encryption_enabled(),
         endpoint: group
             .node_groups()
             .first()
@@ -87,11 +88,7 @@ async fn resource_tags(elasticache: &Client, arn: &str) -> Result<BTreeMap<Strin
         .send()
         .await
         .map_err(|e| Error::from_sdk("ListTagsForResource", e))?;
-    Ok(listed
-        .tag_list()
-        .iter()
-        .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
-        .collect())
+    Ok(tag_map(listed.tag_list().iter().map(|tag| (tag.key(), tag.value()))))
 }
 
 /// Adds the ownership mark of `want` to an object that lacks it (its other tags stay as created).
@@ -128,7 +125,7 @@ pub async fn observe_subnet_group(elasticache: &Client, name: &str) -> Result<Op
     let group = found
         .and_then(|out| out.cache_subnet_groups().iter().find(|g| g.cache_subnet_group_name() == Some(name)).cloned());
     let Some(group) = group else { return Ok(None) };
-    let arn = group.arn().unwrap_or_default().to_owned();
+    let arn = group.arn().ok_or(Error::missing("DescribeCacheSubnetGroups", "ARN"))?.to_owned();
     let tags = resource_tags(elasticache, &arn).await?;
     Ok(Some(CacheSubnetGroupState { arn, tags }))
 }

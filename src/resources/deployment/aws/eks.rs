@@ -21,6 +21,11 @@ use crate::framework::StopSignal;
 use crate::resources::deployment::desired::{Cluster, NodeGroup};
 use crate::resources::deployment::observed::{ClusterState, NodeGroupState};
 
+/// EKS's tag map (absent when an object has no tags).
+fn tags_of(tags: Option<&std::collections::HashMap<String, String>>) -> crate::aws::Tags {
+    tags.into_iter().flatten().map(|(key, value)| (key.clone(), value.clone())).collect()
+}
+
 fn sorted(items: &[String]) -> Vec<String> {
     let mut items = items.to_vec();
     items.sort();
@@ -31,30 +36,28 @@ pub async fn observe_cluster(eks: &Client, name: &str) -> Result<Option<ClusterS
     let found = absent_if_missing(
         eks.describe_cluster().name(name).send().await.map_err(|e| Error::from_sdk("DescribeCluster", e)),
     )?;
-    let Some(cluster) = found.and_then(|out| out.cluster().cloned()) else { return Ok(None) };
-    let vpc = cluster.resources_vpc_config();
+    let Some(cluster) = found.and_then(|out| out.cluster) else { return Ok(None) };
+    let missing = |field| Error::missing("DescribeCluster", field);
+    let vpc = cluster.resources_vpc_config().ok_or_else(|| missing("resourcesVpcConfig"))?;
     Ok(Some(ClusterState {
         name: name.to_owned(),
-        arn: cluster.arn().unwrap_or_default().to_owned(),
-        status: cluster.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        version: cluster.version().unwrap_or_default().to_owned(),
+        arn: cluster.arn().ok_or_else(|| missing("arn"))?.to_owned(),
+        status: cluster.status().ok_or_else(|| missing("status"))?.as_str().to_owned(),
+        version: cluster.version().ok_or_else(|| missing("version"))?.to_owned(),
         endpoint: cluster.endpoint().map(str::to_owned),
         certificate_authority: cluster.certificate_authority().and_then(|c| c.data()).map(str::to_owned),
         oidc_issuer: cluster.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()).map(str::to_owned),
-        subnet_ids: vpc.map(|v| sorted(v.subnet_ids())).unwrap_or_default(),
-        security_group_ids: vpc.map(|v| sorted(v.security_group_ids())).unwrap_or_default(),
-        eks_security_group_id: vpc
-            .and_then(|v| v.cluster_security_group_id())
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned),
-        endpoint_public_access: vpc.is_some_and(|v| v.endpoint_public_access()),
-        public_access_cidrs: vpc.map(|v| sorted(v.public_access_cidrs())).unwrap_or_default(),
+        subnet_ids: sorted(vpc.subnet_ids()),
+        security_group_ids: sorted(vpc.security_group_ids()),
+        eks_security_group_id: vpc.cluster_security_group_id().filter(|id| !id.is_empty()).map(str::to_owned),
+        endpoint_public_access: vpc.endpoint_public_access(),
+        public_access_cidrs: sorted(vpc.public_access_cidrs()),
         encryption_key_arn: cluster
             .encryption_config()
             .iter()
             .find_map(|c| c.provider().and_then(|p| p.key_arn()))
             .map(str::to_owned),
-        tags: cluster.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+        tags: tags_of(cluster.tags()),
     }))
 }
 
@@ -165,7 +168,7 @@ pub async fn ensure_cluster(
         cluster = wait_active(eks, &spec.name, timeout, stop).await?;
     }
     let (set, remove) = super::tag_changes(&cluster.tags, &spec.tags);
-    if !set.is_empty() && !cluster.arn.is_empty() {
+    if !set.is_empty() {
         eks.tag_resource()
             .resource_arn(&cluster.arn)
             .set_tags(Some(hash_map(&set)))
@@ -173,7 +176,7 @@ pub async fn ensure_cluster(
             .await
             .map_err(|e| Error::from_sdk("TagResource", e))?;
     }
-    if !remove.is_empty() && !cluster.arn.is_empty() {
+    if !remove.is_empty() {
         eks.untag_resource()
             .resource_arn(&cluster.arn)
             .set_tag_keys(Some(remove))
@@ -209,7 +212,7 @@ pub async fn observe_node_groups(eks: &Client, cluster: &str) -> Result<Vec<Node
         eks.list_nodegroups().cluster_name(cluster).send().await.map_err(|e| Error::from_sdk("ListNodegroups", e)),
     )?;
     let mut groups = Vec::new();
-    for name in listed.as_ref().map(|out| out.nodegroups()).unwrap_or_default() {
+    for name in listed.iter().flat_map(|out| out.nodegroups()) {
         if let Some(group) = observe_node_group(eks, cluster, name).await? {
             groups.push(group);
         }
@@ -226,18 +229,18 @@ async fn observe_node_group(eks: &Client, cluster: &str, name: &str) -> Result<O
             .await
             .map_err(|e| Error::from_sdk("DescribeNodegroup", e)),
     )?;
-    Ok(found.and_then(|out| out.nodegroup().cloned()).map(|group| {
-        let scaling = group.scaling_config();
-        NodeGroupState {
-            name: name.to_owned(),
-            arn: group.nodegroup_arn().unwrap_or_default().to_owned(),
-            tags: group.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
-            status: group.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-            instance_types: group.instance_types().to_vec(),
-            min_size: scaling.and_then(|s| s.min_size()).unwrap_or_default(),
-            desired_size: scaling.and_then(|s| s.desired_size()).unwrap_or_default(),
-            max_size: scaling.and_then(|s| s.max_size()).unwrap_or_default(),
-        }
+    let Some(group) = found.and_then(|out| out.nodegroup) else { return Ok(None) };
+    let missing = |field| Error::missing("DescribeNodegroup", field);
+    let scaling = group.scaling_config().ok_or_else(|| missing("scalingConfig"))?;
+    Ok(Some(NodeGroupState {
+        name: name.to_owned(),
+        arn: group.nodegroup_arn().ok_or_else(|| missing("nodegroupArn"))?.to_owned(),
+        tags: tags_of(group.tags()),
+        status: group.status().ok_or_else(|| missing("status"))?.as_str().to_owned(),
+        instance_types: group.instance_types().to_vec(),
+        min_size: scaling.min_size().ok_or_else(|| missing("scalingConfig.minSize"))?,
+        desired_size: scaling.desired_size().ok_or_else(|| missing("scalingConfig.desiredSize"))?,
+        max_size: scaling.max_size().ok_or_else(|| missing("scalingConfig.maxSize"))?,
     }))
 }
 

@@ -20,8 +20,17 @@ use crate::resources::deployment::desired::STS_AUDIENCE;
 /// but the API still asks for one).
 const EKS_ISSUER_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
 
-fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter().filter_map(|(key, value)| Tag::builder().key(key).value(value).build().ok()).collect()
+/// IAM's tag list; a tag the SDK refuses to build is an error, never silently dropped.
+fn tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, Error> {
+    tags.iter()
+        .map(|(key, value)| {
+            Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|e| Error::unexpected("TagOpenIDConnectProvider", e.to_string()))
+        })
+        .collect()
 }
 
 fn user_tag(deployment: &str) -> String {
@@ -61,7 +70,7 @@ pub async fn ensure_oidc(
                 .url(issuer_url)
                 .client_id_list(STS_AUDIENCE)
                 .thumbprint_list(EKS_ISSUER_THUMBPRINT)
-                .set_tags(Some(tags(&wanted)))
+                .set_tags(Some(tags(&wanted)?))
                 .send()
                 .await
                 .map_err(|e| Error::from_sdk("CreateOpenIDConnectProvider", e));
@@ -80,7 +89,7 @@ pub async fn ensure_oidc(
 async fn tag_oidc(iam: &Client, arn: &str, wanted: &BTreeMap<String, String>) -> Result<(), Error> {
     iam.tag_open_id_connect_provider()
         .open_id_connect_provider_arn(arn)
-        .set_tags(Some(tags(wanted)))
+        .set_tags(Some(tags(wanted)?))
         .send()
         .await
         .map(|_| ())

@@ -21,6 +21,19 @@ const MAX_TAG_VALUE: usize = 256;
 /// Days between destroy and the key's deletion.
 pub const DELETION_WINDOW_DAYS: i32 = 7;
 
+/// KMS's tag list; a tag the SDK refuses to build is an error, never silently dropped.
+fn kms_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, Error> {
+    tags.iter()
+        .map(|(key, value)| {
+            Tag::builder()
+                .tag_key(key)
+                .tag_value(value)
+                .build()
+                .map_err(|e| Error::unexpected("TagResource", e.to_string()))
+        })
+        .collect()
+}
+
 /// The key's tags, as a map.
 async fn key_tags(kms: &Client, key_id: &str) -> Result<BTreeMap<String, String>, Error> {
     let listed =
@@ -48,7 +61,7 @@ pub async fn observe(kms: &Client, alias: &str) -> Result<Option<KeyState>, Erro
     };
     let tags = key_tags(kms, &key_id).await?;
     Ok(Some(KeyState {
-        arn: metadata.arn().unwrap_or_default().to_owned(),
+        arn: metadata.arn().ok_or(Error::missing("DescribeKey", "KeyMetadata.Arn"))?.to_owned(),
         key_id,
         enabled: metadata.enabled(),
         pending_deletion,
@@ -67,8 +80,7 @@ pub async fn ensure(
     let key = match observe(kms, alias).await? {
         Some(key) => key,
         None => {
-            let tag_list: Vec<Tag> =
-                tags.iter().filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok()).collect();
+            let tag_list = kms_tags(tags)?;
             let created = kms
                 .create_key()
                 .description(description)
@@ -79,7 +91,7 @@ pub async fn ensure(
             let key_id = created
                 .key_metadata()
                 .map(|m| m.key_id().to_owned())
-                .ok_or_else(|| Error::unexpected("CreateKey", "no key id returned"))?;
+                .ok_or(Error::missing("CreateKey", "KeyMetadata.KeyId"))?;
             let alias_result = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await;
             if let Err(error) = alias_result.map_err(|e| Error::from_sdk("CreateAlias", e)) {
                 // Without its alias the key could never be found again: take it back out.
@@ -91,7 +103,11 @@ pub async fn ensure(
                     .await;
                 return Err(error);
             }
-            let arn = created.key_metadata().and_then(|m| m.arn()).unwrap_or_default().to_owned();
+            let arn = created
+                .key_metadata()
+                .and_then(|m| m.arn())
+                .ok_or(Error::missing("CreateKey", "KeyMetadata.Arn"))?
+                .to_owned();
             KeyState { arn, key_id, enabled: true, pending_deletion: false, rotation: false, tags: tags.clone() }
         }
     };
@@ -114,8 +130,7 @@ pub async fn ensure(
     }
     let (set, remove) = super::tag_changes(&key.tags, tags);
     if !set.is_empty() {
-        let set: Vec<Tag> =
-            set.iter().filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok()).collect();
+        let set = kms_tags(&set)?;
         kms.tag_resource()
             .key_id(&key.key_id)
             .set_tags(Some(set))

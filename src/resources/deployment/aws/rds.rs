@@ -14,7 +14,7 @@ use std::time::Duration;
 use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{ApplyMethod, Parameter, Tag};
 
-use super::{absent_if_missing, ok_if_missing, wait};
+use super::{absent_if_missing, ok_if_missing, tag_map, wait};
 use crate::aws::wait::Poll;
 use crate::error::Error;
 use crate::framework::StopSignal;
@@ -49,25 +49,22 @@ pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<I
     let mut security_group_ids: Vec<String> =
         db.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id()).map(str::to_owned).collect();
     security_group_ids.sort();
+    let missing = |field| Error::missing("DescribeDBInstances", field);
     Ok(Some(InstanceState {
         identifier: identifier.to_owned(),
-        arn: db.db_instance_arn().unwrap_or_default().to_owned(),
-        tags: db
-            .tag_list()
-            .iter()
-            .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
-            .collect(),
-        status: db.db_instance_status().unwrap_or_default().to_owned(),
+        arn: db.db_instance_arn().ok_or_else(|| missing("DBInstanceArn"))?.to_owned(),
+        tags: tag_map(db.tag_list().iter().map(|tag| (tag.key(), tag.value()))),
+        status: db.db_instance_status().ok_or_else(|| missing("DBInstanceStatus"))?.to_owned(),
         settings: InstanceSettings {
-            instance_class: db.db_instance_class().unwrap_or_default().to_owned(),
-            engine_version: db.engine_version().unwrap_or_default().to_owned(),
-            allocated_storage_gb: db.allocated_storage().unwrap_or_default(),
+            instance_class: db.db_instance_class().ok_or_else(|| missing("DBInstanceClass"))?.to_owned(),
+            engine_version: db.engine_version().ok_or_else(|| missing("EngineVersion"))?.to_owned(),
+            allocated_storage_gb: db.allocated_storage().ok_or_else(|| missing("AllocatedStorage"))?,
             max_allocated_storage_gb: db.max_allocated_storage(),
-            multi_az: db.multi_az().unwrap_or_default(),
-            backup_retention_days: db.backup_retention_period().unwrap_or_default(),
-            deletion_protection: db.deletion_protection().unwrap_or_default(),
+            multi_az: db.multi_az().ok_or_else(|| missing("MultiAZ"))?,
+            backup_retention_days: db.backup_retention_period().ok_or_else(|| missing("BackupRetentionPeriod"))?,
+            deletion_protection: db.deletion_protection().ok_or_else(|| missing("DeletionProtection"))?,
         },
-        storage_encrypted: db.storage_encrypted().unwrap_or_default(),
+        storage_encrypted: db.storage_encrypted(),
         kms_key_id: db.kms_key_id().map(str::to_owned),
         ca_certificate: db.ca_certificate_identifier().map(str::to_owned),
         parameter_group: db.db_parameter_groups().first().and_then(|g| g.db_parameter_group_name()).map(str::to_owned),
@@ -165,7 +162,7 @@ pub async fn ensure_instance(
         return wait_available(rds, spec, timeout, stop).await;
     };
     let (set, remove) = super::tag_changes(&existing.tags, &spec.tags);
-    if !set.is_empty() && !existing.arn.is_empty() {
+    if !set.is_empty() {
         rds.add_tags_to_resource()
             .resource_name(&existing.arn)
             .set_tags(Some(tags(&set)))
@@ -173,7 +170,7 @@ pub async fn ensure_instance(
             .await
             .map_err(|e| Error::from_sdk("AddTagsToResource", e))?;
     }
-    if !remove.is_empty() && !existing.arn.is_empty() {
+    if !remove.is_empty() {
         rds.remove_tags_from_resource()
             .resource_name(&existing.arn)
             .set_tag_keys(Some(remove))
@@ -313,11 +310,7 @@ async fn resource_tags(rds: &Client, arn: &str) -> Result<BTreeMap<String, Strin
         .send()
         .await
         .map_err(|e| Error::from_sdk("ListTagsForResource", e))?;
-    Ok(listed
-        .tag_list()
-        .iter()
-        .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
-        .collect())
+    Ok(tag_map(listed.tag_list().iter().map(|tag| (tag.key(), tag.value()))))
 }
 
 /// Adds the ownership mark of `want` to a group that lacks it (its other tags stay as created).
@@ -350,7 +343,8 @@ pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<DbS
     let mut subnet_ids: Vec<String> =
         group.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_owned).collect();
     subnet_ids.sort();
-    let arn = group.db_subnet_group_arn().unwrap_or_default().to_owned();
+    let arn =
+        group.db_subnet_group_arn().ok_or(Error::missing("DescribeDBSubnetGroups", "DBSubnetGroupArn"))?.to_owned();
     let tags = resource_tags(rds, &arn).await?;
     Ok(Some(DbSubnetGroupState { group: GroupState { name: name.to_owned(), arn, tags }, subnet_ids }))
 }
@@ -414,7 +408,10 @@ pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<
         .map_err(|e| Error::from_sdk("DescribeDBParameters", e))?;
     let forces_ssl =
         parameters.iter().any(|p| p.parameter_name() == Some(FORCE_SSL) && p.parameter_value() == Some("1"));
-    let arn = group.db_parameter_group_arn().unwrap_or_default().to_owned();
+    let arn = group
+        .db_parameter_group_arn()
+        .ok_or(Error::missing("DescribeDBParameterGroups", "DBParameterGroupArn"))?
+        .to_owned();
     let tags = resource_tags(rds, &arn).await?;
     Ok(Some(ParameterGroupState { group: GroupState { name: name.to_owned(), arn, tags }, forces_ssl }))
 }
