@@ -595,8 +595,21 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
         .send()
         .await
         .expect("modify the database by hand");
+    // The Retool DB is compared on everything converge sets, not only its class and storage.
+    aws.rds
+        .modify_db_instance()
+        .db_instance_identifier("acme-retooldb")
+        .backup_retention_period(2)
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("modify the Retool DB by hand");
+    let retool_db_drift = "Retool DB instance acme-retooldb backup retention (days) is 2, configured 7";
+    let refreshed = terraform.plan_refresh_only().await.expect("refresh-only plan after drift");
+    assert!(refreshed.output.stdout.contains(retool_db_drift), "Retool DB drift refreshed:\n{}", refreshed.output);
     let drifted = terraform.plan().await.expect("plan after drift");
     drifted.assert_changes("plan after drift");
+    assert!(drifted.output.stdout.contains(retool_db_drift), "Retool DB drift shown:\n{}", drifted.output);
     assert!(
         drifted.output.stdout.contains("scales min 1 / desired 1 / max 5"),
         "node drift shown:\n{}",
@@ -606,6 +619,8 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     terraform.apply().await.expect("repair apply");
     let all = outputs(&workspace).await;
     assert_stack_matches(&aws, &deployment, &all["this"], &all["network"]).await;
+    let retool_db = aws.db("acme-retooldb").await.expect("Retool DB");
+    assert_eq!(retool_db.backup_retention_period(), Some(7), "the Retool DB's backups are repaired");
     terraform.plan().await.expect("plan after repair").assert_empty("plan after drift repair");
 
     // A cluster deleted behind Terraform's back is drift too; apply builds it again.
@@ -1049,4 +1064,125 @@ async fn a_failure_part_way_records_what_exists_and_the_next_apply_resumes() {
     terraform.plan().await.expect("plan after resume").assert_empty("plan after resuming");
     terraform.destroy().await.expect("destroy");
     assert_gone(&aws, "halfway").await;
+}
+
+/// What a deployment's objects look like in AWS, field by field, to show that nothing changed.
+async fn fingerprint(aws: &Clients, name: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let cluster = aws.cluster(name).await.expect("cluster");
+    seen.push(format!(
+        "cluster {:?} {:?} {:?} {:?} {:?}",
+        cluster.arn(),
+        cluster.status(),
+        cluster.version(),
+        cluster.tags().map(|tags| tags.iter().collect::<std::collections::BTreeMap<_, _>>()),
+        cluster.resources_vpc_config()
+    ));
+    let group = aws.node_group(name, &format!("{name}-m5-large")).await;
+    let group_tags = group.tags().map(|tags| tags.iter().collect::<std::collections::BTreeMap<_, _>>());
+    seen.push(format!("node group {:?} {:?} {group_tags:?}", group.status(), group.scaling_config()));
+    for identifier in [format!("{name}-postgres"), format!("{name}-retooldb")] {
+        let db = aws.db(&identifier).await.expect("database");
+        seen.push(format!(
+            "db {identifier} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            db.db_instance_status(),
+            db.db_instance_class(),
+            db.allocated_storage(),
+            db.multi_az(),
+            db.backup_retention_period(),
+            db.deletion_protection(),
+            db.vpc_security_groups(),
+            db.tag_list()
+        ));
+    }
+    for role in [format!("{name}-eks-cluster"), format!("{name}-eks-nodes"), format!("{name}-external-secrets")] {
+        let found = aws.iam.get_role().role_name(&role).send().await.expect("GetRole");
+        let role_state = found.role().expect("role");
+        seen.push(format!(
+            "role {:?} {:?} {:?} {:?}",
+            role_state.arn(),
+            role_state.tags(),
+            role_state.permissions_boundary(),
+            role_state.assume_role_policy_document()
+        ));
+    }
+    let key = aws.kms.describe_key().key_id(format!("alias/retool/{name}")).send().await.expect("DescribeKey");
+    let key = key.key_metadata().expect("key metadata");
+    let key_tags = aws.kms.list_resource_tags().key_id(key.key_id()).send().await.expect("ListResourceTags");
+    seen.push(format!("key {:?} {:?} {:?}", key.arn(), key.key_state(), key_tags.tags()));
+    for suffix in ["encryption-key", "jwt-secret"] {
+        let secret = aws.secrets.describe_secret().secret_id(format!("retool/{name}/{suffix}")).send().await;
+        let secret = secret.expect("DescribeSecret");
+        seen.push(format!(
+            "secret {:?} {:?} {:?} {:?}",
+            secret.arn(),
+            secret.tags(),
+            secret.deleted_date(),
+            secret.version_ids_to_stages()
+        ));
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_state_with_the_same_name_is_refused_and_the_first_stack_is_untouched() {
+    let Some(toolchain) =
+        acceptance_toolchain("a_second_state_with_the_same_name_is_refused_and_the_first_stack_is_untouched")
+    else {
+        return;
+    };
+    let emulator = Emulator::start(&toolchain);
+    let aws = Clients::new(&emulator.endpoint());
+    let first = Workspace::new(&toolchain, &emulator);
+    let mut deployment = Deployment::new("this", "shared", "retool.shared.test");
+    deployment.retool_db = true;
+    first.write_main(&config(&first, &[&deployment]));
+    first.terraform().init().await.expect("init");
+    first.terraform().apply().await.expect("apply");
+    let all = outputs(&first).await;
+    let vpc_id = text(&all["network"], "vpc_id").to_owned();
+
+    // Every object carries the first instance's token.
+    let cluster = aws.cluster("shared").await.expect("cluster");
+    let token = cluster.tags().and_then(|tags| tags.get("retool:owner")).cloned().expect("the cluster is marked");
+    assert!(token.len() >= 16 && token.bytes().all(|b| b.is_ascii_alphanumeric()), "token {token:?}");
+    for identifier in ["shared-postgres", "shared-retooldb"] {
+        let db = aws.db(identifier).await.expect("database");
+        assert!(
+            db.tag_list().iter().any(|t| t.key() == Some("retool:owner") && t.value() == Some(token.as_str())),
+            "{identifier} carries the token: {:?}",
+            db.tag_list()
+        );
+    }
+    let role = aws.iam.get_role().role_name("shared-eks-nodes").send().await.expect("GetRole");
+    let role_tags = role.role().map(|r| r.tags().to_vec()).unwrap_or_default();
+    assert!(role_tags.iter().any(|t| t.key() == "retool:owner" && t.value() == token), "role: {role_tags:?}");
+    let before = fingerprint(&aws, "shared").await;
+
+    // A second state asks for a deployment of the same name in the same network.
+    let second = Workspace::new(&toolchain, &emulator);
+    let body = format!(
+        "{}\n{}",
+        second.provider_block_with("  max_retries = 2\n"),
+        deployment.hcl().replace("retool_network.net.id", &format!("\"{vpc_id}\""))
+    );
+    second.write_main(&body);
+    second.terraform().init().await.expect("init the second state");
+    let refused = second.terraform().run(&["apply", "-input=false", "-no-color", "-auto-approve"]).await;
+    assert_ne!(refused.code, 0, "the second create must be refused:\n{refused}");
+    let said: String = refused.stderr.replace('│', " ").split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(said.contains("EKS cluster shared") && said.contains("already exists"), "names the object:\n{refused}");
+    assert!(said.contains("terraform import retool_deployment.<name> shared"), "gives the import hint:\n{refused}");
+    let state = second.terraform().show_json().await.expect("show the second state");
+    let resources = state["values"]["root_module"]["resources"].as_array().cloned().unwrap_or_default();
+    assert!(resources.is_empty(), "the refused create records nothing: {resources:#?}");
+
+    // The first stack: same token, nothing deleted or modified, nothing to plan.
+    assert_eq!(fingerprint(&aws, "shared").await, before, "the refused create touched the first stack");
+    assert_eq!(aws.eks.list_clusters().send().await.expect("ListClusters").clusters().len(), 1);
+    let dbs = aws.rds.describe_db_instances().send().await.expect("DescribeDBInstances");
+    assert_eq!(dbs.db_instances().len(), 2, "no database was added or removed");
+    first.terraform().plan().await.expect("plan the first").assert_empty("the first state after the refusal");
+    first.terraform().destroy().await.expect("destroy the first");
+    assert_gone(&aws, "shared").await;
 }

@@ -1,202 +1,97 @@
-//! Drift: how what exists differs from the configuration, one sentence per difference, for the
-//! computed `drift` attribute. A non-empty list makes the next plan show a change (to `[]`), and
-//! applying converges every piece back.
+//! Drift: how what exists differs from what the configuration asks for, one finding per
+//! difference, in the crate's shared [`Drift`] shape. Each chain says how its own objects drift
+//! ([`Chain::drift`]); this module adds the network and ownership findings and renders them as
+//! the sentences of the computed `drift` attribute. A non-empty list makes the next plan show a
+//! change (to `[]`), and applying converges every piece back.
 
-use super::aws::rds::{self, InstanceState};
-use super::names::{self, Names};
-use super::spec::DeploymentSpec;
-use super::stack::{Observed, database_security_groups, parameter_group};
+use std::fmt;
 
-fn sorted(items: &[String]) -> Vec<String> {
-    let mut items = items.to_vec();
-    items.sort();
-    items
+use super::aws::chains::{
+    CacheChain, Chain, ClusterChain, DatabaseChain, KeyChain, SecretsChain, SecretsOperatorChain,
+};
+use super::desired::Desired;
+use super::observed::{Observed, RoleState};
+use super::owner::NotOurs;
+use crate::resources::drift::{Drift, DriftKind};
+use crate::resources::ownership::Claim;
+
+/// Which part of the deployment a finding is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    Network,
+    Key,
+    Cluster,
+    Database,
+    Cache,
+    Secrets,
+    SecretsOperator,
+    /// An object with one of the deployment's names that is not this instance's.
+    Ownership,
 }
 
-/// Every difference between `spec` and `observed`.
-pub fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
-    let names = Names::new(&spec.name);
-    let mut drift = Vec::new();
-    let mut note = |text: String| drift.push(text);
+/// The object a finding is about, as a person names it (`EKS cluster acme`), and its area.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub area: Area,
+    pub object: String,
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.object)
+    }
+}
+
+/// One difference of a deployment.
+pub type Finding = Drift<Part>;
+
+/// A finding about `object` in `area`: reads "<object> <detail>".
+pub fn finding(area: Area, object: &str, kind: DriftKind, detail: &str) -> Finding {
+    Drift { component: Part { area, object: object.to_owned() }, kind, detail: detail.to_owned() }
+}
+
+/// How role `name` differs: missing, or another permissions boundary.
+pub fn role_drift(area: Area, name: &str, role: Option<&RoleState>, boundary: Option<&String>) -> Vec<Finding> {
+    let object = format!("IAM role {name}");
+    match role {
+        None => vec![finding(area, &object, DriftKind::Missing, "does not exist")],
+        Some(role) if role.boundary.as_ref() != boundary => vec![finding(
+            area,
+            &object,
+            DriftKind::Setting,
+            &format!("has permissions boundary {:?}, configured {:?}", role.boundary, boundary),
+        )],
+        Some(_) => Vec::new(),
+    }
+}
+
+/// Every difference between `desired` and `observed` (which holds only this instance's
+/// objects), plus the objects with the deployment's names that are not this instance's.
+pub fn detect(desired: &Desired, observed: &Observed, not_ours: &[NotOurs]) -> Vec<Finding> {
+    let mut found = Vec::new();
     if let Some(problem) = &observed.network_problem {
-        note(format!("network {}: {problem}", spec.network_id));
+        let object = format!("network {}:", desired.spec.network_id);
+        found.push(finding(Area::Network, &object, DriftKind::Missing, problem));
     }
-    match &observed.kms {
-        None => note(format!("KMS key {} does not exist", names.kms_alias())),
-        Some(key) if key.pending_deletion => note(format!("KMS key {} is scheduled for deletion", names.kms_alias())),
-        Some(key) if !key.enabled => note(format!("KMS key {} is disabled", names.kms_alias())),
-        Some(key) if !key.rotation => note(format!("KMS key {} has rotation turned off", names.kms_alias())),
-        Some(_) => {}
-    }
-    for (name, role) in [
-        (names.cluster_role(), &observed.cluster_role),
-        (names.node_role(), &observed.node_role),
-        (names.external_secrets_role(), &observed.eso_role),
-    ] {
-        match role {
-            None => note(format!("IAM role {name} does not exist")),
-            Some(role) if role.boundary != spec.permission_boundary_arn => note(format!(
-                "IAM role {name} has permissions boundary {:?}, configured {:?}",
-                role.boundary, spec.permission_boundary_arn
-            )),
-            Some(_) => {}
-        }
-    }
-    match &observed.cluster {
-        None => note(format!("EKS cluster {} does not exist", names.cluster())),
-        Some(cluster) => {
-            if cluster.version != spec.kubernetes_version {
-                note(format!(
-                    "EKS cluster runs Kubernetes {}, configured {}",
-                    cluster.version, spec.kubernetes_version
-                ));
-            }
-            if cluster.endpoint_public_access != spec.endpoint_public_access {
-                note(format!(
-                    "EKS endpoint public access is {}, configured {}",
-                    cluster.endpoint_public_access, spec.endpoint_public_access
-                ));
-            }
-            if spec.endpoint_public_access && cluster.public_access_cidrs != sorted(&spec.public_access_cidrs) {
-                note(format!(
-                    "EKS public access CIDRs are {:?}, configured {:?}",
-                    cluster.public_access_cidrs,
-                    sorted(&spec.public_access_cidrs)
-                ));
-            }
-            if let Some(network) = &observed.network {
-                if cluster.subnet_ids != network.private_subnet_ids {
-                    note(format!(
-                        "EKS cluster subnets are {:?}, the network's private subnets are {:?}",
-                        cluster.subnet_ids, network.private_subnet_ids
-                    ));
-                }
-            }
-            if observed.oidc_provider != Some(true) {
-                note("the cluster's IAM OIDC provider is missing or not registered for this deployment".to_owned());
-            }
-        }
-    }
-    let group_name = names.node_group(&spec.node_group.instance_type);
-    match observed.node_groups.iter().find(|group| group.name == group_name) {
-        None if observed.cluster.is_some() => note(format!("node group {group_name} does not exist")),
-        None => {}
-        Some(group) => {
-            let want = &spec.node_group;
-            if (group.min_size, group.desired_size, group.max_size) != (want.min_size, want.desired_size, want.max_size)
-            {
-                note(format!(
-                    "node group {group_name} scales min {} / desired {} / max {}, configured {} / {} / {}",
-                    group.min_size, group.desired_size, group.max_size, want.min_size, want.desired_size, want.max_size
-                ));
-            }
-        }
-    }
-    for extra in observed.node_groups.iter().filter(|group| group.name != group_name) {
-        note(format!("node group {} is not the configured one", extra.name));
-    }
-    if let Some(network) = &observed.network {
-        let expected = database_security_groups(
-            network,
-            observed.cluster.as_ref().and_then(|c| c.eks_security_group_id.as_deref()),
-        );
-        let instances: [(String, Option<&InstanceState>); 2] =
-            [(names.database(), observed.database.as_ref()), (names.retool_db(), observed.retool_db.as_ref())];
-        for (identifier, db) in instances {
-            if let Some(db) = db.filter(|db| db.security_group_ids != expected) {
-                note(format!(
-                    "DB instance {identifier} has security groups {:?}, expected {expected:?}",
-                    db.security_group_ids
-                ));
-            }
-        }
-    }
-    match &observed.database {
-        None => note(format!("DB instance {} does not exist", names.database())),
-        Some(db) => {
-            let want = &spec.database;
-            let mut check = |what: &str, have: String, configured: String| {
-                if have != configured {
-                    note(format!("DB instance {} {what} is {have}, configured {configured}", names.database()));
-                }
-            };
-            check("instance class", db.instance_class.clone(), want.instance_class.clone());
-            if rds::storage_differs(db.allocated_storage_gb, want.allocated_storage_gb, want.max_allocated_storage_gb) {
-                check(
-                    "allocated storage (GB)",
-                    db.allocated_storage_gb.to_string(),
-                    want.allocated_storage_gb.to_string(),
-                );
-            }
-            check(
-                "storage autoscaling limit (GB)",
-                format!(
-                    "{:?}",
-                    rds::autoscaling_limit(
-                        db.allocated_storage_gb,
-                        db.max_allocated_storage_gb,
-                        want.max_allocated_storage_gb
-                    )
-                ),
-                format!("{:?}", want.max_allocated_storage_gb),
-            );
-            check("multi-AZ", db.multi_az.to_string(), want.multi_az.to_string());
-            check(
-                "backup retention (days)",
-                db.backup_retention_days.to_string(),
-                want.backup_retention_days.to_string(),
-            );
-            check("deletion protection", db.deletion_protection.to_string(), want.deletion_protection.to_string());
-            if let Ok(group) = parameter_group(spec) {
-                check("parameter group", format!("{:?}", db.parameter_group), format!("{:?}", Some(group)));
-            }
-            if observed.parameter_group_forces_ssl != Some(true) {
-                note(format!("the parameter group of {} does not set rds.force_ssl = 1", names.database()));
-            }
-        }
-    }
-    match (&observed.retool_db, spec.retool_db.enabled) {
-        (None, true) => note(format!("Retool DB instance {} does not exist", names.retool_db())),
-        (Some(_), false) => note(format!("Retool DB instance {} exists but retool_db is disabled", names.retool_db())),
-        (Some(db), true) => {
-            if db.instance_class != spec.retool_db.instance_class
-                || db.allocated_storage_gb != spec.retool_db.allocated_storage_gb
-            {
-                note(format!(
-                    "Retool DB instance {} is {} with {} GB, configured {} with {} GB",
-                    names.retool_db(),
-                    db.instance_class,
-                    db.allocated_storage_gb,
-                    spec.retool_db.instance_class,
-                    spec.retool_db.allocated_storage_gb
-                ));
-            }
-        }
-        (None, false) => {}
-    }
-    match (observed.live_cache(), spec.cache.enabled) {
-        (None, true) => note(format!("ElastiCache replication group {} does not exist", names.cache())),
-        (Some(_), false) => {
-            note(format!("ElastiCache replication group {} exists but cache is disabled", names.cache()))
-        }
-        (Some(cache), true) if cache.node_type != spec.cache.node_type => {
-            note(format!("ElastiCache node type is {}, configured {}", cache.node_type, spec.cache.node_type))
-        }
-        _ => {}
-    }
-    let mut secret = |which: &str, state: &Option<super::aws::secrets::SecretState>| match state {
-        None => note(format!("secret {} does not exist", names.secret(which))),
-        Some(secret) if secret.scheduled_for_deletion => {
-            note(format!("secret {} is scheduled for deletion", names.secret(which)))
-        }
-        Some(secret) if !secret.has_value => note(format!("secret {} has no value", names.secret(which))),
-        Some(_) => {}
-    };
-    secret(names::JWT_SECRET, &observed.jwt_secret);
-    if spec.encryption_key_secret_arn.is_none() {
-        secret(names::ENCRYPTION_KEY_SECRET, &observed.encryption_key_secret);
-    }
-    drift
+    found.extend(KeyChain::drift(desired, observed));
+    found.extend(ClusterChain::drift(desired, observed));
+    found.extend(DatabaseChain::drift(desired, observed));
+    found.extend(CacheChain::drift(desired, observed));
+    found.extend(SecretsChain::drift(desired, observed));
+    found.extend(SecretsOperatorChain::drift(desired, observed));
+    found.extend(not_ours.iter().map(|object| {
+        let detail = match &object.claim {
+            Claim::Foreign(_) => "belongs to another Terraform resource (retool:owner)",
+            Claim::Unmarked | Claim::Ours => "exists without this deployment's retool:owner mark",
+        };
+        finding(Area::Ownership, &object.object, DriftKind::Tags, detail)
+    }));
+    found
+}
+
+/// The findings as the sentences of the `drift` attribute.
+pub fn sentences(found: &[Finding]) -> Vec<String> {
+    found.iter().map(ToString::to_string).collect()
 }
 
 #[cfg(test)]
@@ -204,10 +99,24 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::resources::deployment::aws::{cache, eks, iam, kms, rds, secrets};
-    use crate::resources::deployment::network::NetworkView;
-    use crate::resources::deployment::spec::{self, DeploymentSpec};
+    use crate::aws::CallerIdentity;
+    use crate::resources::deployment::model::{self as spec, DeploymentSpec};
+    use crate::resources::deployment::observed::{
+        CacheState, ClusterState, KeyState, NetworkView, NodeGroupState, SecretState,
+    };
     use crate::value::Value;
+
+    /// The old shape of these tests: drift as sentences, from the configuration alone.
+    fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
+        let identity = CallerIdentity::from_arn("arn:aws:sts::123456789012:assumed-role/ops/s").expect("identity");
+        let desired = Desired::new(spec.clone(), identity, "us-east-1", None);
+        sentences(&super::detect(&desired, observed, &[]))
+    }
+
+    mod rds {
+        pub use crate::resources::deployment::model::InstanceSettings;
+        pub use crate::resources::deployment::observed::{InstanceState, ParameterGroupState};
+    }
 
     fn spec() -> DeploymentSpec {
         let config = Value::object([
@@ -224,20 +133,11 @@ mod tests {
     fn matching() -> Observed {
         let spec = spec();
         let secret = |arn: &str| {
-            Some(secrets::SecretState {
-                arn: arn.into(),
-                has_value: true,
-                scheduled_for_deletion: false,
-                tags: BTreeMap::new(),
-            })
+            Some(SecretState { arn: arn.into(), has_value: true, scheduled_for_deletion: false, tags: BTreeMap::new() })
         };
-        let role = Some(iam::RoleState { arn: "arn".into(), boundary: None });
+        let role = Some(RoleState { arn: "arn".into(), ..RoleState::default() });
         let db = rds::InstanceState {
-            instance_class: spec.database.instance_class.clone(),
-            engine_version: "16".into(),
-            allocated_storage_gb: spec.database.allocated_storage_gb,
-            backup_retention_days: spec.database.backup_retention_days,
-            deletion_protection: true,
+            settings: spec.database.clone(),
             parameter_group: Some("acme-postgres16".into()),
             security_group_ids: vec!["sg-d".into()],
             ..rds::InstanceState::default()
@@ -251,39 +151,43 @@ mod tests {
                 egress_ips: vec![],
             }),
             network_problem: None,
-            kms: Some(kms::KeyState {
+            kms: Some(KeyState {
                 arn: "k".into(),
                 key_id: "k".into(),
                 enabled: true,
                 pending_deletion: false,
                 rotation: true,
+                tags: BTreeMap::new(),
             }),
             cluster_role: role.clone(),
             node_role: role.clone(),
             eso_role: role,
-            cluster: Some(eks::ClusterState {
+            cluster: Some(ClusterState {
                 version: spec.kubernetes_version.clone(),
                 endpoint_public_access: true,
                 public_access_cidrs: vec!["0.0.0.0/0".into()],
                 subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
-                ..eks::ClusterState::default()
+                ..ClusterState::default()
             }),
             oidc_provider: Some(true),
-            node_groups: vec![eks::NodeGroupState {
+            node_groups: vec![NodeGroupState {
                 name: "acme-m5-xlarge".into(),
                 status: "ACTIVE".into(),
-                instance_types: vec![],
                 min_size: 3,
                 desired_size: 3,
                 max_size: 6,
+                ..NodeGroupState::default()
             }],
+            db_subnet_group: None,
+            next_parameter_group: None,
+            cache_subnet_group: None,
             database: Some(db),
-            parameter_group_forces_ssl: Some(true),
+            parameter_group: Some(rds::ParameterGroupState { forces_ssl: true, ..Default::default() }),
             retool_db: None,
-            cache: Some(cache::CacheState {
+            cache: Some(CacheState {
                 status: "available".into(),
                 node_type: spec.cache.node_type.clone(),
-                ..cache::CacheState::default()
+                ..CacheState::default()
             }),
             encryption_key_secret: secret("e"),
             jwt_secret: secret("j"),
@@ -301,14 +205,35 @@ mod tests {
         spec.database.max_allocated_storage_gb = Some(spec.database.allocated_storage_gb * 2);
         let mut observed = matching();
         if let Some(db) = observed.database.as_mut() {
-            db.allocated_storage_gb = spec.database.allocated_storage_gb * 2;
-            db.max_allocated_storage_gb = spec.database.max_allocated_storage_gb;
+            db.settings.allocated_storage_gb = spec.database.allocated_storage_gb * 2;
+            db.settings.max_allocated_storage_gb = spec.database.max_allocated_storage_gb;
         }
         assert_eq!(detect(&spec, &observed), Vec::<String>::new());
         if let Some(db) = observed.database.as_mut() {
-            db.allocated_storage_gb = spec.database.allocated_storage_gb - 1;
+            db.settings.allocated_storage_gb = spec.database.allocated_storage_gb - 1;
         }
         assert!(detect(&spec, &observed).iter().any(|line| line.contains("allocated storage")));
+    }
+
+    #[test]
+    fn the_retool_db_is_compared_on_every_setting_converge_sets() {
+        let mut spec = spec();
+        spec.retool_db.enabled = true;
+        let mut observed = matching();
+        let settings = spec.retool_db_settings();
+        observed.retool_db = Some(rds::InstanceState {
+            settings: rds::InstanceSettings { backup_retention_days: 1, multi_az: true, ..settings },
+            parameter_group: Some("acme-postgres16".into()),
+            security_group_ids: vec!["sg-d".into()],
+            ..rds::InstanceState::default()
+        });
+        assert_eq!(
+            detect(&spec, &observed),
+            [
+                "Retool DB instance acme-retooldb multi-AZ is true, configured false",
+                "Retool DB instance acme-retooldb backup retention (days) is 1, configured 7",
+            ]
+        );
     }
 
     #[test]
@@ -324,17 +249,21 @@ mod tests {
             }),
             ("instance class is db.t3.micro", |o| {
                 if let Some(db) = o.database.as_mut() {
-                    db.instance_class = "db.t3.micro".into();
+                    db.settings.instance_class = "db.t3.micro".into();
                 }
             }),
-            ("rds.force_ssl", |o| o.parameter_group_forces_ssl = Some(false)),
+            ("rds.force_ssl", |o| {
+                if let Some(group) = o.parameter_group.as_mut() {
+                    group.forces_ssl = false;
+                }
+            }),
             ("rotation turned off", |o| {
                 if let Some(key) = o.kms.as_mut() {
                     key.rotation = false;
                 }
             }),
             ("IAM role acme-eks-nodes has permissions boundary", |o| {
-                o.node_role = Some(iam::RoleState { arn: "a".into(), boundary: Some("b".into()) })
+                o.node_role = Some(RoleState { arn: "a".into(), boundary: Some("b".into()), ..RoleState::default() })
             }),
             ("replication group acme-cache does not exist", |o| {
                 if let Some(cache) = o.cache.as_mut() {
@@ -347,6 +276,11 @@ mod tests {
                 }
             }),
             ("Retool DB instance acme-retooldb exists", |o| o.retool_db = Some(rds::InstanceState::default())),
+            ("DB instance acme-postgres backup retention (days) is 1, configured 7", |o| {
+                if let Some(db) = o.database.as_mut() {
+                    db.settings.backup_retention_days = 1;
+                }
+            }),
             ("has security groups [\"sg-d\"], expected [\"sg-d\", \"sg-eks\"]", |o| {
                 if let Some(cluster) = o.cluster.as_mut() {
                     cluster.eks_security_group_id = Some("sg-eks".into());

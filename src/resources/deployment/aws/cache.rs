@@ -12,30 +12,12 @@ use std::time::Duration;
 use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::types::Tag;
 
-use super::{absent_if_missing, ok_if_missing, wait};
+use super::{absent_if_missing, ok_if_missing, tag_map, wait};
 use crate::aws::wait::{Poll, RetryWhile, retry_while};
 use crate::error::Error;
 use crate::framework::StopSignal;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheSpec {
-    pub replication_group: String,
-    pub subnet_group: String,
-    pub node_type: String,
-    pub subnet_ids: Vec<String>,
-    pub security_group_ids: Vec<String>,
-    pub kms_key_arn: String,
-    pub tags: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CacheState {
-    pub status: String,
-    pub node_type: String,
-    pub transit_encryption: bool,
-    pub at_rest_encryption: bool,
-    pub endpoint: Option<String>,
-}
+use crate::resources::deployment::desired::Cache;
+use crate::resources::deployment::observed::{CacheState, CacheSubnetGroupState};
 
 fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
@@ -55,11 +37,16 @@ pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState
     else {
         return Ok(None);
     };
+    let missing = |field| Error::missing("DescribeReplicationGroups", field);
+    let arn = group.arn().ok_or_else(|| missing("ARN"))?.to_owned();
+    let tags = resource_tags(elasticache, &arn).await?;
     Ok(Some(CacheState {
-        status: group.status().unwrap_or_default().to_owned(),
-        node_type: group.cache_node_type().unwrap_or_default().to_owned(),
-        transit_encryption: group.transit_encryption_enabled().unwrap_or_default(),
-        at_rest_encryption: group.at_rest_encryption_enabled().unwrap_or_default(),
+        arn,
+        tags,
+        status: group.status().ok_or_else(|| missing("Status"))?.to_owned(),
+        node_type: group.cache_node_type().ok_or_else(|| missing("CacheNodeType"))?.to_owned(),
+        transit_encryption: group.transit_encryption_enabled(),
+        at_rest_encryption: group.at_rest_encryption_enabled(),
         endpoint: group
             .node_groups()
             .first()
@@ -71,7 +58,7 @@ pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState
 
 async fn wait_available(
     elasticache: &Client,
-    spec: &CacheSpec,
+    spec: &Cache,
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<CacheState, Error> {
@@ -94,7 +81,39 @@ async fn wait_available(
     .await
 }
 
-async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, Error> {
+async fn resource_tags(elasticache: &Client, arn: &str) -> Result<BTreeMap<String, String>, Error> {
+    let listed = elasticache
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk("ListTagsForResource", e))?;
+    Ok(tag_map(listed.tag_list().iter().map(|tag| (tag.key(), tag.value()))))
+}
+
+/// Adds the ownership mark of `want` to an object that lacks it (its other tags stay as created).
+async fn mark(
+    elasticache: &Client,
+    arn: &str,
+    have: &BTreeMap<String, String>,
+    want: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    let mark = super::missing_mark(have, want);
+    if mark.is_empty() {
+        return Ok(());
+    }
+    elasticache
+        .add_tags_to_resource()
+        .resource_name(arn)
+        .set_tags(Some(tags(&mark)))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk("AddTagsToResource", e))
+}
+
+/// Cache subnet group `name`; `None` when it does not exist.
+pub async fn observe_subnet_group(elasticache: &Client, name: &str) -> Result<Option<CacheSubnetGroupState>, Error> {
     let found = absent_if_missing(
         elasticache
             .describe_cache_subnet_groups()
@@ -103,18 +122,29 @@ async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, E
             .await
             .map_err(|e| Error::from_sdk("DescribeCacheSubnetGroups", e)),
     )?;
-    Ok(found.is_some_and(|out| out.cache_subnet_groups().iter().any(|g| g.cache_subnet_group_name() == Some(name))))
+    let group = found
+        .and_then(|out| out.cache_subnet_groups().iter().find(|g| g.cache_subnet_group_name() == Some(name)).cloned());
+    let Some(group) = group else { return Ok(None) };
+    let arn = group.arn().ok_or(Error::missing("DescribeCacheSubnetGroups", "ARN"))?.to_owned();
+    let tags = resource_tags(elasticache, &arn).await?;
+    Ok(Some(CacheSubnetGroupState { arn, tags }))
+}
+
+async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, Error> {
+    Ok(observe_subnet_group(elasticache, name).await?.is_some())
 }
 
 /// Creates the subnet group and replication group, or changes the node type; waits until
 /// available.
 pub async fn ensure(
     elasticache: &Client,
-    spec: &CacheSpec,
+    spec: &Cache,
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<CacheState, Error> {
-    if !subnet_group_exists(elasticache, &spec.subnet_group).await? {
+    if let Some(group) = observe_subnet_group(elasticache, &spec.subnet_group).await? {
+        mark(elasticache, &group.arn, &group.tags, &spec.tags).await?;
+    } else {
         elasticache
             .create_cache_subnet_group()
             .cache_subnet_group_name(&spec.subnet_group)
@@ -156,7 +186,9 @@ pub async fn ensure(
         }
         Some(_) => {}
     }
-    wait_available(elasticache, spec, timeout, stop).await
+    let group = wait_available(elasticache, spec, timeout, stop).await?;
+    mark(elasticache, &group.arn, &group.tags, &spec.tags).await?;
+    Ok(group)
 }
 
 /// What removing the cache left behind that the user should know about.

@@ -6,7 +6,6 @@
 //! until ACTIVE (or gone), within the operation's timeout. A node group's instance type cannot be
 //! changed in AWS, so a new type gets a new group, created before the old one is deleted.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_eks::Client;
@@ -19,62 +18,12 @@ use super::{absent_if_missing, hash_map, ok_if_missing, wait};
 use crate::aws::wait::{Poll, RetryWhile, retry_while};
 use crate::error::Error;
 use crate::framework::StopSignal;
+use crate::resources::deployment::desired::{Cluster, NodeGroup};
+use crate::resources::deployment::observed::{ClusterState, NodeGroupState};
 
-/// What the cluster should be.
-#[derive(Debug, Clone)]
-pub struct ClusterSpec {
-    pub name: String,
-    pub version: String,
-    pub role_arn: String,
-    pub subnet_ids: Vec<String>,
-    pub security_group_ids: Vec<String>,
-    pub endpoint_public_access: bool,
-    pub public_access_cidrs: Vec<String>,
-    pub kms_key_arn: String,
-    pub tags: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ClusterState {
-    pub name: String,
-    pub arn: String,
-    pub status: String,
-    pub version: String,
-    pub endpoint: Option<String>,
-    pub certificate_authority: Option<String>,
-    pub oidc_issuer: Option<String>,
-    pub subnet_ids: Vec<String>,
-    pub security_group_ids: Vec<String>,
-    /// The security group EKS creates for the cluster (`clusterSecurityGroupId`); managed node
-    /// groups without a launch template run in it, so it is what the databases must admit.
-    pub eks_security_group_id: Option<String>,
-    pub endpoint_public_access: bool,
-    pub public_access_cidrs: Vec<String>,
-    pub encryption_key_arn: Option<String>,
-    pub tags: BTreeMap<String, String>,
-}
-
-/// What the node group should be.
-#[derive(Debug, Clone)]
-pub struct NodeGroupSpec {
-    pub name: String,
-    pub role_arn: String,
-    pub subnet_ids: Vec<String>,
-    pub instance_type: String,
-    pub min_size: i32,
-    pub desired_size: i32,
-    pub max_size: i32,
-    pub tags: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NodeGroupState {
-    pub name: String,
-    pub status: String,
-    pub instance_types: Vec<String>,
-    pub min_size: i32,
-    pub desired_size: i32,
-    pub max_size: i32,
+/// EKS's tag map (absent when an object has no tags).
+fn tags_of(tags: Option<&std::collections::HashMap<String, String>>) -> crate::aws::Tags {
+    tags.into_iter().flatten().map(|(key, value)| (key.clone(), value.clone())).collect()
 }
 
 fn sorted(items: &[String]) -> Vec<String> {
@@ -87,34 +36,32 @@ pub async fn observe_cluster(eks: &Client, name: &str) -> Result<Option<ClusterS
     let found = absent_if_missing(
         eks.describe_cluster().name(name).send().await.map_err(|e| Error::from_sdk("DescribeCluster", e)),
     )?;
-    let Some(cluster) = found.and_then(|out| out.cluster().cloned()) else { return Ok(None) };
-    let vpc = cluster.resources_vpc_config();
+    let Some(cluster) = found.and_then(|out| out.cluster) else { return Ok(None) };
+    let missing = |field| Error::missing("DescribeCluster", field);
+    let vpc = cluster.resources_vpc_config().ok_or_else(|| missing("resourcesVpcConfig"))?;
     Ok(Some(ClusterState {
         name: name.to_owned(),
-        arn: cluster.arn().unwrap_or_default().to_owned(),
-        status: cluster.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-        version: cluster.version().unwrap_or_default().to_owned(),
+        arn: cluster.arn().ok_or_else(|| missing("arn"))?.to_owned(),
+        status: cluster.status().ok_or_else(|| missing("status"))?.as_str().to_owned(),
+        version: cluster.version().ok_or_else(|| missing("version"))?.to_owned(),
         endpoint: cluster.endpoint().map(str::to_owned),
         certificate_authority: cluster.certificate_authority().and_then(|c| c.data()).map(str::to_owned),
         oidc_issuer: cluster.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()).map(str::to_owned),
-        subnet_ids: vpc.map(|v| sorted(v.subnet_ids())).unwrap_or_default(),
-        security_group_ids: vpc.map(|v| sorted(v.security_group_ids())).unwrap_or_default(),
-        eks_security_group_id: vpc
-            .and_then(|v| v.cluster_security_group_id())
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned),
-        endpoint_public_access: vpc.is_some_and(|v| v.endpoint_public_access()),
-        public_access_cidrs: vpc.map(|v| sorted(v.public_access_cidrs())).unwrap_or_default(),
+        subnet_ids: sorted(vpc.subnet_ids()),
+        security_group_ids: sorted(vpc.security_group_ids()),
+        eks_security_group_id: vpc.cluster_security_group_id().filter(|id| !id.is_empty()).map(str::to_owned),
+        endpoint_public_access: vpc.endpoint_public_access(),
+        public_access_cidrs: sorted(vpc.public_access_cidrs()),
         encryption_key_arn: cluster
             .encryption_config()
             .iter()
             .find_map(|c| c.provider().and_then(|p| p.key_arn()))
             .map(str::to_owned),
-        tags: cluster.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+        tags: tags_of(cluster.tags()),
     }))
 }
 
-fn vpc_config(spec: &ClusterSpec) -> VpcConfigRequest {
+fn vpc_config(spec: &Cluster) -> VpcConfigRequest {
     VpcConfigRequest::builder()
         .set_subnet_ids(Some(spec.subnet_ids.clone()))
         .set_security_group_ids(Some(spec.security_group_ids.clone()))
@@ -164,7 +111,7 @@ async fn wait_active(eks: &Client, name: &str, timeout: Duration, stop: &StopSig
 /// Creates the cluster or brings version, endpoint access and tags to `spec`; waits for ACTIVE.
 pub async fn ensure_cluster(
     eks: &Client,
-    spec: &ClusterSpec,
+    spec: &Cluster,
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<ClusterState, Error> {
@@ -221,7 +168,7 @@ pub async fn ensure_cluster(
         cluster = wait_active(eks, &spec.name, timeout, stop).await?;
     }
     let (set, remove) = super::tag_changes(&cluster.tags, &spec.tags);
-    if !set.is_empty() && !cluster.arn.is_empty() {
+    if !set.is_empty() {
         eks.tag_resource()
             .resource_arn(&cluster.arn)
             .set_tags(Some(hash_map(&set)))
@@ -229,7 +176,7 @@ pub async fn ensure_cluster(
             .await
             .map_err(|e| Error::from_sdk("TagResource", e))?;
     }
-    if !remove.is_empty() && !cluster.arn.is_empty() {
+    if !remove.is_empty() {
         eks.untag_resource()
             .resource_arn(&cluster.arn)
             .set_tag_keys(Some(remove))
@@ -265,7 +212,7 @@ pub async fn observe_node_groups(eks: &Client, cluster: &str) -> Result<Vec<Node
         eks.list_nodegroups().cluster_name(cluster).send().await.map_err(|e| Error::from_sdk("ListNodegroups", e)),
     )?;
     let mut groups = Vec::new();
-    for name in listed.as_ref().map(|out| out.nodegroups()).unwrap_or_default() {
+    for name in listed.iter().flat_map(|out| out.nodegroups()) {
         if let Some(group) = observe_node_group(eks, cluster, name).await? {
             groups.push(group);
         }
@@ -282,16 +229,18 @@ async fn observe_node_group(eks: &Client, cluster: &str, name: &str) -> Result<O
             .await
             .map_err(|e| Error::from_sdk("DescribeNodegroup", e)),
     )?;
-    Ok(found.and_then(|out| out.nodegroup().cloned()).map(|group| {
-        let scaling = group.scaling_config();
-        NodeGroupState {
-            name: name.to_owned(),
-            status: group.status().map(|s| s.as_str().to_owned()).unwrap_or_default(),
-            instance_types: group.instance_types().to_vec(),
-            min_size: scaling.and_then(|s| s.min_size()).unwrap_or_default(),
-            desired_size: scaling.and_then(|s| s.desired_size()).unwrap_or_default(),
-            max_size: scaling.and_then(|s| s.max_size()).unwrap_or_default(),
-        }
+    let Some(group) = found.and_then(|out| out.nodegroup) else { return Ok(None) };
+    let missing = |field| Error::missing("DescribeNodegroup", field);
+    let scaling = group.scaling_config().ok_or_else(|| missing("scalingConfig"))?;
+    Ok(Some(NodeGroupState {
+        name: name.to_owned(),
+        arn: group.nodegroup_arn().ok_or_else(|| missing("nodegroupArn"))?.to_owned(),
+        tags: tags_of(group.tags()),
+        status: group.status().ok_or_else(|| missing("status"))?.as_str().to_owned(),
+        instance_types: group.instance_types().to_vec(),
+        min_size: scaling.min_size().ok_or_else(|| missing("scalingConfig.minSize"))?,
+        desired_size: scaling.desired_size().ok_or_else(|| missing("scalingConfig.desiredSize"))?,
+        max_size: scaling.max_size().ok_or_else(|| missing("scalingConfig.maxSize"))?,
     }))
 }
 
@@ -334,7 +283,7 @@ async fn wait_node_group_gone(
     .await
 }
 
-fn scaling(spec: &NodeGroupSpec) -> NodegroupScalingConfig {
+fn scaling(spec: &NodeGroup) -> NodegroupScalingConfig {
     NodegroupScalingConfig::builder()
         .min_size(spec.min_size)
         .desired_size(spec.desired_size)
@@ -347,7 +296,7 @@ fn scaling(spec: &NodeGroupSpec) -> NodegroupScalingConfig {
 pub async fn ensure_node_group(
     eks: &Client,
     cluster: &str,
-    spec: &NodeGroupSpec,
+    spec: &NodeGroup,
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<NodeGroupState, Error> {
@@ -387,6 +336,15 @@ pub async fn ensure_node_group(
             }
         }
     };
+    let mark = super::missing_mark(&group.tags, &spec.tags);
+    if !mark.is_empty() {
+        eks.tag_resource()
+            .resource_arn(&group.arn)
+            .set_tags(Some(hash_map(&mark)))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("TagResource", e))?;
+    }
     for old in groups.iter().filter(|old| old.name != spec.name) {
         remove_node_group(eks, cluster, &old.name, timeout, stop).await?;
     }

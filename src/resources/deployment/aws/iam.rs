@@ -1,6 +1,5 @@
-//! IAM for a deployment: the EKS cluster role, the node role and the External Secrets Operator
-//! role (trusting the cluster's OIDC provider), each carrying `permission_boundary_arn` when
-//! given; and the cluster's OIDC provider.
+//! IAM for a deployment beyond its roles (which go through the one role lifecycle,
+//! [`crate::aws::iam::role`]): the cluster's IAM OIDC provider.
 //!
 //! Why the OIDC provider is shared: an IAM OIDC provider is unique per issuer URL in the account,
 //! and clusters are independent issuers in AWS — but nothing forbids two deployments seeing the
@@ -12,265 +11,26 @@ use std::collections::BTreeMap;
 
 use aws_sdk_iam::Client;
 use aws_sdk_iam::types::Tag;
-use serde_json::json;
 
 use super::{absent_if_missing, ok_if_missing};
 use crate::error::Error;
+use crate::resources::deployment::desired::STS_AUDIENCE;
 
-/// Audience of the tokens EKS pod identity webhooks exchange.
-const STS_AUDIENCE: &str = "sts.amazonaws.com";
 /// Thumbprint of the root CA EKS OIDC issuers chain to (IAM ignores it for well-known issuers,
 /// but the API still asks for one).
 const EKS_ISSUER_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RoleState {
-    pub arn: String,
-    pub boundary: Option<String>,
-}
-
-/// What one role should be.
-#[derive(Debug, Clone)]
-pub struct RoleSpec {
-    pub name: String,
-    pub trust: serde_json::Value,
-    pub boundary: Option<String>,
-    pub managed_policies: Vec<String>,
-    /// Name and document of the role's inline policy.
-    pub inline: Option<(String, serde_json::Value)>,
-    pub tags: BTreeMap<String, String>,
-}
-
-/// `aws`, `aws-cn` or `aws-us-gov`, from the region.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
-pub fn service_trust(service: &str) -> serde_json::Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]
-    })
-}
-
-/// Trust for a Kubernetes service account through the cluster's OIDC provider.
-pub fn web_identity_trust(
-    provider_arn: &str,
-    issuer_url: &str,
-    namespace: &str,
-    service_account: &str,
-) -> serde_json::Value {
-    let issuer = issuer_url.trim_start_matches("https://");
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Federated": provider_arn},
-            "Action": "sts:AssumeRoleWithWebIdentity",
-            "Condition": {"StringEquals": {
-                format!("{issuer}:sub"): format!("system:serviceaccount:{namespace}:{service_account}"),
-                format!("{issuer}:aud"): STS_AUDIENCE,
-            }}
-        }]
-    })
-}
-
-fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter().filter_map(|(key, value)| Tag::builder().key(key).value(value).build().ok()).collect()
-}
-
-/// Decodes the URL-encoded policy documents IAM returns.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while let Some(&byte) = bytes.get(index) {
-        let hex = bytes
-            .get(index + 1..index + 3)
-            .and_then(|pair| std::str::from_utf8(pair).ok())
-            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
-        match (byte, hex) {
-            (b'%', Some(decoded)) => {
-                out.push(decoded);
-                index += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                index += 1;
-            }
-            _ => {
-                out.push(byte);
-                index += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn parse_document(text: &str) -> Option<serde_json::Value> {
-    serde_json::from_str(text).ok().or_else(|| serde_json::from_str(&percent_decode(text)).ok())
-}
-
-pub async fn observe_role(iam: &Client, name: &str) -> Result<Option<RoleState>, Error> {
-    let found =
-        absent_if_missing(iam.get_role().role_name(name).send().await.map_err(|e| Error::from_sdk("GetRole", e)))?;
-    Ok(found.and_then(|out| out.role().cloned()).map(|role| RoleState {
-        arn: role.arn().to_owned(),
-        boundary: role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_owned),
-    }))
-}
-
-/// Creates the role or brings trust, boundary and policies back to `spec`; returns its ARN.
-pub async fn ensure_role(iam: &Client, spec: &RoleSpec) -> Result<String, Error> {
-    let trust = spec.trust.to_string();
-    let existing = absent_if_missing(
-        iam.get_role().role_name(&spec.name).send().await.map_err(|e| Error::from_sdk("GetRole", e)),
-    )?
-    .and_then(|out| out.role().cloned());
-    let arn = match existing {
-        None => {
-            let created = iam
-                .create_role()
-                .role_name(&spec.name)
-                .assume_role_policy_document(&trust)
-                .set_permissions_boundary(spec.boundary.clone())
-                .set_tags(Some(tags(&spec.tags)))
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk("CreateRole", e))?;
-            created
-                .role()
-                .map(|role| role.arn().to_owned())
-                .ok_or_else(|| Error::unexpected("CreateRole", "no role returned"))?
-        }
-        Some(role) => {
-            if role.assume_role_policy_document().and_then(parse_document).as_ref() != Some(&spec.trust) {
-                iam.update_assume_role_policy()
-                    .role_name(&spec.name)
-                    .policy_document(&trust)
-                    .send()
-                    .await
-                    .map_err(|e| Error::from_sdk("UpdateAssumeRolePolicy", e))?;
-            }
-            let boundary = role.permissions_boundary().and_then(|b| b.permissions_boundary_arn());
-            match (&spec.boundary, boundary) {
-                (Some(wanted), found) if found != Some(wanted.as_str()) => {
-                    iam.put_role_permissions_boundary()
-                        .role_name(&spec.name)
-                        .permissions_boundary(wanted)
-                        .send()
-                        .await
-                        .map_err(|e| Error::from_sdk("PutRolePermissionsBoundary", e))?;
-                }
-                (None, Some(_)) => {
-                    iam.delete_role_permissions_boundary()
-                        .role_name(&spec.name)
-                        .send()
-                        .await
-                        .map_err(|e| Error::from_sdk("DeleteRolePermissionsBoundary", e))?;
-                }
-                _ => {}
-            }
-            let have: BTreeMap<String, String> =
-                role.tags().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect();
-            let (set, remove) = super::tag_changes(&have, &spec.tags);
-            if !set.is_empty() {
-                iam.tag_role()
-                    .role_name(&spec.name)
-                    .set_tags(Some(tags(&set)))
-                    .send()
-                    .await
-                    .map_err(|e| Error::from_sdk("TagRole", e))?;
-            }
-            if !remove.is_empty() {
-                iam.untag_role()
-                    .role_name(&spec.name)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|e| Error::from_sdk("UntagRole", e))?;
-            }
-            role.arn().to_owned()
-        }
-    };
-    let attached = iam
-        .list_attached_role_policies()
-        .role_name(&spec.name)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk("ListAttachedRolePolicies", e))?;
-    for policy in &spec.managed_policies {
-        if !attached.attached_policies().iter().any(|found| found.policy_arn() == Some(policy.as_str())) {
-            iam.attach_role_policy()
-                .role_name(&spec.name)
-                .policy_arn(policy)
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk("AttachRolePolicy", e))?;
-        }
-    }
-    if let Some((policy_name, document)) = &spec.inline {
-        iam.put_role_policy()
-            .role_name(&spec.name)
-            .policy_name(policy_name)
-            .policy_document(document.to_string())
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("PutRolePolicy", e))?;
-    }
-    Ok(arn)
-}
-
-/// Detaches and deletes the role's policies, then the role.
-pub async fn remove_role(iam: &Client, name: &str) -> Result<(), Error> {
-    let attached = absent_if_missing(
-        iam.list_attached_role_policies()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("ListAttachedRolePolicies", e)),
-    )?;
-    let Some(attached) = attached else { return Ok(()) };
-    for policy in attached.attached_policies() {
-        if let Some(arn) = policy.policy_arn() {
-            ok_if_missing(
-                iam.detach_role_policy()
-                    .role_name(name)
-                    .policy_arn(arn)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| Error::from_sdk("DetachRolePolicy", e)),
-            )?;
-        }
-    }
-    let inline =
-        iam.list_role_policies().role_name(name).send().await.map_err(|e| Error::from_sdk("ListRolePolicies", e))?;
-    for policy in inline.policy_names() {
-        ok_if_missing(
-            iam.delete_role_policy()
-                .role_name(name)
-                .policy_name(policy)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| Error::from_sdk("DeleteRolePolicy", e)),
-        )?;
-    }
-    ok_if_missing(
-        iam.delete_role().role_name(name).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeleteRole", e)),
-    )
-}
-
-/// `arn:<partition>:iam::<account>:oidc-provider/<issuer without scheme>`.
-pub fn oidc_provider_arn(partition: &str, account: &str, issuer_url: &str) -> String {
-    format!("arn:{partition}:iam::{account}:oidc-provider/{}", issuer_url.trim_start_matches("https://"))
+/// IAM's tag list; a tag the SDK refuses to build is an error, never silently dropped.
+fn tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, Error> {
+    tags.iter()
+        .map(|(key, value)| {
+            Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|e| Error::unexpected("TagOpenIDConnectProvider", e.to_string()))
+        })
+        .collect()
 }
 
 fn user_tag(deployment: &str) -> String {
@@ -300,6 +60,8 @@ pub async fn ensure_oidc(
 ) -> Result<(), Error> {
     let mut wanted = base_tags.clone();
     wanted.remove(super::super::names::DEPLOYMENT_TAG);
+    // Shared by design: its users are recorded per deployment, it has no single owner.
+    wanted.remove(crate::resources::ownership::OWNER_TAG);
     wanted.insert(user_tag(deployment), "true".to_owned());
     match observe_oidc(iam, arn).await? {
         None => {
@@ -308,7 +70,7 @@ pub async fn ensure_oidc(
                 .url(issuer_url)
                 .client_id_list(STS_AUDIENCE)
                 .thumbprint_list(EKS_ISSUER_THUMBPRINT)
-                .set_tags(Some(tags(&wanted)))
+                .set_tags(Some(tags(&wanted)?))
                 .send()
                 .await
                 .map_err(|e| Error::from_sdk("CreateOpenIDConnectProvider", e));
@@ -327,7 +89,7 @@ pub async fn ensure_oidc(
 async fn tag_oidc(iam: &Client, arn: &str, wanted: &BTreeMap<String, String>) -> Result<(), Error> {
     iam.tag_open_id_connect_provider()
         .open_id_connect_provider_arn(arn)
-        .set_tags(Some(tags(wanted)))
+        .set_tags(Some(tags(wanted)?))
         .send()
         .await
         .map(|_| ())
@@ -358,34 +120,4 @@ pub async fn release_oidc(iam: &Client, arn: &str, deployment: &str) -> Result<(
             .map(|_| ())
             .map_err(|e| Error::from_sdk("DeleteOpenIDConnectProvider", e)),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn policy_documents_decode_from_iam() {
-        let encoded = "%7B%22Version%22%3A%222012-10-17%22%7D";
-        assert_eq!(parse_document(encoded), Some(json!({"Version": "2012-10-17"})));
-        assert_eq!(parse_document("{\"a\":1}"), Some(json!({"a": 1})));
-        assert_eq!(percent_decode("100%"), "100%");
-    }
-
-    #[test]
-    fn web_identity_trust_names_the_service_account() {
-        let trust = web_identity_trust(
-            "arn:aws:iam::1:oidc-provider/oidc.example/id/X",
-            "https://oidc.example/id/X",
-            "ns",
-            "sa",
-        );
-        let condition = &trust["Statement"][0]["Condition"]["StringEquals"];
-        assert_eq!(condition["oidc.example/id/X:sub"], "system:serviceaccount:ns:sa");
-        assert_eq!(condition["oidc.example/id/X:aud"], STS_AUDIENCE);
-        assert_eq!(
-            oidc_provider_arn("aws", "1", "https://oidc.example/id/X"),
-            "arn:aws:iam::1:oidc-provider/oidc.example/id/X"
-        );
-    }
 }

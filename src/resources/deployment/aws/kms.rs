@@ -11,6 +11,7 @@ use aws_sdk_kms::types::{KeyState as AwsKeyState, Tag};
 
 use super::absent_if_missing;
 use crate::error::Error;
+use crate::resources::deployment::observed::KeyState;
 
 /// Tag on a key that destroy kept, naming the snapshots it still decrypts.
 pub const RETAINED_FOR_TAG: &str = "retool:retained-for";
@@ -20,13 +21,24 @@ const MAX_TAG_VALUE: usize = 256;
 /// Days between destroy and the key's deletion.
 pub const DELETION_WINDOW_DAYS: i32 = 7;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyState {
-    pub arn: String,
-    pub key_id: String,
-    pub enabled: bool,
-    pub pending_deletion: bool,
-    pub rotation: bool,
+/// KMS's tag list; a tag the SDK refuses to build is an error, never silently dropped.
+fn kms_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, Error> {
+    tags.iter()
+        .map(|(key, value)| {
+            Tag::builder()
+                .tag_key(key)
+                .tag_value(value)
+                .build()
+                .map_err(|e| Error::unexpected("TagResource", e.to_string()))
+        })
+        .collect()
+}
+
+/// The key's tags, as a map.
+async fn key_tags(kms: &Client, key_id: &str) -> Result<BTreeMap<String, String>, Error> {
+    let listed =
+        kms.list_resource_tags().key_id(key_id).send().await.map_err(|e| Error::from_sdk("ListResourceTags", e))?;
+    Ok(listed.tags().iter().map(|tag| (tag.tag_key().to_owned(), tag.tag_value().to_owned())).collect())
 }
 
 /// The key behind `alias`, if the alias exists.
@@ -47,12 +59,14 @@ pub async fn observe(kms: &Client, alias: &str) -> Result<Option<KeyState>, Erro
             .map_err(|e| Error::from_sdk("GetKeyRotationStatus", e))?
             .key_rotation_enabled()
     };
+    let tags = key_tags(kms, &key_id).await?;
     Ok(Some(KeyState {
-        arn: metadata.arn().unwrap_or_default().to_owned(),
+        arn: metadata.arn().ok_or(Error::missing("DescribeKey", "KeyMetadata.Arn"))?.to_owned(),
         key_id,
         enabled: metadata.enabled(),
         pending_deletion,
         rotation,
+        tags,
     }))
 }
 
@@ -66,19 +80,18 @@ pub async fn ensure(
     let key = match observe(kms, alias).await? {
         Some(key) => key,
         None => {
-            let tags: Vec<Tag> =
-                tags.iter().filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok()).collect();
+            let tag_list = kms_tags(tags)?;
             let created = kms
                 .create_key()
                 .description(description)
-                .set_tags(Some(tags))
+                .set_tags(Some(tag_list))
                 .send()
                 .await
                 .map_err(|e| Error::from_sdk("CreateKey", e))?;
             let key_id = created
                 .key_metadata()
                 .map(|m| m.key_id().to_owned())
-                .ok_or_else(|| Error::unexpected("CreateKey", "no key id returned"))?;
+                .ok_or(Error::missing("CreateKey", "KeyMetadata.KeyId"))?;
             let alias_result = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await;
             if let Err(error) = alias_result.map_err(|e| Error::from_sdk("CreateAlias", e)) {
                 // Without its alias the key could never be found again: take it back out.
@@ -90,8 +103,12 @@ pub async fn ensure(
                     .await;
                 return Err(error);
             }
-            let arn = created.key_metadata().and_then(|m| m.arn()).unwrap_or_default().to_owned();
-            KeyState { arn, key_id, enabled: true, pending_deletion: false, rotation: false }
+            let arn = created
+                .key_metadata()
+                .and_then(|m| m.arn())
+                .ok_or(Error::missing("CreateKey", "KeyMetadata.Arn"))?
+                .to_owned();
+            KeyState { arn, key_id, enabled: true, pending_deletion: false, rotation: false, tags: tags.clone() }
         }
     };
     if key.pending_deletion {
@@ -111,18 +128,9 @@ pub async fn ensure(
             .await
             .map_err(|e| Error::from_sdk("EnableKeyRotation", e))?;
     }
-    let listed = kms
-        .list_resource_tags()
-        .key_id(&key.key_id)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk("ListResourceTags", e))?;
-    let have: BTreeMap<String, String> =
-        listed.tags().iter().map(|tag| (tag.tag_key().to_owned(), tag.tag_value().to_owned())).collect();
-    let (set, remove) = super::tag_changes(&have, tags);
+    let (set, remove) = super::tag_changes(&key.tags, tags);
     if !set.is_empty() {
-        let set: Vec<Tag> =
-            set.iter().filter_map(|(k, v)| Tag::builder().tag_key(k).tag_value(v).build().ok()).collect();
+        let set = kms_tags(&set)?;
         kms.tag_resource()
             .key_id(&key.key_id)
             .set_tags(Some(set))
@@ -138,7 +146,7 @@ pub async fn ensure(
             .await
             .map_err(|e| Error::from_sdk("UntagResource", e))?;
     }
-    Ok(KeyState { enabled: true, pending_deletion: false, rotation: true, ..key })
+    Ok(KeyState { enabled: true, pending_deletion: false, rotation: true, tags: tags.clone(), ..key })
 }
 
 /// Removes the alias and schedules the key's deletion. Uses the bare key id (some endpoints

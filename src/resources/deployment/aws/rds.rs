@@ -14,10 +14,13 @@ use std::time::Duration;
 use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{ApplyMethod, Parameter, Tag};
 
-use super::{absent_if_missing, ok_if_missing, wait};
+use super::{absent_if_missing, ok_if_missing, tag_map, wait};
 use crate::aws::wait::Poll;
 use crate::error::Error;
 use crate::framework::StopSignal;
+use crate::resources::deployment::desired::DbInstance;
+use crate::resources::deployment::model::{InstanceSettings, major};
+use crate::resources::deployment::observed::{DbSubnetGroupState, GroupState, InstanceState, ParameterGroupState};
 
 /// The CA every instance uses (RSA 2048, valid until 2061), set explicitly rather than left to
 /// the account default.
@@ -25,105 +28,6 @@ pub const CA_CERTIFICATE: &str = "rds-ca-rsa2048-g1";
 pub const MASTER_USERNAME: &str = "retool";
 pub const DATABASE_NAME: &str = "retool";
 const FORCE_SSL: &str = "rds.force_ssl";
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InstanceSpec {
-    pub identifier: String,
-    pub instance_class: String,
-    pub engine_version: String,
-    pub allocated_storage_gb: i32,
-    pub max_allocated_storage_gb: Option<i32>,
-    pub multi_az: bool,
-    pub backup_retention_days: i32,
-    pub deletion_protection: bool,
-    pub subnet_group: String,
-    pub parameter_group: String,
-    pub security_group_ids: Vec<String>,
-    pub kms_key_arn: String,
-    pub tags: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct InstanceState {
-    pub identifier: String,
-    pub arn: String,
-    pub tags: BTreeMap<String, String>,
-    pub status: String,
-    pub instance_class: String,
-    pub engine_version: String,
-    pub allocated_storage_gb: i32,
-    pub max_allocated_storage_gb: Option<i32>,
-    pub multi_az: bool,
-    pub backup_retention_days: i32,
-    pub deletion_protection: bool,
-    pub storage_encrypted: bool,
-    pub kms_key_id: Option<String>,
-    pub ca_certificate: Option<String>,
-    pub parameter_group: Option<String>,
-    pub subnet_group: Option<String>,
-    pub security_group_ids: Vec<String>,
-    pub endpoint: Option<String>,
-    pub master_user_secret_arn: Option<String>,
-}
-
-impl InstanceState {
-    /// What differs from `spec` among the settings this resource manages in place, one phrase each.
-    pub fn differences(&self, spec: &InstanceSpec) -> Vec<String> {
-        let mut found = Vec::new();
-        let mut differs = |what: &str, have: String, want: String| {
-            if have != want {
-                found.push(format!("{what} is {have}, configured {want}"));
-            }
-        };
-        differs("instance class", self.instance_class.clone(), spec.instance_class.clone());
-        if storage_differs(self.allocated_storage_gb, spec.allocated_storage_gb, spec.max_allocated_storage_gb) {
-            differs(
-                "allocated storage",
-                format!("{} GB", self.allocated_storage_gb),
-                format!("{} GB", spec.allocated_storage_gb),
-            );
-        }
-        differs(
-            "storage autoscaling limit",
-            format!(
-                "{:?}",
-                autoscaling_limit(
-                    self.allocated_storage_gb,
-                    self.max_allocated_storage_gb,
-                    spec.max_allocated_storage_gb
-                )
-            ),
-            format!("{:?}", spec.max_allocated_storage_gb),
-        );
-        differs("multi-AZ", self.multi_az.to_string(), spec.multi_az.to_string());
-        differs(
-            "backup retention",
-            format!("{} days", self.backup_retention_days),
-            format!("{} days", spec.backup_retention_days),
-        );
-        differs("deletion protection", self.deletion_protection.to_string(), spec.deletion_protection.to_string());
-        differs("parameter group", format!("{:?}", self.parameter_group), format!("{:?}", Some(&spec.parameter_group)));
-        let major = |version: &str| version.split('.').next().unwrap_or_default().to_owned();
-        differs("engine major version", major(&self.engine_version), major(&spec.engine_version));
-        found
-    }
-}
-
-/// Whether allocated storage `have` differs from the configured `want`. With autoscaling on
-/// (a configured limit), RDS grows storage past `want` on its own: only less is a difference.
-pub fn storage_differs(have: i32, want: i32, want_limit: Option<i32>) -> bool {
-    if want_limit.is_some() { have < want } else { have != want }
-}
-
-/// The autoscaling limit an instance has, as configuration would say it: RDS reports a limit
-/// equal to the allocated storage when autoscaling is off, but autoscaling may also have grown
-/// storage up to the configured limit.
-pub fn autoscaling_limit(allocated: i32, limit: Option<i32>, want_limit: Option<i32>) -> Option<i32> {
-    match want_limit {
-        Some(_) => limit,
-        None => limit.filter(|gb| *gb > allocated),
-    }
-}
 
 fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
@@ -145,23 +49,22 @@ pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<I
     let mut security_group_ids: Vec<String> =
         db.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id()).map(str::to_owned).collect();
     security_group_ids.sort();
+    let missing = |field| Error::missing("DescribeDBInstances", field);
     Ok(Some(InstanceState {
         identifier: identifier.to_owned(),
-        arn: db.db_instance_arn().unwrap_or_default().to_owned(),
-        tags: db
-            .tag_list()
-            .iter()
-            .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
-            .collect(),
-        status: db.db_instance_status().unwrap_or_default().to_owned(),
-        instance_class: db.db_instance_class().unwrap_or_default().to_owned(),
-        engine_version: db.engine_version().unwrap_or_default().to_owned(),
-        allocated_storage_gb: db.allocated_storage().unwrap_or_default(),
-        max_allocated_storage_gb: db.max_allocated_storage(),
-        multi_az: db.multi_az().unwrap_or_default(),
-        backup_retention_days: db.backup_retention_period().unwrap_or_default(),
-        deletion_protection: db.deletion_protection().unwrap_or_default(),
-        storage_encrypted: db.storage_encrypted().unwrap_or_default(),
+        arn: db.db_instance_arn().ok_or_else(|| missing("DBInstanceArn"))?.to_owned(),
+        tags: tag_map(db.tag_list().iter().map(|tag| (tag.key(), tag.value()))),
+        status: db.db_instance_status().ok_or_else(|| missing("DBInstanceStatus"))?.to_owned(),
+        settings: InstanceSettings {
+            instance_class: db.db_instance_class().ok_or_else(|| missing("DBInstanceClass"))?.to_owned(),
+            engine_version: db.engine_version().ok_or_else(|| missing("EngineVersion"))?.to_owned(),
+            allocated_storage_gb: db.allocated_storage().ok_or_else(|| missing("AllocatedStorage"))?,
+            max_allocated_storage_gb: db.max_allocated_storage(),
+            multi_az: db.multi_az().ok_or_else(|| missing("MultiAZ"))?,
+            backup_retention_days: db.backup_retention_period().ok_or_else(|| missing("BackupRetentionPeriod"))?,
+            deletion_protection: db.deletion_protection().ok_or_else(|| missing("DeletionProtection"))?,
+        },
+        storage_encrypted: db.storage_encrypted(),
         kms_key_id: db.kms_key_id().map(str::to_owned),
         ca_certificate: db.ca_certificate_identifier().map(str::to_owned),
         parameter_group: db.db_parameter_groups().first().and_then(|g| g.db_parameter_group_name()).map(str::to_owned),
@@ -193,7 +96,7 @@ async fn wait_ready(rds: &Client, identifier: &str, timeout: Duration, stop: &St
 
 async fn wait_available(
     rds: &Client,
-    spec: &InstanceSpec,
+    spec: &DbInstance,
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<InstanceState, Error> {
@@ -209,7 +112,7 @@ async fn wait_available(
             }
             Some(db) if is_ready(&db.status) => Ok(Poll::Pending(format!(
                 "DB instance {identifier} still differs: {}",
-                db.differences(spec).join(", ")
+                db.differences(spec).iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
             ))),
             Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} is {}", db.status))),
             None => Err(Error::unexpected("WaitDBInstanceAvailable", format!("DB instance {identifier} disappeared"))),
@@ -222,18 +125,19 @@ async fn wait_available(
 /// available with the configured settings.
 pub async fn ensure_instance(
     rds: &Client,
-    spec: &InstanceSpec,
+    spec: &DbInstance,
     timeout: Duration,
     stop: &StopSignal,
 ) -> Result<InstanceState, Error> {
+    let want = &spec.settings;
     let Some(existing) = observe_instance(rds, &spec.identifier).await? else {
         rds.create_db_instance()
             .db_instance_identifier(&spec.identifier)
             .engine("postgres")
-            .engine_version(&spec.engine_version)
-            .db_instance_class(&spec.instance_class)
-            .allocated_storage(spec.allocated_storage_gb)
-            .set_max_allocated_storage(spec.max_allocated_storage_gb)
+            .engine_version(&want.engine_version)
+            .db_instance_class(&want.instance_class)
+            .allocated_storage(want.allocated_storage_gb)
+            .set_max_allocated_storage(want.max_allocated_storage_gb)
             .storage_type("gp3")
             .storage_encrypted(true)
             .kms_key_id(&spec.kms_key_arn)
@@ -241,9 +145,9 @@ pub async fn ensure_instance(
             .manage_master_user_password(true)
             .master_user_secret_kms_key_id(&spec.kms_key_arn)
             .db_name(DATABASE_NAME)
-            .multi_az(spec.multi_az)
-            .backup_retention_period(spec.backup_retention_days)
-            .deletion_protection(spec.deletion_protection)
+            .multi_az(want.multi_az)
+            .backup_retention_period(want.backup_retention_days)
+            .deletion_protection(want.deletion_protection)
             .db_subnet_group_name(&spec.subnet_group)
             .db_parameter_group_name(&spec.parameter_group)
             .set_vpc_security_group_ids(Some(spec.security_group_ids.clone()))
@@ -258,7 +162,7 @@ pub async fn ensure_instance(
         return wait_available(rds, spec, timeout, stop).await;
     };
     let (set, remove) = super::tag_changes(&existing.tags, &spec.tags);
-    if !set.is_empty() && !existing.arn.is_empty() {
+    if !set.is_empty() {
         rds.add_tags_to_resource()
             .resource_name(&existing.arn)
             .set_tags(Some(tags(&set)))
@@ -266,7 +170,7 @@ pub async fn ensure_instance(
             .await
             .map_err(|e| Error::from_sdk("AddTagsToResource", e))?;
     }
-    if !remove.is_empty() && !existing.arn.is_empty() {
+    if !remove.is_empty() {
         rds.remove_tags_from_resource()
             .resource_name(&existing.arn)
             .set_tag_keys(Some(remove))
@@ -277,22 +181,22 @@ pub async fn ensure_instance(
     if existing.differences(spec).is_empty() {
         return wait_available(rds, spec, timeout, stop).await;
     }
-    let major_change = existing.engine_version.split('.').next() != spec.engine_version.split('.').next();
+    let major_change = major(&existing.settings.engine_version) != major(&want.engine_version);
     wait_ready(rds, &spec.identifier, timeout, stop).await?;
     // Storage only ever grows: less than what (autoscaling) allocated is refused by RDS.
-    let grow_storage = spec.allocated_storage_gb > existing.allocated_storage_gb;
+    let grow_storage = want.allocated_storage_gb > existing.settings.allocated_storage_gb;
     rds.modify_db_instance()
         .db_instance_identifier(&spec.identifier)
         .apply_immediately(true)
-        .db_instance_class(&spec.instance_class)
-        .set_allocated_storage(grow_storage.then_some(spec.allocated_storage_gb))
+        .db_instance_class(&want.instance_class)
+        .set_allocated_storage(grow_storage.then_some(want.allocated_storage_gb))
         // Autoscaling is turned off by setting its limit to the allocated storage.
-        .max_allocated_storage(spec.max_allocated_storage_gb.unwrap_or(spec.allocated_storage_gb))
-        .multi_az(spec.multi_az)
-        .backup_retention_period(spec.backup_retention_days)
-        .deletion_protection(spec.deletion_protection)
+        .max_allocated_storage(want.max_allocated_storage_gb.unwrap_or(want.allocated_storage_gb))
+        .multi_az(want.multi_az)
+        .backup_retention_period(want.backup_retention_days)
+        .deletion_protection(want.deletion_protection)
         .db_parameter_group_name(&spec.parameter_group)
-        .set_engine_version(major_change.then(|| spec.engine_version.clone()))
+        .set_engine_version(major_change.then(|| want.engine_version.clone()))
         .set_allow_major_version_upgrade(major_change.then_some(true))
         .send()
         .await
@@ -345,7 +249,7 @@ pub async fn remove_instance(
     stop: &StopSignal,
 ) -> Result<(), Error> {
     let Some(existing) = observe_instance(rds, identifier).await? else { return Ok(()) };
-    if existing.deletion_protection {
+    if existing.settings.deletion_protection {
         rds.modify_db_instance()
             .db_instance_identifier(identifier)
             .deletion_protection(false)
@@ -399,8 +303,33 @@ pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Res
     Ok(found)
 }
 
-/// The subnets of DB subnet group `name`, sorted; `None` when it does not exist.
-pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<Vec<String>>, Error> {
+async fn resource_tags(rds: &Client, arn: &str) -> Result<BTreeMap<String, String>, Error> {
+    let listed = rds
+        .list_tags_for_resource()
+        .resource_name(arn)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk("ListTagsForResource", e))?;
+    Ok(tag_map(listed.tag_list().iter().map(|tag| (tag.key(), tag.value()))))
+}
+
+/// Adds the ownership mark of `want` to a group that lacks it (its other tags stay as created).
+async fn mark_group(rds: &Client, group: &GroupState, want: &BTreeMap<String, String>) -> Result<(), Error> {
+    let mark = super::missing_mark(&group.tags, want);
+    if mark.is_empty() {
+        return Ok(());
+    }
+    rds.add_tags_to_resource()
+        .resource_name(&group.arn)
+        .set_tags(Some(tags(&mark)))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| Error::from_sdk("AddTagsToResource", e))
+}
+
+/// DB subnet group `name`; `None` when it does not exist.
+pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<DbSubnetGroupState>, Error> {
     let found = absent_if_missing(
         rds.describe_db_subnet_groups()
             .db_subnet_group_name(name)
@@ -410,12 +339,14 @@ pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<Vec
     )?;
     let group =
         found.and_then(|out| out.db_subnet_groups().iter().find(|g| g.db_subnet_group_name() == Some(name)).cloned());
-    Ok(group.map(|group| {
-        let mut subnets: Vec<String> =
-            group.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_owned).collect();
-        subnets.sort();
-        subnets
-    }))
+    let Some(group) = group else { return Ok(None) };
+    let mut subnet_ids: Vec<String> =
+        group.subnets().iter().filter_map(|s| s.subnet_identifier()).map(str::to_owned).collect();
+    subnet_ids.sort();
+    let arn =
+        group.db_subnet_group_arn().ok_or(Error::missing("DescribeDBSubnetGroups", "DBSubnetGroupArn"))?.to_owned();
+    let tags = resource_tags(rds, &arn).await?;
+    Ok(Some(DbSubnetGroupState { group: GroupState { name: name.to_owned(), arn, tags }, subnet_ids }))
 }
 
 /// Creates the subnet group, or points it at `subnet_ids` (sorted) when it lists others.
@@ -426,15 +357,19 @@ pub async fn ensure_subnet_group(
     tag_map: &BTreeMap<String, String>,
 ) -> Result<(), Error> {
     match observe_subnet_group(rds, name).await? {
-        Some(found) if found == subnet_ids => Ok(()),
-        Some(_) => rds
-            .modify_db_subnet_group()
-            .db_subnet_group_name(name)
-            .set_subnet_ids(Some(subnet_ids.to_vec()))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| Error::from_sdk("ModifyDBSubnetGroup", e)),
+        Some(found) => {
+            mark_group(rds, &found.group, tag_map).await?;
+            if found.subnet_ids == subnet_ids {
+                return Ok(());
+            }
+            rds.modify_db_subnet_group()
+                .db_subnet_group_name(name)
+                .set_subnet_ids(Some(subnet_ids.to_vec()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::from_sdk("ModifyDBSubnetGroup", e))
+        }
         None => rds
             .create_db_subnet_group()
             .db_subnet_group_name(name)
@@ -448,9 +383,9 @@ pub async fn ensure_subnet_group(
     }
 }
 
-/// Whether the parameter group exists, and then whether it forces TLS. (Describing a missing
-/// group may answer with an error or with an empty list.)
-pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<bool>, Error> {
+/// Parameter group `name`, with whether it forces TLS; `None` when it does not exist.
+/// (Describing a missing group may answer with an error or with an empty list.)
+pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<ParameterGroupState>, Error> {
     let found = absent_if_missing(
         rds.describe_db_parameter_groups()
             .db_parameter_group_name(name)
@@ -458,9 +393,9 @@ pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<
             .await
             .map_err(|e| Error::from_sdk("DescribeDBParameterGroups", e)),
     )?;
-    if !found.is_some_and(|out| out.db_parameter_groups().iter().any(|g| g.db_parameter_group_name() == Some(name))) {
-        return Ok(None);
-    }
+    let group = found
+        .and_then(|out| out.db_parameter_groups().iter().find(|g| g.db_parameter_group_name() == Some(name)).cloned());
+    let Some(group) = group else { return Ok(None) };
     let parameters = rds
         .describe_db_parameters()
         .db_parameter_group_name(name)
@@ -471,7 +406,14 @@ pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<
         .collect::<Result<Vec<_>, _>>()
         .await
         .map_err(|e| Error::from_sdk("DescribeDBParameters", e))?;
-    Ok(Some(parameters.iter().any(|p| p.parameter_name() == Some(FORCE_SSL) && p.parameter_value() == Some("1"))))
+    let forces_ssl =
+        parameters.iter().any(|p| p.parameter_name() == Some(FORCE_SSL) && p.parameter_value() == Some("1"));
+    let arn = group
+        .db_parameter_group_arn()
+        .ok_or(Error::missing("DescribeDBParameterGroups", "DBParameterGroupArn"))?
+        .to_owned();
+    let tags = resource_tags(rds, &arn).await?;
+    Ok(Some(ParameterGroupState { group: GroupState { name: name.to_owned(), arn, tags }, forces_ssl }))
 }
 
 pub async fn ensure_parameter_group(
@@ -481,7 +423,10 @@ pub async fn ensure_parameter_group(
     tag_map: &BTreeMap<String, String>,
 ) -> Result<(), Error> {
     let forced = match observe_parameter_group(rds, name).await? {
-        Some(forced) => forced,
+        Some(found) => {
+            mark_group(rds, &found.group, tag_map).await?;
+            found.forces_ssl
+        }
         None => {
             let created = rds
                 .create_db_parameter_group()
@@ -541,6 +486,7 @@ pub async fn remove_subnet_group(rds: &Client, name: &str) -> Result<(), Error> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::deployment::model::{autoscaling_limit, storage_differs};
 
     #[test]
     fn autoscaled_storage_is_not_a_difference() {
@@ -551,15 +497,17 @@ mod tests {
         assert_eq!(autoscaling_limit(200, Some(200), Some(200)), Some(200), "grown up to the limit");
         assert_eq!(autoscaling_limit(100, Some(100), None), None, "RDS's way of saying off");
 
-        let spec = InstanceSpec {
+        let spec = DbInstance {
             identifier: "acme-postgres".into(),
-            instance_class: "db.m6g.large".into(),
-            engine_version: "16".into(),
-            allocated_storage_gb: 100,
-            max_allocated_storage_gb: Some(200),
-            multi_az: false,
-            backup_retention_days: 7,
-            deletion_protection: true,
+            settings: InstanceSettings {
+                instance_class: "db.m6g.large".into(),
+                engine_version: "16".into(),
+                allocated_storage_gb: 100,
+                max_allocated_storage_gb: Some(200),
+                multi_az: false,
+                backup_retention_days: 7,
+                deletion_protection: true,
+            },
             subnet_group: String::new(),
             parameter_group: "acme-postgres16".into(),
             security_group_ids: vec![],
@@ -567,16 +515,22 @@ mod tests {
             tags: BTreeMap::new(),
         };
         let grown = InstanceState {
-            instance_class: spec.instance_class.clone(),
-            engine_version: "16.4".into(),
-            allocated_storage_gb: 200,
-            max_allocated_storage_gb: Some(200),
-            backup_retention_days: 7,
-            deletion_protection: true,
+            settings: InstanceSettings {
+                engine_version: "16.4".into(),
+                allocated_storage_gb: 200,
+                max_allocated_storage_gb: Some(200),
+                ..spec.settings.clone()
+            },
             parameter_group: Some(spec.parameter_group.clone()),
             ..InstanceState::default()
         };
-        assert_eq!(grown.differences(&spec), Vec::<String>::new());
+        assert_eq!(grown.differences(&spec), Vec::new());
+        let by_hand = InstanceState {
+            settings: InstanceSettings { backup_retention_days: 1, multi_az: true, ..grown.settings.clone() },
+            ..grown
+        };
+        let found: Vec<String> = by_hand.differences(&spec).iter().map(ToString::to_string).collect();
+        assert_eq!(found, ["multi-AZ is true, configured false", "backup retention (days) is 1, configured 7"]);
     }
 
     #[test]

@@ -13,20 +13,13 @@ use std::collections::BTreeMap;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::Tag;
 
-use super::{absent_if_missing, ok_if_missing};
+use super::{absent_if_missing, ok_if_missing, tag_map};
 use crate::error::Error;
+use crate::resources::deployment::observed::SecretState;
 use crate::resources::deployment::rules::secrets::{RandomUnavailable, SecretValue};
 
 /// Days a deleted secret can still be restored.
 pub const RECOVERY_WINDOW_DAYS: i64 = 7;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretState {
-    pub arn: String,
-    pub has_value: bool,
-    pub scheduled_for_deletion: bool,
-    pub tags: BTreeMap<String, String>,
-}
 
 fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
@@ -36,17 +29,14 @@ pub async fn observe(secrets: &Client, id: &str) -> Result<Option<SecretState>, 
     let found = absent_if_missing(
         secrets.describe_secret().secret_id(id).send().await.map_err(|e| Error::from_sdk("DescribeSecret", e)),
     )?;
-    Ok(found.map(|out| SecretState {
-        arn: out.arn().unwrap_or_default().to_owned(),
+    let Some(out) = found else { return Ok(None) };
+    Ok(Some(SecretState {
+        arn: out.arn().ok_or(Error::missing("DescribeSecret", "ARN"))?.to_owned(),
         has_value: out
             .version_ids_to_stages()
             .is_some_and(|versions| versions.values().any(|stages| stages.iter().any(|s| s == "AWSCURRENT"))),
         scheduled_for_deletion: out.deleted_date().is_some(),
-        tags: out
-            .tags()
-            .iter()
-            .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned())))
-            .collect(),
+        tags: tag_map(out.tags().iter().map(|tag| (tag.key(), tag.value()))),
     }))
 }
 
@@ -72,7 +62,7 @@ pub async fn ensure(
                 .await
                 .map_err(|e| Error::from_sdk("CreateSecret", e))?;
             SecretState {
-                arn: created.arn().unwrap_or_default().to_owned(),
+                arn: created.arn().ok_or(Error::missing("CreateSecret", "ARN"))?.to_owned(),
                 has_value: false,
                 scheduled_for_deletion: false,
                 tags: tags.clone(),

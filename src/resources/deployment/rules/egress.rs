@@ -36,7 +36,7 @@ pub fn egress_allowlist() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::deployment::rules::validators::hostname_problem;
+    use crate::resources::deployment::validators::hostname_problem;
 
     #[test]
     fn the_allowlist_covers_each_documented_service_once() {

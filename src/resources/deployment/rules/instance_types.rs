@@ -8,6 +8,7 @@
 //! it has no list price for. Bare-metal sizes are refused: their capacity differs per family, so
 //! they can be neither sized nor priced from the name, and a Retool node group has no use for them.
 
+use crate::error::Error;
 use std::fmt;
 
 /// Which service an instance type name belongs to; each has its own prefix.
@@ -55,32 +56,37 @@ const MAX_XLARGE_MULTIPLIER: u32 = 999;
 
 impl InstanceType {
     /// Parses `text` as an instance type of `kind`, explaining what is wrong when it is not one.
-    pub fn parse(kind: InstanceKind, text: &str) -> Result<InstanceType, String> {
+    pub fn parse(kind: InstanceKind, text: &str) -> Result<InstanceType, Error> {
         let expected = kind.example();
         let Some(rest) = text.strip_prefix(kind.prefix()) else {
-            return Err(format!("{text:?} does not start with {:?}; expected {expected}.", kind.prefix()));
+            return Err(Error::Invalid(format!(
+                "{text:?} does not start with {:?}; expected {expected}.",
+                kind.prefix()
+            )));
         };
         for other in [InstanceKind::Rds, InstanceKind::ElastiCache] {
             if other != kind && rest.starts_with(other.prefix()) {
-                return Err(format!("{text:?} looks like {}, not {expected}.", other.example()));
+                return Err(Error::Invalid(format!("{text:?} looks like {}, not {expected}.", other.example())));
             }
         }
         let Some((family, size)) = rest.split_once('.') else {
-            return Err(format!("{text:?} is not family.size; expected {expected}."));
+            return Err(Error::Invalid(format!("{text:?} is not family.size; expected {expected}.")));
         };
         if !is_family(family) {
-            return Err(format!("{text:?} has no valid instance family before the size; expected {expected}."));
+            return Err(Error::Invalid(format!(
+                "{text:?} has no valid instance family before the size; expected {expected}."
+            )));
         }
         if size.starts_with("metal") {
-            return Err(format!(
+            return Err(Error::Invalid(format!(
                 "{text:?} is a bare-metal size, which is not supported here; choose a sized type, e.g. {}{family}.4xlarge.",
                 kind.prefix()
-            ));
+            )));
         }
         let Some(quarter_units) = size_quarter_units(size) else {
-            return Err(format!(
+            return Err(Error::Invalid(format!(
                 "{text:?} has size {size:?}, which is not nano, micro, small, medium, large, xlarge or Nxlarge; expected {expected}."
-            ));
+            )));
         };
         Ok(InstanceType { kind, family: family.to_owned(), size: size.to_owned(), quarter_units })
     }
@@ -168,11 +174,11 @@ mod tests {
 
     #[test]
     fn other_services_names_are_recognised_and_explained() {
-        let problem = InstanceType::parse(InstanceKind::Ec2, "db.m5.large").unwrap_err();
+        let problem = InstanceType::parse(InstanceKind::Ec2, "db.m5.large").unwrap_err().to_string();
         assert!(problem.contains("RDS instance class"), "{problem}");
-        let problem = InstanceType::parse(InstanceKind::Rds, "cache.m5.large").unwrap_err();
+        let problem = InstanceType::parse(InstanceKind::Rds, "cache.m5.large").unwrap_err().to_string();
         assert!(problem.contains("does not start with \"db.\""), "{problem}");
-        let problem = InstanceType::parse(InstanceKind::Rds, "db.cache.m5.large").unwrap_err();
+        let problem = InstanceType::parse(InstanceKind::Rds, "db.cache.m5.large").unwrap_err().to_string();
         assert!(problem.contains("ElastiCache"), "{problem}");
     }
 

@@ -1,5 +1,5 @@
 //! The rules of `retool_deployment` that need no AWS call: version formats and upgrade steps,
-//! attribute validators, secret generation, the egress allowlist and the cost estimate.
+//! secret generation, the egress allowlist and the cost estimate.
 //!
 //! They live apart from the resource's AWS work so that each can be tested exhaustively as a plain
 //! function, and so that `terraform validate` and `plan` can apply them without touching AWS.
@@ -8,5 +8,4 @@ pub mod cost;
 pub mod egress;
 pub mod instance_types;
 pub mod secrets;
-pub mod validators;
 pub mod versions;

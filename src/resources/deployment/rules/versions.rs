@@ -8,6 +8,7 @@
 //! - the Postgres `engine_version` must be 13 or later (Retool's minimum), and its major version
 //!   names the parameter group family the `rds.force_ssl` parameter group is created in.
 
+use crate::error::Error;
 use std::fmt;
 
 /// Kubernetes version of new clusters. EKS released 1.35 on 2026-01-28 with standard support
@@ -50,19 +51,19 @@ pub struct RetoolVersion {
 
 impl RetoolVersion {
     /// Parses `X.Y.Z-stable` or `X.Y.Z-edge` (decimal numbers without leading zeros).
-    pub fn parse(text: &str) -> Result<RetoolVersion, String> {
+    pub fn parse(text: &str) -> Result<RetoolVersion, Error> {
         let expected = "expected a Retool release such as 3.148.0-stable or 3.150.0-edge";
         let Some((numbers, suffix)) = text.split_once('-') else {
-            return Err(format!("{text:?} has no release channel; {expected}."));
+            return Err(Error::Invalid(format!("{text:?} has no release channel; {expected}.")));
         };
         let channel = match suffix {
             "stable" => ReleaseChannel::Stable,
             "edge" => ReleaseChannel::Edge,
-            other => return Err(format!("{text:?} has release channel {other:?}; {expected}.")),
+            other => return Err(Error::Invalid(format!("{text:?} has release channel {other:?}; {expected}."))),
         };
         match parse_numbers(numbers).as_deref() {
             Some(&[major, minor, patch]) => Ok(RetoolVersion { major, minor, patch, channel }),
-            _ => Err(format!("{text:?} is not a version of three numbers; {expected}.")),
+            _ => Err(Error::Invalid(format!("{text:?} is not a version of three numbers; {expected}."))),
         }
     }
 
@@ -92,32 +93,32 @@ pub struct KubernetesVersion {
 
 impl KubernetesVersion {
     /// Parses `major.minor` such as `1.33`; EKS offers only Kubernetes 1.x.
-    pub fn parse(text: &str) -> Result<KubernetesVersion, String> {
+    pub fn parse(text: &str) -> Result<KubernetesVersion, Error> {
         match parse_numbers(text).as_deref() {
             Some(&[1, minor]) => Ok(KubernetesVersion { major: 1, minor }),
-            Some(&[_, _]) => Err(format!(
+            Some(&[_, _]) => Err(Error::Invalid(format!(
                 "{text:?} is not a Kubernetes version EKS offers; expected 1.N such as {DEFAULT_KUBERNETES_VERSION}."
-            )),
-            _ => Err(format!(
+            ))),
+            _ => Err(Error::Invalid(format!(
                 "{text:?} is not a Kubernetes minor version; expected major.minor such as {DEFAULT_KUBERNETES_VERSION} (no patch number)."
-            )),
+            ))),
         }
     }
 
     /// Whether a cluster at `prior` may be updated to `planned`: EKS updates one minor version at
     /// a time and never downgrades, so only "unchanged" and "next minor" are allowed.
-    pub fn check_upgrade(prior: KubernetesVersion, planned: KubernetesVersion) -> Result<(), String> {
+    pub fn check_upgrade(prior: KubernetesVersion, planned: KubernetesVersion) -> Result<(), Error> {
         let next = KubernetesVersion { major: prior.major, minor: prior.minor.saturating_add(1) };
         if planned == prior || planned == next {
             Ok(())
         } else if planned < prior {
-            Err(format!(
+            Err(Error::Invalid(format!(
                 "The cluster runs Kubernetes {prior}; EKS cannot downgrade it to {planned}. Keep {prior}, or replace the deployment."
-            ))
+            )))
         } else {
-            Err(format!(
+            Err(Error::Invalid(format!(
                 "The cluster runs Kubernetes {prior}; EKS upgrades one minor version at a time, so {planned} must be reached through {next} first: set {next}, apply, then continue."
-            ))
+            )))
         }
     }
 }
@@ -138,19 +139,19 @@ pub struct PostgresVersion {
 
 impl PostgresVersion {
     /// Parses `16` or `16.4` and refuses majors below [`MIN_POSTGRES_MAJOR`].
-    pub fn parse(text: &str) -> Result<PostgresVersion, String> {
+    pub fn parse(text: &str) -> Result<PostgresVersion, Error> {
         let expected = "expected a PostgreSQL version such as 16 or 16.4";
         let version = match parse_numbers(text).as_deref() {
             Some(&[major]) => PostgresVersion { major, minor: None },
             Some(&[major, minor]) => PostgresVersion { major, minor: Some(minor) },
             // Before 10, Postgres majors had two parts (9.6.24); they are all too old anyway.
             Some(&[major, _, _]) if major < 10 => PostgresVersion { major, minor: None },
-            _ => return Err(format!("{text:?} is not a PostgreSQL version; {expected}.")),
+            _ => return Err(Error::Invalid(format!("{text:?} is not a PostgreSQL version; {expected}."))),
         };
         if version.major < MIN_POSTGRES_MAJOR {
-            return Err(format!(
+            return Err(Error::Invalid(format!(
                 "PostgreSQL {text} is too old: Retool requires PostgreSQL {MIN_POSTGRES_MAJOR} or later."
-            ));
+            )));
         }
         Ok(version)
     }
@@ -220,7 +221,7 @@ mod tests {
         ] {
             assert!(RetoolVersion::parse(bad).is_err(), "{bad:?}");
         }
-        let problem = RetoolVersion::parse("3.148.0").unwrap_err();
+        let problem = RetoolVersion::parse("3.148.0").unwrap_err().to_string();
         assert!(problem.contains("release channel"), "{problem}");
     }
 
@@ -237,9 +238,9 @@ mod tests {
     fn kubernetes_upgrades_one_minor_at_a_time() {
         assert!(KubernetesVersion::check_upgrade(k8s("1.32"), k8s("1.32")).is_ok());
         assert!(KubernetesVersion::check_upgrade(k8s("1.32"), k8s("1.33")).is_ok());
-        let skip = KubernetesVersion::check_upgrade(k8s("1.31"), k8s("1.33")).unwrap_err();
+        let skip = KubernetesVersion::check_upgrade(k8s("1.31"), k8s("1.33")).unwrap_err().to_string();
         assert!(skip.contains("1.32 first"), "{skip}");
-        let down = KubernetesVersion::check_upgrade(k8s("1.33"), k8s("1.32")).unwrap_err();
+        let down = KubernetesVersion::check_upgrade(k8s("1.33"), k8s("1.32")).unwrap_err().to_string();
         assert!(down.contains("cannot downgrade"), "{down}");
         let edge = KubernetesVersion { major: 1, minor: u32::MAX };
         assert!(KubernetesVersion::check_upgrade(edge, edge).is_ok());
@@ -260,7 +261,7 @@ mod tests {
     #[test]
     fn postgres_versions_before_thirteen_or_malformed_are_refused() {
         for old in ["12", "12.19", "9.6.24", "11.22"] {
-            let problem = PostgresVersion::parse(old).unwrap_err();
+            let problem = PostgresVersion::parse(old).unwrap_err().to_string();
             assert!(problem.contains("requires PostgreSQL 13"), "{old}: {problem}");
         }
         for bad in ["", "16.", ".4", "16.4.1", "postgres16", "16a", "016", "sixteen", "99999999999"] {

@@ -2,14 +2,14 @@
 //! `terraform validate`, so a bad name, version, size or ARN is an error on its attribute before
 //! any AWS call, never an API error half-way through an apply.
 //!
-//! The formats themselves live in [`super::versions`] and [`super::instance_types`]; this file
+//! The formats themselves live in [`super::rules::versions`] and [`super::rules::instance_types`]; this file
 //! adapts them to the framework's [`Validator`] and adds the ones that are only strings.
 
 use crate::aws::is_region_name;
 use crate::framework::validators::{self, Validator};
 
-use super::instance_types::{InstanceKind, InstanceType};
-use super::versions::{DEFAULT_KUBERNETES_VERSION, KubernetesVersion, PostgresVersion, RetoolVersion};
+use super::rules::instance_types::{InstanceKind, InstanceType};
+use super::rules::versions::{DEFAULT_KUBERNETES_VERSION, KubernetesVersion, PostgresVersion, RetoolVersion};
 
 /// Longest deployment name: it prefixes the names of the cluster, node group, database, cache and
 /// IAM roles, whose own limits (RDS identifiers 63, IAM role names 64) leave room for suffixes.
@@ -108,26 +108,28 @@ pub fn domain() -> impl Validator {
 /// `X.Y.Z-stable` or `X.Y.Z-edge`.
 pub fn retool_version() -> impl Validator {
     validators::check("must be a Retool release such as 3.148.0-stable or 3.150.0-edge", |value| {
-        RetoolVersion::parse(value.as_str()?).err()
+        RetoolVersion::parse(value.as_str()?).err().map(|problem| problem.to_string())
     })
 }
 
 /// `1.N`, a Kubernetes minor version.
 pub fn kubernetes_version() -> impl Validator {
     validators::check(format!("must be a Kubernetes minor version such as {DEFAULT_KUBERNETES_VERSION}"), |value| {
-        KubernetesVersion::parse(value.as_str()?).err()
+        KubernetesVersion::parse(value.as_str()?).err().map(|problem| problem.to_string())
     })
 }
 
 /// A PostgreSQL version of 13 or later, major (`16`) or specific (`16.4`).
 pub fn postgres_engine_version() -> impl Validator {
     validators::check("must be a PostgreSQL version of 13 or later, such as 16 or 16.4", |value| {
-        PostgresVersion::parse(value.as_str()?).err()
+        PostgresVersion::parse(value.as_str()?).err().map(|problem| problem.to_string())
     })
 }
 
 fn instance_type(kind: InstanceKind, description: &'static str) -> impl Validator {
-    validators::check(description, move |value| InstanceType::parse(kind, value.as_str()?).err())
+    validators::check(description, move |value| {
+        InstanceType::parse(kind, value.as_str()?).err().map(|problem| problem.to_string())
+    })
 }
 
 /// An EC2 instance type for the node group, e.g. `m5.xlarge`.

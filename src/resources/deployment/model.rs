@@ -1,13 +1,18 @@
-//! The configuration side of a `retool_deployment`, typed: what the plan or state asks for, with
+//! The model of a `retool_deployment`: its configuration and state, typed: what the plan or state asks for, with
 //! the schema's defaults filled in. Decisions (what to create, what differs) work on this, never
 //! on raw values, and import builds it back from what exists.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::attribute;
+use super::names::Names;
+use super::observed::Observed;
+use super::rules::cost::{Footprint, estimate_monthly_cost_usd};
+use crate::error::Error;
 use crate::framework::Diagnostics;
 use crate::framework::read::string_map;
-use crate::value::{AttributePath, Value};
+use crate::value::{AttributePath, Number, Value};
 
 pub use super::rules::versions::DEFAULT_KUBERNETES_VERSION;
 pub const DEFAULT_INSTANCE_TYPE: &str = "m5.xlarge";
@@ -32,16 +37,20 @@ pub const RDS_TIMEOUT: Duration = Duration::from_secs(40 * 60);
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeGroupSpec {
+pub struct NodeGroupConfig {
     pub instance_type: String,
     pub min_size: i32,
     pub desired_size: i32,
     pub max_size: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DatabaseSpec {
+/// The settings of an RDS instance that this resource manages in place: the one shape of an
+/// instance, shared by configuration (the `database` block is exactly this), the desired
+/// instance, what AWS reports and drift — so drift and repair compare the same things.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InstanceSettings {
     pub instance_class: String,
+    /// Major (`16`) or specific (`16.4`); AWS reports the specific one.
     pub engine_version: String,
     pub allocated_storage_gb: i32,
     /// `None`: storage autoscaling off.
@@ -49,17 +58,93 @@ pub struct DatabaseSpec {
     pub multi_az: bool,
     pub backup_retention_days: i32,
     pub deletion_protection: bool,
-    pub skip_final_snapshot: bool,
+}
+
+/// One setting that differs: "<setting> is <have>, configured <want>".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub setting: &'static str,
+    pub have: String,
+    pub want: String,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is {}, configured {}", self.setting, self.have, self.want)
+    }
+}
+
+/// The major part of an engine version (`16` of `16.4`).
+pub fn major(version: &str) -> &str {
+    version.split('.').next().unwrap_or(version)
+}
+
+impl InstanceSettings {
+    /// What differs from `want`, setting by setting: the comparison converge waits on and drift
+    /// reports. Storage grown by autoscaling is not a difference.
+    pub fn differences(&self, want: &InstanceSettings) -> Vec<Difference> {
+        let mut found = Vec::new();
+        let mut differs = |setting: &'static str, have: String, want: String| {
+            if have != want {
+                found.push(Difference { setting, have, want });
+            }
+        };
+        differs("instance class", self.instance_class.clone(), want.instance_class.clone());
+        if storage_differs(self.allocated_storage_gb, want.allocated_storage_gb, want.max_allocated_storage_gb) {
+            differs(
+                "allocated storage (GB)",
+                self.allocated_storage_gb.to_string(),
+                want.allocated_storage_gb.to_string(),
+            );
+        }
+        differs(
+            "storage autoscaling limit (GB)",
+            format!(
+                "{:?}",
+                autoscaling_limit(
+                    self.allocated_storage_gb,
+                    self.max_allocated_storage_gb,
+                    want.max_allocated_storage_gb
+                )
+            ),
+            format!("{:?}", want.max_allocated_storage_gb),
+        );
+        differs("multi-AZ", self.multi_az.to_string(), want.multi_az.to_string());
+        differs(
+            "backup retention (days)",
+            self.backup_retention_days.to_string(),
+            want.backup_retention_days.to_string(),
+        );
+        differs("deletion protection", self.deletion_protection.to_string(), want.deletion_protection.to_string());
+        differs("engine major version", major(&self.engine_version).to_owned(), major(&want.engine_version).to_owned());
+        found
+    }
+}
+
+/// Whether allocated storage `have` differs from the configured `want`. With autoscaling on
+/// (a configured limit), RDS grows storage past `want` on its own: only less is a difference.
+pub fn storage_differs(have: i32, want: i32, want_limit: Option<i32>) -> bool {
+    if want_limit.is_some() { have < want } else { have != want }
+}
+
+/// The autoscaling limit an instance has, as configuration would say it: RDS reports a limit
+/// equal to the allocated storage when autoscaling is off, but autoscaling may also have grown
+/// storage up to the configured limit.
+pub fn autoscaling_limit(allocated: i32, limit: Option<i32>, want_limit: Option<i32>) -> Option<i32> {
+    match want_limit {
+        Some(_) => limit,
+        None => limit.filter(|gb| *gb > allocated),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CacheSpec {
+pub struct CacheConfig {
     pub enabled: bool,
     pub node_type: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetoolDbSpec {
+pub struct RetoolDbConfig {
     pub enabled: bool,
     pub instance_class: String,
     pub allocated_storage_gb: i32,
@@ -109,10 +194,13 @@ pub struct DeploymentSpec {
     pub kubernetes_version: String,
     pub endpoint_public_access: bool,
     pub public_access_cidrs: Vec<String>,
-    pub node_group: NodeGroupSpec,
-    pub database: DatabaseSpec,
-    pub cache: CacheSpec,
-    pub retool_db: RetoolDbSpec,
+    pub node_group: NodeGroupConfig,
+    /// The `database` block's instance settings: the one RDS instance shape.
+    pub database: InstanceSettings,
+    /// `database.skip_final_snapshot`: delete databases without a final snapshot.
+    pub skip_final_snapshot: bool,
+    pub cache: CacheConfig,
+    pub retool_db: RetoolDbConfig,
     pub timeouts: Timeouts,
 }
 
@@ -135,6 +223,18 @@ impl DeploymentSpec {
             ..spec.clone()
         };
         strip(self) == strip(other)
+    }
+
+    /// The Retool DB instance's settings: its own class and storage, the database's engine,
+    /// backups and protection, one zone and no autoscaling.
+    pub fn retool_db_settings(&self) -> InstanceSettings {
+        InstanceSettings {
+            instance_class: self.retool_db.instance_class.clone(),
+            allocated_storage_gb: self.retool_db.allocated_storage_gb,
+            max_allocated_storage_gb: None,
+            multi_az: false,
+            ..self.database.clone()
+        }
     }
 }
 
@@ -173,19 +273,20 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 
 /// Reads a planned or prior state. Fails only on values validation would have refused, i.e. on
 /// state written by something else.
-pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result<DeploymentSpec, String> {
+pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result<DeploymentSpec, Error> {
+    let invalid = |problem: String| Error::Invalid(problem);
     let text = |v: &Value, name: &str| {
-        v.attr(name).as_str().map(str::to_owned).ok_or_else(|| format!("`{name}` is not a known string"))
+        v.attr(name).as_str().map(str::to_owned).ok_or_else(|| invalid(format!("`{name}` is not a known string")))
     };
     let optional = |v: &Value, name: &str| v.attr(name).as_str().map(str::to_owned);
-    let int = |v: &Value, name: &str, default: i64| -> Result<i32, String> {
+    let int = |v: &Value, name: &str, default: i64| -> Result<i32, Error> {
         let raw = v.attr(name);
         let number = if raw.is_null() {
             default
         } else {
-            raw.as_i64().ok_or_else(|| format!("`{name}` is not a known whole number"))?
+            raw.as_i64().ok_or_else(|| invalid(format!("`{name}` is not a known whole number")))?
         };
-        i32::try_from(number).map_err(|_| format!("`{name}` is out of range"))
+        i32::try_from(number).map_err(|_| invalid(format!("`{name}` is out of range")))
     };
     let flag = |v: &Value, name: &str, default: bool| v.attr(name).as_bool().unwrap_or(default);
     let or = |v: &Value, name: &str, default: &str| optional(v, name).unwrap_or_else(|| default.to_owned());
@@ -193,14 +294,14 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
     let mut diags = Diagnostics::new();
     let tags = string_map(value.attr("tags"), &AttributePath::root().attr("tags"), &mut diags);
     if diags.has_errors() {
-        return Err("`tags` is not a map of strings".into());
+        return Err(invalid("`tags` is not a map of strings".into()));
     }
     let public_access_cidrs = match value.attr("public_access_cidrs").elements() {
         Some(items) => items
             .iter()
             .map(|item| item.as_str().map(str::to_owned))
             .collect::<Option<Vec<_>>>()
-            .ok_or("`public_access_cidrs` is not a list of strings")?,
+            .ok_or_else(|| invalid("`public_access_cidrs` is not a list of strings".into()))?,
         None => vec![DEFAULT_PUBLIC_ACCESS_CIDR.to_owned()],
     };
     let node = value.attr("node_group");
@@ -208,13 +309,13 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
     let cache = value.attr("cache");
     let retool_db = value.attr("retool_db");
     let timeouts = value.attr("timeouts");
-    let duration = |name: &str| -> Result<Option<Duration>, String> {
+    let duration = |name: &str| -> Result<Option<Duration>, Error> {
         match timeouts.attr(name).as_str() {
             None => Ok(None),
             // Validation refuses more than a day; state written before that rule is capped, not refused.
             Some(text) => parse_duration(text)
                 .map(|d| Some(d.min(MAX_TIMEOUT)))
-                .ok_or_else(|| format!("`timeouts.{name}` {text:?} is not a duration")),
+                .ok_or_else(|| invalid(format!("`timeouts.{name}` {text:?} is not a duration"))),
         }
     };
     let max_allocated = db.attr("max_allocated_storage_gb");
@@ -231,13 +332,13 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
         kubernetes_version: or(value, "kubernetes_version", DEFAULT_KUBERNETES_VERSION),
         endpoint_public_access: flag(value, "endpoint_public_access", true),
         public_access_cidrs,
-        node_group: NodeGroupSpec {
+        node_group: NodeGroupConfig {
             instance_type: or(node, "instance_type", DEFAULT_INSTANCE_TYPE),
             min_size: int(node, "min_size", DEFAULT_MIN_SIZE)?,
             desired_size: int(node, "desired_size", DEFAULT_DESIRED_SIZE)?,
             max_size: int(node, "max_size", DEFAULT_MAX_SIZE)?,
         },
-        database: DatabaseSpec {
+        database: InstanceSettings {
             instance_class: or(db, "instance_class", DEFAULT_DB_CLASS),
             engine_version: or(db, "engine_version", DEFAULT_ENGINE_VERSION),
             allocated_storage_gb: int(db, "allocated_storage_gb", DEFAULT_STORAGE_GB)?,
@@ -249,13 +350,13 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
             multi_az: flag(db, "multi_az", false),
             backup_retention_days: int(db, "backup_retention_days", DEFAULT_BACKUP_DAYS)?,
             deletion_protection: flag(db, "deletion_protection", true),
-            skip_final_snapshot: flag(db, "skip_final_snapshot", false),
         },
-        cache: CacheSpec {
+        skip_final_snapshot: flag(db, "skip_final_snapshot", false),
+        cache: CacheConfig {
             enabled: flag(cache, "enabled", false),
             node_type: or(cache, "node_type", DEFAULT_CACHE_NODE_TYPE),
         },
-        retool_db: RetoolDbSpec {
+        retool_db: RetoolDbConfig {
             enabled: flag(retool_db, "enabled", false),
             instance_class: or(retool_db, "instance_class", DEFAULT_RETOOL_DB_CLASS),
             allocated_storage_gb: int(retool_db, "allocated_storage_gb", DEFAULT_RETOOL_DB_STORAGE_GB)?,
@@ -319,7 +420,7 @@ pub fn to_value(spec: &DeploymentSpec) -> Value {
                 ("multi_az", Value::Bool(spec.database.multi_az)),
                 ("backup_retention_days", int(spec.database.backup_retention_days)),
                 ("deletion_protection", Value::Bool(spec.database.deletion_protection)),
-                ("skip_final_snapshot", Value::Bool(spec.database.skip_final_snapshot)),
+                ("skip_final_snapshot", Value::Bool(spec.skip_final_snapshot)),
             ]),
         ),
         (
@@ -336,6 +437,93 @@ pub fn to_value(spec: &DeploymentSpec) -> Value {
         ),
         ("timeouts", Value::object([("create", Value::Null), ("update", Value::Null), ("delete", Value::Null)])),
     ])
+}
+
+// ---------------------------------------------------------------------------------------------
+// State: the configuration side plus everything read off AWS
+// ---------------------------------------------------------------------------------------------
+
+/// The computed attribute listing drift.
+pub const DRIFT: &str = "drift";
+
+pub fn strings<S: AsRef<str>>(items: &[S]) -> Value {
+    Value::list(items.iter().map(|item| Value::string(item.as_ref())).collect())
+}
+
+pub fn optional(item: Option<&str>) -> Value {
+    item.map_or(Value::Null, Value::string)
+}
+
+/// The configured footprint's monthly estimate, when the region prices it.
+pub fn cost(region: &str, spec: &DeploymentSpec) -> Value {
+    let footprint = Footprint {
+        node_instance_type: spec.node_group.instance_type.clone(),
+        node_count: u32::try_from(spec.node_group.desired_size).unwrap_or_default(),
+        db_instance_class: spec.database.instance_class.clone(),
+        db_multi_az: spec.database.multi_az,
+        db_storage_gb: u32::try_from(spec.database.allocated_storage_gb).unwrap_or_default(),
+        cache_node_type: spec.cache.enabled.then(|| spec.cache.node_type.clone()),
+        retool_db: spec.retool_db.enabled.then(|| {
+            (
+                spec.retool_db.instance_class.clone(),
+                u32::try_from(spec.retool_db.allocated_storage_gb).unwrap_or_default(),
+            )
+        }),
+    };
+    estimate_monthly_cost_usd(region, &footprint).and_then(Number::from_f64).map_or(Value::Null, Value::from)
+}
+
+/// The outputs every plan can know without AWS.
+pub fn set_derived(state: &mut Value, region: &str, spec: &DeploymentSpec) {
+    state.set_attr(attribute::ID, Value::string(&spec.name));
+    state.set_attr(attribute::CLUSTER_NAME, Value::string(Names::new(&spec.name).cluster()));
+    state.set_attr(attribute::URL, Value::string(format!("https://{}", spec.domain)));
+    state.set_attr(attribute::EGRESS_ALLOWLIST, strings(&super::rules::egress::egress_allowlist()));
+    state.set_attr(attribute::COST, cost(region, spec));
+}
+
+/// `base` (the configuration side) with every output read off `observed`, and `drift`.
+pub fn with_outputs(base: &Value, region: &str, spec: &DeploymentSpec, observed: &Observed, drift: &[String]) -> Value {
+    let mut state = base.clone();
+    set_derived(&mut state, region, spec);
+    let cluster = observed.cluster.as_ref();
+    state.set_attr(attribute::CLUSTER_ARN, optional(cluster.map(|c| c.arn.as_str())));
+    state.set_attr(attribute::CLUSTER_ENDPOINT, optional(cluster.and_then(|c| c.endpoint.as_deref())));
+    state.set_attr(attribute::CLUSTER_CA, optional(cluster.and_then(|c| c.certificate_authority.as_deref())));
+    state.set_attr(attribute::OIDC_ISSUER_URL, optional(cluster.and_then(|c| c.oidc_issuer.as_deref())));
+    state.set_attr(attribute::KMS_KEY_ARN, optional(observed.kms.as_ref().map(|k| k.arn.as_str())));
+    let database = observed.database.as_ref();
+    state.set_attr(attribute::DATABASE_ENDPOINT, optional(database.and_then(|d| d.endpoint.as_deref())));
+    state
+        .set_attr(attribute::DATABASE_SECRET_ARN, optional(database.and_then(|d| d.master_user_secret_arn.as_deref())));
+    let encryption_key = match &spec.encryption_key_secret_arn {
+        Some(arn) => Some(arn.as_str()),
+        None => observed.encryption_key_secret.as_ref().map(|s| s.arn.as_str()),
+    };
+    state.set_attr(attribute::ENCRYPTION_KEY_SECRET_ARN, optional(encryption_key));
+    state.set_attr(attribute::JWT_SECRET_ARN, optional(observed.jwt_secret.as_ref().map(|s| s.arn.as_str())));
+    let cache = observed.live_cache().filter(|_| spec.cache.enabled);
+    state.set_attr(attribute::CACHE_ENDPOINT, optional(cache.and_then(|c| c.endpoint.as_deref())));
+    let retool_db = observed.retool_db.as_ref().filter(|_| spec.retool_db.enabled);
+    state.set_attr(attribute::RETOOL_DB_ENDPOINT, optional(retool_db.and_then(|d| d.endpoint.as_deref())));
+    state.set_attr(
+        attribute::EGRESS_IPS,
+        strings(&observed.network.as_ref().map(|n| n.egress_ips.clone()).unwrap_or_default()),
+    );
+    state.set_attr(DRIFT, strings(drift));
+    state
+}
+
+/// State may not hold unknown values: what is not known after a failure is recorded as null.
+pub fn without_unknowns(value: Value) -> Value {
+    match value {
+        value if value.is_unknown() => Value::Null,
+        Value::Object(attributes) => {
+            Value::Object(attributes.into_iter().map(|(k, v)| (k, without_unknowns(v))).collect())
+        }
+        Value::List(items) => Value::List(items.into_iter().map(without_unknowns).collect()),
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -5,19 +5,10 @@
 use aws_sdk_ec2::Client;
 
 use crate::error::Error;
+use crate::resources::deployment::observed::NetworkView;
 use crate::resources::network::desired::Component;
 use crate::resources::network::ec2::describe;
 use crate::resources::network::snapshot::component_of;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetworkView {
-    pub vpc_id: String,
-    /// Sorted, for stable comparisons.
-    pub private_subnet_ids: Vec<String>,
-    pub cluster_security_group_id: String,
-    pub database_security_group_id: String,
-    pub egress_ips: Vec<String>,
-}
 
 /// Why a network cannot host a deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,66 @@
+//! The optional ElastiCache (Redis) replication group and its subnet group: created when
+//! `cache.enabled`, deleted when not.
+
+use async_trait::async_trait;
+
+use super::{Chain, Context, Target, Upstream};
+use crate::aws::AwsClients;
+use crate::error::Error;
+use crate::resources::deployment::aws::cache;
+use crate::resources::deployment::desired::Desired;
+use crate::resources::deployment::drift::{Area, Finding, finding};
+use crate::resources::deployment::observed::{CacheState, CacheSubnetGroupState, Observed};
+use crate::resources::drift::DriftKind;
+
+/// The cache.
+pub struct CacheChain;
+
+#[async_trait]
+impl Chain for CacheChain {
+    type Seen = (Option<CacheState>, Option<CacheSubnetGroupState>);
+    type Made = ();
+
+    async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Self::Seen, Error> {
+        let (elasticache, names) = (clients.elasticache(), target.names);
+        let (group, subnet_group) = (names.cache(), names.cache_subnet_group());
+        tokio::try_join!(cache::observe(elasticache, &group), cache::observe_subnet_group(elasticache, &subnet_group))
+    }
+
+    fn record((group, subnet_group): Self::Seen, observed: &mut Observed) {
+        observed.cache = group;
+        observed.cache_subnet_group = subnet_group;
+    }
+
+    async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error> {
+        let budget = cx.desired.rds_budget(cx.operation);
+        match cx.desired.cache(&upstream.network, &upstream.key_arn) {
+            Some(wanted) => cache::ensure(cx.clients.elasticache(), &wanted, budget, cx.stop).await.map(|_| ()),
+            None => Self::remove(cx).await.map(|_| ()),
+        }
+    }
+
+    async fn remove(cx: &Context<'_>) -> Result<Vec<String>, Error> {
+        let names = &cx.desired.names;
+        let budget = cx.desired.rds_budget(cx.operation);
+        let leftover =
+            cache::remove(cx.clients.elasticache(), &names.cache(), &names.cache_subnet_group(), budget, cx.stop)
+                .await?;
+        Ok(leftover.into_iter().collect())
+    }
+
+    fn drift(desired: &Desired, observed: &Observed) -> Vec<Finding> {
+        let (spec, names) = (&desired.spec, &desired.names);
+        let group = format!("ElastiCache replication group {}", names.cache());
+        let found = |object: &str, kind, detail: String| vec![finding(Area::Cache, object, kind, &detail)];
+        match (observed.live_cache(), spec.cache.enabled) {
+            (None, true) => found(&group, DriftKind::Missing, "does not exist".into()),
+            (Some(_), false) => found(&group, DriftKind::Surplus, "exists but cache is disabled".into()),
+            (Some(cache), true) if cache.node_type != spec.cache.node_type => found(
+                "ElastiCache node type",
+                DriftKind::Setting,
+                format!("is {}, configured {}", cache.node_type, spec.cache.node_type),
+            ),
+            _ => Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The cluster chain: the cluster and node roles, the EKS cluster in the network's private
+//! subnets, its IAM OIDC provider (shared by design, see [`iam`]) and the managed node group.
+
+use async_trait::async_trait;
+
+use super::{Chain, Context, Oidc, Target, Upstream};
+use crate::aws::AwsClients;
+use crate::aws::iam::role;
+use crate::error::Error;
+use crate::resources::deployment::aws::{eks, hash_map, iam};
+use crate::resources::deployment::desired::{Desired, oidc_provider_arn};
+use crate::resources::deployment::drift::{Area, Finding, finding, role_drift};
+use crate::resources::deployment::names;
+use crate::resources::deployment::observed::{ClusterState, NodeGroupState, Observed, RoleState};
+use crate::resources::deployment::owner::NotOurs;
+use crate::resources::drift::DriftKind;
+
+/// Roles, cluster, OIDC provider, node group.
+pub struct ClusterChain;
+
+/// What the cluster chain reads.
+pub struct ClusterSeen {
+    pub cluster: Option<ClusterState>,
+    pub node_groups: Vec<NodeGroupState>,
+    pub oidc_provider: Option<bool>,
+    pub cluster_role: Option<RoleState>,
+    pub node_role: Option<RoleState>,
+}
+
+/// What the cluster chain made.
+pub struct ClusterMade {
+    pub oidc: Oidc,
+    pub eks_security_group: Option<String>,
+}
+
+fn sorted(items: &[String]) -> Vec<String> {
+    let mut items = items.to_vec();
+    items.sort();
+    items
+}
+
+#[async_trait]
+impl Chain for ClusterChain {
+    type Seen = ClusterSeen;
+    type Made = ClusterMade;
+
+    async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Self::Seen, Error> {
+        let (eks_client, iam_client, names) = (clients.eks(), clients.iam(), target.names);
+        let cluster_side = async {
+            let cluster = eks::observe_cluster(eks_client, &names.cluster()).await?;
+            let node_groups = match &cluster {
+                Some(_) => eks::observe_node_groups(eks_client, &names.cluster()).await?,
+                None => Vec::new(),
+            };
+            let oidc_provider = match cluster.as_ref().and_then(|c| c.oidc_issuer.clone()) {
+                Some(issuer) => {
+                    let arn = oidc_provider_arn(clients.identity().await?, &issuer);
+                    let tags = iam::observe_oidc(iam_client, &arn).await?;
+                    let user = format!("{}{}", names::OIDC_USER_TAG_PREFIX, names.deployment);
+                    Some(tags.is_some_and(|tags| tags.contains_key(&user)))
+                }
+                None => None,
+            };
+            Ok::<_, Error>((cluster, node_groups, oidc_provider))
+        };
+        let (cluster_role, node_role) = (names.cluster_role(), names.node_role());
+        let ((cluster, node_groups, oidc_provider), cluster_role, node_role) = tokio::try_join!(
+            cluster_side,
+            role::observe(iam_client, &cluster_role),
+            role::observe(iam_client, &node_role),
+        )?;
+        Ok(ClusterSeen { cluster, node_groups, oidc_provider, cluster_role, node_role })
+    }
+
+    fn record(seen: Self::Seen, observed: &mut Observed) {
+        observed.cluster = seen.cluster;
+        observed.node_groups = seen.node_groups;
+        observed.oidc_provider = seen.oidc_provider;
+        observed.cluster_role = seen.cluster_role;
+        observed.node_role = seen.node_role;
+    }
+
+    async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error> {
+        let (desired, stop) = (cx.desired, cx.stop);
+        let (eks_client, iam_client) = (cx.clients.eks(), cx.clients.iam());
+        let (cluster_role, node_role) = (desired.cluster_role(), desired.node_role());
+        let (cluster_role, node_role) =
+            tokio::try_join!(role::ensure(iam_client, &cluster_role), role::ensure(iam_client, &node_role))?;
+        let budget = desired.eks_budget(cx.operation);
+        let wanted = desired.cluster(&cluster_role, &upstream.network, &upstream.key_arn);
+        let cluster = eks::ensure_cluster(eks_client, &wanted, budget, stop).await?;
+        let Some(issuer_url) = cluster.oidc_issuer.clone() else {
+            return Err(Error::unexpected(
+                "DescribeCluster",
+                format!("cluster {} reports no OIDC issuer", cluster.name),
+            ));
+        };
+        let provider_arn = desired.oidc_provider_arn(&issuer_url);
+        iam::ensure_oidc(iam_client, &provider_arn, &issuer_url, &desired.spec.name, &desired.tags()).await?;
+        let nodes = desired.node_group(&node_role, &upstream.network);
+        eks::ensure_node_group(eks_client, &desired.names.cluster(), &nodes, budget, stop).await?;
+        Ok(ClusterMade { oidc: Oidc { provider_arn, issuer_url }, eks_security_group: cluster.eks_security_group_id })
+    }
+
+    async fn remove(cx: &Context<'_>) -> Result<Vec<String>, Error> {
+        let (desired, names) = (cx.desired, &cx.desired.names);
+        let (eks_client, iam_client) = (cx.clients.eks(), cx.clients.iam());
+        let cluster = eks::observe_cluster(eks_client, &names.cluster()).await?;
+        eks::remove_cluster(eks_client, &names.cluster(), desired.eks_budget(cx.operation), cx.stop).await?;
+        if let Some(issuer) = cluster.and_then(|c| c.oidc_issuer) {
+            iam::release_oidc(iam_client, &desired.oidc_provider_arn(&issuer), &desired.spec.name).await?;
+        }
+        for name in [names.cluster_role(), names.node_role()] {
+            role::remove(iam_client, &name).await?;
+        }
+        Ok(Vec::new())
+    }
+
+    fn drift(desired: &Desired, observed: &Observed) -> Vec<Finding> {
+        let (spec, names) = (&desired.spec, &desired.names);
+        let mut found = Vec::new();
+        for (name, role) in [(names.cluster_role(), &observed.cluster_role), (names.node_role(), &observed.node_role)] {
+            found.extend(role_drift(Area::Cluster, &name, role.as_ref(), spec.permission_boundary_arn.as_ref()));
+        }
+        let mut note = |object: &str, kind, detail: String| found.push(finding(Area::Cluster, object, kind, &detail));
+        match &observed.cluster {
+            None => note(&format!("EKS cluster {}", names.cluster()), DriftKind::Missing, "does not exist".into()),
+            Some(cluster) => {
+                if cluster.version != spec.kubernetes_version {
+                    note(
+                        "EKS cluster",
+                        DriftKind::Setting,
+                        format!("runs Kubernetes {}, configured {}", cluster.version, spec.kubernetes_version),
+                    );
+                }
+                if cluster.endpoint_public_access != spec.endpoint_public_access {
+                    note(
+                        "EKS endpoint public access",
+                        DriftKind::Setting,
+                        format!("is {}, configured {}", cluster.endpoint_public_access, spec.endpoint_public_access),
+                    );
+                }
+                if spec.endpoint_public_access && cluster.public_access_cidrs != sorted(&spec.public_access_cidrs) {
+                    note(
+                        "EKS public access CIDRs",
+                        DriftKind::Rules,
+                        format!(
+                            "are {:?}, configured {:?}",
+                            cluster.public_access_cidrs,
+                            sorted(&spec.public_access_cidrs)
+                        ),
+                    );
+                }
+                if let Some(network) = &observed.network {
+                    if cluster.subnet_ids != network.private_subnet_ids {
+                        note(
+                            "EKS cluster subnets",
+                            DriftKind::Setting,
+                            format!(
+                                "are {:?}, the network's private subnets are {:?}",
+                                cluster.subnet_ids, network.private_subnet_ids
+                            ),
+                        );
+                    }
+                }
+                if observed.oidc_provider != Some(true) {
+                    note(
+                        "the cluster's IAM OIDC provider",
+                        DriftKind::Missing,
+                        "is missing or not registered for this deployment".into(),
+                    );
+                }
+            }
+        }
+        let group_name = names.node_group(&spec.node_group.instance_type);
+        let group_object = format!("node group {group_name}");
+        match observed.node_groups.iter().find(|group| group.name == group_name) {
+            None if observed.cluster.is_some() => note(&group_object, DriftKind::Missing, "does not exist".into()),
+            None => {}
+            Some(group) => {
+                let want = &spec.node_group;
+                if (group.min_size, group.desired_size, group.max_size)
+                    != (want.min_size, want.desired_size, want.max_size)
+                {
+                    note(
+                        &group_object,
+                        DriftKind::Setting,
+                        format!(
+                            "scales min {} / desired {} / max {}, configured {} / {} / {}",
+                            group.min_size,
+                            group.desired_size,
+                            group.max_size,
+                            want.min_size,
+                            want.desired_size,
+                            want.max_size
+                        ),
+                    );
+                }
+            }
+        }
+        for extra in observed.node_groups.iter().filter(|group| group.name != group_name) {
+            note(&format!("node group {}", extra.name), DriftKind::Surplus, "is not the configured one".into());
+        }
+        found
+    }
+}
+
+impl ClusterChain {
+    /// Brings the cluster's record tags (version, domain, …) up to date and touches nothing else
+    /// (an update that changes no infrastructure). A cluster that is not this instance's is left
+    /// alone and returned.
+    pub async fn retag(cx: &Context<'_>) -> Result<Option<NotOurs>, Error> {
+        let eks_client = cx.clients.eks();
+        let name = cx.desired.names.cluster();
+        let Some(cluster) = eks::observe_cluster(eks_client, &name).await? else { return Ok(None) };
+        if let Some(owner) = &cx.desired.owner {
+            if let Some(claim) = owner.refuses(&cluster.tags) {
+                return Ok(Some(NotOurs { object: format!("EKS cluster {name}"), claim }));
+            }
+        }
+        let changed: crate::aws::Tags =
+            cx.desired.cluster_tags().into_iter().filter(|(key, value)| cluster.tags.get(key) != Some(value)).collect();
+        if changed.is_empty() {
+            return Ok(None);
+        }
+        eks_client
+            .tag_resource()
+            .resource_arn(&cluster.arn)
+            .set_tags(Some(hash_map(&changed)))
+            .send()
+            .await
+            .map(|_| None)
+            .map_err(|e| Error::from_sdk("TagResource", e))
+    }
+}

@@ -1,0 +1,208 @@
+//! The database chain: the DB subnet group (the network's private subnets), the parameter group
+//! of the engine family (`rds.force_ssl = 1`), Retool's database and, when enabled, the Retool DB
+//! instance. Both instances are compared with what is desired by the one comparison converge
+//! waits on ([`InstanceState::differences`](crate::resources::deployment::observed::InstanceState)).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+
+use super::{Chain, Context, Target, Upstream};
+use crate::aws::AwsClients;
+use crate::error::Error;
+use crate::resources::deployment::aws::rds;
+use crate::resources::deployment::desired::{Desired, database_security_groups};
+use crate::resources::deployment::drift::{Area, Finding, finding};
+use crate::resources::deployment::observed::{DbSubnetGroupState, InstanceState, Observed, ParameterGroupState};
+use crate::resources::deployment::rules::versions::{MIN_POSTGRES_MAJOR, PostgresVersion};
+use crate::resources::drift::DriftKind;
+use crate::stop::StopSignal;
+
+/// Subnet group, parameter group, instances.
+pub struct DatabaseChain;
+
+/// What the database chain reads.
+pub struct DatabaseSeen {
+    pub database: Option<InstanceState>,
+    pub parameter_group: Option<ParameterGroupState>,
+    pub next_parameter_group: Option<ParameterGroupState>,
+    pub retool_db: Option<InstanceState>,
+    pub subnet_group: Option<DbSubnetGroupState>,
+}
+
+fn unix_seconds() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+/// Deletes a database instance, unless `deletion_protection` is configured (then an existing
+/// instance is an error and nothing is touched).
+async fn remove_instance(cx: &Context<'_>, identifier: &str, budget: Duration, stop: &StopSignal) -> Result<(), Error> {
+    let (rds_client, spec) = (cx.clients.rds(), &cx.desired.spec);
+    if spec.database.deletion_protection {
+        return match rds::observe_instance(rds_client, identifier).await? {
+            Some(_) => Err(Error::unexpected(
+                "DeleteDBInstance",
+                format!(
+                    "DB instance {identifier} is protected by database.deletion_protection; set it to false and apply first"
+                ),
+            )),
+            None => Ok(()),
+        };
+    }
+    let snapshot = (!spec.skip_final_snapshot).then(|| cx.desired.names.final_snapshot(identifier, unix_seconds()));
+    rds::remove_instance(rds_client, identifier, snapshot.as_deref(), budget, stop).await
+}
+
+#[async_trait]
+impl Chain for DatabaseChain {
+    type Seen = DatabaseSeen;
+    /// RDS's master user secrets of the instances.
+    type Made = Vec<String>;
+
+    async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Self::Seen, Error> {
+        let (rds_client, names) = (clients.rds(), target.names);
+        let configured = target.parameter_group;
+        let database = rds::observe_instance(rds_client, &names.database()).await?;
+        let current = database.as_ref().and_then(|db| db.parameter_group.clone());
+        let parameter_group = match current.as_deref().or(configured) {
+            Some(group) => rds::observe_parameter_group(rds_client, group).await?,
+            None => None,
+        };
+        let next = configured.filter(|configured| current.as_deref().is_some_and(|current| current != *configured));
+        let next_parameter_group = match next {
+            Some(group) => rds::observe_parameter_group(rds_client, group).await?,
+            None => None,
+        };
+        let (retool_db_name, subnet_group_name) = (names.retool_db(), names.db_subnet_group());
+        let (retool_db, subnet_group) = tokio::try_join!(
+            rds::observe_instance(rds_client, &retool_db_name),
+            rds::observe_subnet_group(rds_client, &subnet_group_name)
+        )?;
+        Ok(DatabaseSeen { database, parameter_group, next_parameter_group, retool_db, subnet_group })
+    }
+
+    fn record(seen: Self::Seen, observed: &mut Observed) {
+        observed.database = seen.database;
+        observed.parameter_group = seen.parameter_group;
+        observed.next_parameter_group = seen.next_parameter_group;
+        observed.retool_db = seen.retool_db;
+        observed.db_subnet_group = seen.subnet_group;
+    }
+
+    async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error> {
+        let (desired, stop, rds_client) = (cx.desired, cx.stop, cx.clients.rds());
+        let names = &desired.names;
+        let group = desired.parameter_group()?;
+        let tags = desired.tags();
+        rds::ensure_subnet_group(rds_client, &names.db_subnet_group(), &upstream.network.private_subnet_ids, &tags)
+            .await?;
+        rds::ensure_parameter_group(rds_client, &group.name, &group.family, &tags).await?;
+        let budget = desired.rds_budget(cx.operation);
+        // Instances created before the cluster existed admit only the network's group so far;
+        // [`DatabaseChain::admit_cluster`] adds the cluster's once it exists.
+        let security_groups = database_security_groups(&upstream.network, upstream.eks_security_group.as_deref());
+        let main = desired.database(&group, &security_groups, &upstream.key_arn);
+        let retool_db = async {
+            match desired.retool_db(&group, &security_groups, &upstream.key_arn) {
+                Some(retool) => {
+                    rds::ensure_instance(rds_client, &retool, budget, stop).await.map(|db| db.master_user_secret_arn)
+                }
+                None => remove_instance(cx, &names.retool_db(), budget, stop).await.map(|()| None),
+            }
+        };
+        let (main, retool) = tokio::try_join!(rds::ensure_instance(rds_client, &main, budget, stop), retool_db)?;
+        Ok([main.master_user_secret_arn, retool].into_iter().flatten().collect())
+    }
+
+    async fn remove(cx: &Context<'_>) -> Result<Vec<String>, Error> {
+        let (desired, rds_client) = (cx.desired, cx.clients.rds());
+        let names = &desired.names;
+        let budget = desired.rds_budget(cx.operation);
+        let (database, retool_db) = (names.database(), names.retool_db());
+        tokio::try_join!(
+            remove_instance(cx, &database, budget, cx.stop),
+            remove_instance(cx, &retool_db, budget, cx.stop),
+        )?;
+        // Every family this deployment may have used since the oldest Retool supports.
+        let current =
+            PostgresVersion::parse(&desired.spec.database.engine_version).map_or(MIN_POSTGRES_MAJOR, |v| v.major);
+        for major in MIN_POSTGRES_MAJOR..=current {
+            rds::remove_parameter_group(rds_client, &names.db_parameter_group(&format!("postgres{major}"))).await?;
+        }
+        rds::remove_subnet_group(rds_client, &names.db_subnet_group()).await?;
+        Ok(Vec::new())
+    }
+
+    fn drift(desired: &Desired, observed: &Observed) -> Vec<Finding> {
+        let (spec, names) = (&desired.spec, &desired.names);
+        let mut found = Vec::new();
+        let mut note =
+            |object: String, kind, detail: String| found.push(finding(Area::Database, &object, kind, &detail));
+        if let Some(network) = &observed.network {
+            let expected = database_security_groups(
+                network,
+                observed.cluster.as_ref().and_then(|c| c.eks_security_group_id.as_deref()),
+            );
+            for (identifier, db) in
+                [(names.database(), observed.database.as_ref()), (names.retool_db(), observed.retool_db.as_ref())]
+            {
+                if let Some(db) = db.filter(|db| db.security_group_ids != expected) {
+                    note(
+                        format!("DB instance {identifier}"),
+                        DriftKind::Rules,
+                        format!("has security groups {:?}, expected {expected:?}", db.security_group_ids),
+                    );
+                }
+            }
+        }
+        // The databases are compared exactly as converge compares them before it modifies them.
+        let group = desired.parameter_group().ok().map(|group| group.name);
+        let database = format!("DB instance {}", names.database());
+        match &observed.database {
+            None => note(database, DriftKind::Missing, "does not exist".into()),
+            Some(db) => {
+                for difference in db.differences_from(&spec.database, group.as_deref()) {
+                    note(database.clone(), DriftKind::Setting, difference.to_string());
+                }
+                if !observed.parameter_group.as_ref().is_some_and(|group| group.forces_ssl) {
+                    note(
+                        format!("the parameter group of {}", names.database()),
+                        DriftKind::Setting,
+                        "does not set rds.force_ssl = 1".into(),
+                    );
+                }
+            }
+        }
+        let retool_db = format!("Retool DB instance {}", names.retool_db());
+        match (&observed.retool_db, spec.retool_db.enabled) {
+            (None, true) => note(retool_db, DriftKind::Missing, "does not exist".into()),
+            (Some(_), false) => note(retool_db, DriftKind::Surplus, "exists but retool_db is disabled".into()),
+            (Some(db), true) => {
+                for difference in db.differences_from(&spec.retool_db_settings(), group.as_deref()) {
+                    note(retool_db.clone(), DriftKind::Setting, difference.to_string());
+                }
+            }
+            (None, false) => {}
+        }
+        found
+    }
+}
+
+impl DatabaseChain {
+    /// Gives the instances the security groups they should have now that the cluster (and the
+    /// group EKS made for it) exists.
+    pub async fn admit_cluster(cx: &Context<'_>, upstream: &Upstream) -> Result<(), Error> {
+        let (desired, rds_client) = (cx.desired, cx.clients.rds());
+        let expected = database_security_groups(&upstream.network, upstream.eks_security_group.as_deref());
+        let budget = desired.rds_budget(cx.operation);
+        let identifiers = std::iter::once(desired.names.database())
+            .chain(desired.spec.retool_db.enabled.then(|| desired.names.retool_db()));
+        let mut failures = Vec::new();
+        for identifier in identifiers {
+            if let Err(error) = rds::ensure_security_groups(rds_client, &identifier, &expected, budget, cx.stop).await {
+                failures.push(error);
+            }
+        }
+        Error::several(failures)
+    }
+}

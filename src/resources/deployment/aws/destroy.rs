@@ -1,0 +1,31 @@
+//! Takes a deployment down: every chain's objects concurrently (databases with final snapshots
+//! unless skipped), then the KMS key — kept instead when final snapshots encrypted with it
+//! exist.
+
+use super::chains::{
+    CacheChain, Chain, ClusterChain, Context, DatabaseChain, KeyChain, SecretsChain, SecretsOperatorChain,
+};
+use crate::error::Error;
+
+/// Removes the deployment; returns warnings about anything left behind on purpose, or every
+/// error met.
+pub async fn destroy(cx: &Context<'_>) -> Result<Vec<String>, Error> {
+    let (cluster, secrets_operator, database, cache, secrets) = tokio::join!(
+        ClusterChain::remove(cx),
+        SecretsOperatorChain::remove(cx),
+        DatabaseChain::remove(cx),
+        CacheChain::remove(cx),
+        SecretsChain::remove(cx),
+    );
+    let mut warnings = Vec::new();
+    let mut failures = Vec::new();
+    for result in [cluster, secrets_operator, database, cache, secrets] {
+        match result {
+            Ok(left) => warnings.extend(left),
+            Err(error) => failures.push(error),
+        }
+    }
+    Error::several(failures)?;
+    warnings.extend(KeyChain::remove(cx).await?);
+    Ok(warnings)
+}

@@ -1,0 +1,39 @@
+//! Reads everything that exists of a deployment: the network it runs in and every chain's
+//! objects, concurrently.
+
+use super::chains::{
+    CacheChain, Chain, ClusterChain, DatabaseChain, KeyChain, SecretsChain, SecretsOperatorChain, Target,
+};
+use super::network::{self, NetworkProblem};
+use crate::aws::AwsClients;
+use crate::error::Error;
+use crate::resources::deployment::observed::Observed;
+
+/// Everything that exists of the deployment `target` names (whoever's it is: see
+/// [`Observed::claimed_by`]).
+pub async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Observed, Error> {
+    let network = async {
+        match network::read(clients.ec2(), target.network_id).await {
+            Ok(view) => Ok((Some(view), None)),
+            Err(NetworkProblem::Aws(error)) => Err(error),
+            Err(problem) => Ok((None, Some(problem.to_string()))),
+        }
+    };
+    let ((network, network_problem), key, cluster, database, cache, secrets, secrets_operator) = tokio::try_join!(
+        network,
+        KeyChain::observe(clients, target),
+        ClusterChain::observe(clients, target),
+        DatabaseChain::observe(clients, target),
+        CacheChain::observe(clients, target),
+        SecretsChain::observe(clients, target),
+        SecretsOperatorChain::observe(clients, target),
+    )?;
+    let mut observed = Observed { network, network_problem, ..Observed::default() };
+    KeyChain::record(key, &mut observed);
+    ClusterChain::record(cluster, &mut observed);
+    DatabaseChain::record(database, &mut observed);
+    CacheChain::record(cache, &mut observed);
+    SecretsChain::record(secrets, &mut observed);
+    SecretsOperatorChain::record(secrets_operator, &mut observed);
+    Ok(observed)
+}

@@ -1,0 +1,301 @@
+//! What exists of a deployment, as plain data: every object the deployment names, read by
+//! [`super::aws::observe`] and free of SDK types, so drift, outputs, ownership and import are
+//! decided (and tested) without AWS.
+
+use std::collections::BTreeMap;
+
+use super::desired::DbInstance;
+use super::model::{Difference, InstanceSettings};
+use super::names::{self, Names};
+use super::owner::{NotOurs, Owner};
+use crate::aws::Tags;
+pub use crate::aws::iam::role::RoleState;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyState {
+    pub arn: String,
+    pub key_id: String,
+    pub enabled: bool,
+    pub pending_deletion: bool,
+    pub rotation: bool,
+    /// The key's tags (its ownership mark among them).
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClusterState {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub version: String,
+    pub endpoint: Option<String>,
+    pub certificate_authority: Option<String>,
+    pub oidc_issuer: Option<String>,
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+    /// The security group EKS creates for the cluster (`clusterSecurityGroupId`); managed node
+    /// groups without a launch template run in it, so it is what the databases must admit.
+    pub eks_security_group_id: Option<String>,
+    pub endpoint_public_access: bool,
+    pub public_access_cidrs: Vec<String>,
+    pub encryption_key_arn: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeGroupState {
+    pub name: String,
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
+    pub status: String,
+    pub instance_types: Vec<String>,
+    pub min_size: i32,
+    pub desired_size: i32,
+    pub max_size: i32,
+}
+
+/// An instance as AWS reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InstanceState {
+    pub identifier: String,
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
+    pub status: String,
+    pub settings: InstanceSettings,
+    pub storage_encrypted: Option<bool>,
+    pub kms_key_id: Option<String>,
+    pub ca_certificate: Option<String>,
+    pub parameter_group: Option<String>,
+    pub subnet_group: Option<String>,
+    pub security_group_ids: Vec<String>,
+    pub endpoint: Option<String>,
+    pub master_user_secret_arn: Option<String>,
+}
+
+impl InstanceState {
+    /// What differs from `spec` among the settings this resource manages in place (and the
+    /// parameter group, which a major upgrade changes).
+    pub fn differences(&self, spec: &DbInstance) -> Vec<Difference> {
+        self.differences_from(&spec.settings, Some(&spec.parameter_group))
+    }
+
+    /// [`Self::differences`] from `settings` and, when known, `parameter_group`.
+    pub fn differences_from(&self, settings: &InstanceSettings, parameter_group: Option<&str>) -> Vec<Difference> {
+        let mut found = self.settings.differences(settings);
+        if let Some(group) = parameter_group {
+            let (have, want) = (format!("{:?}", self.parameter_group), format!("{:?}", Some(group)));
+            if have != want {
+                found.push(Difference { setting: "parameter group", have, want });
+            }
+        }
+        found
+    }
+}
+
+/// A DB subnet or parameter group: its ARN and tags.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GroupState {
+    pub name: String,
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A DB subnet group and its subnets, sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DbSubnetGroupState {
+    pub group: GroupState,
+    pub subnet_ids: Vec<String>,
+}
+
+/// A DB parameter group and whether it forces TLS.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ParameterGroupState {
+    pub group: GroupState,
+    pub forces_ssl: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CacheState {
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
+    pub status: String,
+    pub node_type: String,
+    pub transit_encryption: Option<bool>,
+    pub at_rest_encryption: Option<bool>,
+    pub endpoint: Option<String>,
+}
+
+/// A cache subnet group: its ARN and tags.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CacheSubnetGroupState {
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretState {
+    pub arn: String,
+    pub has_value: bool,
+    pub scheduled_for_deletion: bool,
+    pub tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkView {
+    pub vpc_id: String,
+    /// Sorted, for stable comparisons.
+    pub private_subnet_ids: Vec<String>,
+    pub cluster_security_group_id: String,
+    pub database_security_group_id: String,
+    pub egress_ips: Vec<String>,
+}
+
+/// Everything that exists of a deployment.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub network: Option<NetworkView>,
+    pub network_problem: Option<String>,
+    pub kms: Option<KeyState>,
+    pub cluster_role: Option<RoleState>,
+    pub node_role: Option<RoleState>,
+    pub eso_role: Option<RoleState>,
+    pub cluster: Option<ClusterState>,
+    /// Whether the cluster's OIDC provider exists and records this deployment's use.
+    pub oidc_provider: Option<bool>,
+    pub node_groups: Vec<NodeGroupState>,
+    pub db_subnet_group: Option<DbSubnetGroupState>,
+    pub database: Option<InstanceState>,
+    /// The database's parameter group (else, without a database, the configured one).
+    pub parameter_group: Option<ParameterGroupState>,
+    /// The configured parameter group, when the database uses another (a major upgrade to come).
+    pub next_parameter_group: Option<ParameterGroupState>,
+    pub retool_db: Option<InstanceState>,
+    pub cache: Option<CacheState>,
+    pub cache_subnet_group: Option<CacheSubnetGroupState>,
+    pub encryption_key_secret: Option<SecretState>,
+    pub jwt_secret: Option<SecretState>,
+}
+
+impl Observed {
+    /// Nothing of the deployment's own making exists any more.
+    pub fn is_gone(&self) -> bool {
+        self.kms.is_none() && self.cluster.is_none() && self.database.is_none()
+    }
+
+    /// The cache, unless it is on its way out.
+    pub fn live_cache(&self) -> Option<&CacheState> {
+        self.cache.as_ref().filter(|group| group.status != "deleting")
+    }
+
+    /// What is left when every object `owner` may not manage is taken out, and those objects.
+    /// Objects on their way out (a secret scheduled for deletion, a cache being deleted) are
+    /// abandoned by whoever made them and stay: converge restores or waits for them.
+    pub fn claimed_by(mut self, owner: &Owner, names: &Names) -> (Self, Vec<NotOurs>) {
+        let mut not_ours = Vec::new();
+        let mut check = |object: String, tags: Option<&Tags>| -> bool {
+            let refused = tags.and_then(|tags| owner.refuses(tags));
+            if let Some(claim) = refused {
+                not_ours.push(NotOurs { object, claim });
+                false
+            } else {
+                true
+            }
+        };
+        fn keep<T>(slot: &mut Option<T>, ours: bool) {
+            if !ours {
+                *slot = None;
+            }
+        }
+        let ours = check(format!("EKS cluster {}", names.cluster()), self.cluster.as_ref().map(|c| &c.tags));
+        keep(&mut self.cluster, ours);
+        if self.cluster.is_none() {
+            self.oidc_provider = None;
+        }
+        let groups = std::mem::take(&mut self.node_groups);
+        for group in groups {
+            if check(format!("EKS node group {}", group.name), Some(&group.tags)) {
+                self.node_groups.push(group);
+            }
+        }
+        let ours = check(format!("DB instance {}", names.database()), self.database.as_ref().map(|d| &d.tags));
+        keep(&mut self.database, ours);
+        let ours = check(format!("DB instance {}", names.retool_db()), self.retool_db.as_ref().map(|d| &d.tags));
+        keep(&mut self.retool_db, ours);
+        let ours = check(format!("KMS key {}", names.kms_alias()), self.kms.as_ref().map(|k| &k.tags));
+        keep(&mut self.kms, ours);
+        for (name, role) in [
+            (names.cluster_role(), &mut self.cluster_role),
+            (names.node_role(), &mut self.node_role),
+            (names.external_secrets_role(), &mut self.eso_role),
+        ] {
+            let ours = check(format!("IAM role {name}"), role.as_ref().map(|r| &r.tags));
+            keep(role, ours);
+        }
+        let ours = check(
+            format!("DB subnet group {}", names.db_subnet_group()),
+            self.db_subnet_group.as_ref().map(|g| &g.group.tags),
+        );
+        keep(&mut self.db_subnet_group, ours);
+        for group in [&mut self.parameter_group, &mut self.next_parameter_group] {
+            let ours = check(
+                format!("DB parameter group {}", group.as_ref().map_or("", |g| g.group.name.as_str())),
+                group.as_ref().map(|g| &g.group.tags),
+            );
+            keep(group, ours);
+        }
+        let live = self.cache.as_ref().filter(|c| c.status != "deleting");
+        let ours = check(format!("ElastiCache replication group {}", names.cache()), live.map(|c| &c.tags));
+        keep(&mut self.cache, ours);
+        let ours = check(
+            format!("ElastiCache subnet group {}", names.cache_subnet_group()),
+            self.cache_subnet_group.as_ref().map(|g| &g.tags),
+        );
+        keep(&mut self.cache_subnet_group, ours);
+        for (which, secret) in
+            [(names::JWT_SECRET, &mut self.jwt_secret), (names::ENCRYPTION_KEY_SECRET, &mut self.encryption_key_secret)]
+        {
+            let live = secret.as_ref().filter(|s| !s.scheduled_for_deletion);
+            let ours = check(format!("secret {}", names.secret(which)), live.map(|s| &s.tags));
+            keep(secret, ours);
+        }
+        (self, not_ours)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::ownership::Claim;
+
+    #[test]
+    fn objects_of_other_instances_are_taken_out_and_named() {
+        let ours = Owner::test("ours");
+        let theirs = Owner::test("theirs");
+        let names = Names::new("acme");
+        let observed = Observed {
+            cluster: Some(ClusterState { tags: theirs.mark(Tags::new()), ..ClusterState::default() }),
+            database: Some(InstanceState { tags: ours.mark(Tags::new()), ..InstanceState::default() }),
+            retool_db: Some(InstanceState::default()),
+            jwt_secret: Some(SecretState {
+                arn: "j".into(),
+                has_value: true,
+                scheduled_for_deletion: true,
+                tags: theirs.mark(Tags::new()),
+            }),
+            ..Observed::default()
+        };
+        let (mine, not_ours) = observed.clone().claimed_by(&ours, &names);
+        assert!(mine.cluster.is_none() && mine.retool_db.is_none());
+        assert!(mine.database.is_some(), "our own database stays");
+        assert!(mine.jwt_secret.is_some(), "a secret scheduled for deletion is abandoned, so it may be restored");
+        let objects: Vec<&str> = not_ours.iter().map(|found| found.object.as_str()).collect();
+        assert_eq!(objects, ["EKS cluster acme", "DB instance acme-retooldb"]);
+        assert_eq!(not_ours[0].claim, Claim::Foreign("theirs".into()));
+        assert_eq!(not_ours[1].claim, Claim::Unmarked);
+
+        let adopting = Owner { adopt_unmarked: true, ..ours };
+        let (mine, not_ours) = observed.claimed_by(&adopting, &names);
+        assert!(mine.retool_db.is_some(), "a state from before marks keeps its unmarked objects");
+        assert_eq!(not_ours.len(), 1);
+    }
+}
