@@ -1125,12 +1125,10 @@ async fn fingerprint(aws: &Clients, name: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn a_second_state_with_the_same_name_is_refused_and_the_first_stack_is_untouched() {
-    let Some(toolchain) =
-        acceptance_toolchain("a_second_state_with_the_same_name_is_refused_and_the_first_stack_is_untouched")
-    else {
-        return;
-    };
+    let toolchain =
+        acceptance_toolchain("a_second_state_with_the_same_name_is_refused_and_the_first_stack_is_untouched");
     let emulator = Emulator::start(&toolchain);
     let aws = Clients::new(&emulator.endpoint());
     let first = Workspace::new(&toolchain, &emulator);

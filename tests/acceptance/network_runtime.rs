@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
+use terraform_provider_retool::aws::AwsClients;
 use terraform_provider_retool::framework::schema::Block;
 use terraform_provider_retool::framework::{Diagnostics, Provider, ProviderRuntime, Resource, Schema};
-use terraform_provider_retool::aws::AwsClients;
 use terraform_provider_retool::provider::RetoolProvider;
 use terraform_provider_retool::resources::network::NetworkResource;
 use terraform_provider_retool::resources::network::outputs::attribute;
