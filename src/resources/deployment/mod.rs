@@ -20,16 +20,16 @@
 //! [`owner`]; import in [`import`]; attribute validators in [`validators`] and pure rules in
 //! [`rules`].
 
-pub mod aws;
-pub mod desired;
-pub mod drift;
-pub mod import;
-pub mod model;
-pub mod names;
-pub mod observed;
-pub mod owner;
-pub mod rules;
-pub mod validators;
+pub(crate) mod aws;
+pub(crate) mod desired;
+pub(crate) mod drift;
+pub(crate) mod import;
+pub(crate) mod model;
+pub(crate) mod names;
+pub(crate) mod observed;
+pub(crate) mod owner;
+pub(crate) mod rules;
+pub(crate) mod validators;
 
 use async_trait::async_trait;
 
@@ -47,10 +47,11 @@ use observed::Observed;
 use owner::{NotOurs, Owner, Private};
 use rules::versions::KubernetesVersion;
 
+/// The resource type name Terraform uses.
 pub const TYPE_NAME: &str = "retool_deployment";
 
 /// Names of the computed attributes.
-pub mod attribute {
+pub(crate) mod attribute {
     pub const ID: &str = "id";
     pub const CLUSTER_NAME: &str = "cluster_name";
     pub const CLUSTER_ARN: &str = "cluster_arn";

@@ -19,9 +19,6 @@ pub const DEFAULT_KUBERNETES_VERSION: &str = "1.35";
 /// Oldest Postgres major version Retool supports for its platform database.
 pub const MIN_POSTGRES_MAJOR: u32 = 13;
 
-/// Docker Hub repository of Retool's backend image, which every Retool service runs.
-pub const RETOOL_IMAGE_REPOSITORY: &str = "tryretool/backend";
-
 /// A Retool release channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReleaseChannel {
@@ -65,16 +62,6 @@ impl RetoolVersion {
             Some(&[major, minor, patch]) => Ok(RetoolVersion { major, minor, patch, channel }),
             _ => Err(Error::Invalid(format!("{text:?} is not a version of three numbers; {expected}."))),
         }
-    }
-
-    /// The tag of Retool's images for this release (the release name itself).
-    pub fn image_tag(&self) -> String {
-        self.to_string()
-    }
-
-    /// The full backend image reference, `tryretool/backend:<tag>`.
-    pub fn image(&self) -> String {
-        format!("{RETOOL_IMAGE_REPOSITORY}:{}", self.image_tag())
     }
 }
 
