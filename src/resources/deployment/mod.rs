@@ -419,16 +419,14 @@ fn path(parts: &[&str]) -> AttributePath {
 fn refuse_unsafe_changes(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
     if let (Some(before), Some(after)) =
         (prior.attr("kubernetes_version").as_str(), planned.attr("kubernetes_version").as_str())
+        && let (Ok(before), Ok(after)) = (KubernetesVersion::parse(before), KubernetesVersion::parse(after))
+        && let Err(problem) = KubernetesVersion::check_upgrade(before, after)
     {
-        if let (Ok(before), Ok(after)) = (KubernetesVersion::parse(before), KubernetesVersion::parse(after)) {
-            if let Err(problem) = KubernetesVersion::check_upgrade(before, after) {
-                diags.attribute_error(
-                    path(&["kubernetes_version"]),
-                    "Kubernetes version change not possible",
-                    problem.to_string(),
-                );
-            }
-        }
+        diags.attribute_error(
+            path(&["kubernetes_version"]),
+            "Kubernetes version change not possible",
+            problem.to_string(),
+        );
     }
     let disabling = prior.attr("retool_db").attr("enabled").as_bool() == Some(true)
         && planned.attr("retool_db").attr("enabled").as_bool() == Some(false);
@@ -466,31 +464,30 @@ impl Resource<AwsClients> for DeploymentResource {
             size("min_size", model::DEFAULT_MIN_SIZE),
             size("desired_size", model::DEFAULT_DESIRED_SIZE),
             size("max_size", model::DEFAULT_MAX_SIZE),
-        ) {
-            if let Some(problem) = validators::check_node_sizes(min, desired, max) {
-                let at = if min > desired || min > max {
-                    "min_size"
-                } else if desired > max {
-                    "desired_size"
-                } else {
-                    "max_size"
-                };
-                diags.attribute_error(path(&["node_group", at]), "Inconsistent node group sizes", problem);
-            }
+        ) && let Some(problem) = validators::check_node_sizes(min, desired, max)
+        {
+            let at = if min > desired || min > max {
+                "min_size"
+            } else if desired > max {
+                "desired_size"
+            } else {
+                "max_size"
+            };
+            diags.attribute_error(path(&["node_group", at]), "Inconsistent node group sizes", problem);
         }
         let database = config.attr("database");
         let allocated = match database.attr("allocated_storage_gb") {
             Value::Null => Some(model::DEFAULT_STORAGE_GB),
             value => value.as_i64(),
         };
-        if let (Some(allocated), Some(max)) = (allocated, database.attr("max_allocated_storage_gb").as_i64()) {
-            if max <= allocated {
-                diags.attribute_error(
+        if let (Some(allocated), Some(max)) = (allocated, database.attr("max_allocated_storage_gb").as_i64())
+            && max <= allocated
+        {
+            diags.attribute_error(
                     path(&["database", "max_allocated_storage_gb"]),
                     "Autoscaling limit too small",
                     format!("max_allocated_storage_gb ({max}) must be greater than allocated_storage_gb ({allocated}); leave it unset to turn autoscaling off."),
                 );
-            }
         }
     }
 
@@ -528,21 +525,21 @@ impl Resource<AwsClients> for DeploymentResource {
 
         // One Describe when the network is new to this deployment: a missing VPC is an error now.
         let network_id = plan.planned.attr("network_id").as_str().map(str::to_owned);
-        if let (Some(client), Some(network_id)) = (client, network_id) {
-            if request.is_create() || replacing {
-                match aws::network::read(client.ec2(), &network_id).await {
-                    Ok(_) => {}
-                    Err(aws::network::NetworkProblem::Aws(error)) => plan.diagnostics.attribute_error(
-                        path(&["network_id"]),
-                        "Could not read the network",
-                        error.to_string(),
-                    ),
-                    Err(problem) => plan.diagnostics.attribute_error(
-                        path(&["network_id"]),
-                        "Network not usable",
-                        format!("{network_id}: {problem}. Use the id of an existing retool_network."),
-                    ),
-                }
+        if let (Some(client), Some(network_id)) = (client, network_id)
+            && (request.is_create() || replacing)
+        {
+            match aws::network::read(client.ec2(), &network_id).await {
+                Ok(_) => {}
+                Err(aws::network::NetworkProblem::Aws(error)) => plan.diagnostics.attribute_error(
+                    path(&["network_id"]),
+                    "Could not read the network",
+                    error.to_string(),
+                ),
+                Err(problem) => plan.diagnostics.attribute_error(
+                    path(&["network_id"]),
+                    "Network not usable",
+                    format!("{network_id}: {problem}. Use the id of an existing retool_network."),
+                ),
             }
         }
 

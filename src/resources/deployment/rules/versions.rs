@@ -178,11 +178,10 @@ mod tests {
     }
 
     #[test]
-    fn retool_versions_name_a_release_and_its_image() {
+    fn retool_versions_name_a_release() {
         let stable = RetoolVersion::parse("3.148.0-stable").unwrap();
         assert_eq!(stable, RetoolVersion { major: 3, minor: 148, patch: 0, channel: ReleaseChannel::Stable });
-        assert_eq!(stable.image_tag(), "3.148.0-stable");
-        assert_eq!(stable.image(), "tryretool/backend:3.148.0-stable");
+        assert_eq!(stable.to_string(), "3.148.0-stable");
         let edge = RetoolVersion::parse("3.150.12-edge").unwrap();
         assert_eq!(edge.channel, ReleaseChannel::Edge);
         assert_eq!(edge.to_string(), "3.150.12-edge");

@@ -151,17 +151,17 @@ impl Chain for ClusterChain {
                         ),
                     );
                 }
-                if let Some(network) = &observed.network {
-                    if cluster.subnet_ids != network.private_subnet_ids {
-                        note(
-                            "EKS cluster subnets",
-                            DriftKind::Setting,
-                            format!(
-                                "are {:?}, the network's private subnets are {:?}",
-                                cluster.subnet_ids, network.private_subnet_ids
-                            ),
-                        );
-                    }
+                if let Some(network) = &observed.network
+                    && cluster.subnet_ids != network.private_subnet_ids
+                {
+                    note(
+                        "EKS cluster subnets",
+                        DriftKind::Setting,
+                        format!(
+                            "are {:?}, the network's private subnets are {:?}",
+                            cluster.subnet_ids, network.private_subnet_ids
+                        ),
+                    );
                 }
                 if observed.oidc_provider != Some(true) {
                     note(
@@ -213,10 +213,10 @@ impl ClusterChain {
         let eks_client = cx.clients.eks();
         let name = cx.desired.names.cluster();
         let Some(cluster) = eks::observe_cluster(eks_client, &name).await? else { return Ok(None) };
-        if let Some(owner) = &cx.desired.owner {
-            if let Some(claim) = owner.refuses(&cluster.tags) {
-                return Ok(Some(NotOurs { object: format!("EKS cluster {name}"), claim }));
-            }
+        if let Some(owner) = &cx.desired.owner
+            && let Some(claim) = owner.refuses(&cluster.tags)
+        {
+            return Ok(Some(NotOurs { object: format!("EKS cluster {name}"), claim }));
         }
         let changed: crate::aws::Tags =
             cx.desired.cluster_tags().into_iter().filter(|(key, value)| cluster.tags.get(key) != Some(value)).collect();
