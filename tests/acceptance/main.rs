@@ -9,6 +9,10 @@
 //! `--include-ignored`, and a run without that environment fails and says what to do
 //! ([`support::acceptance_toolchain`]).
 
+// A test crate: a failed unwrap, expect, panic or index is a failed test, which is the point
+// (clippy.toml allows them inside #[test] functions; these allow them in the helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 #[path = "../support/mod.rs"]
 mod support;
 
