@@ -20,10 +20,10 @@ pub fn error_diagnostics(output: &CommandOutput) -> Vec<Value> {
             diagnostics.push(event["diagnostic"].clone());
         }
     }
-    if let Ok(document) = serde_json::from_str::<Value>(&output.stdout) {
-        if let Some(list) = document["diagnostics"].as_array() {
-            diagnostics.extend(list.iter().cloned());
-        }
+    if let Ok(document) = serde_json::from_str::<Value>(&output.stdout)
+        && let Some(list) = document["diagnostics"].as_array()
+    {
+        diagnostics.extend(list.iter().cloned());
     }
     diagnostics.retain(|diagnostic| diagnostic["severity"] == "error");
     diagnostics
