@@ -14,7 +14,7 @@ use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use serde_json::Value;
 
 use crate::support::diagnostics::error_diagnostics;
-use crate::support::{Emulator, Workspace, acceptance_toolchain, aws as support_aws};
+use crate::support::{Emulator, FaultProxy, Workspace, acceptance_toolchain, aws as support_aws};
 
 const ADDRESS: &str = "retool_deployment.this";
 const BOUNDARY_NAME: &str = "acceptance-workload-boundary";
@@ -1020,28 +1020,26 @@ async fn a_failure_part_way_records_what_exists_and_the_next_apply_resumes() {
     let terraform = workspace.terraform();
     let mut deployment = Deployment::new("this", "halfway", "retool.halfway.test");
     deployment.cache = true;
-    workspace.write_main(&config(&workspace, &[&deployment]));
-    terraform.init().await.expect("init");
-    terraform.apply().await.expect("apply");
 
-    // moto cannot modify a replication group (HTTP 500): the cache chain fails while the
-    // cluster chain, running concurrently, still resizes the nodes.
-    deployment.nodes = (2, 3, 4);
-    let failing = config(&workspace, &[&deployment]).replacen(
-        "  cache {\n    enabled = true\n  }",
-        "  cache {\n    enabled   = true\n    node_type = \"cache.t4g.small\"\n  }",
-        1,
+    // The fault injector refuses every CreateReplicationGroup (a 400 the SDK does not retry): the
+    // cache chain fails while the cluster, database and secrets chains, running concurrently,
+    // finish.
+    let refusing = FaultProxy::start(
+        &toolchain,
+        &emulator,
+        &["--rate", "1", "--faults", "refuse", "--only-actions", "CreateReplicationGroup", "--max-consecutive", "1000"],
     );
-    workspace.write_main(&failing);
+    let through_proxy = config(&workspace, &[&deployment])
+        .replace(&provider_endpoints(&emulator.endpoint()), &provider_endpoints(refusing.endpoint()));
+    assert_ne!(through_proxy, config(&workspace, &[&deployment]), "the provider must talk to the proxy");
+    workspace.write_main(&through_proxy);
+    terraform.init().await.expect("init");
     let failed = terraform.run(&["apply", "-input=false", "-no-color", "-auto-approve"]).await;
-    assert_ne!(failed.code, 0, "the cache change must fail on moto:\n{failed}");
-    assert!(failed.stderr.contains("ModifyReplicationGroup"), "the error names the failed call:\n{failed}");
-    let group = aws.node_group("halfway", "halfway-m5-large").await;
-    assert_eq!(
-        group.scaling_config().and_then(|s| s.desired_size()),
-        Some(3),
-        "the independent node resize still happened"
-    );
+    assert_ne!(failed.code, 0, "the refused cache create must fail the apply:\n{failed}");
+    assert!(failed.stderr.contains("CreateReplicationGroup"), "the error names the failed call:\n{failed}");
+    assert!(!refusing.requests_of("CreateReplicationGroup").is_empty(), "the refusal came from the injector");
+    assert!(aws.cluster("halfway").await.is_some(), "the independent cluster chain finished");
+    assert!(aws.db("halfway-postgres").await.is_some(), "the independent database chain finished");
     let state = terraform.show_json().await.expect("show");
     let resource = state["values"]["root_module"]["resources"]
         .as_array()
@@ -1051,11 +1049,10 @@ async fn a_failure_part_way_records_what_exists_and_the_next_apply_resumes() {
         .cloned()
         .expect("still in state");
     assert!(resource["values"]["cluster_arn"].is_string(), "partial state keeps every id: {resource:#}");
-    let drift = resource["values"]["drift"].to_string();
-    assert!(drift.contains("ElastiCache node type"), "the unfinished part is recorded as drift: {drift}");
     terraform.plan().await.expect("plan after failure").assert_changes("plan after a failed apply");
 
-    // Going back to what AWS can do: the next apply finishes, nothing duplicated.
+    // With the injector gone, the next apply finishes what is missing and duplicates nothing.
+    drop(refusing);
     workspace.write_main(&config(&workspace, &[&deployment]));
     terraform.apply().await.expect("resume");
     let all = outputs(&workspace).await;
@@ -1064,6 +1061,63 @@ async fn a_failure_part_way_records_what_exists_and_the_next_apply_resumes() {
     terraform.plan().await.expect("plan after resume").assert_empty("plan after resuming");
     terraform.destroy().await.expect("destroy");
     assert_gone(&aws, "halfway").await;
+}
+
+/// The `endpoints` lines of the provider block when every service is at `url` (to point the
+/// provider at the fault injector instead of the emulator; the S3 backend keeps the emulator).
+fn provider_endpoints(url: &str) -> String {
+    ["ec2", "eks", "elasticache", "iam", "kms", "rds", "s3", "secretsmanager", "sts"]
+        .iter()
+        .map(|service| format!("    {service:<14} = \"{url}\"\n"))
+        .collect()
+}
+
+/// Throttling and 5xx answers on a fifth of the provider's AWS calls (every service, several
+/// seeds): each apply converges, nothing is created twice, the next plan is empty and destroy
+/// leaves nothing. The SDK's retries absorb the faults; the injector makes sure some happened.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
+async fn an_apply_through_twenty_percent_faults_converges_without_duplicates() {
+    let toolchain = acceptance_toolchain("an_apply_through_twenty_percent_faults_converges_without_duplicates");
+    for seed in ["1", "2"] {
+        let emulator = Emulator::start(&toolchain);
+        let aws = Clients::new(&emulator.endpoint());
+        let workspace = Workspace::new(&toolchain, &emulator);
+        let terraform = workspace.terraform();
+        let proxy =
+            FaultProxy::start(&toolchain, &emulator, &["--seed", seed, "--rate", "0.2", "--faults", "throttle,5xx"]);
+        let mut deployment = Deployment::new("this", "flaky", "retool.flaky.test");
+        deployment.cache = true;
+        let main = config(&workspace, &[&deployment])
+            .replace(&provider_endpoints(&emulator.endpoint()), &provider_endpoints(proxy.endpoint()))
+            .replace("  max_retries = 2\n", "  max_retries = 8\n");
+        workspace.write_main(&main);
+        terraform.init().await.expect("init");
+        terraform.apply().await.unwrap_or_else(|error| panic!("seed {seed}: apply through faults: {error}"));
+        let outcomes = proxy.outcomes();
+        let faults = outcomes.get("throttled").copied().unwrap_or(0) + outcomes.get("5xx").copied().unwrap_or(0);
+        assert!(faults >= 5, "seed {seed}: the injector must have faulted some calls: {outcomes:?}");
+
+        let all = outputs(&workspace).await;
+        assert_stack_matches(&aws, &deployment, &all["this"], &all["network"]).await;
+        let vpcs = aws.ec2.describe_vpcs().send().await.expect("DescribeVpcs");
+        let ours =
+            vpcs.vpcs().iter().filter(|vpc| vpc.tags().iter().any(|t| t.key() == Some("retool:network"))).count();
+        assert_eq!(ours, 1, "seed {seed}: one VPC");
+        let gateways = aws.ec2.describe_internet_gateways().send().await.expect("DescribeInternetGateways");
+        assert_eq!(gateways.internet_gateways().len(), 1, "seed {seed}: one internet gateway");
+        let addresses = aws.ec2.describe_addresses().send().await.expect("DescribeAddresses");
+        assert_eq!(addresses.addresses().len(), 1, "seed {seed}: one Elastic IP (one NAT gateway)");
+        let keys = aws.kms.list_keys().send().await.expect("ListKeys");
+        assert_eq!(keys.keys().len(), 1, "seed {seed}: one KMS key");
+        assert_eq!(aws.eks.list_clusters().send().await.expect("ListClusters").clusters().len(), 1, "seed {seed}");
+        let secrets = aws.secrets.list_secrets().send().await.expect("ListSecrets");
+        assert_eq!(secrets.secret_list().len(), 2, "seed {seed}: the two generated secrets, once each");
+
+        terraform.plan().await.expect("plan through faults").assert_empty("plan after a faulty apply");
+        terraform.destroy().await.unwrap_or_else(|error| panic!("seed {seed}: destroy through faults: {error}"));
+        assert_gone(&aws, "flaky").await;
+    }
 }
 
 /// What a deployment's objects look like in AWS, field by field, to show that nothing changed.

@@ -13,12 +13,14 @@
 pub mod aws;
 pub mod diagnostics;
 pub mod emulator;
+pub mod faults;
 pub mod inventory;
 pub mod terraform;
 pub mod toolchain;
 pub mod workspace;
 
 pub use emulator::Emulator;
+pub use faults::FaultProxy;
 pub use inventory::Inventory;
 pub use terraform::{CommandOutput, PlanOutcome, TerraformError};
 pub use toolchain::{Toolchain, acceptance_toolchain};
