@@ -7,7 +7,8 @@
 //! [`NetworkSnapshot`]; the repair side lives in the EC2 layer.
 
 use super::desired::{Component, IngressRule, NetworkSpec, cluster_ingress, database_ingress};
-use super::snapshot::{NetworkSnapshot, RouteTarget, Tags};
+use super::snapshot::{NetworkSnapshot, RouteTarget, Tags, component_of};
+use crate::resources::ownership::{Claim, OWNER_TAG, OwnerToken};
 
 /// Destination of the default route every route table of the network carries.
 pub const DEFAULT_ROUTE: &str = "0.0.0.0/0";
@@ -94,7 +95,7 @@ pub fn detect(spec: &NetworkSpec, snapshot: &NetworkSnapshot) -> Vec<Drift> {
         }
     }
     for nat in snapshot.surplus_nat_gateways(spec) {
-        if let Some(component) = super::snapshot::component_of(&nat.tags) {
+        if let Some(component) = component_of(&nat.tags) {
             found.push(Drift::new(
                 &component,
                 DriftKind::Surplus,
@@ -167,6 +168,38 @@ pub fn detect(spec: &NetworkSpec, snapshot: &NetworkSnapshot) -> Vec<Drift> {
         }
     }
     found
+}
+
+/// Objects of the network that do not carry `owner`'s ownership mark: made before ownership
+/// marks, or re-tagged by hand. The next apply marks them. Only objects the network recognises as
+/// its own (the VPC, and everything tagged with a `retool:component`) are checked.
+pub fn ownership(owner: &OwnerToken, snapshot: &NetworkSnapshot) -> Vec<Drift> {
+    let vpc = [(Some(Component::Vpc), &snapshot.vpc.id, &snapshot.vpc.tags)];
+    let gateways =
+        snapshot.internet_gateways.iter().map(|gateway| (component_of(&gateway.tags), &gateway.id, &gateway.tags));
+    let subnets = snapshot.subnets.iter().map(|subnet| (component_of(&subnet.tags), &subnet.id, &subnet.tags));
+    let nats = snapshot
+        .nat_gateways
+        .iter()
+        .filter(|nat| nat.status.is_live())
+        .map(|nat| (component_of(&nat.tags), &nat.id, &nat.tags));
+    let tables = snapshot.route_tables.iter().map(|table| (component_of(&table.tags), &table.id, &table.tags));
+    let groups = snapshot.security_groups.iter().map(|group| (component_of(&group.tags), &group.id, &group.tags));
+    vpc.into_iter()
+        .chain(gateways)
+        .chain(subnets)
+        .chain(nats)
+        .chain(tables)
+        .chain(groups)
+        .filter_map(|(component, id, tags)| {
+            let detail = match owner.claim(tags) {
+                Claim::Ours => return None,
+                Claim::Unmarked => format!("({id}) lacks the ownership tag {OWNER_TAG}"),
+                Claim::Foreign(_) => format!("({id}) carries another resource's ownership tag {OWNER_TAG}"),
+            };
+            Some(Drift::new(&component?, DriftKind::Tags, detail))
+        })
+        .collect()
 }
 
 /// Tags the object lacks or carries with another value. Extra tags are fine: EKS, cost tools and
@@ -461,5 +494,36 @@ mod tests {
         assert!(found.iter().all(|drift| drift.kind == DriftKind::Tags));
         assert_eq!(found[0].component, Component::PrivateSubnet("us-east-1a".into()));
         assert_eq!(found[1].component, Component::ClusterSecurityGroup);
+    }
+
+    #[test]
+    fn objects_without_this_instances_mark_are_reported_and_nothing_else() {
+        let spec = spec(&ZONES, NatMode::Single);
+        let owner = OwnerToken::generate();
+        let mut snapshot = healthy(&spec);
+        // A state written before ownership marks: every object of the network is unmarked; the
+        // default security group and main route table are not the network's and are left out.
+        let unmarked = ownership(&owner, &snapshot);
+        assert_eq!(unmarked.len(), 1 + 1 + 4 + 1 + 3 + 2, "{unmarked:?}");
+        assert!(unmarked.iter().all(|finding| finding.kind == DriftKind::Tags && !finding.changes_identity()));
+        assert_eq!(unmarked[0].to_string(), "VPC (vpc-1) lacks the ownership tag retool:owner");
+
+        let mark = |tags: &mut Tags| *tags = owner.mark(std::mem::take(tags));
+        mark(&mut snapshot.vpc.tags);
+        snapshot.internet_gateways.iter_mut().for_each(|gateway| mark(&mut gateway.tags));
+        snapshot.subnets.iter_mut().for_each(|subnet| mark(&mut subnet.tags));
+        snapshot.nat_gateways.iter_mut().for_each(|nat| mark(&mut nat.tags));
+        snapshot.route_tables.iter_mut().for_each(|table| mark(&mut table.tags));
+        snapshot.security_groups.iter_mut().for_each(|group| mark(&mut group.tags));
+        assert_eq!(messages(&ownership(&owner, &snapshot)), Vec::<String>::new());
+        assert_eq!(messages(&detect(&spec, &snapshot)), Vec::<String>::new(), "the mark is not configuration drift");
+
+        snapshot.subnets[0].tags = OwnerToken::generate().mark(snapshot.subnets[0].tags.clone());
+        assert_eq!(
+            messages(&ownership(&owner, &snapshot)),
+            [
+                "public subnet in us-east-1a (subnet-public-us-east-1a) carries another resource's ownership tag retool:owner"
+            ]
+        );
     }
 }

@@ -11,6 +11,10 @@
 //! and any change to the zones other than appending one replace the network; tags, appended
 //! zones and the NAT mode are changed in place. Import takes a VPC id.
 //!
+//! Every object carries the instance's ownership mark ([`crate::resources::ownership`]), whose
+//! token lives in private state: a create resumes on a VPC it made itself and refuses one with
+//! the same name that another instance (another state) or a person made.
+//!
 //! This file reads like the resource's documentation page: schema, validation, plan, then
 //! create/read/update/delete/import. AWS work lives in [`ec2`], decisions in the pure modules.
 
@@ -41,7 +45,8 @@ use crate::framework::validators::{each_element, ipv4_cidr, one_of, size_between
 use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
 use crate::value::{AttributePath, Type, Value};
 
-use desired::{NatMode, NetworkSpec};
+use crate::resources::ownership::{self, OwnedPrivate, OwnerToken};
+use desired::{NETWORK_TAG, NatMode, NetworkSpec};
 use layout::{MAX_VPC_PREFIX, MAX_ZONES, MIN_VPC_PREFIX};
 use outputs::{NetworkOutputs, attribute};
 
@@ -66,7 +71,9 @@ fn schema() -> Schema {
         0,
         Block::new(
             "The dedicated VPC of a Retool deployment: subnets in every zone, internet and NAT gateways, routes and \
-             security groups, kept free of drift.",
+             security groups, kept free of drift. Every object carries a `retool:owner` tag naming this resource \
+             instance; a create that finds a VPC with the same `name` made by another instance (or by hand) refuses to \
+             take it over and says how to import it.",
         )
         .attribute(
             Attribute::new("name", Type::String)
@@ -226,27 +233,27 @@ fn with_outputs(base: &Value, outputs: &NetworkOutputs, drift: &[String]) -> Val
     state
 }
 
+/// Every finding of a refresh: drift from the configuration, and objects without `owner`'s mark.
+fn findings(spec: &NetworkSpec, owner: &OwnerToken, snap: &snapshot::NetworkSnapshot) -> Vec<drift::Drift> {
+    let mut found = drift::detect(spec, snap);
+    found.extend(drift::ownership(owner, snap));
+    found
+}
+
 fn vpc_id_of(state: &Value) -> Option<&str> {
     state.attr(attribute::VPC_ID).as_str().or_else(|| state.attr(attribute::ID).as_str())
 }
 
-/// Private state: which outputs repairing the drift found by the last refresh will change, so
-/// the plan marks exactly those "known after apply".
+/// The network's own private state: which outputs repairing the drift found by the last refresh
+/// will change, so the plan marks exactly those "known after apply".
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct Private {
     #[serde(default)]
     outputs_changed_by_drift: Vec<String>,
 }
 
-impl Private {
-    fn decode(bytes: &[u8]) -> Self {
-        serde_json::from_slice(bytes).unwrap_or_default()
-    }
-
-    fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
-    }
-}
+/// Private state as stored: the instance's ownership token beside [`Private`].
+type PrivateState = OwnedPrivate<Private>;
 
 // ---------------------------------------------------------------------------------------------
 // The resource
@@ -318,7 +325,8 @@ impl Resource<AwsClients> for NetworkResource {
         for name in attribute::ALL {
             plan.planned.set_attr(name, prior.attr(name).clone());
         }
-        let mut changing: Vec<&str> = Private::decode(request.prior_private)
+        let mut changing: Vec<&str> = PrivateState::decode(request.prior_private)
+            .rest
             .outputs_changed_by_drift
             .iter()
             .filter_map(|name| attribute::ALL.iter().copied().find(|known| known == name))
@@ -374,8 +382,13 @@ impl Resource<AwsClients> for NetworkResource {
                 return Value::Null;
             }
         };
-        *private = Private::default().encode();
-        self.reconcile(client, &spec, None, &[], &planned, ctx, diags, "Creating the network failed").await
+        // The token is made before anything exists and kept in the partial state of a failed
+        // create, so every object carries it from its first call.
+        let mut state = PrivateState::decode(private);
+        let owner = state.owner_or_new();
+        state.rest = Private::default();
+        *private = state.encode();
+        self.reconcile(client, &spec, &owner, None, &[], &planned, ctx, diags, "Creating the network failed").await
     }
 
     async fn read(
@@ -405,11 +418,16 @@ impl Resource<AwsClients> for NetworkResource {
                 return Some(state.clone());
             }
         };
-        let found = drift::detect(&spec, &snap);
-        *private = Private {
+        // A state written before ownership marks adopts the VPC's token, or gets one; the next
+        // apply marks every object with it.
+        let mut owned = PrivateState::decode(private);
+        let owner = owned.owner.clone().or_else(|| outputs::recover_owner(&snap)).unwrap_or_else(OwnerToken::generate);
+        let found = findings(&spec, &owner, &snap);
+        owned.owner = Some(owner);
+        owned.rest = Private {
             outputs_changed_by_drift: outputs::outputs_changed_by(&found).into_iter().map(str::to_owned).collect(),
-        }
-        .encode();
+        };
+        *private = owned.encode();
         let mut refreshed = with_outputs(
             state,
             &outputs::observe(&spec, &snap),
@@ -452,9 +470,22 @@ impl Resource<AwsClients> for NetworkResource {
                     .collect()
             })
             .unwrap_or_default();
-        *private = Private::default().encode();
-        self.reconcile(client, &spec, Some(vpc_id), &retired_tags, planned, ctx, diags, "Updating the network failed")
-            .await
+        let mut state = PrivateState::decode(private);
+        let owner = state.owner_or_new();
+        state.rest = Private::default();
+        *private = state.encode();
+        self.reconcile(
+            client,
+            &spec,
+            &owner,
+            Some(vpc_id),
+            &retired_tags,
+            planned,
+            ctx,
+            diags,
+            "Updating the network failed",
+        )
+        .await
     }
 
     async fn delete(&self, ctx: &ResourceContext<AwsClients>, prior: &Value, diags: &mut Diagnostics) {
@@ -473,7 +504,7 @@ impl Resource<AwsClients> for NetworkResource {
         &self,
         ctx: &ResourceContext<AwsClients>,
         id: &str,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         if !id.starts_with("vpc-") || id.len() < 5 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
@@ -516,7 +547,11 @@ impl Resource<AwsClients> for NetworkResource {
                 },
             ),
         ]);
-        let found: Vec<String> = drift::detect(&spec, &snap).iter().map(ToString::to_string).collect();
+        // Import is the one way to take a network over: it adopts the VPC's ownership token, or
+        // makes one that the next apply writes to every object.
+        let owner = outputs::recover_owner(&snap).unwrap_or_else(OwnerToken::generate);
+        let found: Vec<String> = findings(&spec, &owner, &snap).iter().map(ToString::to_string).collect();
+        *private = PrivateState { owner: Some(owner), rest: Private::default() }.encode();
         Some(with_outputs(&base, &outputs::observe(&spec, &snap), &found))
     }
 }
@@ -530,6 +565,7 @@ impl NetworkResource {
         &self,
         client: &AwsClients,
         spec: &NetworkSpec,
+        owner: &OwnerToken,
         vpc_id: Option<&str>,
         retired_tags: &[String],
         planned: &Value,
@@ -537,9 +573,9 @@ impl NetworkResource {
         diags: &mut Diagnostics,
         failure_summary: &str,
     ) -> Value {
-        match ec2::reconcile::reconcile(client.ec2(), spec, vpc_id, retired_tags, &ctx.stop).await {
+        match ec2::reconcile::reconcile(client.ec2(), spec, owner, vpc_id, retired_tags, &ctx.stop).await {
             Ok(snap) => {
-                let residual = drift::detect(spec, &snap);
+                let residual = findings(spec, owner, &snap);
                 if !residual.is_empty() {
                     let list: Vec<String> = residual.iter().map(ToString::to_string).collect();
                     diags.warning(
@@ -553,6 +589,12 @@ impl NetworkResource {
                 with_outputs(planned, &outputs::observe(spec, &snap), &[])
             }
             Err(failure) => {
+                if let Some(refused) = failure.refused {
+                    let object = format!("VPC {} ({NETWORK_TAG} = {})", refused.vpc_id, spec.name);
+                    let (summary, detail) = ownership::refusal(&object, &refused.claim, TYPE_NAME, &refused.vpc_id);
+                    diags.error(summary, detail);
+                    return Value::Null;
+                }
                 diags.error(failure_summary, format!("{}. Applying again continues from what exists.", failure.error));
                 let Some(vpc_id) = failure.vpc_id else {
                     return Value::Null;
@@ -560,7 +602,7 @@ impl NetworkResource {
                 let (observed, found) = match ec2::describe::snapshot(client.ec2(), &vpc_id).await {
                     Ok(Some(snap)) => (
                         outputs::observe(spec, &snap),
-                        drift::detect(spec, &snap).iter().map(ToString::to_string).collect::<Vec<_>>(),
+                        findings(spec, owner, &snap).iter().map(ToString::to_string).collect::<Vec<_>>(),
                     ),
                     _ => (NetworkOutputs { vpc_id: Some(vpc_id), ..NetworkOutputs::default() }, Vec::new()),
                 };

@@ -8,6 +8,7 @@ use super::desired::{COMPONENT_TAG, Component, NETWORK_TAG, NatMode, NetworkSpec
 use super::drift::Drift;
 use super::layout::{self, Ipv4Cidr};
 use super::snapshot::NetworkSnapshot;
+use crate::resources::ownership::{OWNER_TAG, OwnerToken};
 
 /// Ids and addresses the resource exposes. Lists follow the order of `availability_zones`; a
 /// component that does not exist (yet) is simply absent, which is also how a partially created
@@ -105,6 +106,12 @@ pub fn outputs_changed_by(drift: &[Drift]) -> BTreeSet<&'static str> {
         .collect()
 }
 
+/// The ownership token on the network's VPC, which an import (or a state written before
+/// ownership marks) adopts; `None` when the VPC carries none.
+pub fn recover_owner(snapshot: &NetworkSnapshot) -> Option<OwnerToken> {
+    snapshot.vpc.tags.get(OWNER_TAG).and_then(|token| OwnerToken::from_tag(token))
+}
+
 /// Why an existing VPC cannot be imported as a network.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecoverError {
@@ -162,7 +169,7 @@ pub fn recover_spec(
     let tags = vpc
         .tags
         .iter()
-        .filter(|(key, _)| !matches!(key.as_str(), "Name" | NETWORK_TAG | COMPONENT_TAG))
+        .filter(|(key, _)| !matches!(key.as_str(), "Name" | NETWORK_TAG | COMPONENT_TAG | OWNER_TAG))
         .filter(|(key, value)| default_tags.get(*key) != Some(*value))
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
@@ -248,6 +255,17 @@ mod tests {
         let mut snapshot = healthy(&original);
         snapshot.subnets.retain(|subnet| subnet.availability_zone == "us-east-1b");
         assert!(matches!(recover_spec(&snapshot, &BTreeMap::new()), Err(RecoverError::TooFewZones { .. })));
+    }
+
+    #[test]
+    fn import_adopts_the_vpcs_token_and_keeps_the_mark_out_of_tags() {
+        let original = spec(&ZONES, NatMode::OnePerAz);
+        let mut snapshot = healthy(&original);
+        assert_eq!(recover_owner(&snapshot), None);
+        let owner = OwnerToken::generate();
+        snapshot.vpc.tags = owner.mark(snapshot.vpc.tags.clone());
+        assert_eq!(recover_owner(&snapshot), Some(owner));
+        assert_eq!(recover_spec(&snapshot, &original.default_tags), Ok(original));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::documents::{
     self, Estate, Trust, maintenance_permissions, operator_boundary, setup_permissions, trust_policy, workload_boundary,
 };
 use crate::aws::iam::policy::PolicyDocument;
+use crate::resources::ownership::OwnerToken;
 
 pub const DEFAULT_SECRETS_PREFIX: &str = "retool/";
 pub const DEFAULT_MAX_SESSION: i64 = 43200;
@@ -163,6 +164,14 @@ impl BoundarySpec {
     }
 }
 
+impl Desired {
+    /// The same, with every role and policy marked as `owner`'s ([`crate::resources::ownership`]).
+    pub fn owned_by(mut self, owner: &OwnerToken) -> Self {
+        self.tags = owner.mark(self.tags);
+        self
+    }
+}
+
 /// A customer-managed policy as it should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagedPolicy {
@@ -199,6 +208,8 @@ pub struct Desired {
     /// Absent when `setup_role = false`.
     pub setup: Option<OperatorRole>,
     pub max_session_duration: i32,
+    /// What every role and policy carries: the spec's tags, and the ownership mark once the
+    /// instance's token is known ([`Desired::owned_by`]).
     pub tags: BTreeMap<String, String>,
 }
 

@@ -15,7 +15,8 @@
 //! plans never show whitespace or key-order noise; refresh compares what IAM returns semantically
 //! and reports every difference — an edited policy, a removed boundary, a changed trust policy,
 //! an extra attached policy — in `drift` ([`drift`]); the next apply repairs it ([`iam`]). Names
-//! derive from `name_prefix`, which is also the import id.
+//! derive from `name_prefix`, which is also the import id. Every piece carries the instance's
+//! ownership mark ([`crate::resources::ownership`]): a create refuses pieces it did not make.
 //!
 //! This file reads like the resource's documentation page: schema, validation, plan, then
 //! create/read/update/delete/import.
@@ -37,9 +38,9 @@ use crate::framework::validators::{each_element, int_between, size_between, uniq
 use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
 use crate::value::{AttributePath, Type, Value};
 
+use crate::resources::ownership::{self, OwnedPrivate, OwnerToken};
 use desired::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX, Desired};
 use documents::TRUST_POLICY_QUOTA;
-use drift::Observed;
 use validation::{SESSION_MAX, SESSION_MIN};
 
 pub const TYPE_NAME: &str = "retool_permission_boundary";
@@ -94,7 +95,9 @@ fn schema() -> Schema {
              VPC peering, transit gateway and VPN attachments, decrypting with customer keys, and every path to more \
              privilege), the workload boundary policy (required on every role the operator creates), the maintenance \
              role and, while `setup_role` is true, the broader setup role. Refresh reports changes made outside \
-             Terraform in `drift`; the next apply repairs them. Import with the `name_prefix`.",
+             Terraform in `drift`; the next apply repairs them. Every role and policy carries a `retool:owner` tag \
+             naming this resource instance; a create refuses roles or policies with its names that another instance (or \
+             a person) made, and says how to import them. Import with the `name_prefix`.",
         )
         .attribute(
             Attribute::new("name_prefix", Type::String)
@@ -241,6 +244,13 @@ fn with_outputs(base: &Value, desired: &Desired, drift: &[String]) -> Value {
     state
 }
 
+/// The resource's own private state: nothing beyond the ownership token so far.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Private {}
+
+/// Private state as stored: the instance's ownership token beside [`Private`].
+type PrivateState = OwnedPrivate<Private>;
+
 /// The account recorded in state (every ARN this resource stores names it).
 fn recorded_account(state: &Value) -> Option<Account> {
     state.attr(attribute::MAINTENANCE_ROLE_ARN).as_str().and_then(Account::from_arn)
@@ -329,7 +339,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         &self,
         ctx: &ResourceContext<AwsClients>,
         request: &ApplyRequest<'_>,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value {
         let planned = request.planned;
@@ -348,7 +358,12 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
                 return Value::Null;
             }
         };
-        let desired = spec.desired(&account);
+        // The token is made before anything exists and kept with a partial state, so every piece
+        // carries it from its first call.
+        let mut owned = PrivateState::decode(private);
+        let owner = owned.owner_or_new();
+        *private = owned.encode();
+        let desired = spec.desired(&account).owned_by(&owner);
         let iam = client.iam();
         let existing = match iam::observe(&iam, &desired).await {
             Ok(observed) => observed,
@@ -357,18 +372,13 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
                 return Value::Null;
             }
         };
-        if existing.any_exists() {
-            diags.error(
-                "Operator roles already exist",
-                format!(
-                    "IAM already holds roles or policies named {}-…; import them with `terraform import <address> {}` \
-                     or choose another name_prefix.",
-                    spec.name_prefix, spec.name_prefix
-                ),
-            );
+        // Pieces this instance made (an interrupted create) are resumed; any other is left alone.
+        if let Some((piece, claim)) = existing.not_owned_by(&desired, &owner) {
+            let (summary, detail) = ownership::refusal(&piece, &claim, TYPE_NAME, &spec.name_prefix);
+            diags.error(summary, detail);
             return Value::Null;
         }
-        match iam::converge(&iam, &desired, &Observed::default()).await {
+        match iam::converge(&iam, &desired, &existing).await {
             Ok(()) => with_outputs(planned, &desired, &[]),
             Err(error) => {
                 diags.error(
@@ -384,7 +394,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         &self,
         ctx: &ResourceContext<AwsClients>,
         state: &Value,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let client = &ctx.client;
@@ -408,7 +418,16 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
                 tracing::debug!(name_prefix = %spec.name_prefix, "operator roles and policies are gone; removing from state");
                 None
             }
-            Ok(observed) => Some(with_outputs(state, &desired, &drift::detect(&desired, &observed))),
+            Ok(observed) => {
+                // A state written before ownership marks adopts the pieces' token, or gets one; the
+                // next apply marks every piece with it.
+                let mut owned = PrivateState::decode(private);
+                let owner = owned.owner.clone().or_else(|| observed.owner()).unwrap_or_else(OwnerToken::generate);
+                owned.owner = Some(owner.clone());
+                *private = owned.encode();
+                let desired = desired.owned_by(&owner);
+                Some(with_outputs(state, &desired, &drift::detect(&desired, &observed)))
+            }
             Err(error) => {
                 diags.error("Refreshing the permission boundary failed", error.to_string());
                 Some(state.clone())
@@ -420,7 +439,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         &self,
         ctx: &ResourceContext<AwsClients>,
         request: &ApplyRequest<'_>,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value {
         let (prior, planned) = (request.prior, request.planned);
@@ -439,7 +458,10 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
                 return prior.clone();
             }
         };
-        let desired = spec.desired(&account);
+        let mut owned = PrivateState::decode(private);
+        let owner = owned.owner_or_new();
+        *private = owned.encode();
+        let desired = spec.desired(&account).owned_by(&owner);
         let iam = client.iam();
         let result = match iam::observe(&iam, &desired).await {
             Ok(observed) => iam::converge(&iam, &desired, &observed).await,
@@ -485,7 +507,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         &self,
         ctx: &ResourceContext<AwsClients>,
         id: &str,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         if let Some(problem) = validation::name_prefix_problem(id) {
@@ -519,7 +541,11 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
                 return None;
             }
         };
-        let desired = spec.desired(&account);
+        // Import is the one way to take the roles over: it adopts their ownership token, or makes
+        // one that the next apply writes to every piece.
+        let owner = observed.owner().unwrap_or_else(OwnerToken::generate);
+        *private = PrivateState { owner: Some(owner.clone()), rest: Private::default() }.encode();
+        let desired = spec.desired(&account).owned_by(&owner);
         Some(with_outputs(
             &recover::inputs_value(&spec, client.default_tags()),
             &desired,

@@ -13,6 +13,7 @@ use crate::value::Value;
 use super::desired::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX};
 use super::drift::Observed;
 use crate::aws::iam::policy::{PolicyDocument, Principal, Resources};
+use crate::resources::ownership::OWNER_TAG;
 
 /// A spec with only the prefix meaningful: enough to name (and so find) every piece.
 pub fn probe_spec(name_prefix: &str) -> BoundarySpec {
@@ -54,11 +55,12 @@ pub fn spec_from(
         max_session_duration: role.max_session_duration.unwrap_or(3600),
         secrets_prefix,
         setup_role: observed.setup_role.is_some(),
-        // Tags that only repeat the provider's default_tags belong to the provider, not here.
+        // Tags that only repeat the provider's default_tags belong to the provider, not here; the
+        // ownership mark belongs to the instance (its private state).
         tags: role
             .tags
             .iter()
-            .filter(|(key, value)| default_tags.get(*key) != Some(*value))
+            .filter(|(key, value)| default_tags.get(*key) != Some(*value) && key.as_str() != OWNER_TAG)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     }
@@ -137,6 +139,7 @@ fn secrets_prefix_in(document: &PolicyDocument, account: &Account) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::ownership::OwnerToken;
     use crate::resources::permission_boundary::drift::{ObservedPolicy, ObservedRole};
     use std::collections::BTreeSet;
 
@@ -160,11 +163,11 @@ mod tests {
                 ("team".to_owned(), "infra".to_owned()),
             ]),
         };
-        let desired = original.desired(&account);
+        let desired = original.desired(&account).owned_by(&OwnerToken::generate());
         let observed = Observed {
             maintenance_policy: Some(ObservedPolicy {
                 document: Some(desired.maintenance.policy.document.clone()),
-                tags: original.tags.clone(),
+                tags: desired.tags.clone(),
             }),
             maintenance_role: Some(ObservedRole {
                 trust: Some(desired.maintenance.trust.clone()),
@@ -172,7 +175,7 @@ mod tests {
                 max_session_duration: Some(7200),
                 attached_policy_arns: BTreeSet::new(),
                 inline_policy_names: BTreeSet::new(),
-                tags: original.tags.clone(),
+                tags: desired.tags.clone(),
             }),
             ..Observed::default()
         };

@@ -263,9 +263,10 @@ pub(super) fn ingress_rules(permission: &ec2::IpPermission) -> Vec<IngressRule> 
         .collect()
 }
 
-/// The VPC a network called `name` created earlier, found by its tags (so a create that was
-/// interrupted after the VPC existed resumes with it instead of making a second one).
-pub async fn find_vpc_by_name(ec2: &Client, name: &str) -> Result<Option<String>, Error> {
+/// The VPCs that carry the name tag of a network called `name`, with their tags: the one this
+/// instance created earlier (a create interrupted after the VPC existed resumes with it), or
+/// another's, which a create must leave alone.
+pub async fn vpcs_named(ec2: &Client, name: &str) -> Result<Vec<(String, Tags)>, Error> {
     let found = ec2
         .describe_vpcs()
         .filters(filter(&format!("tag:{NETWORK_TAG}"), [name]))
@@ -273,7 +274,14 @@ pub async fn find_vpc_by_name(ec2: &Client, name: &str) -> Result<Option<String>
         .send()
         .await
         .map_err(|error| Error::from_sdk("DescribeVpcs", error))?;
-    Ok(found.vpcs().iter().find_map(|vpc| vpc.vpc_id()).map(str::to_owned))
+    found
+        .vpcs()
+        .iter()
+        .map(|vpc| {
+            let id = vpc.vpc_id().ok_or_else(|| Error::missing("DescribeVpcs", "Vpc.VpcId"))?;
+            Ok((id.to_owned(), tags_of(vpc.tags())))
+        })
+        .collect()
 }
 
 /// The first `count` availability zones of the region, by name: the default for

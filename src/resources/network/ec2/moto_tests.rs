@@ -13,6 +13,7 @@ use crate::resources::network::fixture::spec;
 use crate::resources::network::moto::{CallCounter, client, start_moto};
 use crate::resources::network::outputs::{observe, recover_spec};
 use crate::resources::network::snapshot::{NetworkSnapshot, RouteTarget};
+use crate::resources::ownership::OwnerToken;
 
 fn messages(spec: &NetworkSpec, snap: &NetworkSnapshot) -> Vec<String> {
     detect(spec, snap).iter().map(ToString::to_string).collect()
@@ -28,16 +29,17 @@ async fn network_lifecycle_against_moto() {
     let calls = CallCounter::default();
     let ec2 = client(&moto.endpoint, &calls);
     let stop = StopSignal::never();
+    let owner = OwnerToken::generate();
     let two = spec(&["us-east-1a", "us-east-1b"], NatMode::OnePerAz);
 
     // A create that fails part-way (a zone the region lacks) leaves a VPC behind...
     let impossible = spec(&["us-east-1a", "us-east-1z"], NatMode::OnePerAz);
-    let failure = reconcile::reconcile(&ec2, &impossible, None, &[], &stop).await.unwrap_err();
+    let failure = reconcile::reconcile(&ec2, &impossible, &owner, None, &[], &stop).await.unwrap_err();
     assert_eq!(failure.error.operation(), "CreateSubnet", "{failure:?}");
     let partial_vpc = failure.vpc_id.expect("the VPC was created before the failure");
 
     // ...which the next create finds by its tags and finishes.
-    let created = reconcile::reconcile(&ec2, &two, None, &[], &stop).await.unwrap();
+    let created = reconcile::reconcile(&ec2, &two, &owner, None, &[], &stop).await.unwrap();
     let vpc_id = created.vpc.id.clone();
     assert_eq!(vpc_id, partial_vpc);
     assert_eq!(messages(&two, &created), Vec::<String>::new());
@@ -56,7 +58,7 @@ async fn network_lifecycle_against_moto() {
     assert_eq!(calls.take(), 8);
 
     // Running create again (a resumed apply) adopts everything and duplicates nothing.
-    let again = reconcile::reconcile(&ec2, &two, None, &[], &stop).await.unwrap();
+    let again = reconcile::reconcile(&ec2, &two, &owner, None, &[], &stop).await.unwrap();
     assert_eq!(again.vpc.id, vpc_id);
     assert_eq!(observe(&two, &again), outputs);
     assert_eq!(again.subnets.len(), 4);
@@ -97,7 +99,7 @@ async fn network_lifecycle_against_moto() {
     );
 
     // ...and repaired by reconciling from the known VPC.
-    let repaired = reconcile::reconcile(&ec2, &two, Some(&vpc_id), &[], &stop).await.unwrap();
+    let repaired = reconcile::reconcile(&ec2, &two, &owner, Some(&vpc_id), &[], &stop).await.unwrap();
     assert_eq!(messages(&two, &repaired), Vec::<String>::new());
     let repaired_outputs = observe(&two, &repaired);
     assert_eq!(repaired_outputs.nat_gateway_ids.len(), 2);
@@ -107,7 +109,7 @@ async fn network_lifecycle_against_moto() {
 
     // Switching to a single NAT gateway re-points routes and removes the other gateway.
     let single = spec(&["us-east-1a", "us-east-1b"], NatMode::Single);
-    let switched = reconcile::reconcile(&ec2, &single, Some(&vpc_id), &[], &stop).await.unwrap();
+    let switched = reconcile::reconcile(&ec2, &single, &owner, Some(&vpc_id), &[], &stop).await.unwrap();
     assert_eq!(messages(&single, &switched), Vec::<String>::new());
     let live: Vec<_> = switched.nat_gateways.iter().filter(|nat| nat.status.is_live()).collect();
     assert_eq!(live.len(), 1);
@@ -123,7 +125,7 @@ async fn network_lifecycle_against_moto() {
 
     // Appending a zone adds its pieces and keeps every existing id.
     let three = spec(&["us-east-1a", "us-east-1b", "us-east-1c"], NatMode::Single);
-    let grown = reconcile::reconcile(&ec2, &three, Some(&vpc_id), &[], &stop).await.unwrap();
+    let grown = reconcile::reconcile(&ec2, &three, &owner, Some(&vpc_id), &[], &stop).await.unwrap();
     assert_eq!(messages(&three, &grown), Vec::<String>::new());
     let grown_outputs = observe(&three, &grown);
     assert_eq!(grown_outputs.public_subnet_ids[..2], repaired_outputs.public_subnet_ids[..]);

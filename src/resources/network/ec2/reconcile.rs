@@ -7,17 +7,19 @@
 //! wanted, once no route uses them. Create is reconcile from nothing; an update or a repair is
 //! reconcile from what is there.
 //!
-//! Every object is created with its tags in the same call, and pieces are found by those tags
+//! Every object is created with its tags in the same call, among them the instance's ownership
+//! mark (`retool:owner`, see [`crate::resources::ownership`]), and pieces are found by those tags
 //! before anything is created, so running the engine again after a failure finishes the job
-//! without duplicates. NAT gateways also carry a client token, which makes the SDK's own retries
-//! of `CreateNatGateway` idempotent.
+//! without duplicates. A VPC that carries the network's name but not this instance's mark is never
+//! taken over: the engine stops before touching anything ([`Failure::refused`]). NAT gateways also
+//! carry a client token, which makes the SDK's own retries of `CreateNatGateway` idempotent.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, NatGatewayState, ResourceType, Tag};
 
-use super::describe::{self, filter, snapshot};
+use super::describe::{self, filter, snapshot, tags_of as tag_map};
 use super::{aws_tags, permission, tagging};
 use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
 use crate::error::Error;
@@ -27,58 +29,84 @@ use crate::resources::network::desired::{
 };
 use crate::resources::network::drift::DEFAULT_ROUTE;
 use crate::resources::network::snapshot::{NatStatus, NetworkSnapshot, RouteTarget, Tags};
+use crate::resources::ownership::{Claim, OWNER_TAG, OwnerToken};
 
-/// A reconcile that stopped part-way: the error, and the VPC if one exists by then (from which
-/// the caller reads back the partial state).
+/// A reconcile that did not finish: the error, and the VPC if this instance has one by then (from
+/// which the caller reads back the partial state).
 #[derive(Debug)]
 pub struct Failure {
+    /// The network's VPC, when it exists; never a VPC of another instance.
     pub vpc_id: Option<String>,
     pub error: Error,
+    /// Set when a create found a VPC with the network's name that this instance did not make; the
+    /// engine touched nothing.
+    pub refused: Option<Refused>,
 }
 
-/// Brings the network in AWS to `spec`. `vpc_id` is the network's VPC when it is known (update,
-/// repair); without it the VPC is looked up by tag, then created. `retired_tags` are tag keys
-/// the configuration used to set and no longer does, removed from every object. Returns the
-/// snapshot taken after the last change.
+/// A VPC that carries the network's name but not this instance's ownership mark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub vpc_id: String,
+    pub claim: Claim,
+}
+
+/// Brings the network in AWS to `spec`, every object marked as `owner`'s. `vpc_id` is the
+/// network's VPC when it is known (update, repair); without it the VPC is looked up by its name
+/// tag and resumed when `owner` made it (refused when someone else did), else created.
+/// `retired_tags` are tag keys the configuration used to set and no longer does, removed from
+/// every object. Returns the snapshot taken after the last change.
 pub async fn reconcile(
     ec2: &Client,
     spec: &NetworkSpec,
+    owner: &OwnerToken,
     vpc_id: Option<&str>,
     retired_tags: &[String],
     stop: &StopSignal,
 ) -> Result<NetworkSnapshot, Failure> {
     let vpc_id = match vpc_id {
         Some(id) => id.to_owned(),
-        None => ensure_vpc(ec2, spec).await.map_err(|error| Failure { vpc_id: None, error })?,
+        None => ensure_vpc(ec2, spec, owner).await?,
     };
-    let run = Run { ec2, spec, vpc_id: &vpc_id, retired_tags, stop };
-    run.all().await.map_err(|error| Failure { vpc_id: Some(vpc_id.clone()), error })
+    let run = Run { ec2, spec, owner, vpc_id: &vpc_id, retired_tags, stop };
+    run.all().await.map_err(|error| Failure { vpc_id: Some(vpc_id.clone()), error, refused: None })
 }
 
-async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec) -> Result<String, Error> {
-    if let Some(id) = describe::find_vpc_by_name(ec2, &spec.name).await? {
+/// The network's VPC: the one `owner` made earlier (a create interrupted after the VPC existed
+/// resumes with it), else a new one; a VPC with the name that another instance made, or that
+/// nobody marked, is refused.
+async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec, owner: &OwnerToken) -> Result<String, Failure> {
+    let failed = |error| Failure { vpc_id: None, error, refused: None };
+    let named = describe::vpcs_named(ec2, &spec.name).await.map_err(failed)?;
+    if let Some((id, _)) = named.iter().find(|(_, tags)| owner.claim(tags).is_ours()) {
         tracing::debug!(vpc_id = %id, "resuming with the network's existing VPC");
-        return Ok(id);
+        return Ok(id.clone());
+    }
+    if let Some((id, tags)) = named.into_iter().next() {
+        let claim = owner.claim(&tags);
+        tracing::debug!(vpc_id = %id, ?claim, "a VPC with the network's name belongs to someone else");
+        let error = Error::Invalid(format!(
+            "VPC {id} already carries the network name {:?} and was not created by this resource",
+            spec.name
+        ));
+        return Err(Failure { vpc_id: None, error, refused: Some(Refused { vpc_id: id, claim }) });
     }
     let created = ec2
         .create_vpc()
         .cidr_block(spec.cidr_block.to_string())
-        .tag_specifications(tagging(ResourceType::Vpc, &spec.tags_for(&Component::Vpc)))
+        .tag_specifications(tagging(ResourceType::Vpc, &owner.mark(spec.tags_for(&Component::Vpc))))
         .send()
         .await
-        .map_err(|error| Error::from_sdk("CreateVpc", error))?;
-    let id = created
-        .vpc()
-        .and_then(|vpc| vpc.vpc_id())
-        .ok_or_else(|| Error::unexpected("CreateVpc", "the response carried no VPC id"))?
-        .to_owned();
+        .map_err(|error| failed(Error::from_sdk("CreateVpc", error)))?;
+    let id =
+        created.vpc().and_then(|vpc| vpc.vpc_id()).ok_or_else(|| failed(Error::missing("CreateVpc", "Vpc.VpcId")))?;
     tracing::debug!(vpc_id = %id, "created VPC");
-    Ok(id)
+    Ok(id.to_owned())
 }
 
 struct Run<'a> {
     ec2: &'a Client,
     spec: &'a NetworkSpec,
+    owner: &'a OwnerToken,
     vpc_id: &'a str,
     retired_tags: &'a [String],
     stop: &'a StopSignal,
@@ -92,6 +120,11 @@ const CONSISTENCY: Backoff = Backoff {
 };
 
 impl Run<'_> {
+    /// Every tag `component` must carry, the ownership mark included.
+    fn tags_for(&self, component: &Component) -> Tags {
+        self.owner.mark(self.spec.tags_for(component))
+    }
+
     async fn all(&self) -> Result<NetworkSnapshot, Error> {
         let snap = self.snapshot_when_visible().await?;
         if snap.vpc.cidr_block != self.spec.cidr_block.to_string() {
@@ -158,6 +191,7 @@ impl Run<'_> {
         self.sync_ingress(&database.0, &database.1, &database_ingress(&cluster.0)).await?;
 
         self.remove_surplus_nat_gateways(&snap).await?;
+        self.mark_addresses().await?;
         snapshot(self.ec2, self.vpc_id).await?.ok_or_else(|| {
             Error::unexpected("DescribeVpcs", format!("VPC {} disappeared during the apply", self.vpc_id))
         })
@@ -176,7 +210,7 @@ impl Run<'_> {
     /// Adds the tags `component` lacks (or has with other values) to an existing object, and
     /// removes retired ones.
     async fn ensure_tags(&self, component: &Component, id: &str, actual: &Tags) -> Result<(), Error> {
-        let wanted = self.spec.tags_for(component);
+        let wanted = self.tags_for(component);
         let missing: BTreeMap<String, String> = wanted
             .iter()
             .filter(|(key, value)| actual.get(*key) != Some(*value))
@@ -242,12 +276,13 @@ impl Run<'_> {
             self.ensure_tags(&component, &gateway.id, &gateway.tags).await?;
             return Ok(gateway.id.clone());
         }
-        // A gateway created by an interrupted run but never attached.
+        // A gateway this instance created in an interrupted run but never attached.
         let tagged = self
             .ec2
             .describe_internet_gateways()
             .filters(filter(&format!("tag:{NETWORK_TAG}"), [&self.spec.name]))
             .filters(filter(&format!("tag:{COMPONENT_TAG}"), [component.tag_value()]))
+            .filters(filter(&format!("tag:{OWNER_TAG}"), [self.owner.as_str()]))
             .send()
             .await
             .map_err(|error| Error::from_sdk("DescribeInternetGateways", error))?;
@@ -263,7 +298,7 @@ impl Run<'_> {
                 let created = self
                     .ec2
                     .create_internet_gateway()
-                    .tag_specifications(tagging(ResourceType::InternetGateway, &self.spec.tags_for(&component)))
+                    .tag_specifications(tagging(ResourceType::InternetGateway, &self.tags_for(&component)))
                     .send()
                     .await
                     .map_err(|error| Error::from_sdk("CreateInternetGateway", error))?;
@@ -308,7 +343,7 @@ impl Run<'_> {
                     .vpc_id(self.vpc_id)
                     .cidr_block(cidr.to_string())
                     .availability_zone(zone)
-                    .tag_specifications(tagging(ResourceType::Subnet, &self.spec.tags_for(component)))
+                    .tag_specifications(tagging(ResourceType::Subnet, &self.tags_for(component)))
                     .send()
                     .await
                     .map_err(|error| Error::from_sdk("CreateSubnet", error))?;
@@ -370,7 +405,7 @@ impl Run<'_> {
                     .subnet_id(subnet)
                     .allocation_id(&allocation_id)
                     .client_token(&token)
-                    .tag_specifications(tagging(ResourceType::Natgateway, &self.spec.tags_for(&component)))
+                    .tag_specifications(tagging(ResourceType::Natgateway, &self.tags_for(&component)))
                     .send()
                     .await
                     .map_err(|error| Error::from_sdk("CreateNatGateway", error))
@@ -417,7 +452,7 @@ impl Run<'_> {
             tracing::debug!(allocation_id = free, zone, "reusing Elastic IP");
             return Ok(free.to_owned());
         }
-        let mut tags = self.spec.tags_for(&component);
+        let mut tags = self.tags_for(&component);
         tags.insert(VPC_TAG.into(), self.vpc_id.to_owned());
         let allocated = self
             .ec2
@@ -496,7 +531,7 @@ impl Run<'_> {
                     .ec2
                     .create_route_table()
                     .vpc_id(self.vpc_id)
-                    .tag_specifications(tagging(ResourceType::RouteTable, &self.spec.tags_for(component)))
+                    .tag_specifications(tagging(ResourceType::RouteTable, &self.tags_for(component)))
                     .send()
                     .await
                     .map_err(|error| Error::from_sdk("CreateRouteTable", error))?;
@@ -615,7 +650,7 @@ impl Run<'_> {
             .vpc_id(self.vpc_id)
             .group_name(self.spec.security_group_name(component))
             .description(description)
-            .tag_specifications(tagging(ResourceType::SecurityGroup, &self.spec.tags_for(component)))
+            .tag_specifications(tagging(ResourceType::SecurityGroup, &self.tags_for(component)))
             .send()
             .await
             .map_err(|error| Error::from_sdk("CreateSecurityGroup", error))?;
@@ -659,6 +694,36 @@ impl Run<'_> {
                 .map_err(|error| Error::from_sdk("RevokeSecurityGroupIngress", error))?;
         }
         Ok(())
+    }
+
+    /// Marks the network's Elastic IPs as this instance's. Addresses live outside the VPC and are
+    /// not in the snapshot; those allocated before ownership marks get theirs here.
+    async fn mark_addresses(&self) -> Result<(), Error> {
+        let tagged = self
+            .ec2
+            .describe_addresses()
+            .filters(filter(&format!("tag:{VPC_TAG}"), [self.vpc_id]))
+            .send()
+            .await
+            .map_err(|error| Error::from_sdk("DescribeAddresses", error))?;
+        let unmarked: Vec<String> = tagged
+            .addresses()
+            .iter()
+            .filter(|address| !self.owner.claim(&tag_map(address.tags())).is_ours())
+            .filter_map(|address| address.allocation_id().map(str::to_owned))
+            .collect();
+        if unmarked.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(addresses = ?unmarked, "marking Elastic IPs");
+        self.ec2
+            .create_tags()
+            .set_resources(Some(unmarked))
+            .tags(Tag::builder().key(OWNER_TAG).value(self.owner.as_str()).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| Error::from_sdk("CreateTags", error))
     }
 
     /// Deletes NAT gateways no zone uses any more (after switching to `single`), once routes no
