@@ -4,10 +4,13 @@
 //! Refresh stores the findings in the computed `drift` attribute. A non-empty list makes the next
 //! plan show `drift` going back to `[]`, and applying that plan runs the same reconcile engine as
 //! create, which repairs every finding. Detection is a pure function of the configuration and a
-//! [`NetworkSnapshot`]; the repair side lives in the EC2 layer.
+//! [`NetworkSnapshot`]; the repair side is the converge step ([`super::aws::converge`]).
 
-use super::desired::{Component, IngressRule, NetworkSpec, cluster_ingress, database_ingress};
-use super::snapshot::{NetworkSnapshot, RouteTarget, Tags, component_of};
+use std::collections::BTreeSet;
+
+use super::desired::{Component, IngressRule, cluster_ingress, database_ingress};
+use super::model::{NetworkSpec, attribute};
+use super::observed::{NetworkSnapshot, RouteTarget, Tags, component_of};
 use crate::resources::ownership::{Claim, OWNER_TAG, OwnerToken};
 
 /// Destination of the default route every route table of the network carries.
@@ -170,6 +173,36 @@ pub fn detect(spec: &NetworkSpec, snapshot: &NetworkSnapshot) -> Vec<Drift> {
     found
 }
 
+/// The output attributes whose values repairing `drift` will change: objects that get created,
+/// replaced or deleted change their ids.
+pub fn outputs_changed_by(drift: &[Drift]) -> BTreeSet<&'static str> {
+    drift
+        .iter()
+        .filter(|finding| finding.changes_identity())
+        .flat_map(|finding| -> &'static [&'static str] {
+            match finding.component {
+                Component::PublicSubnet(_) => &[attribute::PUBLIC_SUBNET_IDS],
+                Component::PrivateSubnet(_) => &[attribute::PRIVATE_SUBNET_IDS],
+                Component::NatGateway(_) | Component::ElasticIp(_) => {
+                    &[attribute::NAT_GATEWAY_IDS, attribute::EGRESS_IPS]
+                }
+                Component::InternetGateway => &[attribute::INTERNET_GATEWAY_ID],
+                Component::ClusterSecurityGroup => &[attribute::CLUSTER_SECURITY_GROUP_ID],
+                Component::DatabaseSecurityGroup => &[attribute::DATABASE_SECURITY_GROUP_ID],
+                Component::Vpc | Component::PublicRouteTable | Component::PrivateRouteTable(_) => &[],
+            }
+        })
+        .copied()
+        .collect()
+}
+
+/// Every finding of a refresh: drift from the configuration, and objects without `owner`'s mark.
+pub fn findings(spec: &NetworkSpec, owner: &OwnerToken, snapshot: &NetworkSnapshot) -> Vec<Drift> {
+    let mut found = detect(spec, snapshot);
+    found.extend(ownership(owner, snapshot));
+    found
+}
+
 /// Objects of the network that do not carry `owner`'s ownership mark: made before ownership
 /// marks, or re-tagged by hand. The next apply marks them. Only objects the network recognises as
 /// its own (the VPC, and everything tagged with a `retool:component`) are checked.
@@ -292,9 +325,10 @@ fn check_rules(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::network::desired::{NatMode, RuleSource};
+    use crate::resources::network::desired::RuleSource;
     use crate::resources::network::fixture::{healthy, spec};
-    use crate::resources::network::snapshot::{NatStatus, RouteState};
+    use crate::resources::network::model::NatMode;
+    use crate::resources::network::observed::{NatStatus, RouteState};
 
     const ZONES: [&str; 2] = ["us-east-1a", "us-east-1b"];
 
@@ -525,5 +559,17 @@ mod tests {
                 "public subnet in us-east-1a (subnet-public-us-east-1a) carries another resource's ownership tag retool:owner"
             ]
         );
+    }
+
+    #[test]
+    fn repairs_that_recreate_objects_change_only_their_outputs() {
+        let spec = spec(&ZONES, NatMode::OnePerAz);
+        let mut snapshot = healthy(&spec);
+        snapshot.nat_gateways.remove(1);
+        snapshot.vpc.dns_hostnames = false;
+        snapshot.security_groups[2].ingress.clear();
+        let found = detect(&spec, &snapshot);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(outputs_changed_by(&found), BTreeSet::from([attribute::NAT_GATEWAY_IDS, attribute::EGRESS_IPS]));
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use super::moto::{CallCounter, client, start_moto};
-use super::outputs::attribute;
+use super::model::attribute;
 use crate::aws::AwsClients;
 use crate::framework::schema::Block;
 use crate::framework::{Diagnostics, Provider, ProviderRuntime, Resource, Schema};

@@ -1,4 +1,4 @@
-//! Refresh: one batch of Describe calls, all filtered by the VPC id, turned into a
+//! Observe: one batch of Describe calls, all filtered by the VPC id, turned into a
 //! [`NetworkSnapshot`]. Eight calls per refresh however many zones the network spans: the VPC, its
 //! two DNS attributes, subnets, route tables, attached internet gateways, NAT gateways (whose
 //! addresses carry the egress IPs) and security groups. After the VPC call the other seven run
@@ -6,22 +6,15 @@
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ec2::types::{self as ec2, Filter, VpcAttributeName};
+use aws_sdk_ec2::types::{self as ec2, VpcAttributeName};
 
+use super::{filter, tag_map};
 use crate::error::Error;
 use crate::resources::network::desired::{COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, RuleSource};
-use crate::resources::network::snapshot::*;
-
-pub(super) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
-    values.into_iter().fold(Filter::builder().name(name), |builder, value| builder.values(value)).build()
-}
-
-pub(super) fn tags_of(tags: &[ec2::Tag]) -> Tags {
-    tags.iter().filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned()))).collect()
-}
+use crate::resources::network::observed::*;
 
 /// Everything about the network in VPC `vpc_id`; `None` when the VPC does not exist.
-pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapshot>, Error> {
+pub async fn observe(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapshot>, Error> {
     let vpcs = ec2
         .describe_vpcs()
         .filters(filter("vpc-id", [vpc_id]))
@@ -74,7 +67,7 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsh
             cidr_block: vpc.cidr_block().unwrap_or_default().to_owned(),
             dns_support,
             dns_hostnames,
-            tags: tags_of(vpc.tags()),
+            tags: tag_map(vpc.tags()),
         },
         subnets: subnets.iter().filter_map(subnet_state).collect(),
         internet_gateways: internet_gateways
@@ -82,7 +75,7 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsh
             .filter_map(|gateway| {
                 Some(InternetGatewayState {
                     id: gateway.internet_gateway_id()?.to_owned(),
-                    tags: tags_of(gateway.tags()),
+                    tags: tag_map(gateway.tags()),
                 })
             })
             .collect(),
@@ -137,7 +130,7 @@ fn subnet_state(subnet: &ec2::Subnet) -> Option<SubnetState> {
         cidr_block: subnet.cidr_block().unwrap_or_default().to_owned(),
         availability_zone: subnet.availability_zone().unwrap_or_default().to_owned(),
         map_public_ip_on_launch: subnet.map_public_ip_on_launch().unwrap_or(false),
-        tags: tags_of(subnet.tags()),
+        tags: tag_map(subnet.tags()),
     })
 }
 
@@ -161,7 +154,7 @@ fn nat_gateway_state(nat: &ec2::NatGateway) -> Option<NatGatewayState> {
                 public_ip: address.public_ip().map(str::to_owned),
             })
             .collect(),
-        tags: tags_of(nat.tags()),
+        tags: tag_map(nat.tags()),
     })
 }
 
@@ -189,7 +182,7 @@ fn route_table_state(table: &ec2::RouteTable) -> Option<RouteTableState> {
                 })
             })
             .collect(),
-        tags: tags_of(table.tags()),
+        tags: tag_map(table.tags()),
     })
 }
 
@@ -229,7 +222,7 @@ fn security_group_state(group: &ec2::SecurityGroup) -> Option<SecurityGroupState
         id: group.group_id()?.to_owned(),
         name: group.group_name().unwrap_or_default().to_owned(),
         ingress: group.ip_permissions().iter().flat_map(ingress_rules).collect(),
-        tags: tags_of(group.tags()),
+        tags: tag_map(group.tags()),
     })
 }
 
@@ -279,7 +272,7 @@ pub async fn vpcs_named(ec2: &Client, name: &str) -> Result<Vec<(String, Tags)>,
         .iter()
         .map(|vpc| {
             let id = vpc.vpc_id().ok_or_else(|| Error::missing("DescribeVpcs", "Vpc.VpcId"))?;
-            Ok((id.to_owned(), tags_of(vpc.tags())))
+            Ok((id.to_owned(), tag_map(vpc.tags())))
         })
         .collect()
 }

@@ -1,17 +1,17 @@
-//! The reconcile engine: one routine for create, update and drift repair.
+//! Converge: one routine for create, update and drift repair.
 //!
 //! It compares what exists (a fresh snapshot) with what the configuration wants and makes the
 //! difference, in dependency order: VPC and its DNS settings, internet gateway, subnets, Elastic
 //! IPs and NAT gateways (waiting until available), route tables with their routes and subnet
 //! associations, security groups and their rules; then removes NAT gateways that are no longer
-//! wanted, once no route uses them. Create is reconcile from nothing; an update or a repair is
-//! reconcile from what is there.
+//! wanted, once no route uses them. Create is converging from nothing; an update or a repair is
+//! converging from what is there.
 //!
 //! Every object is created with its tags in the same call, among them the instance's ownership
 //! mark (`retool:owner`, see [`crate::resources::ownership`]), and pieces are found by those tags
 //! before anything is created, so running the engine again after a failure finishes the job
 //! without duplicates. A VPC that carries the network's name but not this instance's mark is never
-//! taken over: the engine stops before touching anything ([`Failure::refused`]). NAT gateways also
+//! taken over: the engine stops before touching anything ([`Unfinished::refused`]). NAT gateways also
 //! carry a client token, which makes the SDK's own retries of `CreateNatGateway` idempotent.
 
 use std::collections::BTreeMap;
@@ -19,22 +19,24 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, NatGatewayState, ResourceType, Tag};
 
-use super::describe::{self, filter, snapshot, tags_of as tag_map};
-use super::{aws_tags, permission, tagging};
+use super::observe::{self, observe};
+use super::{destroy, filter, permission, tag_map};
+use crate::aws::tags::{ec2_tagging, ec2_tags, tag_changes};
 use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
 use crate::error::Error;
 use crate::framework::StopSignal;
 use crate::resources::network::desired::{
-    COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, NetworkSpec, VPC_TAG, cluster_ingress, database_ingress,
+    COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, VPC_TAG, cluster_ingress, database_ingress,
 };
 use crate::resources::network::drift::DEFAULT_ROUTE;
-use crate::resources::network::snapshot::{NatStatus, NetworkSnapshot, RouteTarget, Tags};
+use crate::resources::network::model::NetworkSpec;
+use crate::resources::network::observed::{NatStatus, NetworkSnapshot, RouteTarget, Tags};
 use crate::resources::ownership::{Claim, OWNER_TAG, OwnerToken};
 
-/// A reconcile that did not finish: the error, and the VPC if this instance has one by then (from
-/// which the caller reads back the partial state).
+/// A converge that did not finish: the error, and the VPC if this instance has one by then (from
+/// which the caller reads back the partial state it records).
 #[derive(Debug)]
-pub struct Failure {
+pub struct Unfinished {
     /// The network's VPC, when it exists; never a VPC of another instance.
     pub vpc_id: Option<String>,
     pub error: Error,
@@ -55,28 +57,28 @@ pub struct Refused {
 /// tag and resumed when `owner` made it (refused when someone else did), else created.
 /// `retired_tags` are tag keys the configuration used to set and no longer does, removed from
 /// every object. Returns the snapshot taken after the last change.
-pub async fn reconcile(
+pub async fn converge(
     ec2: &Client,
     spec: &NetworkSpec,
     owner: &OwnerToken,
     vpc_id: Option<&str>,
     retired_tags: &[String],
     stop: &StopSignal,
-) -> Result<NetworkSnapshot, Failure> {
+) -> Result<NetworkSnapshot, Unfinished> {
     let vpc_id = match vpc_id {
         Some(id) => id.to_owned(),
         None => ensure_vpc(ec2, spec, owner).await?,
     };
     let run = Run { ec2, spec, owner, vpc_id: &vpc_id, retired_tags, stop };
-    run.all().await.map_err(|error| Failure { vpc_id: Some(vpc_id.clone()), error, refused: None })
+    run.all().await.map_err(|error| Unfinished { vpc_id: Some(vpc_id.clone()), error, refused: None })
 }
 
 /// The network's VPC: the one `owner` made earlier (a create interrupted after the VPC existed
 /// resumes with it), else a new one; a VPC with the name that another instance made, or that
 /// nobody marked, is refused.
-async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec, owner: &OwnerToken) -> Result<String, Failure> {
-    let failed = |error| Failure { vpc_id: None, error, refused: None };
-    let named = describe::vpcs_named(ec2, &spec.name).await.map_err(failed)?;
+async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec, owner: &OwnerToken) -> Result<String, Unfinished> {
+    let failed = |error| Unfinished { vpc_id: None, error, refused: None };
+    let named = observe::vpcs_named(ec2, &spec.name).await.map_err(failed)?;
     if let Some((id, _)) = named.iter().find(|(_, tags)| owner.claim(tags).is_ours()) {
         tracing::debug!(vpc_id = %id, "resuming with the network's existing VPC");
         return Ok(id.clone());
@@ -88,12 +90,12 @@ async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec, owner: &OwnerToken) -> Res
             "VPC {id} already carries the network name {:?} and was not created by this resource",
             spec.name
         ));
-        return Err(Failure { vpc_id: None, error, refused: Some(Refused { vpc_id: id, claim }) });
+        return Err(Unfinished { vpc_id: None, error, refused: Some(Refused { vpc_id: id, claim }) });
     }
     let created = ec2
         .create_vpc()
         .cidr_block(spec.cidr_block.to_string())
-        .tag_specifications(tagging(ResourceType::Vpc, &owner.mark(spec.tags_for(&Component::Vpc))))
+        .tag_specifications(ec2_tagging(ResourceType::Vpc, &owner.mark(spec.tags_for(&Component::Vpc))))
         .send()
         .await
         .map_err(|error| failed(Error::from_sdk("CreateVpc", error)))?;
@@ -192,14 +194,14 @@ impl Run<'_> {
 
         self.remove_surplus_nat_gateways(&snap).await?;
         self.mark_addresses().await?;
-        snapshot(self.ec2, self.vpc_id).await?.ok_or_else(|| {
+        observe(self.ec2, self.vpc_id).await?.ok_or_else(|| {
             Error::unexpected("DescribeVpcs", format!("VPC {} disappeared during the apply", self.vpc_id))
         })
     }
 
     async fn snapshot_when_visible(&self) -> Result<NetworkSnapshot, Error> {
         wait_for("DescribeVpcs", CONSISTENCY, self.stop, || async {
-            Ok(match snapshot(self.ec2, self.vpc_id).await? {
+            Ok(match observe(self.ec2, self.vpc_id).await? {
                 Some(snap) => Poll::Ready(snap),
                 None => Poll::Pending(format!("VPC {} not found", self.vpc_id)),
             })
@@ -211,17 +213,15 @@ impl Run<'_> {
     /// removes retired ones.
     async fn ensure_tags(&self, component: &Component, id: &str, actual: &Tags) -> Result<(), Error> {
         let wanted = self.tags_for(component);
-        let missing: BTreeMap<String, String> = wanted
-            .iter()
-            .filter(|(key, value)| actual.get(*key) != Some(*value))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        // Tags nobody configured stay (EKS, cost tools and people add their own); only retired
+        // keys go.
+        let (missing, _) = tag_changes(actual, &wanted);
         if !missing.is_empty() {
             tracing::debug!(id, keys = ?missing.keys().collect::<Vec<_>>(), "retagging");
             self.ec2
                 .create_tags()
                 .resources(id)
-                .set_tags(Some(aws_tags(&missing)))
+                .set_tags(Some(ec2_tags(&missing)))
                 .send()
                 .await
                 .map_err(|error| Error::from_sdk("CreateTags", error))?;
@@ -298,7 +298,7 @@ impl Run<'_> {
                 let created = self
                     .ec2
                     .create_internet_gateway()
-                    .tag_specifications(tagging(ResourceType::InternetGateway, &self.tags_for(&component)))
+                    .tag_specifications(ec2_tagging(ResourceType::InternetGateway, &self.tags_for(&component)))
                     .send()
                     .await
                     .map_err(|error| Error::from_sdk("CreateInternetGateway", error))?;
@@ -343,7 +343,7 @@ impl Run<'_> {
                     .vpc_id(self.vpc_id)
                     .cidr_block(cidr.to_string())
                     .availability_zone(zone)
-                    .tag_specifications(tagging(ResourceType::Subnet, &self.tags_for(component)))
+                    .tag_specifications(ec2_tagging(ResourceType::Subnet, &self.tags_for(component)))
                     .send()
                     .await
                     .map_err(|error| Error::from_sdk("CreateSubnet", error))?;
@@ -405,7 +405,7 @@ impl Run<'_> {
                     .subnet_id(subnet)
                     .allocation_id(&allocation_id)
                     .client_token(&token)
-                    .tag_specifications(tagging(ResourceType::Natgateway, &self.tags_for(&component)))
+                    .tag_specifications(ec2_tagging(ResourceType::Natgateway, &self.tags_for(&component)))
                     .send()
                     .await
                     .map_err(|error| Error::from_sdk("CreateNatGateway", error))
@@ -458,7 +458,7 @@ impl Run<'_> {
             .ec2
             .allocate_address()
             .domain(DomainType::Vpc)
-            .tag_specifications(tagging(ResourceType::ElasticIp, &tags))
+            .tag_specifications(ec2_tagging(ResourceType::ElasticIp, &tags))
             .send()
             .await
             .map_err(|error| Error::from_sdk("AllocateAddress", error))?;
@@ -531,7 +531,7 @@ impl Run<'_> {
                     .ec2
                     .create_route_table()
                     .vpc_id(self.vpc_id)
-                    .tag_specifications(tagging(ResourceType::RouteTable, &self.tags_for(component)))
+                    .tag_specifications(ec2_tagging(ResourceType::RouteTable, &self.tags_for(component)))
                     .send()
                     .await
                     .map_err(|error| Error::from_sdk("CreateRouteTable", error))?;
@@ -650,7 +650,7 @@ impl Run<'_> {
             .vpc_id(self.vpc_id)
             .group_name(self.spec.security_group_name(component))
             .description(description)
-            .tag_specifications(tagging(ResourceType::SecurityGroup, &self.tags_for(component)))
+            .tag_specifications(ec2_tagging(ResourceType::SecurityGroup, &self.tags_for(component)))
             .send()
             .await
             .map_err(|error| Error::from_sdk("CreateSecurityGroup", error))?;
@@ -737,10 +737,10 @@ impl Run<'_> {
             self.delete_nat_gateway(&nat.id).await?;
         }
         let ids: Vec<String> = surplus.iter().map(|nat| nat.id.clone()).collect();
-        super::destroy::wait_until_deleted(self.ec2, &ids, self.stop).await?;
+        destroy::wait_until_deleted(self.ec2, &ids, self.stop).await?;
         let allocations: Vec<String> = surplus.iter().flat_map(|nat| nat.allocation_ids()).collect();
         for allocation in allocations {
-            super::destroy::release_address(self.ec2, &allocation).await?;
+            destroy::release_address(self.ec2, &allocation).await?;
         }
         Ok(())
     }
