@@ -8,10 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::value::Value;
-
-use super::desired::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX};
-use super::drift::Observed;
+use super::model::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX};
+use super::observed::Observed;
 use crate::aws::iam::policy::{PolicyDocument, Principal, Resources};
 use crate::resources::ownership::OWNER_TAG;
 
@@ -76,29 +74,6 @@ impl BoundarySpec {
     }
 }
 
-/// The configuration's attributes for `spec` (its `tags` without the provider's defaults).
-pub fn inputs_value(spec: &BoundarySpec, default_tags: &BTreeMap<String, String>) -> Value {
-    let own_tags: BTreeMap<&String, &String> =
-        spec.tags.iter().filter(|(key, value)| default_tags.get(*key) != Some(*value)).collect();
-    Value::object([
-        ("name_prefix", Value::string(&spec.name_prefix)),
-        ("operator_principal_arns", Value::list(spec.operator_principal_arns.iter().map(Value::string).collect())),
-        ("external_id", spec.external_id.as_ref().map_or(Value::Null, Value::string)),
-        ("require_mfa", Value::Bool(spec.require_mfa)),
-        ("max_session_duration", Value::number_i64(i64::from(spec.max_session_duration))),
-        ("secrets_prefix", Value::string(&spec.secrets_prefix)),
-        ("setup_role", Value::Bool(spec.setup_role)),
-        (
-            "tags",
-            if own_tags.is_empty() {
-                Value::Null
-            } else {
-                Value::map(own_tags.into_iter().map(|(key, value)| (key.clone(), Value::string(value))))
-            },
-        ),
-    ])
-}
-
 /// Principals, external id and MFA requirement of an operator trust policy.
 fn trust_inputs(trust: &PolicyDocument) -> Result<(Vec<String>, Option<String>, bool), String> {
     let statement = trust
@@ -140,12 +115,14 @@ fn secrets_prefix_in(document: &PolicyDocument, account: &Account) -> Option<Str
 mod tests {
     use super::*;
     use crate::resources::ownership::OwnerToken;
-    use crate::resources::permission_boundary::drift::{ObservedPolicy, ObservedRole};
+    use crate::resources::permission_boundary::fixture;
+    use crate::resources::permission_boundary::observed::{ObservedPolicy, ObservedRole};
+    use crate::value::Value;
     use std::collections::BTreeSet;
 
     #[test]
     fn import_recovers_the_spec_that_built_the_estate() {
-        let account = Account { partition: "aws".into(), account_id: "111122223333".into() };
+        let account = fixture::account();
         let defaults = BTreeMap::from([("owner".to_owned(), "platform".to_owned())]);
         let original = BoundarySpec {
             name_prefix: "acme".into(),
@@ -181,14 +158,14 @@ mod tests {
         };
         let recovered = spec_from("acme", &account, &observed, &defaults).expect("recovered");
         assert_eq!(recovered, original);
-        let inputs = inputs_value(&recovered, &defaults);
+        let inputs = recovered.to_value(&defaults);
         assert_eq!(inputs.attr("tags"), &Value::map([("team", Value::string("infra"))]));
         assert_eq!(BoundarySpec::from_value(&inputs, &defaults).expect("round trip"), original);
     }
 
     #[test]
     fn nothing_to_import_is_an_error() {
-        let account = Account { partition: "aws".into(), account_id: "111122223333".into() };
+        let account = fixture::account();
         assert!(spec_from("acme", &account, &Observed::default(), &BTreeMap::new()).is_err());
     }
 }
