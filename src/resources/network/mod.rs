@@ -312,7 +312,7 @@ impl Resource<AwsClients> for NetworkResource {
         let spec = match NetworkSpec::from_value(&planned, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Invalid planned network", problem);
+                diags.error("Invalid planned network", problem.to_string());
                 return Value::Null;
             }
         };
@@ -332,7 +332,7 @@ impl Resource<AwsClients> for NetworkResource {
         let spec = match NetworkSpec::from_value(state, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Unreadable network state", problem);
+                diags.error("Unreadable network state", problem.to_string());
                 return Some(state.clone());
             }
         };
@@ -380,7 +380,7 @@ impl Resource<AwsClients> for NetworkResource {
         let spec = match NetworkSpec::from_value(planned, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Invalid planned network", problem);
+                diags.error("Invalid planned network", problem.to_string());
                 return prior.clone();
             }
         };

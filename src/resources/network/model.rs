@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use super::desired::Component;
 use super::layout::{self, Ipv4Cidr};
 use super::observed::NetworkSnapshot;
+use crate::error::Error;
 use crate::framework::Diagnostics;
 use crate::framework::read::string_map;
 use crate::resources::ownership::OwnedPrivate;
@@ -89,23 +90,28 @@ pub struct NetworkSpec {
 impl NetworkSpec {
     /// The configuration part of a planned or prior state. Fails on values that validation
     /// rejects, so it only fails on state written by something else.
-    pub fn from_value(value: &Value, default_tags: &BTreeMap<String, String>) -> Result<Self, String> {
+    pub fn from_value(value: &Value, default_tags: &BTreeMap<String, String>) -> Result<Self, Error> {
+        let invalid = |problem: String| Error::Invalid(problem);
         let text = |name: &str| {
-            value.attr(name).as_str().map(str::to_owned).ok_or_else(|| format!("`{name}` is not a known string"))
+            value
+                .attr(name)
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| invalid(format!("`{name}` is not a known string")))
         };
         let cidr_text = text("cidr_block")?;
-        let cidr_block = cidr_text.parse().map_err(|error: layout::CidrError| error.to_string())?;
+        let cidr_block = cidr_text.parse().map_err(|error: layout::CidrError| invalid(error.to_string()))?;
         let nat_text = text("nat_gateways")?;
-        let nat_mode = NatMode::parse(&nat_text).ok_or_else(|| format!("`nat_gateways` is {nat_text:?}"))?;
+        let nat_mode = NatMode::parse(&nat_text).ok_or_else(|| invalid(format!("`nat_gateways` is {nat_text:?}")))?;
         let availability_zones = value
             .attr("availability_zones")
             .elements()
             .and_then(|zones| zones.iter().map(|zone| zone.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
-            .ok_or("`availability_zones` is not a known list of strings")?;
+            .ok_or_else(|| invalid("`availability_zones` is not a known list of strings".into()))?;
         let mut diags = Diagnostics::new();
         let tags = string_map(value.attr("tags"), &AttributePath::root().attr("tags"), &mut diags);
         if diags.has_errors() {
-            return Err("`tags` is not a map of strings".into());
+            return Err(invalid("`tags` is not a map of strings".into()));
         }
         Ok(NetworkSpec {
             name: text("name")?,

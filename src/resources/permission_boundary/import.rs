@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use super::model::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX};
 use super::observed::Observed;
 use crate::aws::iam::policy::{PolicyDocument, Principal, Resources};
+use crate::error::Error;
 use crate::resources::ownership::OWNER_TAG;
 
 /// A spec with only the prefix meaningful: enough to name (and so find) every piece.
@@ -27,17 +28,25 @@ pub fn probe_spec(name_prefix: &str) -> BoundarySpec {
     }
 }
 
+/// Why what IAM holds cannot be imported.
+fn invalid(problem: impl Into<String>) -> Error {
+    Error::Invalid(problem.into())
+}
+
 /// The spec whose desired state is what `observed` holds, as far as IAM records it.
 pub fn spec_from(
     name_prefix: &str,
     account: &Account,
     observed: &Observed,
     default_tags: &BTreeMap<String, String>,
-) -> Result<BoundarySpec, String> {
+) -> Result<BoundarySpec, Error> {
     let role = observed.maintenance_role.as_ref().ok_or_else(|| {
-        format!("no role {name_prefix}-maintenance in account {}; nothing to import", account.account_id)
+        invalid(format!("no role {name_prefix}-maintenance in account {}; nothing to import", account.account_id))
     })?;
-    let trust = role.trust.as_ref().ok_or("the maintenance role's trust policy cannot be read")?;
+    let trust = role.trust.as_ref().ok_or_else(|| invalid("the maintenance role's trust policy cannot be read"))?;
+    let max_session_duration = role
+        .max_session_duration
+        .ok_or_else(|| invalid("the maintenance role's maximum session duration cannot be read"))?;
     let (operator_principal_arns, external_id, require_mfa) = trust_inputs(trust)?;
     let secrets_prefix = observed
         .maintenance_policy
@@ -50,7 +59,7 @@ pub fn spec_from(
         operator_principal_arns,
         external_id,
         require_mfa,
-        max_session_duration: role.max_session_duration.unwrap_or(3600),
+        max_session_duration,
         secrets_prefix,
         setup_role: observed.setup_role.is_some(),
         // Tags that only repeat the provider's default_tags belong to the provider, not here; the
@@ -75,20 +84,18 @@ impl BoundarySpec {
 }
 
 /// Principals, external id and MFA requirement of an operator trust policy.
-fn trust_inputs(trust: &PolicyDocument) -> Result<(Vec<String>, Option<String>, bool), String> {
+fn trust_inputs(trust: &PolicyDocument) -> Result<(Vec<String>, Option<String>, bool), Error> {
     let statement = trust
         .statements
         .iter()
         .find(|statement| statement.principal.is_some())
-        .ok_or("the maintenance role's trust policy names no principal")?;
-    let principals = match &statement.principal {
-        Some(Principal::Typed(kinds)) => {
-            kinds.get("AWS").map(|arns| arns.iter().cloned().collect()).unwrap_or_default()
-        }
+        .ok_or_else(|| invalid("the maintenance role's trust policy names no principal"))?;
+    let principals: Vec<String> = match &statement.principal {
+        Some(Principal::Typed(kinds)) => kinds.get("AWS").into_iter().flatten().cloned().collect(),
         _ => Vec::new(),
     };
     if principals.is_empty() {
-        return Err("the maintenance role's trust policy names no IAM principal".into());
+        return Err(invalid("the maintenance role's trust policy names no IAM principal"));
     }
     let condition = |operator: &str, key: &str| statement.conditions.get(operator).and_then(|keys| keys.get(key));
     let external_id = condition("StringEquals", "sts:ExternalId").and_then(|values| values.iter().next().cloned());

@@ -40,6 +40,7 @@ mod fixture;
 use async_trait::async_trait;
 
 use crate::aws::AwsClients;
+use crate::error::Error;
 use crate::framework::plan_modifiers::{requires_replace, use_state_for_unknown};
 use crate::framework::schema::{Attribute, Block};
 use crate::framework::validators::{each_element, int_between, size_between, unique_elements};
@@ -202,10 +203,10 @@ fn schema() -> Schema {
 }
 
 /// The account for `state`: as recorded, else as STS reports the provider's credentials.
-async fn account_for(client: &AwsClients, state: &Value) -> Result<Account, String> {
+async fn account_for(client: &AwsClients, state: &Value) -> Result<Account, Error> {
     match recorded_account(state) {
         Some(account) => Ok(account),
-        None => aws::caller_account(client).await.map_err(|error| error.to_string()),
+        None => aws::caller_account(client).await,
     }
 }
 
@@ -307,14 +308,14 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         let spec = match BoundarySpec::from_value(planned, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Invalid planned permission boundary", problem);
+                diags.error("Invalid planned permission boundary", problem.to_string());
                 return Value::Null;
             }
         };
         let account = match account_for(client, planned).await {
             Ok(account) => account,
             Err(error) => {
-                diags.error("Could not identify the AWS account", error);
+                diags.error("Could not identify the AWS account", error.to_string());
                 return Value::Null;
             }
         };
@@ -357,14 +358,14 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         let spec = match BoundarySpec::from_value(state, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Unreadable permission boundary state", problem);
+                diags.error("Unreadable permission boundary state", problem.to_string());
                 return Some(state.clone());
             }
         };
         let account = match account_for(client, state).await {
             Ok(account) => account,
             Err(error) => {
-                diags.error("Could not identify the AWS account", error);
+                diags.error("Could not identify the AWS account", error.to_string());
                 return Some(state.clone());
             }
         };
@@ -403,14 +404,14 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         let spec = match BoundarySpec::from_value(planned, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Invalid planned permission boundary", problem);
+                diags.error("Invalid planned permission boundary", problem.to_string());
                 return prior.clone();
             }
         };
         let account = match account_for(client, prior).await {
             Ok(account) => account,
             Err(error) => {
-                diags.error("Could not identify the AWS account", error);
+                diags.error("Could not identify the AWS account", error.to_string());
                 return prior.clone();
             }
         };
@@ -438,14 +439,14 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         let spec = match BoundarySpec::from_value(prior, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Unreadable permission boundary state", problem);
+                diags.error("Unreadable permission boundary state", problem.to_string());
                 return;
             }
         };
         let account = match account_for(client, prior).await {
             Ok(account) => account,
             Err(error) => {
-                diags.error("Could not identify the AWS account", error);
+                diags.error("Could not identify the AWS account", error.to_string());
                 return;
             }
         };
@@ -491,7 +492,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         let spec = match import::spec_from(id, &account, &observed, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Cannot import the operator roles", problem);
+                diags.error("Cannot import the operator roles", problem.to_string());
                 return None;
             }
         };

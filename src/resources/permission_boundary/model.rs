@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use super::desired::Desired;
 use crate::aws::iam::PolicyDocument;
 use crate::aws::{CallerIdentity, Tags};
+use crate::error::Error;
 use crate::resources::ownership::OwnedPrivate;
 use crate::value::Value;
 
@@ -79,35 +80,41 @@ pub struct BoundarySpec {
 impl BoundarySpec {
     /// Reads the inputs from a planned or prior state (validated, defaults filled). Fails only on
     /// values validation would have refused or that are not yet known.
-    pub fn from_value(value: &Value, default_tags: &Tags) -> Result<Self, String> {
+    pub fn from_value(value: &Value, default_tags: &Tags) -> Result<Self, Error> {
+        let invalid = |problem: &str| Error::Invalid(problem.to_owned());
         let text = |name: &str| {
-            value.attr(name).as_str().map(str::to_owned).ok_or_else(|| format!("`{name}` is not a known string"))
+            value
+                .attr(name)
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| invalid(&format!("`{name}` is not a known string")))
         };
-        let flag = |name: &str| value.attr(name).as_bool().ok_or_else(|| format!("`{name}` is not a known bool"));
+        let flag =
+            |name: &str| value.attr(name).as_bool().ok_or_else(|| invalid(&format!("`{name}` is not a known bool")));
         let operator_principal_arns = value
             .attr("operator_principal_arns")
             .elements()
             .and_then(|items| items.iter().map(|item| item.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
-            .ok_or("`operator_principal_arns` is not a known list of strings")?;
+            .ok_or_else(|| invalid("`operator_principal_arns` is not a known list of strings"))?;
         let external_id = match value.attr("external_id") {
             Value::Null => None,
-            other => Some(other.as_str().ok_or("`external_id` is not a known string")?.to_owned()),
+            other => Some(other.as_str().ok_or_else(|| invalid("`external_id` is not a known string"))?.to_owned()),
         };
         let max_session_duration = value
             .attr("max_session_duration")
             .as_i64()
             .and_then(|seconds| i32::try_from(seconds).ok())
-            .ok_or("`max_session_duration` is not a known whole number")?;
+            .ok_or_else(|| invalid("`max_session_duration` is not a known whole number"))?;
         let mut tags = default_tags.clone();
         match value.attr("tags") {
             Value::Null => {}
             Value::Map(entries) => {
                 for (key, entry) in entries {
-                    let text = entry.as_str().ok_or("`tags` is not a known map of strings")?;
+                    let text = entry.as_str().ok_or_else(|| invalid("`tags` is not a known map of strings"))?;
                     tags.insert(key.clone(), text.to_owned());
                 }
             }
-            _ => return Err("`tags` is not a known map of strings".into()),
+            _ => return Err(invalid("`tags` is not a known map of strings")),
         }
         Ok(BoundarySpec {
             name_prefix: text("name_prefix")?,

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, NatGatewayState, ResourceType, Tag};
 
-use super::observe::{self, observe};
+use super::observe::{self, observe, required};
 use super::{destroy, filter, permission, tag_map};
 use crate::aws::tags::{ec2_tagging, ec2_tags, tag_changes};
 use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
@@ -305,7 +305,7 @@ impl Run<'_> {
                 created
                     .internet_gateway()
                     .and_then(|gateway| gateway.internet_gateway_id())
-                    .ok_or_else(|| Error::unexpected("CreateInternetGateway", "the response carried no gateway id"))?
+                    .ok_or(Error::missing("CreateInternetGateway", "InternetGateway.InternetGatewayId"))?
                     .to_owned()
             }
         };
@@ -350,7 +350,7 @@ impl Run<'_> {
                 let id = created
                     .subnet()
                     .and_then(|subnet| subnet.subnet_id())
-                    .ok_or_else(|| Error::unexpected("CreateSubnet", "the response carried no subnet id"))?
+                    .ok_or(Error::missing("CreateSubnet", "Subnet.SubnetId"))?
                     .to_owned();
                 tracing::debug!(subnet_id = %id, zone, public, "created subnet");
                 (id, false)
@@ -414,7 +414,7 @@ impl Run<'_> {
             let id = response
                 .nat_gateway()
                 .and_then(|nat| nat.nat_gateway_id())
-                .ok_or_else(|| Error::unexpected("CreateNatGateway", "the response carried no NAT gateway id"))?
+                .ok_or(Error::missing("CreateNatGateway", "NatGateway.NatGatewayId"))?
                 .to_owned();
             tracing::debug!(nat_gateway_id = %id, zone, allocation_id = %allocation_id, "created NAT gateway");
             ids.insert(zone.clone(), id.clone());
@@ -446,11 +446,13 @@ impl Run<'_> {
             .addresses()
             .iter()
             .filter(|address| address.association_id().is_none())
-            .filter_map(|address| address.allocation_id())
-            .find(|allocation| !in_use.iter().any(|used| used == allocation))
+            .map(|address| required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId"))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .find(|allocation| !in_use.contains(allocation))
         {
-            tracing::debug!(allocation_id = free, zone, "reusing Elastic IP");
-            return Ok(free.to_owned());
+            tracing::debug!(allocation_id = %free, zone, "reusing Elastic IP");
+            return Ok(free);
         }
         let mut tags = self.tags_for(&component);
         tags.insert(VPC_TAG.into(), self.vpc_id.to_owned());
@@ -462,10 +464,7 @@ impl Run<'_> {
             .send()
             .await
             .map_err(|error| Error::from_sdk("AllocateAddress", error))?;
-        let id = allocated
-            .allocation_id()
-            .ok_or_else(|| Error::unexpected("AllocateAddress", "the response carried no allocation id"))?
-            .to_owned();
+        let id = allocated.allocation_id().ok_or(Error::missing("AllocateAddress", "AllocationId"))?.to_owned();
         tracing::debug!(allocation_id = %id, zone, "allocated Elastic IP");
         Ok(id)
     }
@@ -481,7 +480,7 @@ impl Run<'_> {
                 .map_err(|error| Error::from_sdk("DescribeNatGateways", error))?;
             let mut waiting = Vec::new();
             for nat in found.nat_gateways() {
-                let id = nat.nat_gateway_id().unwrap_or_default();
+                let id = required(nat.nat_gateway_id(), "DescribeNatGateways", "NatGateway.NatGatewayId")?;
                 match nat.state() {
                     Some(NatGatewayState::Available) => {}
                     Some(NatGatewayState::Pending) | None => waiting.push(format!("{id} pending")),
@@ -538,7 +537,7 @@ impl Run<'_> {
                 let id = created
                     .route_table()
                     .and_then(|table| table.route_table_id())
-                    .ok_or_else(|| Error::unexpected("CreateRouteTable", "the response carried no route table id"))?
+                    .ok_or(Error::missing("CreateRouteTable", "RouteTable.RouteTableId"))?
                     .to_owned();
                 tracing::debug!(route_table_id = %id, component = %component.tag_value(), "created route table");
                 (id, Vec::new())
@@ -654,10 +653,7 @@ impl Run<'_> {
             .send()
             .await
             .map_err(|error| Error::from_sdk("CreateSecurityGroup", error))?;
-        let id = created
-            .group_id()
-            .ok_or_else(|| Error::unexpected("CreateSecurityGroup", "the response carried no group id"))?
-            .to_owned();
+        let id = created.group_id().ok_or(Error::missing("CreateSecurityGroup", "GroupId"))?.to_owned();
         tracing::debug!(group_id = %id, component = %component.tag_value(), "created security group");
         Ok((id, Vec::new()))
     }
@@ -710,8 +706,8 @@ impl Run<'_> {
             .addresses()
             .iter()
             .filter(|address| !self.owner.claim(&tag_map(address.tags())).is_ours())
-            .filter_map(|address| address.allocation_id().map(str::to_owned))
-            .collect();
+            .map(|address| required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId"))
+            .collect::<Result<_, _>>()?;
         if unmarked.is_empty() {
             return Ok(());
         }

@@ -11,7 +11,7 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::NatGatewayState;
 
 use super::filter;
-use super::observe::observe;
+use super::observe::{observe, required};
 use crate::aws::absent_if_missing;
 use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
 use crate::error::Error;
@@ -112,13 +112,10 @@ pub async fn wait_until_deleted(ec2: &Client, ids: &[String], stop: &StopSignal)
             .iter()
             .filter(|nat| !matches!(nat.state(), Some(NatGatewayState::Deleted) | Some(NatGatewayState::Failed)))
             .map(|nat| {
-                format!(
-                    "{} {}",
-                    nat.nat_gateway_id().unwrap_or_default(),
-                    nat.state().map(|s| s.as_str()).unwrap_or("unknown")
-                )
+                let id = required(nat.nat_gateway_id(), "DescribeNatGateways", "NatGateway.NatGatewayId")?;
+                Ok(format!("{id} {}", nat.state().map(|s| s.as_str()).unwrap_or("in an unknown state")))
             })
-            .collect();
+            .collect::<Result<_, Error>>()?;
         Ok(if remaining.is_empty() { Poll::Ready(()) } else { Poll::Pending(remaining.join(", ")) })
     })
     .await
@@ -145,8 +142,11 @@ async fn release_tagged_addresses(ec2: &Client, vpc_id: &str, also: &[String]) -
         .send()
         .await
         .map_err(|error| Error::from_sdk("DescribeAddresses", error))?;
-    let mut allocations: Vec<String> =
-        tagged.addresses().iter().filter_map(|address| address.allocation_id()).map(str::to_owned).collect();
+    let mut allocations: Vec<String> = tagged
+        .addresses()
+        .iter()
+        .map(|address| required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId"))
+        .collect::<Result<_, _>>()?;
     allocations.extend(also.iter().cloned());
     allocations.sort_unstable();
     allocations.dedup();

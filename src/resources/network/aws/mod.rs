@@ -52,7 +52,7 @@ mod tests {
             IngressRule::normalized("udp", Some(53), Some(53), RuleSource::Ipv6Cidr("::/0".into())),
             IngressRule::normalized("tcp", Some(443), Some(443), RuleSource::PrefixList("pl-1".into())),
         ] {
-            assert_eq!(observe::ingress_rules(&permission(&rule)), [rule]);
+            assert_eq!(observe::ingress_rules(&permission(&rule)), Ok(vec![rule]));
         }
     }
 }

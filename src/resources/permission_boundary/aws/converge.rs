@@ -101,8 +101,11 @@ async fn make_room_for_a_version(iam: &Client, arn: &str) -> Result<(), Error> {
         .versions()
         .iter()
         .filter(|version| !version.is_default_version())
-        .filter_map(|version| Some((version.create_date().copied(), version.version_id()?.to_owned())))
-        .collect();
+        .map(|version| {
+            let id = version.version_id().ok_or(Error::missing("ListPolicyVersions", "PolicyVersion.VersionId"))?;
+            Ok((version.create_date().copied(), id.to_owned()))
+        })
+        .collect::<Result<_, Error>>()?;
     // Oldest first: by creation date, then by version number (v2 before v10) when dates tie.
     old.sort_by(|(date_a, id_a), (date_b, id_b)| {
         let number = |id: &str| id.trim_start_matches('v').parse::<u64>().unwrap_or(u64::MAX);

@@ -40,11 +40,12 @@ pub(super) async fn delete_role(iam: &Client, name: &str) -> Result<(), Error> {
                 .map_err(|e| Error::from_sdk("DetachRolePolicy", e)),
         )?;
     }
-    for inline in absent_if_missing(inline_policies(iam, name).await)?.unwrap_or_default() {
+    let inline_names = absent_if_missing(inline_policies(iam, name).await)?;
+    for inline in inline_names.iter().flatten() {
         ok_if_missing(
             iam.delete_role_policy()
                 .role_name(name)
-                .policy_name(&inline)
+                .policy_name(inline)
                 .send()
                 .await
                 .map(|_| ())
@@ -84,17 +85,16 @@ pub(super) async fn delete_policy(iam: &Client, arn: &str) -> Result<(), Error> 
         return Ok(());
     };
     for version in listed.versions().iter().filter(|version| !version.is_default_version()) {
-        if let Some(version_id) = version.version_id() {
-            ok_if_missing(
-                iam.delete_policy_version()
-                    .policy_arn(arn)
-                    .version_id(version_id)
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| Error::from_sdk("DeletePolicyVersion", e)),
-            )?;
-        }
+        let version_id = version.version_id().ok_or(Error::missing("ListPolicyVersions", "PolicyVersion.VersionId"))?;
+        ok_if_missing(
+            iam.delete_policy_version()
+                .policy_arn(arn)
+                .version_id(version_id)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| Error::from_sdk("DeletePolicyVersion", e)),
+        )?;
     }
     ok_if_missing(
         iam.delete_policy().policy_arn(arn).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeletePolicy", e)),

@@ -57,7 +57,16 @@ pub(super) async fn attached_policies(iam: &Client, role: &str) -> Result<BTreeS
             .await
             .map_err(|e| Error::from_sdk("ListAttachedRolePolicies", e))?;
         Ok(Page {
-            items: page.attached_policies().iter().filter_map(|p| p.policy_arn()).map(str::to_owned).collect(),
+            items: page
+                .attached_policies()
+                .iter()
+                .map(|policy| {
+                    policy
+                        .policy_arn()
+                        .map(str::to_owned)
+                        .ok_or(Error::missing("ListAttachedRolePolicies", "AttachedPolicy.PolicyArn"))
+                })
+                .collect::<Result<_, _>>()?,
             next: next_marker(page.is_truncated(), page.marker()),
         })
     })

@@ -27,13 +27,12 @@ pub async fn observe(iam: &Client, desired: &Desired) -> Result<Observed, Error>
 async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy>, Error> {
     let found =
         absent_if_missing(iam.get_policy().policy_arn(arn).send().await.map_err(|e| Error::from_sdk("GetPolicy", e)))?;
-    let Some(policy) = found.and_then(|output| output.policy) else {
+    let Some(found) = found else {
         return Ok(None);
     };
+    let policy = found.policy.ok_or(Error::missing("GetPolicy", "Policy"))?;
     let tags = tag_map(policy.tags());
-    let Some(version_id) = policy.default_version_id() else {
-        return Ok(Some(ObservedPolicy { document: None, tags }));
-    };
+    let version_id = policy.default_version_id().ok_or(Error::missing("GetPolicy", "Policy.DefaultVersionId"))?;
     let version = absent_if_missing(
         iam.get_policy_version()
             .policy_arn(arn)
@@ -42,21 +41,33 @@ async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy
             .await
             .map_err(|e| Error::from_sdk("GetPolicyVersion", e)),
     )?;
-    let document = version
-        .and_then(|output| output.policy_version)
-        .and_then(|version| version.document)
-        .and_then(|text| PolicyDocument::parse(&text).ok());
+    // A default version deleted between the two calls (an edit racing this read) reads as a
+    // document that cannot be read, like one this provider cannot parse: drift, which the next
+    // refresh or apply settles.
+    let document = match version {
+        None => None,
+        Some(output) => {
+            let text = output
+                .policy_version
+                .and_then(|version| version.document)
+                .ok_or(Error::missing("GetPolicyVersion", "PolicyVersion.Document"))?;
+            PolicyDocument::parse(&text).ok()
+        }
+    };
     Ok(Some(ObservedPolicy { document, tags }))
 }
 
 async fn observe_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, Error> {
     let found =
         absent_if_missing(iam.get_role().role_name(name).send().await.map_err(|e| Error::from_sdk("GetRole", e)))?;
-    let Some(role) = found.and_then(|output| output.role) else {
+    let Some(found) = found else {
         return Ok(None);
     };
+    let role = found.role.ok_or(Error::missing("GetRole", "Role"))?;
+    let trust = role.assume_role_policy_document().ok_or(Error::missing("GetRole", "Role.AssumeRolePolicyDocument"))?;
     Ok(Some(ObservedRole {
-        trust: role.assume_role_policy_document().and_then(|text| PolicyDocument::parse(text).ok()),
+        // A trust policy this provider cannot parse is drift ("trust policy … was changed").
+        trust: PolicyDocument::parse(trust).ok(),
         boundary_arn: role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_owned),
         max_session_duration: role.max_session_duration(),
         attached_policy_arns: attached_policies(iam, name).await?,
