@@ -2,9 +2,9 @@
 //! person can read in a plan ("NAT gateway for us-east-1a is missing").
 //!
 //! Refresh stores the findings in the computed `drift` attribute. A non-empty list makes the next
-//! plan show `drift` going back to `[]`, and applying that plan runs the same reconcile engine as
-//! create, which repairs every finding. Detection is a pure function of the configuration and a
-//! [`NetworkSnapshot`]; the repair side is the converge step ([`super::aws::converge`]).
+//! plan show `drift` going back to `[]`, and applying that plan runs the same converge step as
+//! create ([`super::aws::converge`]), which repairs every finding. Detection is a pure function of
+//! the configuration and a [`NetworkSnapshot`].
 
 use std::collections::BTreeSet;
 

@@ -512,7 +512,7 @@ impl NetworkResource {
                 let Some(vpc_id) = failure.vpc_id else {
                     return Value::Null;
                 };
-                let (observed, found) = match ec2::describe::snapshot(client.ec2(), &vpc_id).await {
+                let (observed, found) = match aws::observe::observe(client.ec2(), &vpc_id).await {
                     Ok(Some(snap)) => (
                         model::outputs(spec, &snap),
                         findings(spec, owner, &snap).iter().map(ToString::to_string).collect::<Vec<_>>(),

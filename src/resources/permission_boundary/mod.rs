@@ -322,7 +322,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         let owner = start_apply(private);
         let desired = spec.desired(&account).owned_by(&owner);
         let iam = client.iam();
-        let existing = match aws::observe::observe(&iam, &desired).await {
+        let existing = match aws::observe::observe(iam, &desired).await {
             Ok(observed) => observed,
             Err(error) => {
                 diags.error("Reading IAM failed", error.to_string());
@@ -335,14 +335,14 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
             diags.error(summary, detail);
             return Value::Null;
         }
-        match aws::converge::converge(&iam, &desired, &existing).await {
+        match aws::converge::converge(iam, &desired, &existing).await {
             Ok(()) => with_outputs(planned, &desired, &[]),
             Err(error) => {
                 diags.error(
                     "Creating the operator roles failed",
                     format!("{error}. Applying again continues from what exists."),
                 );
-                partial_state(&iam, planned, &desired).await
+                partial_state(iam, planned, &desired).await
             }
         }
     }
@@ -370,7 +370,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
             }
         };
         let desired = spec.desired(&account);
-        match aws::observe::observe(&client.iam(), &desired).await {
+        match aws::observe::observe(client.iam(), &desired).await {
             Ok(observed) if observed.is_gone() => {
                 tracing::debug!(name_prefix = %spec.name_prefix, "operator roles and policies are gone; removing from state");
                 None
@@ -418,8 +418,8 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         let owner = start_apply(private);
         let desired = spec.desired(&account).owned_by(&owner);
         let iam = client.iam();
-        let result = match aws::observe::observe(&iam, &desired).await {
-            Ok(observed) => aws::converge::converge(&iam, &desired, &observed).await,
+        let result = match aws::observe::observe(iam, &desired).await {
+            Ok(observed) => aws::converge::converge(iam, &desired, &observed).await,
             Err(error) => Err(error),
         };
         match result {
@@ -429,7 +429,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
                     "Updating the operator roles failed",
                     format!("{error}. Applying again continues from what exists."),
                 );
-                partial_state(&iam, planned, &desired).await
+                partial_state(iam, planned, &desired).await
             }
         }
     }
@@ -450,7 +450,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
                 return;
             }
         };
-        if let Err(error) = aws::destroy::destroy(&client.iam(), &spec.desired(&account)).await {
+        if let Err(error) = aws::destroy::destroy(client.iam(), &spec.desired(&account)).await {
             diags.error(
                 "Deleting the operator roles failed",
                 format!("{error}. Running destroy again continues where this stopped."),
@@ -482,7 +482,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         };
         // The names only depend on the prefix, so any spec with it finds the pieces.
         let probe = import::probe_spec(id).desired(&account);
-        let observed = match aws::observe::observe(&client.iam(), &probe).await {
+        let observed = match aws::observe::observe(client.iam(), &probe).await {
             Ok(observed) => observed,
             Err(error) => {
                 diags.error("Reading IAM failed", error.to_string());
