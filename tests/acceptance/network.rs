@@ -313,6 +313,75 @@ async fn delete_nat_gateway_as_aws_does(ec2: &aws_sdk_ec2::Client, nat_gateway_i
     }
 }
 
+/// Everything of the network in the emulator that a refused create must leave as it was: every
+/// object with its tags, and the Elastic IPs.
+fn fingerprint(inventory: &Inventory) -> Vec<String> {
+    [
+        format!("{:?}", inventory.vpc),
+        format!("{:?}", inventory.subnets),
+        format!("{:?}", inventory.internet_gateways),
+        format!("{:?}", inventory.nat_gateways),
+        format!("{:?}", inventory.route_tables),
+        format!("{:?}", inventory.security_groups),
+        format!("{:?}", inventory.addresses),
+    ]
+    .to_vec()
+}
+
+/// A second workspace (a second state) applies the same configuration, `name` included: the
+/// create finds the first network's VPC, which carries another instance's ownership mark, and
+/// refuses with a diagnostic that says how to import it. Nothing of the first network changes
+/// (same ids, same tags, its owner token still there, nothing deleted), nothing is created, and
+/// the second state stays empty.
+async fn assert_second_state_is_refused(
+    toolchain: &crate::support::Toolchain,
+    emulator: &Emulator,
+    ec2: &aws_sdk_ec2::Client,
+    network: &Network,
+    tags: &[(&str, &str)],
+) {
+    let before = Inventory::read(ec2, &network.vpc_id).await;
+    let vpc_tags = before.vpc.as_ref().map(|vpc| vpc.tags().to_vec()).unwrap_or_default();
+    let owner = tag(&vpc_tags, "retool:owner")
+        .unwrap_or_else(|| panic!("the VPC carries its ownership mark: {vpc_tags:?}"))
+        .to_owned();
+    let vpcs_before = ec2.describe_vpcs().send().await.expect("DescribeVpcs").vpcs().len();
+
+    let rival = Workspace::new(toolchain, emulator);
+    rival.write_main(&network_config(&rival, "one_per_az", tags));
+    rival.terraform().init().await.expect("init the second workspace");
+    let refused = rival.terraform().run(&["apply", "-auto-approve", "-input=false", "-no-color", "-json"]).await;
+    assert_eq!(refused.code, 1, "the second create must be refused:\n{refused}");
+    let errors = error_diagnostics(&refused);
+    let refusal = errors
+        .iter()
+        .find(|diagnostic| diagnostic["summary"].as_str().is_some_and(|summary| summary.ends_with("already exists")))
+        .unwrap_or_else(|| panic!("no ownership refusal among the errors: {errors:#?}"));
+    assert_eq!(
+        refusal["summary"],
+        format!("VPC {} (retool:network = acceptance) already exists", network.vpc_id),
+        "{refusal:#}"
+    );
+    let detail = refusal["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(&format!("terraform import retool_network.<name> {}", network.vpc_id)),
+        "the refusal must say how to import the VPC: {detail}"
+    );
+    assert!(detail.contains("belongs to another Terraform resource"), "{detail}");
+
+    let after = Inventory::read(ec2, &network.vpc_id).await;
+    assert_eq!(fingerprint(&after), fingerprint(&before), "the refused create changed the first network");
+    let vpc_tags = after.vpc.as_ref().map(|vpc| vpc.tags().to_vec()).unwrap_or_default();
+    assert_eq!(tag(&vpc_tags, "retool:owner"), Some(owner.as_str()), "the first network's token");
+    let vpcs_after = ec2.describe_vpcs().send().await.expect("DescribeVpcs").vpcs().len();
+    assert_eq!(vpcs_after, vpcs_before, "the refused create made a VPC");
+    let state = rival.terraform().show_json().await.expect("show the second state");
+    assert!(
+        state["values"]["root_module"]["resources"].as_array().is_none_or(Vec::is_empty),
+        "the refused create recorded something: {state:#}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn network_lifecycle_with_drift_update_import_and_destroy() {
@@ -334,6 +403,11 @@ async fn network_lifecycle_with_drift_update_import_and_destroy() {
     assert_network_matches(&Inventory::read(&ec2, &network.vpc_id).await, &network, &per_zone);
     terraform.plan().await.expect("second plan").assert_empty("second plan after apply");
     terraform.plan_refresh_only().await.expect("refresh-only plan").assert_empty("refresh-only plan without drift");
+
+    // A second state with the same name: its create is refused with the import hint, and the
+    // first network is untouched.
+    assert_second_state_is_refused(&toolchain, &emulator, &ec2, &network, &tags).await;
+    terraform.plan().await.expect("plan after the refused create").assert_empty("first plan after the refusal");
 
     // Drift 1: a NAT gateway deleted behind Terraform's back.
     let deleted_nat = network.nat_gateway_ids[0].clone();

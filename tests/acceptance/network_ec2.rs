@@ -7,12 +7,14 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, IpPermission, IpRange};
 use terraform_provider_retool::framework::StopSignal;
-use terraform_provider_retool::resources::network::desired::{NatMode, NetworkSpec, VPC_TAG};
+use terraform_provider_retool::resources::network::aws::observe::observe;
+use terraform_provider_retool::resources::network::aws::{converge, destroy};
+use terraform_provider_retool::resources::network::desired::VPC_TAG;
 use terraform_provider_retool::resources::network::drift::{DEFAULT_ROUTE, detect};
-use terraform_provider_retool::resources::network::ec2::describe::snapshot;
-use terraform_provider_retool::resources::network::ec2::{destroy, reconcile};
-use terraform_provider_retool::resources::network::outputs::{observe, recover_spec};
-use terraform_provider_retool::resources::network::snapshot::{NetworkSnapshot, RouteTarget};
+use terraform_provider_retool::resources::network::import::recover_spec;
+use terraform_provider_retool::resources::network::model::{self, NatMode, NetworkSpec};
+use terraform_provider_retool::resources::network::observed::{NetworkSnapshot, RouteTarget};
+use terraform_provider_retool::resources::ownership::OwnerToken;
 
 use crate::support::aws::{CallCounter, ec2_counting};
 use crate::support::{Emulator, acceptance_toolchain};
@@ -40,7 +42,7 @@ fn messages(spec: &NetworkSpec, snap: &NetworkSnapshot) -> Vec<String> {
 }
 
 async fn current(ec2: &Client, vpc_id: &str) -> NetworkSnapshot {
-    snapshot(ec2, vpc_id).await.unwrap().expect("VPC exists")
+    observe(ec2, vpc_id).await.unwrap().expect("VPC exists")
 }
 
 #[tokio::test]
@@ -51,20 +53,21 @@ async fn network_lifecycle_against_moto() {
     let calls = CallCounter::default();
     let ec2 = ec2_counting(&moto.endpoint(), &calls);
     let stop = StopSignal::never();
+    let owner = OwnerToken::generate();
     let two = spec(&["us-east-1a", "us-east-1b"], NatMode::OnePerAz);
 
     // A create that fails part-way (a zone the region lacks) leaves a VPC behind...
     let impossible = spec(&["us-east-1a", "us-east-1z"], NatMode::OnePerAz);
-    let failure = reconcile::reconcile(&ec2, &impossible, None, &[], &stop).await.unwrap_err();
+    let failure = converge::converge(&ec2, &impossible, &owner, None, &[], &stop).await.unwrap_err();
     assert_eq!(failure.error.operation(), "CreateSubnet", "{failure:?}");
     let partial_vpc = failure.vpc_id.expect("the VPC was created before the failure");
 
     // ...which the next create finds by its tags and finishes.
-    let created = reconcile::reconcile(&ec2, &two, None, &[], &stop).await.unwrap();
+    let created = converge::converge(&ec2, &two, &owner, None, &[], &stop).await.unwrap();
     let vpc_id = created.vpc.id.clone();
     assert_eq!(vpc_id, partial_vpc);
     assert_eq!(messages(&two, &created), Vec::<String>::new());
-    let outputs = observe(&two, &created);
+    let outputs = model::outputs(&two, &created);
     assert_eq!(outputs.public_subnet_ids.len(), 2);
     assert_eq!(outputs.private_subnet_ids.len(), 2);
     assert_eq!(outputs.nat_gateway_ids.len(), 2);
@@ -79,9 +82,9 @@ async fn network_lifecycle_against_moto() {
     assert_eq!(calls.take(), 8);
 
     // Running create again (a resumed apply) adopts everything and duplicates nothing.
-    let again = reconcile::reconcile(&ec2, &two, None, &[], &stop).await.unwrap();
+    let again = converge::converge(&ec2, &two, &owner, None, &[], &stop).await.unwrap();
     assert_eq!(again.vpc.id, vpc_id);
-    assert_eq!(observe(&two, &again), outputs);
+    assert_eq!(model::outputs(&two, &again), outputs);
     assert_eq!(again.subnets.len(), 4);
     assert_eq!(again.nat_gateways.len(), 2);
     let vpcs = ec2.describe_vpcs().filters(filter("tag:retool:network", ["acme"])).send().await.unwrap();
@@ -120,9 +123,9 @@ async fn network_lifecycle_against_moto() {
     );
 
     // ...and repaired by reconciling from the known VPC.
-    let repaired = reconcile::reconcile(&ec2, &two, Some(&vpc_id), &[], &stop).await.unwrap();
+    let repaired = converge::converge(&ec2, &two, &owner, Some(&vpc_id), &[], &stop).await.unwrap();
     assert_eq!(messages(&two, &repaired), Vec::<String>::new());
-    let repaired_outputs = observe(&two, &repaired);
+    let repaired_outputs = model::outputs(&two, &repaired);
     assert_eq!(repaired_outputs.nat_gateway_ids.len(), 2);
     assert_eq!(repaired_outputs.nat_gateway_ids[0], outputs.nat_gateway_ids[0]);
     assert_ne!(repaired_outputs.nat_gateway_ids[1], deleted_nat);
@@ -130,7 +133,7 @@ async fn network_lifecycle_against_moto() {
 
     // Switching to a single NAT gateway re-points routes and removes the other gateway.
     let single = spec(&["us-east-1a", "us-east-1b"], NatMode::Single);
-    let switched = reconcile::reconcile(&ec2, &single, Some(&vpc_id), &[], &stop).await.unwrap();
+    let switched = converge::converge(&ec2, &single, &owner, Some(&vpc_id), &[], &stop).await.unwrap();
     assert_eq!(messages(&single, &switched), Vec::<String>::new());
     let live: Vec<_> = switched.nat_gateways.iter().filter(|nat| nat.status.is_live()).collect();
     assert_eq!(live.len(), 1);
@@ -146,15 +149,15 @@ async fn network_lifecycle_against_moto() {
 
     // Appending a zone adds its pieces and keeps every existing id.
     let three = spec(&["us-east-1a", "us-east-1b", "us-east-1c"], NatMode::Single);
-    let grown = reconcile::reconcile(&ec2, &three, Some(&vpc_id), &[], &stop).await.unwrap();
+    let grown = converge::converge(&ec2, &three, &owner, Some(&vpc_id), &[], &stop).await.unwrap();
     assert_eq!(messages(&three, &grown), Vec::<String>::new());
-    let grown_outputs = observe(&three, &grown);
+    let grown_outputs = model::outputs(&three, &grown);
     assert_eq!(grown_outputs.public_subnet_ids[..2], repaired_outputs.public_subnet_ids[..]);
     assert_eq!(grown_outputs.private_subnet_ids.len(), 3);
 
     // Destroy leaves nothing behind, and running it again is harmless.
     destroy::destroy(&ec2, &vpc_id, &stop).await.unwrap();
-    assert!(snapshot(&ec2, &vpc_id).await.unwrap().is_none());
+    assert!(observe(&ec2, &vpc_id).await.unwrap().is_none());
     let addresses =
         ec2.describe_addresses().filters(filter(&format!("tag:{VPC_TAG}"), [&vpc_id])).send().await.unwrap();
     assert_eq!(addresses.addresses().len(), 0, "Elastic IPs left behind");

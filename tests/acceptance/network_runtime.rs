@@ -11,7 +11,7 @@ use terraform_provider_retool::framework::schema::Block;
 use terraform_provider_retool::framework::{Diagnostics, Provider, ProviderRuntime, Resource, Schema};
 use terraform_provider_retool::provider::RetoolProvider;
 use terraform_provider_retool::resources::network::NetworkResource;
-use terraform_provider_retool::resources::network::outputs::attribute;
+use terraform_provider_retool::resources::network::model::attribute;
 use terraform_provider_retool::value::{AttributePath, Value};
 
 use crate::support::aws::{CallCounter, ec2_counting};

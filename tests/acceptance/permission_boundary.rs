@@ -131,6 +131,35 @@ async fn policy(iam: &aws_sdk_iam::Client, arn: &str) -> Option<(Value, usize)> 
     Some((document(&text), versions))
 }
 
+/// The value of tag `key` on role `name`.
+async fn role_tag(iam: &aws_sdk_iam::Client, name: &str, key: &str) -> Option<String> {
+    let tags = iam.list_role_tags().role_name(name).send().await.expect("ListRoleTags");
+    tags.tags().iter().find(|tag| tag.key() == key).map(|tag| tag.value().to_owned())
+}
+
+/// Ids, default versions and tags of every role and policy named `PREFIX-…`: what a refused
+/// create must leave as it was.
+async fn estate_fingerprint(iam: &aws_sdk_iam::Client) -> Vec<String> {
+    let mut lines = Vec::new();
+    let roles = iam.list_roles().send().await.expect("ListRoles");
+    for role in roles.roles().iter().filter(|role| role.role_name().starts_with(&format!("{PREFIX}-"))) {
+        let tags = iam.list_role_tags().role_name(role.role_name()).send().await.expect("ListRoleTags");
+        lines.push(format!("{} {} {:?}", role.arn(), role.role_id(), tags.tags()));
+    }
+    let local =
+        iam.list_policies().scope(aws_sdk_iam::types::PolicyScopeType::Local).send().await.expect("ListPolicies");
+    for policy in
+        local.policies().iter().filter(|p| p.policy_name().is_some_and(|n| n.starts_with(&format!("{PREFIX}-"))))
+    {
+        let arn = policy.arn().expect("policy ARN");
+        let tags = iam.list_policy_tags().policy_arn(arn).send().await.expect("ListPolicyTags");
+        lines.push(format!("{arn} {:?} {:?} {:?}", policy.policy_id(), policy.default_version_id(), tags.tags()));
+    }
+    lines.sort();
+    assert_eq!(lines.len(), 6, "two roles and four policies: {lines:#?}");
+    lines
+}
+
 /// The resource's attributes in Terraform's state.
 async fn state(workspace: &Workspace) -> Value {
     let shown = workspace.terraform().show_json().await.expect("show -json");
@@ -259,6 +288,40 @@ async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_
     assert_eq!(outputs["setup_role_arn"], values["setup_role_arn"]);
     terraform.plan().await.expect("second plan").assert_empty("second plan after apply");
     assert_eq!(refresh_drift(&workspace).await, Vec::<String>::new(), "refresh-only plan without drift");
+
+    // A second state with the same name_prefix: its create is refused with the import hint, and
+    // the first one's roles and policies are untouched.
+    let before = estate_fingerprint(&iam).await;
+    let owner = role_tag(&iam, &format!("{PREFIX}-maintenance"), "retool:owner").await.expect("ownership mark");
+    let rival = Workspace::new(&toolchain, &emulator);
+    use_example(&rival, &endpoint, true);
+    init(&rival).await;
+    let refused = rival.terraform().run(&["apply", "-auto-approve", "-input=false", "-no-color", "-json"]).await;
+    assert_eq!(refused.code, 1, "the second create must be refused:\n{refused}");
+    let errors = error_diagnostics(&refused);
+    let refusal = errors
+        .iter()
+        .find(|diagnostic| diagnostic["summary"].as_str().is_some_and(|summary| summary.ends_with("already exists")))
+        .unwrap_or_else(|| panic!("no ownership refusal among the errors: {errors:#?}"));
+    let detail = refusal["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(&format!("terraform import retool_permission_boundary.<name> {PREFIX}")),
+        "the refusal must say how to import: {detail}"
+    );
+    assert!(detail.contains("belongs to another Terraform resource"), "{detail}");
+    assert_eq!(estate_fingerprint(&iam).await, before, "the refused create changed the first one's roles or policies");
+    assert_eq!(
+        role_tag(&iam, &format!("{PREFIX}-maintenance"), "retool:owner").await.as_deref(),
+        Some(owner.as_str()),
+        "the first one's token"
+    );
+    let rival_state = rival.terraform().show_json().await.expect("show the second state");
+    assert!(
+        rival_state["values"]["root_module"]["resources"].as_array().is_none_or(Vec::is_empty),
+        "the refused create recorded something: {rival_state:#}"
+    );
+    drop(rival);
+    terraform.plan().await.expect("plan after the refused create").assert_empty("first plan after the refusal");
 
     // Drift: boundary removed, trust rewritten, boundary document edited, a policy attached.
     let boundary_arn = text(&values, "boundary_policy_arn").to_owned();

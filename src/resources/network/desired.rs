@@ -1,15 +1,18 @@
-//! What a network should look like: the typed form of the resource's configuration and every
-//! AWS object it implies, named by [`Component`].
+//! What a network should look like: every AWS object its configuration ([`NetworkSpec`])
+//! implies, named by [`Component`], with the tags, subnets and rules each must have. Pure: no AWS
+//! call, no Terraform value.
 //!
 //! Each object the resource creates carries the tag `retool:component` naming its component (for
-//! example `private-subnet/us-east-1b`), next to `retool:network` = the network's name. Those tags
-//! are how refresh, drift repair and a resumed create recognise pieces that already exist, so a
-//! create interrupted half-way is finished rather than duplicated.
+//! example `private-subnet/us-east-1b`), next to `retool:network` = the network's name and the
+//! instance's ownership mark `retool:owner`. Those tags are how refresh, drift repair and a
+//! resumed create recognise pieces that already exist, so a create interrupted half-way is
+//! finished rather than duplicated.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use super::layout::{self, Ipv4Cidr, LayoutError, ZoneSubnets};
+use super::model::{NatMode, NetworkSpec};
 
 /// Tag naming the network an object belongs to.
 pub const NETWORK_TAG: &str = "retool:network";
@@ -20,35 +23,6 @@ pub const COMPONENT_TAG: &str = "retool:component";
 pub const VPC_TAG: &str = "retool:vpc-id";
 /// Port the database security group opens to the cluster (PostgreSQL).
 pub const DATABASE_PORT: i32 = 5432;
-
-/// How many NAT gateways the network runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NatMode {
-    /// One NAT gateway per availability zone: zone failures stay contained (default).
-    OnePerAz,
-    /// A single NAT gateway in the first zone: cheaper, one egress IP.
-    Single,
-}
-
-impl NatMode {
-    pub const ONE_PER_AZ: &'static str = "one_per_az";
-    pub const SINGLE: &'static str = "single";
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            Self::ONE_PER_AZ => Some(Self::OnePerAz),
-            Self::SINGLE => Some(Self::Single),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OnePerAz => Self::ONE_PER_AZ,
-            Self::Single => Self::SINGLE,
-        }
-    }
-}
 
 /// One identifiable AWS object of a network.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -139,19 +113,6 @@ impl fmt::Display for Component {
             Self::DatabaseSecurityGroup => f.write_str("database security group"),
         }
     }
-}
-
-/// The network as configured: everything needed to say what should exist.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetworkSpec {
-    pub name: String,
-    pub cidr_block: Ipv4Cidr,
-    pub availability_zones: Vec<String>,
-    pub nat_mode: NatMode,
-    /// The resource's `tags`.
-    pub tags: BTreeMap<String, String>,
-    /// The provider's `default_tags`; the resource's `tags` win over them.
-    pub default_tags: BTreeMap<String, String>,
 }
 
 /// The public and private subnet of one zone, with the zone's name.

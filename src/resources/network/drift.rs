@@ -2,12 +2,16 @@
 //! person can read in a plan ("NAT gateway for us-east-1a is missing").
 //!
 //! Refresh stores the findings in the computed `drift` attribute. A non-empty list makes the next
-//! plan show `drift` going back to `[]`, and applying that plan runs the same reconcile engine as
-//! create, which repairs every finding. Detection is a pure function of the configuration and a
-//! [`NetworkSnapshot`]; the repair side lives in the EC2 layer.
+//! plan show `drift` going back to `[]`, and applying that plan runs the same converge step as
+//! create ([`super::aws::converge`]), which repairs every finding. Detection is a pure function of
+//! the configuration and a [`NetworkSnapshot`].
 
-use super::desired::{Component, IngressRule, NetworkSpec, cluster_ingress, database_ingress};
-use super::snapshot::{NetworkSnapshot, RouteTarget, Tags};
+use std::collections::BTreeSet;
+
+use super::desired::{Component, IngressRule, cluster_ingress, database_ingress};
+use super::model::{NetworkSpec, attribute};
+use super::observed::{NetworkSnapshot, RouteTarget, Tags, component_of};
+use crate::resources::ownership::{Claim, OWNER_TAG, OwnerToken};
 
 /// Destination of the default route every route table of the network carries.
 pub const DEFAULT_ROUTE: &str = "0.0.0.0/0";
@@ -94,7 +98,7 @@ pub fn detect(spec: &NetworkSpec, snapshot: &NetworkSnapshot) -> Vec<Drift> {
         }
     }
     for nat in snapshot.surplus_nat_gateways(spec) {
-        if let Some(component) = super::snapshot::component_of(&nat.tags) {
+        if let Some(component) = component_of(&nat.tags) {
             found.push(Drift::new(
                 &component,
                 DriftKind::Surplus,
@@ -167,6 +171,68 @@ pub fn detect(spec: &NetworkSpec, snapshot: &NetworkSnapshot) -> Vec<Drift> {
         }
     }
     found
+}
+
+/// The output attributes whose values repairing `drift` will change: objects that get created,
+/// replaced or deleted change their ids.
+pub fn outputs_changed_by(drift: &[Drift]) -> BTreeSet<&'static str> {
+    drift
+        .iter()
+        .filter(|finding| finding.changes_identity())
+        .flat_map(|finding| -> &'static [&'static str] {
+            match finding.component {
+                Component::PublicSubnet(_) => &[attribute::PUBLIC_SUBNET_IDS],
+                Component::PrivateSubnet(_) => &[attribute::PRIVATE_SUBNET_IDS],
+                Component::NatGateway(_) | Component::ElasticIp(_) => {
+                    &[attribute::NAT_GATEWAY_IDS, attribute::EGRESS_IPS]
+                }
+                Component::InternetGateway => &[attribute::INTERNET_GATEWAY_ID],
+                Component::ClusterSecurityGroup => &[attribute::CLUSTER_SECURITY_GROUP_ID],
+                Component::DatabaseSecurityGroup => &[attribute::DATABASE_SECURITY_GROUP_ID],
+                Component::Vpc | Component::PublicRouteTable | Component::PrivateRouteTable(_) => &[],
+            }
+        })
+        .copied()
+        .collect()
+}
+
+/// Every finding of a refresh: drift from the configuration, and objects without `owner`'s mark.
+pub fn findings(spec: &NetworkSpec, owner: &OwnerToken, snapshot: &NetworkSnapshot) -> Vec<Drift> {
+    let mut found = detect(spec, snapshot);
+    found.extend(ownership(owner, snapshot));
+    found
+}
+
+/// Objects of the network that do not carry `owner`'s ownership mark: made before ownership
+/// marks, or re-tagged by hand. The next apply marks them. Only objects the network recognises as
+/// its own (the VPC, and everything tagged with a `retool:component`) are checked.
+pub fn ownership(owner: &OwnerToken, snapshot: &NetworkSnapshot) -> Vec<Drift> {
+    let vpc = [(Some(Component::Vpc), &snapshot.vpc.id, &snapshot.vpc.tags)];
+    let gateways =
+        snapshot.internet_gateways.iter().map(|gateway| (component_of(&gateway.tags), &gateway.id, &gateway.tags));
+    let subnets = snapshot.subnets.iter().map(|subnet| (component_of(&subnet.tags), &subnet.id, &subnet.tags));
+    let nats = snapshot
+        .nat_gateways
+        .iter()
+        .filter(|nat| nat.status.is_live())
+        .map(|nat| (component_of(&nat.tags), &nat.id, &nat.tags));
+    let tables = snapshot.route_tables.iter().map(|table| (component_of(&table.tags), &table.id, &table.tags));
+    let groups = snapshot.security_groups.iter().map(|group| (component_of(&group.tags), &group.id, &group.tags));
+    vpc.into_iter()
+        .chain(gateways)
+        .chain(subnets)
+        .chain(nats)
+        .chain(tables)
+        .chain(groups)
+        .filter_map(|(component, id, tags)| {
+            let detail = match owner.claim(tags) {
+                Claim::Ours => return None,
+                Claim::Unmarked => format!("({id}) lacks the ownership tag {OWNER_TAG}"),
+                Claim::Foreign(_) => format!("({id}) carries another resource's ownership tag {OWNER_TAG}"),
+            };
+            Some(Drift::new(&component?, DriftKind::Tags, detail))
+        })
+        .collect()
 }
 
 /// Tags the object lacks or carries with another value. Extra tags are fine: EKS, cost tools and
@@ -259,9 +325,10 @@ fn check_rules(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::network::desired::{NatMode, RuleSource};
+    use crate::resources::network::desired::RuleSource;
     use crate::resources::network::fixture::{healthy, spec};
-    use crate::resources::network::snapshot::{NatStatus, RouteState};
+    use crate::resources::network::model::NatMode;
+    use crate::resources::network::observed::{NatStatus, RouteState};
 
     const ZONES: [&str; 2] = ["us-east-1a", "us-east-1b"];
 
@@ -461,5 +528,48 @@ mod tests {
         assert!(found.iter().all(|drift| drift.kind == DriftKind::Tags));
         assert_eq!(found[0].component, Component::PrivateSubnet("us-east-1a".into()));
         assert_eq!(found[1].component, Component::ClusterSecurityGroup);
+    }
+
+    #[test]
+    fn objects_without_this_instances_mark_are_reported_and_nothing_else() {
+        let spec = spec(&ZONES, NatMode::Single);
+        let owner = OwnerToken::generate();
+        let mut snapshot = healthy(&spec);
+        // A state written before ownership marks: every object of the network is unmarked; the
+        // default security group and main route table are not the network's and are left out.
+        let unmarked = ownership(&owner, &snapshot);
+        assert_eq!(unmarked.len(), 1 + 1 + 4 + 1 + 3 + 2, "{unmarked:?}");
+        assert!(unmarked.iter().all(|finding| finding.kind == DriftKind::Tags && !finding.changes_identity()));
+        assert_eq!(unmarked[0].to_string(), "VPC (vpc-1) lacks the ownership tag retool:owner");
+
+        let mark = |tags: &mut Tags| *tags = owner.mark(std::mem::take(tags));
+        mark(&mut snapshot.vpc.tags);
+        snapshot.internet_gateways.iter_mut().for_each(|gateway| mark(&mut gateway.tags));
+        snapshot.subnets.iter_mut().for_each(|subnet| mark(&mut subnet.tags));
+        snapshot.nat_gateways.iter_mut().for_each(|nat| mark(&mut nat.tags));
+        snapshot.route_tables.iter_mut().for_each(|table| mark(&mut table.tags));
+        snapshot.security_groups.iter_mut().for_each(|group| mark(&mut group.tags));
+        assert_eq!(messages(&ownership(&owner, &snapshot)), Vec::<String>::new());
+        assert_eq!(messages(&detect(&spec, &snapshot)), Vec::<String>::new(), "the mark is not configuration drift");
+
+        snapshot.subnets[0].tags = OwnerToken::generate().mark(snapshot.subnets[0].tags.clone());
+        assert_eq!(
+            messages(&ownership(&owner, &snapshot)),
+            [
+                "public subnet in us-east-1a (subnet-public-us-east-1a) carries another resource's ownership tag retool:owner"
+            ]
+        );
+    }
+
+    #[test]
+    fn repairs_that_recreate_objects_change_only_their_outputs() {
+        let spec = spec(&ZONES, NatMode::OnePerAz);
+        let mut snapshot = healthy(&spec);
+        snapshot.nat_gateways.remove(1);
+        snapshot.vpc.dns_hostnames = false;
+        snapshot.security_groups[2].ingress.clear();
+        let found = detect(&spec, &snapshot);
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(outputs_changed_by(&found), BTreeSet::from([attribute::NAT_GATEWAY_IDS, attribute::EGRESS_IPS]));
     }
 }

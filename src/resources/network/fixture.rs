@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use super::desired::{Component, NatMode, NetworkSpec, cluster_ingress, database_ingress};
+use super::desired::{Component, cluster_ingress, database_ingress};
 use super::drift::DEFAULT_ROUTE;
-use super::snapshot::*;
+use super::model::{NatMode, NetworkSpec};
+use super::observed::*;
 
 pub fn spec(zones: &[&str], nat_mode: NatMode) -> NetworkSpec {
     NetworkSpec {

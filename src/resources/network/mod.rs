@@ -11,39 +11,58 @@
 //! and any change to the zones other than appending one replace the network; tags, appended
 //! zones and the NAT mode are changed in place. Import takes a VPC id.
 //!
+//! Every object carries the instance's ownership mark ([`crate::resources::ownership`]), whose
+//! token lives in private state: a create resumes on a VPC it made itself and refuses one with
+//! the same name that another instance (another state) or a person made.
+//!
 //! This file reads like the resource's documentation page: schema, validation, plan, then
-//! create/read/update/delete/import. AWS work lives in [`ec2`], decisions in the pure modules.
+//! create/read/update/delete/import. The rest follows the layout every resource shares:
+//! [`model`] (typed configuration, outputs and private state), [`desired`] (pure: what the
+//! configuration asks for), [`observed`] (an SDK-free picture of what exists), [`drift`] (how
+//! the two differ), [`aws`] (observe, converge, destroy), [`import`] and [`validators`].
 
+pub mod aws;
 pub mod desired;
 pub mod drift;
-pub mod ec2;
+pub mod import;
 pub mod layout;
-pub mod outputs;
-pub mod snapshot;
+pub mod model;
+pub mod observed;
 pub mod validators;
+
+/// The paths `retool_deployment` still reads the network through (`ec2::describe::snapshot`,
+/// `snapshot::component_of`); they go once it uses [`aws::observe`] and [`observed`].
+#[doc(hidden)]
+pub mod ec2 {
+    /// See [`super::aws::observe`].
+    pub mod describe {
+        pub use crate::resources::network::aws::observe::observe as snapshot;
+    }
+}
+#[doc(hidden)]
+pub use observed as snapshot;
 
 #[cfg(test)]
 mod fixture;
-
-use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
 use crate::aws::AwsClients;
 use crate::framework::plan_modifiers::{requires_replace, requires_replace_if, use_state_for_unknown};
-use crate::framework::read::string_map;
 use crate::framework::schema::{Attribute, Block};
 use crate::framework::validators::{each_element, ipv4_cidr, one_of, size_between, unique_elements};
 use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
+use crate::resources::ownership::{self, OwnerToken};
 use crate::value::{AttributePath, Type, Value};
 
-use desired::{NatMode, NetworkSpec};
+use desired::NETWORK_TAG;
+use drift::findings;
 use layout::{MAX_VPC_PREFIX, MAX_ZONES, MIN_VPC_PREFIX};
-use outputs::{NetworkOutputs, attribute};
+use model::attribute::{self, DRIFT};
+use model::{NatMode, NetworkOutputs, NetworkSpec, Private, PrivateState, strings, vpc_id_of, with_outputs};
 
 pub const TYPE_NAME: &str = "retool_network";
 const DEFAULT_CIDR_BLOCK: &str = "10.254.0.0/16";
-const DRIFT: &str = "drift";
 
 /// The `retool_network` resource.
 #[derive(Debug, Default)]
@@ -62,7 +81,9 @@ fn schema() -> Schema {
         0,
         Block::new(
             "The dedicated VPC of a Retool deployment: subnets in every zone, internet and NAT gateways, routes and \
-             security groups, kept free of drift.",
+             security groups, kept free of drift. Every object carries a `retool:owner` tag naming this resource \
+             instance; a create that finds a VPC with the same `name` made by another instance (or by hand) refuses to \
+             take it over and says how to import it.",
         )
         .attribute(
             Attribute::new("name", Type::String)
@@ -165,86 +186,6 @@ fn is_append(prior: &Value, planned: &Value) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reading values
-// ---------------------------------------------------------------------------------------------
-
-/// The configuration part of a planned or prior state, typed. Fails on values that validation
-/// rejects, so it only fails on state written by something else.
-fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result<NetworkSpec, String> {
-    let text = |name: &str| {
-        value.attr(name).as_str().map(str::to_owned).ok_or_else(|| format!("`{name}` is not a known string"))
-    };
-    let cidr_text = text("cidr_block")?;
-    let cidr_block = cidr_text.parse().map_err(|error: layout::CidrError| error.to_string())?;
-    let nat_text = text("nat_gateways")?;
-    let nat_mode = NatMode::parse(&nat_text).ok_or_else(|| format!("`nat_gateways` is {nat_text:?}"))?;
-    let availability_zones = value
-        .attr("availability_zones")
-        .elements()
-        .and_then(|zones| zones.iter().map(|zone| zone.as_str().map(str::to_owned)).collect::<Option<Vec<_>>>())
-        .ok_or("`availability_zones` is not a known list of strings")?;
-    let mut diags = Diagnostics::new();
-    let tags = string_map(value.attr("tags"), &AttributePath::root().attr("tags"), &mut diags);
-    if diags.has_errors() {
-        return Err("`tags` is not a map of strings".into());
-    }
-    Ok(NetworkSpec {
-        name: text("name")?,
-        cidr_block,
-        availability_zones,
-        nat_mode,
-        tags,
-        default_tags: default_tags.clone(),
-    })
-}
-
-fn strings(items: &[String]) -> Value {
-    Value::list(items.iter().map(Value::string).collect())
-}
-
-fn optional_string(item: &Option<String>) -> Value {
-    item.as_ref().map_or(Value::Null, Value::string)
-}
-
-/// `base` (the configuration side) with the outputs and drift filled in.
-fn with_outputs(base: &Value, outputs: &NetworkOutputs, drift: &[String]) -> Value {
-    let mut state = base.clone();
-    state.set_attr(attribute::ID, optional_string(&outputs.vpc_id));
-    state.set_attr(attribute::VPC_ID, optional_string(&outputs.vpc_id));
-    state.set_attr(attribute::PUBLIC_SUBNET_IDS, strings(&outputs.public_subnet_ids));
-    state.set_attr(attribute::PRIVATE_SUBNET_IDS, strings(&outputs.private_subnet_ids));
-    state.set_attr(attribute::INTERNET_GATEWAY_ID, optional_string(&outputs.internet_gateway_id));
-    state.set_attr(attribute::NAT_GATEWAY_IDS, strings(&outputs.nat_gateway_ids));
-    state.set_attr(attribute::EGRESS_IPS, strings(&outputs.egress_ips));
-    state.set_attr(attribute::CLUSTER_SECURITY_GROUP_ID, optional_string(&outputs.cluster_security_group_id));
-    state.set_attr(attribute::DATABASE_SECURITY_GROUP_ID, optional_string(&outputs.database_security_group_id));
-    state.set_attr(DRIFT, strings(drift));
-    state
-}
-
-fn vpc_id_of(state: &Value) -> Option<&str> {
-    state.attr(attribute::VPC_ID).as_str().or_else(|| state.attr(attribute::ID).as_str())
-}
-
-/// Private state: which outputs repairing the drift found by the last refresh will change, so
-/// the plan marks exactly those "known after apply".
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-struct Private {
-    #[serde(default)]
-    outputs_changed_by_drift: Vec<String>,
-}
-
-impl Private {
-    fn decode(bytes: &[u8]) -> Self {
-        serde_json::from_slice(bytes).unwrap_or_default()
-    }
-
-    fn encode(&self) -> Vec<u8> {
-        serde_json::to_vec(self).unwrap_or_default()
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The resource
 // ---------------------------------------------------------------------------------------------
 
@@ -275,7 +216,7 @@ impl Resource<AwsClients> for NetworkResource {
         if let Some(client) = client {
             if request.config.attr("availability_zones").is_null() && zones.is_unknown() {
                 // Only call to AWS while planning, and only when the zones are left to default.
-                match ec2::describe::default_zones(client.ec2(), 2).await {
+                match aws::observe::default_zones(client.ec2(), 2).await {
                     Ok(defaults) if defaults.len() == 2 => {
                         plan.planned.set_attr("availability_zones", strings(&defaults));
                     }
@@ -314,7 +255,8 @@ impl Resource<AwsClients> for NetworkResource {
         for name in attribute::ALL {
             plan.planned.set_attr(name, prior.attr(name).clone());
         }
-        let mut changing: Vec<&str> = Private::decode(request.prior_private)
+        let mut changing: Vec<&str> = PrivateState::decode(request.prior_private)
+            .rest
             .outputs_changed_by_drift
             .iter()
             .filter_map(|name| attribute::ALL.iter().copied().find(|known| known == name))
@@ -346,7 +288,7 @@ impl Resource<AwsClients> for NetworkResource {
         let client = &ctx.client;
         let mut planned = planned.clone();
         if planned.attr("availability_zones").is_unknown() {
-            match ec2::describe::default_zones(client.ec2(), 2).await {
+            match aws::observe::default_zones(client.ec2(), 2).await {
                 Ok(defaults) if defaults.len() == 2 => {
                     planned.set_attr("availability_zones", strings(&defaults));
                 }
@@ -363,15 +305,15 @@ impl Resource<AwsClients> for NetworkResource {
                 }
             }
         }
-        let spec = match spec_of(&planned, client.default_tags()) {
+        let spec = match NetworkSpec::from_value(&planned, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Invalid planned network", problem);
+                diags.error("Invalid planned network", problem.to_string());
                 return Value::Null;
             }
         };
-        *private = Private::default().encode();
-        self.reconcile(client, &spec, None, &[], &planned, ctx, diags, "Creating the network failed").await
+        let owner = start_apply(private);
+        self.converge(client, &spec, &owner, None, &[], &planned, ctx, diags, "Creating the network failed").await
     }
 
     async fn read(
@@ -383,14 +325,14 @@ impl Resource<AwsClients> for NetworkResource {
     ) -> Option<Value> {
         let client = &ctx.client;
         let vpc_id = vpc_id_of(state)?;
-        let spec = match spec_of(state, client.default_tags()) {
+        let spec = match NetworkSpec::from_value(state, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Unreadable network state", problem);
+                diags.error("Unreadable network state", problem.to_string());
                 return Some(state.clone());
             }
         };
-        let snap = match ec2::describe::snapshot(client.ec2(), vpc_id).await {
+        let snap = match aws::observe::observe(client.ec2(), vpc_id).await {
             Ok(Some(snap)) => snap,
             Ok(None) => {
                 tracing::debug!(vpc_id, "network's VPC is gone; removing from state");
@@ -401,14 +343,19 @@ impl Resource<AwsClients> for NetworkResource {
                 return Some(state.clone());
             }
         };
-        let found = drift::detect(&spec, &snap);
-        *private = Private {
-            outputs_changed_by_drift: outputs::outputs_changed_by(&found).into_iter().map(str::to_owned).collect(),
-        }
-        .encode();
+        // A state written before ownership marks adopts the VPC's token, or gets one; the next
+        // apply marks every object with it.
+        let mut owned = PrivateState::decode(private);
+        let owner = owned.owner.clone().or_else(|| import::recover_owner(&snap)).unwrap_or_else(OwnerToken::generate);
+        let found = findings(&spec, &owner, &snap);
+        owned.owner = Some(owner);
+        owned.rest = Private {
+            outputs_changed_by_drift: drift::outputs_changed_by(&found).into_iter().map(str::to_owned).collect(),
+        };
+        *private = owned.encode();
         let mut refreshed = with_outputs(
             state,
-            &outputs::observe(&spec, &snap),
+            &model::outputs(&spec, &snap),
             &found.iter().map(ToString::to_string).collect::<Vec<_>>(),
         );
         // The block itself cannot drift in place; reporting what AWS holds makes a mismatch plan
@@ -426,10 +373,10 @@ impl Resource<AwsClients> for NetworkResource {
     ) -> Value {
         let (prior, planned) = (request.prior, request.planned);
         let client = &ctx.client;
-        let spec = match spec_of(planned, client.default_tags()) {
+        let spec = match NetworkSpec::from_value(planned, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Invalid planned network", problem);
+                diags.error("Invalid planned network", problem.to_string());
                 return prior.clone();
             }
         };
@@ -437,27 +384,27 @@ impl Resource<AwsClients> for NetworkResource {
             diags.error("Network state has no VPC id", "Remove the resource from state and import it by VPC id.");
             return prior.clone();
         };
-        // Keys the configuration used to set and no longer sets (unless a default tag still does).
-        let retired_tags: Vec<String> = prior
-            .attr("tags")
-            .as_map()
-            .map(|tags| {
-                tags.keys()
-                    .filter(|key| !spec.tags.contains_key(*key) && !spec.default_tags.contains_key(*key))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        *private = Private::default().encode();
-        self.reconcile(client, &spec, Some(vpc_id), &retired_tags, planned, ctx, diags, "Updating the network failed")
-            .await
+        let retired_tags = spec.retired_tags(prior);
+        let owner = start_apply(private);
+        self.converge(
+            client,
+            &spec,
+            &owner,
+            Some(vpc_id),
+            &retired_tags,
+            planned,
+            ctx,
+            diags,
+            "Updating the network failed",
+        )
+        .await
     }
 
     async fn delete(&self, ctx: &ResourceContext<AwsClients>, prior: &Value, diags: &mut Diagnostics) {
         let Some(vpc_id) = vpc_id_of(prior) else {
             return;
         };
-        if let Err(error) = ec2::destroy::destroy(ctx.client.ec2(), vpc_id, &ctx.stop).await {
+        if let Err(error) = aws::destroy::destroy(ctx.client.ec2(), vpc_id, &ctx.stop).await {
             diags.error(
                 "Destroying the network failed",
                 format!("{error}. Running destroy again continues where this stopped."),
@@ -469,10 +416,10 @@ impl Resource<AwsClients> for NetworkResource {
         &self,
         ctx: &ResourceContext<AwsClients>,
         id: &str,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        if !id.starts_with("vpc-") || id.len() < 5 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !import::is_vpc_id(id) {
             diags.error(
                 "Invalid import id",
                 format!("{id:?} is not a VPC id; import a retool_network by its VPC id, e.g. vpc-0123456789abcdef0."),
@@ -480,7 +427,7 @@ impl Resource<AwsClients> for NetworkResource {
             return None;
         }
         let client = &ctx.client;
-        let snap = match ec2::describe::snapshot(client.ec2(), id).await {
+        let snap = match aws::observe::observe(client.ec2(), id).await {
             Ok(Some(snap)) => snap,
             Ok(None) => {
                 diags.error("VPC not found", format!("No VPC {id} in region {}.", client.region()));
@@ -491,41 +438,43 @@ impl Resource<AwsClients> for NetworkResource {
                 return None;
             }
         };
-        let spec = match outputs::recover_spec(&snap, client.default_tags()) {
+        let spec = match import::recover_spec(&snap, client.default_tags()) {
             Ok(spec) => spec,
             Err(error) => {
                 diags.error("VPC cannot be imported as a retool_network", error.to_string());
                 return None;
             }
         };
-        let base = Value::object([
-            ("name", Value::string(&spec.name)),
-            ("cidr_block", Value::string(spec.cidr_block.to_string())),
-            ("availability_zones", strings(&spec.availability_zones)),
-            ("nat_gateways", Value::string(spec.nat_mode.as_str())),
-            (
-                "tags",
-                if spec.tags.is_empty() {
-                    Value::Null
-                } else {
-                    Value::map(spec.tags.iter().map(|(key, value)| (key.clone(), Value::string(value))))
-                },
-            ),
-        ]);
-        let found: Vec<String> = drift::detect(&spec, &snap).iter().map(ToString::to_string).collect();
-        Some(with_outputs(&base, &outputs::observe(&spec, &snap), &found))
+        // Import is the one way to take a network over: it adopts the VPC's ownership token, or
+        // makes one that the next apply writes to every object.
+        let owner = import::recover_owner(&snap).unwrap_or_else(OwnerToken::generate);
+        let found: Vec<String> = findings(&spec, &owner, &snap).iter().map(ToString::to_string).collect();
+        *private = PrivateState { owner: Some(owner), rest: Private::default() }.encode();
+        Some(with_outputs(&spec.to_value(), &model::outputs(&spec, &snap), &found))
     }
 }
 
+/// The private state an apply starts from: the instance's ownership token, made now for a first
+/// create (so every object carries it from its first call, and the partial state of a failed
+/// create keeps it) or a state written before ownership marks, and no drift findings.
+fn start_apply(private: &mut Vec<u8>) -> OwnerToken {
+    let mut state = PrivateState::decode(private);
+    let owner = state.owner_or_new();
+    state.rest = Private::default();
+    *private = state.encode();
+    owner
+}
+
 impl NetworkResource {
-    /// Runs the reconcile engine and turns its result into state: on success the planned values
+    /// Runs the converge step and turns its result into state: on success the planned values
     /// with the outputs; on failure whatever exists now (read back), with the error, so
     /// Terraform records every object already made.
     #[allow(clippy::too_many_arguments)]
-    async fn reconcile(
+    async fn converge(
         &self,
         client: &AwsClients,
         spec: &NetworkSpec,
+        owner: &OwnerToken,
         vpc_id: Option<&str>,
         retired_tags: &[String],
         planned: &Value,
@@ -533,9 +482,9 @@ impl NetworkResource {
         diags: &mut Diagnostics,
         failure_summary: &str,
     ) -> Value {
-        match ec2::reconcile::reconcile(client.ec2(), spec, vpc_id, retired_tags, &ctx.stop).await {
+        match aws::converge::converge(client.ec2(), spec, owner, vpc_id, retired_tags, &ctx.stop).await {
             Ok(snap) => {
-                let residual = drift::detect(spec, &snap);
+                let residual = findings(spec, owner, &snap);
                 if !residual.is_empty() {
                     let list: Vec<String> = residual.iter().map(ToString::to_string).collect();
                     diags.warning(
@@ -546,17 +495,23 @@ impl NetworkResource {
                         ),
                     );
                 }
-                with_outputs(planned, &outputs::observe(spec, &snap), &[])
+                with_outputs(planned, &model::outputs(spec, &snap), &[])
             }
             Err(failure) => {
+                if let Some(refused) = failure.refused {
+                    let object = format!("VPC {} ({NETWORK_TAG} = {})", refused.vpc_id, spec.name);
+                    let (summary, detail) = ownership::refusal(&object, &refused.claim, TYPE_NAME, &refused.vpc_id);
+                    diags.error(summary, detail);
+                    return Value::Null;
+                }
                 diags.error(failure_summary, format!("{}. Applying again continues from what exists.", failure.error));
                 let Some(vpc_id) = failure.vpc_id else {
                     return Value::Null;
                 };
-                let (observed, found) = match ec2::describe::snapshot(client.ec2(), &vpc_id).await {
+                let (observed, found) = match aws::observe::observe(client.ec2(), &vpc_id).await {
                     Ok(Some(snap)) => (
-                        outputs::observe(spec, &snap),
-                        drift::detect(spec, &snap).iter().map(ToString::to_string).collect::<Vec<_>>(),
+                        model::outputs(spec, &snap),
+                        findings(spec, owner, &snap).iter().map(ToString::to_string).collect::<Vec<_>>(),
                     ),
                     _ => (NetworkOutputs { vpc_id: Some(vpc_id), ..NetworkOutputs::default() }, Vec::new()),
                 };
@@ -655,36 +610,5 @@ mod tests {
         assert!(!is_append(&two, &zones(&["us-east-1a", "us-east-1c"])));
         assert!(!is_append(&two, &zones(&["us-east-1a"])));
         assert!(!is_append(&two, &Value::unknown()));
-    }
-
-    #[test]
-    fn state_round_trips_through_the_spec() {
-        let state = config(&[
-            ("cidr_block", Value::string("10.1.0.0/16")),
-            ("availability_zones", zones(&["us-east-1a", "us-east-1b"])),
-            ("nat_gateways", Value::string("single")),
-            ("tags", Value::map([("team", Value::string("infra"))])),
-        ]);
-        let defaults = BTreeMap::from([("owner".to_string(), "platform".to_string())]);
-        let spec = spec_of(&state, &defaults).unwrap();
-        assert_eq!(spec.nat_mode, NatMode::Single);
-        assert_eq!(spec.cidr_block.to_string(), "10.1.0.0/16");
-        assert_eq!(spec.tags_for(&desired::Component::Vpc)["owner"], "platform");
-        assert!(spec_of(&config(&[]), &defaults).is_err());
-    }
-
-    #[test]
-    fn outputs_fill_every_computed_attribute() {
-        let outputs = NetworkOutputs {
-            vpc_id: Some("vpc-1".into()),
-            public_subnet_ids: vec!["subnet-1".into()],
-            ..NetworkOutputs::default()
-        };
-        let state = with_outputs(&config(&[]), &outputs, &["x".to_string()]);
-        assert_eq!(state.attr(attribute::ID).as_str(), Some("vpc-1"));
-        assert_eq!(state.attr(attribute::PUBLIC_SUBNET_IDS), &strings(&["subnet-1".into()]));
-        assert_eq!(state.attr(attribute::NAT_GATEWAY_IDS), &Value::list(Vec::new()));
-        assert!(state.attr(attribute::INTERNET_GATEWAY_ID).is_null());
-        assert_eq!(state.attr(DRIFT), &strings(&["x".into()]));
     }
 }

@@ -15,63 +15,50 @@
 //! plans never show whitespace or key-order noise; refresh compares what IAM returns semantically
 //! and reports every difference — an edited policy, a removed boundary, a changed trust policy,
 //! an extra attached policy — in `drift` ([`drift`]); the next apply repairs it ([`iam`]). Names
-//! derive from `name_prefix`, which is also the import id.
+//! derive from `name_prefix`, which is also the import id. Every piece carries the instance's
+//! ownership mark ([`crate::resources::ownership`]): a create refuses pieces it did not make.
 //!
 //! This file reads like the resource's documentation page: schema, validation, plan, then
-//! create/read/update/delete/import.
+//! create/read/update/delete/import. The rest follows the layout every resource shares:
+//! [`model`] (typed configuration, account, outputs and private state), [`desired`] (pure: what
+//! IAM should hold, with the documents in [`documents`]), [`observed`] (an SDK-free picture of
+//! what IAM holds), [`drift`] (how the two differ), [`aws`] (observe, converge, destroy),
+//! [`import`] and [`validators`].
 
+pub mod aws;
 pub mod desired;
 pub mod documents;
 pub mod drift;
-pub mod iam;
+pub mod import;
+pub mod model;
+pub mod observed;
+pub mod validators;
 
-pub mod recover;
-pub mod validation;
+#[cfg(test)]
+mod fixture;
 
 use async_trait::async_trait;
 
 use crate::aws::AwsClients;
+use crate::error::Error;
 use crate::framework::plan_modifiers::{requires_replace, use_state_for_unknown};
 use crate::framework::schema::{Attribute, Block};
 use crate::framework::validators::{each_element, int_between, size_between, unique_elements};
 use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
 use crate::value::{AttributePath, Type, Value};
 
-use desired::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX, Desired};
+use crate::resources::ownership::{self, OwnerToken};
+use desired::Desired;
 use documents::TRUST_POLICY_QUOTA;
-use drift::Observed;
-use validation::{SESSION_MAX, SESSION_MIN};
+use model::{
+    Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX, Private, PrivateState, attribute,
+    recorded_account, with_outputs,
+};
+use validators::{SESSION_MAX, SESSION_MIN};
 
 pub const TYPE_NAME: &str = "retool_permission_boundary";
 /// Most operator principals one trust policy may name (the quota check is the real limit).
 pub const MAX_PRINCIPALS: usize = 20;
-
-/// Computed attribute names.
-pub mod attribute {
-    pub const ID: &str = "id";
-    pub const BOUNDARY_POLICY_ARN: &str = "boundary_policy_arn";
-    pub const WORKLOAD_BOUNDARY_POLICY_ARN: &str = "workload_boundary_policy_arn";
-    pub const MAINTENANCE_ROLE_ARN: &str = "maintenance_role_arn";
-    pub const SETUP_ROLE_ARN: &str = "setup_role_arn";
-    pub const BOUNDARY_POLICY_JSON: &str = "boundary_policy_json";
-    pub const WORKLOAD_BOUNDARY_POLICY_JSON: &str = "workload_boundary_policy_json";
-    pub const MAINTENANCE_POLICY_JSON: &str = "maintenance_policy_json";
-    pub const SETUP_POLICY_JSON: &str = "setup_policy_json";
-    pub const DRIFT: &str = "drift";
-
-    /// Every computed attribute derived from the inputs and the account.
-    pub const DERIVED: [&str; 9] = [
-        ID,
-        BOUNDARY_POLICY_ARN,
-        WORKLOAD_BOUNDARY_POLICY_ARN,
-        MAINTENANCE_ROLE_ARN,
-        SETUP_ROLE_ARN,
-        BOUNDARY_POLICY_JSON,
-        WORKLOAD_BOUNDARY_POLICY_JSON,
-        MAINTENANCE_POLICY_JSON,
-        SETUP_POLICY_JSON,
-    ];
-}
 
 /// The `retool_permission_boundary` resource.
 #[derive(Debug, Default)]
@@ -94,7 +81,9 @@ fn schema() -> Schema {
              VPC peering, transit gateway and VPN attachments, decrypting with customer keys, and every path to more \
              privilege), the workload boundary policy (required on every role the operator creates), the maintenance \
              role and, while `setup_role` is true, the broader setup role. Refresh reports changes made outside \
-             Terraform in `drift`; the next apply repairs them. Import with the `name_prefix`.",
+             Terraform in `drift`; the next apply repairs them. Every role and policy carries a `retool:owner` tag \
+             naming this resource instance; a create refuses roles or policies with its names that another instance (or \
+             a person) made, and says how to import them. Import with the `name_prefix`.",
         )
         .attribute(
             Attribute::new("name_prefix", Type::String)
@@ -105,7 +94,7 @@ fn schema() -> Schema {
                      policy). Roles the operator creates for workloads must also start with `<prefix>-`. Changing it \
                      replaces everything.",
                 )
-                .validator(validation::name_prefix())
+                .validator(validators::name_prefix())
                 .plan_modifier(requires_replace()),
         )
         .attribute(
@@ -118,7 +107,7 @@ fn schema() -> Schema {
                 ))
                 .validator(size_between(1, MAX_PRINCIPALS))
                 .validator(unique_elements())
-                .validator(each_element(validation::principal_arn())),
+                .validator(each_element(validators::principal_arn())),
         )
         .attribute(
             Attribute::new("external_id", Type::String)
@@ -127,7 +116,7 @@ fn schema() -> Schema {
                 .description(
                     "When set, both trust policies require this `sts:ExternalId` on every AssumeRole call.",
                 )
-                .validator(validation::external_id()),
+                .validator(validators::external_id()),
         )
         .attribute(
             Attribute::new("require_mfa", Type::Bool)
@@ -155,7 +144,7 @@ fn schema() -> Schema {
                      delete) but never read; workloads under the workload boundary may read it, and the RDS-managed \
                      master secret (`rds!…`).",
                 )
-                .validator(validation::secrets_prefix()),
+                .validator(validators::secrets_prefix()),
         )
         .attribute(
             Attribute::new("setup_role", Type::Bool)
@@ -213,45 +202,27 @@ fn schema() -> Schema {
     )
 }
 
-// ---------------------------------------------------------------------------------------------
-// Values in and out
-// ---------------------------------------------------------------------------------------------
-
-fn strings(items: &[String]) -> Value {
-    Value::list(items.iter().map(Value::string).collect())
-}
-
-/// `base` (the inputs) with every derived attribute and the drift filled in.
-fn with_outputs(base: &Value, desired: &Desired, drift: &[String]) -> Value {
-    let mut state = base.clone();
-    let json = |document: &crate::aws::iam::PolicyDocument| Value::string(document.to_canonical_json());
-    state.set_attr(attribute::ID, Value::string(&desired.estate.name_prefix));
-    state.set_attr(attribute::BOUNDARY_POLICY_ARN, Value::string(&desired.operator_boundary.arn));
-    state.set_attr(attribute::WORKLOAD_BOUNDARY_POLICY_ARN, Value::string(&desired.workload_boundary.arn));
-    state.set_attr(attribute::MAINTENANCE_ROLE_ARN, Value::string(&desired.maintenance.arn));
-    state.set_attr(attribute::SETUP_ROLE_ARN, desired.setup.as_ref().map_or(Value::Null, |s| Value::string(&s.arn)));
-    state.set_attr(attribute::BOUNDARY_POLICY_JSON, json(&desired.operator_boundary.document));
-    state.set_attr(attribute::WORKLOAD_BOUNDARY_POLICY_JSON, json(&desired.workload_boundary.document));
-    state.set_attr(attribute::MAINTENANCE_POLICY_JSON, json(&desired.maintenance.policy.document));
-    state.set_attr(
-        attribute::SETUP_POLICY_JSON,
-        desired.setup.as_ref().map_or(Value::Null, |s| json(&s.policy.document)),
-    );
-    state.set_attr(attribute::DRIFT, strings(drift));
-    state
-}
-
-/// The account recorded in state (every ARN this resource stores names it).
-fn recorded_account(state: &Value) -> Option<Account> {
-    state.attr(attribute::MAINTENANCE_ROLE_ARN).as_str().and_then(Account::from_arn)
-}
-
 /// The account for `state`: as recorded, else as STS reports the provider's credentials.
-async fn account_for(client: &AwsClients, state: &Value) -> Result<Account, String> {
+async fn account_for(client: &AwsClients, state: &Value) -> Result<Account, Error> {
     match recorded_account(state) {
         Some(account) => Ok(account),
-        None => iam::caller_account(client).await.map_err(|error| error.to_string()),
+        None => aws::caller_account(client).await,
     }
+}
+
+/// The instance's ownership token for an apply: made now for a first create (so every piece
+/// carries it from its first call, and the partial state of a failed create keeps it) or a state
+/// written before ownership marks.
+fn start_apply(private: &mut Vec<u8>) -> OwnerToken {
+    let mut owned = PrivateState::decode(private);
+    let owner = owned.owner_or_new();
+    *private = owned.encode();
+    owner
+}
+
+/// The drift findings as the `drift` attribute holds them.
+fn findings(desired: &Desired, observed: &observed::Observed) -> Vec<String> {
+    drift::detect(desired, observed).iter().map(ToString::to_string).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -306,7 +277,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         let spec = BoundarySpec::from_value(&plan.planned, &default_tags).ok();
         let account = match (recorded_account(request.prior_state), client) {
             (Some(account), _) => Some(account),
-            (None, Some(client)) if spec.is_some() => match iam::caller_account(client).await {
+            (None, Some(client)) if spec.is_some() => match aws::caller_account(client).await {
                 Ok(account) => Some(account),
                 Err(error) => {
                     tracing::warn!(%error, "account unknown while planning; ARNs and documents are known after apply");
@@ -329,7 +300,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         &self,
         ctx: &ResourceContext<AwsClients>,
         request: &ApplyRequest<'_>,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value {
         let planned = request.planned;
@@ -337,45 +308,41 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         let spec = match BoundarySpec::from_value(planned, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Invalid planned permission boundary", problem);
+                diags.error("Invalid planned permission boundary", problem.to_string());
                 return Value::Null;
             }
         };
         let account = match account_for(client, planned).await {
             Ok(account) => account,
             Err(error) => {
-                diags.error("Could not identify the AWS account", error);
+                diags.error("Could not identify the AWS account", error.to_string());
                 return Value::Null;
             }
         };
-        let desired = spec.desired(&account);
+        let owner = start_apply(private);
+        let desired = spec.desired(&account).owned_by(&owner);
         let iam = client.iam();
-        let existing = match iam::observe(&iam, &desired).await {
+        let existing = match aws::observe::observe(iam, &desired).await {
             Ok(observed) => observed,
             Err(error) => {
                 diags.error("Reading IAM failed", error.to_string());
                 return Value::Null;
             }
         };
-        if existing.any_exists() {
-            diags.error(
-                "Operator roles already exist",
-                format!(
-                    "IAM already holds roles or policies named {}-…; import them with `terraform import <address> {}` \
-                     or choose another name_prefix.",
-                    spec.name_prefix, spec.name_prefix
-                ),
-            );
+        // Pieces this instance made (an interrupted create) are resumed; any other is left alone.
+        if let Some((piece, claim)) = existing.not_owned_by(&desired, &owner) {
+            let (summary, detail) = ownership::refusal(&piece, &claim, TYPE_NAME, &spec.name_prefix);
+            diags.error(summary, detail);
             return Value::Null;
         }
-        match iam::converge(&iam, &desired, &Observed::default()).await {
+        match aws::converge::converge(iam, &desired, &existing).await {
             Ok(()) => with_outputs(planned, &desired, &[]),
             Err(error) => {
                 diags.error(
                     "Creating the operator roles failed",
                     format!("{error}. Applying again continues from what exists."),
                 );
-                partial_state(&iam, planned, &desired).await
+                partial_state(iam, planned, &desired).await
             }
         }
     }
@@ -384,31 +351,40 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         &self,
         ctx: &ResourceContext<AwsClients>,
         state: &Value,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let client = &ctx.client;
         let spec = match BoundarySpec::from_value(state, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Unreadable permission boundary state", problem);
+                diags.error("Unreadable permission boundary state", problem.to_string());
                 return Some(state.clone());
             }
         };
         let account = match account_for(client, state).await {
             Ok(account) => account,
             Err(error) => {
-                diags.error("Could not identify the AWS account", error);
+                diags.error("Could not identify the AWS account", error.to_string());
                 return Some(state.clone());
             }
         };
         let desired = spec.desired(&account);
-        match iam::observe(&client.iam(), &desired).await {
+        match aws::observe::observe(client.iam(), &desired).await {
             Ok(observed) if observed.is_gone() => {
                 tracing::debug!(name_prefix = %spec.name_prefix, "operator roles and policies are gone; removing from state");
                 None
             }
-            Ok(observed) => Some(with_outputs(state, &desired, &drift::detect(&desired, &observed))),
+            Ok(observed) => {
+                // A state written before ownership marks adopts the pieces' token, or gets one; the
+                // next apply marks every piece with it.
+                let mut owned = PrivateState::decode(private);
+                let owner = owned.owner.clone().or_else(|| observed.owner()).unwrap_or_else(OwnerToken::generate);
+                owned.owner = Some(owner.clone());
+                *private = owned.encode();
+                let desired = desired.owned_by(&owner);
+                Some(with_outputs(state, &desired, &findings(&desired, &observed)))
+            }
             Err(error) => {
                 diags.error("Refreshing the permission boundary failed", error.to_string());
                 Some(state.clone())
@@ -420,7 +396,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         &self,
         ctx: &ResourceContext<AwsClients>,
         request: &ApplyRequest<'_>,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Value {
         let (prior, planned) = (request.prior, request.planned);
@@ -428,21 +404,22 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         let spec = match BoundarySpec::from_value(planned, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Invalid planned permission boundary", problem);
+                diags.error("Invalid planned permission boundary", problem.to_string());
                 return prior.clone();
             }
         };
         let account = match account_for(client, prior).await {
             Ok(account) => account,
             Err(error) => {
-                diags.error("Could not identify the AWS account", error);
+                diags.error("Could not identify the AWS account", error.to_string());
                 return prior.clone();
             }
         };
-        let desired = spec.desired(&account);
+        let owner = start_apply(private);
+        let desired = spec.desired(&account).owned_by(&owner);
         let iam = client.iam();
-        let result = match iam::observe(&iam, &desired).await {
-            Ok(observed) => iam::converge(&iam, &desired, &observed).await,
+        let result = match aws::observe::observe(iam, &desired).await {
+            Ok(observed) => aws::converge::converge(iam, &desired, &observed).await,
             Err(error) => Err(error),
         };
         match result {
@@ -452,7 +429,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
                     "Updating the operator roles failed",
                     format!("{error}. Applying again continues from what exists."),
                 );
-                partial_state(&iam, planned, &desired).await
+                partial_state(iam, planned, &desired).await
             }
         }
     }
@@ -462,18 +439,18 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         let spec = match BoundarySpec::from_value(prior, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Unreadable permission boundary state", problem);
+                diags.error("Unreadable permission boundary state", problem.to_string());
                 return;
             }
         };
         let account = match account_for(client, prior).await {
             Ok(account) => account,
             Err(error) => {
-                diags.error("Could not identify the AWS account", error);
+                diags.error("Could not identify the AWS account", error.to_string());
                 return;
             }
         };
-        if let Err(error) = iam::destroy(&client.iam(), &spec.desired(&account)).await {
+        if let Err(error) = aws::destroy::destroy(client.iam(), &spec.desired(&account)).await {
             diags.error(
                 "Deleting the operator roles failed",
                 format!("{error}. Running destroy again continues where this stopped."),
@@ -485,10 +462,10 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         &self,
         ctx: &ResourceContext<AwsClients>,
         id: &str,
-        _private: &mut Vec<u8>,
+        private: &mut Vec<u8>,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        if let Some(problem) = validation::name_prefix_problem(id) {
+        if let Some(problem) = validators::name_prefix_problem(id) {
             diags.error(
                 "Invalid import id",
                 format!("Import a retool_permission_boundary by its name_prefix; {id:?} {problem}"),
@@ -496,7 +473,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
             return None;
         }
         let client = &ctx.client;
-        let account = match iam::caller_account(client).await {
+        let account = match aws::caller_account(client).await {
             Ok(account) => account,
             Err(error) => {
                 diags.error("Could not identify the AWS account", error.to_string());
@@ -504,44 +481,42 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
             }
         };
         // The names only depend on the prefix, so any spec with it finds the pieces.
-        let probe = recover::probe_spec(id).desired(&account);
-        let observed = match iam::observe(&client.iam(), &probe).await {
+        let probe = import::probe_spec(id).desired(&account);
+        let observed = match aws::observe::observe(client.iam(), &probe).await {
             Ok(observed) => observed,
             Err(error) => {
                 diags.error("Reading IAM failed", error.to_string());
                 return None;
             }
         };
-        let spec = match recover::spec_from(id, &account, &observed, client.default_tags()) {
+        let spec = match import::spec_from(id, &account, &observed, client.default_tags()) {
             Ok(spec) => spec,
             Err(problem) => {
-                diags.error("Cannot import the operator roles", problem);
+                diags.error("Cannot import the operator roles", problem.to_string());
                 return None;
             }
         };
-        let desired = spec.desired(&account);
-        Some(with_outputs(
-            &recover::inputs_value(&spec, client.default_tags()),
-            &desired,
-            &drift::detect(&desired, &observed),
-        ))
+        // Import is the one way to take the roles over: it adopts their ownership token, or makes
+        // one that the next apply writes to every piece.
+        let owner = observed.owner().unwrap_or_else(OwnerToken::generate);
+        *private = PrivateState { owner: Some(owner.clone()), rest: Private::default() }.encode();
+        let desired = spec.desired(&account).owned_by(&owner);
+        Some(with_outputs(&spec.to_value(client.default_tags()), &desired, &findings(&desired, &observed)))
     }
 }
 
 /// After a failed apply: the planned inputs with what exists now described in `drift`, so the
 /// next plan repairs it; null when nothing was made.
 async fn partial_state(iam: &aws_sdk_iam::Client, planned: &Value, desired: &Desired) -> Value {
-    match iam::observe(iam, desired).await {
+    match aws::observe::observe(iam, desired).await {
         Ok(observed) if observed.is_gone() => Value::Null,
-        Ok(observed) => with_outputs(planned, desired, &drift::detect(desired, &observed)),
+        Ok(observed) => with_outputs(planned, desired, &findings(desired, &observed)),
         Err(_) => with_outputs(planned, desired, &["the last apply failed before IAM could be read back".to_owned()]),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::framework::validate::validate_block;
 
@@ -640,36 +615,5 @@ mod tests {
             ("max_session_duration", Value::unknown()),
         ]);
         assert_eq!(validate(&unknown), Vec::<String>::new());
-    }
-
-    fn planned(setup_role: bool) -> Value {
-        config(&[
-            ("external_id", Value::Null),
-            ("require_mfa", Value::Bool(true)),
-            ("max_session_duration", Value::number_i64(43200)),
-            ("secrets_prefix", Value::string("retool/")),
-            ("setup_role", Value::Bool(setup_role)),
-            ("tags", Value::Null),
-        ])
-    }
-
-    #[test]
-    fn outputs_fill_every_derived_attribute_and_follow_setup_role() {
-        let account = Account { partition: "aws".into(), account_id: "111122223333".into() };
-        for setup_role in [true, false] {
-            let spec = BoundarySpec::from_value(&planned(setup_role), &BTreeMap::new()).expect("spec");
-            let state = with_outputs(&planned(setup_role), &spec.desired(&account), &[]);
-            assert_eq!(state.attr(attribute::ID).as_str(), Some("acme"));
-            assert_eq!(
-                state.attr(attribute::MAINTENANCE_ROLE_ARN).as_str(),
-                Some("arn:aws:iam::111122223333:role/acme-maintenance")
-            );
-            assert_eq!(state.attr(attribute::SETUP_ROLE_ARN).is_null(), !setup_role);
-            assert_eq!(state.attr(attribute::SETUP_POLICY_JSON).is_null(), !setup_role);
-            let boundary = state.attr(attribute::BOUNDARY_POLICY_JSON).as_str().expect("json");
-            assert!(crate::aws::iam::PolicyDocument::parse(boundary).is_ok());
-            assert_eq!(state.attr(attribute::DRIFT), &Value::list(Vec::new()));
-            assert_eq!(recorded_account(&state), Some(account.clone()));
-        }
     }
 }

@@ -1,4 +1,4 @@
-//! Refresh: one batch of Describe calls, all filtered by the VPC id, turned into a
+//! Observe: one batch of Describe calls, all filtered by the VPC id, turned into a
 //! [`NetworkSnapshot`]. Eight calls per refresh however many zones the network spans: the VPC, its
 //! two DNS attributes, subnets, route tables, attached internet gateways, NAT gateways (whose
 //! addresses carry the egress IPs) and security groups. After the VPC call the other seven run
@@ -6,22 +6,15 @@
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ec2::types::{self as ec2, Filter, VpcAttributeName};
+use aws_sdk_ec2::types::{self as ec2, VpcAttributeName};
 
+use super::{filter, tag_map};
 use crate::error::Error;
 use crate::resources::network::desired::{COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, RuleSource};
-use crate::resources::network::snapshot::*;
-
-pub(super) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
-    values.into_iter().fold(Filter::builder().name(name), |builder, value| builder.values(value)).build()
-}
-
-pub(super) fn tags_of(tags: &[ec2::Tag]) -> Tags {
-    tags.iter().filter_map(|tag| Some((tag.key()?.to_owned(), tag.value().unwrap_or_default().to_owned()))).collect()
-}
+use crate::resources::network::observed::*;
 
 /// Everything about the network in VPC `vpc_id`; `None` when the VPC does not exist.
-pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapshot>, Error> {
+pub async fn observe(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapshot>, Error> {
     let vpcs = ec2
         .describe_vpcs()
         .filters(filter("vpc-id", [vpc_id]))
@@ -71,24 +64,28 @@ pub async fn snapshot(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsh
     let snapshot = NetworkSnapshot {
         vpc: VpcState {
             id: vpc_id.to_owned(),
-            cidr_block: vpc.cidr_block().unwrap_or_default().to_owned(),
+            cidr_block: required(vpc.cidr_block(), "DescribeVpcs", "Vpc.CidrBlock")?,
             dns_support,
             dns_hostnames,
-            tags: tags_of(vpc.tags()),
+            tags: tag_map(vpc.tags()),
         },
-        subnets: subnets.iter().filter_map(subnet_state).collect(),
+        subnets: subnets.iter().map(subnet_state).collect::<Result<_, _>>()?,
         internet_gateways: internet_gateways
             .iter()
-            .filter_map(|gateway| {
-                Some(InternetGatewayState {
-                    id: gateway.internet_gateway_id()?.to_owned(),
-                    tags: tags_of(gateway.tags()),
+            .map(|gateway| {
+                Ok(InternetGatewayState {
+                    id: required(
+                        gateway.internet_gateway_id(),
+                        "DescribeInternetGateways",
+                        "InternetGateway.InternetGatewayId",
+                    )?,
+                    tags: tag_map(gateway.tags()),
                 })
             })
-            .collect(),
-        nat_gateways: nat_gateways.iter().filter_map(nat_gateway_state).collect(),
-        route_tables: route_tables.iter().filter_map(route_table_state).collect(),
-        security_groups: security_groups.iter().filter_map(security_group_state).collect(),
+            .collect::<Result<_, Error>>()?,
+        nat_gateways: nat_gateways.iter().map(nat_gateway_state).collect::<Result<_, _>>()?,
+        route_tables: route_tables.iter().map(route_table_state).collect::<Result<_, _>>()?,
+        security_groups: security_groups.iter().map(security_group_state).collect::<Result<_, _>>()?,
     };
     tracing::debug!(
         vpc_id,
@@ -131,27 +128,34 @@ where
     pages.await.map_err(|error| Error::from_sdk(operation, error))
 }
 
-fn subnet_state(subnet: &ec2::Subnet) -> Option<SubnetState> {
-    Some(SubnetState {
-        id: subnet.subnet_id()?.to_owned(),
-        cidr_block: subnet.cidr_block().unwrap_or_default().to_owned(),
-        availability_zone: subnet.availability_zone().unwrap_or_default().to_owned(),
+/// A field AWS always returns, or the error that says it did not.
+pub(super) fn required(value: Option<&str>, operation: &'static str, field: &'static str) -> Result<String, Error> {
+    value.map(str::to_owned).ok_or(Error::missing(operation, field))
+}
+
+fn subnet_state(subnet: &ec2::Subnet) -> Result<SubnetState, Error> {
+    const CALL: &str = "DescribeSubnets";
+    Ok(SubnetState {
+        id: required(subnet.subnet_id(), CALL, "Subnet.SubnetId")?,
+        cidr_block: required(subnet.cidr_block(), CALL, "Subnet.CidrBlock")?,
+        availability_zone: required(subnet.availability_zone(), CALL, "Subnet.AvailabilityZone")?,
         map_public_ip_on_launch: subnet.map_public_ip_on_launch().unwrap_or(false),
-        tags: tags_of(subnet.tags()),
+        tags: tag_map(subnet.tags()),
     })
 }
 
-fn nat_gateway_state(nat: &ec2::NatGateway) -> Option<NatGatewayState> {
-    let status = match nat.state()? {
+fn nat_gateway_state(nat: &ec2::NatGateway) -> Result<NatGatewayState, Error> {
+    const CALL: &str = "DescribeNatGateways";
+    let status = match nat.state().ok_or(Error::missing(CALL, "NatGateway.State"))? {
         ec2::NatGatewayState::Pending => NatStatus::Pending,
         ec2::NatGatewayState::Available => NatStatus::Available,
         ec2::NatGatewayState::Failed => NatStatus::Failed,
         ec2::NatGatewayState::Deleting => NatStatus::Deleting,
         _ => NatStatus::Deleted,
     };
-    Some(NatGatewayState {
-        id: nat.nat_gateway_id()?.to_owned(),
-        subnet_id: nat.subnet_id().unwrap_or_default().to_owned(),
+    Ok(NatGatewayState {
+        id: required(nat.nat_gateway_id(), CALL, "NatGateway.NatGatewayId")?,
+        subnet_id: required(nat.subnet_id(), CALL, "NatGateway.SubnetId")?,
         status,
         addresses: nat
             .nat_gateway_addresses()
@@ -161,11 +165,12 @@ fn nat_gateway_state(nat: &ec2::NatGateway) -> Option<NatGatewayState> {
                 public_ip: address.public_ip().map(str::to_owned),
             })
             .collect(),
-        tags: tags_of(nat.tags()),
+        tags: tag_map(nat.tags()),
     })
 }
 
-fn route_table_state(table: &ec2::RouteTable) -> Option<RouteTableState> {
+fn route_table_state(table: &ec2::RouteTable) -> Result<RouteTableState, Error> {
+    const CALL: &str = "DescribeRouteTables";
     let live = |association: &&ec2::RouteTableAssociation| {
         association.association_state().and_then(|state| state.state()).is_none_or(|state| {
             matches!(
@@ -174,31 +179,37 @@ fn route_table_state(table: &ec2::RouteTable) -> Option<RouteTableState> {
             )
         })
     };
-    Some(RouteTableState {
-        id: table.route_table_id()?.to_owned(),
+    Ok(RouteTableState {
+        id: required(table.route_table_id(), CALL, "RouteTable.RouteTableId")?,
         main: table.associations().iter().filter(live).any(|association| association.main() == Some(true)),
-        routes: table.routes().iter().filter_map(route_state).collect(),
+        routes: table.routes().iter().map(route_state).collect::<Result<_, _>>()?,
+        // Subnet associations only: the main table's and gateway associations name no subnet.
         associations: table
             .associations()
             .iter()
             .filter(live)
-            .filter_map(|association| {
-                Some(AssociationState {
-                    id: association.route_table_association_id()?.to_owned(),
-                    subnet_id: association.subnet_id()?.to_owned(),
+            .filter_map(|association| association.subnet_id().map(|subnet_id| (association, subnet_id)))
+            .map(|(association, subnet_id)| {
+                Ok(AssociationState {
+                    id: required(
+                        association.route_table_association_id(),
+                        CALL,
+                        "RouteTableAssociation.RouteTableAssociationId",
+                    )?,
+                    subnet_id: subnet_id.to_owned(),
                 })
             })
-            .collect(),
-        tags: tags_of(table.tags()),
+            .collect::<Result<_, Error>>()?,
+        tags: tag_map(table.tags()),
     })
 }
 
-fn route_state(route: &ec2::Route) -> Option<RouteState> {
-    let destination = route
-        .destination_cidr_block()
-        .or(route.destination_ipv6_cidr_block())
-        .or(route.destination_prefix_list_id())?
-        .to_owned();
+fn route_state(route: &ec2::Route) -> Result<RouteState, Error> {
+    let destination = required(
+        route.destination_cidr_block().or(route.destination_ipv6_cidr_block()).or(route.destination_prefix_list_id()),
+        "DescribeRouteTables",
+        "Route.DestinationCidrBlock",
+    )?;
     let target = match (route.gateway_id(), route.nat_gateway_id()) {
         (Some("local"), _) => RouteTarget::Local,
         (Some(gateway), _) if gateway.starts_with("igw-") => RouteTarget::InternetGateway(gateway.to_owned()),
@@ -221,21 +232,27 @@ fn route_state(route: &ec2::Route) -> Option<RouteState> {
             .to_owned(),
         ),
     };
-    Some(RouteState { destination, target })
+    Ok(RouteState { destination, target })
 }
 
-fn security_group_state(group: &ec2::SecurityGroup) -> Option<SecurityGroupState> {
-    Some(SecurityGroupState {
-        id: group.group_id()?.to_owned(),
-        name: group.group_name().unwrap_or_default().to_owned(),
-        ingress: group.ip_permissions().iter().flat_map(ingress_rules).collect(),
-        tags: tags_of(group.tags()),
+fn security_group_state(group: &ec2::SecurityGroup) -> Result<SecurityGroupState, Error> {
+    const CALL: &str = "DescribeSecurityGroups";
+    let mut ingress = Vec::new();
+    for permission in group.ip_permissions() {
+        ingress.extend(ingress_rules(permission)?);
+    }
+    Ok(SecurityGroupState {
+        id: required(group.group_id(), CALL, "SecurityGroup.GroupId")?,
+        name: required(group.group_name(), CALL, "SecurityGroup.GroupName")?,
+        ingress,
+        tags: tag_map(group.tags()),
     })
 }
 
 /// Splits one AWS permission (several sources) into atomic rules.
-pub(super) fn ingress_rules(permission: &ec2::IpPermission) -> Vec<IngressRule> {
-    let protocol = permission.ip_protocol().unwrap_or("-1");
+pub(super) fn ingress_rules(permission: &ec2::IpPermission) -> Result<Vec<IngressRule>, Error> {
+    let protocol =
+        permission.ip_protocol().ok_or(Error::missing("DescribeSecurityGroups", "IpPermission.IpProtocol"))?;
     let sources = permission
         .ip_ranges()
         .iter()
@@ -258,14 +275,15 @@ pub(super) fn ingress_rules(permission: &ec2::IpPermission) -> Vec<IngressRule> 
                 .iter()
                 .filter_map(|pair| pair.group_id().map(|id| RuleSource::SecurityGroup(id.to_owned()))),
         );
-    sources
+    Ok(sources
         .map(|source| IngressRule::normalized(protocol, permission.from_port(), permission.to_port(), source))
-        .collect()
+        .collect())
 }
 
-/// The VPC a network called `name` created earlier, found by its tags (so a create that was
-/// interrupted after the VPC existed resumes with it instead of making a second one).
-pub async fn find_vpc_by_name(ec2: &Client, name: &str) -> Result<Option<String>, Error> {
+/// The VPCs that carry the name tag of a network called `name`, with their tags: the one this
+/// instance created earlier (a create interrupted after the VPC existed resumes with it), or
+/// another's, which a create must leave alone.
+pub async fn vpcs_named(ec2: &Client, name: &str) -> Result<Vec<(String, Tags)>, Error> {
     let found = ec2
         .describe_vpcs()
         .filters(filter(&format!("tag:{NETWORK_TAG}"), [name]))
@@ -273,7 +291,14 @@ pub async fn find_vpc_by_name(ec2: &Client, name: &str) -> Result<Option<String>
         .send()
         .await
         .map_err(|error| Error::from_sdk("DescribeVpcs", error))?;
-    Ok(found.vpcs().iter().find_map(|vpc| vpc.vpc_id()).map(str::to_owned))
+    found
+        .vpcs()
+        .iter()
+        .map(|vpc| {
+            let id = vpc.vpc_id().ok_or_else(|| Error::missing("DescribeVpcs", "Vpc.VpcId"))?;
+            Ok((id.to_owned(), tag_map(vpc.tags())))
+        })
+        .collect()
 }
 
 /// The first `count` availability zones of the region, by name: the default for
@@ -289,8 +314,8 @@ pub async fn default_zones(ec2: &Client, count: usize) -> Result<Vec<String>, Er
         .availability_zones()
         .iter()
         .filter(|zone| zone.zone_type().is_none_or(|kind| kind == "availability-zone"))
-        .filter_map(|zone| zone.zone_name().map(str::to_owned))
-        .collect();
+        .map(|zone| required(zone.zone_name(), "DescribeAvailabilityZones", "AvailabilityZone.ZoneName"))
+        .collect::<Result<_, _>>()?;
     names.sort();
     names.truncate(count);
     Ok(names)

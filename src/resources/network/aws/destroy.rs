@@ -10,26 +10,23 @@
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::NatGatewayState;
 
-use super::describe::{filter, snapshot};
+use super::filter;
+use super::observe::{observe, required};
+use crate::aws::absent_if_missing;
 use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
 use crate::error::Error;
-use crate::resources::network::desired::RuleSource;
-use crate::resources::network::desired::VPC_TAG;
-use crate::resources::network::snapshot::{NatStatus, NetworkSnapshot};
+use crate::resources::network::desired::{RuleSource, VPC_TAG};
+use crate::resources::network::observed::{NatStatus, NetworkSnapshot};
 use crate::stop::StopSignal;
 
-/// Treats "not found" as success.
+/// Success when the object was already gone (the one not-found rule of [`crate::aws`]).
 fn gone_is_fine<T>(result: Result<T, Error>) -> Result<(), Error> {
-    match result {
-        Ok(_) => Ok(()),
-        Err(error) if error.is_not_found() => Ok(()),
-        Err(error) => Err(error),
-    }
+    absent_if_missing(result).map(|_| ())
 }
 
 /// Deletes the network in VPC `vpc_id` and everything in it.
 pub async fn destroy(ec2: &Client, vpc_id: &str, stop: &StopSignal) -> Result<(), Error> {
-    let Some(snap) = snapshot(ec2, vpc_id).await? else {
+    let Some(snap) = observe(ec2, vpc_id).await? else {
         tracing::debug!(vpc_id, "VPC already gone");
         return release_tagged_addresses(ec2, vpc_id, &[]).await;
     };
@@ -115,13 +112,10 @@ pub async fn wait_until_deleted(ec2: &Client, ids: &[String], stop: &StopSignal)
             .iter()
             .filter(|nat| !matches!(nat.state(), Some(NatGatewayState::Deleted) | Some(NatGatewayState::Failed)))
             .map(|nat| {
-                format!(
-                    "{} {}",
-                    nat.nat_gateway_id().unwrap_or_default(),
-                    nat.state().map(|s| s.as_str()).unwrap_or("unknown")
-                )
+                let id = required(nat.nat_gateway_id(), "DescribeNatGateways", "NatGateway.NatGatewayId")?;
+                Ok(format!("{id} {}", nat.state().map(|s| s.as_str()).unwrap_or("in an unknown state")))
             })
-            .collect();
+            .collect::<Result<_, Error>>()?;
         Ok(if remaining.is_empty() { Poll::Ready(()) } else { Poll::Pending(remaining.join(", ")) })
     })
     .await
@@ -148,8 +142,11 @@ async fn release_tagged_addresses(ec2: &Client, vpc_id: &str, also: &[String]) -
         .send()
         .await
         .map_err(|error| Error::from_sdk("DescribeAddresses", error))?;
-    let mut allocations: Vec<String> =
-        tagged.addresses().iter().filter_map(|address| address.allocation_id()).map(str::to_owned).collect();
+    let mut allocations: Vec<String> = tagged
+        .addresses()
+        .iter()
+        .map(|address| required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId"))
+        .collect::<Result<_, _>>()?;
     allocations.extend(also.iter().cloned());
     allocations.sort_unstable();
     allocations.dedup();

@@ -1,28 +1,24 @@
-//! The EC2 side of `retool_network`: refresh ([`describe`]), the reconcile engine that creates,
-//! updates and repairs ([`reconcile`]), and teardown ([`destroy`]). Everything here talks to AWS;
-//! every decision about *what* should exist comes from the pure modules next door.
+//! The EC2 side of `retool_network`, in the three steps every resource has: [`observe`] (one
+//! batch of Describe calls → the SDK-free [`super::observed::NetworkSnapshot`]), [`converge`] (the
+//! engine that creates, updates and repairs) and [`destroy`]. Everything here talks to AWS; every
+//! decision about *what* should exist comes from the pure modules next door.
 
-pub mod describe;
+pub mod converge;
 pub mod destroy;
-pub mod reconcile;
+pub mod observe;
 
-use std::collections::BTreeMap;
-
-use aws_sdk_ec2::types::{
-    IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, Tag, TagSpecification, UserIdGroupPair,
-};
+use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
 
 use super::desired::{IngressRule, RuleSource};
 
-/// Tags in the SDK's shape.
-fn aws_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
+/// An EC2 filter on `name` matching any of `values`.
+pub(super) fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Filter {
+    values.into_iter().fold(Filter::builder().name(name), |builder, value| builder.values(value)).build()
 }
 
-/// Tags applied by the create call itself, so no object ever exists untagged (and a resumed create
-/// can recognise it).
-fn tagging(resource: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
-    TagSpecification::builder().resource_type(resource).set_tags(Some(aws_tags(tags))).build()
+/// An EC2 tag list as the sorted map the rest of the resource works with.
+pub(super) fn tag_map(tags: &[aws_sdk_ec2::types::Tag]) -> crate::aws::Tags {
+    crate::aws::tags::tag_map(tags.iter().map(|tag| (tag.key(), tag.value())))
 }
 
 /// One atomic rule as the permission AWS authorizes or revokes.
@@ -53,7 +49,7 @@ mod tests {
             IngressRule::normalized("udp", Some(53), Some(53), RuleSource::Ipv6Cidr("::/0".into())),
             IngressRule::normalized("tcp", Some(443), Some(443), RuleSource::PrefixList("pl-1".into())),
         ] {
-            assert_eq!(describe::ingress_rules(&permission(&rule)), [rule]);
+            assert_eq!(observe::ingress_rules(&permission(&rule)), Ok(vec![rule]));
         }
     }
 }

@@ -8,11 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::value::Value;
-
-use super::desired::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX};
-use super::drift::Observed;
+use super::model::{Account, BoundarySpec, DEFAULT_MAX_SESSION, DEFAULT_SECRETS_PREFIX};
+use super::observed::Observed;
 use crate::aws::iam::policy::{PolicyDocument, Principal, Resources};
+use crate::error::Error;
+use crate::resources::ownership::OWNER_TAG;
 
 /// A spec with only the prefix meaningful: enough to name (and so find) every piece.
 pub fn probe_spec(name_prefix: &str) -> BoundarySpec {
@@ -28,17 +28,25 @@ pub fn probe_spec(name_prefix: &str) -> BoundarySpec {
     }
 }
 
+/// Why what IAM holds cannot be imported.
+fn invalid(problem: impl Into<String>) -> Error {
+    Error::Invalid(problem.into())
+}
+
 /// The spec whose desired state is what `observed` holds, as far as IAM records it.
 pub fn spec_from(
     name_prefix: &str,
     account: &Account,
     observed: &Observed,
     default_tags: &BTreeMap<String, String>,
-) -> Result<BoundarySpec, String> {
+) -> Result<BoundarySpec, Error> {
     let role = observed.maintenance_role.as_ref().ok_or_else(|| {
-        format!("no role {name_prefix}-maintenance in account {}; nothing to import", account.account_id)
+        invalid(format!("no role {name_prefix}-maintenance in account {}; nothing to import", account.account_id))
     })?;
-    let trust = role.trust.as_ref().ok_or("the maintenance role's trust policy cannot be read")?;
+    let trust = role.trust.as_ref().ok_or_else(|| invalid("the maintenance role's trust policy cannot be read"))?;
+    let max_session_duration = role
+        .max_session_duration
+        .ok_or_else(|| invalid("the maintenance role's maximum session duration cannot be read"))?;
     let (operator_principal_arns, external_id, require_mfa) = trust_inputs(trust)?;
     let secrets_prefix = observed
         .maintenance_policy
@@ -51,14 +59,15 @@ pub fn spec_from(
         operator_principal_arns,
         external_id,
         require_mfa,
-        max_session_duration: role.max_session_duration.unwrap_or(3600),
+        max_session_duration,
         secrets_prefix,
         setup_role: observed.setup_role.is_some(),
-        // Tags that only repeat the provider's default_tags belong to the provider, not here.
+        // Tags that only repeat the provider's default_tags belong to the provider, not here; the
+        // ownership mark belongs to the instance (its private state).
         tags: role
             .tags
             .iter()
-            .filter(|(key, value)| default_tags.get(*key) != Some(*value))
+            .filter(|(key, value)| default_tags.get(*key) != Some(*value) && key.as_str() != OWNER_TAG)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
     }
@@ -74,44 +83,19 @@ impl BoundarySpec {
     }
 }
 
-/// The configuration's attributes for `spec` (its `tags` without the provider's defaults).
-pub fn inputs_value(spec: &BoundarySpec, default_tags: &BTreeMap<String, String>) -> Value {
-    let own_tags: BTreeMap<&String, &String> =
-        spec.tags.iter().filter(|(key, value)| default_tags.get(*key) != Some(*value)).collect();
-    Value::object([
-        ("name_prefix", Value::string(&spec.name_prefix)),
-        ("operator_principal_arns", Value::list(spec.operator_principal_arns.iter().map(Value::string).collect())),
-        ("external_id", spec.external_id.as_ref().map_or(Value::Null, Value::string)),
-        ("require_mfa", Value::Bool(spec.require_mfa)),
-        ("max_session_duration", Value::number_i64(i64::from(spec.max_session_duration))),
-        ("secrets_prefix", Value::string(&spec.secrets_prefix)),
-        ("setup_role", Value::Bool(spec.setup_role)),
-        (
-            "tags",
-            if own_tags.is_empty() {
-                Value::Null
-            } else {
-                Value::map(own_tags.into_iter().map(|(key, value)| (key.clone(), Value::string(value))))
-            },
-        ),
-    ])
-}
-
 /// Principals, external id and MFA requirement of an operator trust policy.
-fn trust_inputs(trust: &PolicyDocument) -> Result<(Vec<String>, Option<String>, bool), String> {
+fn trust_inputs(trust: &PolicyDocument) -> Result<(Vec<String>, Option<String>, bool), Error> {
     let statement = trust
         .statements
         .iter()
         .find(|statement| statement.principal.is_some())
-        .ok_or("the maintenance role's trust policy names no principal")?;
-    let principals = match &statement.principal {
-        Some(Principal::Typed(kinds)) => {
-            kinds.get("AWS").map(|arns| arns.iter().cloned().collect()).unwrap_or_default()
-        }
+        .ok_or_else(|| invalid("the maintenance role's trust policy names no principal"))?;
+    let principals: Vec<String> = match &statement.principal {
+        Some(Principal::Typed(kinds)) => kinds.get("AWS").into_iter().flatten().cloned().collect(),
         _ => Vec::new(),
     };
     if principals.is_empty() {
-        return Err("the maintenance role's trust policy names no IAM principal".into());
+        return Err(invalid("the maintenance role's trust policy names no IAM principal"));
     }
     let condition = |operator: &str, key: &str| statement.conditions.get(operator).and_then(|keys| keys.get(key));
     let external_id = condition("StringEquals", "sts:ExternalId").and_then(|values| values.iter().next().cloned());
@@ -137,12 +121,15 @@ fn secrets_prefix_in(document: &PolicyDocument, account: &Account) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::permission_boundary::drift::{ObservedPolicy, ObservedRole};
+    use crate::resources::ownership::OwnerToken;
+    use crate::resources::permission_boundary::fixture;
+    use crate::resources::permission_boundary::observed::{ObservedPolicy, ObservedRole};
+    use crate::value::Value;
     use std::collections::BTreeSet;
 
     #[test]
     fn import_recovers_the_spec_that_built_the_estate() {
-        let account = Account { partition: "aws".into(), account_id: "111122223333".into() };
+        let account = fixture::account();
         let defaults = BTreeMap::from([("owner".to_owned(), "platform".to_owned())]);
         let original = BoundarySpec {
             name_prefix: "acme".into(),
@@ -160,11 +147,11 @@ mod tests {
                 ("team".to_owned(), "infra".to_owned()),
             ]),
         };
-        let desired = original.desired(&account);
+        let desired = original.desired(&account).owned_by(&OwnerToken::generate());
         let observed = Observed {
             maintenance_policy: Some(ObservedPolicy {
                 document: Some(desired.maintenance.policy.document.clone()),
-                tags: original.tags.clone(),
+                tags: desired.tags.clone(),
             }),
             maintenance_role: Some(ObservedRole {
                 trust: Some(desired.maintenance.trust.clone()),
@@ -172,20 +159,20 @@ mod tests {
                 max_session_duration: Some(7200),
                 attached_policy_arns: BTreeSet::new(),
                 inline_policy_names: BTreeSet::new(),
-                tags: original.tags.clone(),
+                tags: desired.tags.clone(),
             }),
             ..Observed::default()
         };
         let recovered = spec_from("acme", &account, &observed, &defaults).expect("recovered");
         assert_eq!(recovered, original);
-        let inputs = inputs_value(&recovered, &defaults);
+        let inputs = recovered.to_value(&defaults);
         assert_eq!(inputs.attr("tags"), &Value::map([("team", Value::string("infra"))]));
         assert_eq!(BoundarySpec::from_value(&inputs, &defaults).expect("round trip"), original);
     }
 
     #[test]
     fn nothing_to_import_is_an_error() {
-        let account = Account { partition: "aws".into(), account_id: "111122223333".into() };
+        let account = fixture::account();
         assert!(spec_from("acme", &account, &Observed::default(), &BTreeMap::new()).is_err());
     }
 }

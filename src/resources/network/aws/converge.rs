@@ -1,84 +1,114 @@
-//! The reconcile engine: one routine for create, update and drift repair.
+//! Converge: one routine for create, update and drift repair.
 //!
 //! It compares what exists (a fresh snapshot) with what the configuration wants and makes the
 //! difference, in dependency order: VPC and its DNS settings, internet gateway, subnets, Elastic
 //! IPs and NAT gateways (waiting until available), route tables with their routes and subnet
 //! associations, security groups and their rules; then removes NAT gateways that are no longer
-//! wanted, once no route uses them. Create is reconcile from nothing; an update or a repair is
-//! reconcile from what is there.
+//! wanted, once no route uses them. Create is converging from nothing; an update or a repair is
+//! converging from what is there.
 //!
-//! Every object is created with its tags in the same call, and pieces are found by those tags
+//! Every object is created with its tags in the same call, among them the instance's ownership
+//! mark (`retool:owner`, see [`crate::resources::ownership`]), and pieces are found by those tags
 //! before anything is created, so running the engine again after a failure finishes the job
-//! without duplicates. NAT gateways also carry a client token, which makes the SDK's own retries
-//! of `CreateNatGateway` idempotent.
+//! without duplicates. A VPC that carries the network's name but not this instance's mark is never
+//! taken over: the engine stops before touching anything ([`Unfinished::refused`]). NAT gateways also
+//! carry a client token, which makes the SDK's own retries of `CreateNatGateway` idempotent.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, NatGatewayState, ResourceType, Tag};
 
-use super::describe::{self, filter, snapshot};
-use super::{aws_tags, permission, tagging};
+use super::observe::{self, observe, required};
+use super::{destroy, filter, permission, tag_map};
+use crate::aws::tags::{ec2_tagging, ec2_tags, tag_changes};
 use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
 use crate::error::Error;
 use crate::framework::StopSignal;
 use crate::resources::network::desired::{
-    COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, NetworkSpec, VPC_TAG, cluster_ingress, database_ingress,
+    COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, VPC_TAG, cluster_ingress, database_ingress,
 };
 use crate::resources::network::drift::DEFAULT_ROUTE;
-use crate::resources::network::snapshot::{NatStatus, NetworkSnapshot, RouteTarget, Tags};
+use crate::resources::network::model::NetworkSpec;
+use crate::resources::network::observed::{NatStatus, NetworkSnapshot, RouteTarget, Tags};
+use crate::resources::ownership::{Claim, OWNER_TAG, OwnerToken};
 
-/// A reconcile that stopped part-way: the error, and the VPC if one exists by then (from which
-/// the caller reads back the partial state).
+/// A converge that did not finish: the error, and the VPC if this instance has one by then (from
+/// which the caller reads back the partial state it records).
 #[derive(Debug)]
-pub struct Failure {
+pub struct Unfinished {
+    /// The network's VPC, when it exists; never a VPC of another instance.
     pub vpc_id: Option<String>,
     pub error: Error,
+    /// Set when a create found a VPC with the network's name that this instance did not make; the
+    /// engine touched nothing.
+    pub refused: Option<Refused>,
 }
 
-/// Brings the network in AWS to `spec`. `vpc_id` is the network's VPC when it is known (update,
-/// repair); without it the VPC is looked up by tag, then created. `retired_tags` are tag keys
-/// the configuration used to set and no longer does, removed from every object. Returns the
-/// snapshot taken after the last change.
-pub async fn reconcile(
+/// A VPC that carries the network's name but not this instance's ownership mark.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub vpc_id: String,
+    pub claim: Claim,
+}
+
+/// Brings the network in AWS to `spec`, every object marked as `owner`'s. `vpc_id` is the
+/// network's VPC when it is known (update, repair); without it the VPC is looked up by its name
+/// tag and resumed when `owner` made it (refused when someone else did), else created.
+/// `retired_tags` are tag keys the configuration used to set and no longer does, removed from
+/// every object. Returns the snapshot taken after the last change.
+pub async fn converge(
     ec2: &Client,
     spec: &NetworkSpec,
+    owner: &OwnerToken,
     vpc_id: Option<&str>,
     retired_tags: &[String],
     stop: &StopSignal,
-) -> Result<NetworkSnapshot, Failure> {
+) -> Result<NetworkSnapshot, Unfinished> {
     let vpc_id = match vpc_id {
         Some(id) => id.to_owned(),
-        None => ensure_vpc(ec2, spec).await.map_err(|error| Failure { vpc_id: None, error })?,
+        None => ensure_vpc(ec2, spec, owner).await?,
     };
-    let run = Run { ec2, spec, vpc_id: &vpc_id, retired_tags, stop };
-    run.all().await.map_err(|error| Failure { vpc_id: Some(vpc_id.clone()), error })
+    let run = Run { ec2, spec, owner, vpc_id: &vpc_id, retired_tags, stop };
+    run.all().await.map_err(|error| Unfinished { vpc_id: Some(vpc_id.clone()), error, refused: None })
 }
 
-async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec) -> Result<String, Error> {
-    if let Some(id) = describe::find_vpc_by_name(ec2, &spec.name).await? {
+/// The network's VPC: the one `owner` made earlier (a create interrupted after the VPC existed
+/// resumes with it), else a new one; a VPC with the name that another instance made, or that
+/// nobody marked, is refused.
+async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec, owner: &OwnerToken) -> Result<String, Unfinished> {
+    let failed = |error| Unfinished { vpc_id: None, error, refused: None };
+    let named = observe::vpcs_named(ec2, &spec.name).await.map_err(failed)?;
+    if let Some((id, _)) = named.iter().find(|(_, tags)| owner.claim(tags).is_ours()) {
         tracing::debug!(vpc_id = %id, "resuming with the network's existing VPC");
-        return Ok(id);
+        return Ok(id.clone());
+    }
+    if let Some((id, tags)) = named.into_iter().next() {
+        let claim = owner.claim(&tags);
+        tracing::debug!(vpc_id = %id, ?claim, "a VPC with the network's name belongs to someone else");
+        let error = Error::Invalid(format!(
+            "VPC {id} already carries the network name {:?} and was not created by this resource",
+            spec.name
+        ));
+        return Err(Unfinished { vpc_id: None, error, refused: Some(Refused { vpc_id: id, claim }) });
     }
     let created = ec2
         .create_vpc()
         .cidr_block(spec.cidr_block.to_string())
-        .tag_specifications(tagging(ResourceType::Vpc, &spec.tags_for(&Component::Vpc)))
+        .tag_specifications(ec2_tagging(ResourceType::Vpc, &owner.mark(spec.tags_for(&Component::Vpc))))
         .send()
         .await
-        .map_err(|error| Error::from_sdk("CreateVpc", error))?;
-    let id = created
-        .vpc()
-        .and_then(|vpc| vpc.vpc_id())
-        .ok_or_else(|| Error::unexpected("CreateVpc", "the response carried no VPC id"))?
-        .to_owned();
+        .map_err(|error| failed(Error::from_sdk("CreateVpc", error)))?;
+    let id =
+        created.vpc().and_then(|vpc| vpc.vpc_id()).ok_or_else(|| failed(Error::missing("CreateVpc", "Vpc.VpcId")))?;
     tracing::debug!(vpc_id = %id, "created VPC");
-    Ok(id)
+    Ok(id.to_owned())
 }
 
 struct Run<'a> {
     ec2: &'a Client,
     spec: &'a NetworkSpec,
+    owner: &'a OwnerToken,
     vpc_id: &'a str,
     retired_tags: &'a [String],
     stop: &'a StopSignal,
@@ -92,6 +122,11 @@ const CONSISTENCY: Backoff = Backoff {
 };
 
 impl Run<'_> {
+    /// Every tag `component` must carry, the ownership mark included.
+    fn tags_for(&self, component: &Component) -> Tags {
+        self.owner.mark(self.spec.tags_for(component))
+    }
+
     async fn all(&self) -> Result<NetworkSnapshot, Error> {
         let snap = self.snapshot_when_visible().await?;
         if snap.vpc.cidr_block != self.spec.cidr_block.to_string() {
@@ -158,14 +193,15 @@ impl Run<'_> {
         self.sync_ingress(&database.0, &database.1, &database_ingress(&cluster.0)).await?;
 
         self.remove_surplus_nat_gateways(&snap).await?;
-        snapshot(self.ec2, self.vpc_id).await?.ok_or_else(|| {
+        self.mark_addresses().await?;
+        observe(self.ec2, self.vpc_id).await?.ok_or_else(|| {
             Error::unexpected("DescribeVpcs", format!("VPC {} disappeared during the apply", self.vpc_id))
         })
     }
 
     async fn snapshot_when_visible(&self) -> Result<NetworkSnapshot, Error> {
         wait_for("DescribeVpcs", CONSISTENCY, self.stop, || async {
-            Ok(match snapshot(self.ec2, self.vpc_id).await? {
+            Ok(match observe(self.ec2, self.vpc_id).await? {
                 Some(snap) => Poll::Ready(snap),
                 None => Poll::Pending(format!("VPC {} not found", self.vpc_id)),
             })
@@ -176,18 +212,16 @@ impl Run<'_> {
     /// Adds the tags `component` lacks (or has with other values) to an existing object, and
     /// removes retired ones.
     async fn ensure_tags(&self, component: &Component, id: &str, actual: &Tags) -> Result<(), Error> {
-        let wanted = self.spec.tags_for(component);
-        let missing: BTreeMap<String, String> = wanted
-            .iter()
-            .filter(|(key, value)| actual.get(*key) != Some(*value))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let wanted = self.tags_for(component);
+        // Tags nobody configured stay (EKS, cost tools and people add their own); only retired
+        // keys go.
+        let (missing, _) = tag_changes(actual, &wanted);
         if !missing.is_empty() {
             tracing::debug!(id, keys = ?missing.keys().collect::<Vec<_>>(), "retagging");
             self.ec2
                 .create_tags()
                 .resources(id)
-                .set_tags(Some(aws_tags(&missing)))
+                .set_tags(Some(ec2_tags(&missing)))
                 .send()
                 .await
                 .map_err(|error| Error::from_sdk("CreateTags", error))?;
@@ -242,12 +276,13 @@ impl Run<'_> {
             self.ensure_tags(&component, &gateway.id, &gateway.tags).await?;
             return Ok(gateway.id.clone());
         }
-        // A gateway created by an interrupted run but never attached.
+        // A gateway this instance created in an interrupted run but never attached.
         let tagged = self
             .ec2
             .describe_internet_gateways()
             .filters(filter(&format!("tag:{NETWORK_TAG}"), [&self.spec.name]))
             .filters(filter(&format!("tag:{COMPONENT_TAG}"), [component.tag_value()]))
+            .filters(filter(&format!("tag:{OWNER_TAG}"), [self.owner.as_str()]))
             .send()
             .await
             .map_err(|error| Error::from_sdk("DescribeInternetGateways", error))?;
@@ -263,14 +298,14 @@ impl Run<'_> {
                 let created = self
                     .ec2
                     .create_internet_gateway()
-                    .tag_specifications(tagging(ResourceType::InternetGateway, &self.spec.tags_for(&component)))
+                    .tag_specifications(ec2_tagging(ResourceType::InternetGateway, &self.tags_for(&component)))
                     .send()
                     .await
                     .map_err(|error| Error::from_sdk("CreateInternetGateway", error))?;
                 created
                     .internet_gateway()
                     .and_then(|gateway| gateway.internet_gateway_id())
-                    .ok_or_else(|| Error::unexpected("CreateInternetGateway", "the response carried no gateway id"))?
+                    .ok_or(Error::missing("CreateInternetGateway", "InternetGateway.InternetGatewayId"))?
                     .to_owned()
             }
         };
@@ -308,14 +343,14 @@ impl Run<'_> {
                     .vpc_id(self.vpc_id)
                     .cidr_block(cidr.to_string())
                     .availability_zone(zone)
-                    .tag_specifications(tagging(ResourceType::Subnet, &self.spec.tags_for(component)))
+                    .tag_specifications(ec2_tagging(ResourceType::Subnet, &self.tags_for(component)))
                     .send()
                     .await
                     .map_err(|error| Error::from_sdk("CreateSubnet", error))?;
                 let id = created
                     .subnet()
                     .and_then(|subnet| subnet.subnet_id())
-                    .ok_or_else(|| Error::unexpected("CreateSubnet", "the response carried no subnet id"))?
+                    .ok_or(Error::missing("CreateSubnet", "Subnet.SubnetId"))?
                     .to_owned();
                 tracing::debug!(subnet_id = %id, zone, public, "created subnet");
                 (id, false)
@@ -370,7 +405,7 @@ impl Run<'_> {
                     .subnet_id(subnet)
                     .allocation_id(&allocation_id)
                     .client_token(&token)
-                    .tag_specifications(tagging(ResourceType::Natgateway, &self.spec.tags_for(&component)))
+                    .tag_specifications(ec2_tagging(ResourceType::Natgateway, &self.tags_for(&component)))
                     .send()
                     .await
                     .map_err(|error| Error::from_sdk("CreateNatGateway", error))
@@ -379,7 +414,7 @@ impl Run<'_> {
             let id = response
                 .nat_gateway()
                 .and_then(|nat| nat.nat_gateway_id())
-                .ok_or_else(|| Error::unexpected("CreateNatGateway", "the response carried no NAT gateway id"))?
+                .ok_or(Error::missing("CreateNatGateway", "NatGateway.NatGatewayId"))?
                 .to_owned();
             tracing::debug!(nat_gateway_id = %id, zone, allocation_id = %allocation_id, "created NAT gateway");
             ids.insert(zone.clone(), id.clone());
@@ -411,26 +446,25 @@ impl Run<'_> {
             .addresses()
             .iter()
             .filter(|address| address.association_id().is_none())
-            .filter_map(|address| address.allocation_id())
-            .find(|allocation| !in_use.iter().any(|used| used == allocation))
+            .map(|address| required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId"))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .find(|allocation| !in_use.contains(allocation))
         {
-            tracing::debug!(allocation_id = free, zone, "reusing Elastic IP");
-            return Ok(free.to_owned());
+            tracing::debug!(allocation_id = %free, zone, "reusing Elastic IP");
+            return Ok(free);
         }
-        let mut tags = self.spec.tags_for(&component);
+        let mut tags = self.tags_for(&component);
         tags.insert(VPC_TAG.into(), self.vpc_id.to_owned());
         let allocated = self
             .ec2
             .allocate_address()
             .domain(DomainType::Vpc)
-            .tag_specifications(tagging(ResourceType::ElasticIp, &tags))
+            .tag_specifications(ec2_tagging(ResourceType::ElasticIp, &tags))
             .send()
             .await
             .map_err(|error| Error::from_sdk("AllocateAddress", error))?;
-        let id = allocated
-            .allocation_id()
-            .ok_or_else(|| Error::unexpected("AllocateAddress", "the response carried no allocation id"))?
-            .to_owned();
+        let id = allocated.allocation_id().ok_or(Error::missing("AllocateAddress", "AllocationId"))?.to_owned();
         tracing::debug!(allocation_id = %id, zone, "allocated Elastic IP");
         Ok(id)
     }
@@ -446,7 +480,7 @@ impl Run<'_> {
                 .map_err(|error| Error::from_sdk("DescribeNatGateways", error))?;
             let mut waiting = Vec::new();
             for nat in found.nat_gateways() {
-                let id = nat.nat_gateway_id().unwrap_or_default();
+                let id = required(nat.nat_gateway_id(), "DescribeNatGateways", "NatGateway.NatGatewayId")?;
                 match nat.state() {
                     Some(NatGatewayState::Available) => {}
                     Some(NatGatewayState::Pending) | None => waiting.push(format!("{id} pending")),
@@ -496,14 +530,14 @@ impl Run<'_> {
                     .ec2
                     .create_route_table()
                     .vpc_id(self.vpc_id)
-                    .tag_specifications(tagging(ResourceType::RouteTable, &self.spec.tags_for(component)))
+                    .tag_specifications(ec2_tagging(ResourceType::RouteTable, &self.tags_for(component)))
                     .send()
                     .await
                     .map_err(|error| Error::from_sdk("CreateRouteTable", error))?;
                 let id = created
                     .route_table()
                     .and_then(|table| table.route_table_id())
-                    .ok_or_else(|| Error::unexpected("CreateRouteTable", "the response carried no route table id"))?
+                    .ok_or(Error::missing("CreateRouteTable", "RouteTable.RouteTableId"))?
                     .to_owned();
                 tracing::debug!(route_table_id = %id, component = %component.tag_value(), "created route table");
                 (id, Vec::new())
@@ -615,14 +649,11 @@ impl Run<'_> {
             .vpc_id(self.vpc_id)
             .group_name(self.spec.security_group_name(component))
             .description(description)
-            .tag_specifications(tagging(ResourceType::SecurityGroup, &self.spec.tags_for(component)))
+            .tag_specifications(ec2_tagging(ResourceType::SecurityGroup, &self.tags_for(component)))
             .send()
             .await
             .map_err(|error| Error::from_sdk("CreateSecurityGroup", error))?;
-        let id = created
-            .group_id()
-            .ok_or_else(|| Error::unexpected("CreateSecurityGroup", "the response carried no group id"))?
-            .to_owned();
+        let id = created.group_id().ok_or(Error::missing("CreateSecurityGroup", "GroupId"))?.to_owned();
         tracing::debug!(group_id = %id, component = %component.tag_value(), "created security group");
         Ok((id, Vec::new()))
     }
@@ -661,6 +692,36 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Marks the network's Elastic IPs as this instance's. Addresses live outside the VPC and are
+    /// not in the snapshot; those allocated before ownership marks get theirs here.
+    async fn mark_addresses(&self) -> Result<(), Error> {
+        let tagged = self
+            .ec2
+            .describe_addresses()
+            .filters(filter(&format!("tag:{VPC_TAG}"), [self.vpc_id]))
+            .send()
+            .await
+            .map_err(|error| Error::from_sdk("DescribeAddresses", error))?;
+        let unmarked: Vec<String> = tagged
+            .addresses()
+            .iter()
+            .filter(|address| !self.owner.claim(&tag_map(address.tags())).is_ours())
+            .map(|address| required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId"))
+            .collect::<Result<_, _>>()?;
+        if unmarked.is_empty() {
+            return Ok(());
+        }
+        tracing::debug!(addresses = ?unmarked, "marking Elastic IPs");
+        self.ec2
+            .create_tags()
+            .set_resources(Some(unmarked))
+            .tags(Tag::builder().key(OWNER_TAG).value(self.owner.as_str()).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| Error::from_sdk("CreateTags", error))
+    }
+
     /// Deletes NAT gateways no zone uses any more (after switching to `single`), once routes no
     /// longer point at them, and releases their Elastic IPs.
     async fn remove_surplus_nat_gateways(&self, snap: &NetworkSnapshot) -> Result<(), Error> {
@@ -672,10 +733,10 @@ impl Run<'_> {
             self.delete_nat_gateway(&nat.id).await?;
         }
         let ids: Vec<String> = surplus.iter().map(|nat| nat.id.clone()).collect();
-        super::destroy::wait_until_deleted(self.ec2, &ids, self.stop).await?;
+        destroy::wait_until_deleted(self.ec2, &ids, self.stop).await?;
         let allocations: Vec<String> = surplus.iter().flat_map(|nat| nat.allocation_ids()).collect();
         for allocation in allocations {
-            super::destroy::release_address(self.ec2, &allocation).await?;
+            destroy::release_address(self.ec2, &allocation).await?;
         }
         Ok(())
     }

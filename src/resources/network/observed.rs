@@ -1,5 +1,5 @@
 //! What a network looks like in AWS right now: a typed snapshot of the Describe results for one
-//! VPC, and how to find each [`Component`] in it.
+//! VPC ([`super::aws::observe`]), and how to find each [`Component`] in it.
 //!
 //! The snapshot is plain data with no SDK types, so drift detection and import are pure functions
 //! that tests feed hand-built snapshots. Objects are recognised by their `retool:component` tag
@@ -7,12 +7,11 @@
 //! security groups to their name, NAT gateways to the subnet they sit in, so losing a tag shows up
 //! as tag drift instead of a duplicate.
 
-use std::collections::BTreeMap;
-
-use super::desired::{COMPONENT_TAG, Component, IngressRule, NetworkSpec};
+use super::desired::{COMPONENT_TAG, Component, IngressRule};
 use super::layout::Ipv4Cidr;
+use super::model::NetworkSpec;
 
-pub type Tags = BTreeMap<String, String>;
+pub use crate::aws::Tags;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VpcState {

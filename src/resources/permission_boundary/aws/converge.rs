@@ -1,0 +1,225 @@
+//! Converge: make IAM hold exactly what is desired, changing only what differs from what was
+//! observed. The same code creates, repairs drift, finishes an apply that failed half-way, and
+//! never duplicates anything.
+
+use aws_sdk_iam::Client;
+
+use super::{destroy, iam_tags};
+use crate::aws::Tags;
+use crate::aws::tags::tag_changes;
+use crate::error::Error;
+use crate::resources::permission_boundary::desired::{Desired, ManagedPolicy, OperatorRole};
+use crate::resources::permission_boundary::observed::{Observed, ObservedPolicy, ObservedRole};
+
+/// IAM keeps at most five versions of a managed policy.
+const MAX_POLICY_VERSIONS: usize = 5;
+
+/// Makes IAM hold exactly `desired`, changing only what differs from `observed`: policies first
+/// (the roles' boundary must exist before a role can name it), then the roles; a setup role that
+/// is no longer wanted is taken down last.
+pub async fn converge(iam: &Client, desired: &Desired, observed: &Observed) -> Result<(), Error> {
+    converge_policy(iam, &desired.workload_boundary, observed.workload_boundary.as_ref(), &desired.tags).await?;
+    converge_policy(iam, &desired.operator_boundary, observed.operator_boundary.as_ref(), &desired.tags).await?;
+    converge_policy(iam, &desired.maintenance.policy, observed.maintenance_policy.as_ref(), &desired.tags).await?;
+    converge_role(iam, &desired.maintenance, observed.maintenance_role.as_ref(), desired).await?;
+    match &desired.setup {
+        Some(setup) => {
+            converge_policy(iam, &setup.policy, observed.setup_policy.as_ref(), &desired.tags).await?;
+            converge_role(iam, setup, observed.setup_role.as_ref(), desired).await?;
+        }
+        None => {
+            if observed.setup_role.is_some() {
+                destroy::delete_role(iam, &desired.estate.setup_role_name()).await?;
+            }
+            if observed.setup_policy.is_some() {
+                destroy::delete_policy(iam, &desired.estate.setup_policy_arn()).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn converge_policy(
+    iam: &Client,
+    want: &ManagedPolicy,
+    have: Option<&ObservedPolicy>,
+    tags: &Tags,
+) -> Result<(), Error> {
+    let document = want.document.to_canonical_json();
+    let Some(have) = have else {
+        iam.create_policy()
+            .policy_name(&want.name)
+            .description(want.description)
+            .policy_document(document)
+            .set_tags(Some(iam_tags(tags)?).filter(|list| !list.is_empty()))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("CreatePolicy", e))?;
+        tracing::info!(policy = %want.arn, "created managed policy");
+        return Ok(());
+    };
+    if !have.document.as_ref().is_some_and(|d| d.semantically_equal(&want.document)) {
+        make_room_for_a_version(iam, &want.arn).await?;
+        iam.create_policy_version()
+            .policy_arn(&want.arn)
+            .policy_document(document)
+            .set_as_default(true)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("CreatePolicyVersion", e))?;
+        tracing::info!(policy = %want.arn, "published a new default policy version");
+    }
+    let (set, stale) = tag_changes(&have.tags, tags);
+    if !stale.is_empty() {
+        iam.untag_policy()
+            .policy_arn(&want.arn)
+            .set_tag_keys(Some(stale))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("UntagPolicy", e))?;
+    }
+    if !set.is_empty() {
+        iam.tag_policy()
+            .policy_arn(&want.arn)
+            .set_tags(Some(iam_tags(&set)?))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("TagPolicy", e))?;
+    }
+    Ok(())
+}
+
+/// Deletes the oldest non-default versions until a new one fits under IAM's limit of five.
+async fn make_room_for_a_version(iam: &Client, arn: &str) -> Result<(), Error> {
+    let listed = iam
+        .list_policy_versions()
+        .policy_arn(arn)
+        .send()
+        .await
+        .map_err(|e| Error::from_sdk("ListPolicyVersions", e))?;
+    let mut old: Vec<(Option<aws_smithy_types::DateTime>, String)> = listed
+        .versions()
+        .iter()
+        .filter(|version| !version.is_default_version())
+        .map(|version| {
+            let id = version.version_id().ok_or(Error::missing("ListPolicyVersions", "PolicyVersion.VersionId"))?;
+            Ok((version.create_date().copied(), id.to_owned()))
+        })
+        .collect::<Result<_, Error>>()?;
+    // Oldest first: by creation date, then by version number (v2 before v10) when dates tie.
+    old.sort_by(|(date_a, id_a), (date_b, id_b)| {
+        let number = |id: &str| id.trim_start_matches('v').parse::<u64>().unwrap_or(u64::MAX);
+        date_a
+            .map(|d| (d.secs(), d.subsec_nanos()))
+            .cmp(&date_b.map(|d| (d.secs(), d.subsec_nanos())))
+            .then_with(|| number(id_a).cmp(&number(id_b)))
+    });
+    let excess = listed.versions().len().saturating_sub(MAX_POLICY_VERSIONS - 1);
+    for (_, version_id) in old.into_iter().take(excess) {
+        iam.delete_policy_version()
+            .policy_arn(arn)
+            .version_id(&version_id)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("DeletePolicyVersion", e))?;
+        tracing::debug!(policy = %arn, version = %version_id, "deleted an old policy version");
+    }
+    Ok(())
+}
+
+async fn converge_role(
+    iam: &Client,
+    want: &OperatorRole,
+    have: Option<&ObservedRole>,
+    desired: &Desired,
+) -> Result<(), Error> {
+    let boundary = &desired.operator_boundary.arn;
+    let Some(have) = have else {
+        iam.create_role()
+            .role_name(&want.name)
+            .description(want.description)
+            .assume_role_policy_document(want.trust.to_canonical_json())
+            .permissions_boundary(boundary)
+            .max_session_duration(desired.max_session_duration)
+            .set_tags(Some(iam_tags(&desired.tags)?).filter(|list| !list.is_empty()))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("CreateRole", e))?;
+        iam.attach_role_policy()
+            .role_name(&want.name)
+            .policy_arn(&want.policy.arn)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("AttachRolePolicy", e))?;
+        tracing::info!(role = %want.name, "created operator role");
+        return Ok(());
+    };
+    if !have.trust.as_ref().is_some_and(|trust| trust.semantically_equal(&want.trust)) {
+        iam.update_assume_role_policy()
+            .role_name(&want.name)
+            .policy_document(want.trust.to_canonical_json())
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("UpdateAssumeRolePolicy", e))?;
+    }
+    if have.boundary_arn.as_ref() != Some(boundary) {
+        iam.put_role_permissions_boundary()
+            .role_name(&want.name)
+            .permissions_boundary(boundary)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("PutRolePermissionsBoundary", e))?;
+    }
+    if have.max_session_duration != Some(desired.max_session_duration) {
+        iam.update_role()
+            .role_name(&want.name)
+            .max_session_duration(desired.max_session_duration)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("UpdateRole", e))?;
+    }
+    if !have.attached_policy_arns.contains(&want.policy.arn) {
+        iam.attach_role_policy()
+            .role_name(&want.name)
+            .policy_arn(&want.policy.arn)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("AttachRolePolicy", e))?;
+    }
+    for extra in have.attached_policy_arns.iter().filter(|arn| **arn != want.policy.arn) {
+        iam.detach_role_policy()
+            .role_name(&want.name)
+            .policy_arn(extra)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("DetachRolePolicy", e))?;
+        tracing::warn!(role = %want.name, policy = %extra, "detached a policy attached outside Terraform");
+    }
+    for inline in &have.inline_policy_names {
+        iam.delete_role_policy()
+            .role_name(&want.name)
+            .policy_name(inline)
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("DeleteRolePolicy", e))?;
+        tracing::warn!(role = %want.name, policy = %inline, "deleted an inline policy added outside Terraform");
+    }
+    let (set, stale) = tag_changes(&have.tags, &desired.tags);
+    if !stale.is_empty() {
+        iam.untag_role()
+            .role_name(&want.name)
+            .set_tag_keys(Some(stale))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("UntagRole", e))?;
+    }
+    if !set.is_empty() {
+        iam.tag_role()
+            .role_name(&want.name)
+            .set_tags(Some(iam_tags(&set)?))
+            .send()
+            .await
+            .map_err(|e| Error::from_sdk("TagRole", e))?;
+    }
+    Ok(())
+}
