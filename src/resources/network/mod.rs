@@ -32,15 +32,6 @@ pub mod validators;
 
 /// The paths `retool_deployment` still reads the network through (`ec2::describe::snapshot`,
 /// `snapshot::component_of`); they go once it uses [`aws::observe`] and [`observed`].
-#[doc(hidden)]
-pub mod ec2 {
-    /// See [`super::aws::observe`].
-    pub mod describe {
-        pub use crate::resources::network::aws::observe::observe as snapshot;
-    }
-}
-#[doc(hidden)]
-pub use observed as snapshot;
 
 #[cfg(test)]
 mod fixture;

@@ -6,9 +6,9 @@ use aws_sdk_ec2::Client;
 
 use crate::error::Error;
 use crate::resources::deployment::observed::NetworkView;
+use crate::resources::network::aws::observe::observe as observe_network;
 use crate::resources::network::desired::Component;
-use crate::resources::network::ec2::describe;
-use crate::resources::network::snapshot::component_of;
+use crate::resources::network::observed::component_of;
 
 /// Why a network cannot host a deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl std::fmt::Display for NetworkProblem {
 
 /// Reads the network in VPC `network_id`.
 pub async fn read(ec2: &Client, network_id: &str) -> Result<NetworkView, NetworkProblem> {
-    let snapshot = match describe::snapshot(ec2, network_id).await {
+    let snapshot = match observe_network(ec2, network_id).await {
         Ok(Some(snapshot)) => snapshot,
         Ok(None) => return Err(NetworkProblem::Missing),
         Err(error) if error.is_not_found() => return Err(NetworkProblem::Missing),
