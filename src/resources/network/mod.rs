@@ -25,13 +25,10 @@ pub mod aws;
 pub mod desired;
 pub mod drift;
 pub mod import;
-pub mod layout;
+pub(crate) mod layout;
 pub mod model;
 pub mod observed;
-pub mod validators;
-
-/// The paths `retool_deployment` still reads the network through (`ec2::describe::snapshot`,
-/// `snapshot::component_of`); they go once it uses [`aws::observe`] and [`observed`].
+pub(crate) mod validators;
 
 #[cfg(test)]
 mod fixture;

@@ -25,14 +25,14 @@
 //! what IAM holds), [`drift`] (how the two differ), [`aws`] (observe, converge, destroy),
 //! [`import`] and [`validators`].
 
-pub mod aws;
-pub mod desired;
+pub(crate) mod aws;
+pub(crate) mod desired;
 pub mod documents;
-pub mod drift;
-pub mod import;
-pub mod model;
-pub mod observed;
-pub mod validators;
+pub(crate) mod drift;
+pub(crate) mod import;
+pub(crate) mod model;
+pub(crate) mod observed;
+pub(crate) mod validators;
 
 #[cfg(test)]
 mod fixture;
