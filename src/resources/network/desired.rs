@@ -27,15 +27,29 @@ pub const DATABASE_PORT: i32 = 5432;
 /// One identifiable AWS object of a network.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Component {
+    /// The VPC itself, with DNS support and DNS hostnames on.
     Vpc,
+    /// The internet gateway attached to the VPC, the public subnets' default route.
     InternetGateway,
+    /// The public subnet of a zone (the zone's name): launches get a public IP, and its NAT
+    /// gateway sits here.
     PublicSubnet(String),
+    /// The private subnet of a zone (the zone's name): no public IPs, outbound traffic through a
+    /// NAT gateway.
     PrivateSubnet(String),
+    /// The Elastic IP of a zone's NAT gateway (the zone's name): one of the `egress_ips`.
     ElasticIp(String),
+    /// The NAT gateway of a zone (the zone's name); only the zones of
+    /// [`NetworkSpec::nat_zones`] have one.
     NatGateway(String),
+    /// The one route table of every public subnet: default route to the internet gateway.
     PublicRouteTable,
+    /// The route table of a zone's private subnet (the zone's name): default route to the NAT
+    /// gateway that zone uses ([`NetworkSpec::nat_zone_for`]).
     PrivateRouteTable(String),
+    /// The `cluster` security group ([`cluster_ingress`]).
     ClusterSecurityGroup,
+    /// The `database` security group ([`database_ingress`]).
     DatabaseSecurityGroup,
 }
 
@@ -118,7 +132,10 @@ impl fmt::Display for Component {
 /// The public and private subnet of one zone, with the zone's name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Zone {
+    /// The availability zone, e.g. `us-east-1a`.
     pub name: String,
+    /// The CIDR blocks of the zone's public and private subnet, carved from the VPC block by its
+    /// position in `availability_zones`.
     pub subnets: ZoneSubnets,
 }
 
@@ -179,9 +196,13 @@ impl NetworkSpec {
 /// Where traffic allowed by a security group rule comes from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum RuleSource {
+    /// An IPv4 CIDR block, e.g. `10.254.0.0/16`.
     Cidr(String),
+    /// An IPv6 CIDR block (never asked for; found only on rules added by hand).
     Ipv6Cidr(String),
+    /// A managed prefix list id (`pl-…`; never asked for; found only on rules added by hand).
     PrefixList(String),
+    /// Members of a security group, by id (`sg-…`).
     SecurityGroup(String),
 }
 
@@ -193,6 +214,7 @@ pub struct IngressRule {
     pub protocol: String,
     /// Port range; `None` when the protocol has no ports (all traffic).
     pub ports: Option<(i32, i32)>,
+    /// The one source the rule admits.
     pub source: RuleSource,
 }
 
@@ -216,6 +238,7 @@ impl IngressRule {
         Self { protocol, ports, source }
     }
 
+    /// A rule admitting every protocol and port from `source`.
     pub fn all_traffic_from(source: RuleSource) -> Self {
         Self { protocol: "-1".into(), ports: None, source }
     }

@@ -299,7 +299,8 @@ fn check_route_table(
     }
 }
 
-pub fn describe_target(target: &RouteTarget) -> &str {
+/// How a finding names a route's target: `local`, or the id of the gateway (or other target).
+fn describe_target(target: &RouteTarget) -> &str {
     match target {
         RouteTarget::Local => "local",
         RouteTarget::InternetGateway(id) | RouteTarget::NatGateway(id) | RouteTarget::Other(id) => id,

@@ -26,12 +26,27 @@ pub fn recover_owner(snapshot: &NetworkSnapshot) -> Option<OwnerToken> {
 /// Why an existing VPC cannot be imported as a network.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecoverError {
+    /// The VPC's primary block is not an IPv4 block the layout can split (a /16 to a /24).
     #[error("VPC {vpc} has CIDR block {cidr}, which the network layout cannot use (it needs an IPv4 /16 to /24)")]
-    UnusableCidr { vpc: String, cidr: String },
+    UnusableCidr {
+        /// The VPC being imported.
+        vpc: String,
+        /// Its primary CIDR block, as AWS reports it.
+        cidr: String,
+    },
+    /// Neither a `retool:network` nor a `Name` tag (or only an empty one) gives the network's name.
     #[error("VPC {vpc} has no `Name` or `{NETWORK_TAG}` tag to take the network's name from")]
-    NoName { vpc: String },
+    NoName {
+        /// The VPC being imported.
+        vpc: String,
+    },
+    /// Fewer than two zones have a subnet where the layout puts zone 0, 1, … of the VPC's block, so
+    /// the subnets were not laid out by this resource (it always spans at least two zones).
     #[error("VPC {vpc} has subnets in fewer than two availability zones laid out the way retool_network lays them out")]
-    TooFewZones { vpc: String },
+    TooFewZones {
+        /// The VPC being imported.
+        vpc: String,
+    },
 }
 
 /// Rebuilds the configuration of the network that owns `snapshot`'s VPC: the name from its tags,

@@ -49,6 +49,7 @@ use layout::{MAX_VPC_PREFIX, MAX_ZONES, MIN_VPC_PREFIX};
 use model::attribute::{self, DRIFT};
 use model::{NatMode, NetworkOutputs, NetworkSpec, Private, PrivateState, strings, vpc_id_of, with_outputs};
 
+/// The resource type name Terraform uses.
 pub const TYPE_NAME: &str = "retool_network";
 const DEFAULT_CIDR_BLOCK: &str = "10.254.0.0/16";
 

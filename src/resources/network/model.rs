@@ -15,14 +15,23 @@ use crate::value::{AttributePath, Value};
 
 /// Names of the attributes the resource computes, as they appear in the schema.
 pub mod attribute {
+    /// The resource's id: the VPC id, which is also the import id.
     pub const ID: &str = "id";
+    /// The VPC id ([`super::NetworkOutputs::vpc_id`]).
     pub const VPC_ID: &str = "vpc_id";
+    /// [`super::NetworkOutputs::public_subnet_ids`].
     pub const PUBLIC_SUBNET_IDS: &str = "public_subnet_ids";
+    /// [`super::NetworkOutputs::private_subnet_ids`].
     pub const PRIVATE_SUBNET_IDS: &str = "private_subnet_ids";
+    /// [`super::NetworkOutputs::internet_gateway_id`].
     pub const INTERNET_GATEWAY_ID: &str = "internet_gateway_id";
+    /// [`super::NetworkOutputs::nat_gateway_ids`].
     pub const NAT_GATEWAY_IDS: &str = "nat_gateway_ids";
+    /// [`super::NetworkOutputs::egress_ips`]: the addresses a customer allowlists.
     pub const EGRESS_IPS: &str = "egress_ips";
+    /// [`super::NetworkOutputs::cluster_security_group_id`].
     pub const CLUSTER_SECURITY_GROUP_ID: &str = "cluster_security_group_id";
+    /// [`super::NetworkOutputs::database_security_group_id`].
     pub const DATABASE_SECURITY_GROUP_ID: &str = "database_security_group_id";
     /// The findings of the last refresh (not an output: no object's id).
     pub const DRIFT: &str = "drift";
@@ -55,9 +64,12 @@ pub enum NatMode {
 }
 
 impl NatMode {
+    /// How the `nat_gateways` attribute spells [`Self::OnePerAz`] (its default).
     pub const ONE_PER_AZ: &'static str = "one_per_az";
+    /// How the `nat_gateways` attribute spells [`Self::Single`].
     pub const SINGLE: &'static str = "single";
 
+    /// The mode a `nat_gateways` value names; `None` for anything else (case matters).
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             Self::ONE_PER_AZ => Some(Self::OnePerAz),
@@ -66,6 +78,7 @@ impl NatMode {
         }
     }
 
+    /// The `nat_gateways` value naming this mode, as state and import write it.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::OnePerAz => Self::ONE_PER_AZ,
@@ -77,9 +90,15 @@ impl NatMode {
 /// The network as configured: everything needed to say what should exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkSpec {
+    /// The network's name: the `retool:network` tag, the prefix of every `Name` tag and of the
+    /// security group names. Changing it replaces the network.
     pub name: String,
+    /// The VPC's IPv4 block (a /16 to a /24), which the subnets of every zone are carved from.
     pub cidr_block: Ipv4Cidr,
+    /// The zones the network spans (two or more), in configuration order: a zone's position
+    /// decides its subnet blocks and its place in every output list.
     pub availability_zones: Vec<String>,
+    /// How many NAT gateways run (`nat_gateways`).
     pub nat_mode: NatMode,
     /// The resource's `tags`.
     pub tags: BTreeMap<String, String>,
@@ -161,13 +180,22 @@ impl NetworkSpec {
 /// network is reported.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkOutputs {
+    /// The VPC id, also the resource's `id`; `None` only before a VPC exists.
     pub vpc_id: Option<String>,
+    /// Ids of the public subnets that exist, one per zone.
     pub public_subnet_ids: Vec<String>,
+    /// Ids of the private subnets that exist, one per zone.
     pub private_subnet_ids: Vec<String>,
+    /// The attached internet gateway's id; `None` while there is none.
     pub internet_gateway_id: Option<String>,
+    /// Ids of the live NAT gateways: one per zone, or one for `single`.
     pub nat_gateway_ids: Vec<String>,
+    /// Public IPs of those NAT gateways, in the same order: where all outbound traffic leaves
+    /// from.
     pub egress_ips: Vec<String>,
+    /// Id of the `cluster` security group; `None` while it does not exist.
     pub cluster_security_group_id: Option<String>,
+    /// Id of the `database` security group; `None` while it does not exist.
     pub database_security_group_id: Option<String>,
 }
 
@@ -237,6 +265,9 @@ pub fn vpc_id_of(state: &Value) -> Option<&str> {
 /// will change, so the plan marks exactly those "known after apply".
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Private {
+    /// Names of the output attributes ([`attribute`]) that repairing the last refresh's drift
+    /// replaces (a recreated subnet gets a new id); empty when there is no such drift, and in
+    /// states written without this field.
     #[serde(default)]
     pub outputs_changed_by_drift: Vec<String>,
 }

@@ -13,37 +13,58 @@ use super::model::NetworkSpec;
 
 pub use crate::aws::Tags;
 
+/// The VPC, with the two DNS settings the network turns on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VpcState {
+    /// `vpc-…`: the network's id.
     pub id: String,
+    /// The primary IPv4 block, as AWS reports it.
     pub cidr_block: String,
+    /// `enableDnsSupport` (DNS resolution); off when AWS does not say.
     pub dns_support: bool,
+    /// `enableDnsHostnames`; off when AWS does not say.
     pub dns_hostnames: bool,
+    /// The VPC's tags.
     pub tags: Tags,
 }
 
+/// A subnet of the VPC, whether or not the network made it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubnetState {
+    /// `subnet-…`.
     pub id: String,
+    /// The subnet's IPv4 block, as AWS reports it.
     pub cidr_block: String,
+    /// The zone it sits in, e.g. `us-east-1a`.
     pub availability_zone: String,
+    /// Whether launches get a public IP: wanted on public subnets only; off when AWS does not say.
     pub map_public_ip_on_launch: bool,
+    /// The subnet's tags.
     pub tags: Tags,
 }
 
+/// An internet gateway attached to the VPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InternetGatewayState {
+    /// `igw-…`.
     pub id: String,
+    /// The gateway's tags.
     pub tags: Tags,
 }
 
 /// Lifecycle of a NAT gateway as AWS reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NatStatus {
+    /// Being created; converge waits for it to become available.
     Pending,
+    /// Serving traffic.
     Available,
+    /// Creation failed; the gateway never serves traffic and is replaced.
     Failed,
+    /// Being deleted.
     Deleting,
+    /// Deleted, or a state this provider does not know. Observe asks AWS only for gateways in
+    /// the other four states.
     Deleted,
 }
 
@@ -54,18 +75,27 @@ impl NatStatus {
     }
 }
 
+/// One address of a NAT gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NatAddress {
+    /// The Elastic IP allocation (`eipalloc-…`) behind the address; `None` when AWS names none.
     pub allocation_id: Option<String>,
+    /// The public IPv4 address, one of the `egress_ips`; `None` when AWS reports none (yet).
     pub public_ip: Option<String>,
 }
 
+/// A NAT gateway in the VPC, in any state but deleted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NatGatewayState {
+    /// `nat-…`.
     pub id: String,
+    /// The (public) subnet the gateway sits in.
     pub subnet_id: String,
+    /// Where the gateway is in its lifecycle.
     pub status: NatStatus,
+    /// Its addresses; the network gives each gateway exactly one Elastic IP.
     pub addresses: Vec<NatAddress>,
+    /// The gateway's tags.
     pub tags: Tags,
 }
 
@@ -81,53 +111,75 @@ impl NatGatewayState {
 pub enum RouteTarget {
     /// The VPC's implicit local route.
     Local,
+    /// An internet gateway, by id (`igw-…`).
     InternetGateway(String),
+    /// A NAT gateway, by id (`nat-…`).
     NatGateway(String),
     /// Anything else (peering, transit gateway, instance, …), described for messages.
     Other(String),
 }
 
+/// One route of a route table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteState {
     /// Destination CIDR (IPv4 or IPv6) or prefix list id.
     pub destination: String,
+    /// Where matching traffic goes.
     pub target: RouteTarget,
 }
 
+/// An explicit association of a route table with a subnet (associated or associating).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssociationState {
+    /// `rtbassoc-…`: what replacing or removing the association needs.
     pub id: String,
+    /// The associated subnet.
     pub subnet_id: String,
 }
 
+/// A route table of the VPC, the main one included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteTableState {
+    /// `rtb-…`.
     pub id: String,
+    /// Whether this is the VPC's main table, which subnets without an explicit association use.
     pub main: bool,
+    /// Every route, the implicit local one included.
     pub routes: Vec<RouteState>,
     /// Explicit subnet associations only (the main-table association is not one).
     pub associations: Vec<AssociationState>,
+    /// The table's tags.
     pub tags: Tags,
 }
 
+/// A security group of the VPC, the default group included.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityGroupState {
+    /// `sg-…`.
     pub id: String,
+    /// The group name (not the `Name` tag), unique in the VPC: how a group that lost its tags is
+    /// still found.
     pub name: String,
+    /// Its ingress permissions, split into one rule per source.
     pub ingress: Vec<IngressRule>,
+    /// The group's tags.
     pub tags: Tags,
 }
 
 /// Everything refresh learns about one VPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkSnapshot {
+    /// The VPC.
     pub vpc: VpcState,
+    /// Every subnet in the VPC, in no particular order.
     pub subnets: Vec<SubnetState>,
     /// Gateways attached to the VPC (AWS allows one).
     pub internet_gateways: Vec<InternetGatewayState>,
     /// Gateways in the VPC that are not yet deleted.
     pub nat_gateways: Vec<NatGatewayState>,
+    /// Every route table in the VPC, the main one included.
     pub route_tables: Vec<RouteTableState>,
+    /// Every security group in the VPC, the default one included.
     pub security_groups: Vec<SecurityGroupState>,
 }
 
@@ -181,6 +233,8 @@ impl NetworkSnapshot {
             .or_else(|| self.nat_gateways.iter().find(|nat| is_component(&nat.tags, &component)))
     }
 
+    /// The route table playing `component` (the public table or a zone's private one), found by
+    /// its tag only: a table has no name or block to fall back on.
     pub fn route_table(&self, component: &Component) -> Option<&RouteTableState> {
         self.route_tables.iter().find(|table| is_component(&table.tags, component))
     }
@@ -196,6 +250,8 @@ impl NetworkSnapshot {
         })
     }
 
+    /// The security group playing `component` (cluster or database), by tag, else by the group
+    /// name `spec` gives it.
     pub fn security_group(&self, component: &Component, spec: &NetworkSpec) -> Option<&SecurityGroupState> {
         let name = spec.security_group_name(component);
         self.security_groups

@@ -36,8 +36,13 @@ pub struct Estate {
 /// Who may assume the operator roles, and on what conditions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trust {
+    /// ARNs of the operating team's IAM roles or users (in another account), the only principals
+    /// the trust policy names; together they must fit [`TRUST_POLICY_QUOTA`].
     pub operator_principal_arns: Vec<String>,
+    /// The `sts:ExternalId` every AssumeRole call must present; `None` adds no such condition.
     pub external_id: Option<String>,
+    /// Whether the caller must have signed in with MFA (`aws:MultiFactorAuthPresent`), which also
+    /// refuses sessions that carry no MFA context at all (access keys, role chaining).
     pub require_mfa: bool,
 }
 
@@ -46,15 +51,22 @@ impl Estate {
         format!("arn:{}:iam::{}:{kind}/{name}", self.partition, self.account_id)
     }
 
+    /// The operator boundary managed policy: `<prefix>-operator-boundary`, the permissions
+    /// boundary of both operator roles.
     pub fn operator_boundary_name(&self) -> String {
         format!("{}-operator-boundary", self.name_prefix)
     }
+    /// The workload boundary managed policy: `<prefix>-workload-boundary`, which every role the
+    /// operator creates must carry.
     pub fn workload_boundary_name(&self) -> String {
         format!("{}-workload-boundary", self.name_prefix)
     }
+    /// The role the operator assumes for long-term upkeep: `<prefix>-maintenance`.
     pub fn maintenance_role_name(&self) -> String {
         format!("{}-maintenance", self.name_prefix)
     }
+    /// The role the operator assumes for the initial build: `<prefix>-setup` (exists only while
+    /// `setup_role = true`).
     pub fn setup_role_name(&self) -> String {
         format!("{}-setup", self.name_prefix)
     }
@@ -67,21 +79,29 @@ impl Estate {
         self.setup_role_name()
     }
 
+    /// ARN of the operator boundary policy ([`Self::operator_boundary_name`]), as the roles'
+    /// `PermissionsBoundary` and `iam:PermissionsBoundary` conditions name it.
     pub fn operator_boundary_arn(&self) -> String {
         self.iam_arn("policy", &self.operator_boundary_name())
     }
+    /// ARN of the workload boundary policy ([`Self::workload_boundary_name`]), the boundary the
+    /// operator must attach to every role it creates.
     pub fn workload_boundary_arn(&self) -> String {
         self.iam_arn("policy", &self.workload_boundary_name())
     }
+    /// ARN of the maintenance role's permissions policy ([`Self::maintenance_policy_name`]).
     pub fn maintenance_policy_arn(&self) -> String {
         self.iam_arn("policy", &self.maintenance_policy_name())
     }
+    /// ARN of the setup role's permissions policy ([`Self::setup_policy_name`]).
     pub fn setup_policy_arn(&self) -> String {
         self.iam_arn("policy", &self.setup_policy_name())
     }
+    /// ARN of the maintenance role ([`Self::maintenance_role_name`]).
     pub fn maintenance_role_arn(&self) -> String {
         self.iam_arn("role", &self.maintenance_role_name())
     }
+    /// ARN of the setup role ([`Self::setup_role_name`]).
     pub fn setup_role_arn(&self) -> String {
         self.iam_arn("role", &self.setup_role_name())
     }

@@ -56,6 +56,7 @@ use model::{
 };
 use validators::{SESSION_MAX, SESSION_MIN};
 
+/// The resource type name Terraform uses.
 pub const TYPE_NAME: &str = "retool_permission_boundary";
 /// Most operator principals one trust policy may name (the quota check is the real limit).
 pub const MAX_PRINCIPALS: usize = 20;

@@ -39,6 +39,8 @@ use crate::resources::ownership::{Claim, OWNER_TAG, OwnerToken};
 pub struct Unfinished {
     /// The network's VPC, when it exists; never a VPC of another instance.
     pub vpc_id: Option<String>,
+    /// Why the converge stopped: the failed AWS call, a wait that timed out, a stop request, or
+    /// the refusal described by [`Self::refused`].
     pub error: Error,
     /// Set when a create found a VPC with the network's name that this instance did not make; the
     /// engine touched nothing.
@@ -48,7 +50,11 @@ pub struct Unfinished {
 /// A VPC that carries the network's name but not this instance's ownership mark.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
+    /// The VPC tagged as this network's (`retool:network` = its name), which the refusal offers
+    /// as the import id.
     pub vpc_id: String,
+    /// Whose the VPC is instead: another instance's ([`Claim::Foreign`]) or nobody's
+    /// ([`Claim::Unmarked`]); never [`Claim::Ours`].
     pub claim: Claim,
 }
 
