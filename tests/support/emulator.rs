@@ -103,6 +103,17 @@ impl Emulator {
             .unwrap_or_default()
     }
 
+    /// Waits (up to 10 s) until moto has logged `count` query-API requests after `mark`: its log
+    /// lines arrive on a reader thread, a little after the answer, so a test that calls AWS itself
+    /// must wait for its own request to be logged before it takes a mark that excludes it.
+    pub fn wait_for_query_api_requests(&self, mark: usize, count: usize) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.query_api_requests_since(mark).len() < count {
+            assert!(std::time::Instant::now() < deadline, "moto never logged {count} request(s) after mark {mark}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
     /// Creates an S3 bucket (e.g. for Terraform's state) through the S3 API.
     pub fn create_bucket(&self, bucket: &str) {
         self.s3(&["create-bucket", bucket]);
