@@ -39,6 +39,20 @@ pub fn ec2_tagging(resource: aws_sdk_ec2::types::ResourceType, tags: &Tags) -> a
     aws_sdk_ec2::types::TagSpecification::builder().resource_type(resource).set_tags(Some(ec2_tags(tags))).build()
 }
 
+/// IAM's tag list (roles, policies, OIDC providers). The SDK refuses a tag without key or value;
+/// that is reported as an error naming the tag, never dropped.
+pub fn iam_tags(tags: &Tags) -> Result<Vec<aws_sdk_iam::types::Tag>, crate::error::Error> {
+    tags.iter()
+        .map(|(key, value)| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|error| crate::error::Error::Invalid(format!("tag {key:?}: {error}")))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

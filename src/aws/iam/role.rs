@@ -12,10 +12,9 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::types::Tag;
 
 use super::policy::{PolicyDocument, same_policy};
-use crate::aws::tags::{Tags, tag_changes};
+use crate::aws::tags::{Tags, iam_tags, tag_changes};
 use crate::aws::{absent_if_missing, ok_if_missing};
 use crate::error::Error;
 
@@ -47,14 +46,6 @@ pub struct RoleState {
     pub trust: Option<PolicyDocument>,
     /// Its tags.
     pub tags: Tags,
-}
-
-fn iam_tags(tags: &Tags) -> Result<Vec<Tag>, Error> {
-    tags.iter()
-        .map(|(key, value)| {
-            Tag::builder().key(key).value(value).build().map_err(|e| Error::unexpected("TagRole", e.to_string()))
-        })
-        .collect()
 }
 
 /// Whether a document IAM returned (URL-encoded, or absent) differs in meaning from `wanted`.

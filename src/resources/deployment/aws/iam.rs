@@ -10,28 +10,15 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::types::Tag;
 
 use super::{absent_if_missing, ok_if_missing};
+use crate::aws::tags::iam_tags;
 use crate::error::Error;
 use crate::resources::deployment::desired::STS_AUDIENCE;
 
 /// Thumbprint of the root CA EKS OIDC issuers chain to (IAM ignores it for well-known issuers,
 /// but the API still asks for one).
 const EKS_ISSUER_THUMBPRINT: &str = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
-
-/// IAM's tag list; a tag the SDK refuses to build is an error, never silently dropped.
-fn tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, Error> {
-    tags.iter()
-        .map(|(key, value)| {
-            Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(|e| Error::unexpected("TagOpenIDConnectProvider", e.to_string()))
-        })
-        .collect()
-}
 
 fn user_tag(deployment: &str) -> String {
     format!("{}{deployment}", super::super::names::OIDC_USER_TAG_PREFIX)
@@ -70,7 +57,7 @@ pub async fn ensure_oidc(
                 .url(issuer_url)
                 .client_id_list(STS_AUDIENCE)
                 .thumbprint_list(EKS_ISSUER_THUMBPRINT)
-                .set_tags(Some(tags(&wanted)?))
+                .set_tags(Some(iam_tags(&wanted)?))
                 .send()
                 .await
                 .map_err(|e| Error::from_sdk("CreateOpenIDConnectProvider", e));
@@ -89,7 +76,7 @@ pub async fn ensure_oidc(
 async fn tag_oidc(iam: &Client, arn: &str, wanted: &BTreeMap<String, String>) -> Result<(), Error> {
     iam.tag_open_id_connect_provider()
         .open_id_connect_provider_arn(arn)
-        .set_tags(Some(tags(wanted)?))
+        .set_tags(Some(iam_tags(wanted)?))
         .send()
         .await
         .map(|_| ())

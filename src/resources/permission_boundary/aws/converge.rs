@@ -4,8 +4,9 @@
 
 use aws_sdk_iam::Client;
 
-use super::{destroy, iam_tags};
+use super::destroy;
 use crate::aws::Tags;
+use crate::aws::tags::iam_tags;
 use crate::aws::tags::tag_changes;
 use crate::error::Error;
 use crate::resources::permission_boundary::desired::{Desired, ManagedPolicy, OperatorRole};

@@ -33,20 +33,6 @@ fn tag_map(tags: &[Tag]) -> Tags {
     crate::aws::tags::tag_map(tags.iter().map(|tag| (Some(tag.key()), Some(tag.value()))))
 }
 
-/// Tags as IAM's tag list. The SDK refuses a tag without key or value; that is reported, never
-/// dropped.
-fn iam_tags(tags: &Tags) -> Result<Vec<Tag>, Error> {
-    tags.iter()
-        .map(|(key, value)| {
-            Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(|error| Error::Invalid(format!("tag {key:?}: {error}")))
-        })
-        .collect()
-}
-
 pub(super) async fn attached_policies(iam: &Client, role: &str) -> Result<BTreeSet<String>, Error> {
     every_page(|marker| async move {
         let page = iam
