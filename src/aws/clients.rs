@@ -6,6 +6,7 @@
 //! responses and transient network errors, `max_retries` retries after the first attempt, and
 //! connect/read timeouts so a dead endpoint fails instead of hanging a plan.
 
+use crate::aws::During;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -204,8 +205,7 @@ impl AwsClients {
     pub async fn identity(&self) -> Result<&CallerIdentity, Error> {
         self.identity
             .get_or_try_init(|| async {
-                let answer =
-                    self.sts.get_caller_identity().send().await.map_err(|e| Error::from_sdk("GetCallerIdentity", e))?;
+                let answer = self.sts.get_caller_identity().send().await.during("GetCallerIdentity")?;
                 let arn = answer.arn().ok_or(Error::missing("GetCallerIdentity", "Arn"))?;
                 CallerIdentity::from_arn(arn).ok_or_else(|| {
                     Error::unexpected(

@@ -16,6 +16,27 @@ pub use tags::Tags;
 
 pub use crate::error::{AwsError, Error};
 
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// Names the AWS operation behind an SDK result: `client.create_vpc()…send().await.during("CreateVpc")?`
+/// turns the SDK's error into the crate's [`Error`], which says which call failed and keeps AWS's
+/// code, message and request id.
+pub trait During<T> {
+    /// The result with its error named after `operation`.
+    fn during(self, operation: &'static str) -> Result<T, Error>;
+}
+
+impl<T, E, R> During<T> for Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    fn during(self, operation: &'static str) -> Result<T, Error> {
+        self.map_err(|error| Error::from_sdk(operation, error))
+    }
+}
+
 /// `Ok(None)` for "does not exist" (the one not-found rule, [`Error::is_not_found`]); other
 /// errors pass through.
 pub fn absent_if_missing<T>(result: Result<T, Error>) -> Result<Option<T>, Error> {

@@ -9,6 +9,7 @@
 //! - Removing a role first detaches what IAM refuses to delete it with: managed policies,
 //!   inline policies and its instance profiles (the role is taken out of them; the profiles stay).
 
+use crate::aws::During;
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::Client;
@@ -55,8 +56,7 @@ pub fn document_differs(found: Option<&str>, wanted: &PolicyDocument) -> bool {
 
 /// The role `name`, or `None` when it does not exist.
 pub async fn observe(iam: &Client, name: &str) -> Result<Option<RoleState>, Error> {
-    let found =
-        absent_if_missing(iam.get_role().role_name(name).send().await.map_err(|e| Error::from_sdk("GetRole", e)))?;
+    let found = absent_if_missing(iam.get_role().role_name(name).send().await.during("GetRole"))?;
     let Some(role) = found.and_then(|out| out.role) else { return Ok(None) };
     Ok(Some(RoleState {
         arn: role.arn().to_owned(),
@@ -76,7 +76,7 @@ pub async fn attached_policies(iam: &Client, name: &str) -> Result<Vec<String>, 
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .map_err(|e| Error::from_sdk("ListAttachedRolePolicies", e))?;
+        .during("ListAttachedRolePolicies")?;
     attached
         .iter()
         .map(|policy| {
@@ -94,7 +94,7 @@ pub async fn inline_policy_names(iam: &Client, name: &str) -> Result<Vec<String>
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .map_err(|e| Error::from_sdk("ListRolePolicies", e))
+        .during("ListRolePolicies")
 }
 
 /// The names of the instance profiles role `name` is in (every page).
@@ -107,19 +107,14 @@ pub async fn instance_profiles(iam: &Client, name: &str) -> Result<Vec<String>, 
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .map_err(|e| Error::from_sdk("ListInstanceProfilesForRole", e))?;
+        .during("ListInstanceProfilesForRole")?;
     Ok(profiles.iter().map(|profile| profile.instance_profile_name().to_owned()).collect())
 }
 
 /// The inline policy `policy` of role `role` as IAM returns it (URL-encoded), or `None`.
 async fn inline_policy_text(iam: &Client, role: &str, policy: &str) -> Result<Option<String>, Error> {
     let found = absent_if_missing(
-        iam.get_role_policy()
-            .role_name(role)
-            .policy_name(policy)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("GetRolePolicy", e)),
+        iam.get_role_policy().role_name(role).policy_name(policy).send().await.during("GetRolePolicy"),
     )?;
     Ok(found.map(|out| out.policy_document().to_owned()))
 }
@@ -137,7 +132,7 @@ pub async fn ensure(iam: &Client, spec: &RoleSpec) -> Result<String, Error> {
                 .set_tags(Some(iam_tags(&spec.tags)?))
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk("CreateRole", e))?;
+                .during("CreateRole")?;
             created.role().map(|role| role.arn().to_owned()).ok_or(Error::missing("CreateRole", "Role"))?
         }
         Some(role) => {
@@ -147,7 +142,7 @@ pub async fn ensure(iam: &Client, spec: &RoleSpec) -> Result<String, Error> {
                     .policy_document(spec.trust.to_canonical_json())
                     .send()
                     .await
-                    .map_err(|e| Error::from_sdk("UpdateAssumeRolePolicy", e))?;
+                    .during("UpdateAssumeRolePolicy")?;
             }
             match (&spec.boundary, &role.boundary) {
                 (Some(wanted), found) if found.as_ref() != Some(wanted) => {
@@ -156,45 +151,30 @@ pub async fn ensure(iam: &Client, spec: &RoleSpec) -> Result<String, Error> {
                         .permissions_boundary(wanted)
                         .send()
                         .await
-                        .map_err(|e| Error::from_sdk("PutRolePermissionsBoundary", e))?;
+                        .during("PutRolePermissionsBoundary")?;
                 }
                 (None, Some(_)) => {
                     iam.delete_role_permissions_boundary()
                         .role_name(&spec.name)
                         .send()
                         .await
-                        .map_err(|e| Error::from_sdk("DeleteRolePermissionsBoundary", e))?;
+                        .during("DeleteRolePermissionsBoundary")?;
                 }
                 _ => {}
             }
             let (set, remove) = tag_changes(&role.tags, &spec.tags);
             if !set.is_empty() {
-                iam.tag_role()
-                    .role_name(&spec.name)
-                    .set_tags(Some(iam_tags(&set)?))
-                    .send()
-                    .await
-                    .map_err(|e| Error::from_sdk("TagRole", e))?;
+                iam.tag_role().role_name(&spec.name).set_tags(Some(iam_tags(&set)?)).send().await.during("TagRole")?;
             }
             if !remove.is_empty() {
-                iam.untag_role()
-                    .role_name(&spec.name)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|e| Error::from_sdk("UntagRole", e))?;
+                iam.untag_role().role_name(&spec.name).set_tag_keys(Some(remove)).send().await.during("UntagRole")?;
             }
             role.arn
         }
     };
     let attached = attached_policies(iam, &spec.name).await?;
     for policy in spec.managed_policies.iter().filter(|policy| !attached.contains(policy)) {
-        iam.attach_role_policy()
-            .role_name(&spec.name)
-            .policy_arn(policy)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("AttachRolePolicy", e))?;
+        iam.attach_role_policy().role_name(&spec.name).policy_arn(policy).send().await.during("AttachRolePolicy")?;
     }
     for (policy_name, document) in &spec.inline_policies {
         let found = inline_policy_text(iam, &spec.name, policy_name).await?;
@@ -205,7 +185,7 @@ pub async fn ensure(iam: &Client, spec: &RoleSpec) -> Result<String, Error> {
                 .policy_document(document.to_canonical_json())
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk("PutRolePolicy", e))?;
+                .during("PutRolePolicy")?;
         }
     }
     Ok(arn)
@@ -225,7 +205,7 @@ pub async fn remove(iam: &Client, name: &str) -> Result<(), Error> {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::from_sdk("RemoveRoleFromInstanceProfile", e)),
+                .during("RemoveRoleFromInstanceProfile"),
         )?;
     }
     for policy in attached_policies(iam, name).await? {
@@ -236,7 +216,7 @@ pub async fn remove(iam: &Client, name: &str) -> Result<(), Error> {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::from_sdk("DetachRolePolicy", e)),
+                .during("DetachRolePolicy"),
         )?;
     }
     for policy in inline_policy_names(iam, name).await? {
@@ -247,12 +227,10 @@ pub async fn remove(iam: &Client, name: &str) -> Result<(), Error> {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::from_sdk("DeleteRolePolicy", e)),
+                .during("DeleteRolePolicy"),
         )?;
     }
-    ok_if_missing(
-        iam.delete_role().role_name(name).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeleteRole", e)),
-    )
+    ok_if_missing(iam.delete_role().role_name(name).send().await.map(|_| ()).during("DeleteRole"))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! group can only go once the replication group is gone, so its deletion is repeated while AWS
 //! answers `CacheSubnetGroupInUse`, within the delete timeout — that repetition is the wait.
 
+use crate::aws::During;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -30,7 +31,7 @@ pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState
             .replication_group_id(id)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("DescribeReplicationGroups", e)),
+            .during("DescribeReplicationGroups"),
     )?;
     let Some(group) =
         found.and_then(|out| out.replication_groups().iter().find(|g| g.replication_group_id() == Some(id)).cloned())
@@ -82,12 +83,7 @@ async fn wait_available(
 }
 
 async fn resource_tags(elasticache: &Client, arn: &str) -> Result<BTreeMap<String, String>, Error> {
-    let listed = elasticache
-        .list_tags_for_resource()
-        .resource_name(arn)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk("ListTagsForResource", e))?;
+    let listed = elasticache.list_tags_for_resource().resource_name(arn).send().await.during("ListTagsForResource")?;
     Ok(tag_map(listed.tag_list().iter().map(|tag| (tag.key(), tag.value()))))
 }
 
@@ -109,7 +105,7 @@ async fn mark(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| Error::from_sdk("AddTagsToResource", e))
+        .during("AddTagsToResource")
 }
 
 /// Cache subnet group `name`; `None` when it does not exist.
@@ -120,7 +116,7 @@ pub async fn observe_subnet_group(elasticache: &Client, name: &str) -> Result<Op
             .cache_subnet_group_name(name)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("DescribeCacheSubnetGroups", e)),
+            .during("DescribeCacheSubnetGroups"),
     )?;
     let group = found
         .and_then(|out| out.cache_subnet_groups().iter().find(|g| g.cache_subnet_group_name() == Some(name)).cloned());
@@ -153,7 +149,7 @@ pub async fn ensure(
             .set_tags(Some(tags(&spec.tags)))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("CreateCacheSubnetGroup", e))?;
+            .during("CreateCacheSubnetGroup")?;
     }
     match observe(elasticache, &spec.replication_group).await? {
         None => {
@@ -172,7 +168,7 @@ pub async fn ensure(
                 .set_tags(Some(tags(&spec.tags)))
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk("CreateReplicationGroup", e))?;
+                .during("CreateReplicationGroup")?;
         }
         Some(group) if group.status == "available" && group.node_type != spec.node_type => {
             elasticache
@@ -182,7 +178,7 @@ pub async fn ensure(
                 .apply_immediately(true)
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk("ModifyReplicationGroup", e))?;
+                .during("ModifyReplicationGroup")?;
         }
         Some(_) => {}
     }
@@ -213,7 +209,7 @@ pub async fn remove(
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| Error::from_sdk("DeleteReplicationGroup", e)),
+                    .during("DeleteReplicationGroup"),
             )?;
         }
         wait("WaitReplicationGroupDeleting", timeout, stop, || async {
@@ -237,7 +233,7 @@ pub async fn remove(
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::from_sdk("DeleteCacheSubnetGroup", e)),
+                .during("DeleteCacheSubnetGroup"),
         )
     })
     .await;

@@ -6,6 +6,7 @@
 //! until ACTIVE (or gone), within the operation's timeout. A node group's instance type cannot be
 //! changed in AWS, so a new type gets a new group, created before the old one is deleted.
 
+use crate::aws::During;
 use std::time::Duration;
 
 use aws_sdk_eks::Client;
@@ -33,9 +34,7 @@ fn sorted(items: &[String]) -> Vec<String> {
 }
 
 pub async fn observe_cluster(eks: &Client, name: &str) -> Result<Option<ClusterState>, Error> {
-    let found = absent_if_missing(
-        eks.describe_cluster().name(name).send().await.map_err(|e| Error::from_sdk("DescribeCluster", e)),
-    )?;
+    let found = absent_if_missing(eks.describe_cluster().name(name).send().await.during("DescribeCluster"))?;
     let Some(cluster) = found.and_then(|out| out.cluster) else { return Ok(None) };
     let missing = |field| Error::missing("DescribeCluster", field);
     let vpc = cluster.resources_vpc_config().ok_or_else(|| missing("resourcesVpcConfig"))?;
@@ -133,7 +132,7 @@ pub async fn ensure_cluster(
                 .set_tags(Some(hash_map(&spec.tags)))
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk("CreateCluster", e))
+                .during("CreateCluster")
         })
         .await?;
         return wait_active(eks, &spec.name, timeout, stop).await;
@@ -145,7 +144,7 @@ pub async fn ensure_cluster(
             .version(&spec.version)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("UpdateClusterVersion", e))?;
+            .during("UpdateClusterVersion")?;
         cluster = wait_until_version(eks, &spec.name, &spec.version, timeout, stop).await?;
     }
     let wanted_cidrs = if spec.endpoint_public_access {
@@ -164,7 +163,7 @@ pub async fn ensure_cluster(
             .resources_vpc_config(vpc_config(spec))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("UpdateClusterConfig", e))?;
+            .during("UpdateClusterConfig")?;
         cluster = wait_active(eks, &spec.name, timeout, stop).await?;
     }
     let (set, remove) = super::tag_changes(&cluster.tags, &spec.tags);
@@ -174,7 +173,7 @@ pub async fn ensure_cluster(
             .set_tags(Some(hash_map(&set)))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("TagResource", e))?;
+            .during("TagResource")?;
     }
     if !remove.is_empty() {
         eks.untag_resource()
@@ -182,7 +181,7 @@ pub async fn ensure_cluster(
             .set_tag_keys(Some(remove))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("UntagResource", e))?;
+            .during("UntagResource")?;
     }
     cluster.tags = spec.tags.clone();
     Ok(cluster)
@@ -208,9 +207,7 @@ async fn wait_until_version(
 
 /// Every node group of the cluster.
 pub async fn observe_node_groups(eks: &Client, cluster: &str) -> Result<Vec<NodeGroupState>, Error> {
-    let listed = absent_if_missing(
-        eks.list_nodegroups().cluster_name(cluster).send().await.map_err(|e| Error::from_sdk("ListNodegroups", e)),
-    )?;
+    let listed = absent_if_missing(eks.list_nodegroups().cluster_name(cluster).send().await.during("ListNodegroups"))?;
     let mut groups = Vec::new();
     for name in listed.iter().flat_map(|out| out.nodegroups()) {
         if let Some(group) = observe_node_group(eks, cluster, name).await? {
@@ -222,12 +219,7 @@ pub async fn observe_node_groups(eks: &Client, cluster: &str) -> Result<Vec<Node
 
 async fn observe_node_group(eks: &Client, cluster: &str, name: &str) -> Result<Option<NodeGroupState>, Error> {
     let found = absent_if_missing(
-        eks.describe_nodegroup()
-            .cluster_name(cluster)
-            .nodegroup_name(name)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("DescribeNodegroup", e)),
+        eks.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.during("DescribeNodegroup"),
     )?;
     let Some(group) = found.and_then(|out| out.nodegroup) else { return Ok(None) };
     let missing = |field| Error::missing("DescribeNodegroup", field);
@@ -314,7 +306,7 @@ pub async fn ensure_node_group(
                     .set_tags(Some(hash_map(&spec.tags)))
                     .send()
                     .await
-                    .map_err(|e| Error::from_sdk("CreateNodegroup", e))
+                    .during("CreateNodegroup")
             })
             .await?;
             wait_node_group(eks, cluster, &spec.name, timeout, stop).await?
@@ -329,7 +321,7 @@ pub async fn ensure_node_group(
                     .scaling_config(scaling(spec))
                     .send()
                     .await
-                    .map_err(|e| Error::from_sdk("UpdateNodegroupConfig", e))?;
+                    .during("UpdateNodegroupConfig")?;
                 wait_node_group(eks, cluster, &spec.name, timeout, stop).await?
             } else {
                 group
@@ -343,7 +335,7 @@ pub async fn ensure_node_group(
             .set_tags(Some(hash_map(&mark)))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("TagResource", e))?;
+            .during("TagResource")?;
     }
     for old in groups.iter().filter(|old| old.name != spec.name) {
         remove_node_group(eks, cluster, &old.name, timeout, stop).await?;
@@ -365,7 +357,7 @@ async fn remove_node_group(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| Error::from_sdk("DeleteNodegroup", e)),
+            .during("DeleteNodegroup"),
     )?;
     wait_node_group_gone(eks, cluster, name, timeout, stop).await
 }
@@ -375,9 +367,7 @@ pub async fn remove_cluster(eks: &Client, name: &str, timeout: Duration, stop: &
     for group in observe_node_groups(eks, name).await? {
         remove_node_group(eks, name, &group.name, timeout, stop).await?;
     }
-    ok_if_missing(
-        eks.delete_cluster().name(name).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeleteCluster", e)),
-    )?;
+    ok_if_missing(eks.delete_cluster().name(name).send().await.map(|_| ()).during("DeleteCluster"))?;
     wait("WaitClusterDeleted", timeout, stop, || async {
         Ok(match observe_cluster(eks, name).await? {
             None => Poll::Ready(()),

@@ -7,6 +7,7 @@
 //! provider for its issuer, marks its use with a `retool:deployment:<name>` tag, and on destroy
 //! removes its tag and deletes the provider only when no deployment's tag remains.
 
+use crate::aws::During;
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::Client;
@@ -31,7 +32,7 @@ pub async fn observe_oidc(iam: &Client, arn: &str) -> Result<Option<BTreeMap<Str
             .open_id_connect_provider_arn(arn)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("GetOpenIDConnectProvider", e)),
+            .during("GetOpenIDConnectProvider"),
     )?;
     Ok(found.map(|out| out.tags().iter().map(|tag| (tag.key().to_owned(), tag.value().to_owned())).collect()))
 }
@@ -60,7 +61,7 @@ pub async fn ensure_oidc(
                 .set_tags(Some(iam_tags(&wanted)?))
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk("CreateOpenIDConnectProvider", e));
+                .during("CreateOpenIDConnectProvider");
             match created {
                 Ok(_) => Ok(()),
                 // Another deployment created it between our look and our create: adopt it.
@@ -80,7 +81,7 @@ async fn tag_oidc(iam: &Client, arn: &str, wanted: &BTreeMap<String, String>) ->
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| Error::from_sdk("TagOpenIDConnectProvider", e))
+        .during("TagOpenIDConnectProvider")
 }
 
 /// Drops this deployment's use of the provider; deletes it when no deployment uses it any more.
@@ -96,7 +97,7 @@ pub async fn release_oidc(iam: &Client, arn: &str, deployment: &str) -> Result<(
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::from_sdk("UntagOpenIDConnectProvider", e)),
+                .during("UntagOpenIDConnectProvider"),
         );
     }
     ok_if_missing(
@@ -105,6 +106,6 @@ pub async fn release_oidc(iam: &Client, arn: &str, deployment: &str) -> Result<(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| Error::from_sdk("DeleteOpenIDConnectProvider", e)),
+            .during("DeleteOpenIDConnectProvider"),
     )
 }

@@ -4,6 +4,7 @@
 //! to cancel a mistake — unless final snapshots encrypted with it exist: then the key is kept
 //! (tagged [`RETAINED_FOR_TAG`]), since deleting it would make them unrestorable.
 
+use crate::aws::During;
 use std::collections::BTreeMap;
 
 use aws_sdk_kms::Client;
@@ -36,16 +37,13 @@ fn kms_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, Error> {
 
 /// The key's tags, as a map.
 async fn key_tags(kms: &Client, key_id: &str) -> Result<BTreeMap<String, String>, Error> {
-    let listed =
-        kms.list_resource_tags().key_id(key_id).send().await.map_err(|e| Error::from_sdk("ListResourceTags", e))?;
+    let listed = kms.list_resource_tags().key_id(key_id).send().await.during("ListResourceTags")?;
     Ok(listed.tags().iter().map(|tag| (tag.tag_key().to_owned(), tag.tag_value().to_owned())).collect())
 }
 
 /// The key behind `alias`, if the alias exists.
 pub async fn observe(kms: &Client, alias: &str) -> Result<Option<KeyState>, Error> {
-    let described = absent_if_missing(
-        kms.describe_key().key_id(alias).send().await.map_err(|e| Error::from_sdk("DescribeKey", e)),
-    )?;
+    let described = absent_if_missing(kms.describe_key().key_id(alias).send().await.during("DescribeKey"))?;
     let Some(metadata) = described.as_ref().and_then(|out| out.key_metadata()) else { return Ok(None) };
     let key_id = metadata.key_id().to_owned();
     let pending_deletion = matches!(metadata.key_state(), Some(AwsKeyState::PendingDeletion));
@@ -56,7 +54,7 @@ pub async fn observe(kms: &Client, alias: &str) -> Result<Option<KeyState>, Erro
             .key_id(&key_id)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("GetKeyRotationStatus", e))?
+            .during("GetKeyRotationStatus")?
             .key_rotation_enabled()
     };
     let tags = key_tags(kms, &key_id).await?;
@@ -81,19 +79,14 @@ pub async fn ensure(
         Some(key) => key,
         None => {
             let tag_list = kms_tags(tags)?;
-            let created = kms
-                .create_key()
-                .description(description)
-                .set_tags(Some(tag_list))
-                .send()
-                .await
-                .map_err(|e| Error::from_sdk("CreateKey", e))?;
+            let created =
+                kms.create_key().description(description).set_tags(Some(tag_list)).send().await.during("CreateKey")?;
             let key_id = created
                 .key_metadata()
                 .map(|m| m.key_id().to_owned())
                 .ok_or(Error::missing("CreateKey", "KeyMetadata.KeyId"))?;
             let alias_result = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await;
-            if let Err(error) = alias_result.map_err(|e| Error::from_sdk("CreateAlias", e)) {
+            if let Err(error) = alias_result.during("CreateAlias") {
                 // Without its alias the key could never be found again: take it back out.
                 let _ = kms
                     .schedule_key_deletion()
@@ -112,39 +105,21 @@ pub async fn ensure(
         }
     };
     if key.pending_deletion {
-        kms.cancel_key_deletion()
-            .key_id(&key.key_id)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("CancelKeyDeletion", e))?;
+        kms.cancel_key_deletion().key_id(&key.key_id).send().await.during("CancelKeyDeletion")?;
     }
     if key.pending_deletion || !key.enabled {
-        kms.enable_key().key_id(&key.key_id).send().await.map_err(|e| Error::from_sdk("EnableKey", e))?;
+        kms.enable_key().key_id(&key.key_id).send().await.during("EnableKey")?;
     }
     if !key.rotation {
-        kms.enable_key_rotation()
-            .key_id(&key.key_id)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("EnableKeyRotation", e))?;
+        kms.enable_key_rotation().key_id(&key.key_id).send().await.during("EnableKeyRotation")?;
     }
     let (set, remove) = super::tag_changes(&key.tags, tags);
     if !set.is_empty() {
         let set = kms_tags(&set)?;
-        kms.tag_resource()
-            .key_id(&key.key_id)
-            .set_tags(Some(set))
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("TagResource", e))?;
+        kms.tag_resource().key_id(&key.key_id).set_tags(Some(set)).send().await.during("TagResource")?;
     }
     if !remove.is_empty() {
-        kms.untag_resource()
-            .key_id(&key.key_id)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("UntagResource", e))?;
+        kms.untag_resource().key_id(&key.key_id).set_tag_keys(Some(remove)).send().await.during("UntagResource")?;
     }
     Ok(KeyState { enabled: true, pending_deletion: false, rotation: true, tags: tags.clone(), ..key })
 }
@@ -153,9 +128,7 @@ pub async fn ensure(
 /// refuse the ARN here).
 pub async fn remove(kms: &Client, alias: &str) -> Result<(), Error> {
     let Some(key) = observe(kms, alias).await? else { return Ok(()) };
-    super::ok_if_missing(
-        kms.delete_alias().alias_name(alias).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeleteAlias", e)),
-    )?;
+    super::ok_if_missing(kms.delete_alias().alias_name(alias).send().await.map(|_| ()).during("DeleteAlias"))?;
     if key.pending_deletion {
         return Ok(());
     }
@@ -165,7 +138,7 @@ pub async fn remove(kms: &Client, alias: &str) -> Result<(), Error> {
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| Error::from_sdk("ScheduleKeyDeletion", e))
+        .during("ScheduleKeyDeletion")
 }
 
 /// The snapshots named in a tag value of at most AWS's limit, whole names only, space-separated.
@@ -194,18 +167,12 @@ pub async fn retain(kms: &Client, alias: &str, snapshots: &[String]) -> Result<O
         .tag_value(retained_for_value(snapshots))
         .build()
         .map_err(|e| Error::unexpected("TagResource", e.to_string()))?;
-    kms.tag_resource().key_id(&key.key_id).tags(tag).send().await.map_err(|e| Error::from_sdk("TagResource", e))?;
+    kms.tag_resource().key_id(&key.key_id).tags(tag).send().await.during("TagResource")?;
     if key.pending_deletion {
-        kms.cancel_key_deletion()
-            .key_id(&key.key_id)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("CancelKeyDeletion", e))?;
-        kms.enable_key().key_id(&key.key_id).send().await.map_err(|e| Error::from_sdk("EnableKey", e))?;
+        kms.cancel_key_deletion().key_id(&key.key_id).send().await.during("CancelKeyDeletion")?;
+        kms.enable_key().key_id(&key.key_id).send().await.during("EnableKey")?;
     }
-    super::ok_if_missing(
-        kms.delete_alias().alias_name(alias).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeleteAlias", e)),
-    )?;
+    super::ok_if_missing(kms.delete_alias().alias_name(alias).send().await.map(|_| ()).during("DeleteAlias"))?;
     Ok(Some(key.arn))
 }
 

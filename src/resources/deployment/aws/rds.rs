@@ -8,6 +8,7 @@
 //! never passes through the provider. Destroy takes a final snapshot with a unique name (RDS
 //! keeps the instance if the name was used before) unless `skip_final_snapshot` is set.
 
+use crate::aws::During;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -35,11 +36,7 @@ fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 
 pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<InstanceState>, Error> {
     let found = absent_if_missing(
-        rds.describe_db_instances()
-            .db_instance_identifier(identifier)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("DescribeDBInstances", e)),
+        rds.describe_db_instances().db_instance_identifier(identifier).send().await.during("DescribeDBInstances"),
     )?;
     let Some(db) = found
         .and_then(|out| out.db_instances().iter().find(|db| db.db_instance_identifier() == Some(identifier)).cloned())
@@ -158,7 +155,7 @@ pub async fn ensure_instance(
             .set_tags(Some(tags(&spec.tags)))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("CreateDBInstance", e))?;
+            .during("CreateDBInstance")?;
         return wait_available(rds, spec, timeout, stop).await;
     };
     let (set, remove) = super::tag_changes(&existing.tags, &spec.tags);
@@ -168,7 +165,7 @@ pub async fn ensure_instance(
             .set_tags(Some(tags(&set)))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("AddTagsToResource", e))?;
+            .during("AddTagsToResource")?;
     }
     if !remove.is_empty() {
         rds.remove_tags_from_resource()
@@ -176,7 +173,7 @@ pub async fn ensure_instance(
             .set_tag_keys(Some(remove))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("RemoveTagsFromResource", e))?;
+            .during("RemoveTagsFromResource")?;
     }
     if existing.differences(spec).is_empty() {
         return wait_available(rds, spec, timeout, stop).await;
@@ -200,7 +197,7 @@ pub async fn ensure_instance(
         .set_allow_major_version_upgrade(major_change.then_some(true))
         .send()
         .await
-        .map_err(|e| Error::from_sdk("ModifyDBInstance", e))?;
+        .during("ModifyDBInstance")?;
     wait_available(rds, spec, timeout, stop).await
 }
 
@@ -225,7 +222,7 @@ pub async fn ensure_security_groups(
         .set_vpc_security_group_ids(Some(expected.to_vec()))
         .send()
         .await
-        .map_err(|e| Error::from_sdk("ModifyDBInstance", e))?;
+        .during("ModifyDBInstance")?;
     wait("WaitDBSecurityGroups", timeout, stop, || async {
         match observe_instance(rds, identifier).await? {
             Some(db) if db.security_group_ids == expected => Ok(Poll::Ready(())),
@@ -256,7 +253,7 @@ pub async fn remove_instance(
             .apply_immediately(true)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("ModifyDBInstance", e))?;
+            .during("ModifyDBInstance")?;
     }
     if existing.status != "deleting" {
         let request = rds.delete_db_instance().db_instance_identifier(identifier).delete_automated_backups(false);
@@ -264,7 +261,7 @@ pub async fn remove_instance(
             Some(name) => request.final_db_snapshot_identifier(name).skip_final_snapshot(false),
             None => request.skip_final_snapshot(true),
         };
-        ok_if_missing(request.send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeleteDBInstance", e)))?;
+        ok_if_missing(request.send().await.map(|_| ()).during("DeleteDBInstance"))?;
     }
     wait("WaitDBInstanceDeleted", timeout, stop, || async {
         Ok(match observe_instance(rds, identifier).await? {
@@ -285,7 +282,7 @@ pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Res
             .snapshot_type("manual")
             .send()
             .await
-            .map_err(|e| Error::from_sdk("DescribeDBSnapshots", e)),
+            .during("DescribeDBSnapshots"),
     )?;
     let mut found: Vec<String> = listed
         .iter()
@@ -304,12 +301,7 @@ pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Res
 }
 
 async fn resource_tags(rds: &Client, arn: &str) -> Result<BTreeMap<String, String>, Error> {
-    let listed = rds
-        .list_tags_for_resource()
-        .resource_name(arn)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk("ListTagsForResource", e))?;
+    let listed = rds.list_tags_for_resource().resource_name(arn).send().await.during("ListTagsForResource")?;
     Ok(tag_map(listed.tag_list().iter().map(|tag| (tag.key(), tag.value()))))
 }
 
@@ -325,17 +317,13 @@ async fn mark_group(rds: &Client, group: &GroupState, want: &BTreeMap<String, St
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| Error::from_sdk("AddTagsToResource", e))
+        .during("AddTagsToResource")
 }
 
 /// DB subnet group `name`; `None` when it does not exist.
 pub async fn observe_subnet_group(rds: &Client, name: &str) -> Result<Option<DbSubnetGroupState>, Error> {
     let found = absent_if_missing(
-        rds.describe_db_subnet_groups()
-            .db_subnet_group_name(name)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("DescribeDBSubnetGroups", e)),
+        rds.describe_db_subnet_groups().db_subnet_group_name(name).send().await.during("DescribeDBSubnetGroups"),
     )?;
     let group =
         found.and_then(|out| out.db_subnet_groups().iter().find(|g| g.db_subnet_group_name() == Some(name)).cloned());
@@ -368,7 +356,7 @@ pub async fn ensure_subnet_group(
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::from_sdk("ModifyDBSubnetGroup", e))
+                .during("ModifyDBSubnetGroup")
         }
         None => rds
             .create_db_subnet_group()
@@ -379,7 +367,7 @@ pub async fn ensure_subnet_group(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| Error::from_sdk("CreateDBSubnetGroup", e)),
+            .during("CreateDBSubnetGroup"),
     }
 }
 
@@ -391,7 +379,7 @@ pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<
             .db_parameter_group_name(name)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("DescribeDBParameterGroups", e)),
+            .during("DescribeDBParameterGroups"),
     )?;
     let group = found
         .and_then(|out| out.db_parameter_groups().iter().find(|g| g.db_parameter_group_name() == Some(name)).cloned());
@@ -405,7 +393,7 @@ pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<
         .send()
         .collect::<Result<Vec<_>, _>>()
         .await
-        .map_err(|e| Error::from_sdk("DescribeDBParameters", e))?;
+        .during("DescribeDBParameters")?;
     let forces_ssl =
         parameters.iter().any(|p| p.parameter_name() == Some(FORCE_SSL) && p.parameter_value() == Some("1"));
     let arn = group
@@ -436,7 +424,7 @@ pub async fn ensure_parameter_group(
                 .set_tags(Some(tags(tag_map)))
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk("CreateDBParameterGroup", e));
+                .during("CreateDBParameterGroup");
             match created {
                 Ok(_) => false,
                 Err(error) if error.code() == Some("DBParameterGroupAlreadyExists") => false,
@@ -458,7 +446,7 @@ pub async fn ensure_parameter_group(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| Error::from_sdk("ModifyDBParameterGroup", e))
+        .during("ModifyDBParameterGroup")
 }
 
 pub async fn remove_parameter_group(rds: &Client, name: &str) -> Result<(), Error> {
@@ -468,18 +456,13 @@ pub async fn remove_parameter_group(rds: &Client, name: &str) -> Result<(), Erro
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| Error::from_sdk("DeleteDBParameterGroup", e)),
+            .during("DeleteDBParameterGroup"),
     )
 }
 
 pub async fn remove_subnet_group(rds: &Client, name: &str) -> Result<(), Error> {
     ok_if_missing(
-        rds.delete_db_subnet_group()
-            .db_subnet_group_name(name)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| Error::from_sdk("DeleteDBSubnetGroup", e)),
+        rds.delete_db_subnet_group().db_subnet_group_name(name).send().await.map(|_| ()).during("DeleteDBSubnetGroup"),
     )
 }
 

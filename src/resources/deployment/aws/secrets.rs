@@ -8,6 +8,7 @@
 //! Retool may already use. One scheduled for deletion (a destroyed deployment of the same name)
 //! is restored. Destroy schedules deletion with a 7-day recovery window.
 
+use crate::aws::During;
 use std::collections::BTreeMap;
 
 use aws_sdk_secretsmanager::Client;
@@ -26,9 +27,7 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
 }
 
 pub async fn observe(secrets: &Client, id: &str) -> Result<Option<SecretState>, Error> {
-    let found = absent_if_missing(
-        secrets.describe_secret().secret_id(id).send().await.map_err(|e| Error::from_sdk("DescribeSecret", e)),
-    )?;
+    let found = absent_if_missing(secrets.describe_secret().secret_id(id).send().await.during("DescribeSecret"))?;
     let Some(out) = found else { return Ok(None) };
     Ok(Some(SecretState {
         arn: out.arn().ok_or(Error::missing("DescribeSecret", "ARN"))?.to_owned(),
@@ -60,7 +59,7 @@ pub async fn ensure(
                 .set_tags(Some(tag_list(tags)))
                 .send()
                 .await
-                .map_err(|e| Error::from_sdk("CreateSecret", e))?;
+                .during("CreateSecret")?;
             SecretState {
                 arn: created.arn().ok_or(Error::missing("CreateSecret", "ARN"))?.to_owned(),
                 has_value: false,
@@ -70,7 +69,7 @@ pub async fn ensure(
         }
     };
     if state.scheduled_for_deletion {
-        secrets.restore_secret().secret_id(&state.arn).send().await.map_err(|e| Error::from_sdk("RestoreSecret", e))?;
+        secrets.restore_secret().secret_id(&state.arn).send().await.during("RestoreSecret")?;
     }
     let (set, remove) = super::tag_changes(&state.tags, tags);
     if !set.is_empty() {
@@ -80,7 +79,7 @@ pub async fn ensure(
             .set_tags(Some(tag_list(&set)))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("TagResource", e))?;
+            .during("TagResource")?;
     }
     if !remove.is_empty() {
         secrets
@@ -89,7 +88,7 @@ pub async fn ensure(
             .set_tag_keys(Some(remove))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("UntagResource", e))?;
+            .during("UntagResource")?;
     }
     if !state.has_value {
         let value = generate().map_err(|error| Error::unexpected("GenerateSecret", error.to_string()))?;
@@ -100,7 +99,7 @@ pub async fn ensure(
             .client_request_token(uuid::Uuid::new_v4().to_string())
             .send()
             .await
-            .map_err(|e| Error::from_sdk("PutSecretValue", e))?;
+            .during("PutSecretValue")?;
     }
     Ok(state.arn)
 }
@@ -116,7 +115,7 @@ pub async fn remove(secrets: &Client, name: &str) -> Result<(), Error> {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::from_sdk("DeleteSecret", e)),
+                .during("DeleteSecret"),
         ),
         _ => Ok(()),
     }

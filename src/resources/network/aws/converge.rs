@@ -14,6 +14,7 @@
 //! taken over: the engine stops before touching anything ([`Unfinished::refused`]). NAT gateways also
 //! carry a client token, which makes the SDK's own retries of `CreateNatGateway` idempotent.
 
+use crate::aws::During;
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::Client;
@@ -230,7 +231,7 @@ impl Run<'_> {
                 .set_tags(Some(ec2_tags(&missing)))
                 .send()
                 .await
-                .map_err(|error| Error::from_sdk("CreateTags", error))?;
+                .during("CreateTags")?;
         }
         let retired: Vec<Tag> = self
             .retired_tags
@@ -240,13 +241,7 @@ impl Run<'_> {
             .collect();
         if !retired.is_empty() {
             tracing::debug!(id, count = retired.len(), "removing retired tags");
-            self.ec2
-                .delete_tags()
-                .resources(id)
-                .set_tags(Some(retired))
-                .send()
-                .await
-                .map_err(|error| Error::from_sdk("DeleteTags", error))?;
+            self.ec2.delete_tags().resources(id).set_tags(Some(retired)).send().await.during("DeleteTags")?;
         }
         Ok(())
     }
@@ -261,7 +256,7 @@ impl Run<'_> {
                 .enable_dns_support(on())
                 .send()
                 .await
-                .map_err(|error| Error::from_sdk("ModifyVpcAttribute", error))?;
+                .during("ModifyVpcAttribute")?;
         }
         if !snap.vpc.dns_hostnames {
             tracing::debug!(vpc_id = self.vpc_id, "enabling DNS hostnames");
@@ -271,7 +266,7 @@ impl Run<'_> {
                 .enable_dns_hostnames(on())
                 .send()
                 .await
-                .map_err(|error| Error::from_sdk("ModifyVpcAttribute", error))?;
+                .during("ModifyVpcAttribute")?;
         }
         self.ensure_tags(&Component::Vpc, self.vpc_id, &snap.vpc.tags).await
     }
@@ -291,7 +286,7 @@ impl Run<'_> {
             .filters(filter(&format!("tag:{OWNER_TAG}"), [self.owner.as_str()]))
             .send()
             .await
-            .map_err(|error| Error::from_sdk("DescribeInternetGateways", error))?;
+            .during("DescribeInternetGateways")?;
         let detached = tagged
             .internet_gateways()
             .iter()
@@ -307,7 +302,7 @@ impl Run<'_> {
                     .tag_specifications(ec2_tagging(ResourceType::InternetGateway, &self.tags_for(&component)))
                     .send()
                     .await
-                    .map_err(|error| Error::from_sdk("CreateInternetGateway", error))?;
+                    .during("CreateInternetGateway")?;
                 created
                     .internet_gateway()
                     .and_then(|gateway| gateway.internet_gateway_id())
@@ -323,7 +318,7 @@ impl Run<'_> {
                 .vpc_id(self.vpc_id)
                 .send()
                 .await
-                .map_err(|error| Error::from_sdk("AttachInternetGateway", error))
+                .during("AttachInternetGateway")
         })
         .await?;
         Ok(id)
@@ -352,7 +347,7 @@ impl Run<'_> {
                     .tag_specifications(ec2_tagging(ResourceType::Subnet, &self.tags_for(component)))
                     .send()
                     .await
-                    .map_err(|error| Error::from_sdk("CreateSubnet", error))?;
+                    .during("CreateSubnet")?;
                 let id = created
                     .subnet()
                     .and_then(|subnet| subnet.subnet_id())
@@ -370,7 +365,7 @@ impl Run<'_> {
                     .map_public_ip_on_launch(AttributeBooleanValue::builder().value(public).build())
                     .send()
                     .await
-                    .map_err(|error| Error::from_sdk("ModifySubnetAttribute", error))
+                    .during("ModifySubnetAttribute")
             })
             .await?;
         }
@@ -414,7 +409,7 @@ impl Run<'_> {
                     .tag_specifications(ec2_tagging(ResourceType::Natgateway, &self.tags_for(&component)))
                     .send()
                     .await
-                    .map_err(|error| Error::from_sdk("CreateNatGateway", error))
+                    .during("CreateNatGateway")
             })
             .await?;
             let id = response
@@ -445,7 +440,7 @@ impl Run<'_> {
             .filters(filter(&format!("tag:{COMPONENT_TAG}"), [component.tag_value()]))
             .send()
             .await
-            .map_err(|error| Error::from_sdk("DescribeAddresses", error))?;
+            .during("DescribeAddresses")?;
         // Free means: no live gateway uses it and AWS shows no association (a deleted gateway's
         // address is disassociated once the gateway is gone).
         if let Some(free) = tagged
@@ -469,7 +464,7 @@ impl Run<'_> {
             .tag_specifications(ec2_tagging(ResourceType::ElasticIp, &tags))
             .send()
             .await
-            .map_err(|error| Error::from_sdk("AllocateAddress", error))?;
+            .during("AllocateAddress")?;
         let id = allocated.allocation_id().ok_or(Error::missing("AllocateAddress", "AllocationId"))?.to_owned();
         tracing::debug!(allocation_id = %id, zone, "allocated Elastic IP");
         Ok(id)
@@ -483,7 +478,7 @@ impl Run<'_> {
                 .set_nat_gateway_ids(Some(ids.to_vec()))
                 .send()
                 .await
-                .map_err(|error| Error::from_sdk("DescribeNatGateways", error))?;
+                .during("DescribeNatGateways")?;
             let mut waiting = Vec::new();
             for nat in found.nat_gateways() {
                 let id = required(nat.nat_gateway_id(), "DescribeNatGateways", "NatGateway.NatGatewayId")?;
@@ -539,7 +534,7 @@ impl Run<'_> {
                     .tag_specifications(ec2_tagging(ResourceType::RouteTable, &self.tags_for(component)))
                     .send()
                     .await
-                    .map_err(|error| Error::from_sdk("CreateRouteTable", error))?;
+                    .during("CreateRouteTable")?;
                 let id = created
                     .route_table()
                     .and_then(|table| table.route_table_id())
@@ -581,7 +576,7 @@ impl Run<'_> {
                         }
                         RouteTarget::Local => request.gateway_id("local"),
                     };
-                    request.send().await.map_err(|error| Error::from_sdk("ReplaceRoute", error))
+                    request.send().await.during("ReplaceRoute")
                 })
                 .await?;
             }
@@ -595,7 +590,7 @@ impl Run<'_> {
                         }
                         RouteTarget::Local => request.gateway_id("local"),
                     };
-                    request.send().await.map_err(|error| Error::from_sdk("CreateRoute", error))
+                    request.send().await.during("CreateRoute")
                 })
                 .await;
                 match created {
@@ -619,7 +614,7 @@ impl Run<'_> {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|error| Error::from_sdk("ReplaceRouteTableAssociation", error))
+                    .during("ReplaceRouteTableAssociation")
             }
             None => {
                 tracing::debug!(subnet_id, route_table_id = table_id, "associating subnet");
@@ -631,7 +626,7 @@ impl Run<'_> {
                         .send()
                         .await
                         .map(|_| ())
-                        .map_err(|error| Error::from_sdk("AssociateRouteTable", error))
+                        .during("AssociateRouteTable")
                 })
                 .await
             }
@@ -658,7 +653,7 @@ impl Run<'_> {
             .tag_specifications(ec2_tagging(ResourceType::SecurityGroup, &self.tags_for(component)))
             .send()
             .await
-            .map_err(|error| Error::from_sdk("CreateSecurityGroup", error))?;
+            .during("CreateSecurityGroup")?;
         let id = created.group_id().ok_or(Error::missing("CreateSecurityGroup", "GroupId"))?.to_owned();
         tracing::debug!(group_id = %id, component = %component.tag_value(), "created security group");
         Ok((id, Vec::new()))
@@ -676,7 +671,7 @@ impl Run<'_> {
                     .set_ip_permissions(Some(missing.clone()))
                     .send()
                     .await
-                    .map_err(|error| Error::from_sdk("AuthorizeSecurityGroupIngress", error))
+                    .during("AuthorizeSecurityGroupIngress")
             })
             .await;
             match authorized {
@@ -693,7 +688,7 @@ impl Run<'_> {
                 .set_ip_permissions(Some(surplus))
                 .send()
                 .await
-                .map_err(|error| Error::from_sdk("RevokeSecurityGroupIngress", error))?;
+                .during("RevokeSecurityGroupIngress")?;
         }
         Ok(())
     }
@@ -707,7 +702,7 @@ impl Run<'_> {
             .filters(filter(&format!("tag:{VPC_TAG}"), [self.vpc_id]))
             .send()
             .await
-            .map_err(|error| Error::from_sdk("DescribeAddresses", error))?;
+            .during("DescribeAddresses")?;
         let unmarked: Vec<String> = tagged
             .addresses()
             .iter()
@@ -725,7 +720,7 @@ impl Run<'_> {
             .send()
             .await
             .map(|_| ())
-            .map_err(|error| Error::from_sdk("CreateTags", error))
+            .during("CreateTags")
     }
 
     /// Deletes NAT gateways no zone uses any more (after switching to `single`), once routes no

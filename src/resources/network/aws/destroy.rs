@@ -7,6 +7,7 @@
 //! up after a partial create. Deletes AWS refuses while it is still releasing dependencies (a
 //! deleted NAT gateway's network interface, mapped public addresses) are repeated for a while.
 
+use crate::aws::During;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::NatGatewayState;
 
@@ -38,13 +39,7 @@ pub async fn destroy(ec2: &Client, vpc_id: &str, stop: &StopSignal) -> Result<()
         .collect();
     for id in &nat_ids {
         tracing::debug!(nat_gateway_id = %id, "deleting NAT gateway");
-        gone_is_fine(
-            ec2.delete_nat_gateway()
-                .nat_gateway_id(id)
-                .send()
-                .await
-                .map_err(|error| Error::from_sdk("DeleteNatGateway", error)),
-        )?;
+        gone_is_fine(ec2.delete_nat_gateway().nat_gateway_id(id).send().await.during("DeleteNatGateway"))?;
     }
     let waiting: Vec<String> = snap.nat_gateways.iter().map(|nat| nat.id.clone()).collect();
     if !waiting.is_empty() {
@@ -62,27 +57,19 @@ pub async fn destroy(ec2: &Client, vpc_id: &str, stop: &StopSignal) -> Result<()
                     .vpc_id(vpc_id)
                     .send()
                     .await
-                    .map_err(|error| Error::from_sdk("DetachInternetGateway", error))
+                    .during("DetachInternetGateway")
             })
             .await,
         )?;
         gone_is_fine(
-            ec2.delete_internet_gateway()
-                .internet_gateway_id(&gateway.id)
-                .send()
-                .await
-                .map_err(|error| Error::from_sdk("DeleteInternetGateway", error)),
+            ec2.delete_internet_gateway().internet_gateway_id(&gateway.id).send().await.during("DeleteInternetGateway"),
         )?;
     }
     for subnet in &snap.subnets {
         tracing::debug!(subnet_id = %subnet.id, "deleting subnet");
         gone_is_fine(
             retry_while(RetryWhile::DEPENDENCIES_RELEASING, stop, || async {
-                ec2.delete_subnet()
-                    .subnet_id(&subnet.id)
-                    .send()
-                    .await
-                    .map_err(|error| Error::from_sdk("DeleteSubnet", error))
+                ec2.delete_subnet().subnet_id(&subnet.id).send().await.during("DeleteSubnet")
             })
             .await,
         )?;
@@ -91,7 +78,7 @@ pub async fn destroy(ec2: &Client, vpc_id: &str, stop: &StopSignal) -> Result<()
     tracing::debug!(vpc_id, "deleting VPC");
     gone_is_fine(
         retry_while(RetryWhile::DEPENDENCIES_RELEASING, stop, || async {
-            ec2.delete_vpc().vpc_id(vpc_id).send().await.map_err(|error| Error::from_sdk("DeleteVpc", error))
+            ec2.delete_vpc().vpc_id(vpc_id).send().await.during("DeleteVpc")
         })
         .await,
     )
@@ -124,13 +111,7 @@ pub async fn wait_until_deleted(ec2: &Client, ids: &[String], stop: &StopSignal)
 /// Releases one Elastic IP; already released is fine.
 pub async fn release_address(ec2: &Client, allocation_id: &str) -> Result<(), Error> {
     tracing::debug!(allocation_id, "releasing Elastic IP");
-    gone_is_fine(
-        ec2.release_address()
-            .allocation_id(allocation_id)
-            .send()
-            .await
-            .map_err(|error| Error::from_sdk("ReleaseAddress", error)),
-    )
+    gone_is_fine(ec2.release_address().allocation_id(allocation_id).send().await.during("ReleaseAddress"))
 }
 
 /// Releases the network's Elastic IPs: those tagged with the VPC, and `also` (addresses seen on
@@ -141,7 +122,7 @@ async fn release_tagged_addresses(ec2: &Client, vpc_id: &str, also: &[String]) -
         .filters(filter(&format!("tag:{VPC_TAG}"), [vpc_id]))
         .send()
         .await
-        .map_err(|error| Error::from_sdk("DescribeAddresses", error))?;
+        .during("DescribeAddresses")?;
     let mut allocations: Vec<String> = tagged
         .addresses()
         .iter()
@@ -165,17 +146,11 @@ async fn delete_route_tables(ec2: &Client, snap: &NetworkSnapshot) -> Result<(),
                     .association_id(&association.id)
                     .send()
                     .await
-                    .map_err(|error| Error::from_sdk("DisassociateRouteTable", error)),
+                    .during("DisassociateRouteTable"),
             )?;
         }
         tracing::debug!(route_table_id = %table.id, "deleting route table");
-        gone_is_fine(
-            ec2.delete_route_table()
-                .route_table_id(&table.id)
-                .send()
-                .await
-                .map_err(|error| Error::from_sdk("DeleteRouteTable", error)),
-        )?;
+        gone_is_fine(ec2.delete_route_table().route_table_id(&table.id).send().await.during("DeleteRouteTable"))?;
     }
     Ok(())
 }
@@ -198,7 +173,7 @@ async fn delete_security_groups(ec2: &Client, snap: &NetworkSnapshot, stop: &Sto
                     .set_ip_permissions(Some(referencing))
                     .send()
                     .await
-                    .map_err(|error| Error::from_sdk("RevokeSecurityGroupIngress", error)),
+                    .during("RevokeSecurityGroupIngress"),
             )?;
         }
     }
@@ -206,11 +181,7 @@ async fn delete_security_groups(ec2: &Client, snap: &NetworkSnapshot, stop: &Sto
         tracing::debug!(group_id = %group.id, "deleting security group");
         gone_is_fine(
             retry_while(RetryWhile::DEPENDENCIES_RELEASING, stop, || async {
-                ec2.delete_security_group()
-                    .group_id(&group.id)
-                    .send()
-                    .await
-                    .map_err(|error| Error::from_sdk("DeleteSecurityGroup", error))
+                ec2.delete_security_group().group_id(&group.id).send().await.during("DeleteSecurityGroup")
             })
             .await,
         )?;

@@ -4,6 +4,7 @@
 //! addresses carry the egress IPs) and security groups. After the VPC call the other seven run
 //! concurrently.
 
+use crate::aws::During;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{self as ec2, VpcAttributeName};
@@ -15,12 +16,7 @@ use crate::resources::network::observed::*;
 
 /// Everything about the network in VPC `vpc_id`; `None` when the VPC does not exist.
 pub async fn observe(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapshot>, Error> {
-    let vpcs = ec2
-        .describe_vpcs()
-        .filters(filter("vpc-id", [vpc_id]))
-        .send()
-        .await
-        .map_err(|error| Error::from_sdk("DescribeVpcs", error))?;
+    let vpcs = ec2.describe_vpcs().filters(filter("vpc-id", [vpc_id])).send().await.during("DescribeVpcs")?;
     let Some(vpc) = vpcs.vpcs().iter().find(|vpc| vpc.vpc_id() == Some(vpc_id)) else {
         tracing::debug!(vpc_id, "VPC not found");
         return Ok(None);
@@ -106,7 +102,7 @@ async fn dns_flag(ec2: &Client, vpc_id: &str, attribute: VpcAttributeName) -> Re
         .attribute(attribute.clone())
         .send()
         .await
-        .map_err(|error| Error::from_sdk("DescribeVpcAttribute", error))?;
+        .during("DescribeVpcAttribute")?;
     let flag = match attribute {
         VpcAttributeName::EnableDnsSupport => output.enable_dns_support(),
         VpcAttributeName::EnableDnsHostnames => output.enable_dns_hostnames(),
@@ -290,7 +286,7 @@ pub async fn vpcs_named(ec2: &Client, name: &str) -> Result<Vec<(String, Tags)>,
         .filters(filter(&format!("tag:{COMPONENT_TAG}"), [Component::Vpc.tag_value()]))
         .send()
         .await
-        .map_err(|error| Error::from_sdk("DescribeVpcs", error))?;
+        .during("DescribeVpcs")?;
     found
         .vpcs()
         .iter()
@@ -309,7 +305,7 @@ pub async fn default_zones(ec2: &Client, count: usize) -> Result<Vec<String>, Er
         .filters(filter("state", ["available"]))
         .send()
         .await
-        .map_err(|error| Error::from_sdk("DescribeAvailabilityZones", error))?;
+        .during("DescribeAvailabilityZones")?;
     let mut names: Vec<String> = zones
         .availability_zones()
         .iter()

@@ -2,6 +2,7 @@
 //! observed. The same code creates, repairs drift, finishes an apply that failed half-way, and
 //! never duplicates anything.
 
+use crate::aws::During;
 use aws_sdk_iam::Client;
 
 use super::destroy;
@@ -55,7 +56,7 @@ async fn converge_policy(
             .set_tags(Some(iam_tags(tags)?).filter(|list| !list.is_empty()))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("CreatePolicy", e))?;
+            .during("CreatePolicy")?;
         tracing::info!(policy = %want.arn, "created managed policy");
         return Ok(());
     };
@@ -67,37 +68,22 @@ async fn converge_policy(
             .set_as_default(true)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("CreatePolicyVersion", e))?;
+            .during("CreatePolicyVersion")?;
         tracing::info!(policy = %want.arn, "published a new default policy version");
     }
     let (set, stale) = tag_changes(&have.tags, tags);
     if !stale.is_empty() {
-        iam.untag_policy()
-            .policy_arn(&want.arn)
-            .set_tag_keys(Some(stale))
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("UntagPolicy", e))?;
+        iam.untag_policy().policy_arn(&want.arn).set_tag_keys(Some(stale)).send().await.during("UntagPolicy")?;
     }
     if !set.is_empty() {
-        iam.tag_policy()
-            .policy_arn(&want.arn)
-            .set_tags(Some(iam_tags(&set)?))
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("TagPolicy", e))?;
+        iam.tag_policy().policy_arn(&want.arn).set_tags(Some(iam_tags(&set)?)).send().await.during("TagPolicy")?;
     }
     Ok(())
 }
 
 /// Deletes the oldest non-default versions until a new one fits under IAM's limit of five.
 async fn make_room_for_a_version(iam: &Client, arn: &str) -> Result<(), Error> {
-    let listed = iam
-        .list_policy_versions()
-        .policy_arn(arn)
-        .send()
-        .await
-        .map_err(|e| Error::from_sdk("ListPolicyVersions", e))?;
+    let listed = iam.list_policy_versions().policy_arn(arn).send().await.during("ListPolicyVersions")?;
     let mut old: Vec<(Option<aws_smithy_types::DateTime>, String)> = listed
         .versions()
         .iter()
@@ -122,7 +108,7 @@ async fn make_room_for_a_version(iam: &Client, arn: &str) -> Result<(), Error> {
             .version_id(&version_id)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("DeletePolicyVersion", e))?;
+            .during("DeletePolicyVersion")?;
         tracing::debug!(policy = %arn, version = %version_id, "deleted an old policy version");
     }
     Ok(())
@@ -145,13 +131,13 @@ async fn converge_role(
             .set_tags(Some(iam_tags(&desired.tags)?).filter(|list| !list.is_empty()))
             .send()
             .await
-            .map_err(|e| Error::from_sdk("CreateRole", e))?;
+            .during("CreateRole")?;
         iam.attach_role_policy()
             .role_name(&want.name)
             .policy_arn(&want.policy.arn)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("AttachRolePolicy", e))?;
+            .during("AttachRolePolicy")?;
         tracing::info!(role = %want.name, "created operator role");
         return Ok(());
     };
@@ -161,7 +147,7 @@ async fn converge_role(
             .policy_document(want.trust.to_canonical_json())
             .send()
             .await
-            .map_err(|e| Error::from_sdk("UpdateAssumeRolePolicy", e))?;
+            .during("UpdateAssumeRolePolicy")?;
     }
     if have.boundary_arn.as_ref() != Some(boundary) {
         iam.put_role_permissions_boundary()
@@ -169,7 +155,7 @@ async fn converge_role(
             .permissions_boundary(boundary)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("PutRolePermissionsBoundary", e))?;
+            .during("PutRolePermissionsBoundary")?;
     }
     if have.max_session_duration != Some(desired.max_session_duration) {
         iam.update_role()
@@ -177,7 +163,7 @@ async fn converge_role(
             .max_session_duration(desired.max_session_duration)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("UpdateRole", e))?;
+            .during("UpdateRole")?;
     }
     if !have.attached_policy_arns.contains(&want.policy.arn) {
         iam.attach_role_policy()
@@ -185,42 +171,22 @@ async fn converge_role(
             .policy_arn(&want.policy.arn)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("AttachRolePolicy", e))?;
+            .during("AttachRolePolicy")?;
     }
     for extra in have.attached_policy_arns.iter().filter(|arn| **arn != want.policy.arn) {
-        iam.detach_role_policy()
-            .role_name(&want.name)
-            .policy_arn(extra)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("DetachRolePolicy", e))?;
+        iam.detach_role_policy().role_name(&want.name).policy_arn(extra).send().await.during("DetachRolePolicy")?;
         tracing::warn!(role = %want.name, policy = %extra, "detached a policy attached outside Terraform");
     }
     for inline in &have.inline_policy_names {
-        iam.delete_role_policy()
-            .role_name(&want.name)
-            .policy_name(inline)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("DeleteRolePolicy", e))?;
+        iam.delete_role_policy().role_name(&want.name).policy_name(inline).send().await.during("DeleteRolePolicy")?;
         tracing::warn!(role = %want.name, policy = %inline, "deleted an inline policy added outside Terraform");
     }
     let (set, stale) = tag_changes(&have.tags, &desired.tags);
     if !stale.is_empty() {
-        iam.untag_role()
-            .role_name(&want.name)
-            .set_tag_keys(Some(stale))
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("UntagRole", e))?;
+        iam.untag_role().role_name(&want.name).set_tag_keys(Some(stale)).send().await.during("UntagRole")?;
     }
     if !set.is_empty() {
-        iam.tag_role()
-            .role_name(&want.name)
-            .set_tags(Some(iam_tags(&set)?))
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("TagRole", e))?;
+        iam.tag_role().role_name(&want.name).set_tags(Some(iam_tags(&set)?)).send().await.during("TagRole")?;
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Destroy: the roles, then the policies (a policy in use as a boundary cannot be deleted).
 //! Pieces already gone are fine, so a destroy that stopped half-way can simply run again.
 
+use crate::aws::During;
 use aws_sdk_iam::Client;
 
 use super::{attached_policies, inline_policies};
@@ -37,7 +38,7 @@ pub(super) async fn delete_role(iam: &Client, name: &str) -> Result<(), Error> {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::from_sdk("DetachRolePolicy", e)),
+                .during("DetachRolePolicy"),
         )?;
     }
     let inline_names = absent_if_missing(inline_policies(iam, name).await)?;
@@ -49,15 +50,11 @@ pub(super) async fn delete_role(iam: &Client, name: &str) -> Result<(), Error> {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::from_sdk("DeleteRolePolicy", e)),
+                .during("DeleteRolePolicy"),
         )?;
     }
     let profiles = absent_if_missing(
-        iam.list_instance_profiles_for_role()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("ListInstanceProfilesForRole", e)),
+        iam.list_instance_profiles_for_role().role_name(name).send().await.during("ListInstanceProfilesForRole"),
     )?;
     for profile in profiles.iter().flat_map(|output| output.instance_profiles()) {
         ok_if_missing(
@@ -67,20 +64,17 @@ pub(super) async fn delete_role(iam: &Client, name: &str) -> Result<(), Error> {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::from_sdk("RemoveRoleFromInstanceProfile", e)),
+                .during("RemoveRoleFromInstanceProfile"),
         )?;
     }
-    ok_if_missing(
-        iam.delete_role().role_name(name).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeleteRole", e)),
-    )?;
+    ok_if_missing(iam.delete_role().role_name(name).send().await.map(|_| ()).during("DeleteRole"))?;
     tracing::info!(role = %name, "deleted operator role");
     Ok(())
 }
 
 pub(super) async fn delete_policy(iam: &Client, arn: &str) -> Result<(), Error> {
-    let Some(listed) = absent_if_missing(
-        iam.list_policy_versions().policy_arn(arn).send().await.map_err(|e| Error::from_sdk("ListPolicyVersions", e)),
-    )?
+    let Some(listed) =
+        absent_if_missing(iam.list_policy_versions().policy_arn(arn).send().await.during("ListPolicyVersions"))?
     else {
         return Ok(());
     };
@@ -93,23 +87,22 @@ pub(super) async fn delete_policy(iam: &Client, arn: &str) -> Result<(), Error> 
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| Error::from_sdk("DeletePolicyVersion", e)),
+                .during("DeletePolicyVersion"),
         )?;
     }
-    ok_if_missing(
-        iam.delete_policy().policy_arn(arn).send().await.map(|_| ()).map_err(|e| Error::from_sdk("DeletePolicy", e)),
-    )
-    .map_err(|error| match error {
-        Error::Aws(error) if error.code.as_deref() == Some("DeleteConflict") => Error::Aws(AwsError {
-            message: format!(
-                "{} (the policy is still attached or used as a permissions boundary, e.g. by workload roles the \
+    ok_if_missing(iam.delete_policy().policy_arn(arn).send().await.map(|_| ()).during("DeletePolicy")).map_err(
+        |error| match error {
+            Error::Aws(error) if error.code.as_deref() == Some("DeleteConflict") => Error::Aws(AwsError {
+                message: format!(
+                    "{} (the policy is still attached or used as a permissions boundary, e.g. by workload roles the \
                  operator created; remove those first)",
-                error.message
-            ),
-            ..error
-        }),
-        _ => error,
-    })?;
+                    error.message
+                ),
+                ..error
+            }),
+            _ => error,
+        },
+    )?;
     tracing::info!(policy = %arn, "deleted managed policy");
     Ok(())
 }

@@ -11,6 +11,7 @@ pub mod converge;
 pub mod destroy;
 pub mod observe;
 
+use crate::aws::During;
 use std::collections::BTreeSet;
 
 use aws_sdk_iam::Client;
@@ -41,7 +42,7 @@ pub(super) async fn attached_policies(iam: &Client, role: &str) -> Result<BTreeS
             .set_marker(marker)
             .send()
             .await
-            .map_err(|e| Error::from_sdk("ListAttachedRolePolicies", e))?;
+            .during("ListAttachedRolePolicies")?;
         Ok(Page {
             items: page
                 .attached_policies()
@@ -61,13 +62,8 @@ pub(super) async fn attached_policies(iam: &Client, role: &str) -> Result<BTreeS
 
 pub(super) async fn inline_policies(iam: &Client, role: &str) -> Result<BTreeSet<String>, Error> {
     every_page(|marker| async move {
-        let page = iam
-            .list_role_policies()
-            .role_name(role)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("ListRolePolicies", e))?;
+        let page =
+            iam.list_role_policies().role_name(role).set_marker(marker).send().await.during("ListRolePolicies")?;
         Ok(Page { items: page.policy_names().to_vec(), next: next_marker(page.is_truncated(), page.marker()) })
     })
     .await

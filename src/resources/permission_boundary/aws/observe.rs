@@ -1,6 +1,7 @@
 //! Observe: read every piece IAM holds for the resource, by name (a role or policy name is
 //! unique in the account), into the SDK-free [`Observed`].
 
+use crate::aws::During;
 use aws_sdk_iam::Client;
 
 use super::{attached_policies, inline_policies, tag_map};
@@ -25,8 +26,7 @@ pub async fn observe(iam: &Client, desired: &Desired) -> Result<Observed, Error>
 }
 
 async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy>, Error> {
-    let found =
-        absent_if_missing(iam.get_policy().policy_arn(arn).send().await.map_err(|e| Error::from_sdk("GetPolicy", e)))?;
+    let found = absent_if_missing(iam.get_policy().policy_arn(arn).send().await.during("GetPolicy"))?;
     let Some(found) = found else {
         return Ok(None);
     };
@@ -34,12 +34,7 @@ async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy
     let tags = tag_map(policy.tags());
     let version_id = policy.default_version_id().ok_or(Error::missing("GetPolicy", "Policy.DefaultVersionId"))?;
     let version = absent_if_missing(
-        iam.get_policy_version()
-            .policy_arn(arn)
-            .version_id(version_id)
-            .send()
-            .await
-            .map_err(|e| Error::from_sdk("GetPolicyVersion", e)),
+        iam.get_policy_version().policy_arn(arn).version_id(version_id).send().await.during("GetPolicyVersion"),
     )?;
     // A default version deleted between the two calls (an edit racing this read) reads as a
     // document that cannot be read, like one this provider cannot parse: drift, which the next
@@ -58,8 +53,7 @@ async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy
 }
 
 async fn observe_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, Error> {
-    let found =
-        absent_if_missing(iam.get_role().role_name(name).send().await.map_err(|e| Error::from_sdk("GetRole", e)))?;
+    let found = absent_if_missing(iam.get_role().role_name(name).send().await.during("GetRole"))?;
     let Some(found) = found else {
         return Ok(None);
     };

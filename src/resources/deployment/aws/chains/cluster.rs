@@ -1,6 +1,7 @@
 //! The cluster chain: the cluster and node roles, the EKS cluster in the network's private
 //! subnets, its IAM OIDC provider (shared by design, see [`iam`]) and the managed node group.
 
+use crate::aws::During;
 use async_trait::async_trait;
 
 use super::{Chain, Context, Oidc, Target, Upstream};
@@ -230,6 +231,6 @@ impl ClusterChain {
             .send()
             .await
             .map(|_| None)
-            .map_err(|e| Error::from_sdk("TagResource", e))
+            .during("TagResource")
     }
 }
