@@ -24,10 +24,8 @@ die() {
 resolve_terraform() {
   if [[ -n ${TF_ACC_TERRAFORM_PATH:-} ]]; then
     terraform=("$TF_ACC_TERRAFORM_PATH")
-  elif command -v terraform >/dev/null 2>&1; then
-    terraform=("$(command -v terraform)")
   else
-    [[ -x $venv/bin/python ]] || die "no terraform on PATH and no venv at $venv (run make venv)"
+    [[ -x $venv/bin/python ]] || die "no venv at $venv for the pinned Terraform (run make venv)"
     terraform=("$venv/bin/python" "$repo_root/scripts/terraform")
   fi
 }

@@ -1,10 +1,11 @@
 //! The configured provider's AWS clients, built once per `ConfigureProvider` and shared by every
 //! resource operation (one client per service, never rebuilt per call).
 //!
-//! Every call goes through the SDK's retry layer set up here: adaptive mode (exponential backoff
-//! with jitter, plus client-side rate limiting once AWS starts throttling) for throttling, 5xx
-//! responses and transient network errors, `max_retries` retries after the first attempt, and
-//! connect/read timeouts so a dead endpoint fails instead of hanging a plan.
+//! Every call goes through the SDK's retry layer set up here: throttling, 5xx responses and
+//! transient network errors are retried `max_retries` times after the first attempt with
+//! exponential backoff and jitter (plus client-side rate limiting once AWS throttles, unless
+//! `retry_mode = "standard"`), and connect/read timeouts make a dead endpoint fail instead of
+//! hanging a plan.
 
 use crate::aws::During;
 use std::collections::BTreeMap;
@@ -19,7 +20,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 
 use tokio::sync::OnceCell;
 
-use super::settings::{AwsSettings, Endpoints};
+use super::settings::{AwsSettings, Endpoints, RetryMode};
 use crate::error::Error;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -70,10 +71,13 @@ impl AwsClients {
     /// Resolves region and credentials (standard chain, optionally through `assume_role`) and
     /// builds the clients. Makes no AWS call: credentials are fetched on first use.
     pub async fn new(settings: &AwsSettings) -> Result<Self, ConfigureError> {
-        let retries = RetryConfig::adaptive()
-            .with_max_attempts(settings.max_retries.saturating_add(1))
-            .with_initial_backoff(INITIAL_BACKOFF)
-            .with_max_backoff(MAX_BACKOFF);
+        let retries = match settings.retry_mode {
+            RetryMode::Standard => RetryConfig::standard(),
+            RetryMode::Adaptive => RetryConfig::adaptive(),
+        }
+        .with_max_attempts(settings.max_retries.saturating_add(1))
+        .with_initial_backoff(INITIAL_BACKOFF)
+        .with_max_backoff(MAX_BACKOFF);
         let timeouts = TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT).read_timeout(READ_TIMEOUT).build();
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retries).timeout_config(timeouts);
         if let Some(region) = explicit_region(settings) {

@@ -8,6 +8,32 @@ use std::time::Duration;
 /// Retries (after the first attempt) of every AWS call when `max_retries` is not set.
 pub const DEFAULT_MAX_RETRIES: u32 = 25;
 
+/// How the SDK paces the retries of a throttled or failed call (the provider block's `retry_mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RetryMode {
+    /// Exponential backoff with jitter, plus the SDK's client-side rate limiter: once AWS throttles
+    /// a service, later calls to it are paced so a large apply stops hammering a throttled API.
+    #[default]
+    Adaptive,
+    /// Exponential backoff with jitter per call and no rate limiter: each call recovers on its own,
+    /// and a throttled API never delays calls to the service's other APIs.
+    Standard,
+}
+
+impl RetryMode {
+    /// The values the `retry_mode` attribute takes, as written in HCL.
+    pub const NAMES: [&'static str; 2] = ["adaptive", "standard"];
+
+    /// The mode named `name` (one of [`Self::NAMES`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "standard" => Some(Self::Standard),
+            "adaptive" => Some(Self::Adaptive),
+            _ => None,
+        }
+    }
+}
+
 /// The services whose endpoints can be overridden, as `endpoints` attribute names.
 pub const ENDPOINT_SERVICES: [&str; 9] =
     ["ec2", "eks", "elasticache", "iam", "kms", "rds", "s3", "secretsmanager", "sts"];
@@ -83,4 +109,6 @@ pub struct AwsSettings {
     /// Retries after the first attempt of each AWS call ([`DEFAULT_MAX_RETRIES`] when not
     /// configured; 0 disables retrying).
     pub max_retries: u32,
+    /// How those retries are paced.
+    pub retry_mode: RetryMode,
 }

