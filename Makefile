@@ -29,7 +29,7 @@ CLIPPY_ENV := RUSTC_WORKSPACE_WRAPPER=$(CLIPPY_DRIVER) CLIPPY_ARGS=-D__CLIPPY_HA
 POLICY_EVAL := tests/policy-eval
 POLICY_EVAL_STAMP := $(POLICY_EVAL)/node_modules/.installed
 
-.PHONY: help venv build test lint demo bench
+.PHONY: help venv build test test-tools lint demo bench
 
 help:
 	@echo "make demo   build the provider and apply examples/network against a local AWS emulator"
@@ -72,13 +72,23 @@ build:
 # The house rules come first and fail fast: formatting, then the build itself lints, with clippy's
 # every warning an error (Cargo.toml [lints]: documented public items, no unwrap/expect/panic/
 # indexing outside tests).
-# The test doubles in scripts/ (the fault-injecting proxy) have their own unit tests.
-test: venv $(POLICY_EVAL_STAMP)
+# What needs no compiler runs while the tests compile, its output kept until the build is done:
+# installing the venv and the policy simulator, and the unit tests of the test doubles in scripts/
+# (the fault-injecting proxy).
+test:
 	@test -n "$(CLIPPY_DRIVER)" || { echo "make test lints with clippy: rustup component add clippy" >&2; exit 1; }
 	$(CARGO) fmt --check
-	$(CLIPPY_ENV) $(CARGO) test --all-targets --no-run
-	$(PYTHON) -m unittest discover -s scripts/tests
+	@mkdir -p "$(TARGET_DIR)"; log="$(TARGET_DIR)/test-tools.log"; \
+	$(MAKE) --no-print-directory test-tools >"$$log" 2>&1 & tools=$$!; \
+	echo "$(CLIPPY_ENV) $(CARGO) test --all-targets --no-run"; \
+	built=0; $(CLIPPY_ENV) $(CARGO) test --all-targets --no-run || built=$$?; \
+	tooled=0; wait $$tools || tooled=$$?; \
+	cat "$$log"; \
+	[[ $$built -eq 0 && $$tooled -eq 0 ]]
 	$(CLIPPY_ENV) $(TEST_ENV) $(CARGO) test --no-fail-fast -- --include-ignored
+
+test-tools: venv $(POLICY_EVAL_STAMP)
+	$(PYTHON) -m unittest discover -s scripts/tests
 
 lint:
 	$(CARGO) fmt --check
