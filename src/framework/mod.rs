@@ -12,6 +12,7 @@ pub mod plan;
 pub mod plan_modifiers;
 pub mod provider;
 pub mod read;
+pub(crate) mod report;
 pub mod resource;
 pub mod runtime;
 pub mod schema;
