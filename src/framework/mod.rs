@@ -16,6 +16,8 @@ pub(crate) mod report;
 pub mod resource;
 pub mod runtime;
 pub mod schema;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub mod validate;
 pub mod validators;

@@ -829,27 +829,21 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::framework::validate::validate_block;
+    use crate::framework::testing::{documented_block, validation_paths, with_attributes};
 
     fn config(attributes: &[(&str, Value)]) -> Value {
-        let mut value = Value::object([
+        let base = Value::object([
             ("name", Value::string("acme")),
             ("network_id", Value::string("vpc-0abc")),
             ("retool_version", Value::string("3.148.0-stable")),
             ("domain", Value::string("retool.acme.com")),
         ]);
-        for (name, attribute) in attributes {
-            value.set_attr(*name, attribute.clone());
-        }
-        value
+        with_attributes(base, attributes)
     }
 
     /// Error paths from `terraform validate`: attribute validators, then the resource's checks.
     fn validate(config: &Value) -> Vec<String> {
-        let mut diags = Diagnostics::new();
-        validate_block(&schema().block, config, &AttributePath::root(), &mut diags);
-        DeploymentResource.validate(config, &mut diags);
-        diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+        validation_paths(&DeploymentResource, config)
     }
 
     fn nodes(min: i64, desired: i64, max: i64) -> Value {
@@ -862,20 +856,8 @@ mod tests {
 
     #[test]
     fn schema_is_well_formed_and_fully_described() {
-        schema().check_definition().expect("schema");
-        let block = schema().block;
-        for attribute in &block.attributes {
-            assert!(!attribute.description.is_empty(), "{} undocumented", attribute.name);
-        }
-        for name in attribute::FROM_AWS.into_iter().chain([
-            attribute::ID,
-            attribute::URL,
-            attribute::COST,
-            attribute::EGRESS_ALLOWLIST,
-            DRIFT,
-        ]) {
-            assert!(block.find_attribute(name).is_some_and(|a| a.computed), "{name} must be computed");
-        }
+        let computed = [attribute::ID, attribute::URL, attribute::COST, attribute::EGRESS_ALLOWLIST, DRIFT];
+        let block = documented_block(&DeploymentResource, attribute::FROM_AWS.into_iter().chain(computed));
         for name in ["node_group", "database", "cache", "retool_db", "timeouts"] {
             assert!(block.find_block(name).is_some(), "{name} block missing");
         }

@@ -471,15 +471,11 @@ impl NetworkResource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::validate::validate_block;
+    use crate::framework::testing::{documented_block, validation_paths, with_attributes};
 
     /// A configuration naming the network `acme`, with `attributes` set; shared with the model's tests.
     pub(super) fn config(attributes: &[(&str, Value)]) -> Value {
-        let mut value = Value::object([("name", Value::string("acme"))]);
-        for (name, attribute) in attributes {
-            value.set_attr(*name, attribute.clone());
-        }
-        value
+        with_attributes(Value::object([("name", Value::string("acme"))]), attributes)
     }
 
     /// The `availability_zones` value listing `names`.
@@ -489,23 +485,14 @@ mod tests {
 
     /// Diagnostics from `terraform validate`: attribute validators, then the resource's own check.
     fn validate(config: &Value) -> Vec<String> {
-        let schema = schema();
-        let mut diags = Diagnostics::new();
-        validate_block(&schema.block, config, &AttributePath::root(), &mut diags);
-        NetworkResource.validate(config, &mut diags);
-        diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+        validation_paths(&NetworkResource, config)
     }
 
     #[test]
     fn schema_is_well_formed_and_fully_described() {
-        schema().check_definition().unwrap();
-        let block = schema().block;
-        for name in ["name", "cidr_block", "availability_zones", "nat_gateways", "tags", DRIFT]
-            .into_iter()
-            .chain(attribute::ALL)
-        {
-            let found = block.find_attribute(name).unwrap_or_else(|| panic!("{name} missing"));
-            assert!(!found.description.is_empty(), "{name} undocumented");
+        let block = documented_block(&NetworkResource, attribute::ALL.into_iter().chain([DRIFT]));
+        for name in ["name", "cidr_block", "availability_zones", "nat_gateways", "tags"] {
+            assert!(block.find_attribute(name).is_some(), "{name} missing");
         }
     }
 

@@ -455,39 +455,27 @@ async fn partial_state(iam: &aws_sdk_iam::Client, planned: &Value, desired: &Des
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::validate::validate_block;
+    use crate::framework::testing::{documented_block, validation_paths, with_attributes};
 
     const OPERATOR: &str = "arn:aws:iam::444455556666:role/operator";
 
     fn config(attributes: &[(&str, Value)]) -> Value {
-        let mut value = Value::object([
+        let base = Value::object([
             ("name_prefix", Value::string("acme")),
             ("operator_principal_arns", Value::list(vec![Value::string(OPERATOR)])),
         ]);
-        for (name, attribute) in attributes {
-            value.set_attr(*name, attribute.clone());
-        }
-        value
+        with_attributes(base, attributes)
     }
 
     /// Diagnostics paths from `terraform validate`: attribute validators, then the resource's check.
     fn validate(config: &Value) -> Vec<String> {
-        let mut diags = Diagnostics::new();
-        validate_block(&schema().block, config, &AttributePath::root(), &mut diags);
-        PermissionBoundaryResource.validate(config, &mut diags);
-        diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+        validation_paths(&PermissionBoundaryResource, config)
     }
 
     #[test]
     fn schema_is_well_formed_and_fully_described() {
-        schema().check_definition().expect("schema");
-        let block = schema().block;
-        for attribute in &block.attributes {
-            assert!(!attribute.description.is_empty(), "{} undocumented", attribute.name);
-        }
-        for name in attribute::DERIVED.into_iter().chain([attribute::DRIFT]) {
-            assert!(block.find_attribute(name).is_some_and(|a| a.computed), "{name}");
-        }
+        let block =
+            documented_block(&PermissionBoundaryResource, attribute::DERIVED.into_iter().chain([attribute::DRIFT]));
         assert!(block.find_attribute("external_id").is_some_and(|a| a.sensitive));
     }
 

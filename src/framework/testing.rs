@@ -1,0 +1,41 @@
+//! Test support every resource's unit tests share: a configuration built from a base object, and
+//! `terraform validate` run over it, so each resource's tests only say what is theirs.
+
+use super::validate::validate_block;
+use super::{Block, Diagnostics, Resource};
+use crate::value::{AttributePath, Value};
+
+/// `base` with each of `attributes` set over it.
+pub(crate) fn with_attributes(mut base: Value, attributes: &[(&str, Value)]) -> Value {
+    for (name, value) in attributes {
+        base.set_attr(*name, value.clone());
+    }
+    base
+}
+
+/// The paths of the diagnostics `terraform validate` reports for `config`: the attribute
+/// validators, then the resource's own check.
+pub(crate) fn validation_paths<D: Send + Sync + 'static>(resource: &dyn Resource<D>, config: &Value) -> Vec<String> {
+    let mut diags = Diagnostics::new();
+    validate_block(&resource.schema().block, config, &AttributePath::root(), &mut diags);
+    resource.validate(config, &mut diags);
+    diags.iter().filter_map(|diagnostic| diagnostic.path.as_ref().map(ToString::to_string)).collect()
+}
+
+/// The resource's top-level block, after asserting what every resource schema promises: Terraform
+/// accepts it, every attribute is described (its documentation page is generated from them) and
+/// each of `computed` is a computed attribute.
+pub(crate) fn documented_block<D: Send + Sync + 'static>(
+    resource: &dyn Resource<D>,
+    computed: impl IntoIterator<Item = &'static str>,
+) -> Block {
+    let schema = resource.schema();
+    schema.check_definition().expect("a well-formed schema");
+    for attribute in &schema.block.attributes {
+        assert!(!attribute.description.is_empty(), "{} undocumented", attribute.name);
+    }
+    for name in computed {
+        assert!(schema.block.find_attribute(name).is_some_and(|a| a.computed), "{name} must be computed");
+    }
+    schema.block
+}
