@@ -351,8 +351,8 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::framework::schema::{Attribute, Block};
-    use crate::framework::{requires_replace, use_state_for_unknown, validators};
+    use crate::framework::schema::Block;
+    use crate::framework::testing::sample_schema;
 
     /// Objects "in the cloud", keyed by id.
     #[derive(Default)]
@@ -376,31 +376,7 @@ mod tests {
         }
 
         fn schema(&self) -> Schema {
-            Schema::new(
-                1,
-                Block::new("A thing.")
-                    .attribute(
-                        Attribute::new("name", Type::String)
-                            .required()
-                            .description("Name.")
-                            .plan_modifier(requires_replace()),
-                    )
-                    .attribute(
-                        Attribute::new("size", Type::Number)
-                            .default(Value::number_i64(1))
-                            .description("Size.")
-                            .validator(validators::int_between(1, 10)),
-                    )
-                    .attribute(
-                        Attribute::new("id", Type::String)
-                            .computed()
-                            .description("Id.")
-                            .plan_modifier(use_state_for_unknown()),
-                    )
-                    .attribute(
-                        Attribute::new("revision", Type::Number).computed().description("Changes on every update."),
-                    ),
-            )
+            sample_schema()
         }
 
         async fn create(&self, ctx: &ResourceContext<Cloud>, request: &ApplyRequest<'_>, _: &mut Outcome) -> Value {

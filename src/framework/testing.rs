@@ -1,9 +1,10 @@
-//! Test support every resource's unit tests share: a configuration built from a base object, and
-//! `terraform validate` run over it, so each resource's tests only say what is theirs.
+//! Test support the framework's and every resource's unit tests share: a sample schema, a
+//! configuration built from a base object, `terraform validate` run over it and the checks every
+//! resource schema must pass, so each test module only says what is its own.
 
 use super::validate::validate_block;
-use super::{Block, Diagnostics, Resource};
-use crate::value::{AttributePath, Value};
+use super::{Attribute, Block, Diagnostics, Resource, Schema, requires_replace, use_state_for_unknown, validators};
+use crate::value::{AttributePath, Type, Value};
 
 /// `base` with each of `attributes` set over it.
 pub(crate) fn with_attributes(mut base: Value, attributes: &[(&str, Value)]) -> Value {
@@ -38,4 +39,26 @@ pub(crate) fn documented_block<D: Send + Sync + 'static>(
         assert!(schema.block.find_attribute(name).is_some_and(|a| a.computed), "{name} must be computed");
     }
     schema.block
+}
+
+/// A small resource schema (version 1) with one attribute of each kind the framework treats
+/// apart: required and replacing, defaulted and validated, computed and kept, computed and changing.
+pub(crate) fn sample_schema() -> Schema {
+    Schema::new(
+        1,
+        Block::new("A thing.")
+            .attribute(
+                Attribute::new("name", Type::String).required().description("Name.").plan_modifier(requires_replace()),
+            )
+            .attribute(
+                Attribute::new("size", Type::Number)
+                    .default(Value::number_i64(1))
+                    .description("Size.")
+                    .validator(validators::int_between(1, 10)),
+            )
+            .attribute(
+                Attribute::new("id", Type::String).computed().description("Id.").plan_modifier(use_state_for_unknown()),
+            )
+            .attribute(Attribute::new("revision", Type::Number).computed().description("Changes on every update.")),
+    )
 }
