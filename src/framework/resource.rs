@@ -60,7 +60,7 @@ pub struct ApplyRequest<'a> {
 
 /// What a read, create, update or import leaves beside the state it returns, as [`PlanResponse`]
 /// does for a plan: the private bytes to store with that state and the problems met.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Outcome {
     /// Opaque bytes stored with the state: the prior state's (the planned ones for an apply) on the
     /// way in, empty for an import; the resource may rewrite them.

@@ -268,10 +268,9 @@ impl<P: Provider> ProviderRuntime<P> {
         prior_state: &Value,
         planned: &Value,
         config: &Value,
-        planned_private: Vec<u8>,
+        private: Vec<u8>,
     ) -> StateResult {
         let mut diags = Diagnostics::new();
-        let private = planned_private;
         let Some(r) = self.lookup(type_name, &mut diags) else {
             return StateResult { state: prior_state.clone(), private, diagnostics: diags };
         };
