@@ -149,32 +149,19 @@ fn capitalize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::{requires_replace, validators};
+    use crate::framework::testing::sample_schema;
 
     #[test]
     fn page_lists_every_attribute_with_its_promises() {
-        let block = Block::new("A network.")
-            .attribute(
-                Attribute::new("name", Type::String)
-                    .required()
-                    .description("The name.")
-                    .plan_modifier(requires_replace()),
-            )
-            .attribute(
-                Attribute::new("mode", Type::String)
-                    .default(Value::string("single"))
-                    .description("The mode.")
-                    .validator(validators::one_of(&["single", "many"])),
-            )
-            .attribute(Attribute::new("id", Type::String).computed().description("The id."));
+        let block = sample_schema().block;
         let page = render_page("retool_x", &block, Some("resource \"retool_x\" \"a\" {}"), "## Import\n\nBy id.");
         assert!(
-            page.contains("- `name` (string, required) — The name. Changing this value replaces the resource."),
+            page.contains("- `name` (string, required) — Name. Changing this value replaces the resource."),
             "{page}"
         );
-        assert!(page.contains("Default: `\"single\"`. Must be one of: single, many."), "{page}");
+        assert!(page.contains("Default: `1`. Must be a whole number from 1 to 10."), "{page}");
         assert!(page.contains("## Attribute reference"));
-        assert!(page.contains("- `id` (string, read-only) — The id."));
+        assert!(page.contains("- `id` (string, read-only) — Id."), "{page}");
         assert!(page.ends_with("By id.\n"));
     }
 }

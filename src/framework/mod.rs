@@ -12,9 +12,12 @@ pub mod plan;
 pub mod plan_modifiers;
 pub mod provider;
 pub mod read;
+pub(crate) mod report;
 pub mod resource;
 pub mod runtime;
 pub mod schema;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub mod validate;
 pub mod validators;

@@ -58,6 +58,17 @@ pub struct ApplyRequest<'a> {
     pub planned: &'a Value,
 }
 
+/// What a read, create, update or import leaves beside the state it returns, as [`PlanResponse`]
+/// does for a plan: the private bytes to store with that state and the problems met.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Opaque bytes stored with the state: the prior state's (the planned ones for an apply) on the
+    /// way in, empty for an import; the resource may rewrite them.
+    pub private: Vec<u8>,
+    /// Problems found while serving the request.
+    pub diagnostics: Diagnostics,
+}
+
 /// The plan under construction; the resource may refine it.
 #[derive(Debug)]
 pub struct PlanResponse {
@@ -101,46 +112,22 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
 
     /// Creates the object. On failure, returns the partial state (every id already created) along
     /// with an error, so Terraform records what exists.
-    async fn create(
-        &self,
-        ctx: &ResourceContext<D>,
-        request: &ApplyRequest<'_>,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Value;
+    async fn create(&self, ctx: &ResourceContext<D>, request: &ApplyRequest<'_>, out: &mut Outcome) -> Value;
 
     /// Reads the object back; `None` when it no longer exists.
-    async fn read(
-        &self,
-        ctx: &ResourceContext<D>,
-        state: &Value,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Option<Value>;
+    async fn read(&self, ctx: &ResourceContext<D>, state: &Value, out: &mut Outcome) -> Option<Value>;
 
     /// Brings the object to `planned`; on failure returns what is true now, with an error.
-    async fn update(
-        &self,
-        ctx: &ResourceContext<D>,
-        request: &ApplyRequest<'_>,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Value;
+    async fn update(&self, ctx: &ResourceContext<D>, request: &ApplyRequest<'_>, out: &mut Outcome) -> Value;
 
     /// Deletes the object recorded in `prior`. On an error the prior state is kept, so Terraform
     /// goes on tracking the object.
     async fn delete(&self, ctx: &ResourceContext<D>, prior: &Value, diags: &mut Diagnostics);
 
     /// Turns an import id into a minimal state that `read` can complete; `None` if not found.
-    /// `private` starts empty and is stored with the imported state (an ownership token, say).
-    async fn import(
-        &self,
-        _ctx: &ResourceContext<D>,
-        id: &str,
-        _private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Option<Value> {
-        diags.error("Import not supported", format!("{} cannot be imported (id {id:?}).", self.type_name()));
+    /// `out.private` starts empty and is stored with the imported state (an ownership token, say).
+    async fn import(&self, _ctx: &ResourceContext<D>, id: &str, out: &mut Outcome) -> Option<Value> {
+        out.diagnostics.error("Import not supported", format!("{} cannot be imported (id {id:?}).", self.type_name()));
         None
     }
 

@@ -15,7 +15,7 @@ use super::consistency;
 use super::diagnostics::Diagnostics;
 use super::plan::plan_resource;
 use super::provider::Provider;
-use super::resource::{ApplyRequest, PlanRequest, PlanResponse, Resource, ResourceContext};
+use super::resource::{ApplyRequest, Outcome, PlanRequest, PlanResponse, Resource, ResourceContext};
 use super::schema::Schema;
 use super::validate::validate_block;
 use crate::stop::StopSource;
@@ -205,7 +205,6 @@ impl<P: Provider> ProviderRuntime<P> {
     /// fails keeps the given state). Needs a configured provider.
     pub async fn read_resource(&self, type_name: &str, state: &Value, private: Vec<u8>) -> StateResult {
         let mut diags = Diagnostics::new();
-        let mut private = private;
         let Some(r) = self.lookup(type_name, &mut diags) else {
             return StateResult { state: state.clone(), private, diagnostics: diags };
         };
@@ -215,13 +214,14 @@ impl<P: Provider> ProviderRuntime<P> {
         let Some(ctx) = self.context(&mut diags) else {
             return StateResult { state: state.clone(), private, diagnostics: diags };
         };
-        let new_state = r.resource.read(&ctx, state, &mut private, &mut diags).await;
+        let mut out = Outcome { private, diagnostics: diags };
+        let new_state = r.resource.read(&ctx, state, &mut out).await;
         let state = match new_state {
             Some(s) => s.normalized(&r.value_type),
-            None if diags.has_errors() => state.clone(),
+            None if out.diagnostics.has_errors() => state.clone(),
             None => Value::Null,
         };
-        StateResult { state, private, diagnostics: diags }
+        StateResult { state, private: out.private, diagnostics: out.diagnostics }
     }
 
     /// Plans one resource instance: validation, the generic plan steps, the resource's
@@ -268,27 +268,28 @@ impl<P: Provider> ProviderRuntime<P> {
         prior_state: &Value,
         planned: &Value,
         config: &Value,
-        planned_private: Vec<u8>,
+        private: Vec<u8>,
     ) -> StateResult {
         let mut diags = Diagnostics::new();
-        let mut private = planned_private;
         let Some(r) = self.lookup(type_name, &mut diags) else {
             return StateResult { state: prior_state.clone(), private, diagnostics: diags };
         };
         let Some(ctx) = self.context(&mut diags) else {
             return StateResult { state: prior_state.clone(), private, diagnostics: diags };
         };
+        let mut out = Outcome { private, diagnostics: diags };
         let state = if planned.is_null() {
-            r.resource.delete(&ctx, prior_state, &mut diags).await;
-            if diags.has_errors() { prior_state.clone() } else { Value::Null }
+            r.resource.delete(&ctx, prior_state, &mut out.diagnostics).await;
+            if out.diagnostics.has_errors() { prior_state.clone() } else { Value::Null }
         } else {
             let request = ApplyRequest { config, prior: prior_state, planned };
             if prior_state.is_null() {
-                r.resource.create(&ctx, &request, &mut private, &mut diags).await
+                r.resource.create(&ctx, &request, &mut out).await
             } else {
-                r.resource.update(&ctx, &request, &mut private, &mut diags).await
+                r.resource.update(&ctx, &request, &mut out).await
             }
         };
+        let Outcome { private, diagnostics: mut diags } = out;
         let state = state.normalized(&r.value_type);
         if CHECK_CONTRACTS && !diags.has_errors() && !planned.is_null() {
             consistency::check_apply(planned, &state, &mut diags);
@@ -302,8 +303,9 @@ impl<P: Provider> ProviderRuntime<P> {
         let mut diags = Diagnostics::new();
         let Some(r) = self.lookup(type_name, &mut diags) else { return (Vec::new(), diags) };
         let Some(ctx) = self.context(&mut diags) else { return (Vec::new(), diags) };
-        let mut private = Vec::new();
-        let imported = r.resource.import(&ctx, id, &mut private, &mut diags).await;
+        let mut out = Outcome { private: Vec::new(), diagnostics: diags };
+        let imported = r.resource.import(&ctx, id, &mut out).await;
+        let Outcome { private, diagnostics: mut diags } = out;
         match imported {
             Some(state) => {
                 let state = state.normalized(&r.value_type);
@@ -348,8 +350,8 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::framework::schema::{Attribute, Block};
-    use crate::framework::{requires_replace, use_state_for_unknown, validators};
+    use crate::framework::schema::Block;
+    use crate::framework::testing::sample_schema;
 
     /// Objects "in the cloud", keyed by id.
     #[derive(Default)]
@@ -373,40 +375,10 @@ mod tests {
         }
 
         fn schema(&self) -> Schema {
-            Schema::new(
-                1,
-                Block::new("A thing.")
-                    .attribute(
-                        Attribute::new("name", Type::String)
-                            .required()
-                            .description("Name.")
-                            .plan_modifier(requires_replace()),
-                    )
-                    .attribute(
-                        Attribute::new("size", Type::Number)
-                            .default(Value::number_i64(1))
-                            .description("Size.")
-                            .validator(validators::int_between(1, 10)),
-                    )
-                    .attribute(
-                        Attribute::new("id", Type::String)
-                            .computed()
-                            .description("Id.")
-                            .plan_modifier(use_state_for_unknown()),
-                    )
-                    .attribute(
-                        Attribute::new("revision", Type::Number).computed().description("Changes on every update."),
-                    ),
-            )
+            sample_schema()
         }
 
-        async fn create(
-            &self,
-            ctx: &ResourceContext<Cloud>,
-            request: &ApplyRequest<'_>,
-            _: &mut Vec<u8>,
-            _: &mut Diagnostics,
-        ) -> Value {
+        async fn create(&self, ctx: &ResourceContext<Cloud>, request: &ApplyRequest<'_>, _: &mut Outcome) -> Value {
             let planned = request.planned;
             let name = planned.attr("name").as_str().unwrap_or_default().to_owned();
             let size = planned.attr("size").as_i64().unwrap_or(0);
@@ -417,13 +389,7 @@ mod tests {
             state
         }
 
-        async fn read(
-            &self,
-            ctx: &ResourceContext<Cloud>,
-            state: &Value,
-            _: &mut Vec<u8>,
-            _: &mut Diagnostics,
-        ) -> Option<Value> {
+        async fn read(&self, ctx: &ResourceContext<Cloud>, state: &Value, _: &mut Outcome) -> Option<Value> {
             let name = state.attr("name").as_str()?.to_owned();
             let size = *ctx.client.objects.lock().unwrap().get(&name)?;
             let mut state = state.clone();
@@ -431,13 +397,7 @@ mod tests {
             Some(state)
         }
 
-        async fn update(
-            &self,
-            ctx: &ResourceContext<Cloud>,
-            request: &ApplyRequest<'_>,
-            _: &mut Vec<u8>,
-            _: &mut Diagnostics,
-        ) -> Value {
+        async fn update(&self, ctx: &ResourceContext<Cloud>, request: &ApplyRequest<'_>, _: &mut Outcome) -> Value {
             let (prior, planned) = (request.prior, request.planned);
             let name = planned.attr("name").as_str().unwrap_or_default().to_owned();
             let size = planned.attr("size").as_i64().unwrap_or(0);

@@ -13,6 +13,20 @@ use crate::value::{Type, Value};
 use super::plan_modifiers::PlanModifier;
 use super::validators::Validator;
 
+/// Builder methods that switch one `bool` field of the same name on, declared as a list because
+/// each would otherwise be the same five lines.
+macro_rules! flag_setters {
+    ($($(#[$doc:meta])* $flag:ident),+ $(,)?) => {
+        $(
+            $(#[$doc])*
+            pub fn $flag(mut self) -> Self {
+                self.$flag = true;
+                self
+            }
+        )+
+    };
+}
+
 /// A versioned schema: the version lets stored state be upgraded when the schema changes.
 #[derive(Clone, Debug)]
 pub struct Schema {
@@ -71,10 +85,9 @@ impl Block {
         self
     }
 
-    /// Marks the whole block deprecated.
-    pub fn deprecated(mut self) -> Self {
-        self.deprecated = true;
-        self
+    flag_setters! {
+        /// Marks the whole block deprecated.
+        deprecated,
     }
 
     /// The object type of this block's values: one attribute per attribute and per nested block.
@@ -222,40 +235,19 @@ impl Attribute {
         }
     }
 
-    /// Configuration must set the attribute.
-    pub fn required(mut self) -> Self {
-        self.required = true;
-        self
-    }
-
-    /// Configuration may leave the attribute null.
-    pub fn optional(mut self) -> Self {
-        self.optional = true;
-        self
-    }
-
-    /// The provider supplies the value: read-only alone, or a fallback after `optional()`.
-    pub fn computed(mut self) -> Self {
-        self.computed = true;
-        self
-    }
-
-    /// Terraform redacts the value in plan output and logs.
-    pub fn sensitive(mut self) -> Self {
-        self.sensitive = true;
-        self
-    }
-
-    /// Terraform never stores the value in plan or state (so it cannot also be computed).
-    pub fn write_only(mut self) -> Self {
-        self.write_only = true;
-        self
-    }
-
-    /// Setting the attribute draws a deprecation warning; say what to use instead in the description.
-    pub fn deprecated(mut self) -> Self {
-        self.deprecated = true;
-        self
+    flag_setters! {
+        /// Configuration must set the attribute.
+        required,
+        /// Configuration may leave the attribute null.
+        optional,
+        /// The provider supplies the value: read-only alone, or a fallback after `optional()`.
+        computed,
+        /// Terraform redacts the value in plan output and logs.
+        sensitive,
+        /// Terraform never stores the value in plan or state (so it cannot also be computed).
+        write_only,
+        /// Setting the attribute draws a deprecation warning; say what to use instead in the description.
+        deprecated,
     }
 
     /// The Markdown description for docs and `terraform providers schema -json`; every attribute

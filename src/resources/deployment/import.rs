@@ -16,28 +16,13 @@ use super::observed::Observed;
 use super::owner::{self, Owner, Private};
 use crate::aws::AwsClients;
 use crate::error::Error;
-use crate::framework::{Diagnostics, ResourceContext};
+use crate::framework::ResourceContext;
 use crate::resources::ownership::{OWNER_TAG, OwnerToken};
 use crate::value::Value;
 
 /// The state of deployment `id`, or `None` when it does not exist; `private` receives the
 /// ownership token.
-pub async fn import(
-    ctx: &ResourceContext<AwsClients>,
-    id: &str,
-    private: &mut Vec<u8>,
-    diags: &mut Diagnostics,
-) -> Option<Value> {
-    match import_state(ctx, id, private).await {
-        Ok(state) => state,
-        Err(error) => {
-            diags.error("Cannot import", error.to_string());
-            None
-        }
-    }
-}
-
-async fn import_state(
+pub(super) async fn import_state(
     ctx: &ResourceContext<AwsClients>,
     id: &str,
     private: &mut Vec<u8>,

@@ -35,6 +35,8 @@ use async_trait::async_trait;
 
 use crate::aws::AwsClients;
 use crate::framework::plan_modifiers::{requires_replace, use_state_for_unknown};
+use crate::framework::report::{Reported, apply_again, destroy_again};
+use crate::framework::resource::Outcome;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting};
 use crate::framework::validators::{check, int_between};
 use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
@@ -611,13 +613,8 @@ impl Resource<AwsClients> for DeploymentResource {
         }
     }
 
-    async fn create(
-        &self,
-        ctx: &ResourceContext<AwsClients>,
-        request: &ApplyRequest<'_>,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Value {
+    async fn create(&self, ctx: &ResourceContext<AwsClients>, request: &ApplyRequest<'_>, out: &mut Outcome) -> Value {
+        let Outcome { private, diagnostics: diags } = out;
         let mut owned = Private::decode(private);
         let owner = Owner::for_create(&mut owned);
         // The token is kept even when the create fails part-way: the partial state resumes on it.
@@ -625,46 +622,28 @@ impl Resource<AwsClients> for DeploymentResource {
         apply(ctx, request.planned, Operation::Create, owner, &Value::Null, diags).await.0
     }
 
-    async fn read(
-        &self,
-        ctx: &ResourceContext<AwsClients>,
-        state: &Value,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Option<Value> {
+    async fn read(&self, ctx: &ResourceContext<AwsClients>, state: &Value, out: &mut Outcome) -> Option<Value> {
+        let Outcome { private, diagnostics: diags } = out;
         let mut owned = Private::decode(private);
         let owner = Owner::for_existing(&mut owned);
         *private = owned.encode();
-        let desired = match desired_of(ctx, state, Some(owner)).await {
-            Ok(desired) => desired,
-            Err(error) => {
-                diags.error("Refreshing the deployment failed", error.to_string());
-                return Some(state.clone());
-            }
+        const FAILED: &str = "Refreshing the deployment failed";
+        let Some(desired) = desired_of(ctx, state, Some(owner)).await.reported(diags, FAILED) else {
+            return Some(state.clone());
         };
-        match observe_ours(ctx, &desired).await {
-            Ok((observed, _)) if observed.is_gone() => {
-                tracing::debug!(name = %desired.spec.name, "deployment is gone; removing from state");
-                None
-            }
-            Ok((observed, not_ours)) => {
-                let found = drift::sentences(&drift::detect(&desired, &observed, &not_ours));
-                Some(model::with_outputs(state, &desired.region, &desired.spec, &observed, &found))
-            }
-            Err(error) => {
-                diags.error("Refreshing the deployment failed", error.to_string());
-                Some(state.clone())
-            }
+        let Some((observed, not_ours)) = observe_ours(ctx, &desired).await.reported(diags, FAILED) else {
+            return Some(state.clone());
+        };
+        if observed.is_gone() {
+            tracing::debug!(name = %desired.spec.name, "deployment is gone; removing from state");
+            return None;
         }
+        let found = drift::sentences(&drift::detect(&desired, &observed, &not_ours));
+        Some(model::with_outputs(state, &desired.region, &desired.spec, &observed, &found))
     }
 
-    async fn update(
-        &self,
-        ctx: &ResourceContext<AwsClients>,
-        request: &ApplyRequest<'_>,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Value {
+    async fn update(&self, ctx: &ResourceContext<AwsClients>, request: &ApplyRequest<'_>, out: &mut Outcome) -> Value {
+        let Outcome { private, diagnostics: diags } = out;
         let mut owned = Private::decode(private);
         let owner = Owner::for_existing(&mut owned);
         *private = owned.encode();
@@ -678,28 +657,22 @@ impl Resource<AwsClients> for DeploymentResource {
         let prior_drift = prior.attr(model::DRIFT).elements().is_some_and(|items| !items.is_empty());
         if before.same_infrastructure(&after) && !prior_drift {
             // Only Retool-level settings changed: record them on the cluster, touch nothing else.
-            let desired = match desired_for(ctx, after, Some(owner)).await {
-                Ok(desired) => desired,
-                Err(error) => {
-                    diags.error("Updating the deployment failed", error.to_string());
-                    return prior.clone();
-                }
+            const FAILED: &str = "Updating the deployment failed";
+            let Some(desired) = desired_for(ctx, after, Some(owner)).await.reported(diags, FAILED) else {
+                return prior.clone();
             };
             let cx = Context { clients: &ctx.client, desired: &desired, operation: Operation::Update, stop: &ctx.stop };
-            return match ClusterChain::retag(&cx).await {
-                Ok(Some(refused)) => {
+            return match ClusterChain::retag(&cx).await.reported(diags, FAILED) {
+                Some(Some(refused)) => {
                     owner::refuse(&[refused], TYPE_NAME, &desired.spec.name, diags);
                     prior.clone()
                 }
-                Ok(None) => {
+                Some(None) => {
                     let mut state = planned.clone();
                     model::set_derived(&mut state, &desired.region, &desired.spec);
                     state
                 }
-                Err(error) => {
-                    diags.error("Updating the deployment failed", error.to_string());
-                    prior.clone()
-                }
+                None => prior.clone(),
             };
         }
         let (state, converged) = apply(ctx, planned, Operation::Update, owner, prior, diags).await;
@@ -712,12 +685,9 @@ impl Resource<AwsClients> for DeploymentResource {
     }
 
     async fn delete(&self, ctx: &ResourceContext<AwsClients>, prior: &Value, diags: &mut Diagnostics) {
-        let desired = match desired_of(ctx, prior, None).await {
-            Ok(desired) => desired,
-            Err(error) => {
-                diags.error("Deleting the deployment failed", error.to_string());
-                return;
-            }
+        const FAILED: &str = "Deleting the deployment failed";
+        let Some(desired) = desired_of(ctx, prior, None).await.reported(diags, FAILED) else {
+            return;
         };
         if desired.spec.database.deletion_protection {
             diags.attribute_error(
@@ -738,21 +708,12 @@ impl Resource<AwsClients> for DeploymentResource {
                     diags.warning("Left behind on destroy", warning);
                 }
             }
-            Err(error) => diags.error(
-                "Deleting the deployment failed",
-                format!("{error}. Running destroy again continues where this stopped."),
-            ),
+            Err(error) => diags.error(FAILED, destroy_again(error)),
         }
     }
 
-    async fn import(
-        &self,
-        ctx: &ResourceContext<AwsClients>,
-        id: &str,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Option<Value> {
-        import::import(ctx, id, private, diags).await
+    async fn import(&self, ctx: &ResourceContext<AwsClients>, id: &str, out: &mut Outcome) -> Option<Value> {
+        import::import_state(ctx, id, &mut out.private).await.reported(&mut out.diagnostics, "Cannot import").flatten()
     }
 }
 
@@ -808,29 +769,21 @@ async fn apply(
     fallback: &Value,
     diags: &mut Diagnostics,
 ) -> (Value, bool) {
-    let desired = match desired_of(ctx, planned, Some(owner)).await {
-        Ok(desired) => desired,
-        Err(error) => {
-            diags.error("Invalid planned retool_deployment", error.to_string());
-            return (fallback.clone(), false);
-        }
+    let Some(desired) =
+        desired_of(ctx, planned, Some(owner)).await.reported(diags, "Invalid planned retool_deployment")
+    else {
+        return (fallback.clone(), false);
     };
-    let (mine, not_ours) = match observe_ours(ctx, &desired).await {
-        Ok(found) => found,
-        Err(error) => {
-            diags.error("Reading the deployment failed", error.to_string());
-            return (fallback.clone(), false);
-        }
+    let Some((mine, not_ours)) = observe_ours(ctx, &desired).await.reported(diags, "Reading the deployment failed")
+    else {
+        return (fallback.clone(), false);
     };
     let (observed, converged) = if not_ours.is_empty() {
         let cx = Context { clients: &ctx.client, desired: &desired, operation, stop: &ctx.stop };
         let converged = match Box::pin(aws::converge(&cx)).await {
             Ok(()) => true,
             Err(error) => {
-                diags.error(
-                    "Applying the deployment failed",
-                    format!("{error}. Applying again continues from what exists."),
-                );
+                diags.error("Applying the deployment failed", apply_again(error));
                 false
             }
         };
@@ -876,27 +829,21 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::framework::validate::validate_block;
+    use crate::framework::testing::{documented_block, validation_paths, with_attributes};
 
     fn config(attributes: &[(&str, Value)]) -> Value {
-        let mut value = Value::object([
+        let base = Value::object([
             ("name", Value::string("acme")),
             ("network_id", Value::string("vpc-0abc")),
             ("retool_version", Value::string("3.148.0-stable")),
             ("domain", Value::string("retool.acme.com")),
         ]);
-        for (name, attribute) in attributes {
-            value.set_attr(*name, attribute.clone());
-        }
-        value
+        with_attributes(base, attributes)
     }
 
     /// Error paths from `terraform validate`: attribute validators, then the resource's checks.
     fn validate(config: &Value) -> Vec<String> {
-        let mut diags = Diagnostics::new();
-        validate_block(&schema().block, config, &AttributePath::root(), &mut diags);
-        DeploymentResource.validate(config, &mut diags);
-        diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+        validation_paths(&DeploymentResource, config)
     }
 
     fn nodes(min: i64, desired: i64, max: i64) -> Value {
@@ -909,20 +856,8 @@ mod tests {
 
     #[test]
     fn schema_is_well_formed_and_fully_described() {
-        schema().check_definition().expect("schema");
-        let block = schema().block;
-        for attribute in &block.attributes {
-            assert!(!attribute.description.is_empty(), "{} undocumented", attribute.name);
-        }
-        for name in attribute::FROM_AWS.into_iter().chain([
-            attribute::ID,
-            attribute::URL,
-            attribute::COST,
-            attribute::EGRESS_ALLOWLIST,
-            DRIFT,
-        ]) {
-            assert!(block.find_attribute(name).is_some_and(|a| a.computed), "{name} must be computed");
-        }
+        let computed = [attribute::ID, attribute::URL, attribute::COST, attribute::EGRESS_ALLOWLIST, DRIFT];
+        let block = documented_block(&DeploymentResource, attribute::FROM_AWS.into_iter().chain(computed));
         for name in ["node_group", "database", "cache", "retool_db", "timeouts"] {
             assert!(block.find_block(name).is_some(), "{name} block missing");
         }

@@ -37,6 +37,8 @@ use async_trait::async_trait;
 
 use crate::aws::AwsClients;
 use crate::framework::plan_modifiers::{requires_replace, requires_replace_if, use_state_for_unknown};
+use crate::framework::report::{Reported, apply_again, destroy_again};
+use crate::framework::resource::Outcome;
 use crate::framework::schema::{Attribute, Block};
 use crate::framework::validators::{each_element, ipv4_cidr, one_of, size_between, unique_elements};
 use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
@@ -52,6 +54,8 @@ use model::{NatMode, NetworkOutputs, NetworkSpec, Private, PrivateState, strings
 /// The resource type name Terraform uses.
 pub const TYPE_NAME: &str = "retool_network";
 const DEFAULT_CIDR_BLOCK: &str = "10.254.0.0/16";
+/// The summary when a planned value cannot be read as a network (create and update).
+const PLAN_INVALID: &str = "Invalid planned network";
 
 /// The `retool_network` resource.
 #[derive(Debug, Default)]
@@ -266,13 +270,8 @@ impl Resource<AwsClients> for NetworkResource {
         }
     }
 
-    async fn create(
-        &self,
-        ctx: &ResourceContext<AwsClients>,
-        request: &ApplyRequest<'_>,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Value {
+    async fn create(&self, ctx: &ResourceContext<AwsClients>, request: &ApplyRequest<'_>, out: &mut Outcome) -> Value {
+        let Outcome { private, diagnostics: diags } = out;
         let planned = request.planned;
         let client = &ctx.client;
         let mut planned = planned.clone();
@@ -294,43 +293,30 @@ impl Resource<AwsClients> for NetworkResource {
                 }
             }
         }
-        let spec = match NetworkSpec::from_value(&planned, client.default_tags()) {
-            Ok(spec) => spec,
-            Err(problem) => {
-                diags.error("Invalid planned network", problem.to_string());
-                return Value::Null;
-            }
+        let Some(spec) = NetworkSpec::from_value(&planned, client.default_tags()).reported(diags, PLAN_INVALID) else {
+            return Value::Null;
         };
         let owner = start_apply(private);
         self.converge(client, &spec, &owner, None, &[], &planned, ctx, diags, "Creating the network failed").await
     }
 
-    async fn read(
-        &self,
-        ctx: &ResourceContext<AwsClients>,
-        state: &Value,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Option<Value> {
+    async fn read(&self, ctx: &ResourceContext<AwsClients>, state: &Value, out: &mut Outcome) -> Option<Value> {
+        let Outcome { private, diagnostics: diags } = out;
         let client = &ctx.client;
         let vpc_id = vpc_id_of(state)?;
-        let spec = match NetworkSpec::from_value(state, client.default_tags()) {
-            Ok(spec) => spec,
-            Err(problem) => {
-                diags.error("Unreadable network state", problem.to_string());
-                return Some(state.clone());
-            }
+        let Some(spec) =
+            NetworkSpec::from_value(state, client.default_tags()).reported(diags, "Unreadable network state")
+        else {
+            return Some(state.clone());
         };
-        let snap = match aws::observe::observe(client.ec2(), vpc_id).await {
-            Ok(Some(snap)) => snap,
-            Ok(None) => {
-                tracing::debug!(vpc_id, "network's VPC is gone; removing from state");
-                return None;
-            }
-            Err(error) => {
-                diags.error("Refreshing the network failed", error.to_string());
-                return Some(state.clone());
-            }
+        let Some(found) =
+            aws::observe::observe(client.ec2(), vpc_id).await.reported(diags, "Refreshing the network failed")
+        else {
+            return Some(state.clone());
+        };
+        let Some(snap) = found else {
+            tracing::debug!(vpc_id, "network's VPC is gone; removing from state");
+            return None;
         };
         // A state written before ownership marks adopts the VPC's token, or gets one; the next
         // apply marks every object with it.
@@ -353,21 +339,12 @@ impl Resource<AwsClients> for NetworkResource {
         Some(refreshed)
     }
 
-    async fn update(
-        &self,
-        ctx: &ResourceContext<AwsClients>,
-        request: &ApplyRequest<'_>,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Value {
+    async fn update(&self, ctx: &ResourceContext<AwsClients>, request: &ApplyRequest<'_>, out: &mut Outcome) -> Value {
+        let Outcome { private, diagnostics: diags } = out;
         let (prior, planned) = (request.prior, request.planned);
         let client = &ctx.client;
-        let spec = match NetworkSpec::from_value(planned, client.default_tags()) {
-            Ok(spec) => spec,
-            Err(problem) => {
-                diags.error("Invalid planned network", problem.to_string());
-                return prior.clone();
-            }
+        let Some(spec) = NetworkSpec::from_value(planned, client.default_tags()).reported(diags, PLAN_INVALID) else {
+            return prior.clone();
         };
         let Some(vpc_id) = vpc_id_of(prior) else {
             diags.error("Network state has no VPC id", "Remove the resource from state and import it by VPC id.");
@@ -394,20 +371,12 @@ impl Resource<AwsClients> for NetworkResource {
             return;
         };
         if let Err(error) = aws::destroy::destroy(ctx.client.ec2(), vpc_id, &ctx.stop).await {
-            diags.error(
-                "Destroying the network failed",
-                format!("{error}. Running destroy again continues where this stopped."),
-            );
+            diags.error("Destroying the network failed", destroy_again(error));
         }
     }
 
-    async fn import(
-        &self,
-        ctx: &ResourceContext<AwsClients>,
-        id: &str,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Option<Value> {
+    async fn import(&self, ctx: &ResourceContext<AwsClients>, id: &str, out: &mut Outcome) -> Option<Value> {
+        let Outcome { private, diagnostics: diags } = out;
         if !import::is_vpc_id(id) {
             diags.error(
                 "Invalid import id",
@@ -416,24 +385,13 @@ impl Resource<AwsClients> for NetworkResource {
             return None;
         }
         let client = &ctx.client;
-        let snap = match aws::observe::observe(client.ec2(), id).await {
-            Ok(Some(snap)) => snap,
-            Ok(None) => {
-                diags.error("VPC not found", format!("No VPC {id} in region {}.", client.region()));
-                return None;
-            }
-            Err(error) => {
-                diags.error("Reading the VPC failed", error.to_string());
-                return None;
-            }
+        let Some(snap) = aws::observe::observe(client.ec2(), id).await.reported(diags, "Reading the VPC failed")?
+        else {
+            diags.error("VPC not found", format!("No VPC {id} in region {}.", client.region()));
+            return None;
         };
-        let spec = match import::recover_spec(&snap, client.default_tags()) {
-            Ok(spec) => spec,
-            Err(error) => {
-                diags.error("VPC cannot be imported as a retool_network", error.to_string());
-                return None;
-            }
-        };
+        let spec = import::recover_spec(&snap, client.default_tags())
+            .reported(diags, "VPC cannot be imported as a retool_network")?;
         // Import is the one way to take a network over: it adopts the VPC's ownership token, or
         // makes one that the next apply writes to every object.
         let owner = import::recover_owner(&snap).unwrap_or_else(OwnerToken::generate);
@@ -493,7 +451,7 @@ impl NetworkResource {
                     diags.error(summary, detail);
                     return Value::Null;
                 }
-                diags.error(failure_summary, format!("{}. Applying again continues from what exists.", failure.error));
+                diags.error(failure_summary, apply_again(failure.error));
                 let Some(vpc_id) = failure.vpc_id else {
                     return Value::Null;
                 };
@@ -513,39 +471,28 @@ impl NetworkResource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::validate::validate_block;
+    use crate::framework::testing::{documented_block, validation_paths, with_attributes};
 
-    fn config(attributes: &[(&str, Value)]) -> Value {
-        let mut value = Value::object([("name", Value::string("acme"))]);
-        for (name, attribute) in attributes {
-            value.set_attr(*name, attribute.clone());
-        }
-        value
+    /// A configuration naming the network `acme`, with `attributes` set; shared with the model's tests.
+    pub(super) fn config(attributes: &[(&str, Value)]) -> Value {
+        with_attributes(Value::object([("name", Value::string("acme"))]), attributes)
     }
 
-    fn zones(names: &[&str]) -> Value {
+    /// The `availability_zones` value listing `names`.
+    pub(super) fn zones(names: &[&str]) -> Value {
         Value::list(names.iter().map(|zone| Value::string(*zone)).collect())
     }
 
     /// Diagnostics from `terraform validate`: attribute validators, then the resource's own check.
     fn validate(config: &Value) -> Vec<String> {
-        let schema = schema();
-        let mut diags = Diagnostics::new();
-        validate_block(&schema.block, config, &AttributePath::root(), &mut diags);
-        NetworkResource.validate(config, &mut diags);
-        diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+        validation_paths(&NetworkResource, config)
     }
 
     #[test]
     fn schema_is_well_formed_and_fully_described() {
-        schema().check_definition().unwrap();
-        let block = schema().block;
-        for name in ["name", "cidr_block", "availability_zones", "nat_gateways", "tags", DRIFT]
-            .into_iter()
-            .chain(attribute::ALL)
-        {
-            let found = block.find_attribute(name).unwrap_or_else(|| panic!("{name} missing"));
-            assert!(!found.description.is_empty(), "{name} undocumented");
+        let block = documented_block(&NetworkResource, attribute::ALL.into_iter().chain([DRIFT]));
+        for name in ["name", "cidr_block", "availability_zones", "nat_gateways", "tags"] {
+            assert!(block.find_attribute(name).is_some(), "{name} missing");
         }
     }
 

@@ -279,20 +279,9 @@ pub type PrivateState = OwnedPrivate<Private>;
 mod tests {
     use super::*;
     use crate::resources::network::fixture::{healthy, spec};
+    use crate::resources::network::tests::{config, zones};
 
     const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
-
-    fn config(attributes: &[(&str, Value)]) -> Value {
-        let mut value = Value::object([("name", Value::string("acme"))]);
-        for (name, attribute) in attributes {
-            value.set_attr(*name, attribute.clone());
-        }
-        value
-    }
-
-    fn zones(names: &[&str]) -> Value {
-        Value::list(names.iter().map(|zone| Value::string(*zone)).collect())
-    }
 
     #[test]
     fn state_round_trips_through_the_spec() {

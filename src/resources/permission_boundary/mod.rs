@@ -42,6 +42,8 @@ use async_trait::async_trait;
 use crate::aws::AwsClients;
 use crate::error::Error;
 use crate::framework::plan_modifiers::{requires_replace, use_state_for_unknown};
+use crate::framework::report::{Reported, apply_again, destroy_again};
+use crate::framework::resource::Outcome;
 use crate::framework::schema::{Attribute, Block};
 use crate::framework::validators::{each_element, int_between, size_between, unique_elements};
 use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
@@ -60,6 +62,12 @@ use validators::{SESSION_MAX, SESSION_MIN};
 pub const TYPE_NAME: &str = "retool_permission_boundary";
 /// Most operator principals one trust policy may name (the quota check is the real limit).
 pub const MAX_PRINCIPALS: usize = 20;
+/// The summary when a planned value cannot be read as a permission boundary (create and update).
+const PLAN_INVALID: &str = "Invalid planned permission boundary";
+/// The summary when a recorded state cannot be read as a permission boundary (read and delete).
+const STATE_UNREADABLE: &str = "Unreadable permission boundary state";
+/// The summary when the account the roles live in cannot be had.
+const ACCOUNT_UNKNOWN: &str = "Could not identify the AWS account";
 
 /// The `retool_permission_boundary` resource.
 #[derive(Debug, Default)]
@@ -211,6 +219,20 @@ async fn account_for(client: &AwsClients, state: &Value) -> Result<Account, Erro
     }
 }
 
+/// The spec in `inputs` and the account `state` records (or the caller's): what every operation
+/// but import starts from; `None` after saying which of the two could not be had.
+async fn spec_and_account(
+    client: &AwsClients,
+    inputs: &Value,
+    state: &Value,
+    unreadable: &str,
+    diags: &mut Diagnostics,
+) -> Option<(BoundarySpec, Account)> {
+    let spec = BoundarySpec::from_value(inputs, client.default_tags()).reported(diags, unreadable)?;
+    let account = account_for(client, state).await.reported(diags, ACCOUNT_UNKNOWN)?;
+    Some((spec, account))
+}
+
 /// The instance's ownership token for an apply: made now for a first create (so every piece
 /// carries it from its first call, and the partial state of a failed create keeps it) or a state
 /// written before ownership marks.
@@ -297,38 +319,18 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         }
     }
 
-    async fn create(
-        &self,
-        ctx: &ResourceContext<AwsClients>,
-        request: &ApplyRequest<'_>,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Value {
+    async fn create(&self, ctx: &ResourceContext<AwsClients>, request: &ApplyRequest<'_>, out: &mut Outcome) -> Value {
+        let Outcome { private, diagnostics: diags } = out;
         let planned = request.planned;
         let client = &ctx.client;
-        let spec = match BoundarySpec::from_value(planned, client.default_tags()) {
-            Ok(spec) => spec,
-            Err(problem) => {
-                diags.error("Invalid planned permission boundary", problem.to_string());
-                return Value::Null;
-            }
-        };
-        let account = match account_for(client, planned).await {
-            Ok(account) => account,
-            Err(error) => {
-                diags.error("Could not identify the AWS account", error.to_string());
-                return Value::Null;
-            }
+        let Some((spec, account)) = spec_and_account(client, planned, planned, PLAN_INVALID, diags).await else {
+            return Value::Null;
         };
         let owner = start_apply(private);
         let desired = spec.desired(&account).owned_by(&owner);
         let iam = client.iam();
-        let existing = match aws::observe::observe(iam, &desired).await {
-            Ok(observed) => observed,
-            Err(error) => {
-                diags.error("Reading IAM failed", error.to_string());
-                return Value::Null;
-            }
+        let Some(existing) = aws::observe::observe(iam, &desired).await.reported(diags, "Reading IAM failed") else {
+            return Value::Null;
         };
         // Pieces this instance made (an interrupted create) are resumed; any other is left alone.
         if let Some((piece, claim)) = existing.not_owned_by(&desired, &owner) {
@@ -336,39 +338,15 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
             diags.error(summary, detail);
             return Value::Null;
         }
-        match aws::converge::converge(iam, &desired, &existing).await {
-            Ok(()) => with_outputs(planned, &desired, &[]),
-            Err(error) => {
-                diags.error(
-                    "Creating the operator roles failed",
-                    format!("{error}. Applying again continues from what exists."),
-                );
-                partial_state(iam, planned, &desired).await
-            }
-        }
+        let result = aws::converge::converge(iam, &desired, &existing).await;
+        applied(iam, planned, &desired, result, "Creating the operator roles failed", diags).await
     }
 
-    async fn read(
-        &self,
-        ctx: &ResourceContext<AwsClients>,
-        state: &Value,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Option<Value> {
+    async fn read(&self, ctx: &ResourceContext<AwsClients>, state: &Value, out: &mut Outcome) -> Option<Value> {
+        let Outcome { private, diagnostics: diags } = out;
         let client = &ctx.client;
-        let spec = match BoundarySpec::from_value(state, client.default_tags()) {
-            Ok(spec) => spec,
-            Err(problem) => {
-                diags.error("Unreadable permission boundary state", problem.to_string());
-                return Some(state.clone());
-            }
-        };
-        let account = match account_for(client, state).await {
-            Ok(account) => account,
-            Err(error) => {
-                diags.error("Could not identify the AWS account", error.to_string());
-                return Some(state.clone());
-            }
+        let Some((spec, account)) = spec_and_account(client, state, state, STATE_UNREADABLE, diags).await else {
+            return Some(state.clone());
         };
         let desired = spec.desired(&account);
         match aws::observe::observe(client.iam(), &desired).await {
@@ -393,28 +371,12 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         }
     }
 
-    async fn update(
-        &self,
-        ctx: &ResourceContext<AwsClients>,
-        request: &ApplyRequest<'_>,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Value {
+    async fn update(&self, ctx: &ResourceContext<AwsClients>, request: &ApplyRequest<'_>, out: &mut Outcome) -> Value {
+        let Outcome { private, diagnostics: diags } = out;
         let (prior, planned) = (request.prior, request.planned);
         let client = &ctx.client;
-        let spec = match BoundarySpec::from_value(planned, client.default_tags()) {
-            Ok(spec) => spec,
-            Err(problem) => {
-                diags.error("Invalid planned permission boundary", problem.to_string());
-                return prior.clone();
-            }
-        };
-        let account = match account_for(client, prior).await {
-            Ok(account) => account,
-            Err(error) => {
-                diags.error("Could not identify the AWS account", error.to_string());
-                return prior.clone();
-            }
+        let Some((spec, account)) = spec_and_account(client, planned, prior, PLAN_INVALID, diags).await else {
+            return prior.clone();
         };
         let owner = start_apply(private);
         let desired = spec.desired(&account).owned_by(&owner);
@@ -423,49 +385,21 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
             Ok(observed) => aws::converge::converge(iam, &desired, &observed).await,
             Err(error) => Err(error),
         };
-        match result {
-            Ok(()) => with_outputs(planned, &desired, &[]),
-            Err(error) => {
-                diags.error(
-                    "Updating the operator roles failed",
-                    format!("{error}. Applying again continues from what exists."),
-                );
-                partial_state(iam, planned, &desired).await
-            }
-        }
+        applied(iam, planned, &desired, result, "Updating the operator roles failed", diags).await
     }
 
     async fn delete(&self, ctx: &ResourceContext<AwsClients>, prior: &Value, diags: &mut Diagnostics) {
         let client = &ctx.client;
-        let spec = match BoundarySpec::from_value(prior, client.default_tags()) {
-            Ok(spec) => spec,
-            Err(problem) => {
-                diags.error("Unreadable permission boundary state", problem.to_string());
-                return;
-            }
-        };
-        let account = match account_for(client, prior).await {
-            Ok(account) => account,
-            Err(error) => {
-                diags.error("Could not identify the AWS account", error.to_string());
-                return;
-            }
+        let Some((spec, account)) = spec_and_account(client, prior, prior, STATE_UNREADABLE, diags).await else {
+            return;
         };
         if let Err(error) = aws::destroy::destroy(client.iam(), &spec.desired(&account)).await {
-            diags.error(
-                "Deleting the operator roles failed",
-                format!("{error}. Running destroy again continues where this stopped."),
-            );
+            diags.error("Deleting the operator roles failed", destroy_again(error));
         }
     }
 
-    async fn import(
-        &self,
-        ctx: &ResourceContext<AwsClients>,
-        id: &str,
-        private: &mut Vec<u8>,
-        diags: &mut Diagnostics,
-    ) -> Option<Value> {
+    async fn import(&self, ctx: &ResourceContext<AwsClients>, id: &str, out: &mut Outcome) -> Option<Value> {
+        let Outcome { private, diagnostics: diags } = out;
         if let Some(problem) = validators::name_prefix_problem(id) {
             diags.error(
                 "Invalid import id",
@@ -474,35 +408,37 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
             return None;
         }
         let client = &ctx.client;
-        let account = match aws::caller_account(client).await {
-            Ok(account) => account,
-            Err(error) => {
-                diags.error("Could not identify the AWS account", error.to_string());
-                return None;
-            }
-        };
+        let account = aws::caller_account(client).await.reported(diags, ACCOUNT_UNKNOWN)?;
         // The names only depend on the prefix, so any spec with it finds the pieces.
         let probe = import::probe_spec(id).desired(&account);
-        let observed = match aws::observe::observe(client.iam(), &probe).await {
-            Ok(observed) => observed,
-            Err(error) => {
-                diags.error("Reading IAM failed", error.to_string());
-                return None;
-            }
-        };
-        let spec = match import::spec_from(id, &account, &observed, client.default_tags()) {
-            Ok(spec) => spec,
-            Err(problem) => {
-                diags.error("Cannot import the operator roles", problem.to_string());
-                return None;
-            }
-        };
+        let observed = aws::observe::observe(client.iam(), &probe).await.reported(diags, "Reading IAM failed")?;
+        let spec = import::spec_from(id, &account, &observed, client.default_tags())
+            .reported(diags, "Cannot import the operator roles")?;
         // Import is the one way to take the roles over: it adopts their ownership token, or makes
         // one that the next apply writes to every piece.
         let owner = observed.owner().unwrap_or_else(OwnerToken::generate);
         *private = PrivateState { owner: Some(owner.clone()), rest: Private::default() }.encode();
         let desired = spec.desired(&account).owned_by(&owner);
         Some(with_outputs(&spec.to_value(client.default_tags()), &desired, &findings(&desired, &observed)))
+    }
+}
+
+/// The state after converging: the planned values with the outputs, or after a failure (reported
+/// under `failure_summary`) what exists now.
+async fn applied(
+    iam: &aws_sdk_iam::Client,
+    planned: &Value,
+    desired: &Desired,
+    result: Result<(), Error>,
+    failure_summary: &str,
+    diags: &mut Diagnostics,
+) -> Value {
+    match result {
+        Ok(()) => with_outputs(planned, desired, &[]),
+        Err(error) => {
+            diags.error(failure_summary, apply_again(error));
+            partial_state(iam, planned, desired).await
+        }
     }
 }
 
@@ -519,39 +455,27 @@ async fn partial_state(iam: &aws_sdk_iam::Client, planned: &Value, desired: &Des
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::framework::validate::validate_block;
+    use crate::framework::testing::{documented_block, validation_paths, with_attributes};
 
     const OPERATOR: &str = "arn:aws:iam::444455556666:role/operator";
 
     fn config(attributes: &[(&str, Value)]) -> Value {
-        let mut value = Value::object([
+        let base = Value::object([
             ("name_prefix", Value::string("acme")),
             ("operator_principal_arns", Value::list(vec![Value::string(OPERATOR)])),
         ]);
-        for (name, attribute) in attributes {
-            value.set_attr(*name, attribute.clone());
-        }
-        value
+        with_attributes(base, attributes)
     }
 
     /// Diagnostics paths from `terraform validate`: attribute validators, then the resource's check.
     fn validate(config: &Value) -> Vec<String> {
-        let mut diags = Diagnostics::new();
-        validate_block(&schema().block, config, &AttributePath::root(), &mut diags);
-        PermissionBoundaryResource.validate(config, &mut diags);
-        diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect()
+        validation_paths(&PermissionBoundaryResource, config)
     }
 
     #[test]
     fn schema_is_well_formed_and_fully_described() {
-        schema().check_definition().expect("schema");
-        let block = schema().block;
-        for attribute in &block.attributes {
-            assert!(!attribute.description.is_empty(), "{} undocumented", attribute.name);
-        }
-        for name in attribute::DERIVED.into_iter().chain([attribute::DRIFT]) {
-            assert!(block.find_attribute(name).is_some_and(|a| a.computed), "{name}");
-        }
+        let block =
+            documented_block(&PermissionBoundaryResource, attribute::DERIVED.into_iter().chain([attribute::DRIFT]));
         assert!(block.find_attribute("external_id").is_some_and(|a| a.sensitive));
     }
 
