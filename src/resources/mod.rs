@@ -2,6 +2,8 @@
 //! model): `mod.rs` (docs, schema, thin CRUD), the typed model, the pure desired state, the observed
 //! picture, drift, the AWS work, import and validators.
 
+#[macro_use]
+mod attribute_names;
 pub mod deployment;
 pub mod drift;
 pub mod network;

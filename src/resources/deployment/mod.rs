@@ -54,39 +54,29 @@ pub const TYPE_NAME: &str = "retool_deployment";
 
 /// Names of the computed attributes.
 pub(crate) mod attribute {
-    pub const ID: &str = "id";
-    pub const CLUSTER_NAME: &str = "cluster_name";
-    pub const CLUSTER_ARN: &str = "cluster_arn";
-    pub const CLUSTER_ENDPOINT: &str = "cluster_endpoint";
-    pub const CLUSTER_CA: &str = "cluster_certificate_authority";
-    pub const OIDC_ISSUER_URL: &str = "oidc_issuer_url";
-    pub const KMS_KEY_ARN: &str = "kms_key_arn";
-    pub const DATABASE_ENDPOINT: &str = "database_endpoint";
-    pub const DATABASE_SECRET_ARN: &str = "database_master_user_secret_arn";
-    pub const ENCRYPTION_KEY_SECRET_ARN: &str = "encryption_key_secret_arn";
-    pub const JWT_SECRET_ARN: &str = "jwt_secret_arn";
-    pub const CACHE_ENDPOINT: &str = "cache_endpoint";
-    pub const RETOOL_DB_ENDPOINT: &str = "retool_db_endpoint";
-    pub const URL: &str = "url";
-    pub const EGRESS_IPS: &str = "egress_ips";
-    pub const EGRESS_ALLOWLIST: &str = "egress_allowlist";
-    pub const COST: &str = "estimated_monthly_cost_usd";
-
-    /// Outputs read from AWS objects: unknown until created, and again when drift repair may
-    /// recreate their object.
-    pub const FROM_AWS: [&str; 11] = [
-        CLUSTER_ARN,
-        CLUSTER_ENDPOINT,
-        CLUSTER_CA,
-        OIDC_ISSUER_URL,
-        KMS_KEY_ARN,
-        DATABASE_ENDPOINT,
-        DATABASE_SECRET_ARN,
-        JWT_SECRET_ARN,
-        CACHE_ENDPOINT,
-        RETOOL_DB_ENDPOINT,
-        EGRESS_IPS,
-    ];
+    attribute_names! {
+        /// Outputs read from AWS objects: unknown until created, and again when drift repair may
+        /// recreate their object.
+        pub const FROM_AWS = [
+            CLUSTER_ARN = "cluster_arn",
+            CLUSTER_ENDPOINT = "cluster_endpoint",
+            CLUSTER_CA = "cluster_certificate_authority",
+            OIDC_ISSUER_URL = "oidc_issuer_url",
+            KMS_KEY_ARN = "kms_key_arn",
+            DATABASE_ENDPOINT = "database_endpoint",
+            DATABASE_SECRET_ARN = "database_master_user_secret_arn",
+            JWT_SECRET_ARN = "jwt_secret_arn",
+            CACHE_ENDPOINT = "cache_endpoint",
+            RETOOL_DB_ENDPOINT = "retool_db_endpoint",
+            EGRESS_IPS = "egress_ips",
+        ];
+        ID = "id",
+        CLUSTER_NAME = "cluster_name",
+        ENCRYPTION_KEY_SECRET_ARN = "encryption_key_secret_arn",
+        URL = "url",
+        EGRESS_ALLOWLIST = "egress_allowlist",
+        COST = "estimated_monthly_cost_usd",
+    }
 }
 
 /// The `retool_deployment` resource.

@@ -15,39 +15,31 @@ use crate::value::{AttributePath, Value};
 
 /// Names of the attributes the resource computes, as they appear in the schema.
 pub mod attribute {
-    /// The resource's id: the VPC id, which is also the import id.
-    pub const ID: &str = "id";
-    /// The VPC id ([`super::NetworkOutputs::vpc_id`]).
-    pub const VPC_ID: &str = "vpc_id";
-    /// [`super::NetworkOutputs::public_subnet_ids`].
-    pub const PUBLIC_SUBNET_IDS: &str = "public_subnet_ids";
-    /// [`super::NetworkOutputs::private_subnet_ids`].
-    pub const PRIVATE_SUBNET_IDS: &str = "private_subnet_ids";
-    /// [`super::NetworkOutputs::internet_gateway_id`].
-    pub const INTERNET_GATEWAY_ID: &str = "internet_gateway_id";
-    /// [`super::NetworkOutputs::nat_gateway_ids`].
-    pub const NAT_GATEWAY_IDS: &str = "nat_gateway_ids";
-    /// [`super::NetworkOutputs::egress_ips`]: the addresses a customer allowlists.
-    pub const EGRESS_IPS: &str = "egress_ips";
-    /// [`super::NetworkOutputs::cluster_security_group_id`].
-    pub const CLUSTER_SECURITY_GROUP_ID: &str = "cluster_security_group_id";
-    /// [`super::NetworkOutputs::database_security_group_id`].
-    pub const DATABASE_SECURITY_GROUP_ID: &str = "database_security_group_id";
-    /// The findings of the last refresh (not an output: no object's id).
-    pub const DRIFT: &str = "drift";
-
-    /// Every output attribute ([`super::NetworkOutputs`]), `id` first.
-    pub const ALL: [&str; 9] = [
-        ID,
-        VPC_ID,
-        PUBLIC_SUBNET_IDS,
-        PRIVATE_SUBNET_IDS,
-        INTERNET_GATEWAY_ID,
-        NAT_GATEWAY_IDS,
-        EGRESS_IPS,
-        CLUSTER_SECURITY_GROUP_ID,
-        DATABASE_SECURITY_GROUP_ID,
-    ];
+    attribute_names! {
+        /// Every output attribute ([`super::NetworkOutputs`]), `id` first.
+        pub const ALL = [
+            /// The resource's id: the VPC id, which is also the import id.
+            ID = "id",
+            /// The VPC id ([`super::NetworkOutputs::vpc_id`]).
+            VPC_ID = "vpc_id",
+            /// [`super::NetworkOutputs::public_subnet_ids`].
+            PUBLIC_SUBNET_IDS = "public_subnet_ids",
+            /// [`super::NetworkOutputs::private_subnet_ids`].
+            PRIVATE_SUBNET_IDS = "private_subnet_ids",
+            /// [`super::NetworkOutputs::internet_gateway_id`].
+            INTERNET_GATEWAY_ID = "internet_gateway_id",
+            /// [`super::NetworkOutputs::nat_gateway_ids`].
+            NAT_GATEWAY_IDS = "nat_gateway_ids",
+            /// [`super::NetworkOutputs::egress_ips`]: the addresses a customer allowlists.
+            EGRESS_IPS = "egress_ips",
+            /// [`super::NetworkOutputs::cluster_security_group_id`].
+            CLUSTER_SECURITY_GROUP_ID = "cluster_security_group_id",
+            /// [`super::NetworkOutputs::database_security_group_id`].
+            DATABASE_SECURITY_GROUP_ID = "database_security_group_id",
+        ];
+        /// The findings of the last refresh (not an output: no object's id).
+        DRIFT = "drift",
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,29 +14,21 @@ use crate::value::Value;
 
 /// Computed attribute names.
 pub mod attribute {
-    pub const ID: &str = "id";
-    pub const BOUNDARY_POLICY_ARN: &str = "boundary_policy_arn";
-    pub const WORKLOAD_BOUNDARY_POLICY_ARN: &str = "workload_boundary_policy_arn";
-    pub const MAINTENANCE_ROLE_ARN: &str = "maintenance_role_arn";
-    pub const SETUP_ROLE_ARN: &str = "setup_role_arn";
-    pub const BOUNDARY_POLICY_JSON: &str = "boundary_policy_json";
-    pub const WORKLOAD_BOUNDARY_POLICY_JSON: &str = "workload_boundary_policy_json";
-    pub const MAINTENANCE_POLICY_JSON: &str = "maintenance_policy_json";
-    pub const SETUP_POLICY_JSON: &str = "setup_policy_json";
-    pub const DRIFT: &str = "drift";
-
-    /// Every computed attribute derived from the inputs and the account.
-    pub const DERIVED: [&str; 9] = [
-        ID,
-        BOUNDARY_POLICY_ARN,
-        WORKLOAD_BOUNDARY_POLICY_ARN,
-        MAINTENANCE_ROLE_ARN,
-        SETUP_ROLE_ARN,
-        BOUNDARY_POLICY_JSON,
-        WORKLOAD_BOUNDARY_POLICY_JSON,
-        MAINTENANCE_POLICY_JSON,
-        SETUP_POLICY_JSON,
-    ];
+    attribute_names! {
+        /// Every computed attribute derived from the inputs and the account.
+        pub const DERIVED = [
+            ID = "id",
+            BOUNDARY_POLICY_ARN = "boundary_policy_arn",
+            WORKLOAD_BOUNDARY_POLICY_ARN = "workload_boundary_policy_arn",
+            MAINTENANCE_ROLE_ARN = "maintenance_role_arn",
+            SETUP_ROLE_ARN = "setup_role_arn",
+            BOUNDARY_POLICY_JSON = "boundary_policy_json",
+            WORKLOAD_BOUNDARY_POLICY_JSON = "workload_boundary_policy_json",
+            MAINTENANCE_POLICY_JSON = "maintenance_policy_json",
+            SETUP_POLICY_JSON = "setup_policy_json",
+        ];
+        DRIFT = "drift",
+    }
 }
 
 pub const DEFAULT_SECRETS_PREFIX: &str = "retool/";
