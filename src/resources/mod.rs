@@ -4,6 +4,7 @@
 
 pub mod deployment;
 pub mod drift;
+mod naming;
 pub mod network;
 pub mod ownership;
 pub mod permission_boundary;
