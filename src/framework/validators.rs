@@ -189,21 +189,24 @@ pub fn parse_ipv4_cidr(s: &str) -> Option<(Ipv4Addr, u8)> {
     (prefix <= 32).then_some((addr, prefix))
 }
 
+/// The details of the problems `validator` finds in `value` (at an attribute `x`): what the
+/// validator tests of every resource compare.
+#[cfg(test)]
+pub(crate) fn problems(validator: &dyn Validator, value: Value) -> Vec<String> {
+    let mut diags = Diagnostics::new();
+    validator.validate(&AttributePath::root().attr("x"), &value, &mut diags);
+    diags.iter().map(|d| d.detail.clone()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn errors(v: &dyn Validator, value: Value) -> Vec<String> {
-        let mut diags = Diagnostics::new();
-        v.validate(&AttributePath::root().attr("x"), &value, &mut diags);
-        diags.iter().map(|d| d.detail.clone()).collect()
-    }
-
     #[test]
     fn one_of_accepts_members_and_rejects_others() {
         let v = one_of(&["single", "one_per_az"]);
-        assert!(errors(&v, Value::string("single")).is_empty());
-        let e = errors(&v, Value::string("two"));
+        assert!(problems(&v, Value::string("single")).is_empty());
+        let e = problems(&v, Value::string("two"));
         assert_eq!(e.len(), 1);
         assert!(e[0].contains("one_per_az"));
     }
@@ -211,40 +214,40 @@ mod tests {
     #[test]
     fn cidr_checks_syntax_range_and_host_bits() {
         let v = ipv4_cidr(16, 24);
-        assert!(errors(&v, Value::string("10.254.0.0/16")).is_empty());
-        assert!(errors(&v, Value::string("10.0.0.0/24")).is_empty());
-        assert_eq!(errors(&v, Value::string("10.0.0.0/8")).len(), 1);
-        assert_eq!(errors(&v, Value::string("10.0.0.0/28")).len(), 1);
-        assert_eq!(errors(&v, Value::string("10.0.0.0")).len(), 1);
-        assert_eq!(errors(&v, Value::string("10.0.0.300/16")).len(), 1);
-        assert_eq!(errors(&v, Value::string("10.0.0.0/+16")).len(), 1);
-        let e = errors(&v, Value::string("10.0.1.0/16"));
+        assert!(problems(&v, Value::string("10.254.0.0/16")).is_empty());
+        assert!(problems(&v, Value::string("10.0.0.0/24")).is_empty());
+        assert_eq!(problems(&v, Value::string("10.0.0.0/8")).len(), 1);
+        assert_eq!(problems(&v, Value::string("10.0.0.0/28")).len(), 1);
+        assert_eq!(problems(&v, Value::string("10.0.0.0")).len(), 1);
+        assert_eq!(problems(&v, Value::string("10.0.0.300/16")).len(), 1);
+        assert_eq!(problems(&v, Value::string("10.0.0.0/+16")).len(), 1);
+        let e = problems(&v, Value::string("10.0.1.0/16"));
         assert!(e[0].contains("10.0.0.0/16"), "{e:?}");
     }
 
     #[test]
     fn url_requires_scheme_and_host() {
         let v = http_url();
-        assert!(errors(&v, Value::string("http://127.0.0.1:4566")).is_empty());
-        assert!(errors(&v, Value::string("https://ec2.us-east-1.amazonaws.com/")).is_empty());
+        assert!(problems(&v, Value::string("http://127.0.0.1:4566")).is_empty());
+        assert!(problems(&v, Value::string("https://ec2.us-east-1.amazonaws.com/")).is_empty());
         for bad in ["127.0.0.1:4566", "http://", "ftp://x", "http://host:99999", "http:// x"] {
-            assert_eq!(errors(&v, Value::string(bad)).len(), 1, "{bad}");
+            assert_eq!(problems(&v, Value::string(bad)).len(), 1, "{bad}");
         }
     }
 
     #[test]
     fn sizes_and_uniqueness() {
         let list = |xs: &[&str]| Value::List(xs.iter().map(|s| Value::string(*s)).collect());
-        assert!(errors(&size_between(2, 6), list(&["a", "b"])).is_empty());
-        assert_eq!(errors(&size_between(2, 6), list(&["a"])).len(), 1);
-        assert!(errors(&unique_elements(), list(&["a", "b"])).is_empty());
-        assert_eq!(errors(&unique_elements(), list(&["a", "a"])).len(), 1);
+        assert!(problems(&size_between(2, 6), list(&["a", "b"])).is_empty());
+        assert_eq!(problems(&size_between(2, 6), list(&["a"])).len(), 1);
+        assert!(problems(&unique_elements(), list(&["a", "b"])).is_empty());
+        assert_eq!(problems(&unique_elements(), list(&["a", "a"])).len(), 1);
     }
 
     #[test]
     fn int_between_rejects_fractions_and_out_of_range() {
         let v = int_between(3600, 43200);
-        assert!(errors(&v, Value::number_i64(3600)).is_empty());
-        assert_eq!(errors(&v, Value::number_i64(60)).len(), 1);
+        assert!(problems(&v, Value::number_i64(3600)).is_empty());
+        assert_eq!(problems(&v, Value::number_i64(60)).len(), 1);
     }
 }

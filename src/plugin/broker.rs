@@ -4,37 +4,23 @@
 //! would surface as an error in Terraform's log. We accept it, read and drop whatever the host
 //! announces, and close our side at shutdown or when the host closes theirs.
 
-use std::pin::Pin;
-
-use futures::{Stream, StreamExt as _};
+use futures::StreamExt as _;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::shutdown::Shutdown;
+use super::shutdown::{EmptyStream, Shutdown, empty_until};
 use crate::protocol::go_plugin::ConnInfo;
-use crate::protocol::go_plugin::grpc_broker_server::{GrpcBroker, GrpcBrokerServer};
+use crate::protocol::go_plugin::grpc_broker_server::GrpcBroker;
 
 /// Serves `GRPCBroker/StartStream` without ever offering a connection.
-#[derive(Debug)]
-pub struct Broker {
-    shutdown: Shutdown,
-}
-
-impl Broker {
-    /// A tonic service whose streams close when `shutdown` is triggered.
-    pub fn service(shutdown: Shutdown) -> GrpcBrokerServer<Self> {
-        GrpcBrokerServer::new(Self { shutdown })
-    }
-}
-
 #[tonic::async_trait]
-impl GrpcBroker for Broker {
-    type StartStreamStream = Pin<Box<dyn Stream<Item = Result<ConnInfo, Status>> + Send>>;
+impl GrpcBroker for Shutdown {
+    type StartStreamStream = EmptyStream<ConnInfo>;
 
     async fn start_stream(
         &self,
         request: Request<Streaming<ConnInfo>>,
     ) -> Result<Response<Self::StartStreamStream>, Status> {
-        let shutdown = self.shutdown.clone();
+        let shutdown = self.clone();
         let mut announcements = request.into_inner();
         let drain_until_closed = async move {
             while let Some(announcement) = announcements.next().await {
@@ -44,13 +30,12 @@ impl GrpcBroker for Broker {
                 }
             }
         };
-        let until_done = futures::stream::once(async move {
+        let until_done = async move {
             tokio::select! {
                 () = shutdown.triggered() => {}
                 () = drain_until_closed => {}
             }
-        })
-        .filter_map(|()| futures::future::ready(None));
-        Ok(Response::new(Box::pin(until_done)))
+        };
+        Ok(Response::new(empty_until(until_done)))
     }
 }

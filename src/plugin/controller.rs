@@ -8,26 +8,14 @@ use tonic::{Request, Response, Status};
 
 use super::shutdown::Shutdown;
 use crate::protocol::go_plugin::Empty;
-use crate::protocol::go_plugin::grpc_controller_server::{GrpcController, GrpcControllerServer};
+use crate::protocol::go_plugin::grpc_controller_server::GrpcController;
 
-/// Serves `GRPCController/Shutdown` by triggering the given latch.
-#[derive(Debug)]
-pub struct Controller {
-    shutdown: Shutdown,
-}
-
-impl Controller {
-    /// A tonic service that stops the plugin through `shutdown`.
-    pub fn service(shutdown: Shutdown) -> GrpcControllerServer<Self> {
-        GrpcControllerServer::new(Self { shutdown })
-    }
-}
-
+/// Serves `GRPCController/Shutdown` by triggering the latch.
 #[tonic::async_trait]
-impl GrpcController for Controller {
+impl GrpcController for Shutdown {
     async fn shutdown(&self, _request: Request<Empty>) -> Result<Response<Empty>, Status> {
         tracing::debug!("plugin host requested shutdown");
-        self.shutdown.trigger();
+        self.trigger();
         Ok(Response::new(Empty {}))
     }
 }

@@ -17,14 +17,14 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use super::PluginError;
-use super::broker::Broker;
 use super::connection::{Incoming, PluginSocket};
-use super::controller::Controller;
 use super::handshake::{InterruptPolicy, ServeConfig, ServeMode, handshake_line};
 use super::reattach::reattach_instructions;
 use super::shutdown::Shutdown;
-use super::stdio::Stdio;
 use super::tls::AutoMtls;
+use crate::protocol::go_plugin::grpc_broker_server::GrpcBrokerServer;
+use crate::protocol::go_plugin::grpc_controller_server::GrpcControllerServer;
+use crate::protocol::go_plugin::grpc_stdio_server::GrpcStdioServer;
 
 /// The health-check service name go-plugin's host asks about.
 const HEALTH_SERVICE_NAME: &str = "plugin";
@@ -76,9 +76,9 @@ where
     health.set_service_status(HEALTH_SERVICE_NAME, ServingStatus::Serving).await;
     let routes = provider
         .add_service(health_service)
-        .add_service(Controller::service(shutdown.clone()))
-        .add_service(Stdio::service(shutdown.clone()))
-        .add_service(Broker::service(shutdown.clone()));
+        .add_service(GrpcControllerServer::new(shutdown.clone()))
+        .add_service(GrpcStdioServer::new(shutdown.clone()))
+        .add_service(GrpcBrokerServer::new(shutdown.clone()));
 
     let interrupts = watch_interrupts(config.interrupts, shutdown.clone())?;
 

@@ -2,11 +2,17 @@
 //! server loop.
 //!
 //! go-plugin's host ends a plugin by calling `GRPCController/Shutdown`; every open stream must
-//! then finish so the server's graceful stop can complete and the process can exit.
+//! then finish so the server's graceful stop can complete and the process can exit. The latch is
+//! all the state go-plugin's companion services need, so it serves them itself (see
+//! [`super::controller`], [`super::stdio`] and [`super::broker`]).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
+use futures::{Stream, StreamExt as _};
 use tokio::sync::watch;
+use tonic::Status;
 
 /// A latch: once triggered it stays triggered, and every clone observes it.
 #[derive(Debug, Clone)]
@@ -42,6 +48,15 @@ impl Shutdown {
         // The sender lives in `self`, so waiting cannot fail with "channel closed".
         let _ = watcher.wait_for(|stopped| *stopped).await;
     }
+}
+
+/// The stream of a go-plugin side channel (stdio, broker): it stays open for the host but carries
+/// nothing, since this provider has nothing to relay or broker.
+pub(super) type EmptyStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// An [`EmptyStream`] that ends when `done` completes.
+pub(super) fn empty_until<T: Send + 'static>(done: impl Future<Output = ()> + Send + 'static) -> EmptyStream<T> {
+    Box::pin(futures::stream::once(done).filter_map(|()| futures::future::ready(None)))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! RPCs for features this provider does not offer — data sources, functions, ephemeral and list
 //! resources, actions, state stores — answer with an empty result or a clear diagnostic.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use futures::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::framework::{Diagnostics, Provider, ProviderRuntime};
+use crate::value::{Type, Value};
 
 use super::convert;
 use super::tfplugin6 as tf;
@@ -60,12 +62,67 @@ fn unsupported<P: Provider>(runtime: &ProviderRuntime<P>, what: &str) -> Vec<tf:
     convert::diagnostics(diags)
 }
 
+/// Decodes a change's prior state, new state and configuration, each reporting its own problems;
+/// `None` unless all three decode.
+fn decode_change(
+    ty: &Type,
+    values: [(Option<&tf::DynamicValue>, &str); 3],
+    diags: &mut Diagnostics,
+) -> Option<[Value; 3]> {
+    let [prior, new, config] = values.map(|(value, what)| convert::decode(value, ty, what, diags));
+    Some([prior?, new?, config?])
+}
+
 fn single_event<T: Send + 'static>(event: T) -> EventStream<T> {
     Box::pin(futures::stream::once(async move { Ok(event) }))
 }
 
+/// Implements RPCs of features this provider does not offer, one row each (`"feature":
+/// rpc(module::Request);`): each answers an otherwise empty `tf::module::Response` whose diagnostics
+/// refuse the feature ([`unsupported`]). The methods are written out as `#[async_trait]` expands
+/// them, because that attribute does not see into methods a macro makes.
+macro_rules! refused_rpcs {
+    ($($what:literal: $rpc:ident($module:ident::$request:ident);)*) => {$(
+        fn $rpc<'life0, 'async_trait>(
+            &'life0 self,
+            _: Request<tf::$module::$request>,
+        ) -> Pin<Box<dyn Future<Output = Reply<tf::$module::Response>> + Send + 'async_trait>>
+        where
+            'life0: 'async_trait,
+            Self: 'async_trait,
+        {
+            Box::pin(async move {
+                let diagnostics = unsupported(&self.runtime, $what);
+                #[allow(clippy::needless_update, reason = "one literal serves responses with and without other fields")]
+                let response = tf::$module::Response { diagnostics, ..Default::default() };
+                Ok(Response::new(response))
+            })
+        }
+    )*};
+}
+
 #[tonic::async_trait]
 impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
+    refused_rpcs! {
+        "data sources": validate_data_resource_config(validate_data_resource_config::Request);
+        "resource identities": upgrade_resource_identity(upgrade_resource_identity::Request);
+        "data sources": read_data_source(read_data_source::Request);
+        "configuration generation": generate_resource_config(generate_resource_config::Request);
+        "ephemeral resources": validate_ephemeral_resource_config(validate_ephemeral_resource_config::Request);
+        "ephemeral resources": open_ephemeral_resource(open_ephemeral_resource::Request);
+        "ephemeral resources": renew_ephemeral_resource(renew_ephemeral_resource::Request);
+        "ephemeral resources": close_ephemeral_resource(close_ephemeral_resource::Request);
+        "list resources": validate_list_resource_config(validate_list_resource_config::Request);
+        "state stores": validate_state_store_config(validate_state_store::Request);
+        "state stores": configure_state_store(configure_state_store::Request);
+        "state stores": lock_state(lock_state::Request);
+        "state stores": unlock_state(unlock_state::Request);
+        "state stores": get_states(get_states::Request);
+        "state stores": delete_state(delete_state::Request);
+        "actions": plan_action(plan_action::Request);
+        "actions": validate_action_config(validate_action_config::Request);
+    }
+
     async fn get_metadata(&self, _: Request<tf::get_metadata::Request>) -> Reply<tf::get_metadata::Response> {
         Ok(Response::new(tf::get_metadata::Response {
             server_capabilities: Some(Self::capabilities()),
@@ -121,15 +178,6 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         Ok(Response::new(tf::validate_resource_config::Response { diagnostics: convert::diagnostics(diags) }))
     }
 
-    async fn validate_data_resource_config(
-        &self,
-        _: Request<tf::validate_data_resource_config::Request>,
-    ) -> Reply<tf::validate_data_resource_config::Response> {
-        Ok(Response::new(tf::validate_data_resource_config::Response {
-            diagnostics: unsupported(&self.runtime, "data sources"),
-        }))
-    }
-
     async fn upgrade_resource_state(
         &self,
         request: Request<tf::upgrade_resource_state::Request>,
@@ -163,16 +211,6 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         _: Request<tf::get_resource_identity_schemas::Request>,
     ) -> Reply<tf::get_resource_identity_schemas::Response> {
         Ok(Response::new(tf::get_resource_identity_schemas::Response::default()))
-    }
-
-    async fn upgrade_resource_identity(
-        &self,
-        _: Request<tf::upgrade_resource_identity::Request>,
-    ) -> Reply<tf::upgrade_resource_identity::Response> {
-        Ok(Response::new(tf::upgrade_resource_identity::Response {
-            upgraded_identity: None,
-            diagnostics: unsupported(&self.runtime, "resource identities"),
-        }))
     }
 
     async fn configure_provider(
@@ -212,20 +250,25 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         let request = request.into_inner();
         let mut diags = Diagnostics::new();
         let mut response = tf::plan_resource_change::Response::default();
-        if let Some(ty) = self.type_of(&request.type_name, &mut diags) {
-            let prior = convert::decode(request.prior_state.as_ref(), &ty, "prior state", &mut diags);
-            let proposed = convert::decode(request.proposed_new_state.as_ref(), &ty, "proposed new state", &mut diags);
-            let config = convert::decode(request.config.as_ref(), &ty, "configuration", &mut diags);
-            if let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) {
-                let plan = self
-                    .runtime
-                    .plan_resource_change(&request.type_name, &config, &prior, &proposed, &request.prior_private)
-                    .await;
-                diags.extend(plan.diagnostics);
-                response.planned_state = convert::encode(&plan.planned, &ty, "planned state", &mut diags);
-                response.requires_replace = plan.requires_replace.iter().map(convert::path).collect();
-                response.planned_private = plan.private;
-            }
+        if let Some(ty) = self.type_of(&request.type_name, &mut diags)
+            && let Some([prior, proposed, config]) = decode_change(
+                &ty,
+                [
+                    (request.prior_state.as_ref(), "prior state"),
+                    (request.proposed_new_state.as_ref(), "proposed new state"),
+                    (request.config.as_ref(), "configuration"),
+                ],
+                &mut diags,
+            )
+        {
+            let plan = self
+                .runtime
+                .plan_resource_change(&request.type_name, &config, &prior, &proposed, &request.prior_private)
+                .await;
+            diags.extend(plan.diagnostics);
+            response.planned_state = convert::encode(&plan.planned, &ty, "planned state", &mut diags);
+            response.requires_replace = plan.requires_replace.iter().map(convert::path).collect();
+            response.planned_private = plan.private;
         }
         response.diagnostics = convert::diagnostics(diags);
         Ok(Response::new(response))
@@ -238,19 +281,24 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         let request = request.into_inner();
         let mut diags = Diagnostics::new();
         let mut response = tf::apply_resource_change::Response::default();
-        if let Some(ty) = self.type_of(&request.type_name, &mut diags) {
-            let prior = convert::decode(request.prior_state.as_ref(), &ty, "prior state", &mut diags);
-            let planned = convert::decode(request.planned_state.as_ref(), &ty, "planned state", &mut diags);
-            let config = convert::decode(request.config.as_ref(), &ty, "configuration", &mut diags);
-            if let (Some(prior), Some(planned), Some(config)) = (prior, planned, config) {
-                let result = self
-                    .runtime
-                    .apply_resource_change(&request.type_name, &prior, &planned, &config, request.planned_private)
-                    .await;
-                diags.extend(result.diagnostics);
-                response.new_state = convert::encode(&result.state, &ty, "new state", &mut diags);
-                response.private = result.private;
-            }
+        if let Some(ty) = self.type_of(&request.type_name, &mut diags)
+            && let Some([prior, planned, config]) = decode_change(
+                &ty,
+                [
+                    (request.prior_state.as_ref(), "prior state"),
+                    (request.planned_state.as_ref(), "planned state"),
+                    (request.config.as_ref(), "configuration"),
+                ],
+                &mut diags,
+            )
+        {
+            let result = self
+                .runtime
+                .apply_resource_change(&request.type_name, &prior, &planned, &config, request.planned_private)
+                .await;
+            diags.extend(result.diagnostics);
+            response.new_state = convert::encode(&result.state, &ty, "new state", &mut diags);
+            response.private = result.private;
         }
         response.diagnostics = convert::diagnostics(diags);
         Ok(Response::new(response))
@@ -308,64 +356,6 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         }))
     }
 
-    async fn read_data_source(
-        &self,
-        _: Request<tf::read_data_source::Request>,
-    ) -> Reply<tf::read_data_source::Response> {
-        Ok(Response::new(tf::read_data_source::Response {
-            diagnostics: unsupported(&self.runtime, "data sources"),
-            ..Default::default()
-        }))
-    }
-
-    async fn generate_resource_config(
-        &self,
-        _: Request<tf::generate_resource_config::Request>,
-    ) -> Reply<tf::generate_resource_config::Response> {
-        Ok(Response::new(tf::generate_resource_config::Response {
-            config: None,
-            diagnostics: unsupported(&self.runtime, "configuration generation"),
-        }))
-    }
-
-    async fn validate_ephemeral_resource_config(
-        &self,
-        _: Request<tf::validate_ephemeral_resource_config::Request>,
-    ) -> Reply<tf::validate_ephemeral_resource_config::Response> {
-        Ok(Response::new(tf::validate_ephemeral_resource_config::Response {
-            diagnostics: unsupported(&self.runtime, "ephemeral resources"),
-        }))
-    }
-
-    async fn open_ephemeral_resource(
-        &self,
-        _: Request<tf::open_ephemeral_resource::Request>,
-    ) -> Reply<tf::open_ephemeral_resource::Response> {
-        Ok(Response::new(tf::open_ephemeral_resource::Response {
-            diagnostics: unsupported(&self.runtime, "ephemeral resources"),
-            ..Default::default()
-        }))
-    }
-
-    async fn renew_ephemeral_resource(
-        &self,
-        _: Request<tf::renew_ephemeral_resource::Request>,
-    ) -> Reply<tf::renew_ephemeral_resource::Response> {
-        Ok(Response::new(tf::renew_ephemeral_resource::Response {
-            diagnostics: unsupported(&self.runtime, "ephemeral resources"),
-            ..Default::default()
-        }))
-    }
-
-    async fn close_ephemeral_resource(
-        &self,
-        _: Request<tf::close_ephemeral_resource::Request>,
-    ) -> Reply<tf::close_ephemeral_resource::Response> {
-        Ok(Response::new(tf::close_ephemeral_resource::Response {
-            diagnostics: unsupported(&self.runtime, "ephemeral resources"),
-        }))
-    }
-
     type ListResourceStream = EventStream<tf::list_resource::Event>;
 
     async fn list_resource(&self, _: Request<tf::list_resource::Request>) -> Reply<Self::ListResourceStream> {
@@ -373,15 +363,6 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
             diagnostic: unsupported(&self.runtime, "list resources"),
             ..Default::default()
         })))
-    }
-
-    async fn validate_list_resource_config(
-        &self,
-        _: Request<tf::validate_list_resource_config::Request>,
-    ) -> Reply<tf::validate_list_resource_config::Response> {
-        Ok(Response::new(tf::validate_list_resource_config::Response {
-            diagnostics: unsupported(&self.runtime, "list resources"),
-        }))
     }
 
     async fn get_functions(&self, _: Request<tf::get_functions::Request>) -> Reply<tf::get_functions::Response> {
@@ -395,25 +376,6 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
                 text: format!("this provider has no function {:?}", request.into_inner().name),
                 function_argument: None,
             }),
-        }))
-    }
-
-    async fn validate_state_store_config(
-        &self,
-        _: Request<tf::validate_state_store::Request>,
-    ) -> Reply<tf::validate_state_store::Response> {
-        Ok(Response::new(tf::validate_state_store::Response {
-            diagnostics: unsupported(&self.runtime, "state stores"),
-        }))
-    }
-
-    async fn configure_state_store(
-        &self,
-        _: Request<tf::configure_state_store::Request>,
-    ) -> Reply<tf::configure_state_store::Response> {
-        Ok(Response::new(tf::configure_state_store::Response {
-            diagnostics: unsupported(&self.runtime, "state stores"),
-            capabilities: None,
         }))
     }
 
@@ -433,35 +395,6 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         Ok(Response::new(tf::write_state_bytes::Response { diagnostics: unsupported(&self.runtime, "state stores") }))
     }
 
-    async fn lock_state(&self, _: Request<tf::lock_state::Request>) -> Reply<tf::lock_state::Response> {
-        Ok(Response::new(tf::lock_state::Response {
-            lock_id: String::new(),
-            diagnostics: unsupported(&self.runtime, "state stores"),
-        }))
-    }
-
-    async fn unlock_state(&self, _: Request<tf::unlock_state::Request>) -> Reply<tf::unlock_state::Response> {
-        Ok(Response::new(tf::unlock_state::Response { diagnostics: unsupported(&self.runtime, "state stores") }))
-    }
-
-    async fn get_states(&self, _: Request<tf::get_states::Request>) -> Reply<tf::get_states::Response> {
-        Ok(Response::new(tf::get_states::Response {
-            state_id: Vec::new(),
-            diagnostics: unsupported(&self.runtime, "state stores"),
-        }))
-    }
-
-    async fn delete_state(&self, _: Request<tf::delete_state::Request>) -> Reply<tf::delete_state::Response> {
-        Ok(Response::new(tf::delete_state::Response { diagnostics: unsupported(&self.runtime, "state stores") }))
-    }
-
-    async fn plan_action(&self, _: Request<tf::plan_action::Request>) -> Reply<tf::plan_action::Response> {
-        Ok(Response::new(tf::plan_action::Response {
-            diagnostics: unsupported(&self.runtime, "actions"),
-            deferred: None,
-        }))
-    }
-
     type InvokeActionStream = EventStream<tf::invoke_action::Event>;
 
     async fn invoke_action(&self, _: Request<tf::invoke_action::Request>) -> Reply<Self::InvokeActionStream> {
@@ -472,13 +405,6 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
         })))
     }
 
-    async fn validate_action_config(
-        &self,
-        _: Request<tf::validate_action_config::Request>,
-    ) -> Reply<tf::validate_action_config::Response> {
-        Ok(Response::new(tf::validate_action_config::Response { diagnostics: unsupported(&self.runtime, "actions") }))
-    }
-
     async fn stop_provider(&self, _: Request<tf::stop_provider::Request>) -> Reply<tf::stop_provider::Response> {
         tracing::info!("Terraform asked the provider to stop; cancelling running operations");
         self.runtime.stop();
@@ -487,7 +413,7 @@ impl<P: Provider> tf::provider_server::Provider for ProviderService<P> {
 }
 
 impl<P: Provider> ProviderService<P> {
-    fn type_of(&self, type_name: &str, diags: &mut Diagnostics) -> Option<crate::value::Type> {
+    fn type_of(&self, type_name: &str, diags: &mut Diagnostics) -> Option<Type> {
         let ty = self.runtime.resource_type(type_name).cloned();
         if ty.is_none() {
             diags.error("Unknown resource type", format!("This provider has no resource type {type_name:?}."));

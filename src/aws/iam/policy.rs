@@ -99,24 +99,19 @@ fn invalid(message: impl Into<String>) -> PolicyError {
     PolicyError(message.into())
 }
 
+/// Anything iterable over strings, as the builders take actions, resources and condition values.
+pub trait Strings: IntoIterator<Item: Into<String>> {}
+
+impl<I: IntoIterator<Item: Into<String>>> Strings for I {}
+
 /// A set of strings from anything iterable (the builders' convenience).
-pub fn set<I, S>(items: I) -> BTreeSet<String>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
+pub fn set(items: impl Strings) -> BTreeSet<String> {
     items.into_iter().map(Into::into).collect()
 }
 
 impl Statement {
     /// A statement with the given effect over `actions` on `resources`, without conditions.
-    pub fn new<A, R>(sid: &str, effect: Effect, actions: A, resources: R) -> Self
-    where
-        A: IntoIterator,
-        A::Item: Into<String>,
-        R: IntoIterator,
-        R::Item: Into<String>,
-    {
+    pub fn new(sid: &str, effect: Effect, actions: impl Strings, resources: impl Strings) -> Self {
         Statement {
             sid: Some(sid.to_owned()),
             effect,
@@ -128,34 +123,18 @@ impl Statement {
     }
 
     /// Allow `actions` on `resources`.
-    pub fn allow<A, R>(sid: &str, actions: A, resources: R) -> Self
-    where
-        A: IntoIterator,
-        A::Item: Into<String>,
-        R: IntoIterator,
-        R::Item: Into<String>,
-    {
+    pub fn allow(sid: &str, actions: impl Strings, resources: impl Strings) -> Self {
         Self::new(sid, Effect::Allow, actions, resources)
     }
 
     /// Deny `actions` on `resources`.
-    pub fn deny<A, R>(sid: &str, actions: A, resources: R) -> Self
-    where
-        A: IntoIterator,
-        A::Item: Into<String>,
-        R: IntoIterator,
-        R::Item: Into<String>,
-    {
+    pub fn deny(sid: &str, actions: impl Strings, resources: impl Strings) -> Self {
         Self::new(sid, Effect::Deny, actions, resources)
     }
 
     /// Adds a condition `operator` on `key` accepting any of `values`.
     #[must_use]
-    pub fn when<V>(mut self, operator: &str, key: &str, values: V) -> Self
-    where
-        V: IntoIterator,
-        V::Item: Into<String>,
-    {
+    pub fn when(mut self, operator: &str, key: &str, values: impl Strings) -> Self {
         self.conditions
             .entry(operator.to_owned())
             .or_default()

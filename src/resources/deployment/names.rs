@@ -2,6 +2,8 @@
 //! keys: an apply that failed half-way finds what it already made by name and carries on, and
 //! import needs nothing but the deployment name.
 
+use crate::resources::naming::suffixed_names;
+
 /// Tag carrying the deployment name on every object it creates.
 pub const DEPLOYMENT_TAG: &str = "retool:deployment";
 /// Cluster tags recording configuration AWS has no field for, so import can recover it.
@@ -41,45 +43,25 @@ impl Names {
         format!("{}-{}", self.deployment, instance_type.replace('.', "-"))
     }
 
+    suffixed_names! {
+        deployment:
+        cluster_role => "eks-cluster",
+        node_role => "eks-nodes",
+        external_secrets_role => "external-secrets",
+        database => "postgres",
+        retool_db => "retooldb",
+        db_subnet_group => "db",
+        cache => "cache",
+        cache_subnet_group => "cache",
+    }
+
     pub fn kms_alias(&self) -> String {
         format!("alias/retool/{}", self.deployment)
-    }
-
-    pub fn cluster_role(&self) -> String {
-        format!("{}-eks-cluster", self.deployment)
-    }
-
-    pub fn node_role(&self) -> String {
-        format!("{}-eks-nodes", self.deployment)
-    }
-
-    pub fn external_secrets_role(&self) -> String {
-        format!("{}-external-secrets", self.deployment)
-    }
-
-    pub fn database(&self) -> String {
-        format!("{}-postgres", self.deployment)
-    }
-
-    pub fn retool_db(&self) -> String {
-        format!("{}-retooldb", self.deployment)
-    }
-
-    pub fn db_subnet_group(&self) -> String {
-        format!("{}-db", self.deployment)
     }
 
     /// One parameter group per engine family (a major upgrade moves to a new one).
     pub fn db_parameter_group(&self, family: &str) -> String {
         format!("{}-{family}", self.deployment)
-    }
-
-    pub fn cache(&self) -> String {
-        format!("{}-cache", self.deployment)
-    }
-
-    pub fn cache_subnet_group(&self) -> String {
-        format!("{}-cache", self.deployment)
     }
 
     /// `retool/<name>/<which>`.

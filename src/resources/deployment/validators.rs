@@ -173,26 +173,18 @@ const MAX_SECRET_ARN_NAME: usize = 519;
 /// The reason `arn` is not a Secrets Manager secret ARN, if it is not one.
 pub fn secret_arn_problem(arn: &str) -> Option<String> {
     let expected = "expected arn:aws:secretsmanager:<region>:<12-digit account>:secret:<name>";
-    let Some([service, region, account, resource]) = arn_parts(arn) else {
-        return Some(format!("{arn:?} is not an ARN; {expected}."));
-    };
-    let name = resource.strip_prefix("secret:");
-    let name_ok = name.is_some_and(|name| {
-        !name.is_empty()
-            && name.len() <= MAX_SECRET_ARN_NAME
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
-    });
-    if service != "secretsmanager" {
-        Some(format!("{arn:?} is an ARN of {service:?}, not of a Secrets Manager secret; {expected}."))
-    } else if !is_region_name(region) {
-        Some(format!("{arn:?} has region {region:?}, which is not a region name; {expected}."))
-    } else if !is_account_id(account) {
-        Some(format!("{arn:?} has account {account:?}, which is not 12 digits; {expected}."))
-    } else if !name_ok {
-        Some(format!("{arn:?} does not end in secret:<name> with a valid secret name; {expected}."))
-    } else {
-        None
-    }
+    arn_problem(arn, expected, ("secretsmanager", "a Secrets Manager secret"), |[region, account, resource]| {
+        let name_ok = resource.strip_prefix("secret:").is_some_and(|name| {
+            !name.is_empty()
+                && name.len() <= MAX_SECRET_ARN_NAME
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
+        });
+        [
+            (is_region_name(region), format!("has region {region:?}, which is not a region name")),
+            (is_account_id(account), format!("has account {account:?}, which is not 12 digits")),
+            (name_ok, "does not end in secret:<name> with a valid secret name".to_owned()),
+        ]
+    })
 }
 
 /// A Secrets Manager secret ARN (license key, existing ENCRYPTION_KEY).
@@ -203,30 +195,46 @@ pub fn secret_arn() -> impl Validator {
 /// The reason `arn` is not an IAM managed policy ARN, if it is not one.
 pub fn iam_policy_arn_problem(arn: &str) -> Option<String> {
     let expected = "expected arn:aws:iam::<12-digit account>:policy/<path/><name>";
-    let Some([service, region, account, resource]) = arn_parts(arn) else {
+    arn_problem(arn, expected, ("iam", "an IAM policy"), |[region, account, resource]| {
+        let name_ok = resource.strip_prefix("policy/").is_some_and(|path_and_name| {
+            let name = path_and_name.rsplit('/').next().unwrap_or_default();
+            !name.is_empty()
+                && name.len() <= 128
+                && path_and_name.len() <= 512
+                && !path_and_name.starts_with('/')
+                && !path_and_name.contains("//")
+                && path_and_name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@-_/".contains(c))
+        });
+        [
+            (region.is_empty(), "has a region; IAM ARNs have none".to_owned()),
+            (
+                is_account_id(account) || account == "aws",
+                format!("has account {account:?}, which is neither 12 digits nor \"aws\""),
+            ),
+            (name_ok, "does not end in policy/<name> with a valid policy name".to_owned()),
+        ]
+    })
+}
+
+/// The reason `arn` is not an ARN of `service` (with the `kind` of resource named, as in "not of
+/// <kind>"), checked in order: an ARN at all, the service, then each of `checks` on the region,
+/// account and resource, (whether it passes, what is wrong otherwise). One wording for every ARN
+/// problem: `"<arn>" <what is wrong>; <expected>.`
+fn arn_problem(
+    arn: &str,
+    expected: &str,
+    (service, kind): (&str, &str),
+    checks: impl FnOnce([&str; 3]) -> [(bool, String); 3],
+) -> Option<String> {
+    let Some([found_service, region, account, resource]) = arn_parts(arn) else {
         return Some(format!("{arn:?} is not an ARN; {expected}."));
     };
-    let path_and_name = resource.strip_prefix("policy/");
-    let name_ok = path_and_name.is_some_and(|path_and_name| {
-        let name = path_and_name.rsplit('/').next().unwrap_or_default();
-        !name.is_empty()
-            && name.len() <= 128
-            && path_and_name.len() <= 512
-            && !path_and_name.starts_with('/')
-            && !path_and_name.contains("//")
-            && path_and_name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@-_/".contains(c))
-    });
-    if service != "iam" {
-        Some(format!("{arn:?} is an ARN of {service:?}, not of an IAM policy; {expected}."))
-    } else if !region.is_empty() {
-        Some(format!("{arn:?} has a region; IAM ARNs have none; {expected}."))
-    } else if !(is_account_id(account) || account == "aws") {
-        Some(format!("{arn:?} has account {account:?}, which is neither 12 digits nor \"aws\"; {expected}."))
-    } else if !name_ok {
-        Some(format!("{arn:?} does not end in policy/<name> with a valid policy name; {expected}."))
+    let problem = if found_service == service {
+        checks([region, account, resource]).into_iter().find_map(|(ok, problem)| (!ok).then_some(problem))
     } else {
-        None
-    }
+        Some(format!("is an ARN of {found_service:?}, not of {kind}"))
+    };
+    problem.map(|problem| format!("{arn:?} {problem}; {expected}."))
 }
 
 /// An IAM managed policy ARN, as `permission_boundary_arn` takes.
@@ -262,13 +270,8 @@ pub fn check_node_sizes(min: i64, desired: i64, max: i64) -> Option<String> {
 mod tests {
     use super::*;
     use crate::framework::Diagnostics;
+    use crate::framework::validators::problems;
     use crate::value::{AttributePath, Value};
-
-    fn problems(validator: &dyn Validator, value: Value) -> Vec<String> {
-        let mut diags = Diagnostics::new();
-        validator.validate(&AttributePath::root().attr("x"), &value, &mut diags);
-        diags.iter().map(|d| d.detail.clone()).collect()
-    }
 
     fn accepts(validator: &dyn Validator, good: &[&str]) {
         for text in good {

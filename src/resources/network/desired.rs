@@ -54,19 +54,28 @@ pub enum Component {
 }
 
 impl Component {
-    /// The value of the `retool:component` tag.
-    pub fn tag_value(&self) -> String {
+    /// The component's two spellings, its `retool:component` tag kind and its `Name` tag suffix, with
+    /// its zone if it has one: one table, so the tag and the name cannot disagree about a component.
+    fn spellings(&self) -> (&'static str, &'static str, Option<&str>) {
         match self {
-            Self::Vpc => "vpc".into(),
-            Self::InternetGateway => "internet-gateway".into(),
-            Self::PublicSubnet(zone) => format!("public-subnet/{zone}"),
-            Self::PrivateSubnet(zone) => format!("private-subnet/{zone}"),
-            Self::ElasticIp(zone) => format!("nat-eip/{zone}"),
-            Self::NatGateway(zone) => format!("nat-gateway/{zone}"),
-            Self::PublicRouteTable => "public-route-table".into(),
-            Self::PrivateRouteTable(zone) => format!("private-route-table/{zone}"),
-            Self::ClusterSecurityGroup => "cluster-security-group".into(),
-            Self::DatabaseSecurityGroup => "database-security-group".into(),
+            Self::Vpc => ("vpc", "", None),
+            Self::InternetGateway => ("internet-gateway", "-igw", None),
+            Self::PublicSubnet(zone) => ("public-subnet", "-public", Some(zone.as_str())),
+            Self::PrivateSubnet(zone) => ("private-subnet", "-private", Some(zone.as_str())),
+            Self::ElasticIp(zone) => ("nat-eip", "-nat", Some(zone.as_str())),
+            Self::NatGateway(zone) => ("nat-gateway", "-nat", Some(zone.as_str())),
+            Self::PublicRouteTable => ("public-route-table", "-public", None),
+            Self::PrivateRouteTable(zone) => ("private-route-table", "-private", Some(zone.as_str())),
+            Self::ClusterSecurityGroup => ("cluster-security-group", "-cluster", None),
+            Self::DatabaseSecurityGroup => ("database-security-group", "-database", None),
+        }
+    }
+
+    /// The value of the `retool:component` tag: the kind, then `/zone` for zoned components.
+    pub fn tag_value(&self) -> String {
+        match self.spellings() {
+            (kind, _, Some(zone)) => format!("{kind}/{zone}"),
+            (kind, _, None) => kind.to_owned(),
         }
     }
 
@@ -97,17 +106,9 @@ impl Component {
 
     /// The `Name` tag suffix, so the console lists `<network>-private-us-east-1a` and friends.
     fn name_suffix(&self) -> String {
-        match self {
-            Self::Vpc => String::new(),
-            Self::InternetGateway => "-igw".into(),
-            Self::PublicSubnet(zone) => format!("-public-{zone}"),
-            Self::PrivateSubnet(zone) => format!("-private-{zone}"),
-            Self::ElasticIp(zone) => format!("-nat-{zone}"),
-            Self::NatGateway(zone) => format!("-nat-{zone}"),
-            Self::PublicRouteTable => "-public".into(),
-            Self::PrivateRouteTable(zone) => format!("-private-{zone}"),
-            Self::ClusterSecurityGroup => "-cluster".into(),
-            Self::DatabaseSecurityGroup => "-database".into(),
+        match self.spellings() {
+            (_, suffix, Some(zone)) => format!("{suffix}-{zone}"),
+            (_, suffix, None) => suffix.to_owned(),
         }
     }
 }

@@ -329,7 +329,7 @@ mod tests {
     use crate::resources::network::desired::RuleSource;
     use crate::resources::network::fixture::{healthy, spec};
     use crate::resources::network::model::NatMode;
-    use crate::resources::network::observed::{NatStatus, RouteState};
+    use crate::resources::network::observed::{NatStatus, RouteState, RouteTableState, SecurityGroupState};
 
     const ZONES: [&str; 2] = ["us-east-1a", "us-east-1b"];
 
@@ -342,27 +342,43 @@ mod tests {
         for mode in [NatMode::OnePerAz, NatMode::Single] {
             for zones in [&ZONES[..], &["eu-west-1a", "eu-west-1b", "eu-west-1c"][..]] {
                 let spec = spec(zones, mode);
-                assert_eq!(messages(&detect(&spec, &healthy(&spec))), Vec::<String>::new());
+                assert_eq!(drift_against(&spec, &spec), Vec::<String>::new());
             }
         }
     }
 
+    /// The drift of the two-zone network of `mode` once `change` has broken its healthy snapshot.
+    fn drift_after(mode: NatMode, change: impl FnOnce(&mut NetworkSnapshot)) -> Vec<Drift> {
+        let spec = spec(&ZONES, mode);
+        let mut snapshot = healthy(&spec);
+        change(&mut snapshot);
+        detect(&spec, &snapshot)
+    }
+
+    /// The drift of a healthy network built as `built` configured, once the configuration says `now`.
+    fn drift_against(built: &NetworkSpec, now: &NetworkSpec) -> Vec<String> {
+        messages(&detect(now, &healthy(built)))
+    }
+
+    fn route_table<'a>(snapshot: &'a mut NetworkSnapshot, id: &str) -> &'a mut RouteTableState {
+        snapshot.route_tables.iter_mut().find(|table| table.id == id).unwrap()
+    }
+
+    fn security_group<'a>(snapshot: &'a mut NetworkSnapshot, id: &str) -> &'a mut SecurityGroupState {
+        snapshot.security_groups.iter_mut().find(|group| group.id == id).unwrap()
+    }
+
     #[test]
     fn deleted_nat_gateway_is_missing_and_changes_identity() {
-        let spec = spec(&ZONES, NatMode::OnePerAz);
-        let mut snapshot = healthy(&spec);
-        snapshot.nat_gateways.retain(|nat| nat.id != "nat-us-east-1b");
-        let found = detect(&spec, &snapshot);
+        let found =
+            drift_after(NatMode::OnePerAz, |snapshot| snapshot.nat_gateways.retain(|nat| nat.id != "nat-us-east-1b"));
         assert_eq!(messages(&found), ["NAT gateway for us-east-1b is missing"]);
         assert!(found[0].changes_identity());
     }
 
     #[test]
     fn failed_nat_gateway_is_replaced() {
-        let spec = spec(&ZONES, NatMode::OnePerAz);
-        let mut snapshot = healthy(&spec);
-        snapshot.nat_gateways[0].status = NatStatus::Failed;
-        let found = detect(&spec, &snapshot);
+        let found = drift_after(NatMode::OnePerAz, |snapshot| snapshot.nat_gateways[0].status = NatStatus::Failed);
         // The private route still names the failed gateway; replacing the gateway re-points it, so
         // the route is not reported separately.
         assert_eq!(messages(&found), ["NAT gateway for us-east-1a (nat-us-east-1a) is failed and will be replaced"]);
@@ -372,12 +388,12 @@ mod tests {
 
     #[test]
     fn changed_default_route_is_reported_with_both_targets() {
-        let spec = spec(&ZONES, NatMode::OnePerAz);
-        let mut snapshot = healthy(&spec);
-        let table = snapshot.route_tables.iter_mut().find(|table| table.id == "rtb-private-us-east-1a").unwrap();
-        table.routes[1].target = RouteTarget::InternetGateway("igw-1".into());
+        let found = drift_after(NatMode::OnePerAz, |snapshot| {
+            route_table(snapshot, "rtb-private-us-east-1a").routes[1].target =
+                RouteTarget::InternetGateway("igw-1".into());
+        });
         assert_eq!(
-            messages(&detect(&spec, &snapshot)),
+            messages(&found),
             [
                 "private route table for us-east-1a (rtb-private-us-east-1a) sends 0.0.0.0/0 to igw-1, expected nat-us-east-1a"
             ]
@@ -386,15 +402,14 @@ mod tests {
 
     #[test]
     fn removed_default_route_and_extra_routes_are_reported() {
-        let spec = spec(&ZONES, NatMode::OnePerAz);
-        let mut snapshot = healthy(&spec);
-        let table = snapshot.route_tables.iter_mut().find(|table| table.id == "rtb-public").unwrap();
-        table.routes.retain(|route| route.destination != DEFAULT_ROUTE);
-        table
-            .routes
-            .push(RouteState { destination: "192.168.0.0/16".into(), target: RouteTarget::Other("pcx-9".into()) });
+        let found = drift_after(NatMode::OnePerAz, |snapshot| {
+            let table = route_table(snapshot, "rtb-public");
+            table.routes.retain(|route| route.destination != DEFAULT_ROUTE);
+            let extra = RouteState { destination: "192.168.0.0/16".into(), target: RouteTarget::Other("pcx-9".into()) };
+            table.routes.push(extra);
+        });
         assert_eq!(
-            messages(&detect(&spec, &snapshot)),
+            messages(&found),
             [
                 "public route table (rtb-public) has no default route",
                 "public route table (rtb-public) has an unexpected route 192.168.0.0/16 to pcx-9",
@@ -404,14 +419,13 @@ mod tests {
 
     #[test]
     fn extra_ingress_rule_is_unexpected_and_missing_rule_is_reported() {
-        let spec = spec(&ZONES, NatMode::OnePerAz);
-        let mut snapshot = healthy(&spec);
-        let database = snapshot.security_groups.iter_mut().find(|group| group.id == "sg-database").unwrap();
-        database.ingress.push(IngressRule::normalized("tcp", Some(22), Some(22), RuleSource::Cidr("0.0.0.0/0".into())));
-        let cluster = snapshot.security_groups.iter_mut().find(|group| group.id == "sg-cluster").unwrap();
-        cluster.ingress.retain(|rule| !matches!(rule.source, RuleSource::Cidr(_)));
+        let found = drift_after(NatMode::OnePerAz, |snapshot| {
+            let ssh = IngressRule::normalized("tcp", Some(22), Some(22), RuleSource::Cidr("0.0.0.0/0".into()));
+            security_group(snapshot, "sg-database").ingress.push(ssh);
+            security_group(snapshot, "sg-cluster").ingress.retain(|rule| !matches!(rule.source, RuleSource::Cidr(_)));
+        });
         assert_eq!(
-            messages(&detect(&spec, &snapshot)),
+            messages(&found),
             [
                 "cluster security group (sg-cluster) is missing ingress all traffic from 10.254.0.0/16",
                 "database security group (sg-database) has unexpected ingress tcp 22 from 0.0.0.0/0",
@@ -421,15 +435,15 @@ mod tests {
 
     #[test]
     fn vpc_settings_subnet_settings_and_tags_drift() {
-        let spec = spec(&ZONES, NatMode::OnePerAz);
-        let mut snapshot = healthy(&spec);
-        snapshot.vpc.dns_hostnames = false;
-        snapshot.vpc.tags.insert("team".into(), "other".into());
-        snapshot.subnets[0].map_public_ip_on_launch = false;
-        snapshot.subnets[0].tags.insert("unrelated".into(), "kept".into());
-        snapshot.internet_gateways[0].tags.remove("owner");
+        let found = drift_after(NatMode::OnePerAz, |snapshot| {
+            snapshot.vpc.dns_hostnames = false;
+            snapshot.vpc.tags.insert("team".into(), "other".into());
+            snapshot.subnets[0].map_public_ip_on_launch = false;
+            snapshot.subnets[0].tags.insert("unrelated".into(), "kept".into());
+            snapshot.internet_gateways[0].tags.remove("owner");
+        });
         assert_eq!(
-            messages(&detect(&spec, &snapshot)),
+            messages(&found),
             [
                 "VPC (vpc-1) has DNS hostnames disabled",
                 "VPC (vpc-1) tags differ: team is \"other\", expected \"infra\"",
@@ -441,13 +455,12 @@ mod tests {
 
     #[test]
     fn missing_pieces_are_each_reported() {
-        let spec = spec(&ZONES, NatMode::Single);
-        let mut snapshot = healthy(&spec);
-        snapshot.internet_gateways.clear();
-        snapshot.subnets.retain(|subnet| subnet.id != "subnet-private-us-east-1b");
-        snapshot.route_tables.retain(|table| table.id != "rtb-private-us-east-1a");
-        snapshot.security_groups.retain(|group| group.id != "sg-database");
-        let found = detect(&spec, &snapshot);
+        let found = drift_after(NatMode::Single, |snapshot| {
+            snapshot.internet_gateways.clear();
+            snapshot.subnets.retain(|subnet| subnet.id != "subnet-private-us-east-1b");
+            snapshot.route_tables.retain(|table| table.id != "rtb-private-us-east-1a");
+            snapshot.security_groups.retain(|group| group.id != "sg-database");
+        });
         assert_eq!(
             messages(&found),
             [
@@ -462,25 +475,14 @@ mod tests {
 
     #[test]
     fn subnet_on_the_wrong_route_table_or_none_is_routing_drift() {
-        let spec = spec(&ZONES, NatMode::OnePerAz);
-        let mut snapshot = healthy(&spec);
         // Move private subnet b to the public table, and drop private a's association entirely.
-        let moved = snapshot
-            .route_tables
-            .iter_mut()
-            .find(|table| table.id == "rtb-private-us-east-1b")
-            .map(|table| table.associations.remove(0))
-            .unwrap();
-        snapshot.route_tables.iter_mut().find(|table| table.id == "rtb-public").unwrap().associations.push(moved);
-        snapshot
-            .route_tables
-            .iter_mut()
-            .find(|table| table.id == "rtb-private-us-east-1a")
-            .unwrap()
-            .associations
-            .clear();
+        let found = drift_after(NatMode::OnePerAz, |snapshot| {
+            let moved = route_table(snapshot, "rtb-private-us-east-1b").associations.remove(0);
+            route_table(snapshot, "rtb-public").associations.push(moved);
+            route_table(snapshot, "rtb-private-us-east-1a").associations.clear();
+        });
         assert_eq!(
-            messages(&detect(&spec, &snapshot)),
+            messages(&found),
             [
                 "private subnet in us-east-1a (subnet-private-us-east-1a) is not associated with the private route table for us-east-1a (rtb-private-us-east-1a)",
                 "private subnet in us-east-1b (subnet-private-us-east-1b) uses route table rtb-public instead of the private route table for us-east-1b (rtb-private-us-east-1b)",
@@ -491,10 +493,9 @@ mod tests {
     #[test]
     fn switching_to_a_single_nat_makes_the_others_surplus_and_reroutes() {
         let per_az = spec(&ZONES, NatMode::OnePerAz);
-        let snapshot = healthy(&per_az);
-        let single = NetworkSpec { nat_mode: NatMode::Single, ..per_az };
+        let single = NetworkSpec { nat_mode: NatMode::Single, ..spec(&ZONES, NatMode::OnePerAz) };
         assert_eq!(
-            messages(&detect(&single, &snapshot)),
+            drift_against(&per_az, &single),
             [
                 "NAT gateway for us-east-1b (nat-us-east-1b) is not needed and will be deleted",
                 "private route table for us-east-1b (rtb-private-us-east-1b) sends 0.0.0.0/0 to nat-us-east-1b, expected nat-us-east-1a",
@@ -504,11 +505,9 @@ mod tests {
 
     #[test]
     fn appended_zone_is_missing_its_pieces_and_nothing_else_moves() {
-        let two = spec(&ZONES, NatMode::OnePerAz);
-        let snapshot = healthy(&two);
         let three = spec(&["us-east-1a", "us-east-1b", "us-east-1c"], NatMode::OnePerAz);
         assert_eq!(
-            messages(&detect(&three, &snapshot)),
+            drift_against(&spec(&ZONES, NatMode::OnePerAz), &three),
             [
                 "public subnet in us-east-1c is missing",
                 "private subnet in us-east-1c is missing",
@@ -520,11 +519,10 @@ mod tests {
 
     #[test]
     fn untagged_pieces_are_recognised_and_reported_as_tag_drift() {
-        let spec = spec(&ZONES, NatMode::OnePerAz);
-        let mut snapshot = healthy(&spec);
-        snapshot.subnets[1].tags.clear();
-        snapshot.security_groups[1].tags.clear();
-        let found = detect(&spec, &snapshot);
+        let found = drift_after(NatMode::OnePerAz, |snapshot| {
+            snapshot.subnets[1].tags.clear();
+            snapshot.security_groups[1].tags.clear();
+        });
         assert_eq!(found.len(), 2, "{found:?}");
         assert!(found.iter().all(|drift| drift.kind == DriftKind::Tags));
         assert_eq!(found[0].component, Component::PrivateSubnet("us-east-1a".into()));
@@ -564,12 +562,11 @@ mod tests {
 
     #[test]
     fn repairs_that_recreate_objects_change_only_their_outputs() {
-        let spec = spec(&ZONES, NatMode::OnePerAz);
-        let mut snapshot = healthy(&spec);
-        snapshot.nat_gateways.remove(1);
-        snapshot.vpc.dns_hostnames = false;
-        snapshot.security_groups[2].ingress.clear();
-        let found = detect(&spec, &snapshot);
+        let found = drift_after(NatMode::OnePerAz, |snapshot| {
+            snapshot.nat_gateways.remove(1);
+            snapshot.vpc.dns_hostnames = false;
+            snapshot.security_groups[2].ingress.clear();
+        });
         assert_eq!(found.len(), 3, "{found:?}");
         assert_eq!(outputs_changed_by(&found), BTreeSet::from([attribute::NAT_GATEWAY_IDS, attribute::EGRESS_IPS]));
     }

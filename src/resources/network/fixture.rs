@@ -56,22 +56,19 @@ pub fn healthy(spec: &NetworkSpec) -> NetworkSnapshot {
         tags: spec.tags_for(&Component::PublicRouteTable),
     };
     for zone in &zones {
-        let public = Component::PublicSubnet(zone.name.clone());
-        let private = Component::PrivateSubnet(zone.name.clone());
-        snapshot.subnets.push(SubnetState {
-            id: format!("subnet-public-{}", zone.name),
-            cidr_block: zone.subnets.public.to_string(),
-            availability_zone: zone.name.clone(),
-            map_public_ip_on_launch: true,
-            tags: spec.tags_for(&public),
-        });
-        snapshot.subnets.push(SubnetState {
-            id: format!("subnet-private-{}", zone.name),
-            cidr_block: zone.subnets.private.to_string(),
-            availability_zone: zone.name.clone(),
-            map_public_ip_on_launch: false,
-            tags: spec.tags_for(&private),
-        });
+        let subnets = [
+            ("public", zone.subnets.public, Component::PublicSubnet(zone.name.clone())),
+            ("private", zone.subnets.private, Component::PrivateSubnet(zone.name.clone())),
+        ];
+        for (kind, cidr_block, component) in subnets {
+            snapshot.subnets.push(SubnetState {
+                id: format!("subnet-{kind}-{}", zone.name),
+                cidr_block: cidr_block.to_string(),
+                availability_zone: zone.name.clone(),
+                map_public_ip_on_launch: kind == "public",
+                tags: spec.tags_for(&component),
+            });
+        }
         public_table.associations.push(AssociationState {
             id: format!("rtbassoc-public-{}", zone.name),
             subnet_id: format!("subnet-public-{}", zone.name),

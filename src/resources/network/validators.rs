@@ -95,9 +95,7 @@ mod tests {
     use super::*;
 
     fn problems(validator: &dyn Validator, value: &str) -> usize {
-        let mut diags = Diagnostics::new();
-        validator.validate(&AttributePath::root().attr("x"), &Value::string(value), &mut diags);
-        diags.iter().count()
+        validators::problems(validator, Value::string(value)).len()
     }
 
     fn zones(names: &[&str]) -> Value {

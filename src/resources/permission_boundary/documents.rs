@@ -13,6 +13,7 @@
 //! inside IAM's size quotas for the largest inputs validation admits (tested below).
 
 use crate::aws::iam::policy::{PolicyDocument, Principal, Statement};
+use crate::resources::naming::suffixed_names;
 use std::collections::BTreeMap;
 
 /// IAM's quota for a managed policy document, in non-whitespace characters.
@@ -46,30 +47,37 @@ pub struct Trust {
     pub require_mfa: bool,
 }
 
+/// `Estate` methods returning the ARN of one of its IAM objects, one row each: `method => "kind"
+/// name_method,` gives `arn:<partition>:iam::<account>:<kind>/<name>`.
+macro_rules! iam_arns {
+    ($($(#[$doc:meta])* $method:ident => $kind:literal $name:ident,)*) => {$(
+        $(#[$doc])*
+        pub fn $method(&self) -> String {
+            self.iam_arn($kind, &self.$name())
+        }
+    )*};
+}
+
 impl Estate {
     fn iam_arn(&self, kind: &str, name: &str) -> String {
         format!("arn:{}:iam::{}:{kind}/{name}", self.partition, self.account_id)
     }
 
-    /// The operator boundary managed policy: `<prefix>-operator-boundary`, the permissions
-    /// boundary of both operator roles.
-    pub fn operator_boundary_name(&self) -> String {
-        format!("{}-operator-boundary", self.name_prefix)
+    suffixed_names! {
+        name_prefix:
+        /// The operator boundary managed policy: `<prefix>-operator-boundary`, the permissions
+        /// boundary of both operator roles.
+        operator_boundary_name => "operator-boundary",
+        /// The workload boundary managed policy: `<prefix>-workload-boundary`, which every role the
+        /// operator creates must carry.
+        workload_boundary_name => "workload-boundary",
+        /// The role the operator assumes for long-term upkeep: `<prefix>-maintenance`.
+        maintenance_role_name => "maintenance",
+        /// The role the operator assumes for the initial build: `<prefix>-setup` (exists only while
+        /// `setup_role = true`).
+        setup_role_name => "setup",
     }
-    /// The workload boundary managed policy: `<prefix>-workload-boundary`, which every role the
-    /// operator creates must carry.
-    pub fn workload_boundary_name(&self) -> String {
-        format!("{}-workload-boundary", self.name_prefix)
-    }
-    /// The role the operator assumes for long-term upkeep: `<prefix>-maintenance`.
-    pub fn maintenance_role_name(&self) -> String {
-        format!("{}-maintenance", self.name_prefix)
-    }
-    /// The role the operator assumes for the initial build: `<prefix>-setup` (exists only while
-    /// `setup_role = true`).
-    pub fn setup_role_name(&self) -> String {
-        format!("{}-setup", self.name_prefix)
-    }
+
     /// The managed policy holding the maintenance role's permissions (same name as the role).
     pub fn maintenance_policy_name(&self) -> String {
         self.maintenance_role_name()
@@ -79,31 +87,21 @@ impl Estate {
         self.setup_role_name()
     }
 
-    /// ARN of the operator boundary policy ([`Self::operator_boundary_name`]), as the roles'
-    /// `PermissionsBoundary` and `iam:PermissionsBoundary` conditions name it.
-    pub fn operator_boundary_arn(&self) -> String {
-        self.iam_arn("policy", &self.operator_boundary_name())
-    }
-    /// ARN of the workload boundary policy ([`Self::workload_boundary_name`]), the boundary the
-    /// operator must attach to every role it creates.
-    pub fn workload_boundary_arn(&self) -> String {
-        self.iam_arn("policy", &self.workload_boundary_name())
-    }
-    /// ARN of the maintenance role's permissions policy ([`Self::maintenance_policy_name`]).
-    pub fn maintenance_policy_arn(&self) -> String {
-        self.iam_arn("policy", &self.maintenance_policy_name())
-    }
-    /// ARN of the setup role's permissions policy ([`Self::setup_policy_name`]).
-    pub fn setup_policy_arn(&self) -> String {
-        self.iam_arn("policy", &self.setup_policy_name())
-    }
-    /// ARN of the maintenance role ([`Self::maintenance_role_name`]).
-    pub fn maintenance_role_arn(&self) -> String {
-        self.iam_arn("role", &self.maintenance_role_name())
-    }
-    /// ARN of the setup role ([`Self::setup_role_name`]).
-    pub fn setup_role_arn(&self) -> String {
-        self.iam_arn("role", &self.setup_role_name())
+    iam_arns! {
+        /// ARN of the operator boundary policy ([`Self::operator_boundary_name`]), as the roles'
+        /// `PermissionsBoundary` and `iam:PermissionsBoundary` conditions name it.
+        operator_boundary_arn => "policy" operator_boundary_name,
+        /// ARN of the workload boundary policy ([`Self::workload_boundary_name`]), the boundary the
+        /// operator must attach to every role it creates.
+        workload_boundary_arn => "policy" workload_boundary_name,
+        /// ARN of the maintenance role's permissions policy ([`Self::maintenance_policy_name`]).
+        maintenance_policy_arn => "policy" maintenance_policy_name,
+        /// ARN of the setup role's permissions policy ([`Self::setup_policy_name`]).
+        setup_policy_arn => "policy" setup_policy_name,
+        /// ARN of the maintenance role ([`Self::maintenance_role_name`]).
+        maintenance_role_arn => "role" maintenance_role_name,
+        /// ARN of the setup role ([`Self::setup_role_name`]).
+        setup_role_arn => "role" setup_role_name,
     }
 
     /// The IAM OIDC providers of EKS clusters, which IRSA needs (the External Secrets Operator's role

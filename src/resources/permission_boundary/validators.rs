@@ -23,32 +23,51 @@ pub fn is_iam_name_char(c: char) -> bool {
 
 /// Why `prefix` cannot prefix IAM names, if it cannot.
 pub fn name_prefix_problem(prefix: &str) -> Option<String> {
-    if prefix.is_empty() {
-        return Some("must not be empty.".into());
-    }
-    let len = prefix.chars().count();
-    if len > NAME_PREFIX_MAX {
-        return Some(format!("is {len} characters long; at most {NAME_PREFIX_MAX} are allowed."));
-    }
-    prefix
-        .chars()
-        .find(|c| !is_iam_name_char(*c))
-        .map(|c| format!("contains {c:?}; only letters, digits and + = , . @ _ - are allowed in IAM names."))
+    let rules = PrefixRules {
+        empty: "must not be empty.",
+        max: NAME_PREFIX_MAX,
+        allowed: is_iam_name_char,
+        allowed_text: "only letters, digits and + = , . @ _ - are allowed in IAM names",
+    };
+    rules.problem(prefix)
 }
 
 /// Why `prefix` cannot be a Secrets Manager name prefix, if it cannot.
 pub fn secrets_prefix_problem(prefix: &str) -> Option<String> {
-    if prefix.is_empty() {
-        return Some("must not be empty: the operator would manage every secret.".into());
+    let rules = PrefixRules {
+        empty: "must not be empty: the operator would manage every secret.",
+        max: SECRETS_PREFIX_MAX,
+        allowed: |c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c),
+        allowed_text: "secret names allow only letters, digits and / _ + = . @ -",
+    };
+    rules.problem(prefix)
+}
+
+/// What a name prefix must be: one checker for the IAM and the Secrets Manager prefix, which
+/// differ only in length and alphabet.
+struct PrefixRules {
+    /// The problem of an empty prefix.
+    empty: &'static str,
+    /// Longest accepted prefix, in characters.
+    max: usize,
+    /// Whether a character is allowed.
+    allowed: fn(char) -> bool,
+    /// The allowed alphabet, as the problem of a bad character states it.
+    allowed_text: &'static str,
+}
+
+impl PrefixRules {
+    /// Why `prefix` breaks these rules (emptiness first, then length, then the first bad character).
+    fn problem(&self, prefix: &str) -> Option<String> {
+        if prefix.is_empty() {
+            return Some(self.empty.into());
+        }
+        let len = prefix.chars().count();
+        if len > self.max {
+            return Some(format!("is {len} characters long; at most {} are allowed.", self.max));
+        }
+        prefix.chars().find(|c| !(self.allowed)(*c)).map(|c| format!("contains {c:?}; {}.", self.allowed_text))
     }
-    let len = prefix.chars().count();
-    if len > SECRETS_PREFIX_MAX {
-        return Some(format!("is {len} characters long; at most {SECRETS_PREFIX_MAX} are allowed."));
-    }
-    prefix
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "/_+=.@-".contains(*c)))
-        .map(|c| format!("contains {c:?}; secret names allow only letters, digits and / _ + = . @ -."))
 }
 
 /// Why `arn` is not the ARN of one IAM role or user, if it is not. Wildcards are refused: a trust

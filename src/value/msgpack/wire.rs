@@ -100,30 +100,7 @@ impl<'a> Reader<'a> {
             0xc0 => Item::Nil,
             0xc2 => Item::Bool(false),
             0xc3 => Item::Bool(true),
-            0xc4 => {
-                let n = usize::from(self.u8()?);
-                Item::Bin(self.take(n)?)
-            }
-            0xc5 => {
-                let n = self.u16()?;
-                Item::Bin(self.take(n)?)
-            }
-            0xc6 => {
-                let n = self.u32()?;
-                Item::Bin(self.take(n)?)
-            }
-            0xc7 => {
-                let n = usize::from(self.u8()?);
-                self.ext(n)?
-            }
-            0xc8 => {
-                let n = self.u16()?;
-                self.ext(n)?
-            }
-            0xc9 => {
-                let n = self.u32()?;
-                self.ext(n)?
-            }
+            0xc4..=0xc9 | 0xd9..=0xdf => self.sized(marker)?,
             0xca => Item::Float32(f32::from_be_bytes(self.take_array()?)),
             0xcb => Item::Float64(f64::from_be_bytes(self.take_array()?)),
             0xcc => Item::Uint(u64::from(self.u8()?)),
@@ -139,38 +116,26 @@ impl<'a> Reader<'a> {
             0xd6 => self.ext(4)?,
             0xd7 => self.ext(8)?,
             0xd8 => self.ext(16)?,
-            0xd9 => {
-                let n = usize::from(self.u8()?);
-                Item::Str(self.take(n)?)
-            }
-            0xda => {
-                let n = self.u16()?;
-                Item::Str(self.take(n)?)
-            }
-            0xdb => {
-                let n = self.u32()?;
-                Item::Str(self.take(n)?)
-            }
-            0xdc => {
-                let n = self.u16()?;
-                Item::Array(self.count(n, 1)?)
-            }
-            0xdd => {
-                let n = self.u32()?;
-                Item::Array(self.count(n, 1)?)
-            }
-            0xde => {
-                let n = self.u16()?;
-                Item::Map(self.count(n, 2)?)
-            }
-            0xdf => {
-                let n = self.u32()?;
-                Item::Map(self.count(n, 2)?)
-            }
             0xe0..=0xff => Item::Int(i64::from(marker as i8)),
             0xc1 => return Err("reserved msgpack marker 0xc1".to_owned()),
         };
         Ok(item)
+    }
+
+    /// The item of a marker with an 8, 16 or 32-bit length after it: bin, ext, str, array or map.
+    fn sized(&mut self, marker: u8) -> Result<Item<'a>, String> {
+        let length = match marker {
+            0xc4 | 0xc7 | 0xd9 => usize::from(self.u8()?),
+            0xc5 | 0xc8 | 0xda | 0xdc | 0xde => self.u16()?,
+            _ => self.u32()?,
+        };
+        Ok(match marker {
+            0xc4..=0xc6 => Item::Bin(self.take(length)?),
+            0xc7..=0xc9 => self.ext(length)?,
+            0xd9..=0xdb => Item::Str(self.take(length)?),
+            0xdc | 0xdd => Item::Array(self.count(length, 1)?),
+            _ => Item::Map(self.count(length, 2)?),
+        })
     }
 
     fn ext(&mut self, length: usize) -> Result<Item<'a>, String> {
@@ -213,37 +178,36 @@ impl Writer {
             self.uint(value as u64);
         } else if value >= -32 {
             self.bytes.push(value as i8 as u8);
-        } else if let Ok(v) = i8::try_from(value) {
-            self.bytes.push(0xd0);
-            self.bytes.extend_from_slice(&v.to_be_bytes());
-        } else if let Ok(v) = i16::try_from(value) {
-            self.bytes.push(0xd1);
-            self.bytes.extend_from_slice(&v.to_be_bytes());
-        } else if let Ok(v) = i32::try_from(value) {
-            self.bytes.push(0xd2);
-            self.bytes.extend_from_slice(&v.to_be_bytes());
         } else {
-            self.bytes.push(0xd3);
-            self.bytes.extend_from_slice(&value.to_be_bytes());
+            let (code, width) = match value {
+                -0x80..=-1 => (0xd0, 1),
+                -0x8000..=-0x81 => (0xd1, 2),
+                -0x8000_0000..=-0x8001 => (0xd2, 4),
+                _ => (0xd3, 8),
+            };
+            self.sized(code, value.to_be_bytes(), width);
         }
     }
 
     pub(super) fn uint(&mut self, value: u64) {
         if value < 0x80 {
             self.bytes.push(value as u8);
-        } else if let Ok(v) = u8::try_from(value) {
-            self.bytes.push(0xcc);
-            self.bytes.push(v);
-        } else if let Ok(v) = u16::try_from(value) {
-            self.bytes.push(0xcd);
-            self.bytes.extend_from_slice(&v.to_be_bytes());
-        } else if let Ok(v) = u32::try_from(value) {
-            self.bytes.push(0xce);
-            self.bytes.extend_from_slice(&v.to_be_bytes());
         } else {
-            self.bytes.push(0xcf);
-            self.bytes.extend_from_slice(&value.to_be_bytes());
+            let (code, width) = match value {
+                0x80..=0xff => (0xcc, 1),
+                0x100..=0xffff => (0xcd, 2),
+                0x1_0000..=0xffff_ffff => (0xce, 4),
+                _ => (0xcf, 8),
+            };
+            self.sized(code, value.to_be_bytes(), width);
         }
+    }
+
+    /// Pushes `code` and then the last `width` of the big-endian `bytes`: every sized form is a
+    /// wider number cut down to the width its code announces.
+    fn sized(&mut self, code: u8, bytes: [u8; 8], width: usize) {
+        self.bytes.push(code);
+        self.bytes.extend(bytes.into_iter().skip(8 - width));
     }
 
     pub(super) fn float64(&mut self, value: f64) {
@@ -259,18 +223,14 @@ impl Writer {
             self.bytes.push(base | length as u8);
             return Ok(());
         }
-        if let (Some(code), Ok(n)) = (sized[0], u8::try_from(length)) {
-            self.bytes.push(code);
-            self.bytes.push(n);
-        } else if let (Some(code), Ok(n)) = (sized[1], u16::try_from(length)) {
-            self.bytes.push(code);
-            self.bytes.extend_from_slice(&n.to_be_bytes());
-        } else if let (Some(code), Ok(n)) = (sized[2], u32::try_from(length)) {
-            self.bytes.push(code);
-            self.bytes.extend_from_slice(&n.to_be_bytes());
-        } else {
-            return Err(format!("length {length} exceeds msgpack limits"));
-        }
+        let too_long = || format!("length {length} exceeds msgpack limits");
+        let wide = u64::try_from(length).map_err(|_| too_long())?;
+        let form = sized
+            .into_iter()
+            .zip([1, 2, 4])
+            .find_map(|(code, width)| code.filter(|_| wide < 1 << (8 * width)).map(|code| (code, width)));
+        let (code, width) = form.ok_or_else(too_long)?;
+        self.sized(code, wide.to_be_bytes(), width);
         Ok(())
     }
 
@@ -340,6 +300,55 @@ mod tests {
         assert_eq!(written(|w| w.array_header(20).unwrap()), [0xdc, 0, 20]);
         assert_eq!(written(|w| w.ext(0, &[0]).unwrap()), [0xd4, 0, 0]);
         assert_eq!(written(|w| w.ext(12, &[1, 2, 3]).unwrap()), [0xc7, 3, 12, 1, 2, 3]);
+    }
+
+    #[test]
+    fn every_sized_form_switches_at_its_limit_and_reads_back() {
+        let ints: [(i64, u8); 10] = [
+            (-33, 0xd0),
+            (-128, 0xd0),
+            (-129, 0xd1),
+            (-32768, 0xd1),
+            (-32769, 0xd2),
+            (i64::from(i32::MIN), 0xd2),
+            (i64::from(i32::MIN) - 1, 0xd3),
+            (255, 0xcc),
+            (65535, 0xcd),
+            (i64::from(u32::MAX) + 1, 0xcf),
+        ];
+        for (value, code) in ints {
+            let bytes = written(|w| w.int(value));
+            assert_eq!(bytes[0], code, "{value}");
+            let read = match Reader::new(&bytes).next().unwrap() {
+                Item::Int(n) => n,
+                Item::Uint(n) => i64::try_from(n).unwrap(),
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(read, value);
+        }
+        let lengths: [(usize, [u8; 3]); 3] =
+            [(255, [0xd9, 0xc4, 0xc7]), (256, [0xda, 0xc5, 0xc8]), (65536, [0xdb, 0xc6, 0xc9])];
+        for (length, [str_code, bin_code, ext_code]) in lengths {
+            let text = "x".repeat(length);
+            let bytes = written(|w| w.str(&text).unwrap());
+            assert_eq!((bytes[0], Reader::new(&bytes).next()), (str_code, Ok(Item::Str(text.as_bytes()))));
+            let bytes = written(|w| w.bin(text.as_bytes()).unwrap());
+            assert_eq!((bytes[0], Reader::new(&bytes).next()), (bin_code, Ok(Item::Bin(text.as_bytes()))));
+            let bytes = written(|w| w.ext(5, text.as_bytes()).unwrap());
+            assert_eq!((bytes[0], Reader::new(&bytes).next()), (ext_code, Ok(Item::Ext(5, text.as_bytes()))));
+        }
+        let headers = [(15, 0x9f, 0x8f), (16, 0xdc, 0xde), (65536, 0xdd, 0xdf)];
+        for (length, array_code, map_code) in headers {
+            let padding = vec![0u8; 2 * length];
+            let mut bytes = written(|w| w.array_header(length).unwrap());
+            assert_eq!(bytes[0], array_code);
+            bytes.extend(&padding);
+            assert_eq!(Reader::new(&bytes).next(), Ok(Item::Array(length)));
+            let mut bytes = written(|w| w.map_header(length).unwrap());
+            assert_eq!(bytes[0], map_code);
+            bytes.extend(&padding);
+            assert_eq!(Reader::new(&bytes).next(), Ok(Item::Map(length)));
+        }
     }
 
     #[test]
