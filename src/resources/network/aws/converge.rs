@@ -22,6 +22,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, NatGatewayState, Res
 
 use super::observe::{self, observe, required};
 use super::{destroy, filter, permission, tag_map};
+use crate::aws::ok_if_missing;
 use crate::aws::tags::{ec2_tagging, ec2_tags, tag_changes};
 use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
 use crate::error::Error;
@@ -395,7 +396,7 @@ impl Run<'_> {
             let broken =
                 existing.or_else(|| snap.nat_gateway_any_status(zone).filter(|nat| nat.status == NatStatus::Failed));
             if let Some(nat) = broken {
-                self.delete_nat_gateway(&nat.id).await?;
+                destroy::delete_nat_gateway(self.ec2, &nat.id).await?;
             }
             let allocation_id = self.elastic_ip(snap, zone).await?;
             // One token for every attempt: a repeated request returns the gateway the first made.
@@ -502,17 +503,6 @@ impl Run<'_> {
         .await
     }
 
-    async fn delete_nat_gateway(&self, id: &str) -> Result<(), Error> {
-        tracing::debug!(nat_gateway_id = id, "deleting NAT gateway");
-        match self.ec2.delete_nat_gateway().nat_gateway_id(id).send().await {
-            Ok(_) => Ok(()),
-            Err(error) => {
-                let error = Error::from_sdk("DeleteNatGateway", error);
-                if error.is_not_found() { Ok(()) } else { Err(error) }
-            }
-        }
-    }
-
     /// The route table playing `component`, with its default route sent to `target` and nothing
     /// but the local route besides; returns its id.
     async fn route_table(
@@ -556,12 +546,7 @@ impl Run<'_> {
             } else {
                 request.destination_cidr_block(&route.destination)
             };
-            if let Err(error) = request.send().await {
-                let error = Error::from_sdk("DeleteRoute", error);
-                if !error.is_not_found() {
-                    return Err(error);
-                }
-            }
+            ok_if_missing(request.send().await.during("DeleteRoute"))?;
         }
         match routes.iter().find(|route| route.destination == DEFAULT_ROUTE) {
             Some(route) if route.target == *target => {}
@@ -731,7 +716,7 @@ impl Run<'_> {
             return Ok(());
         }
         for nat in &surplus {
-            self.delete_nat_gateway(&nat.id).await?;
+            destroy::delete_nat_gateway(self.ec2, &nat.id).await?;
         }
         let ids: Vec<String> = surplus.iter().map(|nat| nat.id.clone()).collect();
         destroy::wait_until_deleted(self.ec2, &ids, self.stop).await?;
