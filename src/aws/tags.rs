@@ -95,6 +95,24 @@ mod tests {
         assert_eq!(tag_changes(&map(&[("a", "1")]), &map(&[("a", "1")])), (Tags::new(), Vec::new()));
     }
 
+    #[tokio::test]
+    async fn sync_tags_sets_then_removes_and_skips_empty_calls() {
+        let calls = std::cell::RefCell::new(Vec::new());
+        let tag = |set: Tags| {
+            calls.borrow_mut().push(format!("tag {set:?}"));
+            async { Ok::<_, Error>(()) }
+        };
+        let untag = |keys: Vec<String>| {
+            calls.borrow_mut().push(format!("untag {keys:?}"));
+            async { Ok::<_, Error>(()) }
+        };
+        sync_tags(&map(&[("a", "1"), ("c", "3")]), &map(&[("a", "2")]), tag, untag).await.unwrap();
+        assert_eq!(*calls.borrow(), [r#"tag {"a": "2"}"#, r#"untag ["c"]"#]);
+        calls.borrow_mut().clear();
+        sync_tags(&map(&[("a", "1")]), &map(&[("a", "1")]), tag, untag).await.unwrap();
+        assert!(calls.borrow().is_empty(), "{:?}", calls.borrow());
+    }
+
     #[test]
     fn pairs_without_a_key_are_dropped_and_missing_values_are_empty() {
         let pairs = [(Some("a"), Some("1")), (None, Some("x")), (Some("b"), None)];

@@ -167,15 +167,7 @@ pub async fn ensure_cluster(eks: &Client, spec: &Cluster, patience: Patience<'_>
         cluster = wait_active(eks, &spec.name, patience).await?;
     }
     let arn = &cluster.arn;
-    sync_tags(
-        &cluster.tags,
-        &spec.tags,
-        |set| tag(eks, arn, set),
-        |keys| async move {
-            eks.untag_resource().resource_arn(arn).set_tag_keys(Some(keys)).send().await.during("UntagResource")
-        },
-    )
-    .await?;
+    sync_tags(&cluster.tags, &spec.tags, |set| tag(eks, arn, set), |keys| untag(eks, arn, keys)).await?;
     cluster.tags = spec.tags.clone();
     Ok(cluster)
 }
@@ -183,6 +175,12 @@ pub async fn ensure_cluster(eks: &Client, spec: &Cluster, patience: Patience<'_>
 /// `TagResource`, shared by the cluster's tag update and the node group's ownership mark.
 async fn tag(eks: &Client, arn: &str, set: Tags) -> Result<(), Error> {
     eks.tag_resource().resource_arn(arn).set_tags(Some(hash_map(&set))).send().await.during("TagResource")?;
+    Ok(())
+}
+
+/// `UntagResource`: the cluster's tag keys to remove.
+async fn untag(eks: &Client, arn: &str, keys: Vec<String>) -> Result<(), Error> {
+    eks.untag_resource().resource_arn(arn).set_tag_keys(Some(keys)).send().await.during("UntagResource")?;
     Ok(())
 }
 

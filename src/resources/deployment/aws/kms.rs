@@ -94,13 +94,9 @@ pub async fn ensure(
                 .ok_or(Error::missing("CreateKey", "KeyMetadata.KeyId"))?;
             let alias_result = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await;
             if let Err(error) = alias_result.during("CreateAlias") {
-                // Without its alias the key could never be found again: take it back out.
-                let _ = kms
-                    .schedule_key_deletion()
-                    .key_id(&key_id)
-                    .pending_window_in_days(DELETION_WINDOW_DAYS)
-                    .send()
-                    .await;
+                // Without its alias the key could never be found again: take it back out (best
+                // effort: the alias error is the one to report).
+                let _ = schedule_deletion(kms, &key_id).await;
                 return Err(error);
             }
             let arn = created
@@ -141,13 +137,14 @@ pub async fn remove(kms: &Client, alias: &str) -> Result<(), Error> {
     if key.pending_deletion {
         return Ok(());
     }
-    kms.schedule_key_deletion()
-        .key_id(&key.key_id)
-        .pending_window_in_days(DELETION_WINDOW_DAYS)
-        .send()
-        .await
-        .map(|_| ())
-        .during("ScheduleKeyDeletion")
+    schedule_deletion(kms, &key.key_id).await
+}
+
+/// Schedules the key's deletion after [`DELETION_WINDOW_DAYS`].
+async fn schedule_deletion(kms: &Client, key_id: &str) -> Result<(), Error> {
+    let request = kms.schedule_key_deletion().key_id(key_id).pending_window_in_days(DELETION_WINDOW_DAYS);
+    request.send().await.during("ScheduleKeyDeletion")?;
+    Ok(())
 }
 
 /// The snapshots named in a tag value of at most AWS's limit, whole names only, space-separated.

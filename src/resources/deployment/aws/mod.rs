@@ -140,4 +140,18 @@ mod wait_tests {
                 .await;
         assert_eq!(ready, Ok(7));
     }
+
+    #[tokio::test]
+    async fn a_failed_or_vanished_object_ends_the_wait_and_a_gone_one_ends_wait_gone() {
+        let never = StopSignal::never();
+        let patience = Patience { timeout: Duration::from_secs(1), stop: &never };
+        let failed: Result<(), _> = wait_until("WaitX", "cluster c", patience, || async {
+            Ok(Some(Look::Failed("cluster c is FAILED".into())))
+        })
+        .await;
+        assert_eq!(failed, Err(Error::unexpected("WaitX", "cluster c is FAILED")));
+        let vanished: Result<(), _> = wait_until("WaitX", "cluster c", patience, || async { Ok(None) }).await;
+        assert_eq!(vanished, Err(Error::unexpected("WaitX", "cluster c disappeared")));
+        assert_eq!(wait_gone("WaitX", patience, || async { Ok(None) }).await, Ok(()));
+    }
 }

@@ -304,11 +304,11 @@ impl Run<'_> {
                     .send()
                     .await
                     .during("CreateInternetGateway")?;
-                created
-                    .internet_gateway()
-                    .and_then(|gateway| gateway.internet_gateway_id())
-                    .ok_or(Error::missing("CreateInternetGateway", "InternetGateway.InternetGatewayId"))?
-                    .to_owned()
+                required(
+                    created.internet_gateway().and_then(|gateway| gateway.internet_gateway_id()),
+                    "CreateInternetGateway",
+                    "InternetGateway.InternetGatewayId",
+                )?
             }
         };
         tracing::debug!(internet_gateway_id = %id, vpc_id = self.vpc_id, "attaching internet gateway");
@@ -349,11 +349,11 @@ impl Run<'_> {
                     .send()
                     .await
                     .during("CreateSubnet")?;
-                let id = created
-                    .subnet()
-                    .and_then(|subnet| subnet.subnet_id())
-                    .ok_or(Error::missing("CreateSubnet", "Subnet.SubnetId"))?
-                    .to_owned();
+                let id = required(
+                    created.subnet().and_then(|subnet| subnet.subnet_id()),
+                    "CreateSubnet",
+                    "Subnet.SubnetId",
+                )?;
                 tracing::debug!(subnet_id = %id, zone, public, "created subnet");
                 (id, false)
             }
@@ -413,11 +413,11 @@ impl Run<'_> {
                     .during("CreateNatGateway")
             })
             .await?;
-            let id = response
-                .nat_gateway()
-                .and_then(|nat| nat.nat_gateway_id())
-                .ok_or(Error::missing("CreateNatGateway", "NatGateway.NatGatewayId"))?
-                .to_owned();
+            let id = required(
+                response.nat_gateway().and_then(|nat| nat.nat_gateway_id()),
+                "CreateNatGateway",
+                "NatGateway.NatGatewayId",
+            )?;
             tracing::debug!(nat_gateway_id = %id, zone, allocation_id = %allocation_id, "created NAT gateway");
             ids.insert(zone.clone(), id.clone());
             created.push(id);
@@ -434,18 +434,10 @@ impl Run<'_> {
         let component = Component::ElasticIp(zone.to_owned());
         let in_use: Vec<String> =
             snap.nat_gateways.iter().filter(|nat| nat.status.is_live()).flat_map(|nat| nat.allocation_ids()).collect();
-        let tagged = self
-            .ec2
-            .describe_addresses()
-            .filters(filter(&format!("tag:{VPC_TAG}"), [self.vpc_id]))
-            .filters(filter(&format!("tag:{COMPONENT_TAG}"), [component.tag_value()]))
-            .send()
-            .await
-            .during("DescribeAddresses")?;
+        let tagged = observe::vpc_addresses(self.ec2, self.vpc_id, Some(&component)).await?;
         // Free means: no live gateway uses it and AWS shows no association (a deleted gateway's
         // address is disassociated once the gateway is gone).
         if let Some(free) = tagged
-            .addresses()
             .iter()
             .filter(|address| address.association_id().is_none())
             .map(|address| required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId"))
@@ -466,7 +458,7 @@ impl Run<'_> {
             .send()
             .await
             .during("AllocateAddress")?;
-        let id = allocated.allocation_id().ok_or(Error::missing("AllocateAddress", "AllocationId"))?.to_owned();
+        let id = required(allocated.allocation_id(), "AllocateAddress", "AllocationId")?;
         tracing::debug!(allocation_id = %id, zone, "allocated Elastic IP");
         Ok(id)
     }
@@ -525,11 +517,11 @@ impl Run<'_> {
                     .send()
                     .await
                     .during("CreateRouteTable")?;
-                let id = created
-                    .route_table()
-                    .and_then(|table| table.route_table_id())
-                    .ok_or(Error::missing("CreateRouteTable", "RouteTable.RouteTableId"))?
-                    .to_owned();
+                let id = required(
+                    created.route_table().and_then(|table| table.route_table_id()),
+                    "CreateRouteTable",
+                    "RouteTable.RouteTableId",
+                )?;
                 tracing::debug!(route_table_id = %id, component = %component.tag_value(), "created route table");
                 (id, Vec::new())
             }
@@ -639,7 +631,7 @@ impl Run<'_> {
             .send()
             .await
             .during("CreateSecurityGroup")?;
-        let id = created.group_id().ok_or(Error::missing("CreateSecurityGroup", "GroupId"))?.to_owned();
+        let id = required(created.group_id(), "CreateSecurityGroup", "GroupId")?;
         tracing::debug!(group_id = %id, component = %component.tag_value(), "created security group");
         Ok((id, Vec::new()))
     }
@@ -681,15 +673,8 @@ impl Run<'_> {
     /// Marks the network's Elastic IPs as this instance's. Addresses live outside the VPC and are
     /// not in the snapshot; those allocated before ownership marks get theirs here.
     async fn mark_addresses(&self) -> Result<(), Error> {
-        let tagged = self
-            .ec2
-            .describe_addresses()
-            .filters(filter(&format!("tag:{VPC_TAG}"), [self.vpc_id]))
-            .send()
-            .await
-            .during("DescribeAddresses")?;
+        let tagged = observe::vpc_addresses(self.ec2, self.vpc_id, None).await?;
         let unmarked: Vec<String> = tagged
-            .addresses()
             .iter()
             .filter(|address| !self.owner.claim(&tag_map(address.tags())).is_ours())
             .map(|address| required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId"))

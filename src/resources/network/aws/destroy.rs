@@ -12,12 +12,11 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::NatGatewayState;
 use std::future::Future;
 
-use super::filter;
-use super::observe::{observe, required};
+use super::observe::{observe, required, vpc_addresses};
 use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
 use crate::aws::{absent_if_missing, ok_if_missing};
 use crate::error::Error;
-use crate::resources::network::desired::{RuleSource, VPC_TAG};
+use crate::resources::network::desired::RuleSource;
 use crate::resources::network::observed::{NatStatus, NetworkSnapshot};
 use crate::stop::StopSignal;
 
@@ -113,14 +112,8 @@ pub async fn release_address(ec2: &Client, allocation_id: &str) -> Result<(), Er
 /// Releases the network's Elastic IPs: those tagged with the VPC, and `also` (addresses seen on
 /// its NAT gateways, in case their tags were removed).
 async fn release_tagged_addresses(ec2: &Client, vpc_id: &str, also: &[String]) -> Result<(), Error> {
-    let tagged = ec2
-        .describe_addresses()
-        .filters(filter(&format!("tag:{VPC_TAG}"), [vpc_id]))
-        .send()
-        .await
-        .during("DescribeAddresses")?;
+    let tagged = vpc_addresses(ec2, vpc_id, None).await?;
     let mut allocations: Vec<String> = tagged
-        .addresses()
         .iter()
         .map(|address| required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId"))
         .collect::<Result<_, _>>()?;
