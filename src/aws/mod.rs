@@ -47,8 +47,8 @@ pub fn absent_if_missing<T>(result: Result<T, Error>) -> Result<Option<T>, Error
     }
 }
 
-/// Success when the object was already gone.
-pub fn ok_if_missing(result: Result<(), Error>) -> Result<(), Error> {
+/// Success when the object was already gone; what a successful call returned is not needed.
+pub fn ok_if_missing<T>(result: Result<T, Error>) -> Result<(), Error> {
     absent_if_missing(result).map(|_| ())
 }
 

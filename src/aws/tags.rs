@@ -3,6 +3,9 @@
 //! the tags it should have.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+
+use crate::error::Error;
 
 /// A tag map, sorted by key so comparisons and diffs are stable.
 pub type Tags = BTreeMap<String, String>;
@@ -23,6 +26,28 @@ pub fn tag_changes(have: &Tags, want: &Tags) -> (Tags, Vec<String>) {
     (set, remove)
 }
 
+/// Brings an object's tags from `have` to `want` through its service's own two calls: `tag` with
+/// the tags to set, then `untag` with the keys to remove, each skipped when it has nothing to do.
+pub(crate) async fn sync_tags<TagCall, UntagCall, Tagged, Untagged>(
+    have: &Tags,
+    want: &Tags,
+    tag: impl FnOnce(Tags) -> TagCall,
+    untag: impl FnOnce(Vec<String>) -> UntagCall,
+) -> Result<(), Error>
+where
+    TagCall: Future<Output = Result<Tagged, Error>>,
+    UntagCall: Future<Output = Result<Untagged, Error>>,
+{
+    let (set, remove) = tag_changes(have, want);
+    if !set.is_empty() {
+        tag(set).await?;
+    }
+    if !remove.is_empty() {
+        untag(remove).await?;
+    }
+    Ok(())
+}
+
 /// The tags as the hash map some SDK calls take.
 pub fn hash_map(tags: &Tags) -> HashMap<String, String> {
     tags.iter().map(|(key, value)| (key.clone(), value.clone())).collect()
@@ -41,14 +66,14 @@ pub fn ec2_tagging(resource: aws_sdk_ec2::types::ResourceType, tags: &Tags) -> a
 
 /// IAM's tag list (roles, policies, OIDC providers). The SDK refuses a tag without key or value;
 /// that is reported as an error naming the tag, never dropped.
-pub fn iam_tags(tags: &Tags) -> Result<Vec<aws_sdk_iam::types::Tag>, crate::error::Error> {
+pub fn iam_tags(tags: &Tags) -> Result<Vec<aws_sdk_iam::types::Tag>, Error> {
     tags.iter()
         .map(|(key, value)| {
             aws_sdk_iam::types::Tag::builder()
                 .key(key)
                 .value(value)
                 .build()
-                .map_err(|error| crate::error::Error::Invalid(format!("tag {key:?}: {error}")))
+                .map_err(|error| Error::Invalid(format!("tag {key:?}: {error}")))
         })
         .collect()
 }
@@ -68,6 +93,24 @@ mod tests {
         assert_eq!(set, map(&[("b", "20"), ("d", "4")]));
         assert_eq!(remove, ["c"]);
         assert_eq!(tag_changes(&map(&[("a", "1")]), &map(&[("a", "1")])), (Tags::new(), Vec::new()));
+    }
+
+    #[tokio::test]
+    async fn sync_tags_sets_then_removes_and_skips_empty_calls() {
+        let calls = std::cell::RefCell::new(Vec::new());
+        let tag = |set: Tags| {
+            calls.borrow_mut().push(format!("tag {set:?}"));
+            async { Ok::<_, Error>(()) }
+        };
+        let untag = |keys: Vec<String>| {
+            calls.borrow_mut().push(format!("untag {keys:?}"));
+            async { Ok::<_, Error>(()) }
+        };
+        sync_tags(&map(&[("a", "1"), ("c", "3")]), &map(&[("a", "2")]), tag, untag).await.unwrap();
+        assert_eq!(*calls.borrow(), [r#"tag {"a": "2"}"#, r#"untag ["c"]"#]);
+        calls.borrow_mut().clear();
+        sync_tags(&map(&[("a", "1")]), &map(&[("a", "1")]), tag, untag).await.unwrap();
+        assert!(calls.borrow().is_empty(), "{:?}", calls.borrow());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use aws_sdk_iam::Client;
 
 use super::policy::{PolicyDocument, same_policy};
-use crate::aws::tags::{Tags, iam_tags, tag_changes};
+use crate::aws::tags::{Tags, iam_tags, sync_tags};
 use crate::aws::{absent_if_missing, ok_if_missing};
 use crate::error::Error;
 
@@ -66,17 +66,24 @@ pub async fn observe(iam: &Client, name: &str) -> Result<Option<RoleState>, Erro
     }))
 }
 
+/// Every item, from every page, of one of IAM's per-role listings (each SDK listing has its own
+/// paginator type, with no trait in common to write a function over).
+macro_rules! every_item {
+    ($request:expr, $role:expr, $operation:literal) => {
+        $request
+            .role_name($role)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .during($operation)
+    };
+}
+
 /// The ARNs of the managed policies attached to role `name` (every page).
 pub async fn attached_policies(iam: &Client, name: &str) -> Result<Vec<String>, Error> {
-    let attached = iam
-        .list_attached_role_policies()
-        .role_name(name)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .during("ListAttachedRolePolicies")?;
+    let attached = every_item!(iam.list_attached_role_policies(), name, "ListAttachedRolePolicies")?;
     attached
         .iter()
         .map(|policy| {
@@ -87,27 +94,12 @@ pub async fn attached_policies(iam: &Client, name: &str) -> Result<Vec<String>, 
 
 /// The names of role `name`'s inline policies (every page).
 pub async fn inline_policy_names(iam: &Client, name: &str) -> Result<Vec<String>, Error> {
-    iam.list_role_policies()
-        .role_name(name)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .during("ListRolePolicies")
+    every_item!(iam.list_role_policies(), name, "ListRolePolicies")
 }
 
 /// The names of the instance profiles role `name` is in (every page).
 pub async fn instance_profiles(iam: &Client, name: &str) -> Result<Vec<String>, Error> {
-    let profiles = iam
-        .list_instance_profiles_for_role()
-        .role_name(name)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .during("ListInstanceProfilesForRole")?;
+    let profiles = every_item!(iam.list_instance_profiles_for_role(), name, "ListInstanceProfilesForRole")?;
     Ok(profiles.iter().map(|profile| profile.instance_profile_name().to_owned()).collect())
 }
 
@@ -117,6 +109,49 @@ async fn inline_policy_text(iam: &Client, role: &str, policy: &str) -> Result<Op
         iam.get_role_policy().role_name(role).policy_name(policy).send().await.during("GetRolePolicy"),
     )?;
     Ok(found.map(|out| out.policy_document().to_owned()))
+}
+
+/// Rewrites role `name`'s trust policy when the one `found` does not mean `wanted` (or is absent).
+pub(crate) async fn ensure_trust(
+    iam: &Client,
+    name: &str,
+    found: Option<&PolicyDocument>,
+    wanted: &PolicyDocument,
+) -> Result<(), Error> {
+    if found.is_some_and(|trust| trust.semantically_equal(wanted)) {
+        return Ok(());
+    }
+    let update = iam.update_assume_role_policy().role_name(name).policy_document(wanted.to_canonical_json());
+    update.send().await.during("UpdateAssumeRolePolicy")?;
+    Ok(())
+}
+
+/// Points role `name`'s permissions boundary at `wanted` when `found` is another, or removes it
+/// when none is wanted.
+pub(crate) async fn ensure_boundary(
+    iam: &Client,
+    name: &str,
+    found: Option<&str>,
+    wanted: Option<&str>,
+) -> Result<(), Error> {
+    match (wanted, found) {
+        (Some(wanted), found) if found != Some(wanted) => {
+            let put = iam.put_role_permissions_boundary().role_name(name).permissions_boundary(wanted);
+            put.send().await.during("PutRolePermissionsBoundary")?;
+        }
+        (None, Some(_)) => {
+            let delete = iam.delete_role_permissions_boundary().role_name(name);
+            delete.send().await.during("DeleteRolePermissionsBoundary")?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Attaches managed policy `arn` to role `name`.
+pub(crate) async fn attach_policy(iam: &Client, name: &str, arn: &str) -> Result<(), Error> {
+    iam.attach_role_policy().role_name(name).policy_arn(arn).send().await.during("AttachRolePolicy")?;
+    Ok(())
 }
 
 /// Creates the role, or brings trust, boundary, tags and policies to `spec`; returns its ARN.
@@ -136,45 +171,25 @@ pub async fn ensure(iam: &Client, spec: &RoleSpec) -> Result<String, Error> {
             created.role().map(|role| role.arn().to_owned()).ok_or(Error::missing("CreateRole", "Role"))?
         }
         Some(role) => {
-            if !role.trust.as_ref().is_some_and(|trust| trust.semantically_equal(&spec.trust)) {
-                iam.update_assume_role_policy()
-                    .role_name(&spec.name)
-                    .policy_document(spec.trust.to_canonical_json())
-                    .send()
-                    .await
-                    .during("UpdateAssumeRolePolicy")?;
-            }
-            match (&spec.boundary, &role.boundary) {
-                (Some(wanted), found) if found.as_ref() != Some(wanted) => {
-                    iam.put_role_permissions_boundary()
-                        .role_name(&spec.name)
-                        .permissions_boundary(wanted)
-                        .send()
-                        .await
-                        .during("PutRolePermissionsBoundary")?;
-                }
-                (None, Some(_)) => {
-                    iam.delete_role_permissions_boundary()
-                        .role_name(&spec.name)
-                        .send()
-                        .await
-                        .during("DeleteRolePermissionsBoundary")?;
-                }
-                _ => {}
-            }
-            let (set, remove) = tag_changes(&role.tags, &spec.tags);
-            if !set.is_empty() {
-                iam.tag_role().role_name(&spec.name).set_tags(Some(iam_tags(&set)?)).send().await.during("TagRole")?;
-            }
-            if !remove.is_empty() {
-                iam.untag_role().role_name(&spec.name).set_tag_keys(Some(remove)).send().await.during("UntagRole")?;
-            }
+            ensure_trust(iam, &spec.name, role.trust.as_ref(), &spec.trust).await?;
+            ensure_boundary(iam, &spec.name, role.boundary.as_deref(), spec.boundary.as_deref()).await?;
+            sync_tags(
+                &role.tags,
+                &spec.tags,
+                |set| async move {
+                    iam.tag_role().role_name(&spec.name).set_tags(Some(iam_tags(&set)?)).send().await.during("TagRole")
+                },
+                |keys| async move {
+                    iam.untag_role().role_name(&spec.name).set_tag_keys(Some(keys)).send().await.during("UntagRole")
+                },
+            )
+            .await?;
             role.arn
         }
     };
     let attached = attached_policies(iam, &spec.name).await?;
     for policy in spec.managed_policies.iter().filter(|policy| !attached.contains(policy)) {
-        iam.attach_role_policy().role_name(&spec.name).policy_arn(policy).send().await.during("AttachRolePolicy")?;
+        attach_policy(iam, &spec.name, policy).await?;
     }
     for (policy_name, document) in &spec.inline_policies {
         let found = inline_policy_text(iam, &spec.name, policy_name).await?;
@@ -204,33 +219,20 @@ pub async fn remove(iam: &Client, name: &str) -> Result<(), Error> {
                 .role_name(name)
                 .send()
                 .await
-                .map(|_| ())
                 .during("RemoveRoleFromInstanceProfile"),
         )?;
     }
     for policy in attached_policies(iam, name).await? {
         ok_if_missing(
-            iam.detach_role_policy()
-                .role_name(name)
-                .policy_arn(&policy)
-                .send()
-                .await
-                .map(|_| ())
-                .during("DetachRolePolicy"),
+            iam.detach_role_policy().role_name(name).policy_arn(&policy).send().await.during("DetachRolePolicy"),
         )?;
     }
     for policy in inline_policy_names(iam, name).await? {
         ok_if_missing(
-            iam.delete_role_policy()
-                .role_name(name)
-                .policy_name(&policy)
-                .send()
-                .await
-                .map(|_| ())
-                .during("DeleteRolePolicy"),
+            iam.delete_role_policy().role_name(name).policy_name(&policy).send().await.during("DeleteRolePolicy"),
         )?;
     }
-    ok_if_missing(iam.delete_role().role_name(name).send().await.map(|_| ()).during("DeleteRole"))
+    ok_if_missing(iam.delete_role().role_name(name).send().await.during("DeleteRole"))
 }
 
 #[cfg(test)]

@@ -8,15 +8,13 @@
 
 use crate::aws::During;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::types::Tag;
 
-use super::{absent_if_missing, ok_if_missing, tag_map, wait};
-use crate::aws::wait::{Poll, RetryWhile, retry_while};
+use super::{Look, Patience, absent_if_missing, ok_if_missing, tag_map, wait_gone, wait_until};
+use crate::aws::wait::{RetryWhile, retry_while};
 use crate::error::Error;
-use crate::framework::StopSignal;
 use crate::resources::deployment::desired::Cache;
 use crate::resources::deployment::observed::{CacheState, CacheSubnetGroupState};
 
@@ -57,27 +55,19 @@ pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState
     }))
 }
 
-async fn wait_available(
-    elasticache: &Client,
-    spec: &Cache,
-    timeout: Duration,
-    stop: &StopSignal,
-) -> Result<CacheState, Error> {
+async fn wait_available(elasticache: &Client, spec: &Cache, patience: Patience<'_>) -> Result<CacheState, Error> {
     let id = &spec.replication_group;
-    wait("WaitReplicationGroupAvailable", timeout, stop, || async {
-        match observe(elasticache, id).await? {
-            Some(group) if group.status == "available" && group.node_type == spec.node_type => Ok(Poll::Ready(group)),
-            Some(group) if ["create-failed", "deleting"].contains(&group.status.as_str()) => Err(Error::unexpected(
-                "WaitReplicationGroupAvailable",
-                format!("replication group {id} is {}", group.status),
-            )),
-            Some(group) => {
-                Ok(Poll::Pending(format!("replication group {id} is {} ({})", group.status, group.node_type)))
+    let what = format!("replication group {id}");
+    wait_until("WaitReplicationGroupAvailable", &what, patience, || async {
+        Ok(observe(elasticache, id).await?.map(|group| {
+            if group.status == "available" && group.node_type == spec.node_type {
+                Look::Ready(group)
+            } else if ["create-failed", "deleting"].contains(&group.status.as_str()) {
+                Look::Failed(format!("{what} is {}", group.status))
+            } else {
+                Look::Pending(format!("{what} is {} ({})", group.status, group.node_type))
             }
-            None => {
-                Err(Error::unexpected("WaitReplicationGroupAvailable", format!("replication group {id} disappeared")))
-            }
-        }
+        }))
     })
     .await
 }
@@ -94,18 +84,16 @@ async fn mark(
     have: &BTreeMap<String, String>,
     want: &BTreeMap<String, String>,
 ) -> Result<(), Error> {
-    let mark = super::missing_mark(have, want);
-    if mark.is_empty() {
-        return Ok(());
-    }
-    elasticache
-        .add_tags_to_resource()
-        .resource_name(arn)
-        .set_tags(Some(tags(&mark)))
-        .send()
-        .await
-        .map(|_| ())
-        .during("AddTagsToResource")
+    super::add_missing_mark(have, want, |mark| async move {
+        elasticache
+            .add_tags_to_resource()
+            .resource_name(arn)
+            .set_tags(Some(tags(&mark)))
+            .send()
+            .await
+            .during("AddTagsToResource")
+    })
+    .await
 }
 
 /// Cache subnet group `name`; `None` when it does not exist.
@@ -132,12 +120,7 @@ async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, E
 
 /// Creates the subnet group and replication group, or changes the node type; waits until
 /// available.
-pub async fn ensure(
-    elasticache: &Client,
-    spec: &Cache,
-    timeout: Duration,
-    stop: &StopSignal,
-) -> Result<CacheState, Error> {
+pub async fn ensure(elasticache: &Client, spec: &Cache, patience: Patience<'_>) -> Result<CacheState, Error> {
     if let Some(group) = observe_subnet_group(elasticache, &spec.subnet_group).await? {
         mark(elasticache, &group.arn, &group.tags, &spec.tags).await?;
     } else {
@@ -182,7 +165,7 @@ pub async fn ensure(
         }
         Some(_) => {}
     }
-    let group = wait_available(elasticache, spec, timeout, stop).await?;
+    let group = wait_available(elasticache, spec, patience).await?;
     mark(elasticache, &group.arn, &group.tags, &spec.tags).await?;
     Ok(group)
 }
@@ -197,8 +180,7 @@ pub async fn remove(
     elasticache: &Client,
     id: &str,
     subnet_group: &str,
-    timeout: Duration,
-    stop: &StopSignal,
+    patience: Patience<'_>,
 ) -> Result<Leftover, Error> {
     if let Some(group) = observe(elasticache, id).await? {
         if group.status != "deleting" {
@@ -208,31 +190,28 @@ pub async fn remove(
                     .replication_group_id(id)
                     .send()
                     .await
-                    .map(|_| ())
                     .during("DeleteReplicationGroup"),
             )?;
         }
-        wait("WaitReplicationGroupDeleting", timeout, stop, || async {
-            Ok(match observe(elasticache, id).await? {
-                None => Poll::Ready(()),
-                Some(group) if group.status == "deleting" => Poll::Ready(()),
-                Some(group) => Poll::Pending(format!("replication group {id} is {}", group.status)),
-            })
+        // A group AWS reports as deleting is as good as gone: the wait is for the delete to be accepted.
+        wait_gone("WaitReplicationGroupDeleting", patience, || async {
+            let group = observe(elasticache, id).await?.filter(|group| group.status != "deleting");
+            Ok(group.map(|group| format!("replication group {id} is {}", group.status)))
         })
         .await?;
     }
     if !subnet_group_exists(elasticache, subnet_group).await? {
         return Ok(None);
     }
-    let in_use = RetryWhile { condition: |error| error.code() == Some("CacheSubnetGroupInUse"), timeout };
-    let deleted = retry_while(in_use, stop, || async {
+    let in_use =
+        RetryWhile { condition: |error| error.code() == Some("CacheSubnetGroupInUse"), timeout: patience.timeout };
+    let deleted = retry_while(in_use, patience.stop, || async {
         ok_if_missing(
             elasticache
                 .delete_cache_subnet_group()
                 .cache_subnet_group_name(subnet_group)
                 .send()
                 .await
-                .map(|_| ())
                 .during("DeleteCacheSubnetGroup"),
         )
     })

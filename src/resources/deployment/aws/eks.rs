@@ -15,15 +15,18 @@ use aws_sdk_eks::types::{
     NodegroupStatus, Provider, VpcConfigRequest,
 };
 
-use super::{absent_if_missing, hash_map, ok_if_missing, wait};
+use super::{
+    Look, Patience, absent_if_missing, add_missing_mark, hash_map, ok_if_missing, wait, wait_gone, wait_until,
+};
+use crate::aws::Tags;
+use crate::aws::tags::sync_tags;
 use crate::aws::wait::{Poll, RetryWhile, retry_while};
 use crate::error::Error;
-use crate::framework::StopSignal;
 use crate::resources::deployment::desired::{Cluster, NodeGroup};
 use crate::resources::deployment::observed::{ClusterState, NodeGroupState};
 
 /// EKS's tag map (absent when an object has no tags).
-fn tags_of(tags: Option<&std::collections::HashMap<String, String>>) -> crate::aws::Tags {
+fn tags_of(tags: Option<&std::collections::HashMap<String, String>>) -> Tags {
     tags.into_iter().flatten().map(|(key, value)| (key.clone(), value.clone())).collect()
 }
 
@@ -93,33 +96,30 @@ fn is_role_or_key_not_yet_visible(error: &Error) -> bool {
 }
 
 /// Polls until the cluster is ACTIVE.
-async fn wait_active(eks: &Client, name: &str, timeout: Duration, stop: &StopSignal) -> Result<ClusterState, Error> {
-    wait("WaitClusterActive", timeout, stop, || async {
-        match observe_cluster(eks, name).await? {
-            Some(cluster) if cluster.status == ClusterStatus::Active.as_str() => Ok(Poll::Ready(cluster)),
-            Some(cluster) if cluster.status == ClusterStatus::Failed.as_str() => {
-                Err(Error::unexpected("WaitClusterActive", format!("cluster {name} is FAILED")))
+async fn wait_active(eks: &Client, name: &str, patience: Patience<'_>) -> Result<ClusterState, Error> {
+    let what = format!("cluster {name}");
+    wait_until("WaitClusterActive", &what, patience, || async {
+        Ok(observe_cluster(eks, name).await?.map(|cluster| {
+            if cluster.status == ClusterStatus::Active.as_str() {
+                Look::Ready(cluster)
+            } else if cluster.status == ClusterStatus::Failed.as_str() {
+                Look::Failed(format!("{what} is FAILED"))
+            } else {
+                Look::Pending(format!("{what} is {}", cluster.status))
             }
-            Some(cluster) => Ok(Poll::Pending(format!("cluster {name} is {}", cluster.status))),
-            None => Err(Error::unexpected("WaitClusterActive", format!("cluster {name} disappeared"))),
-        }
+        }))
     })
     .await
 }
 
 /// Creates the cluster or brings version, endpoint access and tags to `spec`; waits for ACTIVE.
-pub async fn ensure_cluster(
-    eks: &Client,
-    spec: &Cluster,
-    timeout: Duration,
-    stop: &StopSignal,
-) -> Result<ClusterState, Error> {
+pub async fn ensure_cluster(eks: &Client, spec: &Cluster, patience: Patience<'_>) -> Result<ClusterState, Error> {
     let Some(existing) = observe_cluster(eks, &spec.name).await? else {
         let encryption = EncryptionConfig::builder()
             .resources("secrets")
             .provider(Provider::builder().key_arn(&spec.kms_key_arn).build())
             .build();
-        retry_while(NEW_ROLE_OR_KEY, stop, || async {
+        retry_while(NEW_ROLE_OR_KEY, patience.stop, || async {
             eks.create_cluster()
                 .name(&spec.name)
                 .version(&spec.version)
@@ -135,9 +135,9 @@ pub async fn ensure_cluster(
                 .during("CreateCluster")
         })
         .await?;
-        return wait_active(eks, &spec.name, timeout, stop).await;
+        return wait_active(eks, &spec.name, patience).await;
     };
-    let mut cluster = wait_active(eks, &spec.name, timeout, stop).await?;
+    let mut cluster = wait_active(eks, &spec.name, patience).await?;
     if existing.version != spec.version {
         eks.update_cluster_version()
             .name(&spec.name)
@@ -145,7 +145,7 @@ pub async fn ensure_cluster(
             .send()
             .await
             .during("UpdateClusterVersion")?;
-        cluster = wait_until_version(eks, &spec.name, &spec.version, timeout, stop).await?;
+        cluster = wait_until_version(eks, &spec.name, &spec.version, patience).await?;
     }
     let wanted_cidrs = if spec.endpoint_public_access {
         sorted(&spec.public_access_cidrs)
@@ -164,38 +164,34 @@ pub async fn ensure_cluster(
             .send()
             .await
             .during("UpdateClusterConfig")?;
-        cluster = wait_active(eks, &spec.name, timeout, stop).await?;
+        cluster = wait_active(eks, &spec.name, patience).await?;
     }
-    let (set, remove) = super::tag_changes(&cluster.tags, &spec.tags);
-    if !set.is_empty() {
-        eks.tag_resource()
-            .resource_arn(&cluster.arn)
-            .set_tags(Some(hash_map(&set)))
-            .send()
-            .await
-            .during("TagResource")?;
-    }
-    if !remove.is_empty() {
-        eks.untag_resource()
-            .resource_arn(&cluster.arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .during("UntagResource")?;
-    }
+    let arn = &cluster.arn;
+    sync_tags(&cluster.tags, &spec.tags, |set| tag(eks, arn, set), |keys| untag(eks, arn, keys)).await?;
     cluster.tags = spec.tags.clone();
     Ok(cluster)
+}
+
+/// `TagResource`, shared by the cluster's tag update and the node group's ownership mark.
+async fn tag(eks: &Client, arn: &str, set: Tags) -> Result<(), Error> {
+    eks.tag_resource().resource_arn(arn).set_tags(Some(hash_map(&set))).send().await.during("TagResource")?;
+    Ok(())
+}
+
+/// `UntagResource`: the cluster's tag keys to remove.
+async fn untag(eks: &Client, arn: &str, keys: Vec<String>) -> Result<(), Error> {
+    eks.untag_resource().resource_arn(arn).set_tag_keys(Some(keys)).send().await.during("UntagResource")?;
+    Ok(())
 }
 
 async fn wait_until_version(
     eks: &Client,
     name: &str,
     version: &str,
-    timeout: Duration,
-    stop: &StopSignal,
+    patience: Patience<'_>,
 ) -> Result<ClusterState, Error> {
-    wait("WaitClusterVersion", timeout, stop, || async {
-        let cluster = wait_active(eks, name, timeout, stop).await?;
+    wait("WaitClusterVersion", patience, || async {
+        let cluster = wait_active(eks, name, patience).await?;
         if cluster.version == version {
             Ok(Poll::Ready(cluster))
         } else {
@@ -240,37 +236,27 @@ async fn wait_node_group(
     eks: &Client,
     cluster: &str,
     name: &str,
-    timeout: Duration,
-    stop: &StopSignal,
+    patience: Patience<'_>,
 ) -> Result<NodeGroupState, Error> {
-    wait("WaitNodegroupActive", timeout, stop, || async {
-        match observe_node_group(eks, cluster, name).await? {
-            Some(group) if group.status == NodegroupStatus::Active.as_str() => Ok(Poll::Ready(group)),
-            Some(group)
-                if [NodegroupStatus::CreateFailed.as_str(), NodegroupStatus::Degraded.as_str()]
-                    .contains(&group.status.as_str()) =>
-            {
-                Err(Error::unexpected("WaitNodegroupActive", format!("node group {name} is {}", group.status)))
+    let what = format!("node group {name}");
+    let failed = [NodegroupStatus::CreateFailed.as_str(), NodegroupStatus::Degraded.as_str()];
+    wait_until("WaitNodegroupActive", &what, patience, || async {
+        Ok(observe_node_group(eks, cluster, name).await?.map(|group| {
+            if group.status == NodegroupStatus::Active.as_str() {
+                Look::Ready(group)
+            } else if failed.contains(&group.status.as_str()) {
+                Look::Failed(format!("{what} is {}", group.status))
+            } else {
+                Look::Pending(format!("{what} is {}", group.status))
             }
-            Some(group) => Ok(Poll::Pending(format!("node group {name} is {}", group.status))),
-            None => Err(Error::unexpected("WaitNodegroupActive", format!("node group {name} disappeared"))),
-        }
+        }))
     })
     .await
 }
 
-async fn wait_node_group_gone(
-    eks: &Client,
-    cluster: &str,
-    name: &str,
-    timeout: Duration,
-    stop: &StopSignal,
-) -> Result<(), Error> {
-    wait("WaitNodegroupDeleted", timeout, stop, || async {
-        Ok(match observe_node_group(eks, cluster, name).await? {
-            None => Poll::Ready(()),
-            Some(group) => Poll::Pending(format!("node group {name} is {}", group.status)),
-        })
+async fn wait_node_group_gone(eks: &Client, cluster: &str, name: &str, patience: Patience<'_>) -> Result<(), Error> {
+    wait_gone("WaitNodegroupDeleted", patience, || async {
+        Ok(observe_node_group(eks, cluster, name).await?.map(|group| format!("node group {name} is {}", group.status)))
     })
     .await
 }
@@ -289,13 +275,12 @@ pub async fn ensure_node_group(
     eks: &Client,
     cluster: &str,
     spec: &NodeGroup,
-    timeout: Duration,
-    stop: &StopSignal,
+    patience: Patience<'_>,
 ) -> Result<NodeGroupState, Error> {
     let groups = observe_node_groups(eks, cluster).await?;
     let group = match groups.iter().find(|group| group.name == spec.name) {
         None => {
-            retry_while(NEW_ROLE_OR_KEY, stop, || async {
+            retry_while(NEW_ROLE_OR_KEY, patience.stop, || async {
                 eks.create_nodegroup()
                     .cluster_name(cluster)
                     .nodegroup_name(&spec.name)
@@ -309,10 +294,10 @@ pub async fn ensure_node_group(
                     .during("CreateNodegroup")
             })
             .await?;
-            wait_node_group(eks, cluster, &spec.name, timeout, stop).await?
+            wait_node_group(eks, cluster, &spec.name, patience).await?
         }
         Some(_) => {
-            let group = wait_node_group(eks, cluster, &spec.name, timeout, stop).await?;
+            let group = wait_node_group(eks, cluster, &spec.name, patience).await?;
             if (group.min_size, group.desired_size, group.max_size) != (spec.min_size, spec.desired_size, spec.max_size)
             {
                 eks.update_nodegroup_config()
@@ -322,57 +307,34 @@ pub async fn ensure_node_group(
                     .send()
                     .await
                     .during("UpdateNodegroupConfig")?;
-                wait_node_group(eks, cluster, &spec.name, timeout, stop).await?
+                wait_node_group(eks, cluster, &spec.name, patience).await?
             } else {
                 group
             }
         }
     };
-    let mark = super::missing_mark(&group.tags, &spec.tags);
-    if !mark.is_empty() {
-        eks.tag_resource()
-            .resource_arn(&group.arn)
-            .set_tags(Some(hash_map(&mark)))
-            .send()
-            .await
-            .during("TagResource")?;
-    }
+    add_missing_mark(&group.tags, &spec.tags, |mark| tag(eks, &group.arn, mark)).await?;
     for old in groups.iter().filter(|old| old.name != spec.name) {
-        remove_node_group(eks, cluster, &old.name, timeout, stop).await?;
+        remove_node_group(eks, cluster, &old.name, patience).await?;
     }
     Ok(group)
 }
 
-async fn remove_node_group(
-    eks: &Client,
-    cluster: &str,
-    name: &str,
-    timeout: Duration,
-    stop: &StopSignal,
-) -> Result<(), Error> {
+async fn remove_node_group(eks: &Client, cluster: &str, name: &str, patience: Patience<'_>) -> Result<(), Error> {
     ok_if_missing(
-        eks.delete_nodegroup()
-            .cluster_name(cluster)
-            .nodegroup_name(name)
-            .send()
-            .await
-            .map(|_| ())
-            .during("DeleteNodegroup"),
+        eks.delete_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await.during("DeleteNodegroup"),
     )?;
-    wait_node_group_gone(eks, cluster, name, timeout, stop).await
+    wait_node_group_gone(eks, cluster, name, patience).await
 }
 
 /// Deletes every node group, then the cluster, waiting for each to be gone.
-pub async fn remove_cluster(eks: &Client, name: &str, timeout: Duration, stop: &StopSignal) -> Result<(), Error> {
+pub async fn remove_cluster(eks: &Client, name: &str, patience: Patience<'_>) -> Result<(), Error> {
     for group in observe_node_groups(eks, name).await? {
-        remove_node_group(eks, name, &group.name, timeout, stop).await?;
+        remove_node_group(eks, name, &group.name, patience).await?;
     }
-    ok_if_missing(eks.delete_cluster().name(name).send().await.map(|_| ()).during("DeleteCluster"))?;
-    wait("WaitClusterDeleted", timeout, stop, || async {
-        Ok(match observe_cluster(eks, name).await? {
-            None => Poll::Ready(()),
-            Some(cluster) => Poll::Pending(format!("cluster {name} is {}", cluster.status)),
-        })
+    ok_if_missing(eks.delete_cluster().name(name).send().await.during("DeleteCluster"))?;
+    wait_gone("WaitClusterDeleted", patience, || async {
+        Ok(observe_cluster(eks, name).await?.map(|cluster| format!("cluster {name} is {}", cluster.status)))
     })
     .await
 }

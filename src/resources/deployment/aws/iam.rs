@@ -96,7 +96,6 @@ pub async fn release_oidc(iam: &Client, arn: &str, deployment: &str) -> Result<(
                 .tag_keys(mine)
                 .send()
                 .await
-                .map(|_| ())
                 .during("UntagOpenIDConnectProvider"),
         );
     }
@@ -105,7 +104,6 @@ pub async fn release_oidc(iam: &Client, arn: &str, deployment: &str) -> Result<(
             .open_id_connect_provider_arn(arn)
             .send()
             .await
-            .map(|_| ())
             .during("DeleteOpenIDConnectProvider"),
     )
 }

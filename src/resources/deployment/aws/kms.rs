@@ -11,6 +11,7 @@ use aws_sdk_kms::Client;
 use aws_sdk_kms::types::{KeyState as AwsKeyState, Tag};
 
 use super::absent_if_missing;
+use crate::aws::tags::sync_tags;
 use crate::error::Error;
 use crate::resources::deployment::observed::KeyState;
 
@@ -33,6 +34,12 @@ fn kms_tags(tags: &BTreeMap<String, String>) -> Result<Vec<Tag>, Error> {
                 .map_err(|e| Error::unexpected("TagResource", e.to_string()))
         })
         .collect()
+}
+
+/// `TagResource`, shared by the key's tag update and the mark of a key kept for snapshots.
+async fn tag(kms: &Client, key_id: &str, set: BTreeMap<String, String>) -> Result<(), Error> {
+    kms.tag_resource().key_id(key_id).set_tags(Some(kms_tags(&set)?)).send().await.during("TagResource")?;
+    Ok(())
 }
 
 /// The key's tags, as a map.
@@ -87,13 +94,9 @@ pub async fn ensure(
                 .ok_or(Error::missing("CreateKey", "KeyMetadata.KeyId"))?;
             let alias_result = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await;
             if let Err(error) = alias_result.during("CreateAlias") {
-                // Without its alias the key could never be found again: take it back out.
-                let _ = kms
-                    .schedule_key_deletion()
-                    .key_id(&key_id)
-                    .pending_window_in_days(DELETION_WINDOW_DAYS)
-                    .send()
-                    .await;
+                // Without its alias the key could never be found again: take it back out (best
+                // effort: the alias error is the one to report).
+                let _ = schedule_deletion(kms, &key_id).await;
                 return Err(error);
             }
             let arn = created
@@ -113,14 +116,16 @@ pub async fn ensure(
     if !key.rotation {
         kms.enable_key_rotation().key_id(&key.key_id).send().await.during("EnableKeyRotation")?;
     }
-    let (set, remove) = super::tag_changes(&key.tags, tags);
-    if !set.is_empty() {
-        let set = kms_tags(&set)?;
-        kms.tag_resource().key_id(&key.key_id).set_tags(Some(set)).send().await.during("TagResource")?;
-    }
-    if !remove.is_empty() {
-        kms.untag_resource().key_id(&key.key_id).set_tag_keys(Some(remove)).send().await.during("UntagResource")?;
-    }
+    let key_id = &key.key_id;
+    sync_tags(
+        &key.tags,
+        tags,
+        |set| tag(kms, key_id, set),
+        |keys| async move {
+            kms.untag_resource().key_id(key_id).set_tag_keys(Some(keys)).send().await.during("UntagResource")
+        },
+    )
+    .await?;
     Ok(KeyState { enabled: true, pending_deletion: false, rotation: true, tags: tags.clone(), ..key })
 }
 
@@ -128,17 +133,18 @@ pub async fn ensure(
 /// refuse the ARN here).
 pub async fn remove(kms: &Client, alias: &str) -> Result<(), Error> {
     let Some(key) = observe(kms, alias).await? else { return Ok(()) };
-    super::ok_if_missing(kms.delete_alias().alias_name(alias).send().await.map(|_| ()).during("DeleteAlias"))?;
+    super::ok_if_missing(kms.delete_alias().alias_name(alias).send().await.during("DeleteAlias"))?;
     if key.pending_deletion {
         return Ok(());
     }
-    kms.schedule_key_deletion()
-        .key_id(&key.key_id)
-        .pending_window_in_days(DELETION_WINDOW_DAYS)
-        .send()
-        .await
-        .map(|_| ())
-        .during("ScheduleKeyDeletion")
+    schedule_deletion(kms, &key.key_id).await
+}
+
+/// Schedules the key's deletion after [`DELETION_WINDOW_DAYS`].
+async fn schedule_deletion(kms: &Client, key_id: &str) -> Result<(), Error> {
+    let request = kms.schedule_key_deletion().key_id(key_id).pending_window_in_days(DELETION_WINDOW_DAYS);
+    request.send().await.during("ScheduleKeyDeletion")?;
+    Ok(())
 }
 
 /// The snapshots named in a tag value of at most AWS's limit, whole names only, space-separated.
@@ -162,17 +168,12 @@ pub fn retained_for_value(snapshots: &[String]) -> String {
 /// ARN, or `None` when there is no key.
 pub async fn retain(kms: &Client, alias: &str, snapshots: &[String]) -> Result<Option<String>, Error> {
     let Some(key) = observe(kms, alias).await? else { return Ok(None) };
-    let tag = Tag::builder()
-        .tag_key(RETAINED_FOR_TAG)
-        .tag_value(retained_for_value(snapshots))
-        .build()
-        .map_err(|e| Error::unexpected("TagResource", e.to_string()))?;
-    kms.tag_resource().key_id(&key.key_id).tags(tag).send().await.during("TagResource")?;
+    tag(kms, &key.key_id, BTreeMap::from([(RETAINED_FOR_TAG.to_owned(), retained_for_value(snapshots))])).await?;
     if key.pending_deletion {
         kms.cancel_key_deletion().key_id(&key.key_id).send().await.during("CancelKeyDeletion")?;
         kms.enable_key().key_id(&key.key_id).send().await.during("EnableKey")?;
     }
-    super::ok_if_missing(kms.delete_alias().alias_name(alias).send().await.map(|_| ()).during("DeleteAlias"))?;
+    super::ok_if_missing(kms.delete_alias().alias_name(alias).send().await.during("DeleteAlias"))?;
     Ok(Some(key.arn))
 }
 

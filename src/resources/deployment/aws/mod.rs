@@ -23,36 +23,91 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::aws::Tags;
-pub use crate::aws::tags::{hash_map, tag_changes, tag_map};
+pub use crate::aws::tags::{hash_map, tag_map};
 use crate::aws::wait::{Backoff, Poll, wait_for};
 pub use crate::aws::{absent_if_missing, ok_if_missing};
 use crate::error::Error;
 use crate::resources::ownership::OWNER_TAG;
 use crate::stop::StopSignal;
 
-/// The ownership mark of `want` when `have` lacks it: what an object whose other tags are kept as
-/// created (node group, subnet and parameter groups, cache) still needs, so an adopted object ends
-/// up marked.
-pub fn missing_mark(have: &Tags, want: &Tags) -> Tags {
-    want.get_key_value(OWNER_TAG)
-        .filter(|(key, value)| have.get(*key) != Some(*value))
-        .map(|(key, value)| Tags::from([(key.clone(), value.clone())]))
-        .unwrap_or_default()
+/// Adds the ownership mark of `want` through the service's `tag` call when `have` lacks it: what
+/// an object whose other tags are kept as created (node group, subnet and parameter groups, cache)
+/// still needs, so an adopted object ends up marked.
+pub async fn add_missing_mark<Call, Tagged>(
+    have: &Tags,
+    want: &Tags,
+    tag: impl FnOnce(Tags) -> Call,
+) -> Result<(), Error>
+where
+    Call: Future<Output = Result<Tagged, Error>>,
+{
+    let Some((key, value)) = want.get_key_value(OWNER_TAG).filter(|(key, value)| have.get(*key) != Some(*value)) else {
+        return Ok(());
+    };
+    tag(Tags::from([(key.clone(), value.clone())])).await.map(|_| ())
 }
 
-/// Polls `check` until ready (first after 5 s, growing to 30 s), honouring `timeout` and
-/// Terraform's stop request.
-pub async fn wait<T, F, Fut>(
-    operation: &'static str,
-    timeout: Duration,
-    stop: &StopSignal,
-    check: F,
-) -> Result<T, Error>
+/// How long an operation may wait for AWS, and Terraform's stop request: every slow step of a
+/// deployment honours both, so they travel together.
+#[derive(Debug, Clone, Copy)]
+pub struct Patience<'a> {
+    /// The operation's timeout.
+    pub timeout: Duration,
+    /// Terraform's request to stop.
+    pub stop: &'a StopSignal,
+}
+
+/// Polls `check` until ready (first after 5 s, growing to 30 s), within the timeout and
+/// honouring Terraform's stop request.
+pub async fn wait<T, F, Fut>(operation: &'static str, patience: Patience<'_>, check: F) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll<T>, Error>>,
 {
-    wait_for(operation, Backoff::slow(timeout), stop, check).await
+    wait_for(operation, Backoff::slow(patience.timeout), patience.stop, check).await
+}
+
+/// How one look at an object being waited for went.
+pub enum Look<T> {
+    /// What the wait was for: it is over.
+    Ready(T),
+    /// A state the object does not come back from; the text says which.
+    Failed(String),
+    /// Not there yet; the text says what was seen.
+    Pending(String),
+}
+
+/// Polls `look` (how the object `what` is; `None` once it is gone) until the object is ready; a
+/// failed state, or the object disappearing while waited for, ends the wait as an error of
+/// `operation`.
+pub async fn wait_until<T, F, Fut>(
+    operation: &'static str,
+    what: &str,
+    patience: Patience<'_>,
+    look: F,
+) -> Result<T, Error>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Option<Look<T>>, Error>>,
+{
+    wait(operation, patience, || async {
+        match look().await? {
+            Some(Look::Ready(value)) => Ok(Poll::Ready(value)),
+            Some(Look::Failed(why)) => Err(Error::unexpected(operation, why)),
+            Some(Look::Pending(seen)) => Ok(Poll::Pending(seen)),
+            None => Err(Error::unexpected(operation, format!("{what} disappeared"))),
+        }
+    })
+    .await
+}
+
+/// Polls `look` (what the object still is; `None` once it is gone) until the object is gone.
+pub async fn wait_gone<F, Fut>(operation: &'static str, patience: Patience<'_>, look: F) -> Result<(), Error>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<Option<String>, Error>>,
+{
+    wait(operation, patience, || async { Ok(look().await?.map_or(Poll::Ready(()), Poll::Pending)) }).await
 }
 
 #[cfg(test)]
@@ -64,18 +119,39 @@ mod wait_tests {
     async fn waits_end_at_the_timeout_and_on_stop() {
         let never = StopSignal::never();
         let timed_out: Result<(), _> =
-            wait("WaitX", Duration::from_millis(1), &never, || async { Ok(Poll::Pending("still creating".into())) })
-                .await;
+            wait("WaitX", Patience { timeout: Duration::from_millis(1), stop: &never }, || async {
+                Ok(Poll::Pending("still creating".into()))
+            })
+            .await;
         assert!(timed_out.expect_err("must time out").to_string().contains("still creating"));
 
         let source = StopSource::new();
         let signal = source.signal();
         source.stop();
         let stopped: Result<(), _> =
-            wait("WaitX", Duration::from_secs(3600), &signal, || async { Ok(Poll::Pending("creating".into())) }).await;
+            wait("WaitX", Patience { timeout: Duration::from_secs(3600), stop: &signal }, || async {
+                Ok(Poll::Pending("creating".into()))
+            })
+            .await;
         assert!(stopped.expect_err("must stop").is_stopped());
 
-        let ready = wait("WaitX", Duration::from_secs(1), &never, || async { Ok(Poll::Ready(7)) }).await;
+        let ready =
+            wait("WaitX", Patience { timeout: Duration::from_secs(1), stop: &never }, || async { Ok(Poll::Ready(7)) })
+                .await;
         assert_eq!(ready, Ok(7));
+    }
+
+    #[tokio::test]
+    async fn a_failed_or_vanished_object_ends_the_wait_and_a_gone_one_ends_wait_gone() {
+        let never = StopSignal::never();
+        let patience = Patience { timeout: Duration::from_secs(1), stop: &never };
+        let failed: Result<(), _> = wait_until("WaitX", "cluster c", patience, || async {
+            Ok(Some(Look::Failed("cluster c is FAILED".into())))
+        })
+        .await;
+        assert_eq!(failed, Err(Error::unexpected("WaitX", "cluster c is FAILED")));
+        let vanished: Result<(), _> = wait_until("WaitX", "cluster c", patience, || async { Ok(None) }).await;
+        assert_eq!(vanished, Err(Error::unexpected("WaitX", "cluster c disappeared")));
+        assert_eq!(wait_gone("WaitX", patience, || async { Ok(None) }).await, Ok(()));
     }
 }

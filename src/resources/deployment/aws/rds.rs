@@ -10,15 +10,13 @@
 
 use crate::aws::During;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{ApplyMethod, Parameter, Tag};
 
-use super::{absent_if_missing, ok_if_missing, tag_map, wait};
-use crate::aws::wait::Poll;
+use super::{Look, Patience, absent_if_missing, ok_if_missing, tag_map, wait_gone, wait_until};
+use crate::aws::tags::sync_tags;
 use crate::error::Error;
-use crate::framework::StopSignal;
 use crate::resources::deployment::desired::DbInstance;
 use crate::resources::deployment::model::{InstanceSettings, major};
 use crate::resources::deployment::observed::{DbSubnetGroupState, GroupState, InstanceState, ParameterGroupState};
@@ -80,52 +78,40 @@ pub fn is_ready(status: &str) -> bool {
 
 /// Waits until the instance is ready for a modification (RDS refuses one while it is, say,
 /// backing up or modifying).
-async fn wait_ready(rds: &Client, identifier: &str, timeout: Duration, stop: &StopSignal) -> Result<(), Error> {
-    wait("WaitDBInstanceAvailable", timeout, stop, || async {
-        match observe_instance(rds, identifier).await? {
-            Some(db) if is_ready(&db.status) => Ok(Poll::Ready(())),
-            Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} is {}", db.status))),
-            None => Err(Error::unexpected("WaitDBInstanceAvailable", format!("DB instance {identifier} disappeared"))),
-        }
+async fn wait_ready(rds: &Client, identifier: &str, patience: Patience<'_>) -> Result<(), Error> {
+    let what = format!("DB instance {identifier}");
+    wait_until("WaitDBInstanceAvailable", &what, patience, || async {
+        Ok(observe_instance(rds, identifier).await?.map(|db| {
+            if is_ready(&db.status) { Look::Ready(()) } else { Look::Pending(format!("{what} is {}", db.status)) }
+        }))
     })
     .await
 }
 
-async fn wait_available(
-    rds: &Client,
-    spec: &DbInstance,
-    timeout: Duration,
-    stop: &StopSignal,
-) -> Result<InstanceState, Error> {
-    let identifier = &spec.identifier;
-    wait("WaitDBInstanceAvailable", timeout, stop, || async {
-        match observe_instance(rds, identifier).await? {
-            Some(db) if is_ready(&db.status) && db.differences(spec).is_empty() => Ok(Poll::Ready(db)),
-            Some(db)
-                if ["failed", "incompatible-parameters", "incompatible-restore", "storage-full"]
-                    .contains(&db.status.as_str()) =>
-            {
-                Err(Error::unexpected("WaitDBInstanceAvailable", format!("DB instance {identifier} is {}", db.status)))
+async fn wait_available(rds: &Client, spec: &DbInstance, patience: Patience<'_>) -> Result<InstanceState, Error> {
+    let what = format!("DB instance {}", spec.identifier);
+    let failed = ["failed", "incompatible-parameters", "incompatible-restore", "storage-full"];
+    wait_until("WaitDBInstanceAvailable", &what, patience, || async {
+        Ok(observe_instance(rds, &spec.identifier).await?.map(|db| {
+            let differences = db.differences(spec);
+            if is_ready(&db.status) && differences.is_empty() {
+                Look::Ready(db)
+            } else if failed.contains(&db.status.as_str()) {
+                Look::Failed(format!("{what} is {}", db.status))
+            } else if is_ready(&db.status) {
+                let differences: Vec<String> = differences.iter().map(ToString::to_string).collect();
+                Look::Pending(format!("{what} still differs: {}", differences.join(", ")))
+            } else {
+                Look::Pending(format!("{what} is {}", db.status))
             }
-            Some(db) if is_ready(&db.status) => Ok(Poll::Pending(format!(
-                "DB instance {identifier} still differs: {}",
-                db.differences(spec).iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-            ))),
-            Some(db) => Ok(Poll::Pending(format!("DB instance {identifier} is {}", db.status))),
-            None => Err(Error::unexpected("WaitDBInstanceAvailable", format!("DB instance {identifier} disappeared"))),
-        }
+        }))
     })
     .await
 }
 
 /// Creates the instance or modifies what differs (immediately), then waits until it is
 /// available with the configured settings.
-pub async fn ensure_instance(
-    rds: &Client,
-    spec: &DbInstance,
-    timeout: Duration,
-    stop: &StopSignal,
-) -> Result<InstanceState, Error> {
+pub async fn ensure_instance(rds: &Client, spec: &DbInstance, patience: Patience<'_>) -> Result<InstanceState, Error> {
     let want = &spec.settings;
     let Some(existing) = observe_instance(rds, &spec.identifier).await? else {
         rds.create_db_instance()
@@ -156,30 +142,28 @@ pub async fn ensure_instance(
             .send()
             .await
             .during("CreateDBInstance")?;
-        return wait_available(rds, spec, timeout, stop).await;
+        return wait_available(rds, spec, patience).await;
     };
-    let (set, remove) = super::tag_changes(&existing.tags, &spec.tags);
-    if !set.is_empty() {
-        rds.add_tags_to_resource()
-            .resource_name(&existing.arn)
-            .set_tags(Some(tags(&set)))
-            .send()
-            .await
-            .during("AddTagsToResource")?;
-    }
-    if !remove.is_empty() {
-        rds.remove_tags_from_resource()
-            .resource_name(&existing.arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .during("RemoveTagsFromResource")?;
-    }
+    let arn = &existing.arn;
+    sync_tags(
+        &existing.tags,
+        &spec.tags,
+        |set| add_tags(rds, arn, set),
+        |keys| async move {
+            rds.remove_tags_from_resource()
+                .resource_name(arn)
+                .set_tag_keys(Some(keys))
+                .send()
+                .await
+                .during("RemoveTagsFromResource")
+        },
+    )
+    .await?;
     if existing.differences(spec).is_empty() {
-        return wait_available(rds, spec, timeout, stop).await;
+        return wait_available(rds, spec, patience).await;
     }
     let major_change = major(&existing.settings.engine_version) != major(&want.engine_version);
-    wait_ready(rds, &spec.identifier, timeout, stop).await?;
+    wait_ready(rds, &spec.identifier, patience).await?;
     // Storage only ever grows: less than what (autoscaling) allocated is refused by RDS.
     let grow_storage = want.allocated_storage_gb > existing.settings.allocated_storage_gb;
     rds.modify_db_instance()
@@ -198,7 +182,7 @@ pub async fn ensure_instance(
         .send()
         .await
         .during("ModifyDBInstance")?;
-    wait_available(rds, spec, timeout, stop).await
+    wait_available(rds, spec, patience).await
 }
 
 /// Gives the instance exactly the security groups `expected` (sorted) when it has others: waits
@@ -208,14 +192,13 @@ pub async fn ensure_security_groups(
     rds: &Client,
     identifier: &str,
     expected: &[String],
-    timeout: Duration,
-    stop: &StopSignal,
+    patience: Patience<'_>,
 ) -> Result<(), Error> {
     let Some(existing) = observe_instance(rds, identifier).await? else { return Ok(()) };
     if existing.security_group_ids == expected {
         return Ok(());
     }
-    wait_ready(rds, identifier, timeout, stop).await?;
+    wait_ready(rds, identifier, patience).await?;
     rds.modify_db_instance()
         .db_instance_identifier(identifier)
         .apply_immediately(true)
@@ -223,14 +206,15 @@ pub async fn ensure_security_groups(
         .send()
         .await
         .during("ModifyDBInstance")?;
-    wait("WaitDBSecurityGroups", timeout, stop, || async {
-        match observe_instance(rds, identifier).await? {
-            Some(db) if db.security_group_ids == expected => Ok(Poll::Ready(())),
-            Some(db) => {
-                Ok(Poll::Pending(format!("DB instance {identifier} has security groups {:?}", db.security_group_ids)))
+    let what = format!("DB instance {identifier}");
+    wait_until("WaitDBSecurityGroups", &what, patience, || async {
+        Ok(observe_instance(rds, identifier).await?.map(|db| {
+            if db.security_group_ids == expected {
+                Look::Ready(())
+            } else {
+                Look::Pending(format!("{what} has security groups {:?}", db.security_group_ids))
             }
-            None => Err(Error::unexpected("WaitDBSecurityGroups", format!("DB instance {identifier} disappeared"))),
-        }
+        }))
     })
     .await
 }
@@ -242,8 +226,7 @@ pub async fn remove_instance(
     rds: &Client,
     identifier: &str,
     final_snapshot: Option<&str>,
-    timeout: Duration,
-    stop: &StopSignal,
+    patience: Patience<'_>,
 ) -> Result<(), Error> {
     let Some(existing) = observe_instance(rds, identifier).await? else { return Ok(()) };
     if existing.settings.deletion_protection {
@@ -261,13 +244,10 @@ pub async fn remove_instance(
             Some(name) => request.final_db_snapshot_identifier(name).skip_final_snapshot(false),
             None => request.skip_final_snapshot(true),
         };
-        ok_if_missing(request.send().await.map(|_| ()).during("DeleteDBInstance"))?;
+        ok_if_missing(request.send().await.during("DeleteDBInstance"))?;
     }
-    wait("WaitDBInstanceDeleted", timeout, stop, || async {
-        Ok(match observe_instance(rds, identifier).await? {
-            None => Poll::Ready(()),
-            Some(db) => Poll::Pending(format!("DB instance {identifier} is {}", db.status)),
-        })
+    wait_gone("WaitDBInstanceDeleted", patience, || async {
+        Ok(observe_instance(rds, identifier).await?.map(|db| format!("DB instance {identifier} is {}", db.status)))
     })
     .await
 }
@@ -305,19 +285,20 @@ async fn resource_tags(rds: &Client, arn: &str) -> Result<BTreeMap<String, Strin
     Ok(tag_map(listed.tag_list().iter().map(|tag| (tag.key(), tag.value()))))
 }
 
-/// Adds the ownership mark of `want` to a group that lacks it (its other tags stay as created).
-async fn mark_group(rds: &Client, group: &GroupState, want: &BTreeMap<String, String>) -> Result<(), Error> {
-    let mark = super::missing_mark(&group.tags, want);
-    if mark.is_empty() {
-        return Ok(());
-    }
+/// `AddTagsToResource`, shared by the instances' tag update and the groups' ownership mark.
+async fn add_tags(rds: &Client, arn: &str, set: BTreeMap<String, String>) -> Result<(), Error> {
     rds.add_tags_to_resource()
-        .resource_name(&group.arn)
-        .set_tags(Some(tags(&mark)))
+        .resource_name(arn)
+        .set_tags(Some(tags(&set)))
         .send()
         .await
-        .map(|_| ())
-        .during("AddTagsToResource")
+        .during("AddTagsToResource")?;
+    Ok(())
+}
+
+/// Adds the ownership mark of `want` to a group that lacks it (its other tags stay as created).
+async fn mark_group(rds: &Client, group: &GroupState, want: &BTreeMap<String, String>) -> Result<(), Error> {
+    super::add_missing_mark(&group.tags, want, |mark| add_tags(rds, &group.arn, mark)).await
 }
 
 /// DB subnet group `name`; `None` when it does not exist.
@@ -451,19 +432,12 @@ pub async fn ensure_parameter_group(
 
 pub async fn remove_parameter_group(rds: &Client, name: &str) -> Result<(), Error> {
     ok_if_missing(
-        rds.delete_db_parameter_group()
-            .db_parameter_group_name(name)
-            .send()
-            .await
-            .map(|_| ())
-            .during("DeleteDBParameterGroup"),
+        rds.delete_db_parameter_group().db_parameter_group_name(name).send().await.during("DeleteDBParameterGroup"),
     )
 }
 
 pub async fn remove_subnet_group(rds: &Client, name: &str) -> Result<(), Error> {
-    ok_if_missing(
-        rds.delete_db_subnet_group().db_subnet_group_name(name).send().await.map(|_| ()).during("DeleteDBSubnetGroup"),
-    )
+    ok_if_missing(rds.delete_db_subnet_group().db_subnet_group_name(name).send().await.during("DeleteDBSubnetGroup"))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::Tag;
 
 use super::{absent_if_missing, ok_if_missing, tag_map};
+use crate::aws::tags::sync_tags;
 use crate::error::Error;
 use crate::resources::deployment::observed::SecretState;
 use crate::resources::deployment::rules::secrets::{RandomUnavailable, SecretValue};
@@ -71,25 +72,18 @@ pub async fn ensure(
     if state.scheduled_for_deletion {
         secrets.restore_secret().secret_id(&state.arn).send().await.during("RestoreSecret")?;
     }
-    let (set, remove) = super::tag_changes(&state.tags, tags);
-    if !set.is_empty() {
-        secrets
-            .tag_resource()
-            .secret_id(&state.arn)
-            .set_tags(Some(tag_list(&set)))
-            .send()
-            .await
-            .during("TagResource")?;
-    }
-    if !remove.is_empty() {
-        secrets
-            .untag_resource()
-            .secret_id(&state.arn)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .during("UntagResource")?;
-    }
+    let arn = &state.arn;
+    sync_tags(
+        &state.tags,
+        tags,
+        |set| async move {
+            secrets.tag_resource().secret_id(arn).set_tags(Some(tag_list(&set))).send().await.during("TagResource")
+        },
+        |keys| async move {
+            secrets.untag_resource().secret_id(arn).set_tag_keys(Some(keys)).send().await.during("UntagResource")
+        },
+    )
+    .await?;
     if !state.has_value {
         let value = generate().map_err(|error| Error::unexpected("GenerateSecret", error.to_string()))?;
         secrets
@@ -114,7 +108,6 @@ pub async fn remove(secrets: &Client, name: &str) -> Result<(), Error> {
                 .recovery_window_in_days(RECOVERY_WINDOW_DAYS)
                 .send()
                 .await
-                .map(|_| ())
                 .during("DeleteSecret"),
         ),
         _ => Ok(()),

@@ -22,6 +22,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, NatGatewayState, Res
 
 use super::observe::{self, observe, required};
 use super::{destroy, filter, permission, tag_map};
+use crate::aws::ok_if_missing;
 use crate::aws::tags::{ec2_tagging, ec2_tags, tag_changes};
 use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
 use crate::error::Error;
@@ -303,11 +304,11 @@ impl Run<'_> {
                     .send()
                     .await
                     .during("CreateInternetGateway")?;
-                created
-                    .internet_gateway()
-                    .and_then(|gateway| gateway.internet_gateway_id())
-                    .ok_or(Error::missing("CreateInternetGateway", "InternetGateway.InternetGatewayId"))?
-                    .to_owned()
+                required(
+                    created.internet_gateway().and_then(|gateway| gateway.internet_gateway_id()),
+                    "CreateInternetGateway",
+                    "InternetGateway.InternetGatewayId",
+                )?
             }
         };
         tracing::debug!(internet_gateway_id = %id, vpc_id = self.vpc_id, "attaching internet gateway");
@@ -348,11 +349,11 @@ impl Run<'_> {
                     .send()
                     .await
                     .during("CreateSubnet")?;
-                let id = created
-                    .subnet()
-                    .and_then(|subnet| subnet.subnet_id())
-                    .ok_or(Error::missing("CreateSubnet", "Subnet.SubnetId"))?
-                    .to_owned();
+                let id = required(
+                    created.subnet().and_then(|subnet| subnet.subnet_id()),
+                    "CreateSubnet",
+                    "Subnet.SubnetId",
+                )?;
                 tracing::debug!(subnet_id = %id, zone, public, "created subnet");
                 (id, false)
             }
@@ -395,7 +396,7 @@ impl Run<'_> {
             let broken =
                 existing.or_else(|| snap.nat_gateway_any_status(zone).filter(|nat| nat.status == NatStatus::Failed));
             if let Some(nat) = broken {
-                self.delete_nat_gateway(&nat.id).await?;
+                destroy::delete_nat_gateway(self.ec2, &nat.id).await?;
             }
             let allocation_id = self.elastic_ip(snap, zone).await?;
             // One token for every attempt: a repeated request returns the gateway the first made.
@@ -412,11 +413,11 @@ impl Run<'_> {
                     .during("CreateNatGateway")
             })
             .await?;
-            let id = response
-                .nat_gateway()
-                .and_then(|nat| nat.nat_gateway_id())
-                .ok_or(Error::missing("CreateNatGateway", "NatGateway.NatGatewayId"))?
-                .to_owned();
+            let id = required(
+                response.nat_gateway().and_then(|nat| nat.nat_gateway_id()),
+                "CreateNatGateway",
+                "NatGateway.NatGatewayId",
+            )?;
             tracing::debug!(nat_gateway_id = %id, zone, allocation_id = %allocation_id, "created NAT gateway");
             ids.insert(zone.clone(), id.clone());
             created.push(id);
@@ -433,18 +434,10 @@ impl Run<'_> {
         let component = Component::ElasticIp(zone.to_owned());
         let in_use: Vec<String> =
             snap.nat_gateways.iter().filter(|nat| nat.status.is_live()).flat_map(|nat| nat.allocation_ids()).collect();
-        let tagged = self
-            .ec2
-            .describe_addresses()
-            .filters(filter(&format!("tag:{VPC_TAG}"), [self.vpc_id]))
-            .filters(filter(&format!("tag:{COMPONENT_TAG}"), [component.tag_value()]))
-            .send()
-            .await
-            .during("DescribeAddresses")?;
+        let tagged = observe::vpc_addresses(self.ec2, self.vpc_id, Some(&component)).await?;
         // Free means: no live gateway uses it and AWS shows no association (a deleted gateway's
         // address is disassociated once the gateway is gone).
         if let Some(free) = tagged
-            .addresses()
             .iter()
             .filter(|address| address.association_id().is_none())
             .map(|address| required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId"))
@@ -465,7 +458,7 @@ impl Run<'_> {
             .send()
             .await
             .during("AllocateAddress")?;
-        let id = allocated.allocation_id().ok_or(Error::missing("AllocateAddress", "AllocationId"))?.to_owned();
+        let id = required(allocated.allocation_id(), "AllocateAddress", "AllocationId")?;
         tracing::debug!(allocation_id = %id, zone, "allocated Elastic IP");
         Ok(id)
     }
@@ -502,17 +495,6 @@ impl Run<'_> {
         .await
     }
 
-    async fn delete_nat_gateway(&self, id: &str) -> Result<(), Error> {
-        tracing::debug!(nat_gateway_id = id, "deleting NAT gateway");
-        match self.ec2.delete_nat_gateway().nat_gateway_id(id).send().await {
-            Ok(_) => Ok(()),
-            Err(error) => {
-                let error = Error::from_sdk("DeleteNatGateway", error);
-                if error.is_not_found() { Ok(()) } else { Err(error) }
-            }
-        }
-    }
-
     /// The route table playing `component`, with its default route sent to `target` and nothing
     /// but the local route besides; returns its id.
     async fn route_table(
@@ -535,11 +517,11 @@ impl Run<'_> {
                     .send()
                     .await
                     .during("CreateRouteTable")?;
-                let id = created
-                    .route_table()
-                    .and_then(|table| table.route_table_id())
-                    .ok_or(Error::missing("CreateRouteTable", "RouteTable.RouteTableId"))?
-                    .to_owned();
+                let id = required(
+                    created.route_table().and_then(|table| table.route_table_id()),
+                    "CreateRouteTable",
+                    "RouteTable.RouteTableId",
+                )?;
                 tracing::debug!(route_table_id = %id, component = %component.tag_value(), "created route table");
                 (id, Vec::new())
             }
@@ -556,12 +538,7 @@ impl Run<'_> {
             } else {
                 request.destination_cidr_block(&route.destination)
             };
-            if let Err(error) = request.send().await {
-                let error = Error::from_sdk("DeleteRoute", error);
-                if !error.is_not_found() {
-                    return Err(error);
-                }
-            }
+            ok_if_missing(request.send().await.during("DeleteRoute"))?;
         }
         match routes.iter().find(|route| route.destination == DEFAULT_ROUTE) {
             Some(route) if route.target == *target => {}
@@ -654,7 +631,7 @@ impl Run<'_> {
             .send()
             .await
             .during("CreateSecurityGroup")?;
-        let id = created.group_id().ok_or(Error::missing("CreateSecurityGroup", "GroupId"))?.to_owned();
+        let id = required(created.group_id(), "CreateSecurityGroup", "GroupId")?;
         tracing::debug!(group_id = %id, component = %component.tag_value(), "created security group");
         Ok((id, Vec::new()))
     }
@@ -696,15 +673,8 @@ impl Run<'_> {
     /// Marks the network's Elastic IPs as this instance's. Addresses live outside the VPC and are
     /// not in the snapshot; those allocated before ownership marks get theirs here.
     async fn mark_addresses(&self) -> Result<(), Error> {
-        let tagged = self
-            .ec2
-            .describe_addresses()
-            .filters(filter(&format!("tag:{VPC_TAG}"), [self.vpc_id]))
-            .send()
-            .await
-            .during("DescribeAddresses")?;
+        let tagged = observe::vpc_addresses(self.ec2, self.vpc_id, None).await?;
         let unmarked: Vec<String> = tagged
-            .addresses()
             .iter()
             .filter(|address| !self.owner.claim(&tag_map(address.tags())).is_ours())
             .map(|address| required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId"))
@@ -731,7 +701,7 @@ impl Run<'_> {
             return Ok(());
         }
         for nat in &surplus {
-            self.delete_nat_gateway(&nat.id).await?;
+            destroy::delete_nat_gateway(self.ec2, &nat.id).await?;
         }
         let ids: Vec<String> = surplus.iter().map(|nat| nat.id.clone()).collect();
         destroy::wait_until_deleted(self.ec2, &ids, self.stop).await?;

@@ -10,20 +10,15 @@
 use crate::aws::During;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::NatGatewayState;
+use std::future::Future;
 
-use super::filter;
-use super::observe::{observe, required};
-use crate::aws::absent_if_missing;
+use super::observe::{observe, required, vpc_addresses};
 use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
+use crate::aws::{absent_if_missing, ok_if_missing};
 use crate::error::Error;
-use crate::resources::network::desired::{RuleSource, VPC_TAG};
+use crate::resources::network::desired::RuleSource;
 use crate::resources::network::observed::{NatStatus, NetworkSnapshot};
 use crate::stop::StopSignal;
-
-/// Success when the object was already gone (the one not-found rule of [`crate::aws`]).
-fn gone_is_fine<T>(result: Result<T, Error>) -> Result<(), Error> {
-    absent_if_missing(result).map(|_| ())
-}
 
 /// Deletes the network in VPC `vpc_id` and everything in it.
 pub async fn destroy(ec2: &Client, vpc_id: &str, stop: &StopSignal) -> Result<(), Error> {
@@ -38,8 +33,7 @@ pub async fn destroy(ec2: &Client, vpc_id: &str, stop: &StopSignal) -> Result<()
         .map(|nat| nat.id.clone())
         .collect();
     for id in &nat_ids {
-        tracing::debug!(nat_gateway_id = %id, "deleting NAT gateway");
-        gone_is_fine(ec2.delete_nat_gateway().nat_gateway_id(id).send().await.during("DeleteNatGateway"))?;
+        delete_nat_gateway(ec2, id).await?;
     }
     let waiting: Vec<String> = snap.nat_gateways.iter().map(|nat| nat.id.clone()).collect();
     if !waiting.is_empty() {
@@ -50,49 +44,50 @@ pub async fn destroy(ec2: &Client, vpc_id: &str, stop: &StopSignal) -> Result<()
     delete_route_tables(ec2, &snap).await?;
     for gateway in &snap.internet_gateways {
         tracing::debug!(internet_gateway_id = %gateway.id, "detaching and deleting internet gateway");
-        gone_is_fine(
-            retry_while(RetryWhile::DEPENDENCIES_RELEASING, stop, || async {
-                ec2.detach_internet_gateway()
-                    .internet_gateway_id(&gateway.id)
-                    .vpc_id(vpc_id)
-                    .send()
-                    .await
-                    .during("DetachInternetGateway")
-            })
-            .await,
-        )?;
-        gone_is_fine(
+        once_released(stop, || async {
+            ec2.detach_internet_gateway()
+                .internet_gateway_id(&gateway.id)
+                .vpc_id(vpc_id)
+                .send()
+                .await
+                .during("DetachInternetGateway")
+        })
+        .await?;
+        ok_if_missing(
             ec2.delete_internet_gateway().internet_gateway_id(&gateway.id).send().await.during("DeleteInternetGateway"),
         )?;
     }
     for subnet in &snap.subnets {
         tracing::debug!(subnet_id = %subnet.id, "deleting subnet");
-        gone_is_fine(
-            retry_while(RetryWhile::DEPENDENCIES_RELEASING, stop, || async {
-                ec2.delete_subnet().subnet_id(&subnet.id).send().await.during("DeleteSubnet")
-            })
-            .await,
-        )?;
+        once_released(stop, || async { ec2.delete_subnet().subnet_id(&subnet.id).send().await.during("DeleteSubnet") })
+            .await?;
     }
     delete_security_groups(ec2, &snap, stop).await?;
     tracing::debug!(vpc_id, "deleting VPC");
-    gone_is_fine(
-        retry_while(RetryWhile::DEPENDENCIES_RELEASING, stop, || async {
-            ec2.delete_vpc().vpc_id(vpc_id).send().await.during("DeleteVpc")
-        })
-        .await,
-    )
+    once_released(stop, || async { ec2.delete_vpc().vpc_id(vpc_id).send().await.during("DeleteVpc") }).await
+}
+
+/// Repeats `call` while AWS still releases what depended on the object; already gone is fine.
+async fn once_released<T, F, Fut>(stop: &StopSignal, call: F) -> Result<(), Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    ok_if_missing(retry_while(RetryWhile::DEPENDENCIES_RELEASING, stop, call).await)
+}
+
+/// Deletes one NAT gateway; already gone is fine.
+pub async fn delete_nat_gateway(ec2: &Client, id: &str) -> Result<(), Error> {
+    tracing::debug!(nat_gateway_id = id, "deleting NAT gateway");
+    ok_if_missing(ec2.delete_nat_gateway().nat_gateway_id(id).send().await.during("DeleteNatGateway"))
 }
 
 /// Waits until every NAT gateway in `ids` is deleted (or unknown to AWS).
 pub async fn wait_until_deleted(ec2: &Client, ids: &[String], stop: &StopSignal) -> Result<(), Error> {
     wait_for("WaitNatGatewayDeleted", Backoff::NAT_GATEWAY, stop, || async {
-        let found = match ec2.describe_nat_gateways().set_nat_gateway_ids(Some(ids.to_vec())).send().await {
-            Ok(found) => found,
-            Err(error) => {
-                let error = Error::from_sdk("DescribeNatGateways", error);
-                return if error.is_not_found() { Ok(Poll::Ready(())) } else { Err(error) };
-            }
+        let described = ec2.describe_nat_gateways().set_nat_gateway_ids(Some(ids.to_vec())).send().await;
+        let Some(found) = absent_if_missing(described.during("DescribeNatGateways"))? else {
+            return Ok(Poll::Ready(()));
         };
         let remaining: Vec<String> = found
             .nat_gateways()
@@ -111,20 +106,14 @@ pub async fn wait_until_deleted(ec2: &Client, ids: &[String], stop: &StopSignal)
 /// Releases one Elastic IP; already released is fine.
 pub async fn release_address(ec2: &Client, allocation_id: &str) -> Result<(), Error> {
     tracing::debug!(allocation_id, "releasing Elastic IP");
-    gone_is_fine(ec2.release_address().allocation_id(allocation_id).send().await.during("ReleaseAddress"))
+    ok_if_missing(ec2.release_address().allocation_id(allocation_id).send().await.during("ReleaseAddress"))
 }
 
 /// Releases the network's Elastic IPs: those tagged with the VPC, and `also` (addresses seen on
 /// its NAT gateways, in case their tags were removed).
 async fn release_tagged_addresses(ec2: &Client, vpc_id: &str, also: &[String]) -> Result<(), Error> {
-    let tagged = ec2
-        .describe_addresses()
-        .filters(filter(&format!("tag:{VPC_TAG}"), [vpc_id]))
-        .send()
-        .await
-        .during("DescribeAddresses")?;
+    let tagged = vpc_addresses(ec2, vpc_id, None).await?;
     let mut allocations: Vec<String> = tagged
-        .addresses()
         .iter()
         .map(|address| required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId"))
         .collect::<Result<_, _>>()?;
@@ -141,7 +130,7 @@ async fn delete_route_tables(ec2: &Client, snap: &NetworkSnapshot) -> Result<(),
     // The main table goes with the VPC; AWS refuses to delete it on its own.
     for table in snap.route_tables.iter().filter(|table| !table.main) {
         for association in &table.associations {
-            gone_is_fine(
+            ok_if_missing(
                 ec2.disassociate_route_table()
                     .association_id(&association.id)
                     .send()
@@ -150,7 +139,7 @@ async fn delete_route_tables(ec2: &Client, snap: &NetworkSnapshot) -> Result<(),
             )?;
         }
         tracing::debug!(route_table_id = %table.id, "deleting route table");
-        gone_is_fine(ec2.delete_route_table().route_table_id(&table.id).send().await.during("DeleteRouteTable"))?;
+        ok_if_missing(ec2.delete_route_table().route_table_id(&table.id).send().await.during("DeleteRouteTable"))?;
     }
     Ok(())
 }
@@ -167,7 +156,7 @@ async fn delete_security_groups(ec2: &Client, snap: &NetworkSnapshot, stop: &Sto
             .map(super::permission)
             .collect();
         if !referencing.is_empty() {
-            gone_is_fine(
+            ok_if_missing(
                 ec2.revoke_security_group_ingress()
                     .group_id(&group.id)
                     .set_ip_permissions(Some(referencing))
@@ -179,12 +168,10 @@ async fn delete_security_groups(ec2: &Client, snap: &NetworkSnapshot, stop: &Sto
     }
     for group in groups {
         tracing::debug!(group_id = %group.id, "deleting security group");
-        gone_is_fine(
-            retry_while(RetryWhile::DEPENDENCIES_RELEASING, stop, || async {
-                ec2.delete_security_group().group_id(&group.id).send().await.during("DeleteSecurityGroup")
-            })
-            .await,
-        )?;
+        once_released(stop, || async {
+            ec2.delete_security_group().group_id(&group.id).send().await.during("DeleteSecurityGroup")
+        })
+        .await?;
     }
     Ok(())
 }

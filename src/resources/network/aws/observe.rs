@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{self as ec2, VpcAttributeName};
 
 use super::{filter, tag_map};
 use crate::error::Error;
-use crate::resources::network::desired::{COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, RuleSource};
+use crate::resources::network::desired::{COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, RuleSource, VPC_TAG};
 use crate::resources::network::observed::*;
 
 /// Everything about the network in VPC `vpc_id`; `None` when the VPC does not exist.
@@ -295,6 +295,21 @@ pub async fn vpcs_named(ec2: &Client, name: &str) -> Result<Vec<(String, Tags)>,
             Ok((id.to_owned(), tag_map(vpc.tags())))
         })
         .collect()
+}
+
+/// The Elastic IPs tagged with VPC `vpc_id` (addresses live outside the VPC: the tag is how they
+/// are found), only those playing `component` when one is named.
+pub async fn vpc_addresses(
+    ec2: &Client,
+    vpc_id: &str,
+    component: Option<&Component>,
+) -> Result<Vec<ec2::Address>, Error> {
+    let request = ec2.describe_addresses().filters(filter(&format!("tag:{VPC_TAG}"), [vpc_id]));
+    let request = match component {
+        Some(component) => request.filters(filter(&format!("tag:{COMPONENT_TAG}"), [component.tag_value()])),
+        None => request,
+    };
+    Ok(request.send().await.during("DescribeAddresses")?.addresses.unwrap_or_default())
 }
 
 /// The first `count` availability zones of the region, by name: the default for

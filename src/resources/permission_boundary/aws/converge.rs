@@ -7,6 +7,7 @@ use aws_sdk_iam::Client;
 
 use super::destroy;
 use crate::aws::Tags;
+use crate::aws::iam::role;
 use crate::aws::tags::iam_tags;
 use crate::aws::tags::tag_changes;
 use crate::error::Error;
@@ -132,31 +133,12 @@ async fn converge_role(
             .send()
             .await
             .during("CreateRole")?;
-        iam.attach_role_policy()
-            .role_name(&want.name)
-            .policy_arn(&want.policy.arn)
-            .send()
-            .await
-            .during("AttachRolePolicy")?;
+        role::attach_policy(iam, &want.name, &want.policy.arn).await?;
         tracing::info!(role = %want.name, "created operator role");
         return Ok(());
     };
-    if !have.trust.as_ref().is_some_and(|trust| trust.semantically_equal(&want.trust)) {
-        iam.update_assume_role_policy()
-            .role_name(&want.name)
-            .policy_document(want.trust.to_canonical_json())
-            .send()
-            .await
-            .during("UpdateAssumeRolePolicy")?;
-    }
-    if have.boundary_arn.as_ref() != Some(boundary) {
-        iam.put_role_permissions_boundary()
-            .role_name(&want.name)
-            .permissions_boundary(boundary)
-            .send()
-            .await
-            .during("PutRolePermissionsBoundary")?;
-    }
+    role::ensure_trust(iam, &want.name, have.trust.as_ref(), &want.trust).await?;
+    role::ensure_boundary(iam, &want.name, have.boundary_arn.as_deref(), Some(boundary)).await?;
     if have.max_session_duration != Some(desired.max_session_duration) {
         iam.update_role()
             .role_name(&want.name)
@@ -166,12 +148,7 @@ async fn converge_role(
             .during("UpdateRole")?;
     }
     if !have.attached_policy_arns.contains(&want.policy.arn) {
-        iam.attach_role_policy()
-            .role_name(&want.name)
-            .policy_arn(&want.policy.arn)
-            .send()
-            .await
-            .during("AttachRolePolicy")?;
+        role::attach_policy(iam, &want.name, &want.policy.arn).await?;
     }
     for extra in have.attached_policy_arns.iter().filter(|arn| **arn != want.policy.arn) {
         iam.detach_role_policy().role_name(&want.name).policy_arn(extra).send().await.during("DetachRolePolicy")?;

@@ -32,25 +32,13 @@ pub(super) async fn delete_role(iam: &Client, name: &str) -> Result<(), Error> {
     };
     for arn in attached {
         ok_if_missing(
-            iam.detach_role_policy()
-                .role_name(name)
-                .policy_arn(&arn)
-                .send()
-                .await
-                .map(|_| ())
-                .during("DetachRolePolicy"),
+            iam.detach_role_policy().role_name(name).policy_arn(&arn).send().await.during("DetachRolePolicy"),
         )?;
     }
     let inline_names = absent_if_missing(inline_policies(iam, name).await)?;
     for inline in inline_names.iter().flatten() {
         ok_if_missing(
-            iam.delete_role_policy()
-                .role_name(name)
-                .policy_name(inline)
-                .send()
-                .await
-                .map(|_| ())
-                .during("DeleteRolePolicy"),
+            iam.delete_role_policy().role_name(name).policy_name(inline).send().await.during("DeleteRolePolicy"),
         )?;
     }
     let profiles = absent_if_missing(
@@ -63,11 +51,10 @@ pub(super) async fn delete_role(iam: &Client, name: &str) -> Result<(), Error> {
                 .instance_profile_name(profile.instance_profile_name())
                 .send()
                 .await
-                .map(|_| ())
                 .during("RemoveRoleFromInstanceProfile"),
         )?;
     }
-    ok_if_missing(iam.delete_role().role_name(name).send().await.map(|_| ()).during("DeleteRole"))?;
+    ok_if_missing(iam.delete_role().role_name(name).send().await.during("DeleteRole"))?;
     tracing::info!(role = %name, "deleted operator role");
     Ok(())
 }
@@ -86,11 +73,10 @@ pub(super) async fn delete_policy(iam: &Client, arn: &str) -> Result<(), Error> 
                 .version_id(version_id)
                 .send()
                 .await
-                .map(|_| ())
                 .during("DeletePolicyVersion"),
         )?;
     }
-    ok_if_missing(iam.delete_policy().policy_arn(arn).send().await.map(|_| ()).during("DeletePolicy")).map_err(
+    ok_if_missing(iam.delete_policy().policy_arn(arn).send().await.during("DeletePolicy")).map_err(
         |error| match error {
             Error::Aws(error) if error.code.as_deref() == Some("DeleteConflict") => Error::Aws(AwsError {
                 message: format!(

@@ -32,18 +32,16 @@ impl Chain for CacheChain {
     }
 
     async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error> {
-        let budget = cx.desired.rds_budget(cx.operation);
         match cx.desired.cache(&upstream.network, &upstream.key_arn) {
-            Some(wanted) => cache::ensure(cx.clients.elasticache(), &wanted, budget, cx.stop).await.map(|_| ()),
+            Some(wanted) => cache::ensure(cx.clients.elasticache(), &wanted, cx.rds_patience()).await.map(|_| ()),
             None => Self::remove(cx).await.map(|_| ()),
         }
     }
 
     async fn remove(cx: &Context<'_>) -> Result<Vec<String>, Error> {
         let names = &cx.desired.names;
-        let budget = cx.desired.rds_budget(cx.operation);
         let leftover =
-            cache::remove(cx.clients.elasticache(), &names.cache(), &names.cache_subnet_group(), budget, cx.stop)
+            cache::remove(cx.clients.elasticache(), &names.cache(), &names.cache_subnet_group(), cx.rds_patience())
                 .await?;
         Ok(leftover.into_iter().collect())
     }

@@ -82,14 +82,14 @@ impl Chain for ClusterChain {
     }
 
     async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error> {
-        let (desired, stop) = (cx.desired, cx.stop);
+        let desired = cx.desired;
         let (eks_client, iam_client) = (cx.clients.eks(), cx.clients.iam());
         let (cluster_role, node_role) = (desired.cluster_role(), desired.node_role());
         let (cluster_role, node_role) =
             tokio::try_join!(role::ensure(iam_client, &cluster_role), role::ensure(iam_client, &node_role))?;
-        let budget = desired.eks_budget(cx.operation);
+        let patience = cx.eks_patience();
         let wanted = desired.cluster(&cluster_role, &upstream.network, &upstream.key_arn);
-        let cluster = eks::ensure_cluster(eks_client, &wanted, budget, stop).await?;
+        let cluster = eks::ensure_cluster(eks_client, &wanted, patience).await?;
         let Some(issuer_url) = cluster.oidc_issuer.clone() else {
             return Err(Error::unexpected(
                 "DescribeCluster",
@@ -99,7 +99,7 @@ impl Chain for ClusterChain {
         let provider_arn = desired.oidc_provider_arn(&issuer_url);
         iam::ensure_oidc(iam_client, &provider_arn, &issuer_url, &desired.spec.name, &desired.tags()).await?;
         let nodes = desired.node_group(&node_role, &upstream.network);
-        eks::ensure_node_group(eks_client, &desired.names.cluster(), &nodes, budget, stop).await?;
+        eks::ensure_node_group(eks_client, &desired.names.cluster(), &nodes, patience).await?;
         Ok(ClusterMade { oidc: Oidc { provider_arn, issuer_url }, eks_security_group: cluster.eks_security_group_id })
     }
 
@@ -107,7 +107,7 @@ impl Chain for ClusterChain {
         let (desired, names) = (cx.desired, &cx.desired.names);
         let (eks_client, iam_client) = (cx.clients.eks(), cx.clients.iam());
         let cluster = eks::observe_cluster(eks_client, &names.cluster()).await?;
-        eks::remove_cluster(eks_client, &names.cluster(), desired.eks_budget(cx.operation), cx.stop).await?;
+        eks::remove_cluster(eks_client, &names.cluster(), cx.eks_patience()).await?;
         if let Some(issuer) = cluster.and_then(|c| c.oidc_issuer) {
             iam::release_oidc(iam_client, &desired.oidc_provider_arn(&issuer), &desired.spec.name).await?;
         }

@@ -3,7 +3,7 @@
 //! instance. Both instances are compared with what is desired by the one comparison converge
 //! waits on ([`InstanceState::differences`](crate::resources::deployment::observed::InstanceState)).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
@@ -16,7 +16,6 @@ use crate::resources::deployment::drift::{Area, Finding, finding};
 use crate::resources::deployment::observed::{DbSubnetGroupState, InstanceState, Observed, ParameterGroupState};
 use crate::resources::deployment::rules::versions::{MIN_POSTGRES_MAJOR, PostgresVersion};
 use crate::resources::drift::DriftKind;
-use crate::stop::StopSignal;
 
 /// Subnet group, parameter group, instances.
 pub struct DatabaseChain;
@@ -36,7 +35,7 @@ fn unix_seconds() -> u64 {
 
 /// Deletes a database instance, unless `deletion_protection` is configured (then an existing
 /// instance is an error and nothing is touched).
-async fn remove_instance(cx: &Context<'_>, identifier: &str, budget: Duration, stop: &StopSignal) -> Result<(), Error> {
+async fn remove_instance(cx: &Context<'_>, identifier: &str) -> Result<(), Error> {
     let (rds_client, spec) = (cx.clients.rds(), &cx.desired.spec);
     if spec.database.deletion_protection {
         return match rds::observe_instance(rds_client, identifier).await? {
@@ -50,7 +49,7 @@ async fn remove_instance(cx: &Context<'_>, identifier: &str, budget: Duration, s
         };
     }
     let snapshot = (!spec.skip_final_snapshot).then(|| cx.desired.names.final_snapshot(identifier, unix_seconds()));
-    rds::remove_instance(rds_client, identifier, snapshot.as_deref(), budget, stop).await
+    rds::remove_instance(rds_client, identifier, snapshot.as_deref(), cx.rds_patience()).await
 }
 
 #[async_trait]
@@ -90,14 +89,14 @@ impl Chain for DatabaseChain {
     }
 
     async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error> {
-        let (desired, stop, rds_client) = (cx.desired, cx.stop, cx.clients.rds());
+        let (desired, rds_client) = (cx.desired, cx.clients.rds());
         let names = &desired.names;
         let group = desired.parameter_group()?;
         let tags = desired.tags();
         rds::ensure_subnet_group(rds_client, &names.db_subnet_group(), &upstream.network.private_subnet_ids, &tags)
             .await?;
         rds::ensure_parameter_group(rds_client, &group.name, &group.family, &tags).await?;
-        let budget = desired.rds_budget(cx.operation);
+        let patience = cx.rds_patience();
         // Instances created before the cluster existed admit only the network's group so far;
         // [`DatabaseChain::admit_cluster`] adds the cluster's once it exists.
         let security_groups = database_security_groups(&upstream.network, upstream.eks_security_group.as_deref());
@@ -105,24 +104,20 @@ impl Chain for DatabaseChain {
         let retool_db = async {
             match desired.retool_db(&group, &security_groups, &upstream.key_arn) {
                 Some(retool) => {
-                    rds::ensure_instance(rds_client, &retool, budget, stop).await.map(|db| db.master_user_secret_arn)
+                    rds::ensure_instance(rds_client, &retool, patience).await.map(|db| db.master_user_secret_arn)
                 }
-                None => remove_instance(cx, &names.retool_db(), budget, stop).await.map(|()| None),
+                None => remove_instance(cx, &names.retool_db()).await.map(|()| None),
             }
         };
-        let (main, retool) = tokio::try_join!(rds::ensure_instance(rds_client, &main, budget, stop), retool_db)?;
+        let (main, retool) = tokio::try_join!(rds::ensure_instance(rds_client, &main, patience), retool_db)?;
         Ok([main.master_user_secret_arn, retool].into_iter().flatten().collect())
     }
 
     async fn remove(cx: &Context<'_>) -> Result<Vec<String>, Error> {
         let (desired, rds_client) = (cx.desired, cx.clients.rds());
         let names = &desired.names;
-        let budget = desired.rds_budget(cx.operation);
         let (database, retool_db) = (names.database(), names.retool_db());
-        tokio::try_join!(
-            remove_instance(cx, &database, budget, cx.stop),
-            remove_instance(cx, &retool_db, budget, cx.stop),
-        )?;
+        tokio::try_join!(remove_instance(cx, &database), remove_instance(cx, &retool_db),)?;
         // Every family this deployment may have used since the oldest Retool supports.
         let current =
             PostgresVersion::parse(&desired.spec.database.engine_version).map_or(MIN_POSTGRES_MAJOR, |v| v.major);
@@ -194,12 +189,12 @@ impl DatabaseChain {
     pub async fn admit_cluster(cx: &Context<'_>, upstream: &Upstream) -> Result<(), Error> {
         let (desired, rds_client) = (cx.desired, cx.clients.rds());
         let expected = database_security_groups(&upstream.network, upstream.eks_security_group.as_deref());
-        let budget = desired.rds_budget(cx.operation);
         let identifiers = std::iter::once(desired.names.database())
             .chain(desired.spec.retool_db.enabled.then(|| desired.names.retool_db()));
         let mut failures = Vec::new();
         for identifier in identifiers {
-            if let Err(error) = rds::ensure_security_groups(rds_client, &identifier, &expected, budget, cx.stop).await {
+            if let Err(error) = rds::ensure_security_groups(rds_client, &identifier, &expected, cx.rds_patience()).await
+            {
                 failures.push(error);
             }
         }

@@ -15,6 +15,7 @@ pub mod secrets_operator;
 
 use async_trait::async_trait;
 
+use super::Patience;
 use crate::aws::AwsClients;
 use crate::error::Error;
 use crate::resources::deployment::desired::Desired;
@@ -46,6 +47,19 @@ pub struct Context<'a> {
     pub desired: &'a Desired,
     pub operation: Operation,
     pub stop: &'a StopSignal,
+}
+
+impl Context<'_> {
+    /// How long the cluster's steps may wait in this operation, and the stop request.
+    pub fn eks_patience(&self) -> Patience<'_> {
+        Patience { timeout: self.desired.eks_budget(self.operation), stop: self.stop }
+    }
+
+    /// How long the databases' and the cache's steps may wait in this operation, and the stop
+    /// request.
+    pub fn rds_patience(&self) -> Patience<'_> {
+        Patience { timeout: self.desired.rds_budget(self.operation), stop: self.stop }
+    }
 }
 
 /// The cluster's OIDC provider.
