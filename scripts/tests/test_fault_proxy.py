@@ -135,9 +135,9 @@ def signed(service, extra=None):
     return headers
 
 
-def query_call(proxy, service, action, extra=None):
+def query_call(proxy, service, action, extra=None, body_extra=""):
     headers = signed(service, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8", **(extra or {})})
-    return proxy.request("POST", "/", headers, f"Action={action}&Version=2016-11-15".encode())
+    return proxy.request("POST", "/", headers, f"Action={action}&Version=2016-11-15{body_extra}".encode())
 
 
 def json_call(proxy, service, target, extra=None):
@@ -188,6 +188,18 @@ class FaultProxyTest(unittest.TestCase):
             "eks GET:/clusters/demo forwarded",
             "s3 HEAD:/bucket/key forwarded",
         ])
+
+    def test_digests_tell_identical_requests_from_other_requests_of_the_action(self):
+        proxy = self.start("--rate", "0", "--log-digests")
+        query_call(proxy, "ec2", "DescribeVpcs")
+        query_call(proxy, "ec2", "DescribeVpcs")
+        query_call(proxy, "ec2", "DescribeVpcs", body_extra="&VpcId.1=vpc-1")
+        lines = [line.split(" ") for line in proxy.log_lines()]
+        self.assertEqual([line[:3] for line in lines], [["ec2", "DescribeVpcs", "forwarded"]] * 3)
+        digests = [line[3] for line in lines]
+        self.assertTrue(all(re.fullmatch(r"[0-9a-f]{16}", digest) for digest in digests), digests)
+        self.assertEqual(digests[0], digests[1], "the same request, signed again, has the same digest")
+        self.assertNotEqual(digests[0], digests[2], "other parameters, another digest")
 
     # --- determinism ----------------------------------------------------------------------------
 

@@ -22,4 +22,5 @@ mod network;
 mod network_ec2;
 mod network_runtime;
 mod permission_boundary;
+mod refresh;
 mod schema;

@@ -48,21 +48,52 @@ impl FaultProxy {
         &self.endpoint
     }
 
+    /// Every request so far, in order (with `--log-digests`, each with its digest).
+    pub fn requests(&self) -> Vec<ProxiedRequest> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .filter_map(|line| {
+                let mut fields = line.split(' ').map(str::to_owned);
+                Some(ProxiedRequest {
+                    service: fields.next()?,
+                    action: fields.next()?,
+                    outcome: fields.next()?,
+                    digest: fields.next(),
+                })
+            })
+            .collect()
+    }
+
     /// How many requests ended each way so far (`forwarded`, `throttled`, `5xx`, `refused`, …).
     pub fn outcomes(&self) -> BTreeMap<String, usize> {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let mut counts = BTreeMap::new();
-        for outcome in text.lines().filter_map(|line| line.rsplit(' ').next()) {
-            *counts.entry(outcome.to_owned()).or_insert(0) += 1;
+        for request in self.requests() {
+            *counts.entry(request.outcome).or_insert(0) += 1;
         }
         counts
     }
 
-    /// The requests of one action, with their outcome.
+    /// The requests of one action, as `service action outcome`.
     pub fn requests_of(&self, action: &str) -> Vec<String> {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        text.lines().filter(|line| line.split(' ').nth(1) == Some(action)).map(str::to_owned).collect()
+        self.requests()
+            .into_iter()
+            .filter(|request| request.action == action)
+            .map(|request| format!("{} {} {}", request.service, request.action, request.outcome))
+            .collect()
     }
+}
+
+/// One line of the proxy's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxiedRequest {
+    /// The SigV4 service, e.g. `ec2`.
+    pub service: String,
+    /// The action, e.g. `DescribeVpcs` (`GET:/clusters/x` for REST services).
+    pub action: String,
+    /// `forwarded` or the fault.
+    pub outcome: String,
+    /// Method, path and body digest (with `--log-digests`): equal for requests that ask the same.
+    pub digest: Option<String>,
 }
 
 impl Drop for FaultProxy {
