@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import unittest
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -200,6 +201,21 @@ class FaultProxyTest(unittest.TestCase):
         self.assertTrue(all(re.fullmatch(r"[0-9a-f]{16}", digest) for digest in digests), digests)
         self.assertEqual(digests[0], digests[1], "the same request, signed again, has the same digest")
         self.assertNotEqual(digests[0], digests[2], "other parameters, another digest")
+
+    def test_timings_say_when_each_forwarded_request_was_in_flight(self):
+        work = tempfile.TemporaryDirectory()
+        self.addCleanup(work.cleanup)
+        timings = Path(work.name) / "timings.log"
+        proxy = self.start("--rate", "1", "--max-consecutive", "1", "--timings", str(timings))
+        before = time.time()
+        query_call(proxy, "ec2", "DescribeVpcs")  # faulted: never reaches the emulator
+        query_call(proxy, "ec2", "DescribeVpcs")  # forwarded
+        after = time.time()
+        proxy.stop()
+        lines = [line.split(" ") for line in timings.read_text().splitlines()]
+        self.assertEqual([line[:2] for line in lines], [["ec2", "DescribeVpcs"]], "forwarded requests only")
+        start, end = float(lines[0][2]), float(lines[0][3])
+        self.assertTrue(before <= start <= end <= after, (before, start, end, after))
 
     # --- determinism ----------------------------------------------------------------------------
 
