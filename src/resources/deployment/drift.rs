@@ -102,7 +102,8 @@ mod tests {
     use crate::aws::CallerIdentity;
     use crate::resources::deployment::model::{self as spec, DeploymentSpec};
     use crate::resources::deployment::observed::{
-        CacheState, ClusterState, KeyState, NetworkView, NodeGroupState, SecretState,
+        CacheSeen, CacheState, ClusterSeen, ClusterState, DatabaseSeen, KeyState, NetworkView, NodeGroupState,
+        SecretState, SecretsSeen,
     };
     use crate::value::Value;
 
@@ -159,38 +160,43 @@ mod tests {
                 rotation: true,
                 tags: BTreeMap::new(),
             }),
-            cluster_role: role.clone(),
-            node_role: role.clone(),
+            eks: ClusterSeen {
+                cluster_role: role.clone(),
+                node_role: role.clone(),
+                cluster: Some(ClusterState {
+                    version: spec.kubernetes_version.clone(),
+                    endpoint_public_access: true,
+                    public_access_cidrs: vec!["0.0.0.0/0".into()],
+                    subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+                    ..ClusterState::default()
+                }),
+                oidc_provider: Some(true),
+                node_groups: vec![NodeGroupState {
+                    name: "acme-m5-xlarge".into(),
+                    status: "ACTIVE".into(),
+                    min_size: 3,
+                    desired_size: 3,
+                    max_size: 6,
+                    ..NodeGroupState::default()
+                }],
+            },
             eso_role: role,
-            cluster: Some(ClusterState {
-                version: spec.kubernetes_version.clone(),
-                endpoint_public_access: true,
-                public_access_cidrs: vec!["0.0.0.0/0".into()],
-                subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
-                ..ClusterState::default()
-            }),
-            oidc_provider: Some(true),
-            node_groups: vec![NodeGroupState {
-                name: "acme-m5-xlarge".into(),
-                status: "ACTIVE".into(),
-                min_size: 3,
-                desired_size: 3,
-                max_size: 6,
-                ..NodeGroupState::default()
-            }],
-            db_subnet_group: None,
-            next_parameter_group: None,
-            cache_subnet_group: None,
-            database: Some(db),
-            parameter_group: Some(rds::ParameterGroupState { forces_ssl: true, ..Default::default() }),
-            retool_db: None,
-            cache: Some(CacheState {
-                status: "available".into(),
-                node_type: spec.cache.node_type.clone(),
-                ..CacheState::default()
-            }),
-            encryption_key_secret: secret("e"),
-            jwt_secret: secret("j"),
+            rds: DatabaseSeen {
+                subnet_group: None,
+                next_parameter_group: None,
+                database: Some(db),
+                parameter_group: Some(rds::ParameterGroupState { forces_ssl: true, ..Default::default() }),
+                retool_db: None,
+            },
+            elasticache: CacheSeen {
+                subnet_group: None,
+                group: Some(CacheState {
+                    status: "available".into(),
+                    node_type: spec.cache.node_type.clone(),
+                    ..CacheState::default()
+                }),
+            },
+            secrets: SecretsSeen { encryption_key: secret("e"), jwt: secret("j") },
         }
     }
 
@@ -204,12 +210,12 @@ mod tests {
         let mut spec = spec();
         spec.database.max_allocated_storage_gb = Some(spec.database.allocated_storage_gb * 2);
         let mut observed = matching();
-        if let Some(db) = observed.database.as_mut() {
+        if let Some(db) = observed.rds.database.as_mut() {
             db.settings.allocated_storage_gb = spec.database.allocated_storage_gb * 2;
             db.settings.max_allocated_storage_gb = spec.database.max_allocated_storage_gb;
         }
         assert_eq!(detect(&spec, &observed), Vec::<String>::new());
-        if let Some(db) = observed.database.as_mut() {
+        if let Some(db) = observed.rds.database.as_mut() {
             db.settings.allocated_storage_gb = spec.database.allocated_storage_gb - 1;
         }
         assert!(detect(&spec, &observed).iter().any(|line| line.contains("allocated storage")));
@@ -221,7 +227,7 @@ mod tests {
         spec.retool_db.enabled = true;
         let mut observed = matching();
         let settings = spec.retool_db_settings();
-        observed.retool_db = Some(rds::InstanceState {
+        observed.rds.retool_db = Some(rds::InstanceState {
             settings: rds::InstanceSettings { backup_retention_days: 1, multi_az: true, ..settings },
             parameter_group: Some("acme-postgres16".into()),
             security_group_ids: vec!["sg-d".into()],
@@ -240,20 +246,20 @@ mod tests {
     fn every_kind_of_change_is_reported() {
         type Change = fn(&mut Observed);
         let cases: Vec<(&str, Change)> = vec![
-            ("EKS cluster acme does not exist", |o| o.cluster = None),
+            ("EKS cluster acme does not exist", |o| o.eks.cluster = None),
             ("scales min 1 / desired 1 / max 6", |o| {
-                if let Some(group) = o.node_groups.first_mut() {
+                if let Some(group) = o.eks.node_groups.first_mut() {
                     group.min_size = 1;
                     group.desired_size = 1;
                 }
             }),
             ("instance class is db.t3.micro", |o| {
-                if let Some(db) = o.database.as_mut() {
+                if let Some(db) = o.rds.database.as_mut() {
                     db.settings.instance_class = "db.t3.micro".into();
                 }
             }),
             ("rds.force_ssl", |o| {
-                if let Some(group) = o.parameter_group.as_mut() {
+                if let Some(group) = o.rds.parameter_group.as_mut() {
                     group.forces_ssl = false;
                 }
             }),
@@ -263,26 +269,27 @@ mod tests {
                 }
             }),
             ("IAM role acme-eks-nodes has permissions boundary", |o| {
-                o.node_role = Some(RoleState { arn: "a".into(), boundary: Some("b".into()), ..RoleState::default() })
+                o.eks.node_role =
+                    Some(RoleState { arn: "a".into(), boundary: Some("b".into()), ..RoleState::default() })
             }),
             ("replication group acme-cache does not exist", |o| {
-                if let Some(cache) = o.cache.as_mut() {
+                if let Some(cache) = o.elasticache.group.as_mut() {
                     cache.status = "deleting".into();
                 }
             }),
             ("secret retool/acme/jwt-secret is scheduled for deletion", |o| {
-                if let Some(secret) = o.jwt_secret.as_mut() {
+                if let Some(secret) = o.secrets.jwt.as_mut() {
                     secret.scheduled_for_deletion = true;
                 }
             }),
-            ("Retool DB instance acme-retooldb exists", |o| o.retool_db = Some(rds::InstanceState::default())),
+            ("Retool DB instance acme-retooldb exists", |o| o.rds.retool_db = Some(rds::InstanceState::default())),
             ("DB instance acme-postgres backup retention (days) is 1, configured 7", |o| {
-                if let Some(db) = o.database.as_mut() {
+                if let Some(db) = o.rds.database.as_mut() {
                     db.settings.backup_retention_days = 1;
                 }
             }),
             ("has security groups [\"sg-d\"], expected [\"sg-d\", \"sg-eks\"]", |o| {
-                if let Some(cluster) = o.cluster.as_mut() {
+                if let Some(cluster) = o.eks.cluster.as_mut() {
                     cluster.eks_security_group_id = Some("sg-eks".into());
                 }
             }),

@@ -58,14 +58,14 @@ pub fn recover_spec(
     observed: &Observed,
     default_tags: &BTreeMap<String, String>,
 ) -> Result<DeploymentSpec, Error> {
-    let cluster = observed.cluster.as_ref().ok_or_else(|| invalid("the cluster does not exist"))?;
+    let cluster = observed.eks.cluster.as_ref().ok_or_else(|| invalid("the cluster does not exist"))?;
     let tag = |key: &str| cluster.tags.get(key).cloned();
     let retool_version =
         tag(names::VERSION_TAG).ok_or_else(|| invalid(format!("the cluster has no {} tag", names::VERSION_TAG)))?;
     let domain =
         tag(names::DOMAIN_TAG).ok_or_else(|| invalid(format!("the cluster has no {} tag", names::DOMAIN_TAG)))?;
-    let database = observed.database.as_ref().ok_or_else(|| invalid("the database does not exist"))?;
-    let node_group = observed.node_groups.first().ok_or_else(|| invalid("the cluster has no node group"))?;
+    let database = observed.rds.database.as_ref().ok_or_else(|| invalid("the database does not exist"))?;
+    let node_group = observed.eks.node_groups.first().ok_or_else(|| invalid("the cluster has no node group"))?;
     let tags: BTreeMap<String, String> = cluster
         .tags
         .iter()
@@ -73,14 +73,14 @@ pub fn recover_spec(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let major = model::major(&database.settings.engine_version).to_owned();
-    let retool_db = observed.retool_db.as_ref();
+    let retool_db = observed.rds.retool_db.as_ref();
     let cache = observed.live_cache();
     Ok(DeploymentSpec {
         name: name.to_owned(),
         network_id: network_id.to_owned(),
         retool_version,
         domain,
-        permission_boundary_arn: observed.cluster_role.as_ref().and_then(|role| role.boundary.clone()),
+        permission_boundary_arn: observed.eks.cluster_role.as_ref().and_then(|role| role.boundary.clone()),
         license_key_secret_arn: tag(names::LICENSE_TAG),
         encryption_key_secret_arn: tag(names::CUSTOMER_KEY_TAG),
         tags,

@@ -39,7 +39,9 @@ use crate::framework::report::{Reported, apply_again, destroy_again};
 use crate::framework::resource::Outcome;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting};
 use crate::framework::validators::{check, int_between};
-use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
+use crate::framework::{
+    ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema, Validator,
+};
 use crate::value::{AttributePath, Type, Value};
 
 use aws::chains::{ClusterChain, Context, Target};
@@ -93,6 +95,23 @@ fn group(name: &str, description: &str, attributes: Vec<Attribute>) -> NestedBlo
     NestedBlock::new(name, Nesting::Group, block).max_items(0)
 }
 
+/// A string setting whose description ends with its default, so the documented default is the real one.
+fn text_with_default(name: &str, what: &str, default: &str, validator: impl Validator + 'static) -> Attribute {
+    Attribute::new(name, Type::String)
+        .default(Value::string(default))
+        .description(format!("{what}, default `{default}`."))
+        .validator(validator)
+}
+
+/// A whole-number setting from `min` to `max` whose description ends with its default, so the
+/// documented default is the real one.
+fn number_with_default(name: &str, what: &str, default: i64, (min, max): (i64, i64)) -> Attribute {
+    Attribute::new(name, Type::Number)
+        .default(Value::number_i64(default))
+        .description(format!("{what}, default {default}."))
+        .validator(int_between(min, max))
+}
+
 fn duration_validator() -> impl crate::framework::Validator {
     check("must be a duration such as 30m, 1h or 1h30m, at most 24h", |value| model::timeout_problem(value.as_str()?))
 }
@@ -111,7 +130,9 @@ fn schema() -> Schema {
     let output = |name: &str, ty: Type, description: &str| {
         Attribute::new(name, ty).computed().description(description).plan_modifier(use_state_for_unknown())
     };
-    let int = |n: i64| Value::number_i64(n);
+    let nodes = (validators::MIN_NODES, validators::MAX_NODES);
+    // Storage in GB, within what RDS allows.
+    let storage = (20, 65536);
     Schema::new(
         0,
         Block::new(
@@ -281,22 +302,20 @@ fn schema() -> Schema {
             "The EKS managed node group. Resized in place; a new instance type creates a new group before the old one \
              is removed.",
             vec![
-                Attribute::new("instance_type", Type::String)
-                    .default(Value::string(model::DEFAULT_INSTANCE_TYPE))
-                    .description(format!("EC2 instance type of the nodes, default `{}`.", model::DEFAULT_INSTANCE_TYPE))
-                    .validator(validators::ec2_instance_type()),
-                Attribute::new("min_size", Type::Number)
-                    .default(int(model::DEFAULT_MIN_SIZE))
-                    .description(format!("Fewest nodes, default {}.", model::DEFAULT_MIN_SIZE))
-                    .validator(int_between(validators::MIN_NODES, validators::MAX_NODES)),
-                Attribute::new("desired_size", Type::Number)
-                    .default(int(model::DEFAULT_DESIRED_SIZE))
-                    .description(format!("Nodes to run, between `min_size` and `max_size`, default {}.", model::DEFAULT_DESIRED_SIZE))
-                    .validator(int_between(validators::MIN_NODES, validators::MAX_NODES)),
-                Attribute::new("max_size", Type::Number)
-                    .default(int(model::DEFAULT_MAX_SIZE))
-                    .description(format!("Most nodes, default {}.", model::DEFAULT_MAX_SIZE))
-                    .validator(int_between(validators::MIN_NODES, validators::MAX_NODES)),
+                text_with_default(
+                    "instance_type",
+                    "EC2 instance type of the nodes",
+                    model::DEFAULT_INSTANCE_TYPE,
+                    validators::ec2_instance_type(),
+                ),
+                number_with_default("min_size", "Fewest nodes", model::DEFAULT_MIN_SIZE, nodes),
+                number_with_default(
+                    "desired_size",
+                    "Nodes to run, between `min_size` and `max_size`",
+                    model::DEFAULT_DESIRED_SIZE,
+                    nodes,
+                ),
+                number_with_default("max_size", "Most nodes", model::DEFAULT_MAX_SIZE, nodes),
             ],
         ))
         .block(group(
@@ -305,10 +324,12 @@ fn schema() -> Schema {
              encrypted with the deployment's key, `rds.force_ssl = 1`, CA `rds-ca-rsa2048-g1`, master password managed \
              by RDS in Secrets Manager. Changed in place.",
             vec![
-                Attribute::new("instance_class", Type::String)
-                    .default(Value::string(model::DEFAULT_DB_CLASS))
-                    .description(format!("RDS instance class, default `{}`.", model::DEFAULT_DB_CLASS))
-                    .validator(validators::rds_instance_class()),
+                text_with_default(
+                    "instance_class",
+                    "RDS instance class",
+                    model::DEFAULT_DB_CLASS,
+                    validators::rds_instance_class(),
+                ),
                 Attribute::new("engine_version", Type::String)
                     .default(Value::string(model::DEFAULT_ENGINE_VERSION))
                     .description(format!(
@@ -317,19 +338,18 @@ fn schema() -> Schema {
                         model::DEFAULT_ENGINE_VERSION
                     ))
                     .validator(validators::postgres_engine_version()),
-                Attribute::new("allocated_storage_gb", Type::Number)
-                    .default(int(model::DEFAULT_STORAGE_GB))
-                    .description(format!("Storage in GB (gp3), default {}.", model::DEFAULT_STORAGE_GB))
-                    .validator(int_between(20, 65536)),
+                number_with_default("allocated_storage_gb", "Storage in GB (gp3)", model::DEFAULT_STORAGE_GB, storage),
                 Attribute::new("max_allocated_storage_gb", Type::Number)
                     .optional()
                     .description("Upper limit in GB for storage autoscaling; unset turns autoscaling off.")
                     .validator(int_between(21, 65536)),
                 Attribute::new("multi_az", Type::Bool).default(Value::Bool(false)).description("Whether RDS keeps a standby in a second zone. Default false."),
-                Attribute::new("backup_retention_days", Type::Number)
-                    .default(int(model::DEFAULT_BACKUP_DAYS))
-                    .description(format!("Days of automated backups, default {}.", model::DEFAULT_BACKUP_DAYS))
-                    .validator(int_between(1, 35)),
+                number_with_default(
+                    "backup_retention_days",
+                    "Days of automated backups",
+                    model::DEFAULT_BACKUP_DAYS,
+                    (1, 35),
+                ),
                 Attribute::new("deletion_protection", Type::Bool)
                     .default(Value::Bool(true))
                     .description(
@@ -350,10 +370,12 @@ fn schema() -> Schema {
              group, TLS in transit, encrypted at rest with the deployment's key.",
             vec![
                 Attribute::new("enabled", Type::Bool).default(Value::Bool(false)).description("Whether the cache exists. Default false; switched in place."),
-                Attribute::new("node_type", Type::String)
-                    .default(Value::string(model::DEFAULT_CACHE_NODE_TYPE))
-                    .description(format!("ElastiCache node type, default `{}`.", model::DEFAULT_CACHE_NODE_TYPE))
-                    .validator(validators::elasticache_node_type()),
+                text_with_default(
+                    "node_type",
+                    "ElastiCache node type",
+                    model::DEFAULT_CACHE_NODE_TYPE,
+                    validators::elasticache_node_type(),
+                ),
             ],
         ))
         .block(group(
@@ -362,14 +384,18 @@ fn schema() -> Schema {
              TLS, backups and deletion protection as `database`.",
             vec![
                 Attribute::new("enabled", Type::Bool).default(Value::Bool(false)).description("Whether the Retool DB instance exists. Default false; switched in place."),
-                Attribute::new("instance_class", Type::String)
-                    .default(Value::string(model::DEFAULT_RETOOL_DB_CLASS))
-                    .description(format!("RDS instance class, default `{}`.", model::DEFAULT_RETOOL_DB_CLASS))
-                    .validator(validators::rds_instance_class()),
-                Attribute::new("allocated_storage_gb", Type::Number)
-                    .default(int(model::DEFAULT_RETOOL_DB_STORAGE_GB))
-                    .description(format!("Storage in GB, default {}.", model::DEFAULT_RETOOL_DB_STORAGE_GB))
-                    .validator(int_between(20, 65536)),
+                text_with_default(
+                    "instance_class",
+                    "RDS instance class",
+                    model::DEFAULT_RETOOL_DB_CLASS,
+                    validators::rds_instance_class(),
+                ),
+                number_with_default(
+                    "allocated_storage_gb",
+                    "Storage in GB",
+                    model::DEFAULT_RETOOL_DB_STORAGE_GB,
+                    storage,
+                ),
             ],
         ))
         .block(group(

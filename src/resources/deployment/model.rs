@@ -486,25 +486,25 @@ pub fn set_derived(state: &mut Value, region: &str, spec: &DeploymentSpec) {
 pub fn with_outputs(base: &Value, region: &str, spec: &DeploymentSpec, observed: &Observed, drift: &[String]) -> Value {
     let mut state = base.clone();
     set_derived(&mut state, region, spec);
-    let cluster = observed.cluster.as_ref();
+    let cluster = observed.eks.cluster.as_ref();
     state.set_attr(attribute::CLUSTER_ARN, optional(cluster.map(|c| c.arn.as_str())));
     state.set_attr(attribute::CLUSTER_ENDPOINT, optional(cluster.and_then(|c| c.endpoint.as_deref())));
     state.set_attr(attribute::CLUSTER_CA, optional(cluster.and_then(|c| c.certificate_authority.as_deref())));
     state.set_attr(attribute::OIDC_ISSUER_URL, optional(cluster.and_then(|c| c.oidc_issuer.as_deref())));
     state.set_attr(attribute::KMS_KEY_ARN, optional(observed.kms.as_ref().map(|k| k.arn.as_str())));
-    let database = observed.database.as_ref();
+    let database = observed.rds.database.as_ref();
     state.set_attr(attribute::DATABASE_ENDPOINT, optional(database.and_then(|d| d.endpoint.as_deref())));
     state
         .set_attr(attribute::DATABASE_SECRET_ARN, optional(database.and_then(|d| d.master_user_secret_arn.as_deref())));
     let encryption_key = match &spec.encryption_key_secret_arn {
         Some(arn) => Some(arn.as_str()),
-        None => observed.encryption_key_secret.as_ref().map(|s| s.arn.as_str()),
+        None => observed.secrets.encryption_key.as_ref().map(|s| s.arn.as_str()),
     };
     state.set_attr(attribute::ENCRYPTION_KEY_SECRET_ARN, optional(encryption_key));
-    state.set_attr(attribute::JWT_SECRET_ARN, optional(observed.jwt_secret.as_ref().map(|s| s.arn.as_str())));
+    state.set_attr(attribute::JWT_SECRET_ARN, optional(observed.secrets.jwt.as_ref().map(|s| s.arn.as_str())));
     let cache = observed.live_cache().filter(|_| spec.cache.enabled);
     state.set_attr(attribute::CACHE_ENDPOINT, optional(cache.and_then(|c| c.endpoint.as_deref())));
-    let retool_db = observed.retool_db.as_ref().filter(|_| spec.retool_db.enabled);
+    let retool_db = observed.rds.retool_db.as_ref().filter(|_| spec.retool_db.enabled);
     state.set_attr(attribute::RETOOL_DB_ENDPOINT, optional(retool_db.and_then(|d| d.endpoint.as_deref())));
     state.set_attr(
         attribute::EGRESS_IPS,

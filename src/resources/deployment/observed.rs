@@ -150,41 +150,65 @@ pub struct NetworkView {
     pub egress_ips: Vec<String>,
 }
 
-/// Everything that exists of a deployment.
+/// What the cluster chain reads: the cluster, its node groups, its OIDC provider and its roles.
 #[derive(Debug, Clone, Default)]
-pub struct Observed {
-    pub network: Option<NetworkView>,
-    pub network_problem: Option<String>,
-    pub kms: Option<KeyState>,
-    pub cluster_role: Option<RoleState>,
-    pub node_role: Option<RoleState>,
-    pub eso_role: Option<RoleState>,
+pub struct ClusterSeen {
     pub cluster: Option<ClusterState>,
+    pub node_groups: Vec<NodeGroupState>,
     /// Whether the cluster's OIDC provider exists and records this deployment's use.
     pub oidc_provider: Option<bool>,
-    pub node_groups: Vec<NodeGroupState>,
-    pub db_subnet_group: Option<DbSubnetGroupState>,
+    pub cluster_role: Option<RoleState>,
+    pub node_role: Option<RoleState>,
+}
+
+/// What the database chain reads: the instances, their parameter groups and the subnet group.
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseSeen {
     pub database: Option<InstanceState>,
     /// The database's parameter group (else, without a database, the configured one).
     pub parameter_group: Option<ParameterGroupState>,
     /// The configured parameter group, when the database uses another (a major upgrade to come).
     pub next_parameter_group: Option<ParameterGroupState>,
     pub retool_db: Option<InstanceState>,
-    pub cache: Option<CacheState>,
-    pub cache_subnet_group: Option<CacheSubnetGroupState>,
-    pub encryption_key_secret: Option<SecretState>,
-    pub jwt_secret: Option<SecretState>,
+    pub subnet_group: Option<DbSubnetGroupState>,
+}
+
+/// What the cache chain reads: the replication group and its subnet group.
+#[derive(Debug, Clone, Default)]
+pub struct CacheSeen {
+    pub group: Option<CacheState>,
+    pub subnet_group: Option<CacheSubnetGroupState>,
+}
+
+/// What the secrets chain reads: the generated secrets.
+#[derive(Debug, Clone, Default)]
+pub struct SecretsSeen {
+    pub encryption_key: Option<SecretState>,
+    pub jwt: Option<SecretState>,
+}
+
+/// Everything that exists of a deployment: the network and, per chain, what that chain read.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub network: Option<NetworkView>,
+    pub network_problem: Option<String>,
+    pub kms: Option<KeyState>,
+    pub eks: ClusterSeen,
+    pub rds: DatabaseSeen,
+    pub elasticache: CacheSeen,
+    pub secrets: SecretsSeen,
+    pub eso_role: Option<RoleState>,
 }
 
 impl Observed {
     /// Nothing of the deployment's own making exists any more.
     pub fn is_gone(&self) -> bool {
-        self.kms.is_none() && self.cluster.is_none() && self.database.is_none()
+        self.kms.is_none() && self.eks.cluster.is_none() && self.rds.database.is_none()
     }
 
     /// The cache, unless it is on its way out.
     pub fn live_cache(&self) -> Option<&CacheState> {
-        self.cache.as_ref().filter(|group| group.status != "deleting")
+        self.elasticache.group.as_ref().filter(|group| group.status != "deleting")
     }
 
     /// What is left when every object `owner` may not manage is taken out, and those objects.
@@ -206,26 +230,26 @@ impl Observed {
                 *slot = None;
             }
         }
-        let ours = check(format!("EKS cluster {}", names.cluster()), self.cluster.as_ref().map(|c| &c.tags));
-        keep(&mut self.cluster, ours);
-        if self.cluster.is_none() {
-            self.oidc_provider = None;
+        let ours = check(format!("EKS cluster {}", names.cluster()), self.eks.cluster.as_ref().map(|c| &c.tags));
+        keep(&mut self.eks.cluster, ours);
+        if self.eks.cluster.is_none() {
+            self.eks.oidc_provider = None;
         }
-        let groups = std::mem::take(&mut self.node_groups);
+        let groups = std::mem::take(&mut self.eks.node_groups);
         for group in groups {
             if check(format!("EKS node group {}", group.name), Some(&group.tags)) {
-                self.node_groups.push(group);
+                self.eks.node_groups.push(group);
             }
         }
-        let ours = check(format!("DB instance {}", names.database()), self.database.as_ref().map(|d| &d.tags));
-        keep(&mut self.database, ours);
-        let ours = check(format!("DB instance {}", names.retool_db()), self.retool_db.as_ref().map(|d| &d.tags));
-        keep(&mut self.retool_db, ours);
+        let ours = check(format!("DB instance {}", names.database()), self.rds.database.as_ref().map(|d| &d.tags));
+        keep(&mut self.rds.database, ours);
+        let ours = check(format!("DB instance {}", names.retool_db()), self.rds.retool_db.as_ref().map(|d| &d.tags));
+        keep(&mut self.rds.retool_db, ours);
         let ours = check(format!("KMS key {}", names.kms_alias()), self.kms.as_ref().map(|k| &k.tags));
         keep(&mut self.kms, ours);
         for (name, role) in [
-            (names.cluster_role(), &mut self.cluster_role),
-            (names.node_role(), &mut self.node_role),
+            (names.cluster_role(), &mut self.eks.cluster_role),
+            (names.node_role(), &mut self.eks.node_role),
             (names.external_secrets_role(), &mut self.eso_role),
         ] {
             let ours = check(format!("IAM role {name}"), role.as_ref().map(|r| &r.tags));
@@ -233,27 +257,28 @@ impl Observed {
         }
         let ours = check(
             format!("DB subnet group {}", names.db_subnet_group()),
-            self.db_subnet_group.as_ref().map(|g| &g.group.tags),
+            self.rds.subnet_group.as_ref().map(|g| &g.group.tags),
         );
-        keep(&mut self.db_subnet_group, ours);
-        for group in [&mut self.parameter_group, &mut self.next_parameter_group] {
+        keep(&mut self.rds.subnet_group, ours);
+        for group in [&mut self.rds.parameter_group, &mut self.rds.next_parameter_group] {
             let ours = check(
                 format!("DB parameter group {}", group.as_ref().map_or("", |g| g.group.name.as_str())),
                 group.as_ref().map(|g| &g.group.tags),
             );
             keep(group, ours);
         }
-        let live = self.cache.as_ref().filter(|c| c.status != "deleting");
+        let live = self.live_cache();
         let ours = check(format!("ElastiCache replication group {}", names.cache()), live.map(|c| &c.tags));
-        keep(&mut self.cache, ours);
+        keep(&mut self.elasticache.group, ours);
         let ours = check(
             format!("ElastiCache subnet group {}", names.cache_subnet_group()),
-            self.cache_subnet_group.as_ref().map(|g| &g.tags),
+            self.elasticache.subnet_group.as_ref().map(|g| &g.tags),
         );
-        keep(&mut self.cache_subnet_group, ours);
-        for (which, secret) in
-            [(names::JWT_SECRET, &mut self.jwt_secret), (names::ENCRYPTION_KEY_SECRET, &mut self.encryption_key_secret)]
-        {
+        keep(&mut self.elasticache.subnet_group, ours);
+        for (which, secret) in [
+            (names::JWT_SECRET, &mut self.secrets.jwt),
+            (names::ENCRYPTION_KEY_SECRET, &mut self.secrets.encryption_key),
+        ] {
             let live = secret.as_ref().filter(|s| !s.scheduled_for_deletion);
             let ours = check(format!("secret {}", names.secret(which)), live.map(|s| &s.tags));
             keep(secret, ours);
@@ -273,21 +298,30 @@ mod tests {
         let theirs = Owner::test("theirs");
         let names = Names::new("acme");
         let observed = Observed {
-            cluster: Some(ClusterState { tags: theirs.mark(Tags::new()), ..ClusterState::default() }),
-            database: Some(InstanceState { tags: ours.mark(Tags::new()), ..InstanceState::default() }),
-            retool_db: Some(InstanceState::default()),
-            jwt_secret: Some(SecretState {
-                arn: "j".into(),
-                has_value: true,
-                scheduled_for_deletion: true,
-                tags: theirs.mark(Tags::new()),
-            }),
+            eks: ClusterSeen {
+                cluster: Some(ClusterState { tags: theirs.mark(Tags::new()), ..ClusterState::default() }),
+                ..ClusterSeen::default()
+            },
+            rds: DatabaseSeen {
+                database: Some(InstanceState { tags: ours.mark(Tags::new()), ..InstanceState::default() }),
+                retool_db: Some(InstanceState::default()),
+                ..DatabaseSeen::default()
+            },
+            secrets: SecretsSeen {
+                jwt: Some(SecretState {
+                    arn: "j".into(),
+                    has_value: true,
+                    scheduled_for_deletion: true,
+                    tags: theirs.mark(Tags::new()),
+                }),
+                ..SecretsSeen::default()
+            },
             ..Observed::default()
         };
         let (mine, not_ours) = observed.clone().claimed_by(&ours, &names);
-        assert!(mine.cluster.is_none() && mine.retool_db.is_none());
-        assert!(mine.database.is_some(), "our own database stays");
-        assert!(mine.jwt_secret.is_some(), "a secret scheduled for deletion is abandoned, so it may be restored");
+        assert!(mine.eks.cluster.is_none() && mine.rds.retool_db.is_none());
+        assert!(mine.rds.database.is_some(), "our own database stays");
+        assert!(mine.secrets.jwt.is_some(), "a secret scheduled for deletion is abandoned, so it may be restored");
         let objects: Vec<&str> = not_ours.iter().map(|found| found.object.as_str()).collect();
         assert_eq!(objects, ["EKS cluster acme", "DB instance acme-retooldb"]);
         assert_eq!(not_ours[0].claim, Claim::Foreign("theirs".into()));
@@ -295,7 +329,7 @@ mod tests {
 
         let adopting = Owner { adopt_unmarked: true, ..ours };
         let (mine, not_ours) = observed.claimed_by(&adopting, &names);
-        assert!(mine.retool_db.is_some(), "a state from before marks keeps its unmarked objects");
+        assert!(mine.rds.retool_db.is_some(), "a state from before marks keeps its unmarked objects");
         assert_eq!(not_ours.len(), 1);
     }
 }

@@ -28,12 +28,14 @@ pub async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Observe
         SecretsChain::observe(clients, target),
         SecretsOperatorChain::observe(clients, target),
     )?;
-    let mut observed = Observed { network, network_problem, ..Observed::default() };
-    KeyChain::record(key, &mut observed);
-    ClusterChain::record(cluster, &mut observed);
-    DatabaseChain::record(database, &mut observed);
-    CacheChain::record(cache, &mut observed);
-    SecretsChain::record(secrets, &mut observed);
-    SecretsOperatorChain::record(secrets_operator, &mut observed);
-    Ok(observed)
+    Ok(Observed {
+        network,
+        network_problem,
+        kms: key,
+        eks: cluster,
+        rds: database,
+        elasticache: cache,
+        secrets,
+        eso_role: secrets_operator,
+    })
 }

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::resources::deployment::aws::cache;
 use crate::resources::deployment::desired::Desired;
 use crate::resources::deployment::drift::{Area, Finding, finding};
-use crate::resources::deployment::observed::{CacheState, CacheSubnetGroupState, Observed};
+use crate::resources::deployment::observed::{CacheSeen, Observed};
 use crate::resources::drift::DriftKind;
 
 /// The cache.
@@ -17,18 +17,17 @@ pub struct CacheChain;
 
 #[async_trait]
 impl Chain for CacheChain {
-    type Seen = (Option<CacheState>, Option<CacheSubnetGroupState>);
+    type Seen = CacheSeen;
     type Made = ();
 
     async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Self::Seen, Error> {
         let (elasticache, names) = (clients.elasticache(), target.names);
         let (group, subnet_group) = (names.cache(), names.cache_subnet_group());
-        tokio::try_join!(cache::observe(elasticache, &group), cache::observe_subnet_group(elasticache, &subnet_group))
-    }
-
-    fn record((group, subnet_group): Self::Seen, observed: &mut Observed) {
-        observed.cache = group;
-        observed.cache_subnet_group = subnet_group;
+        let (group, subnet_group) = tokio::try_join!(
+            cache::observe(elasticache, &group),
+            cache::observe_subnet_group(elasticache, &subnet_group)
+        )?;
+        Ok(CacheSeen { group, subnet_group })
     }
 
     async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error> {

@@ -12,21 +12,12 @@ use crate::resources::deployment::aws::{eks, hash_map, iam};
 use crate::resources::deployment::desired::{Desired, oidc_provider_arn};
 use crate::resources::deployment::drift::{Area, Finding, finding, role_drift};
 use crate::resources::deployment::names;
-use crate::resources::deployment::observed::{ClusterState, NodeGroupState, Observed, RoleState};
+use crate::resources::deployment::observed::{ClusterSeen, Observed};
 use crate::resources::deployment::owner::NotOurs;
 use crate::resources::drift::DriftKind;
 
 /// Roles, cluster, OIDC provider, node group.
 pub struct ClusterChain;
-
-/// What the cluster chain reads.
-pub struct ClusterSeen {
-    pub cluster: Option<ClusterState>,
-    pub node_groups: Vec<NodeGroupState>,
-    pub oidc_provider: Option<bool>,
-    pub cluster_role: Option<RoleState>,
-    pub node_role: Option<RoleState>,
-}
 
 /// What the cluster chain made.
 pub struct ClusterMade {
@@ -73,14 +64,6 @@ impl Chain for ClusterChain {
         Ok(ClusterSeen { cluster, node_groups, oidc_provider, cluster_role, node_role })
     }
 
-    fn record(seen: Self::Seen, observed: &mut Observed) {
-        observed.cluster = seen.cluster;
-        observed.node_groups = seen.node_groups;
-        observed.oidc_provider = seen.oidc_provider;
-        observed.cluster_role = seen.cluster_role;
-        observed.node_role = seen.node_role;
-    }
-
     async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error> {
         let desired = cx.desired;
         let (eks_client, iam_client) = (cx.clients.eks(), cx.clients.iam());
@@ -120,11 +103,13 @@ impl Chain for ClusterChain {
     fn drift(desired: &Desired, observed: &Observed) -> Vec<Finding> {
         let (spec, names) = (&desired.spec, &desired.names);
         let mut found = Vec::new();
-        for (name, role) in [(names.cluster_role(), &observed.cluster_role), (names.node_role(), &observed.node_role)] {
+        for (name, role) in
+            [(names.cluster_role(), &observed.eks.cluster_role), (names.node_role(), &observed.eks.node_role)]
+        {
             found.extend(role_drift(Area::Cluster, &name, role.as_ref(), spec.permission_boundary_arn.as_ref()));
         }
         let mut note = |object: &str, kind, detail: String| found.push(finding(Area::Cluster, object, kind, &detail));
-        match &observed.cluster {
+        match &observed.eks.cluster {
             None => note(&format!("EKS cluster {}", names.cluster()), DriftKind::Missing, "does not exist".into()),
             Some(cluster) => {
                 if cluster.version != spec.kubernetes_version {
@@ -164,7 +149,7 @@ impl Chain for ClusterChain {
                         ),
                     );
                 }
-                if observed.oidc_provider != Some(true) {
+                if observed.eks.oidc_provider != Some(true) {
                     note(
                         "the cluster's IAM OIDC provider",
                         DriftKind::Missing,
@@ -175,8 +160,8 @@ impl Chain for ClusterChain {
         }
         let group_name = names.node_group(&spec.node_group.instance_type);
         let group_object = format!("node group {group_name}");
-        match observed.node_groups.iter().find(|group| group.name == group_name) {
-            None if observed.cluster.is_some() => note(&group_object, DriftKind::Missing, "does not exist".into()),
+        match observed.eks.node_groups.iter().find(|group| group.name == group_name) {
+            None if observed.eks.cluster.is_some() => note(&group_object, DriftKind::Missing, "does not exist".into()),
             None => {}
             Some(group) => {
                 let want = &spec.node_group;
@@ -199,7 +184,7 @@ impl Chain for ClusterChain {
                 }
             }
         }
-        for extra in observed.node_groups.iter().filter(|group| group.name != group_name) {
+        for extra in observed.eks.node_groups.iter().filter(|group| group.name != group_name) {
             note(&format!("node group {}", extra.name), DriftKind::Surplus, "is not the configured one".into());
         }
         found

@@ -13,21 +13,12 @@ use crate::error::Error;
 use crate::resources::deployment::aws::rds;
 use crate::resources::deployment::desired::{Desired, database_security_groups};
 use crate::resources::deployment::drift::{Area, Finding, finding};
-use crate::resources::deployment::observed::{DbSubnetGroupState, InstanceState, Observed, ParameterGroupState};
+use crate::resources::deployment::observed::{DatabaseSeen, Observed};
 use crate::resources::deployment::rules::versions::{MIN_POSTGRES_MAJOR, PostgresVersion};
 use crate::resources::drift::DriftKind;
 
 /// Subnet group, parameter group, instances.
 pub struct DatabaseChain;
-
-/// What the database chain reads.
-pub struct DatabaseSeen {
-    pub database: Option<InstanceState>,
-    pub parameter_group: Option<ParameterGroupState>,
-    pub next_parameter_group: Option<ParameterGroupState>,
-    pub retool_db: Option<InstanceState>,
-    pub subnet_group: Option<DbSubnetGroupState>,
-}
 
 fn unix_seconds() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
@@ -80,14 +71,6 @@ impl Chain for DatabaseChain {
         Ok(DatabaseSeen { database, parameter_group, next_parameter_group, retool_db, subnet_group })
     }
 
-    fn record(seen: Self::Seen, observed: &mut Observed) {
-        observed.database = seen.database;
-        observed.parameter_group = seen.parameter_group;
-        observed.next_parameter_group = seen.next_parameter_group;
-        observed.retool_db = seen.retool_db;
-        observed.db_subnet_group = seen.subnet_group;
-    }
-
     async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error> {
         let (desired, rds_client) = (cx.desired, cx.clients.rds());
         let names = &desired.names;
@@ -136,11 +119,12 @@ impl Chain for DatabaseChain {
         if let Some(network) = &observed.network {
             let expected = database_security_groups(
                 network,
-                observed.cluster.as_ref().and_then(|c| c.eks_security_group_id.as_deref()),
+                observed.eks.cluster.as_ref().and_then(|c| c.eks_security_group_id.as_deref()),
             );
-            for (identifier, db) in
-                [(names.database(), observed.database.as_ref()), (names.retool_db(), observed.retool_db.as_ref())]
-            {
+            for (identifier, db) in [
+                (names.database(), observed.rds.database.as_ref()),
+                (names.retool_db(), observed.rds.retool_db.as_ref()),
+            ] {
                 if let Some(db) = db.filter(|db| db.security_group_ids != expected) {
                     note(
                         format!("DB instance {identifier}"),
@@ -153,13 +137,13 @@ impl Chain for DatabaseChain {
         // The databases are compared exactly as converge compares them before it modifies them.
         let group = desired.parameter_group().ok().map(|group| group.name);
         let database = format!("DB instance {}", names.database());
-        match &observed.database {
+        match &observed.rds.database {
             None => note(database, DriftKind::Missing, "does not exist".into()),
             Some(db) => {
                 for difference in db.differences_from(&spec.database, group.as_deref()) {
                     note(database.clone(), DriftKind::Setting, difference.to_string());
                 }
-                if !observed.parameter_group.as_ref().is_some_and(|group| group.forces_ssl) {
+                if !observed.rds.parameter_group.as_ref().is_some_and(|group| group.forces_ssl) {
                     note(
                         format!("the parameter group of {}", names.database()),
                         DriftKind::Setting,
@@ -169,7 +153,7 @@ impl Chain for DatabaseChain {
             }
         }
         let retool_db = format!("Retool DB instance {}", names.retool_db());
-        match (&observed.retool_db, spec.retool_db.enabled) {
+        match (&observed.rds.retool_db, spec.retool_db.enabled) {
             (None, true) => note(retool_db, DriftKind::Missing, "does not exist".into()),
             (Some(_), false) => note(retool_db, DriftKind::Surplus, "exists but retool_db is disabled".into()),
             (Some(db), true) => {

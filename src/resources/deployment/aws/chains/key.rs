@@ -25,10 +25,6 @@ impl Chain for KeyChain {
         kms::observe(clients.kms(), &target.names.kms_alias()).await
     }
 
-    fn record(seen: Self::Seen, observed: &mut Observed) {
-        observed.kms = seen;
-    }
-
     async fn ensure(cx: &Context<'_>, _upstream: &Upstream) -> Result<Self::Made, Error> {
         let desired = cx.desired;
         let description = format!("Retool deployment {}", desired.spec.name);

@@ -3,7 +3,7 @@
 //! provider → node group), the databases, the cache, the generated secrets and the External
 //! Secrets Operator's role. Each is one [`Chain`]: it observes its objects, ensures them, removes
 //! them and says how they drift, so a new part of the deployment is one new file here (plus its
-//! fields in [`Observed`] and its line in [`super::observe`], [`super::converge`] and
+//! field in [`Observed`] and its line in [`super::observe`], [`super::converge`] and
 //! [`super::destroy`]).
 
 pub mod cache;
@@ -86,16 +86,13 @@ pub struct Upstream {
 /// One chain of the deployment.
 #[async_trait]
 pub trait Chain {
-    /// What [`Chain::observe`] reads.
+    /// What [`Chain::observe`] reads: the chain's field of [`Observed`].
     type Seen: Send;
     /// What [`Chain::ensure`] hands to the chains after it.
     type Made: Send;
 
     /// Reads the chain's objects (by name, with their tags).
     async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Self::Seen, Error>;
-
-    /// Puts what [`Chain::observe`] read into the picture.
-    fn record(seen: Self::Seen, observed: &mut Observed);
 
     /// Creates what is missing and changes what differs.
     async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error>;

@@ -11,7 +11,7 @@ use crate::resources::deployment::aws::secrets;
 use crate::resources::deployment::desired::{Desired, GeneratedSecret};
 use crate::resources::deployment::drift::{Area, Finding, finding};
 use crate::resources::deployment::names;
-use crate::resources::deployment::observed::{Observed, SecretState};
+use crate::resources::deployment::observed::{Observed, SecretsSeen};
 use crate::resources::deployment::rules::secrets::{generate_encryption_key, generate_jwt_secret};
 use crate::resources::drift::DriftKind;
 
@@ -20,20 +20,16 @@ pub struct SecretsChain;
 
 #[async_trait]
 impl Chain for SecretsChain {
-    /// The encryption key's secret and the JWT secret.
-    type Seen = (Option<SecretState>, Option<SecretState>);
+    type Seen = SecretsSeen;
     type Made = ();
 
     async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Self::Seen, Error> {
         let sm = clients.secrets_manager();
         let (encryption_key, jwt) =
             (target.names.secret(names::ENCRYPTION_KEY_SECRET), target.names.secret(names::JWT_SECRET));
-        tokio::try_join!(secrets::observe(sm, &encryption_key), secrets::observe(sm, &jwt))
-    }
-
-    fn record((encryption_key, jwt): Self::Seen, observed: &mut Observed) {
-        observed.encryption_key_secret = encryption_key;
-        observed.jwt_secret = jwt;
+        let (encryption_key, jwt) =
+            tokio::try_join!(secrets::observe(sm, &encryption_key), secrets::observe(sm, &jwt))?;
+        Ok(SecretsSeen { encryption_key, jwt })
     }
 
     async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error> {
@@ -64,8 +60,8 @@ impl Chain for SecretsChain {
         let mut found = Vec::new();
         for secret in desired.generated_secrets() {
             let state = match secret {
-                GeneratedSecret::JwtSecret => &observed.jwt_secret,
-                GeneratedSecret::EncryptionKey => &observed.encryption_key_secret,
+                GeneratedSecret::JwtSecret => &observed.secrets.jwt,
+                GeneratedSecret::EncryptionKey => &observed.secrets.encryption_key,
             };
             let object = format!("secret {}", desired.names.secret(secret.suffix()));
             let (kind, detail) = match state {

@@ -24,10 +24,6 @@ impl Chain for SecretsOperatorChain {
         role::observe(clients.iam(), &target.names.external_secrets_role()).await
     }
 
-    fn record(seen: Self::Seen, observed: &mut Observed) {
-        observed.eso_role = seen;
-    }
-
     async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error> {
         let Some(oidc) = &upstream.oidc else {
             return Err(Error::unexpected(
