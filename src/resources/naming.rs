@@ -25,17 +25,25 @@ pub(crate) struct NameRules {
     max: usize,
     /// Ends the problem of a name too long or empty (after "must be 1 to N characters long").
     length_reason: &'static str,
-    /// Whether only lowercase letters are allowed (else any ASCII letter).
-    lowercase: bool,
+    /// Which letters are allowed.
+    letters: Letters,
     /// The punctuation allowed besides letters and digits, one character each.
     punctuation: &'static [char],
 }
 
+/// The ASCII letters a name may use.
+pub(crate) enum Letters {
+    /// `a` to `z` only.
+    Lowercase,
+    /// Upper and lower case.
+    Any,
+}
+
 impl NameRules {
     /// Names of at most `max` characters (`length_reason` ends the problem of a longer one), of
-    /// (`lowercase`) letters, digits and `punctuation`, starting with a letter.
-    pub const fn new(max: usize, length_reason: &'static str, lowercase: bool, punctuation: &'static [char]) -> Self {
-        Self { max, length_reason, lowercase, punctuation }
+    /// `letters`, digits and `punctuation`, starting with a letter.
+    pub const fn new(max: usize, length_reason: &'static str, letters: Letters, punctuation: &'static [char]) -> Self {
+        Self { max, length_reason, letters, punctuation }
     }
 
     /// A validator of string names described by `description`: these rules first (length, first
@@ -49,7 +57,10 @@ impl NameRules {
 
     /// Why `name` breaks these rules, if it does.
     fn problem(&self, name: &str) -> Option<String> {
-        let letters = if self.lowercase { "lowercase letters" } else { "letters" };
+        let letters = match self.letters {
+            Letters::Lowercase => "lowercase letters",
+            Letters::Any => "letters",
+        };
         if name.is_empty() || name.chars().count() > self.max {
             Some(format!("{name:?} must be 1 to {} characters long{}", self.max, self.length_reason))
         } else if !name.starts_with(|c: char| self.is_letter(c)) {
@@ -65,6 +76,40 @@ impl NameRules {
     }
 
     fn is_letter(&self, c: char) -> bool {
-        if self.lowercase { c.is_ascii_lowercase() } else { c.is_ascii_alphabetic() }
+        match self.letters {
+            Letters::Lowercase => c.is_ascii_lowercase(),
+            Letters::Any => c.is_ascii_alphabetic(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_state_the_length_first_letter_and_alphabet() {
+        let network = NameRules::new(48, ".", Letters::Any, &['-', '_']);
+        let deployment = NameRules::new(32, ": it prefixes the names of AWS resources.", Letters::Lowercase, &['-']);
+        assert_eq!(network.problem(""), Some(r#""" must be 1 to 48 characters long."#.to_owned()));
+        assert_eq!(network.problem("1a"), Some(r#""1a" must start with a letter."#.to_owned()));
+        assert_eq!(
+            network.problem("a b"),
+            Some(r#""a b" contains ' '; only letters, digits, - and _ are allowed."#.to_owned())
+        );
+        assert_eq!(network.problem("Acme_prod-2"), None);
+        assert_eq!(
+            deployment.problem(&"a".repeat(33)),
+            Some(format!(
+                "{:?} must be 1 to 32 characters long: it prefixes the names of AWS resources.",
+                "a".repeat(33)
+            ))
+        );
+        assert_eq!(deployment.problem("Retool"), Some(r#""Retool" must start with a lowercase letter."#.to_owned()));
+        assert_eq!(
+            deployment.problem("re_tool"),
+            Some(r#""re_tool" contains '_'; only lowercase letters, digits and - are allowed."#.to_owned())
+        );
+        assert_eq!(deployment.problem("retool-2"), None);
     }
 }

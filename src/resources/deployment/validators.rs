@@ -7,7 +7,7 @@
 
 use crate::aws::is_region_name;
 use crate::framework::validators::{self, Validator};
-use crate::resources::naming::NameRules;
+use crate::resources::naming::{Letters, NameRules};
 
 use super::rules::instance_types::{InstanceKind, InstanceType};
 use super::rules::versions::{DEFAULT_KUBERNETES_VERSION, KubernetesVersion, PostgresVersion, RetoolVersion};
@@ -25,7 +25,7 @@ pub const MAX_NODES: i64 = 100;
 /// both, and only at apply), at most [`MAX_NAME_LENGTH`] characters.
 pub fn deployment_name() -> impl Validator {
     static RULES: NameRules =
-        NameRules::new(MAX_NAME_LENGTH, ": it prefixes the names of AWS resources.", true, &['-']);
+        NameRules::new(MAX_NAME_LENGTH, ": it prefixes the names of AWS resources.", Letters::Lowercase, &['-']);
     RULES.validator(
         format!(
             "must be a DNS label: lowercase letters, digits and hyphens, starting with a letter, no `--` and no trailing hyphen (at most {MAX_NAME_LENGTH} characters)"

@@ -4,7 +4,7 @@
 use crate::aws::is_region_name;
 use crate::framework::Diagnostics;
 use crate::framework::validators::{self, Validator};
-use crate::resources::naming::NameRules;
+use crate::resources::naming::{Letters, NameRules};
 use crate::value::{AttributePath, Value};
 
 /// Longest network name: it prefixes every `Name` tag and security group name.
@@ -13,7 +13,7 @@ pub const MAX_NAME_LENGTH: usize = 48;
 /// Letters, digits, `-` and `_`, starting with a letter; not `sg-…` (AWS reserves that prefix for
 /// security group names, which start with the network's name).
 pub fn network_name() -> impl Validator {
-    static RULES: NameRules = NameRules::new(MAX_NAME_LENGTH, ".", false, &['-', '_']);
+    static RULES: NameRules = NameRules::new(MAX_NAME_LENGTH, ".", Letters::Any, &['-', '_']);
     RULES.validator(
         format!(
             "must start with a letter and contain only letters, digits, - and _ (at most {MAX_NAME_LENGTH} characters)"

@@ -134,7 +134,10 @@ macro_rules! default_route {
 /// `$component`'s, and reads the new object's id from the response (`$response`) with `$id`,
 /// reported as `$field` when AWS leaves it out.
 macro_rules! create_tagged {
-    ($run:expr, $component:expr, $request:expr, $kind:ident, $operation:literal, |$response:ident| $id:expr, $field:literal) => {{
+    (
+        $run:expr, $component:expr, $request:expr, $kind:ident, $operation:literal,
+        |$response:ident| $id:expr, $field:literal
+    ) => {{
         let $response = $request
             .tag_specifications(ec2_tagging(ResourceType::$kind, &$run.tags_for($component)))
             .send()
