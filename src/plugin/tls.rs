@@ -101,6 +101,22 @@ struct PinnedClientCertificate {
     algorithms: WebPkiSupportedAlgorithms,
 }
 
+/// The verifier's methods for TLS 1.2 and 1.3 handshake signatures, which rustls asks for apart but
+/// which check alike: each with rustls's function of the same name, against the verifier's
+/// `algorithms` (aws-lc-rs, for Terraform's P-521 key).
+macro_rules! verify_signatures_with_own_algorithms {
+    ($($method:ident),*) => {$(
+        fn $method(
+            &self,
+            message: &[u8],
+            certificate: &CertificateDer<'_>,
+            signature: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::$method(message, certificate, signature, &self.algorithms)
+        }
+    )*};
+}
+
 impl ClientCertVerifier for PinnedClientCertificate {
     fn client_auth_mandatory(&self) -> bool {
         true
@@ -124,23 +140,7 @@ impl ClientCertVerifier for PinnedClientCertificate {
         }
     }
 
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        certificate: &CertificateDer<'_>,
-        signature: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, certificate, signature, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        certificate: &CertificateDer<'_>,
-        signature: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, certificate, signature, &self.algorithms)
-    }
+    verify_signatures_with_own_algorithms!(verify_tls12_signature, verify_tls13_signature);
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()

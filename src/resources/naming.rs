@@ -1,6 +1,9 @@
 //! Resources name most of their AWS objects `<prefix>-<suffix>`. The [`suffixed_names`] table
 //! states each such name once, as its method and suffix, instead of one hand-written `format!`
-//! method per object.
+//! method per object. [`NameRules`] states once how a resource's own name is checked (length,
+//! first character, alphabet), which every resource's name validator shares.
+
+use crate::framework::validators::{self, Validator};
 
 /// Methods returning `<prefix>-<suffix>`, where the prefix is the `String` field `$field` of
 /// `self`: one row `method => "suffix",` each (doc comments allowed above a row).
@@ -14,3 +17,99 @@ macro_rules! suffixed_names {
 }
 
 pub(crate) use suffixed_names;
+
+/// What a resource's name must be, as far as every resource's name validator agrees: a length, a
+/// letter first, then letters, digits and some punctuation; each resource adds its own checks.
+pub(crate) struct NameRules {
+    /// Longest accepted name, in characters.
+    max: usize,
+    /// Ends the problem of a name too long or empty (after "must be 1 to N characters long").
+    length_reason: &'static str,
+    /// Which letters are allowed.
+    letters: Letters,
+    /// The punctuation allowed besides letters and digits, one character each.
+    punctuation: &'static [char],
+}
+
+/// The ASCII letters a name may use.
+pub(crate) enum Letters {
+    /// `a` to `z` only.
+    Lowercase,
+    /// Upper and lower case.
+    Any,
+}
+
+impl NameRules {
+    /// Names of at most `max` characters (`length_reason` ends the problem of a longer one), of
+    /// `letters`, digits and `punctuation`, starting with a letter.
+    pub const fn new(max: usize, length_reason: &'static str, letters: Letters, punctuation: &'static [char]) -> Self {
+        Self { max, length_reason, letters, punctuation }
+    }
+
+    /// A validator of string names described by `description`: these rules first (length, first
+    /// character, alphabet), then `more`, the resource's own checks.
+    pub fn validator(&'static self, description: String, more: fn(&str) -> Option<String>) -> impl Validator {
+        validators::check(description, move |value| {
+            let name = value.as_str()?;
+            self.problem(name).or_else(|| more(name))
+        })
+    }
+
+    /// Why `name` breaks these rules, if it does.
+    fn problem(&self, name: &str) -> Option<String> {
+        let letters = match self.letters {
+            Letters::Lowercase => "lowercase letters",
+            Letters::Any => "letters",
+        };
+        if name.is_empty() || name.chars().count() > self.max {
+            Some(format!("{name:?} must be 1 to {} characters long{}", self.max, self.length_reason))
+        } else if !name.starts_with(|c: char| self.is_letter(c)) {
+            Some(format!("{name:?} must start with a {}.", letters.trim_end_matches('s')))
+        } else {
+            let bad =
+                name.chars().find(|c| !(self.is_letter(*c) || c.is_ascii_digit() || self.punctuation.contains(c)))?;
+            let mut alphabet: Vec<String> = vec![letters.to_owned(), "digits".to_owned()];
+            alphabet.extend(self.punctuation.iter().map(char::to_string));
+            let last = alphabet.pop().unwrap_or_default();
+            Some(format!("{name:?} contains {bad:?}; only {} and {last} are allowed.", alphabet.join(", ")))
+        }
+    }
+
+    fn is_letter(&self, c: char) -> bool {
+        match self.letters {
+            Letters::Lowercase => c.is_ascii_lowercase(),
+            Letters::Any => c.is_ascii_alphabetic(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_state_the_length_first_letter_and_alphabet() {
+        let network = NameRules::new(48, ".", Letters::Any, &['-', '_']);
+        let deployment = NameRules::new(32, ": it prefixes the names of AWS resources.", Letters::Lowercase, &['-']);
+        assert_eq!(network.problem(""), Some(r#""" must be 1 to 48 characters long."#.to_owned()));
+        assert_eq!(network.problem("1a"), Some(r#""1a" must start with a letter."#.to_owned()));
+        assert_eq!(
+            network.problem("a b"),
+            Some(r#""a b" contains ' '; only letters, digits, - and _ are allowed."#.to_owned())
+        );
+        assert_eq!(network.problem("Acme_prod-2"), None);
+        assert_eq!(
+            deployment.problem(&"a".repeat(33)),
+            Some(format!(
+                "{:?} must be 1 to 32 characters long: it prefixes the names of AWS resources.",
+                "a".repeat(33)
+            ))
+        );
+        assert_eq!(deployment.problem("Retool"), Some(r#""Retool" must start with a lowercase letter."#.to_owned()));
+        assert_eq!(
+            deployment.problem("re_tool"),
+            Some(r#""re_tool" contains '_'; only lowercase letters, digits and - are allowed."#.to_owned())
+        );
+        assert_eq!(deployment.problem("retool-2"), None);
+    }
+}

@@ -10,6 +10,18 @@
 //! (refinements.rs), [`Value`] (values.rs), [`AttributePath`] (path.rs), conformance checks
 //! (conformance.rs), [`ValueError`] (error.rs), and the two codecs [`msgpack`] and [`json`].
 
+/// `From` conversions, one row each (`Source => Target: |value| conversion;`): the value types
+/// convert from many plain types, and each impl would otherwise be five lines of the same frame.
+macro_rules! from_conversions {
+    ($($source:ty => $target:ty: |$value:ident| $convert:expr;)*) => {$(
+        impl From<$source> for $target {
+            fn from($value: $source) -> $target {
+                $convert
+            }
+        }
+    )*};
+}
+
 mod conformance;
 mod error;
 pub mod json;

@@ -291,16 +291,9 @@ impl FromStr for Number {
 #[error("not a finite decimal number")]
 pub struct InvalidNumber;
 
-impl From<i64> for Number {
-    fn from(value: i64) -> Number {
-        Number::from_i64(value)
-    }
-}
-
-impl From<u64> for Number {
-    fn from(value: u64) -> Number {
-        Number::from_u64(value)
-    }
+from_conversions! {
+    i64 => Number: |value| Number::from_i64(value);
+    u64 => Number: |value| Number::from_u64(value);
 }
 
 /// A non-negative integer in base 10⁹ limbs (least significant first), just big enough to expand a

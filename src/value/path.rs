@@ -60,10 +60,8 @@ impl AttributePath {
     }
 }
 
-impl From<Vec<PathStep>> for AttributePath {
-    fn from(steps: Vec<PathStep>) -> Self {
-        AttributePath(steps)
-    }
+from_conversions! {
+    Vec<PathStep> => AttributePath: |steps| AttributePath(steps);
 }
 
 impl fmt::Display for AttributePath {

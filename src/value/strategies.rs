@@ -56,29 +56,41 @@ pub fn arb_number() -> impl Strategy<Value = Number> {
 
 fn arb_refinements(ty: &Type) -> BoxedStrategy<Refinements> {
     let bound = || proptest::option::of((arb_number(), any::<bool>()));
-    match ty {
-        Type::Dynamic => Just(Refinements::default()).boxed(),
-        Type::String => (any::<bool>(), proptest::option::of("\\PC{0,6}"))
-            .prop_map(|(not_null, string_prefix)| Refinements { not_null, string_prefix, ..Refinements::default() })
+    // Every type but dynamic may refine `not_null`; each kind of type adds its own bounds.
+    let bounds = match ty {
+        Type::Dynamic => return Just(Refinements::default()).boxed(),
+        Type::String => proptest::option::of("\\PC{0,6}")
+            .prop_map(|string_prefix| Refinements { string_prefix, ..Refinements::default() })
             .boxed(),
-        Type::Number => (any::<bool>(), bound(), bound())
-            .prop_map(|(not_null, number_lower, number_upper)| Refinements {
-                not_null,
-                number_lower,
-                number_upper,
-                ..Refinements::default()
-            })
-            .boxed(),
-        t if t.is_collection() => (any::<bool>(), proptest::option::of(any::<u64>()), proptest::option::of(0u64..10))
-            .prop_map(|(not_null, length_lower, length_upper)| Refinements {
-                not_null,
-                length_lower,
-                length_upper,
-                ..Refinements::default()
-            })
-            .boxed(),
-        _ => any::<bool>().prop_map(|not_null| Refinements { not_null, ..Refinements::default() }).boxed(),
-    }
+        Type::Number => arb_bounds(bound(), bound(), |refinements, lower, upper| {
+            (refinements.number_lower, refinements.number_upper) = (lower, upper);
+        }),
+        t if t.is_collection() => arb_bounds(
+            proptest::option::of(any::<u64>()),
+            proptest::option::of(0u64..10),
+            |refinements, lower, upper| {
+                (refinements.length_lower, refinements.length_upper) = (lower, upper);
+            },
+        ),
+        _ => Just(Refinements::default()).boxed(),
+    };
+    (any::<bool>(), bounds).prop_map(|(not_null, bounds)| Refinements { not_null, ..bounds }).boxed()
+}
+
+/// Refinements holding a lower and an upper bound drawn from `lower` and `upper`, which `set`
+/// stores in the fields of their kind (numbers and lengths are bounded alike).
+fn arb_bounds<L: Strategy + 'static, U: Strategy + 'static>(
+    lower: L,
+    upper: U,
+    set: fn(&mut Refinements, L::Value, U::Value),
+) -> BoxedStrategy<Refinements> {
+    (lower, upper)
+        .prop_map(move |(lower, upper)| {
+            let mut refinements = Refinements::default();
+            set(&mut refinements, lower, upper);
+            refinements
+        })
+        .boxed()
 }
 
 /// A value of type `ty`: null, unknown, or known (recursively the same choice for every part).

@@ -265,34 +265,12 @@ impl Default for Value {
     }
 }
 
-impl From<bool> for Value {
-    fn from(value: bool) -> Value {
-        Value::Bool(value)
-    }
-}
-
-impl From<&str> for Value {
-    fn from(value: &str) -> Value {
-        Value::String(value.to_owned())
-    }
-}
-
-impl From<String> for Value {
-    fn from(value: String) -> Value {
-        Value::String(value)
-    }
-}
-
-impl From<Number> for Value {
-    fn from(value: Number) -> Value {
-        Value::Number(value)
-    }
-}
-
-impl From<i64> for Value {
-    fn from(value: i64) -> Value {
-        Value::number_i64(value)
-    }
+from_conversions! {
+    bool => Value: |value| Value::Bool(value);
+    &str => Value: |value| Value::String(value.to_owned());
+    String => Value: |value| Value::String(value);
+    Number => Value: |value| Value::Number(value);
+    i64 => Value: |value| Value::number_i64(value);
 }
 
 /// Sorts set elements and removes duplicates among wholly-known ones.

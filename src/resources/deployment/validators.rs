@@ -7,6 +7,7 @@
 
 use crate::aws::is_region_name;
 use crate::framework::validators::{self, Validator};
+use crate::resources::naming::{Letters, NameRules};
 
 use super::rules::instance_types::{InstanceKind, InstanceType};
 use super::rules::versions::{DEFAULT_KUBERNETES_VERSION, KubernetesVersion, PostgresVersion, RetoolVersion};
@@ -23,23 +24,14 @@ pub const MAX_NODES: i64 = 100;
 /// letter, without two hyphens in a row or a trailing one (RDS and ElastiCache identifiers refuse
 /// both, and only at apply), at most [`MAX_NAME_LENGTH`] characters.
 pub fn deployment_name() -> impl Validator {
-    validators::check(
+    static RULES: NameRules =
+        NameRules::new(MAX_NAME_LENGTH, ": it prefixes the names of AWS resources.", Letters::Lowercase, &['-']);
+    RULES.validator(
         format!(
             "must be a DNS label: lowercase letters, digits and hyphens, starting with a letter, no `--` and no trailing hyphen (at most {MAX_NAME_LENGTH} characters)"
         ),
-        |value| {
-            let name = value.as_str()?;
-            if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
-                Some(format!(
-                    "{name:?} must be 1 to {MAX_NAME_LENGTH} characters long: it prefixes the names of AWS resources."
-                ))
-            } else if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-                Some(format!("{name:?} must start with a lowercase letter."))
-            } else if let Some(bad) =
-                name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-            {
-                Some(format!("{name:?} contains {bad:?}; only lowercase letters, digits and - are allowed."))
-            } else if name.ends_with('-') {
+        |name| {
+            if name.ends_with('-') {
                 Some(format!("{name:?} must not end with a hyphen: RDS and ElastiCache identifiers refuse it."))
             } else if name.contains("--") {
                 Some(format!(

@@ -4,6 +4,7 @@
 use crate::aws::is_region_name;
 use crate::framework::Diagnostics;
 use crate::framework::validators::{self, Validator};
+use crate::resources::naming::{Letters, NameRules};
 use crate::value::{AttributePath, Value};
 
 /// Longest network name: it prefixes every `Name` tag and security group name.
@@ -12,23 +13,15 @@ pub const MAX_NAME_LENGTH: usize = 48;
 /// Letters, digits, `-` and `_`, starting with a letter; not `sg-…` (AWS reserves that prefix for
 /// security group names, which start with the network's name).
 pub fn network_name() -> impl Validator {
-    validators::check(
+    static RULES: NameRules = NameRules::new(MAX_NAME_LENGTH, ".", Letters::Any, &['-', '_']);
+    RULES.validator(
         format!(
             "must start with a letter and contain only letters, digits, - and _ (at most {MAX_NAME_LENGTH} characters)"
         ),
-        |value| {
-            let name = value.as_str()?;
-            if name.is_empty() || name.chars().count() > MAX_NAME_LENGTH {
-                Some(format!("{name:?} must be 1 to {MAX_NAME_LENGTH} characters long."))
-            } else if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-                Some(format!("{name:?} must start with a letter."))
-            } else if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
-                Some(format!("{name:?} contains {bad:?}; only letters, digits, - and _ are allowed."))
-            } else if name.to_ascii_lowercase().starts_with("sg-") {
-                Some(format!("{name:?} starts with sg-, which AWS reserves for security group ids."))
-            } else {
-                None
-            }
+        |name| {
+            name.to_ascii_lowercase()
+                .starts_with("sg-")
+                .then(|| format!("{name:?} starts with sg-, which AWS reserves for security group ids."))
         },
     )
 }

@@ -113,6 +113,40 @@ async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec, owner: &OwnerToken) -> Res
     Ok(id.to_owned())
 }
 
+/// Sends `$call` (CreateRoute or ReplaceRoute, whose request builders share no trait) for the
+/// default route of table `$table` to `$target`, retried while the table or target is new.
+macro_rules! default_route {
+    ($run:expr, $call:ident($operation:literal), $table:expr, $target:expr) => {
+        retry_while(RetryWhile::JUST_CREATED, $run.stop, || async {
+            let request = $run.ec2.$call().route_table_id($table).destination_cidr_block(DEFAULT_ROUTE);
+            let request = match $target {
+                RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
+                RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => request.gateway_id(gateway),
+                RouteTarget::Local => request.gateway_id("local"),
+            };
+            request.send().await.map(|_| ()).during($operation)
+        })
+        .await
+    };
+}
+
+/// Sends `$request`, the create call of an EC2 object of resource type `$kind`, tagged as
+/// `$component`'s, and reads the new object's id from the response (`$response`) with `$id`,
+/// reported as `$field` when AWS leaves it out.
+macro_rules! create_tagged {
+    (
+        $run:expr, $component:expr, $request:expr, $kind:ident, $operation:literal,
+        |$response:ident| $id:expr, $field:literal
+    ) => {{
+        let $response = $request
+            .tag_specifications(ec2_tagging(ResourceType::$kind, &$run.tags_for($component)))
+            .send()
+            .await
+            .during($operation)?;
+        required($id, $operation, $field)
+    }};
+}
+
 struct Run<'a> {
     ec2: &'a Client,
     spec: &'a NetworkSpec,
@@ -248,26 +282,24 @@ impl Run<'_> {
     }
 
     async fn vpc_settings(&self, snap: &NetworkSnapshot) -> Result<(), Error> {
-        let on = || AttributeBooleanValue::builder().value(true).build();
-        if !snap.vpc.dns_support {
-            tracing::debug!(vpc_id = self.vpc_id, "enabling DNS support");
-            self.ec2
-                .modify_vpc_attribute()
-                .vpc_id(self.vpc_id)
-                .enable_dns_support(on())
-                .send()
-                .await
-                .during("ModifyVpcAttribute")?;
-        }
-        if !snap.vpc.dns_hostnames {
-            tracing::debug!(vpc_id = self.vpc_id, "enabling DNS hostnames");
-            self.ec2
-                .modify_vpc_attribute()
-                .vpc_id(self.vpc_id)
-                .enable_dns_hostnames(on())
-                .send()
-                .await
-                .during("ModifyVpcAttribute")?;
+        let on = || Some(AttributeBooleanValue::builder().value(true).build());
+        // ModifyVpcAttribute changes one attribute a call: (enabled now, log line, support, hostnames).
+        let settings = [
+            (snap.vpc.dns_support, "enabling DNS support", on(), None),
+            (snap.vpc.dns_hostnames, "enabling DNS hostnames", None, on()),
+        ];
+        for (enabled, action, support, hostnames) in settings {
+            if !enabled {
+                tracing::debug!(vpc_id = self.vpc_id, "{action}");
+                self.ec2
+                    .modify_vpc_attribute()
+                    .vpc_id(self.vpc_id)
+                    .set_enable_dns_support(support)
+                    .set_enable_dns_hostnames(hostnames)
+                    .send()
+                    .await
+                    .during("ModifyVpcAttribute")?;
+            }
         }
         self.ensure_tags(&Component::Vpc, self.vpc_id, &snap.vpc.tags).await
     }
@@ -296,20 +328,15 @@ impl Run<'_> {
             .map(str::to_owned);
         let id = match detached {
             Some(id) => id,
-            None => {
-                let created = self
-                    .ec2
-                    .create_internet_gateway()
-                    .tag_specifications(ec2_tagging(ResourceType::InternetGateway, &self.tags_for(&component)))
-                    .send()
-                    .await
-                    .during("CreateInternetGateway")?;
-                required(
-                    created.internet_gateway().and_then(|gateway| gateway.internet_gateway_id()),
-                    "CreateInternetGateway",
-                    "InternetGateway.InternetGatewayId",
-                )?
-            }
+            None => create_tagged!(
+                self,
+                &component,
+                self.ec2.create_internet_gateway(),
+                InternetGateway,
+                "CreateInternetGateway",
+                |created| created.internet_gateway().and_then(|gateway| gateway.internet_gateway_id()),
+                "InternetGateway.InternetGatewayId"
+            )?,
         };
         tracing::debug!(internet_gateway_id = %id, vpc_id = self.vpc_id, "attaching internet gateway");
         retry_while(RetryWhile::JUST_CREATED, self.stop, || async {
@@ -339,20 +366,16 @@ impl Run<'_> {
                 (subnet.id.clone(), subnet.map_public_ip_on_launch)
             }
             None => {
-                let created = self
-                    .ec2
-                    .create_subnet()
-                    .vpc_id(self.vpc_id)
-                    .cidr_block(cidr.to_string())
-                    .availability_zone(zone)
-                    .tag_specifications(ec2_tagging(ResourceType::Subnet, &self.tags_for(component)))
-                    .send()
-                    .await
-                    .during("CreateSubnet")?;
-                let id = required(
-                    created.subnet().and_then(|subnet| subnet.subnet_id()),
+                let request =
+                    self.ec2.create_subnet().vpc_id(self.vpc_id).cidr_block(cidr.to_string()).availability_zone(zone);
+                let id = create_tagged!(
+                    self,
+                    component,
+                    request,
+                    Subnet,
                     "CreateSubnet",
-                    "Subnet.SubnetId",
+                    |created| created.subnet().and_then(|subnet| subnet.subnet_id()),
+                    "Subnet.SubnetId"
                 )?;
                 tracing::debug!(subnet_id = %id, zone, public, "created subnet");
                 (id, false)
@@ -509,18 +532,14 @@ impl Run<'_> {
                 (table.id.clone(), table.routes.clone())
             }
             None => {
-                let created = self
-                    .ec2
-                    .create_route_table()
-                    .vpc_id(self.vpc_id)
-                    .tag_specifications(ec2_tagging(ResourceType::RouteTable, &self.tags_for(component)))
-                    .send()
-                    .await
-                    .during("CreateRouteTable")?;
-                let id = required(
-                    created.route_table().and_then(|table| table.route_table_id()),
+                let id = create_tagged!(
+                    self,
+                    component,
+                    self.ec2.create_route_table().vpc_id(self.vpc_id),
+                    RouteTable,
                     "CreateRouteTable",
-                    "RouteTable.RouteTableId",
+                    |created| created.route_table().and_then(|table| table.route_table_id()),
+                    "RouteTable.RouteTableId"
                 )?;
                 tracing::debug!(route_table_id = %id, component = %component.tag_value(), "created route table");
                 (id, Vec::new())
@@ -544,32 +563,10 @@ impl Run<'_> {
             Some(route) if route.target == *target => {}
             Some(_) => {
                 tracing::debug!(route_table_id = %id, "re-pointing default route");
-                retry_while(RetryWhile::JUST_CREATED, self.stop, || async {
-                    let request = self.ec2.replace_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
-                    let request = match target {
-                        RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
-                        RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => {
-                            request.gateway_id(gateway)
-                        }
-                        RouteTarget::Local => request.gateway_id("local"),
-                    };
-                    request.send().await.during("ReplaceRoute")
-                })
-                .await?;
+                default_route!(self, replace_route("ReplaceRoute"), &id, target)?;
             }
             None => {
-                let created = retry_while(RetryWhile::JUST_CREATED, self.stop, || async {
-                    let request = self.ec2.create_route().route_table_id(&id).destination_cidr_block(DEFAULT_ROUTE);
-                    let request = match target {
-                        RouteTarget::NatGateway(nat) => request.nat_gateway_id(nat),
-                        RouteTarget::InternetGateway(gateway) | RouteTarget::Other(gateway) => {
-                            request.gateway_id(gateway)
-                        }
-                        RouteTarget::Local => request.gateway_id("local"),
-                    };
-                    request.send().await.during("CreateRoute")
-                })
-                .await;
+                let created = default_route!(self, create_route("CreateRoute"), &id, target);
                 match created {
                     Err(error) if !error.is_duplicate() => return Err(error),
                     _ => {}
@@ -621,17 +618,21 @@ impl Run<'_> {
             self.ensure_tags(component, &group.id, &group.tags).await?;
             return Ok((group.id.clone(), group.ingress.clone()));
         }
-        let created = self
+        let request = self
             .ec2
             .create_security_group()
             .vpc_id(self.vpc_id)
             .group_name(self.spec.security_group_name(component))
-            .description(description)
-            .tag_specifications(ec2_tagging(ResourceType::SecurityGroup, &self.tags_for(component)))
-            .send()
-            .await
-            .during("CreateSecurityGroup")?;
-        let id = required(created.group_id(), "CreateSecurityGroup", "GroupId")?;
+            .description(description);
+        let id = create_tagged!(
+            self,
+            component,
+            request,
+            SecurityGroup,
+            "CreateSecurityGroup",
+            |created| created.group_id(),
+            "GroupId"
+        )?;
         tracing::debug!(group_id = %id, component = %component.tag_value(), "created security group");
         Ok((id, Vec::new()))
     }
