@@ -1,12 +1,13 @@
 //! What a deployment uses of its `retool_network`, read from EC2 by the network's VPC id with the
-//! network module's own describe call: the private subnets, the cluster and database security
-//! groups (found by the network's `retool:component` tags) and the NAT gateways' public IPs.
+//! network module's own describe calls, and no more than it uses: the private subnets, the cluster
+//! and database security groups (found by the network's `retool:component` tags) and the NAT
+//! gateways' public IPs — three calls at once, where the network's own refresh makes eight.
 
 use aws_sdk_ec2::Client;
 
 use crate::error::Error;
 use crate::resources::deployment::observed::NetworkView;
-use crate::resources::network::aws::observe::observe as observe_network;
+use crate::resources::network::aws::observe::{nat_gateways, security_groups, subnets};
 use crate::resources::network::desired::Component;
 use crate::resources::network::observed::component_of;
 
@@ -30,16 +31,18 @@ impl std::fmt::Display for NetworkProblem {
     }
 }
 
-/// Reads the network in VPC `network_id`.
+/// Reads the network in VPC `network_id`. Every VPC has a default security group that cannot be
+/// deleted, so a VPC id with no security group at all names no VPC.
 pub async fn read(ec2: &Client, network_id: &str) -> Result<NetworkView, NetworkProblem> {
-    let snapshot = match observe_network(ec2, network_id).await {
-        Ok(Some(snapshot)) => snapshot,
-        Ok(None) => return Err(NetworkProblem::Missing),
+    let read =
+        tokio::try_join!(subnets(ec2, network_id), nat_gateways(ec2, network_id), security_groups(ec2, network_id));
+    let (subnets, nat_gateways, security_groups) = match read {
+        Ok((_, _, groups)) if groups.is_empty() => return Err(NetworkProblem::Missing),
+        Ok(found) => found,
         Err(error) if error.is_not_found() => return Err(NetworkProblem::Missing),
         Err(error) => return Err(NetworkProblem::Aws(error)),
     };
-    let mut private_subnet_ids: Vec<String> = snapshot
-        .subnets
+    let mut private_subnet_ids: Vec<String> = subnets
         .iter()
         .filter(|subnet| matches!(component_of(&subnet.tags), Some(Component::PrivateSubnet(_))))
         .map(|subnet| subnet.id.clone())
@@ -52,22 +55,20 @@ pub async fn read(ec2: &Client, network_id: &str) -> Result<NetworkView, Network
         )));
     }
     let group = |component: Component| {
-        snapshot
-            .security_groups
+        security_groups
             .iter()
             .find(|group| component_of(&group.tags) == Some(component.clone()))
             .map(|group| group.id.clone())
             .ok_or_else(|| NetworkProblem::Incomplete(format!("no {} security group", component.tag_value())))
     };
-    let mut egress_ips: Vec<String> = snapshot
-        .nat_gateways
+    let mut egress_ips: Vec<String> = nat_gateways
         .iter()
         .filter(|nat| nat.status.is_live())
         .flat_map(|nat| nat.addresses.iter().filter_map(|address| address.public_ip.clone()))
         .collect();
     egress_ips.sort();
     Ok(NetworkView {
-        vpc_id: snapshot.vpc.id.clone(),
+        vpc_id: network_id.to_owned(),
         private_subnet_ids,
         cluster_security_group_id: group(Component::ClusterSecurityGroup)?,
         database_security_group_id: group(Component::DatabaseSecurityGroup)?,

@@ -25,10 +25,7 @@ pub async fn observe(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsho
     let (dns_support, dns_hostnames, subnets, route_tables, internet_gateways, nat_gateways, security_groups) = tokio::try_join!(
         dns_flag(ec2, vpc_id, VpcAttributeName::EnableDnsSupport),
         dns_flag(ec2, vpc_id, VpcAttributeName::EnableDnsHostnames),
-        every_item(
-            "DescribeSubnets",
-            ec2.describe_subnets().filters(by_vpc()).into_paginator().items().send().collect()
-        ),
+        subnets(ec2, vpc_id),
         every_item(
             "DescribeRouteTables",
             ec2.describe_route_tables().filters(by_vpc()).into_paginator().items().send().collect()
@@ -42,20 +39,8 @@ pub async fn observe(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsho
                 .send()
                 .collect(),
         ),
-        every_item(
-            "DescribeNatGateways",
-            ec2.describe_nat_gateways()
-                .filter(by_vpc())
-                .filter(filter("state", ["pending", "available", "failed", "deleting"]))
-                .into_paginator()
-                .items()
-                .send()
-                .collect(),
-        ),
-        every_item(
-            "DescribeSecurityGroups",
-            ec2.describe_security_groups().filters(by_vpc()).into_paginator().items().send().collect()
-        ),
+        nat_gateways(ec2, vpc_id),
+        security_groups(ec2, vpc_id),
     )?;
     let snapshot = NetworkSnapshot {
         vpc: VpcState {
@@ -65,7 +50,7 @@ pub async fn observe(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsho
             dns_hostnames,
             tags: tag_map(vpc.tags()),
         },
-        subnets: subnets.iter().map(subnet_state).collect::<Result<_, _>>()?,
+        subnets,
         internet_gateways: internet_gateways
             .iter()
             .map(|gateway| {
@@ -79,9 +64,9 @@ pub async fn observe(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsho
                 })
             })
             .collect::<Result<_, Error>>()?,
-        nat_gateways: nat_gateways.iter().map(nat_gateway_state).collect::<Result<_, _>>()?,
+        nat_gateways,
         route_tables: route_tables.iter().map(route_table_state).collect::<Result<_, _>>()?,
-        security_groups: security_groups.iter().map(security_group_state).collect::<Result<_, _>>()?,
+        security_groups,
     };
     tracing::debug!(
         vpc_id,
@@ -92,6 +77,42 @@ pub async fn observe(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsho
         "network refreshed"
     );
     Ok(Some(snapshot))
+}
+
+/// The VPC's subnets.
+pub async fn subnets(ec2: &Client, vpc_id: &str) -> Result<Vec<SubnetState>, Error> {
+    let subnets = every_item(
+        "DescribeSubnets",
+        ec2.describe_subnets().filters(filter("vpc-id", [vpc_id])).into_paginator().items().send().collect(),
+    )
+    .await?;
+    subnets.iter().map(subnet_state).collect()
+}
+
+/// The VPC's NAT gateways that are not yet deleted.
+pub async fn nat_gateways(ec2: &Client, vpc_id: &str) -> Result<Vec<NatGatewayState>, Error> {
+    let gateways = every_item(
+        "DescribeNatGateways",
+        ec2.describe_nat_gateways()
+            .filter(filter("vpc-id", [vpc_id]))
+            .filter(filter("state", ["pending", "available", "failed", "deleting"]))
+            .into_paginator()
+            .items()
+            .send()
+            .collect(),
+    )
+    .await?;
+    gateways.iter().map(nat_gateway_state).collect()
+}
+
+/// The VPC's security groups, its default group included (so none at all means no such VPC).
+pub async fn security_groups(ec2: &Client, vpc_id: &str) -> Result<Vec<SecurityGroupState>, Error> {
+    let groups = every_item(
+        "DescribeSecurityGroups",
+        ec2.describe_security_groups().filters(filter("vpc-id", [vpc_id])).into_paginator().items().send().collect(),
+    )
+    .await?;
+    groups.iter().map(security_group_state).collect()
 }
 
 /// One of the VPC's two DNS flags (`enableDnsSupport` or `enableDnsHostnames`); unset reads as off.

@@ -12,16 +12,27 @@ use crate::resources::permission_boundary::desired::Desired;
 use crate::resources::permission_boundary::observed::{Observed, ObservedPolicy, ObservedRole};
 
 /// Reads every piece named by `desired` (and the setup pieces even when not desired, so their
-/// lingering is seen).
+/// lingering is seen). Every read is independent, so all start at once: a refresh waits for two
+/// rounds of IAM calls (a policy's default version is known only from its `GetPolicy`), not for
+/// fourteen calls one after the other.
 pub async fn observe(iam: &Client, desired: &Desired) -> Result<Observed, Error> {
     let estate = &desired.estate;
+    let (setup_policy_arn, setup_role_name) = (estate.setup_policy_arn(), estate.setup_role_name());
+    let (operator_boundary, workload_boundary, maintenance_policy, setup_policy, maintenance_role, setup_role) = tokio::try_join!(
+        observe_policy(iam, &desired.operator_boundary.arn),
+        observe_policy(iam, &desired.workload_boundary.arn),
+        observe_policy(iam, &desired.maintenance.policy.arn),
+        observe_policy(iam, &setup_policy_arn),
+        observe_role(iam, &desired.maintenance.name),
+        observe_role(iam, &setup_role_name),
+    )?;
     Ok(Observed {
-        operator_boundary: observe_policy(iam, &desired.operator_boundary.arn).await?,
-        workload_boundary: observe_policy(iam, &desired.workload_boundary.arn).await?,
-        maintenance_policy: observe_policy(iam, &desired.maintenance.policy.arn).await?,
-        setup_policy: observe_policy(iam, &estate.setup_policy_arn()).await?,
-        maintenance_role: observe_role(iam, &desired.maintenance.name).await?,
-        setup_role: observe_role(iam, &estate.setup_role_name()).await?,
+        operator_boundary,
+        workload_boundary,
+        maintenance_policy,
+        setup_policy,
+        maintenance_role,
+        setup_role,
     })
 }
 
@@ -52,9 +63,15 @@ async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy
     Ok(Some(ObservedPolicy { document, tags }))
 }
 
+/// The role and its policy lists, asked for at once; the lists of a role that does not exist
+/// fail with not-found and are not looked at.
 async fn observe_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, Error> {
-    let found = absent_if_missing(iam.get_role().role_name(name).send().await.during("GetRole"))?;
-    let Some(found) = found else {
+    let (found, attached, inline) = tokio::join!(
+        async { absent_if_missing(iam.get_role().role_name(name).send().await.during("GetRole")) },
+        attached_policies(iam, name),
+        inline_policies(iam, name),
+    );
+    let Some(found) = found? else {
         return Ok(None);
     };
     let role = found.role.ok_or(Error::missing("GetRole", "Role"))?;
@@ -64,8 +81,8 @@ async fn observe_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, 
         trust: PolicyDocument::parse(trust).ok(),
         boundary_arn: role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_owned),
         max_session_duration: role.max_session_duration(),
-        attached_policy_arns: attached_policies(iam, name).await?,
-        inline_policy_names: inline_policies(iam, name).await?,
+        attached_policy_arns: attached?,
+        inline_policy_names: inline?,
         tags: tag_map(role.tags()),
     }))
 }
