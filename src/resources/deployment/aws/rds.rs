@@ -37,15 +37,49 @@ pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<I
         rds.describe_db_instances().db_instance_identifier(identifier).send().await.during("DescribeDBInstances"),
     )?;
     let Some(db) = found
-        .and_then(|out| out.db_instances().iter().find(|db| db.db_instance_identifier() == Some(identifier)).cloned())
+        .as_ref()
+        .and_then(|out| out.db_instances().iter().find(|db| db.db_instance_identifier() == Some(identifier)))
     else {
         return Ok(None);
     };
+    instance_state(identifier, db).map(Some)
+}
+
+/// The instances named `identifiers`, in that order (`None` for one that does not exist), read
+/// with one `DescribeDBInstances` filtered by identifier.
+pub async fn observe_instances<const N: usize>(
+    rds: &Client,
+    identifiers: [&str; N],
+) -> Result<[Option<InstanceState>; N], Error> {
+    let filter = aws_sdk_rds::types::Filter::builder()
+        .name("db-instance-id")
+        .set_values(Some(identifiers.map(str::to_owned).to_vec()))
+        .build();
+    let found: Vec<_> = rds
+        .describe_db_instances()
+        .filters(filter)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .during("DescribeDBInstances")?;
+    let mut states = identifiers.map(|_| None);
+    for (identifier, state) in identifiers.iter().zip(states.iter_mut()) {
+        if let Some(db) = found.iter().find(|db| db.db_instance_identifier() == Some(*identifier)) {
+            *state = Some(instance_state(identifier, db)?);
+        }
+    }
+    Ok(states)
+}
+
+/// An instance as `DescribeDBInstances` reports it.
+fn instance_state(identifier: &str, db: &aws_sdk_rds::types::DbInstance) -> Result<InstanceState, Error> {
     let mut security_group_ids: Vec<String> =
         db.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id()).map(str::to_owned).collect();
     security_group_ids.sort();
     let missing = |field| Error::missing("DescribeDBInstances", field);
-    Ok(Some(InstanceState {
+    Ok(InstanceState {
         identifier: identifier.to_owned(),
         arn: db.db_instance_arn().ok_or_else(|| missing("DBInstanceArn"))?.to_owned(),
         tags: tag_map(db.tag_list().iter().map(|tag| (tag.key(), tag.value()))),
@@ -67,7 +101,7 @@ pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<I
         security_group_ids,
         endpoint: db.endpoint().and_then(|e| e.address()).map(str::to_owned),
         master_user_secret_arn: db.master_user_secret().and_then(|s| s.secret_arn()).map(str::to_owned),
-    }))
+    })
 }
 
 /// Whether an instance is usable and accepts a modification. After a storage change RDS

@@ -52,7 +52,12 @@ impl Chain for DatabaseChain {
     async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Self::Seen, Error> {
         let (rds_client, names) = (clients.rds(), target.names);
         let configured = target.parameter_group;
-        let database = rds::observe_instance(rds_client, &names.database()).await?;
+        let (database_name, retool_db_name, subnet_group_name) =
+            (names.database(), names.retool_db(), names.db_subnet_group());
+        let ([database, retool_db], subnet_group) = tokio::try_join!(
+            rds::observe_instances(rds_client, [database_name.as_str(), retool_db_name.as_str()]),
+            rds::observe_subnet_group(rds_client, &subnet_group_name)
+        )?;
         let current = database.as_ref().and_then(|db| db.parameter_group.clone());
         let parameter_group = match current.as_deref().or(configured) {
             Some(group) => rds::observe_parameter_group(rds_client, group).await?,
@@ -63,11 +68,6 @@ impl Chain for DatabaseChain {
             Some(group) => rds::observe_parameter_group(rds_client, group).await?,
             None => None,
         };
-        let (retool_db_name, subnet_group_name) = (names.retool_db(), names.db_subnet_group());
-        let (retool_db, subnet_group) = tokio::try_join!(
-            rds::observe_instance(rds_client, &retool_db_name),
-            rds::observe_subnet_group(rds_client, &subnet_group_name)
-        )?;
         Ok(DatabaseSeen { database, parameter_group, next_parameter_group, retool_db, subnet_group })
     }
 
