@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::model::{DeploymentSpec, EKS_TIMEOUT, InstanceSettings, Operation, RDS_TIMEOUT};
+use super::model::{
+    ClusterSettings, DeploymentSpec, EKS_TIMEOUT, InstanceSettings, Operation, Placement, RDS_TIMEOUT, Scaling,
+};
 use super::names::{self, Names};
 use super::observed::NetworkView;
 use super::owner::Owner;
@@ -30,12 +32,9 @@ pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
 #[derive(Debug, Clone)]
 pub struct Cluster {
     pub name: String,
-    pub version: String,
     pub role_arn: String,
-    pub subnet_ids: Vec<String>,
-    pub security_group_ids: Vec<String>,
-    pub endpoint_public_access: bool,
-    pub public_access_cidrs: Vec<String>,
+    pub settings: ClusterSettings,
+    /// Encrypts Kubernetes secrets; set when the cluster is created.
     pub kms_key_arn: String,
     pub tags: Tags,
 }
@@ -43,13 +42,13 @@ pub struct Cluster {
 /// The managed node group as it should be.
 #[derive(Debug, Clone)]
 pub struct NodeGroup {
+    /// The cluster it belongs to: EKS names a node group within its cluster.
+    pub cluster: String,
     pub name: String,
     pub role_arn: String,
     pub subnet_ids: Vec<String>,
     pub instance_type: String,
-    pub min_size: i32,
-    pub desired_size: i32,
-    pub max_size: i32,
+    pub scaling: Scaling,
     pub tags: Tags,
 }
 
@@ -78,8 +77,7 @@ pub struct Cache {
     pub replication_group: String,
     pub subnet_group: String,
     pub node_type: String,
-    pub subnet_ids: Vec<String>,
-    pub security_group_ids: Vec<String>,
+    pub placement: Placement,
     pub kms_key_arn: String,
     pub tags: Tags,
 }
@@ -198,14 +196,21 @@ impl Desired {
     pub fn cluster(&self, role_arn: &str, network: &NetworkView, key_arn: &str) -> Cluster {
         Cluster {
             name: self.names.cluster(),
-            version: self.spec.kubernetes_version.clone(),
             role_arn: role_arn.to_owned(),
-            subnet_ids: network.private_subnet_ids.clone(),
-            security_group_ids: vec![network.cluster_security_group_id.clone()],
-            endpoint_public_access: self.spec.endpoint_public_access,
-            public_access_cidrs: self.spec.public_access_cidrs.clone(),
+            settings: self.cluster_settings(Some(network)),
             kms_key_arn: key_arn.to_owned(),
             tags: self.cluster_tags(),
+        }
+    }
+
+    /// The cluster's settings: the configured version and endpoint access, placed in `network`
+    /// (nowhere while the network is unknown).
+    pub fn cluster_settings(&self, network: Option<&NetworkView>) -> ClusterSettings {
+        ClusterSettings {
+            version: self.spec.kubernetes_version.clone(),
+            endpoint_public_access: self.spec.endpoint_public_access,
+            public_access_cidrs: self.spec.public_access_cidrs.clone(),
+            placement: network.map(private_placement).unwrap_or_default(),
         }
     }
 
@@ -213,13 +218,12 @@ impl Desired {
     pub fn node_group(&self, role_arn: &str, network: &NetworkView) -> NodeGroup {
         let config = &self.spec.node_group;
         NodeGroup {
+            cluster: self.names.cluster(),
             name: self.names.node_group(&config.instance_type),
             role_arn: role_arn.to_owned(),
             subnet_ids: network.private_subnet_ids.clone(),
             instance_type: config.instance_type.clone(),
-            min_size: config.min_size,
-            desired_size: config.desired_size,
-            max_size: config.max_size,
+            scaling: config.scaling,
             tags: self.tags(),
         }
     }
@@ -281,14 +285,13 @@ impl Desired {
         })
     }
 
-    /// The cache, when enabled: one node in the private subnets behind the cluster group.
+    /// The cache, when enabled: one node, placed like the cluster.
     pub fn cache(&self, network: &NetworkView, key_arn: &str) -> Option<Cache> {
         self.spec.cache.enabled.then(|| Cache {
             replication_group: self.names.cache(),
             subnet_group: self.names.cache_subnet_group(),
             node_type: self.spec.cache.node_type.clone(),
-            subnet_ids: network.private_subnet_ids.clone(),
-            security_group_ids: vec![network.cluster_security_group_id.clone()],
+            placement: private_placement(network),
             kms_key_arn: key_arn.to_owned(),
             tags: self.tags(),
         })
@@ -356,6 +359,15 @@ pub fn oidc_provider_arn(identity: &CallerIdentity, issuer_url: &str) -> String 
         identity.account_id,
         issuer_url.trim_start_matches("https://")
     )
+}
+
+/// Where the cluster and the cache run: the network's private subnets, behind its cluster
+/// security group (which admits its own members, the nodes among them).
+fn private_placement(network: &NetworkView) -> Placement {
+    Placement {
+        subnet_ids: network.private_subnet_ids.clone(),
+        security_group_ids: vec![network.cluster_security_group_id.clone()],
+    }
 }
 
 /// The security groups the databases should have, sorted: the network's database group and,
@@ -462,9 +474,11 @@ mod tests {
         let cluster = desired.cluster("arn:role", &network(), "arn:key");
         assert_eq!(cluster.tags.get(OWNER_TAG).map(String::as_str), Some("token"));
         assert_eq!(cluster.tags.get(names::DOMAIN_TAG).map(String::as_str), Some("retool.acme.com"));
-        assert_eq!(cluster.subnet_ids, ["subnet-a", "subnet-b"]);
+        assert_eq!(cluster.settings.placement, private_placement(&network()));
+        assert_eq!(cluster.settings.placement.subnet_ids, ["subnet-a", "subnet-b"]);
+        assert_eq!(cluster.settings.placement.security_group_ids, ["sg-cluster"]);
         let nodes = desired.node_group("arn:nodes", &network());
-        assert_eq!((nodes.name.as_str(), nodes.min_size, nodes.max_size), ("acme-m5-xlarge", 3, 6));
+        assert_eq!((nodes.name.as_str(), nodes.scaling.min_size, nodes.scaling.max_size), ("acme-m5-xlarge", 3, 6));
         let groups = database_security_groups(&network(), Some("sg-eks"));
         let database = desired.database(&group, &groups, "arn:key");
         assert_eq!(database.settings, desired.spec.database);

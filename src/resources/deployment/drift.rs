@@ -164,19 +164,22 @@ mod tests {
                 cluster_role: role.clone(),
                 node_role: role.clone(),
                 cluster: Some(ClusterState {
-                    version: spec.kubernetes_version.clone(),
-                    endpoint_public_access: true,
-                    public_access_cidrs: vec!["0.0.0.0/0".into()],
-                    subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+                    settings: spec::ClusterSettings {
+                        version: spec.kubernetes_version.clone(),
+                        endpoint_public_access: true,
+                        public_access_cidrs: vec!["0.0.0.0/0".into()],
+                        placement: spec::Placement {
+                            subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
+                            security_group_ids: Vec::new(),
+                        },
+                    },
                     ..ClusterState::default()
                 }),
                 oidc_provider: Some(true),
                 node_groups: vec![NodeGroupState {
                     name: "acme-m5-xlarge".into(),
                     status: "ACTIVE".into(),
-                    min_size: 3,
-                    desired_size: 3,
-                    max_size: 6,
+                    scaling: spec::Scaling { min_size: 3, desired_size: 3, max_size: 6 },
                     ..NodeGroupState::default()
                 }],
             },
@@ -247,10 +250,28 @@ mod tests {
         type Change = fn(&mut Observed);
         let cases: Vec<(&str, Change)> = vec![
             ("EKS cluster acme does not exist", |o| o.eks.cluster = None),
+            ("EKS cluster runs Kubernetes 1.30, configured", |o| {
+                if let Some(cluster) = o.eks.cluster.as_mut() {
+                    cluster.settings.version = "1.30".into();
+                }
+            }),
+            ("EKS public access CIDRs are [\"10.0.0.0/8\"], configured [\"0.0.0.0/0\"]", |o| {
+                if let Some(cluster) = o.eks.cluster.as_mut() {
+                    cluster.settings.public_access_cidrs = vec!["10.0.0.0/8".into()];
+                }
+            }),
+            (
+                "EKS cluster subnets are [\"subnet-a\"], the network's private subnets are [\"subnet-a\", \"subnet-b\"]",
+                |o| {
+                    if let Some(cluster) = o.eks.cluster.as_mut() {
+                        cluster.settings.placement.subnet_ids = vec!["subnet-a".into()];
+                    }
+                },
+            ),
             ("scales min 1 / desired 1 / max 6", |o| {
                 if let Some(group) = o.eks.node_groups.first_mut() {
-                    group.min_size = 1;
-                    group.desired_size = 1;
+                    group.scaling.min_size = 1;
+                    group.scaling.desired_size = 1;
                 }
             }),
             ("instance class is db.t3.micro", |o| {

@@ -85,12 +85,12 @@ pub fn recover_spec(
         encryption_key_secret_arn: tag(names::CUSTOMER_KEY_TAG),
         tags,
         default_tags: default_tags.clone(),
-        kubernetes_version: cluster.version.clone(),
-        endpoint_public_access: cluster.endpoint_public_access,
-        public_access_cidrs: if cluster.public_access_cidrs.is_empty() {
+        kubernetes_version: cluster.settings.version.clone(),
+        endpoint_public_access: cluster.settings.endpoint_public_access,
+        public_access_cidrs: if cluster.settings.public_access_cidrs.is_empty() {
             vec![model::DEFAULT_PUBLIC_ACCESS_CIDR.to_owned()]
         } else {
-            cluster.public_access_cidrs.clone()
+            cluster.settings.public_access_cidrs.clone()
         },
         node_group: model::NodeGroupConfig {
             instance_type: node_group
@@ -98,9 +98,7 @@ pub fn recover_spec(
                 .first()
                 .cloned()
                 .unwrap_or_else(|| model::DEFAULT_INSTANCE_TYPE.to_owned()),
-            min_size: node_group.min_size,
-            desired_size: node_group.desired_size,
-            max_size: node_group.max_size,
+            scaling: node_group.scaling,
         },
         database: model::InstanceSettings {
             engine_version: major,

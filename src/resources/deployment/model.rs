@@ -39,9 +39,85 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeGroupConfig {
     pub instance_type: String,
+    pub scaling: Scaling,
+}
+
+/// How many nodes a managed node group runs: the one shape of its scaling, shared by
+/// configuration, the desired node group and what EKS reports, so converge rescales exactly
+/// when drift reports a difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Scaling {
     pub min_size: i32,
     pub desired_size: i32,
     pub max_size: i32,
+}
+
+/// The subnets and security groups an object runs in (the cluster, the cache).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Placement {
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
+}
+
+/// The EKS cluster's settings this resource manages in place: the one shape of a cluster,
+/// shared by the desired cluster and what EKS reports, so converge and drift compare the same
+/// things ([`ClusterSettings::differences`]). What EKS reports has its lists sorted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClusterSettings {
+    /// Kubernetes version (`1.33`).
+    pub version: String,
+    pub endpoint_public_access: bool,
+    /// Where the public endpoint admits; judged only while the endpoint is public.
+    pub public_access_cidrs: Vec<String>,
+    pub placement: Placement,
+}
+
+impl ClusterSettings {
+    /// Which settings differ from `want`, in this order: the comparison converge acts on and
+    /// drift reports. Lists are compared sorted; the CIDRs only when `want` has a public endpoint.
+    pub fn differences(&self, want: &ClusterSettings) -> Vec<ClusterSetting> {
+        let public_cidrs_differ =
+            want.endpoint_public_access && self.public_access_cidrs != sorted(&want.public_access_cidrs);
+        let (have_placement, want_placement) = (&self.placement, &want.placement);
+        [
+            (ClusterSetting::Version, self.version != want.version),
+            (ClusterSetting::EndpointPublicAccess, self.endpoint_public_access != want.endpoint_public_access),
+            (ClusterSetting::PublicAccessCidrs, public_cidrs_differ),
+            (ClusterSetting::Subnets, have_placement.subnet_ids != sorted(&want_placement.subnet_ids)),
+            (
+                ClusterSetting::SecurityGroups,
+                have_placement.security_group_ids != sorted(&want_placement.security_group_ids),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(setting, differs)| differs.then_some(setting))
+        .collect()
+    }
+}
+
+/// A setting of the cluster that differs; every one but the version is changed with the
+/// cluster's VPC configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterSetting {
+    Version,
+    EndpointPublicAccess,
+    PublicAccessCidrs,
+    Subnets,
+    SecurityGroups,
+}
+
+impl ClusterSetting {
+    /// Whether `UpdateClusterConfig` changes it (the version has its own call).
+    pub fn in_vpc_config(self) -> bool {
+        self != Self::Version
+    }
+}
+
+/// `items`, sorted: AWS reports sets of ids in no fixed order, configuration in the user's.
+pub fn sorted(items: &[String]) -> Vec<String> {
+    let mut items = items.to_vec();
+    items.sort();
+    items
 }
 
 /// The settings of an RDS instance that this resource manages in place: the one shape of an
@@ -334,9 +410,11 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
         public_access_cidrs,
         node_group: NodeGroupConfig {
             instance_type: or(node, "instance_type", DEFAULT_INSTANCE_TYPE),
-            min_size: int(node, "min_size", DEFAULT_MIN_SIZE)?,
-            desired_size: int(node, "desired_size", DEFAULT_DESIRED_SIZE)?,
-            max_size: int(node, "max_size", DEFAULT_MAX_SIZE)?,
+            scaling: Scaling {
+                min_size: int(node, "min_size", DEFAULT_MIN_SIZE)?,
+                desired_size: int(node, "desired_size", DEFAULT_DESIRED_SIZE)?,
+                max_size: int(node, "max_size", DEFAULT_MAX_SIZE)?,
+            },
         },
         database: InstanceSettings {
             instance_class: or(db, "instance_class", DEFAULT_DB_CLASS),
@@ -405,9 +483,9 @@ pub fn to_value(spec: &DeploymentSpec) -> Value {
             "node_group",
             Value::object([
                 ("instance_type", string(&spec.node_group.instance_type)),
-                ("min_size", int(spec.node_group.min_size)),
-                ("desired_size", int(spec.node_group.desired_size)),
-                ("max_size", int(spec.node_group.max_size)),
+                ("min_size", int(spec.node_group.scaling.min_size)),
+                ("desired_size", int(spec.node_group.scaling.desired_size)),
+                ("max_size", int(spec.node_group.scaling.max_size)),
             ]),
         ),
         (
@@ -458,7 +536,7 @@ pub fn optional(item: Option<&str>) -> Value {
 pub fn cost(region: &str, spec: &DeploymentSpec) -> Value {
     let footprint = Footprint {
         node_instance_type: spec.node_group.instance_type.clone(),
-        node_count: u32::try_from(spec.node_group.desired_size).unwrap_or_default(),
+        node_count: u32::try_from(spec.node_group.scaling.desired_size).unwrap_or_default(),
         db_instance_class: spec.database.instance_class.clone(),
         db_multi_az: spec.database.multi_az,
         db_storage_gb: u32::try_from(spec.database.allocated_storage_gb).unwrap_or_default(),
@@ -559,6 +637,26 @@ mod tests {
         for bad in ["", "30", "m", "1x", "0s", "-1m", "1.5h"] {
             assert_eq!(parse_duration(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn cluster_settings_differ_as_converge_updates_them() {
+        let (a, b) = (String::from("a"), String::from("b"));
+        let placement = |subnets: Vec<String>| Placement { subnet_ids: subnets, security_group_ids: vec!["sg".into()] };
+        let want = ClusterSettings {
+            version: "1.33".into(),
+            endpoint_public_access: false,
+            public_access_cidrs: vec![a.clone()],
+            placement: placement(vec![b.clone(), a.clone()]),
+        };
+        let have =
+            ClusterSettings { placement: placement(vec![a, b.clone()]), public_access_cidrs: vec![b], ..want.clone() };
+        assert_eq!(have.differences(&want), [], "lists compare sorted; CIDRs only count while public");
+        let want = ClusterSettings { version: "1.34".into(), endpoint_public_access: true, ..want };
+        let found = have.differences(&want);
+        use ClusterSetting::*;
+        assert_eq!(found, [Version, EndpointPublicAccess, PublicAccessCidrs]);
+        assert_eq!(found.into_iter().filter(|setting| setting.in_vpc_config()).count(), 2);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::desired::DbInstance;
-use super::model::{Difference, InstanceSettings};
+use super::model::{ClusterSettings, Difference, InstanceSettings, Scaling};
 use super::names::{self, Names};
 use super::owner::{NotOurs, Owner};
 use crate::aws::Tags;
@@ -22,26 +22,24 @@ pub struct KeyState {
     pub tags: BTreeMap<String, String>,
 }
 
+/// The cluster as EKS reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClusterState {
     pub name: String,
     pub arn: String,
+    pub tags: BTreeMap<String, String>,
     pub status: String,
-    pub version: String,
+    pub settings: ClusterSettings,
     pub endpoint: Option<String>,
     pub certificate_authority: Option<String>,
     pub oidc_issuer: Option<String>,
-    pub subnet_ids: Vec<String>,
-    pub security_group_ids: Vec<String>,
     /// The security group EKS creates for the cluster (`clusterSecurityGroupId`); managed node
     /// groups without a launch template run in it, so it is what the databases must admit.
     pub eks_security_group_id: Option<String>,
-    pub endpoint_public_access: bool,
-    pub public_access_cidrs: Vec<String>,
     pub encryption_key_arn: Option<String>,
-    pub tags: BTreeMap<String, String>,
 }
 
+/// A managed node group as EKS reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NodeGroupState {
     pub name: String,
@@ -49,9 +47,7 @@ pub struct NodeGroupState {
     pub tags: BTreeMap<String, String>,
     pub status: String,
     pub instance_types: Vec<String>,
-    pub min_size: i32,
-    pub desired_size: i32,
-    pub max_size: i32,
+    pub scaling: Scaling,
 }
 
 /// An instance as AWS reports it.
@@ -92,7 +88,7 @@ impl InstanceState {
     }
 }
 
-/// A DB subnet or parameter group: its ARN and tags.
+/// A DB subnet or parameter group, or a cache subnet group: its name, ARN and tags.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GroupState {
     pub name: String,
@@ -123,13 +119,6 @@ pub struct CacheState {
     pub transit_encryption: Option<bool>,
     pub at_rest_encryption: Option<bool>,
     pub endpoint: Option<String>,
-}
-
-/// A cache subnet group: its ARN and tags.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CacheSubnetGroupState {
-    pub arn: String,
-    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,7 +166,7 @@ pub struct DatabaseSeen {
 #[derive(Debug, Clone, Default)]
 pub struct CacheSeen {
     pub group: Option<CacheState>,
-    pub subnet_group: Option<CacheSubnetGroupState>,
+    pub subnet_group: Option<GroupState>,
 }
 
 /// What the secrets chain reads: the generated secrets.

@@ -16,7 +16,7 @@ use super::{Look, Patience, absent_if_missing, ok_if_missing, tag_map, wait_gone
 use crate::aws::wait::{RetryWhile, retry_while};
 use crate::error::Error;
 use crate::resources::deployment::desired::Cache;
-use crate::resources::deployment::observed::{CacheState, CacheSubnetGroupState};
+use crate::resources::deployment::observed::{CacheState, GroupState};
 
 fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
@@ -97,7 +97,7 @@ async fn mark(
 }
 
 /// Cache subnet group `name`; `None` when it does not exist.
-pub async fn observe_subnet_group(elasticache: &Client, name: &str) -> Result<Option<CacheSubnetGroupState>, Error> {
+pub async fn observe_subnet_group(elasticache: &Client, name: &str) -> Result<Option<GroupState>, Error> {
     let found = absent_if_missing(
         elasticache
             .describe_cache_subnet_groups()
@@ -111,7 +111,7 @@ pub async fn observe_subnet_group(elasticache: &Client, name: &str) -> Result<Op
     let Some(group) = group else { return Ok(None) };
     let arn = group.arn().ok_or(Error::missing("DescribeCacheSubnetGroups", "ARN"))?.to_owned();
     let tags = resource_tags(elasticache, &arn).await?;
-    Ok(Some(CacheSubnetGroupState { arn, tags }))
+    Ok(Some(GroupState { name: name.to_owned(), arn, tags }))
 }
 
 async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, Error> {
@@ -128,7 +128,7 @@ pub async fn ensure(elasticache: &Client, spec: &Cache, patience: Patience<'_>) 
             .create_cache_subnet_group()
             .cache_subnet_group_name(&spec.subnet_group)
             .cache_subnet_group_description("Private subnets of a Retool deployment's cache")
-            .set_subnet_ids(Some(spec.subnet_ids.clone()))
+            .set_subnet_ids(Some(spec.placement.subnet_ids.clone()))
             .set_tags(Some(tags(&spec.tags)))
             .send()
             .await
@@ -147,7 +147,7 @@ pub async fn ensure(elasticache: &Client, spec: &Cache, patience: Patience<'_>) 
                 .at_rest_encryption_enabled(true)
                 .kms_key_id(&spec.kms_key_arn)
                 .cache_subnet_group_name(&spec.subnet_group)
-                .set_security_group_ids(Some(spec.security_group_ids.clone()))
+                .set_security_group_ids(Some(spec.placement.security_group_ids.clone()))
                 .set_tags(Some(tags(&spec.tags)))
                 .send()
                 .await

@@ -23,17 +23,12 @@ use crate::aws::tags::sync_tags;
 use crate::aws::wait::{Poll, RetryWhile, retry_while};
 use crate::error::Error;
 use crate::resources::deployment::desired::{Cluster, NodeGroup};
+use crate::resources::deployment::model::{ClusterSetting, ClusterSettings, Placement, Scaling, sorted};
 use crate::resources::deployment::observed::{ClusterState, NodeGroupState};
 
 /// EKS's tag map (absent when an object has no tags).
 fn tags_of(tags: Option<&std::collections::HashMap<String, String>>) -> Tags {
     tags.into_iter().flatten().map(|(key, value)| (key.clone(), value.clone())).collect()
-}
-
-fn sorted(items: &[String]) -> Vec<String> {
-    let mut items = items.to_vec();
-    items.sort();
-    items
 }
 
 pub async fn observe_cluster(eks: &Client, name: &str) -> Result<Option<ClusterState>, Error> {
@@ -44,32 +39,36 @@ pub async fn observe_cluster(eks: &Client, name: &str) -> Result<Option<ClusterS
     Ok(Some(ClusterState {
         name: name.to_owned(),
         arn: cluster.arn().ok_or_else(|| missing("arn"))?.to_owned(),
+        tags: tags_of(cluster.tags()),
         status: cluster.status().ok_or_else(|| missing("status"))?.as_str().to_owned(),
-        version: cluster.version().ok_or_else(|| missing("version"))?.to_owned(),
+        settings: ClusterSettings {
+            version: cluster.version().ok_or_else(|| missing("version"))?.to_owned(),
+            endpoint_public_access: vpc.endpoint_public_access(),
+            public_access_cidrs: sorted(vpc.public_access_cidrs()),
+            placement: Placement {
+                subnet_ids: sorted(vpc.subnet_ids()),
+                security_group_ids: sorted(vpc.security_group_ids()),
+            },
+        },
         endpoint: cluster.endpoint().map(str::to_owned),
         certificate_authority: cluster.certificate_authority().and_then(|c| c.data()).map(str::to_owned),
         oidc_issuer: cluster.identity().and_then(|i| i.oidc()).and_then(|o| o.issuer()).map(str::to_owned),
-        subnet_ids: sorted(vpc.subnet_ids()),
-        security_group_ids: sorted(vpc.security_group_ids()),
         eks_security_group_id: vpc.cluster_security_group_id().filter(|id| !id.is_empty()).map(str::to_owned),
-        endpoint_public_access: vpc.endpoint_public_access(),
-        public_access_cidrs: sorted(vpc.public_access_cidrs()),
         encryption_key_arn: cluster
             .encryption_config()
             .iter()
             .find_map(|c| c.provider().and_then(|p| p.key_arn()))
             .map(str::to_owned),
-        tags: tags_of(cluster.tags()),
     }))
 }
 
-fn vpc_config(spec: &Cluster) -> VpcConfigRequest {
+fn vpc_config(settings: &ClusterSettings) -> VpcConfigRequest {
     VpcConfigRequest::builder()
-        .set_subnet_ids(Some(spec.subnet_ids.clone()))
-        .set_security_group_ids(Some(spec.security_group_ids.clone()))
-        .endpoint_public_access(spec.endpoint_public_access)
+        .set_subnet_ids(Some(settings.placement.subnet_ids.clone()))
+        .set_security_group_ids(Some(settings.placement.security_group_ids.clone()))
+        .endpoint_public_access(settings.endpoint_public_access)
         .endpoint_private_access(true)
-        .set_public_access_cidrs(spec.endpoint_public_access.then(|| spec.public_access_cidrs.clone()))
+        .set_public_access_cidrs(settings.endpoint_public_access.then(|| settings.public_access_cidrs.clone()))
         .build()
 }
 
@@ -122,9 +121,9 @@ pub async fn ensure_cluster(eks: &Client, spec: &Cluster, patience: Patience<'_>
         retry_while(NEW_ROLE_OR_KEY, patience.stop, || async {
             eks.create_cluster()
                 .name(&spec.name)
-                .version(&spec.version)
+                .version(&spec.settings.version)
                 .role_arn(&spec.role_arn)
-                .resources_vpc_config(vpc_config(spec))
+                .resources_vpc_config(vpc_config(&spec.settings))
                 .encryption_config(encryption.clone())
                 .access_config(
                     CreateAccessConfigRequest::builder().authentication_mode(AuthenticationMode::Api).build(),
@@ -138,29 +137,16 @@ pub async fn ensure_cluster(eks: &Client, spec: &Cluster, patience: Patience<'_>
         return wait_active(eks, &spec.name, patience).await;
     };
     let mut cluster = wait_active(eks, &spec.name, patience).await?;
-    if existing.version != spec.version {
-        eks.update_cluster_version()
-            .name(&spec.name)
-            .version(&spec.version)
-            .send()
-            .await
-            .during("UpdateClusterVersion")?;
-        cluster = wait_until_version(eks, &spec.name, &spec.version, patience).await?;
+    let version = &spec.settings.version;
+    if existing.settings.differences(&spec.settings).contains(&ClusterSetting::Version) {
+        eks.update_cluster_version().name(&spec.name).version(version).send().await.during("UpdateClusterVersion")?;
+        cluster = wait_until_version(eks, &spec.name, version, patience).await?;
     }
-    let wanted_cidrs = if spec.endpoint_public_access {
-        sorted(&spec.public_access_cidrs)
-    } else {
-        cluster.public_access_cidrs.clone()
-    };
-    if cluster.endpoint_public_access != spec.endpoint_public_access
-        || cluster.public_access_cidrs != wanted_cidrs
-        || cluster.subnet_ids != sorted(&spec.subnet_ids)
-        || cluster.security_group_ids != sorted(&spec.security_group_ids)
-    {
+    if cluster.settings.differences(&spec.settings).into_iter().any(ClusterSetting::in_vpc_config) {
         // The response may carry no update object; the cluster's status is what we wait on.
         eks.update_cluster_config()
             .name(&spec.name)
-            .resources_vpc_config(vpc_config(spec))
+            .resources_vpc_config(vpc_config(&spec.settings))
             .send()
             .await
             .during("UpdateClusterConfig")?;
@@ -192,10 +178,10 @@ async fn wait_until_version(
 ) -> Result<ClusterState, Error> {
     wait("WaitClusterVersion", patience, || async {
         let cluster = wait_active(eks, name, patience).await?;
-        if cluster.version == version {
+        if cluster.settings.version == version {
             Ok(Poll::Ready(cluster))
         } else {
-            Ok(Poll::Pending(format!("cluster {name} runs Kubernetes {}", cluster.version)))
+            Ok(Poll::Pending(format!("cluster {name} runs Kubernetes {}", cluster.settings.version)))
         }
     })
     .await
@@ -226,9 +212,11 @@ async fn observe_node_group(eks: &Client, cluster: &str, name: &str) -> Result<O
         tags: tags_of(group.tags()),
         status: group.status().ok_or_else(|| missing("status"))?.as_str().to_owned(),
         instance_types: group.instance_types().to_vec(),
-        min_size: scaling.min_size().ok_or_else(|| missing("scalingConfig.minSize"))?,
-        desired_size: scaling.desired_size().ok_or_else(|| missing("scalingConfig.desiredSize"))?,
-        max_size: scaling.max_size().ok_or_else(|| missing("scalingConfig.maxSize"))?,
+        scaling: Scaling {
+            min_size: scaling.min_size().ok_or_else(|| missing("scalingConfig.minSize"))?,
+            desired_size: scaling.desired_size().ok_or_else(|| missing("scalingConfig.desiredSize"))?,
+            max_size: scaling.max_size().ok_or_else(|| missing("scalingConfig.maxSize"))?,
+        },
     }))
 }
 
@@ -261,11 +249,11 @@ async fn wait_node_group_gone(eks: &Client, cluster: &str, name: &str, patience:
     .await
 }
 
-fn scaling(spec: &NodeGroup) -> NodegroupScalingConfig {
+fn scaling_config(scaling: Scaling) -> NodegroupScalingConfig {
     NodegroupScalingConfig::builder()
-        .min_size(spec.min_size)
-        .desired_size(spec.desired_size)
-        .max_size(spec.max_size)
+        .min_size(scaling.min_size)
+        .desired_size(scaling.desired_size)
+        .max_size(scaling.max_size)
         .build()
 }
 
@@ -273,10 +261,10 @@ fn scaling(spec: &NodeGroup) -> NodegroupScalingConfig {
 /// cluster (an earlier instance type).
 pub async fn ensure_node_group(
     eks: &Client,
-    cluster: &str,
     spec: &NodeGroup,
     patience: Patience<'_>,
 ) -> Result<NodeGroupState, Error> {
+    let cluster = &spec.cluster;
     let groups = observe_node_groups(eks, cluster).await?;
     let group = match groups.iter().find(|group| group.name == spec.name) {
         None => {
@@ -287,7 +275,7 @@ pub async fn ensure_node_group(
                     .node_role(&spec.role_arn)
                     .set_subnets(Some(spec.subnet_ids.clone()))
                     .instance_types(&spec.instance_type)
-                    .scaling_config(scaling(spec))
+                    .scaling_config(scaling_config(spec.scaling))
                     .set_tags(Some(hash_map(&spec.tags)))
                     .send()
                     .await
@@ -298,12 +286,11 @@ pub async fn ensure_node_group(
         }
         Some(_) => {
             let group = wait_node_group(eks, cluster, &spec.name, patience).await?;
-            if (group.min_size, group.desired_size, group.max_size) != (spec.min_size, spec.desired_size, spec.max_size)
-            {
+            if group.scaling != spec.scaling {
                 eks.update_nodegroup_config()
                     .cluster_name(cluster)
                     .nodegroup_name(&spec.name)
-                    .scaling_config(scaling(spec))
+                    .scaling_config(scaling_config(spec.scaling))
                     .send()
                     .await
                     .during("UpdateNodegroupConfig")?;

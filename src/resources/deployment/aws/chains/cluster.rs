@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::resources::deployment::aws::{eks, hash_map, iam};
 use crate::resources::deployment::desired::{Desired, oidc_provider_arn};
 use crate::resources::deployment::drift::{Area, Finding, finding, role_drift};
+use crate::resources::deployment::model::{ClusterSetting, sorted};
 use crate::resources::deployment::names;
 use crate::resources::deployment::observed::{ClusterSeen, Observed};
 use crate::resources::deployment::owner::NotOurs;
@@ -23,12 +24,6 @@ pub struct ClusterChain;
 pub struct ClusterMade {
     pub oidc: Oidc,
     pub eks_security_group: Option<String>,
-}
-
-fn sorted(items: &[String]) -> Vec<String> {
-    let mut items = items.to_vec();
-    items.sort();
-    items
 }
 
 #[async_trait]
@@ -82,7 +77,7 @@ impl Chain for ClusterChain {
         let provider_arn = desired.oidc_provider_arn(&issuer_url);
         iam::ensure_oidc(iam_client, &provider_arn, &issuer_url, &desired.spec.name, &desired.tags()).await?;
         let nodes = desired.node_group(&node_role, &upstream.network);
-        eks::ensure_node_group(eks_client, &desired.names.cluster(), &nodes, patience).await?;
+        eks::ensure_node_group(eks_client, &nodes, patience).await?;
         Ok(ClusterMade { oidc: Oidc { provider_arn, issuer_url }, eks_security_group: cluster.eks_security_group_id })
     }
 
@@ -112,42 +107,41 @@ impl Chain for ClusterChain {
         match &observed.eks.cluster {
             None => note(&format!("EKS cluster {}", names.cluster()), DriftKind::Missing, "does not exist".into()),
             Some(cluster) => {
-                if cluster.version != spec.kubernetes_version {
-                    note(
-                        "EKS cluster",
-                        DriftKind::Setting,
-                        format!("runs Kubernetes {}, configured {}", cluster.version, spec.kubernetes_version),
-                    );
-                }
-                if cluster.endpoint_public_access != spec.endpoint_public_access {
-                    note(
-                        "EKS endpoint public access",
-                        DriftKind::Setting,
-                        format!("is {}, configured {}", cluster.endpoint_public_access, spec.endpoint_public_access),
-                    );
-                }
-                if spec.endpoint_public_access && cluster.public_access_cidrs != sorted(&spec.public_access_cidrs) {
-                    note(
-                        "EKS public access CIDRs",
-                        DriftKind::Rules,
-                        format!(
-                            "are {:?}, configured {:?}",
-                            cluster.public_access_cidrs,
-                            sorted(&spec.public_access_cidrs)
+                // The cluster is compared exactly as converge compares it before it updates it.
+                let (have, want) = (&cluster.settings, desired.cluster_settings(observed.network.as_ref()));
+                for setting in have.differences(&want) {
+                    match setting {
+                        ClusterSetting::Version => note(
+                            "EKS cluster",
+                            DriftKind::Setting,
+                            format!("runs Kubernetes {}, configured {}", have.version, want.version),
                         ),
-                    );
-                }
-                if let Some(network) = &observed.network
-                    && cluster.subnet_ids != network.private_subnet_ids
-                {
-                    note(
-                        "EKS cluster subnets",
-                        DriftKind::Setting,
-                        format!(
-                            "are {:?}, the network's private subnets are {:?}",
-                            cluster.subnet_ids, network.private_subnet_ids
+                        ClusterSetting::EndpointPublicAccess => note(
+                            "EKS endpoint public access",
+                            DriftKind::Setting,
+                            format!("is {}, configured {}", have.endpoint_public_access, want.endpoint_public_access),
                         ),
-                    );
+                        ClusterSetting::PublicAccessCidrs => note(
+                            "EKS public access CIDRs",
+                            DriftKind::Rules,
+                            format!(
+                                "are {:?}, configured {:?}",
+                                have.public_access_cidrs,
+                                sorted(&want.public_access_cidrs)
+                            ),
+                        ),
+                        ClusterSetting::Subnets if observed.network.is_some() => note(
+                            "EKS cluster subnets",
+                            DriftKind::Setting,
+                            format!(
+                                "are {:?}, the network's private subnets are {:?}",
+                                have.placement.subnet_ids, want.placement.subnet_ids
+                            ),
+                        ),
+                        // Subnets are unknown without the network; drift does not report the security
+                        // groups (converge still repairs them).
+                        ClusterSetting::Subnets | ClusterSetting::SecurityGroups => {}
+                    }
                 }
                 if observed.eks.oidc_provider != Some(true) {
                     note(
@@ -164,18 +158,16 @@ impl Chain for ClusterChain {
             None if observed.eks.cluster.is_some() => note(&group_object, DriftKind::Missing, "does not exist".into()),
             None => {}
             Some(group) => {
-                let want = &spec.node_group;
-                if (group.min_size, group.desired_size, group.max_size)
-                    != (want.min_size, want.desired_size, want.max_size)
-                {
+                let (have, want) = (group.scaling, spec.node_group.scaling);
+                if have != want {
                     note(
                         &group_object,
                         DriftKind::Setting,
                         format!(
                             "scales min {} / desired {} / max {}, configured {} / {} / {}",
-                            group.min_size,
-                            group.desired_size,
-                            group.max_size,
+                            have.min_size,
+                            have.desired_size,
+                            have.max_size,
                             want.min_size,
                             want.desired_size,
                             want.max_size
