@@ -59,7 +59,7 @@ pub struct AwsClients {
 /// Builds a service's client from the shared settings, with the `endpoints` override if any.
 macro_rules! service_client {
     ($sdk:ident, $config:expr, $endpoints:expr, $name:literal) => {{
-        let mut builder = $sdk::config::Builder::from($config);
+        let mut builder = $sdk::config::Builder::from($config).http_client(crate::aws::http::bounded_client());
         if let Some(url) = $endpoints.get($name) {
             builder = builder.endpoint_url(url);
         }

@@ -5,6 +5,7 @@
 //! or of the product: resources call down into it, never the other way.
 
 pub mod clients;
+pub mod http;
 pub mod iam;
 pub mod settings;
 pub mod tags;
