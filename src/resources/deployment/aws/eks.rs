@@ -190,13 +190,9 @@ async fn wait_until_version(
 /// Every node group of the cluster.
 pub async fn observe_node_groups(eks: &Client, cluster: &str) -> Result<Vec<NodeGroupState>, Error> {
     let listed = absent_if_missing(eks.list_nodegroups().cluster_name(cluster).send().await.during("ListNodegroups"))?;
-    let mut groups = Vec::new();
-    for name in listed.iter().flat_map(|out| out.nodegroups()) {
-        if let Some(group) = observe_node_group(eks, cluster, name).await? {
-            groups.push(group);
-        }
-    }
-    Ok(groups)
+    let names = listed.iter().flat_map(|out| out.nodegroups());
+    let groups = futures::future::try_join_all(names.map(|name| observe_node_group(eks, cluster, name))).await?;
+    Ok(groups.into_iter().flatten().collect())
 }
 
 async fn observe_node_group(eks: &Client, cluster: &str, name: &str) -> Result<Option<NodeGroupState>, Error> {

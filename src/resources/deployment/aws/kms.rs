@@ -54,17 +54,14 @@ pub async fn observe(kms: &Client, alias: &str) -> Result<Option<KeyState>, Erro
     let Some(metadata) = described.as_ref().and_then(|out| out.key_metadata()) else { return Ok(None) };
     let key_id = metadata.key_id().to_owned();
     let pending_deletion = matches!(metadata.key_state(), Some(AwsKeyState::PendingDeletion));
-    let rotation = if pending_deletion {
-        false
-    } else {
-        kms.get_key_rotation_status()
-            .key_id(&key_id)
-            .send()
-            .await
-            .during("GetKeyRotationStatus")?
-            .key_rotation_enabled()
+    let rotation = async {
+        if pending_deletion {
+            return Ok(false);
+        }
+        let status = kms.get_key_rotation_status().key_id(&key_id).send().await.during("GetKeyRotationStatus")?;
+        Ok(status.key_rotation_enabled())
     };
-    let tags = key_tags(kms, &key_id).await?;
+    let (rotation, tags) = tokio::try_join!(rotation, key_tags(kms, &key_id))?;
     Ok(Some(KeyState {
         arn: metadata.arn().ok_or(Error::missing("DescribeKey", "KeyMetadata.Arn"))?.to_owned(),
         key_id,

@@ -389,26 +389,18 @@ pub async fn ensure_subnet_group(
 /// Parameter group `name`, with whether it forces TLS; `None` when it does not exist.
 /// (Describing a missing group may answer with an error or with an empty list.)
 pub async fn observe_parameter_group(rds: &Client, name: &str) -> Result<Option<ParameterGroupState>, Error> {
-    let found = absent_if_missing(
-        rds.describe_db_parameter_groups()
-            .db_parameter_group_name(name)
-            .send()
-            .await
-            .during("DescribeDBParameterGroups"),
-    )?;
+    // The group and its parameters at once; the parameters of a group that does not exist fail
+    // with not-found and are not looked at.
+    let parameters = rds.describe_db_parameters().db_parameter_group_name(name).source("user");
+    let (found, parameters) = tokio::join!(
+        rds.describe_db_parameter_groups().db_parameter_group_name(name).send(),
+        parameters.into_paginator().items().send().collect::<Result<Vec<_>, _>>()
+    );
+    let found = absent_if_missing(found.during("DescribeDBParameterGroups"))?;
     let group = found
         .and_then(|out| out.db_parameter_groups().iter().find(|g| g.db_parameter_group_name() == Some(name)).cloned());
     let Some(group) = group else { return Ok(None) };
-    let parameters = rds
-        .describe_db_parameters()
-        .db_parameter_group_name(name)
-        .source("user")
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .during("DescribeDBParameters")?;
+    let parameters = parameters.during("DescribeDBParameters")?;
     let forces_ssl =
         parameters.iter().any(|p| p.parameter_name() == Some(FORCE_SSL) && p.parameter_value() == Some("1"));
     let arn = group

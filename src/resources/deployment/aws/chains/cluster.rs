@@ -33,21 +33,25 @@ impl Chain for ClusterChain {
 
     async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Self::Seen, Error> {
         let (eks_client, iam_client, names) = (clients.eks(), clients.iam(), target.names);
+        let cluster_name = names.cluster();
+        // Once the cluster is known, its node groups and its OIDC provider (found by the
+        // cluster's issuer) are read at once.
         let cluster_side = async {
-            let cluster = eks::observe_cluster(eks_client, &names.cluster()).await?;
-            let node_groups = match &cluster {
-                Some(_) => eks::observe_node_groups(eks_client, &names.cluster()).await?,
-                None => Vec::new(),
-            };
-            let oidc_provider = match cluster.as_ref().and_then(|c| c.oidc_issuer.clone()) {
-                Some(issuer) => {
-                    let arn = oidc_provider_arn(clients.identity().await?, &issuer);
-                    let tags = iam::observe_oidc(iam_client, &arn).await?;
-                    let user = format!("{}{}", names::OIDC_USER_TAG_PREFIX, names.deployment);
-                    Some(tags.is_some_and(|tags| tags.contains_key(&user)))
+            let (cluster, identity) =
+                tokio::try_join!(eks::observe_cluster(eks_client, &cluster_name), clients.identity())?;
+            let node_groups = async {
+                match &cluster {
+                    Some(_) => eks::observe_node_groups(eks_client, &cluster_name).await,
+                    None => Ok(Vec::new()),
                 }
-                None => None,
             };
+            let oidc_provider = async {
+                let Some(issuer) = cluster.as_ref().and_then(|c| c.oidc_issuer.as_deref()) else { return Ok(None) };
+                let tags = iam::observe_oidc(iam_client, &oidc_provider_arn(identity, issuer)).await?;
+                let user = format!("{}{}", names::OIDC_USER_TAG_PREFIX, names.deployment);
+                Ok(Some(tags.is_some_and(|tags| tags.contains_key(&user))))
+            };
+            let (node_groups, oidc_provider) = tokio::try_join!(node_groups, oidc_provider)?;
             Ok::<_, Error>((cluster, node_groups, oidc_provider))
         };
         let (cluster_role, node_role) = (names.cluster_role(), names.node_role());

@@ -54,19 +54,25 @@ impl Chain for DatabaseChain {
         let configured = target.parameter_group;
         let (database_name, retool_db_name, subnet_group_name) =
             (names.database(), names.retool_db(), names.db_subnet_group());
-        let ([database, retool_db], subnet_group) = tokio::try_join!(
-            rds::observe_instances(rds_client, [database_name.as_str(), retool_db_name.as_str()]),
-            rds::observe_subnet_group(rds_client, &subnet_group_name)
-        )?;
-        let current = database.as_ref().and_then(|db| db.parameter_group.clone());
-        let parameter_group = match current.as_deref().or(configured) {
-            Some(group) => rds::observe_parameter_group(rds_client, group).await?,
-            None => None,
+        // The configured parameter group is read at once with the instances: it is the one the
+        // database uses, except during a major upgrade, when the database's own is read after.
+        let configured_group = async {
+            match configured {
+                Some(group) => rds::observe_parameter_group(rds_client, group).await,
+                None => Ok(None),
+            }
         };
-        let next = configured.filter(|configured| current.as_deref().is_some_and(|current| current != *configured));
-        let next_parameter_group = match next {
-            Some(group) => rds::observe_parameter_group(rds_client, group).await?,
-            None => None,
+        let ([database, retool_db], subnet_group, configured_group) = tokio::try_join!(
+            rds::observe_instances(rds_client, [database_name.as_str(), retool_db_name.as_str()]),
+            rds::observe_subnet_group(rds_client, &subnet_group_name),
+            configured_group,
+        )?;
+        let current = database.as_ref().and_then(|db| db.parameter_group.as_deref());
+        let (parameter_group, next_parameter_group) = match current {
+            Some(current) if configured != Some(current) => {
+                (rds::observe_parameter_group(rds_client, current).await?, configured_group)
+            }
+            _ => (configured_group, None),
         };
         Ok(DatabaseSeen { database, parameter_group, next_parameter_group, retool_db, subnet_group })
     }
