@@ -56,10 +56,11 @@ pub struct AwsClients {
     identity: Arc<OnceCell<CallerIdentity>>,
 }
 
-/// Builds a service's client from the shared settings, with the `endpoints` override if any.
+/// Builds a service's client from the shared settings over the shared connection pool (with the
+/// service's own bound on requests in flight), with the `endpoints` override if any.
 macro_rules! service_client {
-    ($sdk:ident, $config:expr, $endpoints:expr, $name:literal) => {{
-        let mut builder = $sdk::config::Builder::from($config).http_client(crate::aws::http::bounded_client());
+    ($sdk:ident, $config:expr, $pool:expr, $endpoints:expr, $name:literal) => {{
+        let mut builder = $sdk::config::Builder::from($config).http_client(crate::aws::http::bounded(&$pool));
         if let Some(url) = $endpoints.get($name) {
             builder = builder.endpoint_url(url);
         }
@@ -119,15 +120,16 @@ impl AwsClients {
         region: String,
         default_tags: BTreeMap<String, String>,
     ) -> Self {
+        let pool = crate::aws::http::pool();
         Self {
-            ec2: service_client!(aws_sdk_ec2, config, endpoints, "ec2"),
-            eks: service_client!(aws_sdk_eks, config, endpoints, "eks"),
-            rds: service_client!(aws_sdk_rds, config, endpoints, "rds"),
-            elasticache: service_client!(aws_sdk_elasticache, config, endpoints, "elasticache"),
-            kms: service_client!(aws_sdk_kms, config, endpoints, "kms"),
-            secrets_manager: service_client!(aws_sdk_secretsmanager, config, endpoints, "secretsmanager"),
-            iam: service_client!(aws_sdk_iam, config, endpoints, "iam"),
-            sts: service_client!(aws_sdk_sts, config, endpoints, "sts"),
+            ec2: service_client!(aws_sdk_ec2, config, pool, endpoints, "ec2"),
+            eks: service_client!(aws_sdk_eks, config, pool, endpoints, "eks"),
+            rds: service_client!(aws_sdk_rds, config, pool, endpoints, "rds"),
+            elasticache: service_client!(aws_sdk_elasticache, config, pool, endpoints, "elasticache"),
+            kms: service_client!(aws_sdk_kms, config, pool, endpoints, "kms"),
+            secrets_manager: service_client!(aws_sdk_secretsmanager, config, pool, endpoints, "secretsmanager"),
+            iam: service_client!(aws_sdk_iam, config, pool, endpoints, "iam"),
+            sts: service_client!(aws_sdk_sts, config, pool, endpoints, "sts"),
             region,
             default_tags,
             identity: Arc::new(OnceCell::new()),

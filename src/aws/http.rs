@@ -27,14 +27,17 @@ use tokio::sync::Semaphore;
 /// Requests of one service in flight at once, per configured provider.
 pub const CALLS_IN_FLIGHT: usize = 16;
 
-/// A client for one service: its own connection pool and its own [`CALLS_IN_FLIGHT`] slots.
-pub fn bounded_client() -> SharedHttpClient {
-    SharedHttpClient::new(Bounded { inner: default_client(), slots: Arc::new(Semaphore::new(CALLS_IN_FLIGHT)) })
+/// A client for one service over the shared `pool`, with the service's own [`CALLS_IN_FLIGHT`]
+/// slots.
+pub fn bounded(pool: &SharedHttpClient) -> SharedHttpClient {
+    SharedHttpClient::new(Bounded { inner: pool.clone(), slots: Arc::new(Semaphore::new(CALLS_IN_FLIGHT)) })
 }
 
-/// The client the SDK would build by default: rustls with aws-lc, the connector settings
-/// (timeouts) and sleep of the calling client, and proxies from the environment.
-fn default_client() -> SharedHttpClient {
+/// The client the SDK would build by default — rustls with aws-lc, the connector settings
+/// (timeouts) and sleep of the calling client, proxies from the environment — built once per
+/// configured provider and shared by every service: one connection pool, and the trusted root
+/// certificates loaded once rather than once per service.
+pub fn pool() -> SharedHttpClient {
     Builder::new().build_with_connector_fn(|settings, components| {
         let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
         connector.set_connector_settings(settings.cloned());
