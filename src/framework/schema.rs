@@ -79,6 +79,12 @@ impl Block {
         self
     }
 
+    /// Adds attributes, in order, after those already declared.
+    pub fn attributes(mut self, attributes: impl IntoIterator<Item = Attribute>) -> Self {
+        self.attributes.extend(attributes);
+        self
+    }
+
     /// Adds a nested block after those already declared.
     pub fn block(mut self, block: NestedBlock) -> Self {
         self.blocks.push(block);

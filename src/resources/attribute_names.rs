@@ -10,7 +10,29 @@
 ///     OTHER = "other", … }`
 /// declares `pub const NAME: &str`, `pub const OTHER: &str` and `pub const LIST: [&str; N]` with
 /// the names in the brackets, in order.
+///
+/// When the list's entries also carry `(TYPE, "description")` — `ID = "id" (Type::String, "…")`
+/// — they are the resource's outputs and the macro also writes `LIST_SCHEMA`, every
+/// `(name, type, description)` in order, from which the schema declares them: an output is then
+/// written once, with everything the schema says of it.
 macro_rules! attribute_names {
+    (
+        $(#[$list_doc:meta])*
+        pub const $list:ident = [
+            $($(#[$doc:meta])* $name:ident = $value:literal ($ty:expr, $description:literal)),+ $(,)?
+        ];
+        $($(#[$other_doc:meta])* $other:ident = $other_value:literal),* $(,)?
+    ) => {
+        attribute_names! {
+            $(#[$list_doc])*
+            pub const $list = [$($(#[$doc])* $name = $value),+];
+            $($(#[$other_doc])* $other = $other_value),*
+        }
+        /// Every entry of the list with its type and description, as the schema declares it.
+        pub fn schema_of_list() -> Vec<(&'static str, crate::value::Type, &'static str)> {
+            vec![$(($name, $ty, $description)),+]
+        }
+    };
     (
         $(#[$list_doc:meta])*
         pub const $list:ident = [$($(#[$doc:meta])* $name:ident = $value:literal),+ $(,)?];

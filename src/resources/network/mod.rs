@@ -134,31 +134,9 @@ fn schema() -> Schema {
                 .optional()
                 .description("Tags for every object of the network, over the provider's `default_tags`. Changed in place."),
         )
-        .attribute(output(attribute::ID, Type::String, "The VPC id, which also identifies the network for import."))
-        .attribute(output(attribute::VPC_ID, Type::String, "The VPC id."))
-        .attribute(output(attribute::PUBLIC_SUBNET_IDS, strings(), "Public subnet ids, in the order of `availability_zones`. Tagged `kubernetes.io/role/elb=1`."))
-        .attribute(output(
-            attribute::PRIVATE_SUBNET_IDS,
-            strings(),
-            "Private subnet ids, in the order of `availability_zones`. Tagged `kubernetes.io/role/internal-elb=1`.",
-        ))
-        .attribute(output(attribute::INTERNET_GATEWAY_ID, Type::String, "The internet gateway id."))
-        .attribute(output(attribute::NAT_GATEWAY_IDS, strings(), "NAT gateway ids: one per zone, or one for `single`."))
-        .attribute(output(
-            attribute::EGRESS_IPS,
-            strings(),
-            "Public IPs (Elastic IPs of the NAT gateways) that all outbound traffic leaves from: the addresses to allowlist.",
-        ))
-        .attribute(output(
-            attribute::CLUSTER_SECURITY_GROUP_ID,
-            Type::String,
-            "Security group for the cluster: all traffic from its members and from the VPC block.",
-        ))
-        .attribute(output(
-            attribute::DATABASE_SECURITY_GROUP_ID,
-            Type::String,
-            "Security group for the database: PostgreSQL (5432) from the cluster group only.",
-        ))
+        .attributes(
+            attribute::schema_of_list().into_iter().map(|(name, ty, description)| output(name, ty, description)),
+        )
         .attribute(
             Attribute::new(DRIFT, strings())
                 .computed()

@@ -15,27 +15,48 @@ use crate::value::{AttributePath, Value};
 
 /// Names of the attributes the resource computes, as they appear in the schema.
 pub mod attribute {
+    use crate::value::Type;
+
     attribute_names! {
-        /// Every output attribute ([`super::NetworkOutputs`]), `id` first.
+        /// Every output attribute ([`super::NetworkOutputs`]), `id` first, with its type and the
+        /// schema's description of it.
         pub const ALL = [
             /// The resource's id: the VPC id, which is also the import id.
-            ID = "id",
+            ID = "id" (Type::String, "The VPC id, which also identifies the network for import."),
             /// The VPC id ([`super::NetworkOutputs::vpc_id`]).
-            VPC_ID = "vpc_id",
+            VPC_ID = "vpc_id" (Type::String, "The VPC id."),
             /// [`super::NetworkOutputs::public_subnet_ids`].
-            PUBLIC_SUBNET_IDS = "public_subnet_ids",
+            PUBLIC_SUBNET_IDS = "public_subnet_ids" (
+                Type::list(Type::String),
+                "Public subnet ids, in the order of `availability_zones`. Tagged `kubernetes.io/role/elb=1`."
+            ),
             /// [`super::NetworkOutputs::private_subnet_ids`].
-            PRIVATE_SUBNET_IDS = "private_subnet_ids",
+            PRIVATE_SUBNET_IDS = "private_subnet_ids" (
+                Type::list(Type::String),
+                "Private subnet ids, in the order of `availability_zones`. Tagged `kubernetes.io/role/internal-elb=1`."
+            ),
             /// [`super::NetworkOutputs::internet_gateway_id`].
-            INTERNET_GATEWAY_ID = "internet_gateway_id",
+            INTERNET_GATEWAY_ID = "internet_gateway_id" (Type::String, "The internet gateway id."),
             /// [`super::NetworkOutputs::nat_gateway_ids`].
-            NAT_GATEWAY_IDS = "nat_gateway_ids",
+            NAT_GATEWAY_IDS = "nat_gateway_ids" (
+                Type::list(Type::String),
+                "NAT gateway ids: one per zone, or one for `single`."
+            ),
             /// [`super::NetworkOutputs::egress_ips`]: the addresses a customer allowlists.
-            EGRESS_IPS = "egress_ips",
+            EGRESS_IPS = "egress_ips" (
+                Type::list(Type::String),
+                "Public IPs (Elastic IPs of the NAT gateways) that all outbound traffic leaves from: the addresses to allowlist."
+            ),
             /// [`super::NetworkOutputs::cluster_security_group_id`].
-            CLUSTER_SECURITY_GROUP_ID = "cluster_security_group_id",
+            CLUSTER_SECURITY_GROUP_ID = "cluster_security_group_id" (
+                Type::String,
+                "Security group for the cluster: all traffic from its members and from the VPC block."
+            ),
             /// [`super::NetworkOutputs::database_security_group_id`].
-            DATABASE_SECURITY_GROUP_ID = "database_security_group_id",
+            DATABASE_SECURITY_GROUP_ID = "database_security_group_id" (
+                Type::String,
+                "Security group for the database: PostgreSQL (5432) from the cluster group only."
+            ),
         ];
         /// The findings of the last refresh (not an output: no object's id).
         DRIFT = "drift",
