@@ -128,6 +128,21 @@ impl Table {
         self.cases.push(Case { name: name.into(), request, expect });
     }
 
+    /// One row per case, each named `{label}: {case name}`, all under the same policies and
+    /// with the same expectation.
+    fn add_each(
+        &mut self,
+        label: &str,
+        identity: &[Json],
+        boundary: &Json,
+        cases: &[(&str, &str, String, Json)],
+        expect: Expect,
+    ) {
+        for (name, action, resource, context) in cases {
+            self.add(&format!("{label}: {name}"), identity, Some(boundary), action, resource, context.clone(), expect);
+        }
+    }
+
     fn run(self, script: &Path) {
         let requests: Vec<&Json> = self.cases.iter().map(|c| &c.request).collect();
         let mut child = Command::new("node")
@@ -386,38 +401,13 @@ fn the_operator_boundary_denies_every_escape_whatever_the_permissions() {
     let boundary = doc(&operator_boundary(&e));
     let maintenance = doc(&maintenance_permissions(&e));
     let setup = doc(&setup_permissions(&e));
+    let escapes = escapes();
     let mut table = Table::new();
-    for (name, action, resource, context) in escapes() {
-        // The boundary alone must say no, even under an allow-everything identity policy…
-        table.add(
-            &format!("boundary vs allow-all: {name}"),
-            &[allow_everything()],
-            Some(&boundary),
-            action,
-            &resource,
-            context.clone(),
-            Expect::ExplicitlyDenied,
-        );
-        // …and so the roles the operator actually gets are denied too.
-        table.add(
-            &format!("maintenance: {name}"),
-            std::slice::from_ref(&maintenance),
-            Some(&boundary),
-            action,
-            &resource,
-            context.clone(),
-            Expect::NotAllowed,
-        );
-        table.add(
-            &format!("setup: {name}"),
-            std::slice::from_ref(&setup),
-            Some(&boundary),
-            action,
-            &resource,
-            context,
-            Expect::NotAllowed,
-        );
-    }
+    // The boundary alone must say no, even under an allow-everything identity policy…
+    table.add_each("boundary vs allow-all", &[allow_everything()], &boundary, &escapes, Expect::ExplicitlyDenied);
+    // …and so the roles the operator actually gets are denied too.
+    table.add_each("maintenance", std::slice::from_ref(&maintenance), &boundary, &escapes, Expect::NotAllowed);
+    table.add_each("setup", std::slice::from_ref(&setup), &boundary, &escapes, Expect::NotAllowed);
     table.run(&script);
 }
 
@@ -556,28 +546,14 @@ fn the_maintenance_role_can_do_its_job() {
         ("read another bucket", "s3:GetObject", "arn:aws:s3:::customer-data/export.csv".into(), none()),
     ];
     let mut table = Table::new();
-    for (name, action, resource, context) in allowed {
-        table.add(
-            &format!("maintenance may: {name}"),
-            std::slice::from_ref(&maintenance),
-            Some(&boundary),
-            action,
-            &resource,
-            context,
-            Expect::Allowed,
-        );
-    }
-    for (name, action, resource, context) in not_allowed {
-        table.add(
-            &format!("maintenance may not: {name}"),
-            std::slice::from_ref(&maintenance),
-            Some(&boundary),
-            action,
-            &resource,
-            context,
-            Expect::NotAllowed,
-        );
-    }
+    table.add_each("maintenance may", std::slice::from_ref(&maintenance), &boundary, &allowed, Expect::Allowed);
+    table.add_each(
+        "maintenance may not",
+        std::slice::from_ref(&maintenance),
+        &boundary,
+        &not_allowed,
+        Expect::NotAllowed,
+    );
     table.run(&script);
 }
 
@@ -623,17 +599,7 @@ fn the_setup_role_can_build_the_estate() {
         ),
     ];
     let mut table = Table::new();
-    for (name, action, resource, context) in allowed {
-        table.add(
-            &format!("setup may: {name}"),
-            std::slice::from_ref(&setup),
-            Some(&boundary),
-            action,
-            &resource,
-            context,
-            Expect::Allowed,
-        );
-    }
+    table.add_each("setup may", std::slice::from_ref(&setup), &boundary, &allowed, Expect::Allowed);
     table.run(&script);
 }
 
