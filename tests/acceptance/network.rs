@@ -7,10 +7,9 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_ec2::types::{IpPermission, IpRange};
 use serde_json::Value;
 
-use crate::support::diagnostics::error_diagnostics;
+use crate::support::diagnostics::{error_diagnostics, ownership_refusal};
 use crate::support::inventory::{default_route, ingress_rules, tag};
 use crate::support::{Emulator, Inventory, Workspace, acceptance_toolchain, aws};
 
@@ -350,13 +349,7 @@ async fn assert_second_state_is_refused(
     let rival = Workspace::new(toolchain, emulator);
     rival.write_main(&network_config(&rival, "one_per_az", tags));
     rival.terraform().init().await.expect("init the second workspace");
-    let refused = rival.terraform().run(&["apply", "-auto-approve", "-input=false", "-no-color", "-json"]).await;
-    assert_eq!(refused.code, 1, "the second create must be refused:\n{refused}");
-    let errors = error_diagnostics(&refused);
-    let refusal = errors
-        .iter()
-        .find(|diagnostic| diagnostic["summary"].as_str().is_some_and(|summary| summary.ends_with("already exists")))
-        .unwrap_or_else(|| panic!("no ownership refusal among the errors: {errors:#?}"));
+    let refusal = ownership_refusal(rival.terraform()).await;
     assert_eq!(
         refusal["summary"],
         format!("VPC {} (retool:network = acceptance) already exists", network.vpc_id),
@@ -421,19 +414,7 @@ async fn network_lifecycle_with_drift_update_import_and_destroy() {
     assert!(!network.nat_gateway_ids.contains(&deleted_nat), "the deleted NAT gateway is still reported");
 
     // Drift 2: an extra ingress rule on the database security group.
-    ec2.authorize_security_group_ingress()
-        .group_id(&network.database_security_group_id)
-        .ip_permissions(
-            IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(22)
-                .to_port(22)
-                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("AuthorizeSecurityGroupIngress");
+    aws::open_ssh_to_the_world(&ec2, &network.database_security_group_id).await;
     assert_drift_repaired(&workspace, &ec2, &per_zone, "extra database ingress rule").await;
 
     // Drift 3: a private subnet's default route pointed at the internet gateway.

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::Client;
-use aws_sdk_ec2::types::{AttributeBooleanValue, Filter, IpPermission, IpRange};
+use aws_sdk_ec2::types::{AttributeBooleanValue, Filter};
 use terraform_provider_retool::framework::StopSignal;
 use terraform_provider_retool::resources::network::aws::observe::observe;
 use terraform_provider_retool::resources::network::aws::{converge, destroy};
@@ -16,7 +16,7 @@ use terraform_provider_retool::resources::network::model::{self, NatMode, Networ
 use terraform_provider_retool::resources::network::observed::{NetworkSnapshot, RouteTarget};
 use terraform_provider_retool::resources::ownership::OwnerToken;
 
-use crate::support::aws::{CallCounter, ec2_counting};
+use crate::support::aws::{CallCounter, ec2_counting, open_ssh_to_the_world};
 use crate::support::{Emulator, acceptance_toolchain};
 
 /// The network configuration of these tests (the same as the unit tests' fixture in
@@ -100,19 +100,7 @@ async fn network_lifecycle_against_moto() {
         .await
         .unwrap();
     let database = outputs.database_security_group_id.clone().unwrap();
-    ec2.authorize_security_group_ingress()
-        .group_id(&database)
-        .ip_permissions(
-            IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(22)
-                .to_port(22)
-                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    open_ssh_to_the_world(&ec2, &database).await;
     let drifted = current(&ec2, &vpc_id).await;
     let found = messages(&two, &drifted);
     assert!(found.contains(&format!("VPC ({vpc_id}) has DNS hostnames disabled")), "{found:?}");

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::support::diagnostics::error_diagnostics;
+use crate::support::diagnostics::{error_diagnostics, ownership_refusal};
 use crate::support::{Emulator, Workspace, acceptance_toolchain};
 
 const ADDRESS: &str = "retool_permission_boundary.operator";
@@ -296,13 +296,7 @@ async fn permission_boundary_lifecycle_with_drift_versions_setup_removal_import_
     let rival = Workspace::new(&toolchain, &emulator);
     use_example(&rival, &endpoint, true);
     init(&rival).await;
-    let refused = rival.terraform().run(&["apply", "-auto-approve", "-input=false", "-no-color", "-json"]).await;
-    assert_eq!(refused.code, 1, "the second create must be refused:\n{refused}");
-    let errors = error_diagnostics(&refused);
-    let refusal = errors
-        .iter()
-        .find(|diagnostic| diagnostic["summary"].as_str().is_some_and(|summary| summary.ends_with("already exists")))
-        .unwrap_or_else(|| panic!("no ownership refusal among the errors: {errors:#?}"));
+    let refusal = ownership_refusal(rival.terraform()).await;
     let detail = refusal["detail"].as_str().unwrap_or_default();
     assert!(
         detail.contains(&format!("terraform import retool_permission_boundary.<name> {PREFIX}")),

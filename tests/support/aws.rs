@@ -56,3 +56,21 @@ impl Intercept for CallCounter {
         Ok(())
     }
 }
+
+/// Drift by hand: opens SSH to the whole internet on security group `group_id`, a rule no
+/// network of ours ever has.
+pub async fn open_ssh_to_the_world(ec2: &aws_sdk_ec2::Client, group_id: &str) {
+    use aws_sdk_ec2::types::{IpPermission, IpRange};
+    let ssh = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build();
+    ec2.authorize_security_group_ingress()
+        .group_id(group_id)
+        .ip_permissions(ssh)
+        .send()
+        .await
+        .expect("AuthorizeSecurityGroupIngress");
+}

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::CommandOutput;
+use super::terraform::Terraform;
 
 /// Error diagnostics from `validate -json` (one document) or `plan -json` (one event per line).
 pub fn error_diagnostics(output: &CommandOutput) -> Vec<Value> {
@@ -27,4 +28,17 @@ pub fn error_diagnostics(output: &CommandOutput) -> Vec<Value> {
     }
     diagnostics.retain(|diagnostic| diagnostic["severity"] == "error");
     diagnostics
+}
+
+/// Runs an apply that must be refused because the object it would create is another state's, and
+/// returns the refusal (the error diagnostic whose summary ends "already exists").
+pub async fn ownership_refusal(terraform: &Terraform) -> Value {
+    let refused = terraform.run(&["apply", "-auto-approve", "-input=false", "-no-color", "-json"]).await;
+    assert_eq!(refused.code, 1, "the second create must be refused:\n{refused}");
+    let errors = error_diagnostics(&refused);
+    errors
+        .iter()
+        .find(|diagnostic| diagnostic["summary"].as_str().is_some_and(|summary| summary.ends_with("already exists")))
+        .cloned()
+        .unwrap_or_else(|| panic!("no ownership refusal among the errors: {errors:#?}"))
 }
