@@ -32,17 +32,10 @@ fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
 }
 
+/// The instance named `identifier`, or `None` when it does not exist.
 pub async fn observe_instance(rds: &Client, identifier: &str) -> Result<Option<InstanceState>, Error> {
-    let found = absent_if_missing(
-        rds.describe_db_instances().db_instance_identifier(identifier).send().await.during("DescribeDBInstances"),
-    )?;
-    let Some(db) = found
-        .as_ref()
-        .and_then(|out| out.db_instances().iter().find(|db| db.db_instance_identifier() == Some(identifier)))
-    else {
-        return Ok(None);
-    };
-    instance_state(identifier, db).map(Some)
+    let [state] = observe_instances(rds, [identifier]).await?;
+    Ok(state)
 }
 
 /// The instances named `identifiers`, in that order (`None` for one that does not exist), read

@@ -108,7 +108,7 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    pages.await.map_err(|error| Error::from_sdk(operation, error))?.iter().map(state).collect()
+    pages.await.during(operation)?.iter().map(state).collect()
 }
 
 /// A field AWS always returns, or the error that says it did not.
