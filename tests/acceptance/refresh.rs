@@ -18,7 +18,7 @@ use crate::support::{Emulator, FaultProxy, Workspace, acceptance_toolchain};
 /// needs a reason in the change (issue 8 aims at 8, 10 and 14).
 const NETWORK_BUDGET: usize = 8;
 const BOUNDARY_BUDGET: usize = 14;
-const DEPLOYMENT_BUDGET: usize = 26;
+const DEPLOYMENT_BUDGET: usize = 25;
 
 /// The provider with every service endpoint at the proxy (`proxy_url`), and few retries: moto
 /// answers its unimplemented calls (`DeleteCacheSubnetGroup`) with HTTP 500.

@@ -7,12 +7,18 @@
 //! already has a value is never rewritten: an interrupted apply resumes without changing a key
 //! Retool may already use. One scheduled for deletion (a destroyed deployment of the same name)
 //! is restored. Destroy schedules deletion with a 7-day recovery window.
+//!
+//! A refresh reads both secrets with one `ListSecrets` filtered by the deployment's name prefix.
+//! That listing is eventually consistent — a secret created moments ago may be missing from it —
+//! so a name the listing lacks is confirmed with `DescribeSecret` before it is reported absent.
+//! A steady deployment costs one call; only a missing secret costs a second.
 
 use crate::aws::During;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::types::Tag;
+use aws_sdk_secretsmanager::types::{Filter, FilterNameStringType, Tag};
+use futures::future::try_join_all;
 
 use super::{absent_if_missing, ok_if_missing, tag_map};
 use crate::aws::tags::sync_tags;
@@ -27,17 +33,64 @@ fn tag_list(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
 }
 
+/// What both `DescribeSecret` and a `ListSecrets` entry say about one secret.
+fn state(
+    operation: &'static str,
+    arn: Option<&str>,
+    versions: Option<&HashMap<String, Vec<String>>>,
+    deleted: bool,
+    tags: &[Tag],
+) -> Result<SecretState, Error> {
+    Ok(SecretState {
+        arn: arn.ok_or(Error::missing(operation, "ARN"))?.to_owned(),
+        has_value: versions
+            .is_some_and(|versions| versions.values().any(|stages| stages.iter().any(|s| s == "AWSCURRENT"))),
+        scheduled_for_deletion: deleted,
+        tags: tag_map(tags.iter().map(|tag| (tag.key(), tag.value()))),
+    })
+}
+
+/// The secret `id` (a name or an ARN), if it exists — including one scheduled for deletion.
 pub async fn observe(secrets: &Client, id: &str) -> Result<Option<SecretState>, Error> {
     let found = absent_if_missing(secrets.describe_secret().secret_id(id).send().await.during("DescribeSecret"))?;
     let Some(out) = found else { return Ok(None) };
-    Ok(Some(SecretState {
-        arn: out.arn().ok_or(Error::missing("DescribeSecret", "ARN"))?.to_owned(),
-        has_value: out
-            .version_ids_to_stages()
-            .is_some_and(|versions| versions.values().any(|stages| stages.iter().any(|s| s == "AWSCURRENT"))),
-        scheduled_for_deletion: out.deleted_date().is_some(),
-        tags: tag_map(out.tags().iter().map(|tag| (tag.key(), tag.value()))),
-    }))
+    state("DescribeSecret", out.arn(), out.version_ids_to_stages(), out.deleted_date().is_some(), out.tags()).map(Some)
+}
+
+/// Those of the secrets named `names` (all under `prefix`) that exist, by name: one listing,
+/// and a `DescribeSecret` for each name the (eventually consistent) listing does not show.
+pub async fn observe_under(
+    secrets: &Client,
+    prefix: &str,
+    names: &[&str],
+) -> Result<HashMap<String, SecretState>, Error> {
+    let filter = Filter::builder().key(FilterNameStringType::Name).values(prefix).build();
+    let mut pages = secrets.list_secrets().filters(filter).include_planned_deletion(true).into_paginator().send();
+    let mut found: HashMap<String, SecretState> = HashMap::new();
+    while let Some(page) = pages.next().await {
+        for entry in page.during("ListSecrets")?.secret_list() {
+            // The name filter matches prefixes without regard to case; only exact names count.
+            if let Some(name) = entry.name().filter(|name| names.contains(name)) {
+                let seen = state(
+                    "ListSecrets",
+                    entry.arn(),
+                    entry.secret_versions_to_stages(),
+                    entry.deleted_date().is_some(),
+                    entry.tags(),
+                )?;
+                found.insert(name.to_owned(), seen);
+            }
+        }
+    }
+    let unlisted = names.iter().filter(|name| !found.contains_key(**name));
+    let confirmed =
+        try_join_all(unlisted.map(|name| async move { Ok::<_, Error>((*name, observe(secrets, name).await?)) }));
+    for (name, seen) in confirmed.await? {
+        if let Some(seen) = seen {
+            found.insert(name.to_owned(), seen);
+        }
+    }
+    Ok(found)
 }
 
 /// The secret `name`, created if missing and given a value from `generate` if it has none;

@@ -27,9 +27,10 @@ impl Chain for SecretsChain {
         let sm = clients.secrets_manager();
         let (encryption_key, jwt) =
             (target.names.secret(names::ENCRYPTION_KEY_SECRET), target.names.secret(names::JWT_SECRET));
-        let (encryption_key, jwt) =
-            tokio::try_join!(secrets::observe(sm, &encryption_key), secrets::observe(sm, &jwt))?;
-        Ok(SecretsSeen { encryption_key, jwt })
+        let mut found =
+            secrets::observe_under(sm, &format!("{}/", target.names.secrets_prefix()), &[&encryption_key, &jwt])
+                .await?;
+        Ok(SecretsSeen { encryption_key: found.remove(&encryption_key), jwt: found.remove(&jwt) })
     }
 
     async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error> {
