@@ -136,6 +136,13 @@ impl Error {
         self.code() == Some("DependencyViolation")
     }
 
+    /// Whether AWS refused an Elastic IP (or another resource) because something else holds it:
+    /// `Resource.AlreadyAssociated`, from the create call or as the failure code of a NAT gateway
+    /// that could not take its address.
+    pub fn is_address_in_use(&self) -> bool {
+        self.code() == Some("Resource.AlreadyAssociated")
+    }
+
     /// Whether AWS reports that the object is already in the state the call asked for
     /// (`Resource.AlreadyAssociated`, `InvalidPermission.Duplicate`, `RouteAlreadyExists`, …).
     pub fn is_duplicate(&self) -> bool {
@@ -192,7 +199,8 @@ impl AwsError {
         Self { operation, code, message, request_id }
     }
 
-    /// An error with a code, as AWS would return it (tests of the classification rules).
+    /// An error with a code, as AWS would return it: a failure AWS reports in a resource's state
+    /// (a NAT gateway's `FailureCode`) rather than as a call's error, and tests of the rules.
     pub fn coded(operation: &'static str, code: &str, message: &str) -> Self {
         Self { operation, code: Some(code.to_owned()), message: message.to_owned(), request_id: None }
     }

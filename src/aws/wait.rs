@@ -114,6 +114,8 @@ impl RetryWhile {
     /// interfaces of a deleted NAT gateway, mapped public addresses).
     pub const DEPENDENCIES_RELEASING: Self =
         Self { condition: Error::is_dependency_violation, timeout: Duration::from_secs(300) };
+    /// An Elastic IP refused while the NAT gateway that held it is still being deleted.
+    pub const ADDRESS_RELEASING: Self = Self { condition: Error::is_address_in_use, timeout: Duration::from_secs(300) };
 }
 
 /// Repeats `call` with backoff while it fails with an error `policy` names, up to its timeout or

@@ -285,33 +285,6 @@ async fn assert_drift_repaired(
     network
 }
 
-/// Deletes a NAT gateway and, as AWS does once the deletion completes, disassociates its
-/// Elastic IP (which stays allocated). moto only marks the gateway `deleted` and leaves the
-/// address associated, which AWS never shows.
-async fn delete_nat_gateway_as_aws_does(ec2: &aws_sdk_ec2::Client, nat_gateway_id: &str) {
-    let described =
-        ec2.describe_nat_gateways().nat_gateway_ids(nat_gateway_id).send().await.expect("DescribeNatGateways");
-    let public_ips: Vec<String> = described
-        .nat_gateways()
-        .iter()
-        .flat_map(|nat| nat.nat_gateway_addresses().iter().filter_map(|address| address.public_ip()))
-        .map(str::to_owned)
-        .collect();
-    ec2.delete_nat_gateway().nat_gateway_id(nat_gateway_id).send().await.expect("DeleteNatGateway");
-    for public_ip in public_ips {
-        let addresses = ec2.describe_addresses().public_ips(&public_ip).send().await.expect("DescribeAddresses");
-        for address in addresses.addresses() {
-            let request = ec2.disassociate_address();
-            let request = match address.association_id() {
-                Some(association_id) => request.association_id(association_id),
-                None if address.network_interface_id().is_some() => request.public_ip(&public_ip),
-                None => continue,
-            };
-            request.send().await.expect("DisassociateAddress");
-        }
-    }
-}
-
 /// Everything of the network in the emulator that a refused create must leave as it was: every
 /// object with its tags, and the Elastic IPs.
 fn fingerprint(inventory: &Inventory) -> Vec<String> {
@@ -402,9 +375,12 @@ async fn network_lifecycle_with_drift_update_import_and_destroy() {
     assert_second_state_is_refused(&toolchain, &emulator, &ec2, &network, &tags).await;
     terraform.plan().await.expect("plan after the refused create").assert_empty("first plan after the refusal");
 
-    // Drift 1: a NAT gateway deleted behind Terraform's back.
+    // Drift 1: a NAT gateway deleted behind Terraform's back. Its Elastic IP still shows
+    // associated (as on AWS while the gateway is `deleting`; moto keeps that for good); the
+    // repaired gateway must have the same address, which customers allowlist.
     let deleted_nat = network.nat_gateway_ids[0].clone();
-    delete_nat_gateway_as_aws_does(&ec2, &deleted_nat).await;
+    let egress_ips_before = sorted(&network.egress_ips);
+    ec2.delete_nat_gateway().nat_gateway_id(&deleted_nat).send().await.expect("DeleteNatGateway");
     terraform
         .plan_refresh_only()
         .await
@@ -412,6 +388,7 @@ async fn network_lifecycle_with_drift_update_import_and_destroy() {
         .assert_changes("refresh-only plan after deleting a NAT");
     let network = assert_drift_repaired(&workspace, &ec2, &per_zone, "deleted NAT gateway").await;
     assert!(!network.nat_gateway_ids.contains(&deleted_nat), "the deleted NAT gateway is still reported");
+    assert_eq!(sorted(&network.egress_ips), egress_ips_before, "the repaired NAT gateway kept its zone's egress IP");
 
     // Drift 2: an extra ingress rule on the database security group.
     aws::open_ssh_to_the_world(&ec2, &network.database_security_group_id).await;

@@ -117,6 +117,7 @@ async fn network_lifecycle_against_moto() {
     assert_eq!(repaired_outputs.nat_gateway_ids.len(), 2);
     assert_eq!(repaired_outputs.nat_gateway_ids[0], outputs.nat_gateway_ids[0]);
     assert_ne!(repaired_outputs.nat_gateway_ids[1], deleted_nat);
+    assert_eq!(repaired_outputs.egress_ips, outputs.egress_ips, "the repaired gateway kept the zone's egress IP");
     assert_eq!(repaired_outputs.public_subnet_ids, outputs.public_subnet_ids);
 
     // Switching to a single NAT gateway re-points routes and removes the other gateway.

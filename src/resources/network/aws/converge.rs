@@ -25,7 +25,7 @@ use super::{destroy, filter, permission, tag_map};
 use crate::aws::ok_if_missing;
 use crate::aws::tags::{ec2_tagging, ec2_tags, tag_changes};
 use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
-use crate::error::Error;
+use crate::error::{AwsError, Error};
 use crate::framework::StopSignal;
 use crate::resources::network::desired::{
     COMPONENT_TAG, Component, IngressRule, NETWORK_TAG, VPC_TAG, cluster_ingress, database_ingress,
@@ -34,6 +34,14 @@ use crate::resources::network::drift::DEFAULT_ROUTE;
 use crate::resources::network::model::NetworkSpec;
 use crate::resources::network::observed::{NatStatus, NetworkSnapshot, RouteTarget, Tags};
 use crate::resources::ownership::{Claim, OWNER_TAG, OwnerToken};
+
+/// The Elastic IP a new NAT gateway gets.
+enum EgressAddress {
+    /// Associated with nothing: AWS accepts it at once.
+    Free(String),
+    /// Still associated with a NAT gateway being deleted: AWS refuses it until that one is gone.
+    Releasing(String),
+}
 
 /// A converge that did not finish: the error, and the VPC if this instance has one by then (from
 /// which the caller reads back the partial state it records).
@@ -421,29 +429,30 @@ impl Run<'_> {
             if let Some(nat) = broken {
                 destroy::delete_nat_gateway(self.ec2, &nat.id).await?;
             }
-            let allocation_id = self.elastic_ip(snap, zone).await?;
-            // One token for every attempt: a repeated request returns the gateway the first made.
-            let token = uuid::Uuid::new_v4().to_string();
-            let response = retry_while(RetryWhile::JUST_CREATED, self.stop, || async {
-                self.ec2
-                    .create_nat_gateway()
-                    .subnet_id(subnet)
-                    .allocation_id(&allocation_id)
-                    .client_token(&token)
-                    .tag_specifications(ec2_tagging(ResourceType::Natgateway, &self.tags_for(&component)))
-                    .send()
-                    .await
-                    .during("CreateNatGateway")
-            })
-            .await?;
-            let id = required(
-                response.nat_gateway().and_then(|nat| nat.nat_gateway_id()),
-                "CreateNatGateway",
-                "NatGateway.NatGatewayId",
-            )?;
-            tracing::debug!(nat_gateway_id = %id, zone, allocation_id = %allocation_id, "created NAT gateway");
-            ids.insert(zone.clone(), id.clone());
-            created.push(id);
+            let address = self.elastic_ip(snap, zone).await?;
+            let id = match address {
+                EgressAddress::Free(allocation_id) => {
+                    let id = self.create_nat_gateway(subnet, &allocation_id, &component).await?;
+                    created.push(id.clone());
+                    id
+                }
+                // AWS refuses the address (the call, or the new gateway fails) until the old
+                // gateway lets go of it: try again until it does, one gateway at a time.
+                EgressAddress::Releasing(allocation_id) => {
+                    retry_while(RetryWhile::ADDRESS_RELEASING, self.stop, || async {
+                        let id = self.create_nat_gateway(subnet, &allocation_id, &component).await?;
+                        match self.wait_until_available(std::slice::from_ref(&id)).await {
+                            Err(error) if error.is_address_in_use() => {
+                                destroy::delete_nat_gateway(self.ec2, &id).await?;
+                                Err(error)
+                            }
+                            waited => waited.map(|()| id),
+                        }
+                    })
+                    .await?
+                }
+            };
+            ids.insert(zone.clone(), id);
         }
         if !created.is_empty() {
             self.wait_until_available(&created).await?;
@@ -451,25 +460,66 @@ impl Run<'_> {
         Ok(ids)
     }
 
-    /// An Elastic IP for the NAT gateway of `zone`: a tagged, unassociated one (left by an
-    /// interrupted run or a deleted gateway), else a new one.
-    async fn elastic_ip(&self, snap: &NetworkSnapshot, zone: &str) -> Result<String, Error> {
+    /// Creates the NAT gateway playing `component` in `subnet` with Elastic IP `allocation_id`;
+    /// returns its id (the gateway is still pending).
+    async fn create_nat_gateway(
+        &self,
+        subnet: &str,
+        allocation_id: &str,
+        component: &Component,
+    ) -> Result<String, Error> {
+        // One token for every attempt: a repeated request returns the gateway the first made.
+        let token = uuid::Uuid::new_v4().to_string();
+        let response = retry_while(RetryWhile::JUST_CREATED, self.stop, || async {
+            self.ec2
+                .create_nat_gateway()
+                .subnet_id(subnet)
+                .allocation_id(allocation_id)
+                .client_token(&token)
+                .tag_specifications(ec2_tagging(ResourceType::Natgateway, &self.tags_for(component)))
+                .send()
+                .await
+                .during("CreateNatGateway")
+        })
+        .await?;
+        let id = required(
+            response.nat_gateway().and_then(|nat| nat.nat_gateway_id()),
+            "CreateNatGateway",
+            "NatGateway.NatGatewayId",
+        )?;
+        tracing::debug!(nat_gateway_id = %id, subnet, allocation_id, "created NAT gateway");
+        Ok(id)
+    }
+
+    /// The Elastic IP for the NAT gateway of `zone`. Customers allowlist these addresses, so a
+    /// zone keeps its address for as long as the network exists: the zone's tagged address is
+    /// reused when no live gateway holds it — also while AWS still shows it associated with a
+    /// gateway that is being (or has been) deleted, the case of a gateway repaired after it was
+    /// deleted by hand. Only a zone without an address of its own gets a new one.
+    async fn elastic_ip(&self, snap: &NetworkSnapshot, zone: &str) -> Result<EgressAddress, Error> {
         let component = Component::ElasticIp(zone.to_owned());
         let in_use: Vec<String> =
             snap.nat_gateways.iter().filter(|nat| nat.status.is_live()).flat_map(|nat| nat.allocation_ids()).collect();
         let tagged = observe::vpc_addresses(self.ec2, self.vpc_id, Some(&component)).await?;
-        // Free means: no live gateway uses it and AWS shows no association (a deleted gateway's
-        // address is disassociated once the gateway is gone).
-        if let Some(free) = tagged
-            .iter()
-            .filter(|address| address.association_id().is_none())
-            .map(|address| required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId"))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .find(|allocation| !in_use.contains(allocation))
-        {
-            tracing::debug!(allocation_id = %free, zone, "reusing Elastic IP");
-            return Ok(free);
+        let mut associated = Vec::new();
+        for address in &tagged {
+            let allocation = required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId")?;
+            if in_use.contains(&allocation) {
+                continue;
+            }
+            if address.association_id().is_none() {
+                tracing::debug!(allocation_id = %allocation, zone, "reusing Elastic IP");
+                return Ok(EgressAddress::Free(allocation));
+            }
+            associated.push(allocation);
+        }
+        if !associated.is_empty() {
+            let gone = observe::nat_gateways_in(self.ec2, self.vpc_id, &["deleting", "deleted"]).await?;
+            let releasing = gone.iter().flat_map(|nat| nat.allocation_ids()).find(|id| associated.contains(id));
+            if let Some(allocation) = releasing {
+                tracing::debug!(allocation_id = %allocation, zone, "reusing Elastic IP of a deleted NAT gateway");
+                return Ok(EgressAddress::Releasing(allocation));
+            }
         }
         let mut tags = self.tags_for(&component);
         tags.insert(VPC_TAG.into(), self.vpc_id.to_owned());
@@ -483,7 +533,7 @@ impl Run<'_> {
             .during("AllocateAddress")?;
         let id = required(allocated.allocation_id(), "AllocateAddress", "AllocationId")?;
         tracing::debug!(allocation_id = %id, zone, "allocated Elastic IP");
-        Ok(id)
+        Ok(EgressAddress::Free(id))
     }
 
     async fn wait_until_available(&self, ids: &[String]) -> Result<(), Error> {
@@ -502,14 +552,15 @@ impl Run<'_> {
                     Some(NatGatewayState::Available) => {}
                     Some(NatGatewayState::Pending) | None => waiting.push(format!("{id} pending")),
                     Some(state) => {
-                        return Err(Error::unexpected(
-                            "CreateNatGateway",
-                            format!(
-                                "NAT gateway {id} is {}: {}",
-                                state.as_str(),
-                                nat.failure_message().unwrap_or("no reason given")
-                            ),
-                        ));
+                        let message = format!(
+                            "NAT gateway {id} is {}: {}",
+                            state.as_str(),
+                            nat.failure_message().unwrap_or("no reason given")
+                        );
+                        return Err(match nat.failure_code() {
+                            Some(code) => AwsError::coded("CreateNatGateway", code, &message).into(),
+                            None => Error::unexpected("CreateNatGateway", message),
+                        });
                     }
                 }
             }

@@ -69,8 +69,14 @@ pub async fn subnets(ec2: &Client, vpc_id: &str) -> Result<Vec<SubnetState>, Err
 
 /// The VPC's NAT gateways that are not yet deleted.
 pub async fn nat_gateways(ec2: &Client, vpc_id: &str) -> Result<Vec<NatGatewayState>, Error> {
-    let live = filter("state", ["pending", "available", "failed", "deleting"]);
-    let request = ec2.describe_nat_gateways().filter(filter("vpc-id", [vpc_id])).filter(live);
+    nat_gateways_in(ec2, vpc_id, &["pending", "available", "failed", "deleting"]).await
+}
+
+/// The VPC's NAT gateways in one of `states` (AWS's names: `pending`, `deleted`, …). Deleted
+/// gateways stay visible for about an hour.
+pub async fn nat_gateways_in(ec2: &Client, vpc_id: &str, states: &[&str]) -> Result<Vec<NatGatewayState>, Error> {
+    let in_states = filter("state", states.iter().copied());
+    let request = ec2.describe_nat_gateways().filter(filter("vpc-id", [vpc_id])).filter(in_states);
     every_item("DescribeNatGateways", request.into_paginator().items().send().collect(), nat_gateway_state).await
 }
 
