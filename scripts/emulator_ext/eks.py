@@ -221,6 +221,8 @@ class Update:
 
 @dataclass
 class Addon:
+    """A managed add-on of a cluster."""
+
     name: str
     cluster_name: str
     version: str
