@@ -79,7 +79,7 @@ build:
 # indexing outside tests).
 # What needs no compiler runs while the tests compile, its output kept until the build is done:
 # installing the venv and the policy simulator, and the unit tests of the test doubles in scripts/
-# (the fault-injecting proxy).
+# (the fault-injecting proxy, the emulator's additions to moto), run by the venv's Python (boto3, moto).
 test:
 	@test -n "$(CLIPPY_DRIVER)" || { echo "make test lints with clippy: rustup component add clippy" >&2; exit 1; }
 	$(CARGO) fmt --check
@@ -93,7 +93,7 @@ test:
 	$(CLIPPY_ENV) $(TEST_ENV) $(CARGO) test --no-fail-fast -- --include-ignored --test-threads $(TEST_THREADS)
 
 test-tools: venv $(POLICY_EVAL_STAMP)
-	$(PYTHON) -m unittest discover -s scripts/tests
+	"$(VENV)/bin/python" -m unittest discover -s scripts/tests
 
 lint:
 	$(CARGO) fmt --check

@@ -31,16 +31,18 @@ resolve_terraform() {
   fi
 }
 
-# start_emulator LOGFILE: starts moto on a free loopback port; sets moto_pid and endpoint.
+# start_emulator LOGFILE: starts the emulator (scripts/emulator: moto's server plus the test doubles
+# of docs/testing.md) on a free loopback port; sets moto_pid and endpoint.
 # The caller must call stop_emulator (e.g. from an EXIT trap).
 start_emulator() {
   local log=$1 port="" waited=0
   [[ -x $venv/bin/moto_server ]] || die "moto is not installed in $venv (run make venv)"
   : >"$log" # the background job opens it asynchronously; make it exist before we poll it
   # MOTO_IAM_LOAD_MANAGED_POLICIES: the AWS managed policies (AmazonEKS*) retool_deployment attaches.
-  PYTHONUNBUFFERED=1 MOTO_IAM_LOAD_MANAGED_POLICIES=true "$venv/bin/moto_server" -H 127.0.0.1 -p 0 >"$log" 2>&1 &
+  PYTHONUNBUFFERED=1 MOTO_IAM_LOAD_MANAGED_POLICIES=true \
+    "$venv/bin/python" "$repo_root/scripts/emulator" -H 127.0.0.1 -p 0 >"$log" 2>&1 &
   moto_pid=$!
-  # moto prints "Running on http://127.0.0.1:PORT" once it listens.
+  # The emulator prints moto's "Running on http://127.0.0.1:PORT" once it listens.
   while [[ -z $port ]]; do
     port=$(sed -n 's|.*Running on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$log" | head -n 1)
     if [[ -z $port ]]; then

@@ -1,6 +1,6 @@
 """Tests of scripts/fault-proxy against a stub upstream on loopback (no emulator needed).
 
-    python3 -m unittest discover -s scripts/tests -v      # from the project root
+    .venv/bin/python -m unittest discover -s scripts/tests -v      # from the project root
 
 Each test starts the real script as a subprocess in front of a tiny http.server that records what
 reaches it, then checks the proxy's answers, its LOG and its summary.
