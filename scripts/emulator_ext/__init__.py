@@ -1,14 +1,14 @@
 """Test doubles for AWS operations moto lacks or answers unlike AWS, registered on moto's own
 response classes and backends (see scripts/emulator and docs/testing.md).
 
-One module per service (eks, elasticache, rds); common holds the time-based transitions and the
+One module per service (ec2, eks, elasticache, rds); common holds the time-based transitions and the
 hook into moto's URL maps. `register()` must run before moto's server handles its first request.
 """
 
-from . import eks, elasticache, rds
+from . import ec2, eks, elasticache, rds
 
 
 def register() -> None:
-    """Routes the EKS, ElastiCache and RDS URLs of moto's server to the extended handlers."""
-    for service in (eks, elasticache, rds):
+    """Routes the EC2, EKS, ElastiCache and RDS URLs of moto's server to the extended handlers."""
+    for service in (ec2, eks, elasticache, rds):
         service.register()

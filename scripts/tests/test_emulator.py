@@ -104,6 +104,52 @@ class EmulatorTest(unittest.TestCase):
         return raised.exception
 
 
+class NatGatewayTest(EmulatorTest):
+    """DeleteNatGateway: `deleting`, then `deleted` with the Elastic IP disassociated (moto alone
+    keeps it associated for good)."""
+
+    def setUp(self):
+        self.ec2 = emulator.client("ec2")
+        vpc = self.ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        self.subnet = self.ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]
+        self.allocation = self.ec2.allocate_address(Domain="vpc")["AllocationId"]
+
+    def gateway(self):
+        return self.ec2.create_nat_gateway(SubnetId=self.subnet, AllocationId=self.allocation)["NatGateway"]["NatGatewayId"]
+
+    def state(self, nat_gateway_id):
+        return self.ec2.describe_nat_gateways(NatGatewayIds=[nat_gateway_id])["NatGateways"][0]["State"]
+
+    def association(self):
+        return self.ec2.describe_addresses(AllocationIds=[self.allocation])["Addresses"][0].get("AssociationId")
+
+    def test_deleting_then_deleted_and_the_address_reusable(self):
+        first = self.gateway()
+        self.assertIsNotNone(self.association())
+        self.assertEqual(self.ec2.delete_nat_gateway(NatGatewayId=first)["NatGatewayId"], first)
+        self.assertEqual(self.state(first), "deleting")
+        self.assertIsNotNone(self.association(), "the address is held while the gateway is deleting")
+        self.assertRefused("Resource.AlreadyAssociated", self.gateway)
+        eventually(lambda: self.state(first), lambda state: state == "deleted", "deleted gateway")
+        self.assertIsNone(self.association(), "a deleted gateway's address is disassociated")
+        second = self.gateway()
+        self.assertNotEqual(second, first)
+        self.assertEqual(self.state(second), "available")
+
+    def test_deleting_again_and_unknown_gateways(self):
+        nat = self.gateway()
+        self.ec2.delete_nat_gateway(NatGatewayId=nat)
+        self.assertEqual(self.ec2.delete_nat_gateway(NatGatewayId=nat)["NatGatewayId"], nat)
+        self.assertRefused("NatGatewayNotFound", self.ec2.delete_nat_gateway, NatGatewayId="nat-0123456789abcdef0")
+
+    def test_an_address_released_while_its_gateway_is_deleting(self):
+        nat = self.gateway()
+        self.ec2.delete_nat_gateway(NatGatewayId=nat)
+        self.ec2.disassociate_address(AssociationId=self.association())
+        self.ec2.release_address(AllocationId=self.allocation)
+        eventually(lambda: self.state(nat), lambda state: state == "deleted", "deleted gateway")
+
+
 class EksTest(EmulatorTest):
     def setUp(self):
         self.eks = emulator.client("eks")

@@ -104,7 +104,10 @@ async fn network_lifecycle_against_moto() {
     let drifted = current(&ec2, &vpc_id).await;
     let found = messages(&two, &drifted);
     assert!(found.contains(&format!("VPC ({vpc_id}) has DNS hostnames disabled")), "{found:?}");
-    assert!(found.contains(&"NAT gateway for us-east-1b is missing".to_string()), "{found:?}");
+    assert!(
+        found.contains(&format!("NAT gateway for us-east-1b ({deleted_nat}) is deleting and will be replaced")),
+        "{found:?}"
+    );
     assert!(
         found.contains(&format!("database security group ({database}) has unexpected ingress tcp 22 from 0.0.0.0/0")),
         "{found:?}"

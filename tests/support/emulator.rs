@@ -1,6 +1,7 @@
-//! One private moto server per test, on a loopback port the kernel picks.
+//! One private emulator per test (`scripts/emulator`: moto's server plus the test doubles of
+//! docs/testing.md), on a loopback port the kernel picks.
 //!
-//! moto is started with `-p 0`, so the kernel assigns a free port atomically and moto reports it
+//! It is started with `-p 0`, so the kernel assigns a free port atomically and moto reports it
 //! in its "Running on" line: no probe-then-bind race between parallel tests. Its output is
 //! drained continuously (a full pipe would stall the server) and kept for failure messages.
 //! Dropping the [`Emulator`] kills the server, so a panicking test leaves nothing running.
@@ -30,7 +31,9 @@ impl Emulator {
     /// Starts moto and returns once it accepts connections. Panics with moto's output if it
     /// does not come up.
     pub fn start(toolchain: &Toolchain) -> Self {
-        let mut child = Command::new(toolchain.moto_server())
+        let launcher = toolchain.script("emulator");
+        let mut child = Command::new(toolchain.python())
+            .arg(&launcher)
             .args(["-H", "127.0.0.1", "-p", "0"])
             .env("PYTHONUNBUFFERED", "1")
             // AWS managed policies (AmazonEKS*) exist only when moto loads them.
@@ -42,7 +45,7 @@ impl Emulator {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|error| panic!("cannot start {}: {error}", toolchain.moto_server().display()));
+            .unwrap_or_else(|error| panic!("cannot start {}: {error}", launcher.display()));
 
         let log = Arc::new(Mutex::new(Vec::new()));
         let (port_sender, port_receiver) = mpsc::channel();
@@ -69,7 +72,10 @@ impl Emulator {
         };
         emulator.port = match port_receiver.recv_timeout(STARTUP_TIMEOUT) {
             Ok(port) => port,
-            Err(_) => panic!("moto did not report its port within {STARTUP_TIMEOUT:?}; output:\n{}", emulator.output()),
+            Err(_) => panic!(
+                "the emulator did not report its port within {STARTUP_TIMEOUT:?}; output:\n{}",
+                emulator.output()
+            ),
         };
         emulator.wait_until_listening();
         emulator

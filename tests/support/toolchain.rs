@@ -69,10 +69,6 @@ impl Toolchain {
         Ok(Self { project_dir, venv, terraform, terraform_version })
     }
 
-    pub fn moto_server(&self) -> PathBuf {
-        self.venv.join("bin").join("moto_server")
-    }
-
     pub fn python(&self) -> PathBuf {
         self.venv.join("bin").join("python")
     }
