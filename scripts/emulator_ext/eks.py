@@ -28,7 +28,10 @@ Corrections to moto's own handlers that the rules above depend on:
   does (moto gives 1.19), and a release version of that version;
 - UpdateNodegroupConfig (moto's, otherwise unchanged: it applies at once and answers Successful) is
   recorded, so DescribeUpdate and ListUpdates find it, and is refused while a version update of
-  the node group is in progress; UpdateClusterConfig is refused while a cluster update is.
+  the node group is in progress; UpdateClusterConfig is refused while a cluster update is;
+- TagResource, UntagResource and ListTagsForResource also reach node groups and add-ons by ARN
+  (https://docs.aws.amazon.com/eks/latest/APIReference/API_TagResource.html: clusters, managed
+  node groups, add-ons and more are taggable); moto's reach clusters only.
 """
 
 import uuid
@@ -339,6 +342,39 @@ class EKSExtension(SettlesTransitions, EKSResponse):
         start = keys.index(next_token) if next_token else 0
         end = start + max_results
         return items[start:end], keys[end] if end < len(items) else None
+
+    # Tags of node groups and add-ons (moto tags clusters only)
+
+    def _tagged(self) -> Optional[Any]:
+        """The node group or add-on whose ARN the tag request's path names; None for anything else
+        (a cluster), which moto's own handlers serve."""
+        arn = self._extract_arn_from_path()
+        for cluster in self.eks_backend.clusters.values():
+            for resource in [*cluster.nodegroups.values(), *extras_of(cluster).addons.values()]:
+                if resource.arn == arn:
+                    return resource
+        return None
+
+    def tag_resource(self) -> ActionResult:
+        resource = self._tagged()
+        if resource is None:
+            return super().tag_resource()
+        resource.tags = {**(resource.tags or {}), **self._get_param("tags", {})}
+        return ActionResult({})
+
+    def untag_resource(self) -> ActionResult:
+        resource = self._tagged()
+        if resource is None:
+            return super().untag_resource()
+        keys = self.querystring.get("tagKeys", [])
+        resource.tags = {key: value for key, value in (resource.tags or {}).items() if key not in keys}
+        return ActionResult({})
+
+    def list_tags_for_resource(self) -> ActionResult:
+        resource = self._tagged()
+        if resource is None:
+            return super().list_tags_for_resource()
+        return ActionResult({"tags": resource.tags or {}})
 
     # Clusters
 

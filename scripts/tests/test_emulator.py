@@ -326,6 +326,23 @@ class AddonTest(EksTest):
         eventually(lambda: self.eks.list_addons(clusterName="addons")["addons"], lambda names: names == [], "add-ons")
         self.assertRefused("ResourceNotFoundException", self.eks.describe_addon, clusterName="addons", addonName="vpc-cni")
 
+    def test_tags_of_add_ons_and_node_groups(self):
+        self.cluster("tagged", version="1.33", nodegroups=["nodes"])
+        arns = [
+            self.eks.create_addon(clusterName="tagged", addonName="coredns", tags={"team": "platform"})["addon"]["addonArn"],
+            self.nodegroup("tagged", "nodes")["nodegroupArn"],
+        ]
+        for arn in arns:
+            self.eks.tag_resource(resourceArn=arn, tags={"team": "data", "stage": "prod"})
+            self.assertEqual(self.eks.list_tags_for_resource(resourceArn=arn)["tags"], {"team": "data", "stage": "prod"})
+            self.eks.untag_resource(resourceArn=arn, tagKeys=["stage"])
+            self.assertEqual(self.eks.list_tags_for_resource(resourceArn=arn)["tags"], {"team": "data"})
+        self.assertEqual(self.addon("tagged", "coredns")["tags"], {"team": "data"})
+        self.assertEqual(self.nodegroup("tagged", "nodes")["tags"], {"team": "data"})
+        cluster_arn = self.described("tagged")["arn"]
+        self.eks.tag_resource(resourceArn=cluster_arn, tags={"team": "ops"})
+        self.assertEqual(self.described("tagged")["tags"], {"team": "ops"})
+
     def test_refusals(self):
         self.cluster("picky", version="1.34")
         self.eks.create_addon(clusterName="picky", addonName="coredns", addonVersion="v1.12.4-eksbuild.1")

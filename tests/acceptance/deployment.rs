@@ -10,7 +10,6 @@
 //! `UpdateClusterVersion` does not exist (Kubernetes upgrades are tested at plan only); every EKS
 //! cluster in one moto process shares the same OIDC issuer.
 
-use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use serde_json::Value;
 
 use crate::support::diagnostics::error_diagnostics;
@@ -36,18 +35,7 @@ struct Clients {
 
 impl Clients {
     fn new(endpoint: &str) -> Self {
-        let config = aws_types::SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(support_aws::REGION))
-            .endpoint_url(endpoint)
-            .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
-                "test",
-                "test",
-                None,
-                None,
-                "acceptance-tests",
-            )))
-            .build();
+        let config = support_aws::sdk_config(endpoint);
         Self {
             ec2: support_aws::ec2(endpoint),
             eks: aws_sdk_eks::Client::new(&config),

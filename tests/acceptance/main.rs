@@ -24,3 +24,4 @@ mod network_runtime;
 mod permission_boundary;
 mod refresh;
 mod schema;
+mod upgrade;

@@ -15,10 +15,12 @@ use crate::support::faults::ProxiedRequest;
 use crate::support::{Emulator, FaultProxy, Workspace, acceptance_toolchain};
 
 /// Calls of one refresh today, per resource. Lower them when a change saves calls; raising one
-/// needs a reason in the change (issue 8 aims at 8, 10 and 14).
+/// needs a reason in the change (issue 8 aims at 8, 10 and 14). The deployment's 29: 25, plus
+/// one DescribeAddon per EKS add-on (their versions and upgrade tags are what an interrupted
+/// Kubernetes upgrade is resumed from; no call returns the four at once).
 const NETWORK_BUDGET: usize = 8;
 const BOUNDARY_BUDGET: usize = 14;
-const DEPLOYMENT_BUDGET: usize = 25;
+const DEPLOYMENT_BUDGET: usize = 29;
 
 /// The provider with every service endpoint at the proxy (`proxy_url`), and few retries: moto
 /// answers its unimplemented calls (`DeleteCacheSubnetGroup`) with HTTP 500.

@@ -31,6 +31,23 @@ fn ec2_config(endpoint: &str) -> aws_sdk_ec2::config::Builder {
         .credentials_provider(Credentials::new("test", "test", None, None, "acceptance-tests"))
 }
 
+/// The shared SDK configuration of the other services' clients (same endpoint, region and fake
+/// credentials).
+pub fn sdk_config(endpoint: &str) -> aws_types::SdkConfig {
+    aws_types::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "acceptance-tests",
+        )))
+        .build()
+}
+
 /// Counts the operations a client starts (retries of one operation count once).
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter(Arc<AtomicUsize>);

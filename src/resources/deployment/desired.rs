@@ -23,6 +23,10 @@ use crate::error::Error;
 pub const CLUSTER_POLICIES: [&str; 1] = ["AmazonEKSClusterPolicy"];
 pub const NODE_POLICIES: [&str; 3] =
     ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"];
+/// The EKS add-ons a cluster runs as managed add-ons: the pod network, cluster DNS, the service
+/// proxy and the pod identity agent. Each is kept at the version EKS marks default for the
+/// cluster's Kubernetes minor version when that minor was reached, in this order.
+pub const MANAGED_ADDONS: [&str; 4] = ["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent"];
 /// The External Secrets Operator role's inline policy.
 pub const ESO_POLICY_NAME: &str = "read-retool-secrets";
 /// Audience of the tokens EKS pod identity webhooks exchange.
@@ -49,6 +53,8 @@ pub struct NodeGroup {
     pub subnet_ids: Vec<String>,
     pub instance_type: String,
     pub scaling: Scaling,
+    /// The Kubernetes minor version of its nodes: the cluster's.
+    pub version: String,
     pub tags: Tags,
 }
 
@@ -224,8 +230,16 @@ impl Desired {
             subnet_ids: network.private_subnet_ids.clone(),
             instance_type: config.instance_type.clone(),
             scaling: config.scaling,
+            version: self.spec.kubernetes_version.clone(),
             tags: self.tags(),
         }
+    }
+
+    /// The tags of an add-on brought to the default version of Kubernetes `minor`.
+    pub fn addon_tags(&self, minor: &str) -> Tags {
+        let mut tags = self.tags();
+        tags.insert(names::ADDONS_FOR_TAG.to_owned(), minor.to_owned());
+        tags
     }
 
     /// The parameter group of the configured engine family.

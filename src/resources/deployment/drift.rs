@@ -100,10 +100,12 @@ mod tests {
 
     use super::*;
     use crate::aws::CallerIdentity;
+    use crate::resources::deployment::desired::MANAGED_ADDONS;
     use crate::resources::deployment::model::{self as spec, DeploymentSpec};
+    use crate::resources::deployment::names;
     use crate::resources::deployment::observed::{
-        CacheSeen, CacheState, ClusterSeen, ClusterState, DatabaseSeen, KeyState, NetworkView, NodeGroupState,
-        SecretState, SecretsSeen,
+        AddonState, CacheSeen, CacheState, ClusterSeen, ClusterState, DatabaseSeen, KeyState, NetworkView,
+        NodeGroupState, SecretState, SecretsSeen,
     };
     use crate::value::Value;
 
@@ -180,8 +182,17 @@ mod tests {
                     name: "acme-m5-xlarge".into(),
                     status: "ACTIVE".into(),
                     scaling: spec::Scaling { min_size: 3, desired_size: 3, max_size: 6 },
+                    version: spec.kubernetes_version.clone(),
                     ..NodeGroupState::default()
                 }],
+                addons: MANAGED_ADDONS
+                    .map(|name| AddonState {
+                        name: name.into(),
+                        status: "ACTIVE".into(),
+                        tags: BTreeMap::from([(names::ADDONS_FOR_TAG.into(), spec.kubernetes_version.clone())]),
+                        ..AddonState::default()
+                    })
+                    .into(),
             },
             eso_role: role,
             rds: DatabaseSeen {
@@ -272,6 +283,18 @@ mod tests {
                 if let Some(group) = o.eks.node_groups.first_mut() {
                     group.scaling.min_size = 1;
                     group.scaling.desired_size = 1;
+                }
+            }),
+            ("node group acme-m5-xlarge runs Kubernetes 1.34, configured", |o| {
+                if let Some(group) = o.eks.node_groups.first_mut() {
+                    group.version = "1.34".into();
+                }
+            }),
+            ("EKS add-on coredns does not exist", |o| o.eks.addons.retain(|addon| addon.name != "coredns")),
+            ("EKS add-on kube-proxy runs v1 and was last upgraded for Kubernetes 1.34, configured", |o| {
+                if let Some(addon) = o.eks.addons.iter_mut().find(|addon| addon.name == "kube-proxy") {
+                    addon.version = "v1".into();
+                    addon.tags.insert(names::ADDONS_FOR_TAG.into(), "1.34".into());
                 }
             }),
             ("instance class is db.t3.micro", |o| {

@@ -45,7 +45,7 @@ use crate::framework::{
 use crate::value::{AttributePath, Type, Value};
 
 use aws::chains::{ClusterChain, Context, Target};
-use desired::Desired;
+use desired::{Desired, MANAGED_ADDONS};
 use model::{DRIFT, DeploymentSpec, Operation};
 use observed::Observed;
 use owner::{NotOurs, Owner, Private};
@@ -227,7 +227,10 @@ fn schema() -> Schema {
                 .default(Value::string(model::DEFAULT_KUBERNETES_VERSION))
                 .description(format!(
                     "Kubernetes minor version of the EKS cluster, default `{}`. Upgraded in place one minor version at a \
-                     time; a skip or a downgrade is refused at plan.",
+                     time; a skip or a downgrade is refused at plan. An upgrade runs the control plane first, then the node \
+                     group (its nodes replaced one at a time), then the EKS add-ons (vpc-cni, kube-proxy, coredns, \
+                     eks-pod-identity-agent) to the versions EKS marks default for the new minor; the plan lists the steps, \
+                     and an apply interrupted part-way resumes at the step it stopped at.",
                     model::DEFAULT_KUBERNETES_VERSION
                 ))
                 .validator(validators::kubernetes_version()),
@@ -437,14 +440,28 @@ fn path(parts: &[&str]) -> AttributePath {
 fn refuse_unsafe_changes(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
     if let (Some(before), Some(after)) =
         (prior.attr("kubernetes_version").as_str(), planned.attr("kubernetes_version").as_str())
-        && let (Ok(before), Ok(after)) = (KubernetesVersion::parse(before), KubernetesVersion::parse(after))
-        && let Err(problem) = KubernetesVersion::check_upgrade(before, after)
+        && let (Ok(from), Ok(to)) = (KubernetesVersion::parse(before), KubernetesVersion::parse(after))
+        && from != to
     {
-        diags.attribute_error(
-            path(&["kubernetes_version"]),
-            "Kubernetes version change not possible",
-            problem.to_string(),
-        );
+        match KubernetesVersion::check_upgrade(from, to) {
+            Err(problem) => diags.attribute_error(
+                path(&["kubernetes_version"]),
+                "Kubernetes version change not possible",
+                problem.to_string(),
+            ),
+            Ok(()) => diags.attribute_warning(
+                path(&["kubernetes_version"]),
+                format!("Kubernetes upgrade {before} → {after}"),
+                format!(
+                    "The apply upgrades in this order: 1. the EKS control plane to {after} (UpdateClusterVersion); \
+                     2. the node group to {after}, its nodes replaced one at a time (UpdateNodegroupVersion); \
+                     3. the add-ons {} to the versions EKS marks default for {after} (UpdateAddon). Each step is recorded \
+                     in AWS as it completes: if the apply is interrupted, the next plan shows the remaining steps as drift \
+                     and the next apply resumes there.",
+                    MANAGED_ADDONS.join(", ")
+                ),
+            ),
+        }
     }
     let disabling = prior.attr("retool_db").attr("enabled").as_bool() == Some(true)
         && planned.attr("retool_db").attr("enabled").as_bool() == Some(false);
@@ -845,6 +862,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::framework::Severity;
     use crate::framework::testing::{documented_block, validation_paths, with_attributes};
 
     fn config(attributes: &[(&str, Value)]) -> Value {
@@ -949,12 +967,30 @@ mod tests {
     #[test]
     fn kubernetes_skips_and_unprotected_retool_db_removal_are_refused() {
         let k8s = |version: &str| config(&[("kubernetes_version", Value::string(version))]);
-        let refused = |prior: &Value, planned: &Value| {
+        let said = |prior: &Value, planned: &Value, severity: Severity| {
             let mut diags = Diagnostics::new();
             refuse_unsafe_changes(prior, planned, &mut diags);
-            diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect::<Vec<_>>()
+            diags
+                .iter()
+                .filter(|d| d.severity == severity)
+                .filter_map(|d| Some(format!("{}: {} {}", d.path.as_ref()?, d.summary, d.detail)))
+                .collect::<Vec<_>>()
+        };
+        let refused = |prior: &Value, planned: &Value| {
+            said(prior, planned, Severity::Error)
+                .iter()
+                .map(|d| d[..d.find(':').unwrap_or(0)].to_owned())
+                .collect::<Vec<_>>()
         };
         assert!(refused(&k8s("1.33"), &k8s("1.34")).is_empty());
+        // The one allowed step is announced with the order of the upgrade.
+        let announced = said(&k8s("1.33"), &k8s("1.34"), Severity::Warning);
+        assert_eq!(announced.len(), 1, "{announced:?}");
+        let steps =
+            ["UpdateClusterVersion", "UpdateNodegroupVersion", "UpdateAddon"].map(|step| announced[0].find(step));
+        assert!(steps.windows(2).all(|pair| pair[0].is_some() && pair[0] < pair[1]), "{announced:?}");
+        assert!(announced[0].starts_with("kubernetes_version: Kubernetes upgrade 1.33 → 1.34"), "{announced:?}");
+        assert!(said(&k8s("1.34"), &k8s("1.34"), Severity::Warning).is_empty());
         assert_eq!(refused(&k8s("1.33"), &k8s("1.35")), ["kubernetes_version"]);
         assert_eq!(refused(&k8s("1.34"), &k8s("1.33")), ["kubernetes_version"]);
         let retool_db = |enabled: bool, protected: bool| {

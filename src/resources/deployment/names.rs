@@ -12,6 +12,9 @@ pub const VERSION_TAG: &str = "retool:version";
 pub const DOMAIN_TAG: &str = "retool:domain";
 pub const LICENSE_TAG: &str = "retool:license-key-secret";
 pub const CUSTOMER_KEY_TAG: &str = "retool:encryption-key-secret";
+/// Tag on each EKS add-on: the Kubernetes minor version it was last upgraded for. An upgrade
+/// records here, add-on by add-on, how far it got, so an interrupted one resumes where it stopped.
+pub const ADDONS_FOR_TAG: &str = "retool:addons-for-kubernetes";
 /// Prefix of the tag keys on a shared OIDC provider, one per deployment using it.
 pub const OIDC_USER_TAG_PREFIX: &str = "retool:deployment:";
 

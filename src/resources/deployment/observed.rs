@@ -48,6 +48,26 @@ pub struct NodeGroupState {
     pub status: String,
     pub instance_types: Vec<String>,
     pub scaling: Scaling,
+    /// The Kubernetes minor version its nodes run.
+    pub version: String,
+}
+
+/// An EKS add-on as EKS reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AddonState {
+    pub name: String,
+    pub arn: String,
+    pub tags: BTreeMap<String, String>,
+    pub status: String,
+    pub version: String,
+}
+
+impl AddonState {
+    /// The Kubernetes minor version the add-on was last brought to the default version of
+    /// (its [`ADDONS_FOR_TAG`](super::names::ADDONS_FOR_TAG)); `None` when never.
+    pub fn upgraded_for(&self) -> Option<&str> {
+        self.tags.get(super::names::ADDONS_FOR_TAG).map(String::as_str)
+    }
 }
 
 /// An instance as AWS reports it.
@@ -144,6 +164,8 @@ pub struct NetworkView {
 pub struct ClusterSeen {
     pub cluster: Option<ClusterState>,
     pub node_groups: Vec<NodeGroupState>,
+    /// The managed add-ons of [`MANAGED_ADDONS`](super::desired::MANAGED_ADDONS) that exist.
+    pub addons: Vec<AddonState>,
     /// Whether the cluster's OIDC provider exists and records this deployment's use.
     pub oidc_provider: Option<bool>,
     pub cluster_role: Option<RoleState>,

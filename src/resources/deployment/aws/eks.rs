@@ -12,7 +12,7 @@ use std::time::Duration;
 use aws_sdk_eks::Client;
 use aws_sdk_eks::types::{
     AuthenticationMode, ClusterStatus, CreateAccessConfigRequest, EncryptionConfig, NodegroupScalingConfig,
-    NodegroupStatus, Provider, VpcConfigRequest,
+    NodegroupStatus, NodegroupUpdateConfig, Provider, VpcConfigRequest,
 };
 
 use super::{
@@ -27,7 +27,7 @@ use crate::resources::deployment::model::{ClusterSetting, ClusterSettings, Place
 use crate::resources::deployment::observed::{ClusterState, NodeGroupState};
 
 /// EKS's tag map (absent when an object has no tags).
-fn tags_of(tags: Option<&std::collections::HashMap<String, String>>) -> Tags {
+pub(super) fn tags_of(tags: Option<&std::collections::HashMap<String, String>>) -> Tags {
     tags.into_iter().flatten().map(|(key, value)| (key.clone(), value.clone())).collect()
 }
 
@@ -139,6 +139,14 @@ pub async fn ensure_cluster(eks: &Client, spec: &Cluster, patience: Patience<'_>
     let mut cluster = wait_active(eks, &spec.name, patience).await?;
     let version = &spec.settings.version;
     if existing.settings.differences(&spec.settings).contains(&ClusterSetting::Version) {
+        // EKS upgrades a control plane only while every node group runs its version: node
+        // groups an interrupted upgrade left one minor behind go first.
+        for group in observe_node_groups(eks, &spec.name).await? {
+            if group.version != cluster.settings.version {
+                upgrade_node_group(eks, &spec.name, &group.name, &cluster.settings.version, patience).await?;
+            }
+        }
+        tracing::debug!(cluster = %spec.name, from = %cluster.settings.version, to = %version, "upgrading control plane");
         eks.update_cluster_version().name(&spec.name).version(version).send().await.during("UpdateClusterVersion")?;
         cluster = wait_until_version(eks, &spec.name, version, patience).await?;
     }
@@ -158,14 +166,14 @@ pub async fn ensure_cluster(eks: &Client, spec: &Cluster, patience: Patience<'_>
     Ok(cluster)
 }
 
-/// `TagResource`, shared by the cluster's tag update and the node group's ownership mark.
-async fn tag(eks: &Client, arn: &str, set: Tags) -> Result<(), Error> {
+/// `TagResource`, shared by the cluster's and add-ons' tag updates and the node group's mark.
+pub(super) async fn tag(eks: &Client, arn: &str, set: Tags) -> Result<(), Error> {
     eks.tag_resource().resource_arn(arn).set_tags(Some(hash_map(&set))).send().await.during("TagResource")?;
     Ok(())
 }
 
-/// `UntagResource`: the cluster's tag keys to remove.
-async fn untag(eks: &Client, arn: &str, keys: Vec<String>) -> Result<(), Error> {
+/// `UntagResource`: the tag keys to remove from a cluster or an add-on.
+pub(super) async fn untag(eks: &Client, arn: &str, keys: Vec<String>) -> Result<(), Error> {
     eks.untag_resource().resource_arn(arn).set_tag_keys(Some(keys)).send().await.during("UntagResource")?;
     Ok(())
 }
@@ -213,6 +221,7 @@ async fn observe_node_group(eks: &Client, cluster: &str, name: &str) -> Result<O
             desired_size: scaling.desired_size().ok_or_else(|| missing("scalingConfig.desiredSize"))?,
             max_size: scaling.max_size().ok_or_else(|| missing("scalingConfig.maxSize"))?,
         },
+        version: group.version().ok_or_else(|| missing("version"))?.to_owned(),
     }))
 }
 
@@ -272,6 +281,8 @@ pub async fn ensure_node_group(
                     .set_subnets(Some(spec.subnet_ids.clone()))
                     .instance_types(&spec.instance_type)
                     .scaling_config(scaling_config(spec.scaling))
+                    .version(&spec.version)
+                    .update_config(rolling_update())
                     .set_tags(Some(hash_map(&spec.tags)))
                     .send()
                     .await
@@ -281,7 +292,10 @@ pub async fn ensure_node_group(
             wait_node_group(eks, cluster, &spec.name, patience).await?
         }
         Some(_) => {
-            let group = wait_node_group(eks, cluster, &spec.name, patience).await?;
+            let mut group = wait_node_group(eks, cluster, &spec.name, patience).await?;
+            if group.version != spec.version {
+                group = upgrade_node_group(eks, cluster, &spec.name, &spec.version, patience).await?;
+            }
             if group.scaling != spec.scaling {
                 eks.update_nodegroup_config()
                     .cluster_name(cluster)
@@ -301,6 +315,48 @@ pub async fn ensure_node_group(
         remove_node_group(eks, cluster, &old.name, patience).await?;
     }
     Ok(group)
+}
+
+/// How a node group replaces its nodes (on a version upgrade): one node at a time, so that
+/// workloads spread over the nodes (Retool runs at least two api replicas) keep serving.
+fn rolling_update() -> NodegroupUpdateConfig {
+    NodegroupUpdateConfig::builder().max_unavailable(1).build()
+}
+
+/// Moves node group `name` to Kubernetes `version` (its nodes replaced one at a time, see
+/// [`rolling_update`]) and waits until it runs it.
+async fn upgrade_node_group(
+    eks: &Client,
+    cluster: &str,
+    name: &str,
+    version: &str,
+    patience: Patience<'_>,
+) -> Result<NodeGroupState, Error> {
+    tracing::debug!(cluster, node_group = name, version, "upgrading node group");
+    eks.update_nodegroup_config()
+        .cluster_name(cluster)
+        .nodegroup_name(name)
+        .update_config(rolling_update())
+        .send()
+        .await
+        .during("UpdateNodegroupConfig")?;
+    wait_node_group(eks, cluster, name, patience).await?;
+    eks.update_nodegroup_version()
+        .cluster_name(cluster)
+        .nodegroup_name(name)
+        .version(version)
+        .send()
+        .await
+        .during("UpdateNodegroupVersion")?;
+    wait("WaitNodegroupVersion", patience, || async {
+        let group = wait_node_group(eks, cluster, name, patience).await?;
+        if group.version == version {
+            Ok(Poll::Ready(group))
+        } else {
+            Ok(Poll::Pending(format!("node group {name} runs Kubernetes {}", group.version)))
+        }
+    })
+    .await
 }
 
 async fn remove_node_group(eks: &Client, cluster: &str, name: &str, patience: Patience<'_>) -> Result<(), Error> {

@@ -1,5 +1,12 @@
 //! The cluster chain: the cluster and node roles, the EKS cluster in the network's private
-//! subnets, its IAM OIDC provider (shared by design, see [`iam`]) and the managed node group.
+//! subnets, its IAM OIDC provider (shared by design, see [`iam`]), the managed node group and
+//! the EKS add-ons.
+//!
+//! A Kubernetes upgrade runs in the order EKS requires: the control plane one minor version up
+//! (node groups left behind by an interrupted upgrade first), then the node group, its nodes
+//! replaced one at a time, then the add-ons to the new minor's default versions. Each step is
+//! recorded in AWS as it completes (the cluster's version, the node group's version, each
+//! add-on's tag), so an interrupted upgrade shows as drift and the next apply resumes it.
 
 use crate::aws::During;
 use async_trait::async_trait;
@@ -8,8 +15,8 @@ use super::{Chain, Context, Oidc, Target, Upstream};
 use crate::aws::AwsClients;
 use crate::aws::iam::role;
 use crate::error::Error;
-use crate::resources::deployment::aws::{eks, hash_map, iam};
-use crate::resources::deployment::desired::{Desired, oidc_provider_arn};
+use crate::resources::deployment::aws::{addons, eks, hash_map, iam};
+use crate::resources::deployment::desired::{Desired, MANAGED_ADDONS, oidc_provider_arn};
 use crate::resources::deployment::drift::{Area, Finding, finding, role_drift};
 use crate::resources::deployment::model::{ClusterSetting, sorted};
 use crate::resources::deployment::names;
@@ -34,7 +41,7 @@ impl Chain for ClusterChain {
     async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Self::Seen, Error> {
         let (eks_client, iam_client, names) = (clients.eks(), clients.iam(), target.names);
         let cluster_name = names.cluster();
-        // Once the cluster is known, its node groups and its OIDC provider (found by the
+        // Once the cluster is known, its node groups, add-ons and OIDC provider (found by the
         // cluster's issuer) are read at once.
         let cluster_side = async {
             let (cluster, identity) =
@@ -45,22 +52,28 @@ impl Chain for ClusterChain {
                     None => Ok(Vec::new()),
                 }
             };
+            let addons = async {
+                match &cluster {
+                    Some(_) => addons::observe_addons(eks_client, &cluster_name).await,
+                    None => Ok(Vec::new()),
+                }
+            };
             let oidc_provider = async {
                 let Some(issuer) = cluster.as_ref().and_then(|c| c.oidc_issuer.as_deref()) else { return Ok(None) };
                 let tags = iam::observe_oidc(iam_client, &oidc_provider_arn(identity, issuer)).await?;
                 let user = format!("{}{}", names::OIDC_USER_TAG_PREFIX, names.deployment);
                 Ok(Some(tags.is_some_and(|tags| tags.contains_key(&user))))
             };
-            let (node_groups, oidc_provider) = tokio::try_join!(node_groups, oidc_provider)?;
-            Ok::<_, Error>((cluster, node_groups, oidc_provider))
+            let (node_groups, addons, oidc_provider) = tokio::try_join!(node_groups, addons, oidc_provider)?;
+            Ok::<_, Error>((cluster, node_groups, addons, oidc_provider))
         };
         let (cluster_role, node_role) = (names.cluster_role(), names.node_role());
-        let ((cluster, node_groups, oidc_provider), cluster_role, node_role) = tokio::try_join!(
+        let ((cluster, node_groups, addons, oidc_provider), cluster_role, node_role) = tokio::try_join!(
             cluster_side,
             role::observe(iam_client, &cluster_role),
             role::observe(iam_client, &node_role),
         )?;
-        Ok(ClusterSeen { cluster, node_groups, oidc_provider, cluster_role, node_role })
+        Ok(ClusterSeen { cluster, node_groups, addons, oidc_provider, cluster_role, node_role })
     }
 
     async fn ensure(cx: &Context<'_>, upstream: &Upstream) -> Result<Self::Made, Error> {
@@ -82,6 +95,8 @@ impl Chain for ClusterChain {
         iam::ensure_oidc(iam_client, &provider_arn, &issuer_url, &desired.spec.name, &desired.tags()).await?;
         let nodes = desired.node_group(&node_role, &upstream.network);
         eks::ensure_node_group(eks_client, &nodes, patience).await?;
+        let minor = &cluster.settings.version;
+        addons::ensure_addons(eks_client, &cluster.name, minor, &desired.addon_tags(minor), patience).await?;
         Ok(ClusterMade { oidc: Oidc { provider_arn, issuer_url }, eks_security_group: cluster.eks_security_group_id })
     }
 
@@ -162,6 +177,13 @@ impl Chain for ClusterChain {
             None if observed.eks.cluster.is_some() => note(&group_object, DriftKind::Missing, "does not exist".into()),
             None => {}
             Some(group) => {
+                if group.version != spec.kubernetes_version {
+                    note(
+                        &group_object,
+                        DriftKind::Setting,
+                        format!("runs Kubernetes {}, configured {}", group.version, spec.kubernetes_version),
+                    );
+                }
                 let (have, want) = (group.scaling, spec.node_group.scaling);
                 if have != want {
                     note(
@@ -182,6 +204,25 @@ impl Chain for ClusterChain {
         }
         for extra in observed.eks.node_groups.iter().filter(|group| group.name != group_name) {
             note(&format!("node group {}", extra.name), DriftKind::Surplus, "is not the configured one".into());
+        }
+        if observed.eks.cluster.is_some() {
+            for name in MANAGED_ADDONS {
+                let object = format!("EKS add-on {name}");
+                match observed.eks.addons.iter().find(|addon| addon.name == name) {
+                    None => note(&object, DriftKind::Missing, "does not exist".into()),
+                    Some(addon) if addon.upgraded_for() != Some(spec.kubernetes_version.as_str()) => note(
+                        &object,
+                        DriftKind::Setting,
+                        format!(
+                            "runs {} and was last upgraded for Kubernetes {}, configured {}",
+                            addon.version,
+                            addon.upgraded_for().unwrap_or("no version"),
+                            spec.kubernetes_version
+                        ),
+                    ),
+                    Some(_) => {}
+                }
+            }
         }
         found
     }
