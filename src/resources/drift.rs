@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use crate::aws::Tags;
+
 /// What kind of difference a finding is; decides what the plan can promise to keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DriftKind {
@@ -59,6 +61,18 @@ impl<C: fmt::Display> fmt::Display for Drift<C> {
     }
 }
 
+/// How the tags `have` fall short of `want`, one phrase per key: a key missing or with another
+/// value. Extra tags are not a difference: EKS, cost tools and people add their own.
+pub fn tag_differences(want: &Tags, have: &Tags) -> Vec<String> {
+    want.iter()
+        .filter_map(|(key, wanted)| match have.get(key) {
+            Some(value) if value == wanted => None,
+            Some(value) => Some(format!("{key} is {value:?}, expected {wanted:?}")),
+            None => Some(format!("{key} is missing, expected {wanted:?}")),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +83,16 @@ mod tests {
         assert_eq!(missing.to_string(), "NAT gateway for us-east-1a is missing");
         assert!(missing.changes_identity());
         assert!(!Drift::new(&"VPC", DriftKind::Tags, "lacks tag a").changes_identity());
+    }
+
+    #[test]
+    fn tags_differ_by_missing_or_changed_keys_and_extra_keys_are_fine() {
+        let tags = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Tags>();
+        let want = tags(&[("team", "data"), ("owner", "x")]);
+        assert!(tag_differences(&want, &tags(&[("team", "data"), ("owner", "x"), ("extra", "1")])).is_empty());
+        assert_eq!(
+            tag_differences(&want, &tags(&[("team", "platform")])),
+            ["owner is missing, expected \"x\"", "team is \"platform\", expected \"data\""]
+        );
     }
 }

@@ -16,6 +16,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod default_tags;
 mod deployment;
 mod harness;
 mod network;

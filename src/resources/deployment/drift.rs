@@ -12,7 +12,8 @@ use super::aws::chains::{
 use super::desired::Desired;
 use super::observed::{Observed, RoleState};
 use super::owner::NotOurs;
-use crate::resources::drift::{Drift, DriftKind};
+use crate::aws::Tags;
+use crate::resources::drift::{Drift, DriftKind, tag_differences};
 use crate::resources::ownership::Claim;
 
 /// Which part of the deployment a finding is about.
@@ -50,19 +51,36 @@ pub fn finding(area: Area, object: &str, kind: DriftKind, detail: &str) -> Findi
     Drift { component: Part { area, object: object.to_owned() }, kind, detail: detail.to_owned() }
 }
 
+/// The tags of `object` that are missing or have other values than `want` (extra tags are
+/// fine), as one finding; nothing when they match. A change of the provider's `default_tags`
+/// shows here on every object, and the apply that follows brings them in line.
+pub fn tag_drift(area: Area, object: &str, have: &Tags, want: &Tags) -> Option<Finding> {
+    let differences = tag_differences(want, have);
+    (!differences.is_empty())
+        .then(|| finding(area, object, DriftKind::Tags, &format!("tags differ: {}", differences.join("; "))))
+}
+
 /// How role `name` differs: missing, or another permissions boundary.
-pub fn role_drift(area: Area, name: &str, role: Option<&RoleState>, boundary: Option<&String>) -> Vec<Finding> {
+pub fn role_drift(
+    area: Area,
+    name: &str,
+    role: Option<&RoleState>,
+    boundary: Option<&String>,
+    tags: &Tags,
+) -> Vec<Finding> {
     let object = format!("IAM role {name}");
-    match role {
-        None => vec![finding(area, &object, DriftKind::Missing, "does not exist")],
-        Some(role) if role.boundary.as_ref() != boundary => vec![finding(
+    let Some(role) = role else { return vec![finding(area, &object, DriftKind::Missing, "does not exist")] };
+    let mut found = Vec::new();
+    if role.boundary.as_ref() != boundary {
+        found.push(finding(
             area,
             &object,
             DriftKind::Setting,
             &format!("has permissions boundary {:?}, configured {:?}", role.boundary, boundary),
-        )],
-        Some(_) => Vec::new(),
+        ));
     }
+    found.extend(tag_drift(area, &object, &role.tags, tags));
+    found
 }
 
 /// Every difference between `desired` and `observed` (which holds only this instance's
@@ -111,9 +129,7 @@ mod tests {
 
     /// The old shape of these tests: drift as sentences, from the configuration alone.
     fn detect(spec: &DeploymentSpec, observed: &Observed) -> Vec<String> {
-        let identity = CallerIdentity::from_arn("arn:aws:sts::123456789012:assumed-role/ops/s").expect("identity");
-        let desired = Desired::new(spec.clone(), identity, "us-east-1", None);
-        sentences(&super::detect(&desired, observed, &[]))
+        sentences(&super::detect(&desired_of(spec), observed, &[]))
     }
 
     mod rds {
@@ -145,7 +161,7 @@ mod tests {
             security_group_ids: vec!["sg-d".into()],
             ..rds::InstanceState::default()
         };
-        Observed {
+        let mut observed = Observed {
             network: Some(NetworkView {
                 vpc_id: "vpc-1".into(),
                 private_subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
@@ -211,7 +227,62 @@ mod tests {
                 }),
             },
             secrets: SecretsSeen { encryption_key: secret("e"), jwt: secret("j") },
+        };
+        tag_as_desired(&mut observed, &desired_of(&spec));
+        observed
+    }
+
+    fn desired_of(spec: &DeploymentSpec) -> Desired {
+        let identity = CallerIdentity::from_arn("arn:aws:sts::123456789012:assumed-role/ops/s").expect("identity");
+        Desired::new(spec.clone(), identity, "us-east-1", None)
+    }
+
+    /// Gives every observed object the tags converge gives it.
+    fn tag_as_desired(observed: &mut Observed, desired: &Desired) {
+        let tags = desired.tags();
+        let eks = &mut observed.eks;
+        let rds = &mut observed.rds;
+        let objects = [
+            observed.kms.as_mut().map(|key| &mut key.tags),
+            eks.cluster_role.as_mut().map(|role| &mut role.tags),
+            eks.node_role.as_mut().map(|role| &mut role.tags),
+            observed.eso_role.as_mut().map(|role| &mut role.tags),
+            rds.database.as_mut().map(|db| &mut db.tags),
+            rds.retool_db.as_mut().map(|db| &mut db.tags),
+            rds.parameter_group.as_mut().map(|group| &mut group.group.tags),
+            observed.elasticache.group.as_mut().map(|cache| &mut cache.tags),
+            observed.secrets.jwt.as_mut().map(|secret| &mut secret.tags),
+            observed.secrets.encryption_key.as_mut().map(|secret| &mut secret.tags),
+        ];
+        let groups = eks.node_groups.iter_mut().map(|group| &mut group.tags);
+        for object in objects.into_iter().flatten().chain(groups) {
+            object.extend(tags.clone());
         }
+        for addon in &mut eks.addons {
+            addon.tags.extend(tags.clone());
+        }
+        if let Some(cluster) = eks.cluster.as_mut() {
+            cluster.tags = desired.cluster_tags();
+        }
+    }
+
+    #[test]
+    fn tags_missing_or_changed_on_any_object_are_drift() {
+        let mut observed = matching();
+        if let Some(cluster) = observed.eks.cluster.as_mut() {
+            cluster.tags.insert(names::DEPLOYMENT_TAG.into(), "other".into());
+            cluster.tags.insert("added-by-someone".into(), "fine".into());
+        }
+        if let Some(group) = observed.eks.node_groups.first_mut() {
+            group.tags.remove(names::DEPLOYMENT_TAG);
+        }
+        assert_eq!(
+            detect(&spec(), &observed),
+            [
+                "EKS cluster tags differ: retool:deployment is \"other\", expected \"acme\"",
+                "node group acme-m5-xlarge tags differ: retool:deployment is missing, expected \"acme\"",
+            ]
+        );
     }
 
     #[test]
@@ -247,6 +318,7 @@ mod tests {
             security_group_ids: vec!["sg-d".into()],
             ..rds::InstanceState::default()
         });
+        tag_as_desired(&mut observed, &desired_of(&spec));
         assert_eq!(
             detect(&spec, &observed),
             [

@@ -19,6 +19,7 @@ pub const DEFAULT_ROUTE: &str = "0.0.0.0/0";
 /// One difference between configuration and AWS, about one network component.
 pub type Drift = crate::resources::drift::Drift<Component>;
 pub use crate::resources::drift::DriftKind;
+use crate::resources::drift::tag_differences;
 
 /// Every difference between `spec` and `snapshot`, in a stable order (VPC, internet gateway,
 /// subnets, NAT gateways, route tables, security groups).
@@ -235,18 +236,9 @@ pub fn ownership(owner: &OwnerToken, snapshot: &NetworkSnapshot) -> Vec<Drift> {
         .collect()
 }
 
-/// Tags the object lacks or carries with another value. Extra tags are fine: EKS, cost tools and
-/// people add their own.
+/// Tags the object lacks or carries with another value (see [`tag_differences`]).
 fn check_tags(spec: &NetworkSpec, component: &Component, id: &str, actual: &Tags, found: &mut Vec<Drift>) {
-    let differences: Vec<String> = spec
-        .tags_for(component)
-        .into_iter()
-        .filter_map(|(key, wanted)| match actual.get(&key) {
-            Some(value) if *value == wanted => None,
-            Some(value) => Some(format!("{key} is {value:?}, expected {wanted:?}")),
-            None => Some(format!("{key} is missing, expected {wanted:?}")),
-        })
-        .collect();
+    let differences = tag_differences(&spec.tags_for(component), actual);
     if !differences.is_empty() {
         found.push(Drift::new(component, DriftKind::Tags, format!("({id}) tags differ: {}", differences.join("; "))));
     }

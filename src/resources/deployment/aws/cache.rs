@@ -77,14 +77,14 @@ async fn resource_tags(elasticache: &Client, arn: &str) -> Result<BTreeMap<Strin
     Ok(tag_map(listed.tag_list().iter().map(|tag| (tag.key(), tag.value()))))
 }
 
-/// Adds the ownership mark of `want` to an object that lacks it (its other tags stay as created).
+/// Sets the tags of `want` an object lacks or holds with another value (others stay as they are).
 async fn mark(
     elasticache: &Client,
     arn: &str,
     have: &BTreeMap<String, String>,
     want: &BTreeMap<String, String>,
 ) -> Result<(), Error> {
-    super::add_missing_mark(have, want, |mark| async move {
+    super::add_missing_tags(have, want, |mark| async move {
         elasticache
             .add_tags_to_resource()
             .resource_name(arn)

@@ -16,7 +16,7 @@ use aws_sdk_eks::types::{
 };
 
 use super::{
-    Look, Patience, absent_if_missing, add_missing_mark, hash_map, ok_if_missing, wait, wait_gone, wait_until,
+    Look, Patience, absent_if_missing, add_missing_tags, hash_map, ok_if_missing, wait, wait_gone, wait_until,
 };
 use crate::aws::Tags;
 use crate::aws::tags::sync_tags;
@@ -310,7 +310,7 @@ pub async fn ensure_node_group(
             }
         }
     };
-    add_missing_mark(&group.tags, &spec.tags, |mark| tag(eks, &group.arn, mark)).await?;
+    add_missing_tags(&group.tags, &spec.tags, |missing| tag(eks, &group.arn, missing)).await?;
     for old in groups.iter().filter(|old| old.name != spec.name) {
         remove_node_group(eks, cluster, &old.name, patience).await?;
     }

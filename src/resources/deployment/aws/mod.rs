@@ -28,13 +28,13 @@ pub use crate::aws::tags::{hash_map, tag_map};
 use crate::aws::wait::{Backoff, Poll, wait_for};
 pub use crate::aws::{absent_if_missing, ok_if_missing};
 use crate::error::Error;
-use crate::resources::ownership::OWNER_TAG;
 use crate::stop::StopSignal;
 
-/// Adds the ownership mark of `want` through the service's `tag` call when `have` lacks it: what
-/// an object whose other tags are kept as created (node group, subnet and parameter groups, cache)
-/// still needs, so an adopted object ends up marked.
-pub async fn add_missing_mark<Call, Tagged>(
+/// Sets, through the service's `tag` call, the tags of `want` that `have` lacks or holds with
+/// another value — the ownership mark among them — and leaves any other tag alone: what objects
+/// whose extra tags may be someone else's (node group, subnet and parameter groups, cache) need,
+/// so an adopted object ends up marked and a changed `default_tags` reaches them.
+pub async fn add_missing_tags<Call, Tagged>(
     have: &Tags,
     want: &Tags,
     tag: impl FnOnce(Tags) -> Call,
@@ -42,10 +42,15 @@ pub async fn add_missing_mark<Call, Tagged>(
 where
     Call: Future<Output = Result<Tagged, Error>>,
 {
-    let Some((key, value)) = want.get_key_value(OWNER_TAG).filter(|(key, value)| have.get(*key) != Some(*value)) else {
+    let missing: Tags = want
+        .iter()
+        .filter(|(key, value)| have.get(*key) != Some(*value))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if missing.is_empty() {
         return Ok(());
-    };
-    tag(Tags::from([(key.clone(), value.clone())])).await.map(|_| ())
+    }
+    tag(missing).await.map(|_| ())
 }
 
 /// How long an operation may wait for AWS, and Terraform's stop request: every slow step of a

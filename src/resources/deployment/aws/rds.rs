@@ -323,9 +323,9 @@ async fn add_tags(rds: &Client, arn: &str, set: BTreeMap<String, String>) -> Res
     Ok(())
 }
 
-/// Adds the ownership mark of `want` to a group that lacks it (its other tags stay as created).
+/// Sets the tags of `want` a group lacks or holds with another value (others stay as they are).
 async fn mark_group(rds: &Client, group: &GroupState, want: &BTreeMap<String, String>) -> Result<(), Error> {
-    super::add_missing_mark(&group.tags, want, |mark| add_tags(rds, &group.arn, mark)).await
+    super::add_missing_tags(&group.tags, want, |missing| add_tags(rds, &group.arn, missing)).await
 }
 
 /// DB subnet group `name`; `None` when it does not exist.

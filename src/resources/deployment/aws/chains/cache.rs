@@ -8,7 +8,7 @@ use crate::aws::AwsClients;
 use crate::error::Error;
 use crate::resources::deployment::aws::cache;
 use crate::resources::deployment::desired::Desired;
-use crate::resources::deployment::drift::{Area, Finding, finding};
+use crate::resources::deployment::drift::{Area, Finding, finding, tag_drift};
 use crate::resources::deployment::observed::{CacheSeen, Observed};
 use crate::resources::drift::DriftKind;
 
@@ -49,7 +49,7 @@ impl Chain for CacheChain {
         let (spec, names) = (&desired.spec, &desired.names);
         let group = format!("ElastiCache replication group {}", names.cache());
         let found = |object: &str, kind, detail: String| vec![finding(Area::Cache, object, kind, &detail)];
-        match (observed.live_cache(), spec.cache.enabled) {
+        let mut found = match (observed.live_cache(), spec.cache.enabled) {
             (None, true) => found(&group, DriftKind::Missing, "does not exist".into()),
             (Some(_), false) => found(&group, DriftKind::Surplus, "exists but cache is disabled".into()),
             (Some(cache), true) if cache.node_type != spec.cache.node_type => found(
@@ -58,6 +58,21 @@ impl Chain for CacheChain {
                 format!("is {}, configured {}", cache.node_type, spec.cache.node_type),
             ),
             _ => Vec::new(),
+        };
+        if spec.cache.enabled {
+            let tags = desired.tags();
+            if let Some(cache) = observed.live_cache() {
+                found.extend(tag_drift(Area::Cache, &group, &cache.tags, &tags));
+            }
+            if let Some(subnets) = &observed.elasticache.subnet_group {
+                found.extend(tag_drift(
+                    Area::Cache,
+                    &format!("cache subnet group {}", subnets.name),
+                    &subnets.tags,
+                    &tags,
+                ));
+            }
         }
+        found
     }
 }

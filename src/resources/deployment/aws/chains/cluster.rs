@@ -17,7 +17,7 @@ use crate::aws::iam::role;
 use crate::error::Error;
 use crate::resources::deployment::aws::{addons, eks, hash_map, iam};
 use crate::resources::deployment::desired::{Desired, MANAGED_ADDONS, oidc_provider_arn};
-use crate::resources::deployment::drift::{Area, Finding, finding, role_drift};
+use crate::resources::deployment::drift::{Area, Finding, finding, role_drift, tag_drift};
 use crate::resources::deployment::model::{ClusterSetting, sorted};
 use crate::resources::deployment::names;
 use crate::resources::deployment::observed::{ClusterSeen, Observed};
@@ -115,12 +115,12 @@ impl Chain for ClusterChain {
     }
 
     fn drift(desired: &Desired, observed: &Observed) -> Vec<Finding> {
-        let (spec, names) = (&desired.spec, &desired.names);
+        let (spec, names, tags) = (&desired.spec, &desired.names, desired.tags());
         let mut found = Vec::new();
         for (name, role) in
             [(names.cluster_role(), &observed.eks.cluster_role), (names.node_role(), &observed.eks.node_role)]
         {
-            found.extend(role_drift(Area::Cluster, &name, role.as_ref(), spec.permission_boundary_arn.as_ref()));
+            found.extend(role_drift(Area::Cluster, &name, role.as_ref(), spec.permission_boundary_arn.as_ref(), &tags));
         }
         let mut note = |object: &str, kind, detail: String| found.push(finding(Area::Cluster, object, kind, &detail));
         match &observed.eks.cluster {
@@ -223,6 +223,15 @@ impl Chain for ClusterChain {
                     Some(_) => {}
                 }
             }
+        }
+        if let Some(cluster) = &observed.eks.cluster {
+            found.extend(tag_drift(Area::Cluster, "EKS cluster", &cluster.tags, &desired.cluster_tags()));
+        }
+        for group in observed.eks.node_groups.iter().filter(|group| group.name == group_name) {
+            found.extend(tag_drift(Area::Cluster, &group_object, &group.tags, &tags));
+        }
+        for addon in &observed.eks.addons {
+            found.extend(tag_drift(Area::Cluster, &format!("EKS add-on {}", addon.name), &addon.tags, &tags));
         }
         found
     }

@@ -12,7 +12,7 @@ use crate::aws::AwsClients;
 use crate::error::Error;
 use crate::resources::deployment::aws::rds;
 use crate::resources::deployment::desired::{Desired, database_security_groups};
-use crate::resources::deployment::drift::{Area, Finding, finding};
+use crate::resources::deployment::drift::{Area, Finding, finding, tag_drift};
 use crate::resources::deployment::observed::{DatabaseSeen, Observed};
 use crate::resources::deployment::rules::versions::{MIN_POSTGRES_MAJOR, PostgresVersion};
 use crate::resources::drift::DriftKind;
@@ -144,7 +144,7 @@ impl Chain for DatabaseChain {
         let group = desired.parameter_group().ok().map(|group| group.name);
         let database = format!("DB instance {}", names.database());
         match &observed.rds.database {
-            None => note(database, DriftKind::Missing, "does not exist".into()),
+            None => note(database.clone(), DriftKind::Missing, "does not exist".into()),
             Some(db) => {
                 for difference in db.differences_from(&spec.database, group.as_deref()) {
                     note(database.clone(), DriftKind::Setting, difference.to_string());
@@ -160,14 +160,25 @@ impl Chain for DatabaseChain {
         }
         let retool_db = format!("Retool DB instance {}", names.retool_db());
         match (&observed.rds.retool_db, spec.retool_db.enabled) {
-            (None, true) => note(retool_db, DriftKind::Missing, "does not exist".into()),
-            (Some(_), false) => note(retool_db, DriftKind::Surplus, "exists but retool_db is disabled".into()),
+            (None, true) => note(retool_db.clone(), DriftKind::Missing, "does not exist".into()),
+            (Some(_), false) => note(retool_db.clone(), DriftKind::Surplus, "exists but retool_db is disabled".into()),
             (Some(db), true) => {
                 for difference in db.differences_from(&spec.retool_db_settings(), group.as_deref()) {
                     note(retool_db.clone(), DriftKind::Setting, difference.to_string());
                 }
             }
             (None, false) => {}
+        }
+        let tags = desired.tags();
+        let instances = [(database, &observed.rds.database), (retool_db, &observed.rds.retool_db)];
+        let instances = instances.into_iter().filter_map(|(object, db)| Some((object, &db.as_ref()?.tags)));
+        let groups = [
+            observed.rds.subnet_group.as_ref().map(|subnets| &subnets.group),
+            observed.rds.parameter_group.as_ref().map(|parameters| &parameters.group),
+        ];
+        let groups = groups.into_iter().flatten().map(|group| (format!("RDS group {}", group.name), &group.tags));
+        for (object, have) in instances.chain(groups) {
+            found.extend(tag_drift(Area::Database, &object, have, &tags));
         }
         found
     }

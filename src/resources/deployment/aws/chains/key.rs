@@ -9,7 +9,7 @@ use crate::aws::AwsClients;
 use crate::error::Error;
 use crate::resources::deployment::aws::{kms, rds};
 use crate::resources::deployment::desired::Desired;
-use crate::resources::deployment::drift::{Area, Finding, finding};
+use crate::resources::deployment::drift::{Area, Finding, finding, tag_drift};
 use crate::resources::deployment::observed::{KeyState, Observed};
 use crate::resources::drift::DriftKind;
 
@@ -62,7 +62,7 @@ impl Chain for KeyChain {
             Some(key) if key.pending_deletion => found(DriftKind::Broken, "is scheduled for deletion"),
             Some(key) if !key.enabled => found(DriftKind::Broken, "is disabled"),
             Some(key) if !key.rotation => found(DriftKind::Setting, "has rotation turned off"),
-            Some(_) => Vec::new(),
+            Some(key) => tag_drift(Area::Key, &object, &key.tags, &desired.tags()).into_iter().collect(),
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::aws::AwsClients;
 use crate::error::Error;
 use crate::resources::deployment::aws::secrets;
 use crate::resources::deployment::desired::{Desired, GeneratedSecret};
-use crate::resources::deployment::drift::{Area, Finding, finding};
+use crate::resources::deployment::drift::{Area, Finding, finding, tag_drift};
 use crate::resources::deployment::names;
 use crate::resources::deployment::observed::{Observed, SecretsSeen};
 use crate::resources::deployment::rules::secrets::{generate_encryption_key, generate_jwt_secret};
@@ -69,7 +69,10 @@ impl Chain for SecretsChain {
                 None => (DriftKind::Missing, "does not exist"),
                 Some(state) if state.scheduled_for_deletion => (DriftKind::Broken, "is scheduled for deletion"),
                 Some(state) if !state.has_value => (DriftKind::Broken, "has no value"),
-                Some(_) => continue,
+                Some(state) => {
+                    found.extend(tag_drift(Area::Secrets, &object, &state.tags, &desired.tags()));
+                    continue;
+                }
             };
             found.push(finding(Area::Secrets, &object, kind, detail));
         }

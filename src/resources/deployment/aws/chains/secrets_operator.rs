@@ -50,6 +50,7 @@ impl Chain for SecretsOperatorChain {
             &desired.names.external_secrets_role(),
             observed.eso_role.as_ref(),
             desired.spec.permission_boundary_arn.as_ref(),
+            &desired.tags(),
         )
     }
 }
