@@ -60,10 +60,13 @@ pub fn schema_block() -> Block {
     .attribute(
         Attribute::new("retry_mode", Type::String)
             .optional()
-            .description(
+            .description(format!(
                 "How retries are paced: `adaptive` (the default) also slows every later call to a service once AWS \
-                 throttles it; `standard` backs off each call on its own, so a throttled API never delays others.",
-            )
+                 throttles it; `standard` backs off each call on its own, so a throttled API never delays others. \
+                 In either mode at most {} requests to one AWS service are in flight at once per configured provider \
+                 (a big state refreshes without bursting the account's API rate limits); further requests wait their turn.",
+                crate::aws::http::CALLS_IN_FLIGHT
+            ))
             .validator(validators::one_of(&RetryMode::NAMES)),
     )
     .block(NestedBlock::new(
