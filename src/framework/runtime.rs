@@ -6,13 +6,18 @@
 //! resource's own code. Keeping this free of gRPC types lets the whole request flow be tested
 //! without a wire, and keeps resources unaware of the protocol.
 
+use std::any::Any;
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, RwLock};
+
+use futures::FutureExt;
 
 use crate::value::{AttributePath, Type, Value, json};
 
 use super::consistency;
-use super::diagnostics::Diagnostics;
+use super::diagnostics::{Diagnostic, Diagnostics, Severity};
 use super::plan::plan_resource;
 use super::provider::Provider;
 use super::resource::{ApplyRequest, Outcome, PlanRequest, PlanResponse, Resource, ResourceContext};
@@ -215,7 +220,11 @@ impl<P: Provider> ProviderRuntime<P> {
             return StateResult { state: state.clone(), private, diagnostics: diags };
         };
         let mut out = Outcome { private, diagnostics: diags };
-        let new_state = r.resource.read(&ctx, state, &mut out).await;
+        let new_state = guarded(type_name, "ReadResource", r.resource.read(&ctx, state, &mut out)).await;
+        let new_state = new_state.unwrap_or_else(|panic| {
+            out.diagnostics.push(panic);
+            Some(state.clone())
+        });
         let state = match new_state {
             Some(s) => s.normalized(&r.value_type),
             None if out.diagnostics.has_errors() => state.clone(),
@@ -242,7 +251,13 @@ impl<P: Provider> ProviderRuntime<P> {
             response.planned = Value::Null;
         } else {
             validate_block(&r.schema.block, config, &AttributePath::root(), &mut response.diagnostics);
-            r.resource.validate(config, &mut response.diagnostics);
+            let validated = guarded(type_name, "ValidateResourceConfig", async {
+                r.resource.validate(config, &mut response.diagnostics);
+            })
+            .await;
+            if let Err(panic) = validated {
+                response.diagnostics.push(panic);
+            }
             if response.diagnostics.has_errors() {
                 response.planned = proposed.clone();
                 return response;
@@ -252,7 +267,15 @@ impl<P: Provider> ProviderRuntime<P> {
             response.requires_replace = engine.requires_replace;
         }
         let client = self.client();
-        r.resource.modify_plan(client.as_deref(), &request, &mut response).await;
+        let modified = guarded(
+            type_name,
+            "PlanResourceChange",
+            r.resource.modify_plan(client.as_deref(), &request, &mut response),
+        )
+        .await;
+        if let Err(panic) = modified {
+            response.diagnostics.push(panic);
+        }
         response.planned = std::mem::replace(&mut response.planned, Value::Null).normalized(&r.value_type);
         if CHECK_CONTRACTS && !request.is_destroy() && !response.diagnostics.has_errors() {
             consistency::check_plan(&r.schema.block, config, &response.planned, &mut response.diagnostics);
@@ -279,15 +302,25 @@ impl<P: Provider> ProviderRuntime<P> {
         };
         let mut out = Outcome { private, diagnostics: diags };
         let state = if planned.is_null() {
-            r.resource.delete(&ctx, prior_state, &mut out.diagnostics).await;
+            let deleted = guarded(type_name, "ApplyResourceChange (delete)", async {
+                r.resource.delete(&ctx, prior_state, &mut out.diagnostics).await;
+            })
+            .await;
+            if let Err(panic) = deleted {
+                out.diagnostics.push(panic);
+            }
             if out.diagnostics.has_errors() { prior_state.clone() } else { Value::Null }
         } else {
             let request = ApplyRequest { config, prior: prior_state, planned };
-            if prior_state.is_null() {
-                r.resource.create(&ctx, &request, &mut out).await
+            let applied = if prior_state.is_null() {
+                guarded(type_name, "ApplyResourceChange (create)", r.resource.create(&ctx, &request, &mut out)).await
             } else {
-                r.resource.update(&ctx, &request, &mut out).await
-            }
+                guarded(type_name, "ApplyResourceChange (update)", r.resource.update(&ctx, &request, &mut out)).await
+            };
+            applied.unwrap_or_else(|panic| {
+                out.diagnostics.push(panic);
+                prior_state.clone()
+            })
         };
         let Outcome { private, diagnostics: mut diags } = out;
         let state = state.normalized(&r.value_type);
@@ -304,7 +337,11 @@ impl<P: Provider> ProviderRuntime<P> {
         let Some(r) = self.lookup(type_name, &mut diags) else { return (Vec::new(), diags) };
         let Some(ctx) = self.context(&mut diags) else { return (Vec::new(), diags) };
         let mut out = Outcome { private: Vec::new(), diagnostics: diags };
-        let imported = r.resource.import(&ctx, id, &mut out).await;
+        let imported = guarded(type_name, "ImportResourceState", r.resource.import(&ctx, id, &mut out)).await;
+        let imported = imported.unwrap_or_else(|panic| {
+            out.diagnostics.push(panic);
+            None
+        });
         let Outcome { private, diagnostics: mut diags } = out;
         match imported {
             Some(state) => {
@@ -322,6 +359,34 @@ impl<P: Provider> ProviderRuntime<P> {
             }
         }
     }
+}
+
+/// Runs one operation of a resource, turning a panic into an error diagnostic — the second wall
+/// behind input validation: a bug (ours or a dependency's) ends that operation with a message
+/// and a log line, never a reset gRPC stream or a dead provider with Terraform's lock still held.
+async fn guarded<T>(type_name: &str, operation: &'static str, work: impl Future<Output = T>) -> Result<T, Diagnostic> {
+    AssertUnwindSafe(work).catch_unwind().await.map_err(|panic| {
+        let message = panic_message(panic.as_ref());
+        tracing::error!(resource = type_name, operation, panic = %message, "internal error");
+        Diagnostic {
+            severity: Severity::Error,
+            summary: "Internal error in the provider".to_owned(),
+            detail: format!(
+                "internal error in {type_name} {operation}: {message}. Nothing more was done in this operation; \
+                 please report it with the provider's log (TF_LOG=debug)."
+            ),
+            path: None,
+        }
+    })
+}
+
+/// The text a panic carried (`panic!` with a literal or a formatted message), else a placeholder.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// Drops object attributes the current schema no longer has, so old state still decodes.
@@ -359,6 +424,9 @@ mod tests {
         objects: Mutex<BTreeMap<String, i64>>,
     }
 
+    /// The name whose create and read hit a bug (panic), to prove the runtime's wall holds.
+    const PANICS: &str = "panics";
+
     /// A resource whose `bug` flag makes apply change a planned value, to prove the check fires.
     struct Thing {
         bug: bool,
@@ -381,6 +449,7 @@ mod tests {
         async fn create(&self, ctx: &ResourceContext<Cloud>, request: &ApplyRequest<'_>, _: &mut Outcome) -> Value {
             let planned = request.planned;
             let name = planned.attr("name").as_str().unwrap_or_default().to_owned();
+            assert_ne!(name, PANICS, "a bug met while creating");
             let size = planned.attr("size").as_i64().unwrap_or(0);
             ctx.client.objects.lock().unwrap().insert(name.clone(), size);
             let mut state = planned.clone();
@@ -391,6 +460,7 @@ mod tests {
 
         async fn read(&self, ctx: &ResourceContext<Cloud>, state: &Value, _: &mut Outcome) -> Option<Value> {
             let name = state.attr("name").as_str()?.to_owned();
+            assert_ne!(name, PANICS, "a bug met while reading");
             let size = *ctx.client.objects.lock().unwrap().get(&name)?;
             let mut state = state.clone();
             state.set_attr("size", Value::number_i64(size));
@@ -471,6 +541,34 @@ mod tests {
         let result =
             rt.apply_resource_change("test_thing", prior, &plan.planned, &plan.planned, plan.private.clone()).await;
         (plan, result)
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_resource_is_an_error_diagnostic_and_the_runtime_keeps_serving() {
+        let rt = runtime(false).await;
+        let internal = |diags: &Diagnostics, operation: &str| {
+            diags.iter().any(|d| {
+                d.severity == Severity::Error
+                    && d.detail.contains(&format!("internal error in test_thing {operation}"))
+                    && d.detail.contains("a bug met while")
+            })
+        };
+        let (_, created) = apply(&rt, &config(PANICS, None), &Value::Null).await;
+        assert!(internal(&created.diagnostics, "ApplyResourceChange (create)"), "{:?}", created.diagnostics);
+        assert!(created.state.is_null(), "a create that panicked records nothing");
+
+        let poisoned = obj(&[
+            ("name", Value::string(PANICS)),
+            ("size", Value::number_i64(1)),
+            ("id", Value::string("id-panics")),
+            ("revision", Value::number_i64(1)),
+        ]);
+        let read = rt.read_resource("test_thing", &poisoned, vec![7]).await;
+        assert!(internal(&read.diagnostics, "ReadResource"), "{:?}", read.diagnostics);
+        assert_eq!((read.state, read.private), (poisoned, vec![7]), "a read that panicked keeps the state");
+
+        let (_, fine) = apply(&rt, &config("a", Some(2)), &Value::Null).await;
+        assert!(fine.diagnostics.is_empty(), "the runtime still serves: {:?}", fine.diagnostics);
     }
 
     #[tokio::test]

@@ -1,7 +1,12 @@
 //! Resources name most of their AWS objects `<prefix>-<suffix>`. The [`suffixed_names`] table
 //! states each such name once, as its method and suffix, instead of one hand-written `format!`
 //! method per object. [`NameRules`] states once how a resource's own name is checked (length,
-//! first character, alphabet), which every resource's name validator shares.
+//! first character, alphabet), which every resource's name validator shares. [`is_vpc_id`] is the
+//! one check of the VPC ids that import ids, configuration and state hand to EC2.
+//!
+//! Every identifier is checked before it reaches an AWS call, wherever it comes from — config,
+//! import id or prior state: the SDKs panic on some malformed input (an over-long name in a URL
+//! path) instead of returning an error.
 
 use crate::framework::validators::{self, Validator};
 
@@ -39,6 +44,23 @@ pub(crate) enum Letters {
     Any,
 }
 
+/// Whether `id` is a VPC id as AWS makes them: `vpc-` and 8 to 32 lowercase hexadecimal digits.
+pub fn is_vpc_id(id: &str) -> bool {
+    id.strip_prefix("vpc-").is_some_and(|digits| {
+        (8..=32).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// A name as a message shows it: quoted, and cut after 40 characters (with its length) so an
+/// absurd input does not flood the diagnostic.
+pub fn shown(name: &str) -> String {
+    const SHOWN: usize = 40;
+    match name.char_indices().nth(SHOWN) {
+        None => format!("{name:?}"),
+        Some((end, _)) => format!("{:?}… ({} characters)", &name[..end], name.chars().count()),
+    }
+}
+
 impl NameRules {
     /// Names of at most `max` characters (`length_reason` ends the problem of a longer one), of
     /// `letters`, digits and `punctuation`, starting with a letter.
@@ -56,22 +78,22 @@ impl NameRules {
     }
 
     /// Why `name` breaks these rules, if it does.
-    fn problem(&self, name: &str) -> Option<String> {
+    pub fn problem(&self, name: &str) -> Option<String> {
         let letters = match self.letters {
             Letters::Lowercase => "lowercase letters",
             Letters::Any => "letters",
         };
         if name.is_empty() || name.chars().count() > self.max {
-            Some(format!("{name:?} must be 1 to {} characters long{}", self.max, self.length_reason))
+            Some(format!("{} must be 1 to {} characters long{}", shown(name), self.max, self.length_reason))
         } else if !name.starts_with(|c: char| self.is_letter(c)) {
-            Some(format!("{name:?} must start with a {}.", letters.trim_end_matches('s')))
+            Some(format!("{} must start with a {}.", shown(name), letters.trim_end_matches('s')))
         } else {
             let bad =
                 name.chars().find(|c| !(self.is_letter(*c) || c.is_ascii_digit() || self.punctuation.contains(c)))?;
             let mut alphabet: Vec<String> = vec![letters.to_owned(), "digits".to_owned()];
             alphabet.extend(self.punctuation.iter().map(char::to_string));
             let last = alphabet.pop().unwrap_or_default();
-            Some(format!("{name:?} contains {bad:?}; only {} and {last} are allowed.", alphabet.join(", ")))
+            Some(format!("{} contains {bad:?}; only {} and {last} are allowed.", shown(name), alphabet.join(", ")))
         }
     }
 
@@ -88,6 +110,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn vpc_ids_are_checked_by_form_and_length() {
+        for good in ["vpc-0123abcd", "vpc-0123456789abcdef0"] {
+            assert!(is_vpc_id(good), "{good}");
+        }
+        let huge = format!("vpc-{}", "a".repeat(70_000));
+        for bad in ["vpc-", "vpc-1234567", "subnet-0123abcd", "vpc-0123ABCD", "vpc-0123 abcd", "", huge.as_str()] {
+            assert!(!is_vpc_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
     fn problems_state_the_length_first_letter_and_alphabet() {
         let network = NameRules::new(48, ".", Letters::Any, &['-', '_']);
         let deployment = NameRules::new(32, ": it prefixes the names of AWS resources.", Letters::Lowercase, &['-']);
@@ -98,6 +131,14 @@ mod tests {
             Some(r#""a b" contains ' '; only letters, digits, - and _ are allowed."#.to_owned())
         );
         assert_eq!(network.problem("Acme_prod-2"), None);
+        let huge = "a".repeat(70_000);
+        assert_eq!(
+            deployment.problem(&huge),
+            Some(format!(
+                "{:?}… (70000 characters) must be 1 to 32 characters long: it prefixes the names of AWS resources.",
+                "a".repeat(40)
+            ))
+        );
         assert_eq!(
             deployment.problem(&"a".repeat(33)),
             Some(format!(

@@ -988,6 +988,21 @@ async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
             case.what
         );
     }
+    // Import ids are checked before any AWS call: a 70,000-character one used to reach
+    // DescribeCluster, where the SDK panics building the URL.
+    workspace.write_main(&valid);
+    let mark = emulator.log_mark();
+    for id in ["a".repeat(70_000), "Bad_Name".to_owned(), "acme--x".to_owned()] {
+        let refused = terraform.run(&["import", "-input=false", "-no-color", ADDRESS, &id]).await;
+        assert_eq!(refused.code, 1, "import {:.40}: must be refused:\n{refused:.2000}", id);
+        assert!(refused.stderr.contains("Invalid import id"), "import {:.40}: {:.2000}", id, refused.stderr);
+        assert!(!refused.stderr.contains("Internal error"), "import {:.40}: {:.2000}", id, refused.stderr);
+    }
+    let eks_calls: Vec<String> = aws_requests_since(&emulator, mark, workspace.bucket())
+        .into_iter()
+        .filter(|l| l.contains("/clusters"))
+        .collect();
+    assert!(eks_calls.is_empty(), "a refused import id reached EKS: {eks_calls:#?}");
     // The k8s skip is checked against prior state in the lifecycle test; here: nothing was created.
     let clusters = aws.eks.list_clusters().send().await.expect("ListClusters");
     assert!(clusters.clusters().is_empty(), "a refused configuration created a cluster");

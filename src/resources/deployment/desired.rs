@@ -441,7 +441,7 @@ mod tests {
     fn desired(attributes: &[(&str, Value)]) -> Desired {
         let mut config = Value::object([
             ("name", Value::string("acme")),
-            ("network_id", Value::string("vpc-1")),
+            ("network_id", Value::string("vpc-0123abcd")),
             ("retool_version", Value::string("3.148.0-stable")),
             ("domain", Value::string("retool.acme.com")),
         ]);
@@ -455,7 +455,7 @@ mod tests {
 
     fn network() -> NetworkView {
         NetworkView {
-            vpc_id: "vpc-1".into(),
+            vpc_id: "vpc-0123abcd".into(),
             private_subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
             cluster_security_group_id: "sg-cluster".into(),
             database_security_group_id: "sg-db".into(),

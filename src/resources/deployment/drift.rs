@@ -140,7 +140,7 @@ mod tests {
     fn spec() -> DeploymentSpec {
         let config = Value::object([
             ("name", Value::string("acme")),
-            ("network_id", Value::string("vpc-1")),
+            ("network_id", Value::string("vpc-0123abcd")),
             ("retool_version", Value::string("3.148.0-stable")),
             ("domain", Value::string("retool.acme.com")),
             ("cache", Value::object([("enabled", Value::Bool(true))])),
@@ -163,7 +163,7 @@ mod tests {
         };
         let mut observed = Observed {
             network: Some(NetworkView {
-                vpc_id: "vpc-1".into(),
+                vpc_id: "vpc-0123abcd".into(),
                 private_subnet_ids: vec!["subnet-a".into(), "subnet-b".into()],
                 cluster_security_group_id: "sg-c".into(),
                 database_security_group_id: "sg-d".into(),

@@ -44,6 +44,7 @@ use crate::framework::{
 };
 use crate::value::{AttributePath, Type, Value};
 
+use crate::resources::naming::{is_vpc_id, shown};
 use aws::chains::{ClusterChain, Context, Target};
 use desired::{Desired, MANAGED_ADDONS};
 use model::{DRIFT, DeploymentSpec, Operation};
@@ -119,10 +120,7 @@ fn duration_validator() -> impl crate::framework::Validator {
 fn vpc_id_validator() -> impl crate::framework::Validator {
     check("must be the id of a retool_network (a VPC id, vpc-…)", |value| {
         let text = value.as_str()?;
-        let valid = text
-            .strip_prefix("vpc-")
-            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()));
-        (!valid).then(|| format!("{text:?} is not a VPC id; use a retool_network's id."))
+        (!is_vpc_id(text)).then(|| format!("{} is not a VPC id; use a retool_network's id.", shown(text)))
     })
 }
 
@@ -746,6 +744,13 @@ impl Resource<AwsClients> for DeploymentResource {
     }
 
     async fn import(&self, ctx: &ResourceContext<AwsClients>, id: &str, out: &mut Outcome) -> Option<Value> {
+        if let Some(problem) = validators::deployment_name_problem(id) {
+            out.diagnostics.error(
+                "Invalid import id",
+                format!("{problem} Import a retool_deployment by its name, e.g. `terraform import retool_deployment.app acme`."),
+            );
+            return None;
+        }
         import::import_state(ctx, id, &mut out.private).await.reported(&mut out.diagnostics, "Cannot import").flatten()
     }
 }
@@ -868,7 +873,7 @@ mod tests {
     fn config(attributes: &[(&str, Value)]) -> Value {
         let base = Value::object([
             ("name", Value::string("acme")),
-            ("network_id", Value::string("vpc-0abc")),
+            ("network_id", Value::string("vpc-0abc1234")),
             ("retool_version", Value::string("3.148.0-stable")),
             ("domain", Value::string("retool.acme.com")),
         ]);

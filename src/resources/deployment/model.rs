@@ -12,6 +12,7 @@ use super::rules::cost::{Footprint, estimate_monthly_cost_usd};
 use crate::error::Error;
 use crate::framework::Diagnostics;
 use crate::framework::read::string_map;
+use crate::resources::naming::{is_vpc_id, shown};
 use crate::value::{AttributePath, Number, Value};
 
 pub use super::rules::versions::DEFAULT_KUBERNETES_VERSION;
@@ -395,9 +396,19 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
         }
     };
     let max_allocated = db.attr("max_allocated_storage_gb");
+    // Checked here too, not only by the validators: a stored state (or one edited by hand) reaches
+    // AWS through this function without passing them.
+    let name = text(value, "name")?;
+    if let Some(problem) = super::validators::deployment_name_problem(&name) {
+        return Err(invalid(format!("the deployment's name in state is unusable: {problem}")));
+    }
+    let network_id = text(value, "network_id")?;
+    if !is_vpc_id(&network_id) {
+        return Err(invalid(format!("the deployment's network_id in state is not a VPC id: {}", shown(&network_id))));
+    }
     Ok(DeploymentSpec {
-        name: text(value, "name")?,
-        network_id: text(value, "network_id")?,
+        name,
+        network_id,
         retool_version: text(value, "retool_version")?,
         domain: text(value, "domain")?,
         permission_boundary_arn: optional(value, "permission_boundary_arn"),
@@ -620,7 +631,7 @@ mod tests {
     fn over_long_timeouts_in_older_state_are_capped() {
         let state = Value::object([
             ("name", Value::string("acme")),
-            ("network_id", Value::string("vpc-1")),
+            ("network_id", Value::string("vpc-0123abcd")),
             ("retool_version", Value::string("3.148.0-stable")),
             ("domain", Value::string("retool.acme.com")),
             ("timeouts", Value::object([("delete", Value::string("18000000000000000000s"))])),

@@ -24,24 +24,31 @@ pub const MAX_NODES: i64 = 100;
 /// letter, without two hyphens in a row or a trailing one (RDS and ElastiCache identifiers refuse
 /// both, and only at apply), at most [`MAX_NAME_LENGTH`] characters.
 pub fn deployment_name() -> impl Validator {
-    static RULES: NameRules =
-        NameRules::new(MAX_NAME_LENGTH, ": it prefixes the names of AWS resources.", Letters::Lowercase, &['-']);
-    RULES.validator(
+    NAME_RULES.validator(
         format!(
             "must be a DNS label: lowercase letters, digits and hyphens, starting with a letter, no `--` and no trailing hyphen (at most {MAX_NAME_LENGTH} characters)"
         ),
-        |name| {
-            if name.ends_with('-') {
-                Some(format!("{name:?} must not end with a hyphen: RDS and ElastiCache identifiers refuse it."))
-            } else if name.contains("--") {
-                Some(format!(
-                    "{name:?} must not contain two hyphens in a row: RDS and ElastiCache identifiers refuse it."
-                ))
-            } else {
-                None
-            }
-        },
+        hyphen_problem,
     )
+}
+
+/// Why `name` cannot be a deployment's name, if it cannot: the check of [`deployment_name`], for
+/// names that come from an import id or a stored state rather than the configuration.
+pub fn deployment_name_problem(name: &str) -> Option<String> {
+    NAME_RULES.problem(name).or_else(|| hyphen_problem(name))
+}
+
+static NAME_RULES: NameRules =
+    NameRules::new(MAX_NAME_LENGTH, ": it prefixes the names of AWS resources.", Letters::Lowercase, &['-']);
+
+fn hyphen_problem(name: &str) -> Option<String> {
+    if name.ends_with('-') {
+        Some(format!("{name:?} must not end with a hyphen: RDS and ElastiCache identifiers refuse it."))
+    } else if name.contains("--") {
+        Some(format!("{name:?} must not contain two hyphens in a row: RDS and ElastiCache identifiers refuse it."))
+    } else {
+        None
+    }
 }
 
 /// The reason `domain` is not a bare hostname (RFC 1123), if it is not one.

@@ -12,11 +12,6 @@ use super::model::{NatMode, NetworkSpec};
 use super::observed::NetworkSnapshot;
 use crate::resources::ownership::{OWNER_TAG, OwnerToken};
 
-/// Whether `id` looks like a VPC id (`vpc-` and letters or digits), the network's import id.
-pub fn is_vpc_id(id: &str) -> bool {
-    id.starts_with("vpc-") && id.len() > 4 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-}
-
 /// The ownership token on the network's VPC, which an import (or a state written before
 /// ownership marks) adopts; `None` when the VPC carries none.
 pub fn recover_owner(snapshot: &NetworkSnapshot) -> Option<OwnerToken> {
@@ -108,14 +103,6 @@ mod tests {
     use crate::resources::network::fixture::{healthy, spec};
 
     const ZONES: [&str; 3] = ["us-east-1a", "us-east-1b", "us-east-1c"];
-
-    #[test]
-    fn import_ids_are_vpc_ids() {
-        assert!(is_vpc_id("vpc-0123456789abcdef0"));
-        for bad in ["vpc-", "subnet-123", "vpc-1 2", ""] {
-            assert!(!is_vpc_id(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn import_recovers_the_configuration() {

@@ -42,6 +42,7 @@ use crate::framework::resource::Outcome;
 use crate::framework::schema::{Attribute, Block};
 use crate::framework::validators::{each_element, ipv4_cidr, one_of, size_between, unique_elements};
 use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
+use crate::resources::naming::{is_vpc_id, shown};
 use crate::resources::ownership::{self, OwnerToken};
 use crate::value::{AttributePath, Type, Value};
 
@@ -355,10 +356,13 @@ impl Resource<AwsClients> for NetworkResource {
 
     async fn import(&self, ctx: &ResourceContext<AwsClients>, id: &str, out: &mut Outcome) -> Option<Value> {
         let Outcome { private, diagnostics: diags } = out;
-        if !import::is_vpc_id(id) {
+        if !is_vpc_id(id) {
             diags.error(
                 "Invalid import id",
-                format!("{id:?} is not a VPC id; import a retool_network by its VPC id, e.g. vpc-0123456789abcdef0."),
+                format!(
+                    "{} is not a VPC id; import a retool_network by its VPC id, e.g. vpc-0123456789abcdef0.",
+                    shown(id)
+                ),
             );
             return None;
         }
