@@ -17,6 +17,7 @@
 mod support;
 
 mod deployment;
+mod fleet;
 mod harness;
 mod network;
 mod network_ec2;
