@@ -25,7 +25,10 @@ CREATING, UPDATING or DELETING, update InProgress; then ACTIVE (or gone) and Suc
 
 Corrections to moto's own handlers that the rules above depend on:
 - CreateNodegroup without `version` gives the node group the cluster's Kubernetes version, as AWS
-  does (moto gives 1.19), and a release version of that version;
+  does (moto gives 1.19), and a release version of that version; the new node group is CREATING
+  for one transition delay, then ACTIVE (moto makes it ACTIVE at once), as AWS reports a group
+  whose nodes are still launching
+  (https://docs.aws.amazon.com/eks/latest/APIReference/API_Nodegroup.html, `status`);
 - UpdateNodegroupConfig (moto's, otherwise unchanged: it applies at once and answers Successful) is
   recorded, so DescribeUpdate and ListUpdates find it, and is refused while a version update of
   the node group is in progress; UpdateClusterConfig is refused while a cluster update is;
@@ -462,6 +465,13 @@ class EKSExtension(SettlesTransitions, EKSResponse):
             nodegroup.version = self.eks_backend.clusters[nodegroup.cluster_name].version
         if self._get_param("releaseVersion") is None:
             nodegroup.release_version = release_version(nodegroup.version)
+        nodegroup.status = "CREATING"
+
+        def created() -> None:
+            if nodegroup.status == "CREATING":
+                nodegroup.status = "ACTIVE"
+
+        timeline.after_delay(created)
         return result
 
     def update_nodegroup_config(self) -> ActionResult:

@@ -230,6 +230,11 @@ class NodegroupVersionTest(EksTest):
         self.assertEqual(group["version"], "1.32")
         self.assertTrue(group["releaseVersion"].startswith("1.32."), group["releaseVersion"])
 
+    def test_a_new_node_group_is_creating_then_active(self):
+        self.cluster("fresh", nodegroups=["workers"])
+        self.assertEqual(self.nodegroup("fresh", "workers")["status"], "CREATING")
+        eventually(lambda: self.nodegroup("fresh", "workers"), lambda g: g["status"] == "ACTIVE", "node group status")
+
     def test_update_follows_the_control_plane_through_updating(self):
         self.cluster("follow", nodegroups=["workers"])
         self.eks.update_cluster_version(name="follow", version="1.34")

@@ -18,6 +18,7 @@ mod support;
 
 mod default_tags;
 mod deployment;
+mod fleet;
 mod harness;
 mod network;
 mod network_ec2;

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::model::{
-    ClusterSettings, DeploymentSpec, EKS_TIMEOUT, InstanceSettings, Operation, Placement, RDS_TIMEOUT, Scaling,
+    CacheSettings, ClusterSettings, DeploymentSpec, EKS_TIMEOUT, InstanceSettings, Operation, Placement, RDS_TIMEOUT,
+    Scaling,
 };
 use super::names::{self, Names};
 use super::observed::NetworkView;
@@ -52,7 +53,10 @@ pub struct NodeGroup {
     pub role_arn: String,
     pub subnet_ids: Vec<String>,
     pub instance_type: String,
+    /// The configured scaling, which a create uses as it is (see [`Scaling::kept_for`]).
     pub scaling: Scaling,
+    /// The cluster autoscaler owns the desired size once the group exists.
+    pub ignore_desired_size_changes: bool,
     /// The Kubernetes minor version of its nodes: the cluster's.
     pub version: String,
     pub tags: Tags,
@@ -82,7 +86,7 @@ pub struct ParameterGroup {
 pub struct Cache {
     pub replication_group: String,
     pub subnet_group: String,
-    pub node_type: String,
+    pub settings: CacheSettings,
     pub placement: Placement,
     pub kms_key_arn: String,
     pub tags: Tags,
@@ -230,6 +234,7 @@ impl Desired {
             subnet_ids: network.private_subnet_ids.clone(),
             instance_type: config.instance_type.clone(),
             scaling: config.scaling,
+            ignore_desired_size_changes: config.ignore_desired_size_changes,
             version: self.spec.kubernetes_version.clone(),
             tags: self.tags(),
         }
@@ -304,7 +309,7 @@ impl Desired {
         self.spec.cache.enabled.then(|| Cache {
             replication_group: self.names.cache(),
             subnet_group: self.names.cache_subnet_group(),
-            node_type: self.spec.cache.node_type.clone(),
+            settings: self.spec.cache.settings.clone(),
             placement: private_placement(network),
             kms_key_arn: key_arn.to_owned(),
             tags: self.tags(),

@@ -222,7 +222,7 @@ mod tests {
                 subnet_group: None,
                 group: Some(CacheState {
                     status: "available".into(),
-                    node_type: spec.cache.node_type.clone(),
+                    settings: spec.cache.settings.clone(),
                     ..CacheState::default()
                 }),
             },
@@ -325,6 +325,55 @@ mod tests {
                 "Retool DB instance acme-retooldb multi-AZ is true, configured false",
                 "Retool DB instance acme-retooldb backup retention (days) is 1, configured 7",
             ]
+        );
+    }
+
+    #[test]
+    fn an_autoscaled_desired_size_is_not_drift_but_min_and_max_still_are() {
+        let mut spec = spec();
+        let scale = |observed: &mut Observed, min_size, desired_size, max_size| {
+            if let Some(group) = observed.eks.node_groups.first_mut() {
+                group.scaling = spec::Scaling { min_size, desired_size, max_size };
+            }
+        };
+        let mut observed = matching();
+        scale(&mut observed, 3, 5, 6);
+        let found = detect(&spec, &observed);
+        assert_eq!(found, ["node group acme-m5-xlarge scales min 3 / desired 5 / max 6, configured 3 / 3 / 6"]);
+        spec.node_group.ignore_desired_size_changes = true;
+        assert_eq!(detect(&spec, &observed), Vec::<String>::new(), "the autoscaler owns the desired size");
+        scale(&mut observed, 3, 5, 8);
+        assert_eq!(
+            detect(&spec, &observed),
+            ["node group acme-m5-xlarge scales min 3 / desired 5 / max 8, configured 3 / 5 / 6"],
+            "max_size is still configuration"
+        );
+    }
+
+    #[test]
+    fn configured_cache_settings_are_drift_checked_and_unconfigured_ones_are_not() {
+        let mut spec = spec();
+        let mut observed = matching();
+        if let Some(cache) = observed.elasticache.group.as_mut() {
+            cache.settings.engine_version = Some("7.0.7".into());
+            cache.settings.maintenance_window = Some("sun:05:00-sun:06:00".into());
+        }
+        assert_eq!(detect(&spec, &observed), Vec::<String>::new(), "AWS's choice while unset");
+        spec.cache.settings.engine_version = Some("7.1".into());
+        spec.cache.settings.maintenance_window = Some("tue:03:00-tue:04:00".into());
+        assert_eq!(
+            detect(&spec, &observed),
+            [
+                "ElastiCache engine version is 7.0.7, configured 7.1",
+                "ElastiCache maintenance window is sun:05:00-sun:06:00, configured tue:03:00-tue:04:00",
+            ]
+        );
+        spec.cache.settings.engine_version = Some("6.2".into());
+        spec.cache.settings.maintenance_window = None;
+        let found = detect(&spec, &observed);
+        assert!(
+            found.len() == 1 && found[0].contains("cannot downgrade: set cache.engine_version to 7.0.7"),
+            "{found:?}"
         );
     }
 

@@ -40,7 +40,8 @@ pub(super) async fn import_state(
         cluster.tags.get(OWNER_TAG).and_then(|tag| OwnerToken::from_tag(tag)).unwrap_or_else(OwnerToken::generate);
     *private = Private { owner: Some(token.clone()), rest: owner::Fields { adopt_unmarked: true } }.encode();
     let owner = Owner { token, adopt_unmarked: true };
-    let target = Target { names: &names, network_id: &network_id, parameter_group: None };
+    // Import leaves the cache's engine version and maintenance window to AWS: not read.
+    let target = Target { names: &names, network_id: &network_id, parameter_group: None, cache_member: false };
     // Boxed: the futures of a whole stack are too large for a worker thread's stack in debug builds.
     let (observed, not_ours) = Box::pin(aws::observe(client, target)).await?.claimed_by(&owner, &names);
     let spec = recover_spec(id, &network_id, &observed, client.default_tags())?;
@@ -99,6 +100,7 @@ pub fn recover_spec(
                 .cloned()
                 .unwrap_or_else(|| model::DEFAULT_INSTANCE_TYPE.to_owned()),
             scaling: node_group.scaling,
+            ignore_desired_size_changes: false,
         },
         database: model::InstanceSettings {
             engine_version: major,
@@ -111,7 +113,12 @@ pub fn recover_spec(
         skip_final_snapshot: false,
         cache: model::CacheConfig {
             enabled: cache.is_some(),
-            node_type: cache.map_or_else(|| model::DEFAULT_CACHE_NODE_TYPE.to_owned(), |c| c.node_type.clone()),
+            settings: model::CacheSettings {
+                node_type: cache
+                    .map_or_else(|| model::DEFAULT_CACHE_NODE_TYPE.to_owned(), |c| c.settings.node_type.clone()),
+                engine_version: None,
+                maintenance_window: None,
+            },
         },
         retool_db: model::RetoolDbConfig {
             enabled: retool_db.is_some(),

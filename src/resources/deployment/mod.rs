@@ -50,7 +50,7 @@ use desired::{Desired, MANAGED_ADDONS};
 use model::{DRIFT, DeploymentSpec, Operation};
 use observed::Observed;
 use owner::{NotOurs, Owner, Private};
-use rules::versions::KubernetesVersion;
+use rules::versions::{CacheEngineVersion, KubernetesVersion};
 
 /// The resource type name Terraform uses.
 pub const TYPE_NAME: &str = "retool_deployment";
@@ -300,8 +300,8 @@ fn schema() -> Schema {
         )
         .block(group(
             "node_group",
-            "The EKS managed node group. Resized in place; a new instance type creates a new group before the old one \
-             is removed.",
+            "The EKS managed node group. Resized in place; a new instance type creates a new group, waits until it is \
+             ACTIVE, and only then removes the old one.",
             vec![
                 text_with_default(
                     "instance_type",
@@ -317,6 +317,15 @@ fn schema() -> Schema {
                     nodes,
                 ),
                 number_with_default("max_size", "Most nodes", model::DEFAULT_MAX_SIZE, nodes),
+                Attribute::new("ignore_desired_size_changes", Type::Bool)
+                    .default(Value::Bool(false))
+                    .description(
+                        "Whether the cluster autoscaler (or anyone else) owns the number of nodes. When true, the group \
+                         is created with `desired_size`, and from then on a desired size set in AWS within `min_size` \
+                         and `max_size` is neither drift nor reverted by apply; `min_size` and `max_size` still are, \
+                         and a desired size they leave out of range is moved to the nearest bound. Default false: \
+                         `desired_size` is enforced.",
+                    ),
             ],
         ))
         .block(group(
@@ -368,7 +377,9 @@ fn schema() -> Schema {
         .block(group(
             "cache",
             "Optional ElastiCache (Redis) replication group: one node in the private subnets behind the cluster security \
-             group, TLS in transit, encrypted at rest with the deployment's key.",
+             group, TLS in transit, encrypted at rest with the deployment's key. Node type, engine version and \
+             maintenance window change in place (ModifyReplicationGroup, applied immediately): the same group, its \
+             endpoint kept.",
             vec![
                 Attribute::new("enabled", Type::Bool).default(Value::Bool(false)).description("Whether the cache exists. Default false; switched in place."),
                 text_with_default(
@@ -377,6 +388,24 @@ fn schema() -> Schema {
                     model::DEFAULT_CACHE_NODE_TYPE,
                     validators::elasticache_node_type(),
                 ),
+                Attribute::new("engine_version", Type::String)
+                    .optional()
+                    .description(
+                        "Redis OSS engine version, `major.minor` such as `7.1` (or with a patch, `6.2.6`). Unset: the \
+                         version ElastiCache chooses at creation, never reported as drift. Set: upgraded in place \
+                         (applied immediately) and reported as drift while the cache runs another version; a lower \
+                         version than before is refused at plan, as ElastiCache cannot downgrade.",
+                    )
+                    .validator(validators::cache_engine_version()),
+                Attribute::new("maintenance_window", Type::String)
+                    .optional()
+                    .description(
+                        "Weekly window for ElastiCache maintenance, `ddd:hh24:mi-ddd:hh24:mi` in UTC with lowercase days \
+                         (e.g. `sun:05:00-sun:06:00`), at least 60 minutes. Unset: the window ElastiCache chooses, \
+                         never reported as drift. Set: applied in place and reported as drift when changed outside \
+                         Terraform.",
+                    )
+                    .validator(validators::cache_maintenance_window()),
             ],
         ))
         .block(group(
@@ -460,6 +489,16 @@ fn refuse_unsafe_changes(prior: &Value, planned: &Value, diags: &mut Diagnostics
                 ),
             ),
         }
+    }
+    if let (Some(before), Some(after)) =
+        (prior.attr("cache").attr("engine_version").as_str(), planned.attr("cache").attr("engine_version").as_str())
+        && let Err(problem) = CacheEngineVersion::check_change(before, after)
+    {
+        diags.attribute_error(
+            path(&["cache", "engine_version"]),
+            "Cache engine downgrade not possible",
+            problem.to_string(),
+        );
     }
     let disabling = prior.attr("retool_db").attr("enabled").as_bool() == Some(true)
         && planned.attr("retool_db").attr("enabled").as_bool() == Some(false);
@@ -786,8 +825,12 @@ async fn observe_ours(
     desired: &Desired,
 ) -> Result<(Observed, Vec<NotOurs>), crate::error::Error> {
     let group = desired.parameter_group().ok().map(|group| group.name);
-    let target =
-        Target { names: &desired.names, network_id: &desired.spec.network_id, parameter_group: group.as_deref() };
+    let target = Target {
+        names: &desired.names,
+        network_id: &desired.spec.network_id,
+        parameter_group: group.as_deref(),
+        cache_member: desired.spec.cache.settings.reads_member(),
+    };
     // Boxed: the futures of a whole stack are too large for a worker thread's stack in debug builds.
     let observed = Box::pin(aws::observe(&ctx.client, target)).await?;
     Ok(match &desired.owner {
@@ -936,6 +979,8 @@ mod tests {
                 database("max_allocated_storage_gb", Value::number_i64(40)),
                 "database.max_allocated_storage_gb",
             ),
+            ("cache", database("engine_version", Value::string("7")), "cache.engine_version"),
+            ("cache", database("maintenance_window", Value::string("sun:05:00-sun:05:30")), "cache.maintenance_window"),
             ("node_group", nodes(3, 2, 4), "node_group.min_size"),
             ("node_group", nodes(1, 5, 4), "node_group.desired_size"),
             ("timeouts", Value::object([("delete", Value::string("soon"))]), "timeouts.delete"),
@@ -1005,6 +1050,15 @@ mod tests {
             ])
         };
         assert_eq!(refused(&retool_db(true, true), &retool_db(false, true)), ["retool_db.enabled"]);
+        let cache = |version: Option<&str>| {
+            config(&[("cache", Value::object([("engine_version", version.map_or(Value::Null, Value::string))]))])
+        };
+        assert_eq!(refused(&cache(Some("7.1")), &cache(Some("7.0"))), ["cache.engine_version"]);
+        for (before, after) in
+            [(Some("7.0"), Some("7.1")), (Some("7.1"), Some("7.1.0")), (None, Some("6.2")), (Some("7.1"), None)]
+        {
+            assert!(refused(&cache(before), &cache(after)).is_empty(), "{before:?} -> {after:?}");
+        }
         assert!(refused(&retool_db(true, false), &retool_db(false, false)).is_empty());
     }
 

@@ -15,6 +15,7 @@ use crate::framework::read::string_map;
 use crate::resources::naming::{is_vpc_id, shown};
 use crate::value::{AttributePath, Number, Value};
 
+use super::rules::versions::CacheEngineVersion;
 pub use super::rules::versions::DEFAULT_KUBERNETES_VERSION;
 pub const DEFAULT_INSTANCE_TYPE: &str = "m5.xlarge";
 pub const DEFAULT_MIN_SIZE: i64 = 3;
@@ -41,6 +42,8 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(24 * 60 * 60);
 pub struct NodeGroupConfig {
     pub instance_type: String,
     pub scaling: Scaling,
+    /// The cluster autoscaler owns the desired size: see [`Scaling::kept_for`].
+    pub ignore_desired_size_changes: bool,
 }
 
 /// How many nodes a managed node group runs: the one shape of its scaling, shared by
@@ -51,6 +54,20 @@ pub struct Scaling {
     pub min_size: i32,
     pub desired_size: i32,
     pub max_size: i32,
+}
+
+impl Scaling {
+    /// The scaling a node group that runs `have` should have. Normally this one; while the
+    /// cluster autoscaler owns the size (`ignore_desired_size_changes`), the desired size stays
+    /// whatever the group runs, moved only as far as needed to lie within this minimum and
+    /// maximum (which still apply). Converge rescales to it and drift compares with it.
+    pub fn kept_for(self, have: Scaling, ignore_desired_size_changes: bool) -> Scaling {
+        if !ignore_desired_size_changes {
+            return self;
+        }
+        // max/min rather than clamp: clamp panics should a state ever hold min > max.
+        Scaling { desired_size: have.desired_size.max(self.min_size).min(self.max_size), ..self }
+    }
 }
 
 /// The subnets and security groups an object runs in (the cluster, the cache).
@@ -217,7 +234,72 @@ pub fn autoscaling_limit(allocated: i32, limit: Option<i32>, want_limit: Option<
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheConfig {
     pub enabled: bool,
+    pub settings: CacheSettings,
+}
+
+/// The replication group's settings this resource manages in place: the one shape of a cache,
+/// shared by configuration, the desired group and what AWS reports, so converge modifies
+/// exactly what drift reports ([`CacheSettings::differences`]). An engine version or maintenance
+/// window of `None` is AWS's choice when configured, and not read when reported (they are read
+/// only while configured: AWS reports them on the member cluster, one more call).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CacheSettings {
     pub node_type: String,
+    pub engine_version: Option<String>,
+    /// `ddd:hh24:mi-ddd:hh24:mi`, UTC.
+    pub maintenance_window: Option<String>,
+}
+
+/// A cache setting that differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheSetting {
+    NodeType,
+    /// The cache runs an older engine than configured: upgraded in place.
+    EngineVersion,
+    /// The cache runs a newer engine than configured, which ElastiCache cannot downgrade.
+    NewerEngineVersion,
+    MaintenanceWindow,
+}
+
+impl CacheSettings {
+    /// What differs from `want`, setting by setting, in the order converge changes them. Engine
+    /// versions compare on the parts both give (`7.1` is `7.1.0`); unconfigured settings never differ.
+    pub fn differences(&self, want: &CacheSettings) -> Vec<(CacheSetting, Difference)> {
+        let mut found = Vec::new();
+        let mut differs = |setting, name: &'static str, have: &str, want: &str| {
+            found.push((setting, Difference { setting: name, have: have.to_owned(), want: want.to_owned() }));
+        };
+        if self.node_type != want.node_type {
+            differs(CacheSetting::NodeType, "node type", &self.node_type, &want.node_type);
+        }
+        if let Some(wanted) = &want.engine_version {
+            let have = self.engine_version.as_deref().unwrap_or("unknown");
+            let order = match (CacheEngineVersion::parse(have), CacheEngineVersion::parse(wanted)) {
+                (Ok(have), Ok(wanted)) => have.compare(&wanted),
+                // A version AWS reports in another form: only AWS can judge it; ask for the configured one.
+                _ => std::cmp::Ordering::Less,
+            };
+            match order {
+                std::cmp::Ordering::Less => differs(CacheSetting::EngineVersion, "engine version", have, wanted),
+                std::cmp::Ordering::Greater => {
+                    differs(CacheSetting::NewerEngineVersion, "engine version", have, wanted)
+                }
+                std::cmp::Ordering::Equal => {}
+            }
+        }
+        if let Some(wanted) = &want.maintenance_window
+            && self.maintenance_window.as_ref() != Some(wanted)
+        {
+            let have = self.maintenance_window.as_deref().unwrap_or("unknown");
+            differs(CacheSetting::MaintenanceWindow, "maintenance window", have, wanted);
+        }
+        found
+    }
+
+    /// Whether AWS must be read for the settings only the member cluster reports.
+    pub fn reads_member(&self) -> bool {
+        self.engine_version.is_some() || self.maintenance_window.is_some()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -426,6 +508,7 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
                 desired_size: int(node, "desired_size", DEFAULT_DESIRED_SIZE)?,
                 max_size: int(node, "max_size", DEFAULT_MAX_SIZE)?,
             },
+            ignore_desired_size_changes: flag(node, "ignore_desired_size_changes", false),
         },
         database: InstanceSettings {
             instance_class: or(db, "instance_class", DEFAULT_DB_CLASS),
@@ -443,7 +526,11 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
         skip_final_snapshot: flag(db, "skip_final_snapshot", false),
         cache: CacheConfig {
             enabled: flag(cache, "enabled", false),
-            node_type: or(cache, "node_type", DEFAULT_CACHE_NODE_TYPE),
+            settings: CacheSettings {
+                node_type: or(cache, "node_type", DEFAULT_CACHE_NODE_TYPE),
+                engine_version: optional(cache, "engine_version"),
+                maintenance_window: optional(cache, "maintenance_window"),
+            },
         },
         retool_db: RetoolDbConfig {
             enabled: flag(retool_db, "enabled", false),
@@ -497,6 +584,7 @@ pub fn to_value(spec: &DeploymentSpec) -> Value {
                 ("min_size", int(spec.node_group.scaling.min_size)),
                 ("desired_size", int(spec.node_group.scaling.desired_size)),
                 ("max_size", int(spec.node_group.scaling.max_size)),
+                ("ignore_desired_size_changes", Value::Bool(spec.node_group.ignore_desired_size_changes)),
             ]),
         ),
         (
@@ -514,7 +602,12 @@ pub fn to_value(spec: &DeploymentSpec) -> Value {
         ),
         (
             "cache",
-            Value::object([("enabled", Value::Bool(spec.cache.enabled)), ("node_type", string(&spec.cache.node_type))]),
+            Value::object([
+                ("enabled", Value::Bool(spec.cache.enabled)),
+                ("node_type", string(&spec.cache.settings.node_type)),
+                ("engine_version", optional(&spec.cache.settings.engine_version)),
+                ("maintenance_window", optional(&spec.cache.settings.maintenance_window)),
+            ]),
         ),
         (
             "retool_db",
@@ -551,7 +644,7 @@ pub fn cost(region: &str, spec: &DeploymentSpec) -> Value {
         db_instance_class: spec.database.instance_class.clone(),
         db_multi_az: spec.database.multi_az,
         db_storage_gb: u32::try_from(spec.database.allocated_storage_gb).unwrap_or_default(),
-        cache_node_type: spec.cache.enabled.then(|| spec.cache.node_type.clone()),
+        cache_node_type: spec.cache.enabled.then(|| spec.cache.settings.node_type.clone()),
         retool_db: spec.retool_db.enabled.then(|| {
             (
                 spec.retool_db.instance_class.clone(),
@@ -668,6 +761,51 @@ mod tests {
         use ClusterSetting::*;
         assert_eq!(found, [Version, EndpointPublicAccess, PublicAccessCidrs]);
         assert_eq!(found.into_iter().filter(|setting| setting.in_vpc_config()).count(), 2);
+    }
+
+    #[test]
+    fn an_autoscaled_group_keeps_its_desired_size_within_min_and_max() {
+        let configured = Scaling { min_size: 2, desired_size: 3, max_size: 5 };
+        let running = |desired_size| Scaling { min_size: 1, desired_size, max_size: 8 };
+        assert_eq!(configured.kept_for(running(7), false), configured, "not ignored: the configured size");
+        let kept = |desired| configured.kept_for(running(desired), true);
+        assert_eq!(kept(4), Scaling { desired_size: 4, ..configured }, "the autoscaler's size stays");
+        assert_eq!(kept(7).desired_size, 5, "brought down to max_size");
+        assert_eq!(kept(1).desired_size, 2, "brought up to min_size");
+        let inverted = Scaling { min_size: 5, desired_size: 3, max_size: 2 };
+        assert_eq!(inverted.kept_for(running(4), true).desired_size, 2, "no panic on a state with min > max");
+    }
+
+    #[test]
+    fn cache_settings_differ_only_where_configured() {
+        let have = CacheSettings {
+            node_type: "cache.t4g.medium".into(),
+            engine_version: Some("7.1.0".into()),
+            maintenance_window: Some("sun:05:00-sun:06:00".into()),
+        };
+        let want =
+            CacheSettings { node_type: "cache.t4g.medium".into(), engine_version: None, maintenance_window: None };
+        assert_eq!(have.differences(&want), []);
+        let unread = CacheSettings { engine_version: None, maintenance_window: None, ..have.clone() };
+        assert_eq!(unread.differences(&want), [], "unconfigured settings are not read and do not differ");
+        let pinned = CacheSettings { engine_version: Some("7.1".into()), ..want.clone() };
+        assert_eq!(have.differences(&pinned), [], "7.1 is 7.1.0");
+        let settings = |want: &CacheSettings| have.differences(want).into_iter().map(|(s, _)| s).collect::<Vec<_>>();
+        let changed = CacheSettings {
+            node_type: "cache.r6g.large".into(),
+            engine_version: Some("7.2".into()),
+            maintenance_window: Some("tue:03:00-tue:04:00".into()),
+        };
+        use CacheSetting::*;
+        assert_eq!(settings(&changed), [NodeType, EngineVersion, MaintenanceWindow]);
+        let older = CacheSettings { engine_version: Some("6.2".into()), ..want };
+        let found = have.differences(&older);
+        assert_eq!(found.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [NewerEngineVersion]);
+        assert_eq!(
+            found.first().map(|(_, d)| d.to_string()).as_deref(),
+            Some("engine version is 7.1.0, configured 6.2")
+        );
+        assert!(!CacheSettings::default().reads_member() && changed.reads_member());
     }
 
     #[test]

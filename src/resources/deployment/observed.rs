@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::desired::DbInstance;
-use super::model::{ClusterSettings, Difference, InstanceSettings, Scaling};
+use super::model::{CacheSettings, ClusterSettings, Difference, InstanceSettings, Scaling};
 use super::names::{self, Names};
 use super::owner::{NotOurs, Owner};
 use crate::aws::Tags;
@@ -135,7 +135,8 @@ pub struct CacheState {
     pub arn: String,
     pub tags: BTreeMap<String, String>,
     pub status: String,
-    pub node_type: String,
+    /// Engine version and maintenance window only when read (see [`CacheSettings`]).
+    pub settings: CacheSettings,
     pub transit_encryption: Option<bool>,
     pub at_rest_encryption: Option<bool>,
     pub endpoint: Option<String>,

@@ -10,7 +10,9 @@ use crate::framework::validators::{self, Validator};
 use crate::resources::naming::{Letters, NameRules};
 
 use super::rules::instance_types::{InstanceKind, InstanceType};
-use super::rules::versions::{DEFAULT_KUBERNETES_VERSION, KubernetesVersion, PostgresVersion, RetoolVersion};
+use super::rules::versions::{
+    CacheEngineVersion, DEFAULT_KUBERNETES_VERSION, KubernetesVersion, PostgresVersion, RetoolVersion,
+};
 
 /// Longest deployment name: it prefixes the names of the cluster, node group, database, cache and
 /// IAM roles, whose own limits (RDS identifiers 63, IAM role names 64) leave room for suffixes.
@@ -144,6 +146,55 @@ pub fn rds_instance_class() -> impl Validator {
 /// An ElastiCache node type, e.g. `cache.t4g.medium`.
 pub fn elasticache_node_type() -> impl Validator {
     instance_type(InstanceKind::ElastiCache, "must be an ElastiCache node type such as cache.t4g.medium")
+}
+
+/// An ElastiCache engine version, `7.1` or `6.2.6`.
+pub fn cache_engine_version() -> impl Validator {
+    validators::check("must be an ElastiCache engine version such as 7.1", |value| {
+        CacheEngineVersion::parse(value.as_str()?).err().map(|problem| problem.to_string())
+    })
+}
+
+/// The shortest maintenance window ElastiCache accepts, in minutes.
+pub const MIN_MAINTENANCE_WINDOW_MINUTES: u32 = 60;
+const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+const MINUTES_PER_WEEK: u32 = 7 * 24 * 60;
+
+/// Minutes since Sunday 00:00 UTC of `ddd:hh24:mi`.
+fn minute_of_week(text: &str) -> Option<u32> {
+    let mut parts = text.split(':');
+    let (Some(day), Some(hour), Some(minute), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    let day = u32::try_from(DAYS.iter().position(|name| *name == day)?).ok()?;
+    let two_digits = |part: &str| {
+        (part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit())).then(|| part.parse::<u32>().ok()).flatten()
+    };
+    let (hour, minute) = (two_digits(hour).filter(|h| *h < 24)?, two_digits(minute).filter(|m| *m < 60)?);
+    Some((day * 24 + hour) * 60 + minute)
+}
+
+/// Why `text` is not an ElastiCache maintenance window, if it is not one: `ddd:hh24:mi-ddd:hh24:mi`
+/// in UTC, days `sun` to `sat`, at least [`MIN_MAINTENANCE_WINDOW_MINUTES`] long (a window may run
+/// over the end of the week, `sat:23:00-sun:01:00`).
+pub fn maintenance_window_problem(text: &str) -> Option<String> {
+    let parsed = text.split_once('-').and_then(|(start, end)| Some((minute_of_week(start)?, minute_of_week(end)?)));
+    let Some((start, end)) = parsed else {
+        return Some(format!(
+            "{text:?} is not a maintenance window; write ddd:hh24:mi-ddd:hh24:mi in UTC with lowercase days (sun, mon, tue, wed, thu, fri, sat), e.g. sun:05:00-sun:06:00."
+        ));
+    };
+    let minutes = (end + MINUTES_PER_WEEK - start) % MINUTES_PER_WEEK;
+    (minutes < MIN_MAINTENANCE_WINDOW_MINUTES).then(|| {
+        format!("{text:?} lasts {minutes} minutes; ElastiCache requires a maintenance window of at least {MIN_MAINTENANCE_WINDOW_MINUTES} minutes.")
+    })
+}
+
+/// An ElastiCache maintenance window, e.g. `sun:05:00-sun:06:00`.
+pub fn cache_maintenance_window() -> impl Validator {
+    validators::check("must be a weekly window ddd:hh24:mi-ddd:hh24:mi in UTC, at least 60 minutes long", |value| {
+        maintenance_window_problem(value.as_str()?)
+    })
 }
 
 /// The parts of `arn:<partition>:<service>:<region>:<account>:<resource>`, checking the partition.
@@ -352,6 +403,33 @@ mod tests {
         accepts(&postgres_engine_version(), &["16", "16.4", "15", "13"]);
         let old = problems(&postgres_engine_version(), Value::string("12"));
         assert!(old.len() == 1 && old[0].contains("13"), "{old:?}");
+    }
+
+    #[test]
+    fn cache_engine_versions_and_maintenance_windows_are_checked() {
+        accepts(&cache_engine_version(), &["7.1", "6.2", "6.2.6", "7.1.0"]);
+        refuses(&cache_engine_version(), &["7", "6.x", "redis7.1", ""]);
+        accepts(
+            &cache_maintenance_window(),
+            &["sun:05:00-sun:06:00", "tue:03:00-tue:04:30", "sat:23:30-sun:00:30", "mon:00:00-sun:23:59"],
+        );
+        refuses(
+            &cache_maintenance_window(),
+            &[
+                "sun:05:00-sun:05:59",
+                "sun:05:00-sun:05:00",
+                "Sun:05:00-Sun:06:00",
+                "sun:5:00-sun:06:00",
+                "sun:24:00-mon:01:00",
+                "sun:05:60-sun:07:00",
+                "sun:05:00",
+                "sun:05:00-sun:06:00-sun:07:00",
+                "sunday:05:00-sunday:06:00",
+            ],
+        );
+        let short = maintenance_window_problem("sat:23:30-sun:00:15").unwrap_or_default();
+        assert!(short.contains("45 minutes") && short.contains("at least 60"), "{short}");
+        assert_eq!(maintenance_window_problem("sat:23:30-sun:00:30"), None, "a window may wrap the week");
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! network's private subnets behind the cluster security group (which admits its own members),
 //! TLS in transit, encryption at rest with the deployment's KMS key.
 //!
+//! Changed in place: node type, engine version (ElastiCache upgrades, never downgrades) and
+//! maintenance window, applied immediately. The engine version and maintenance window are read
+//! only while configured, since AWS reports them on the member cluster alone.
+//!
 //! Deleting: `DeleteReplicationGroup` is accepted once the group reports `deleting`; the subnet
 //! group can only go once the replication group is gone, so its deletion is repeated while AWS
 //! answers `CacheSubnetGroupInUse`, within the delete timeout — that repetition is the wait.
@@ -10,19 +14,23 @@ use crate::aws::During;
 use std::collections::BTreeMap;
 
 use aws_sdk_elasticache::Client;
-use aws_sdk_elasticache::types::Tag;
+use aws_sdk_elasticache::types::{CacheCluster, Tag};
 
 use super::{Look, Patience, absent_if_missing, ok_if_missing, tag_map, wait_gone, wait_until};
 use crate::aws::wait::{RetryWhile, retry_while};
 use crate::error::Error;
 use crate::resources::deployment::desired::Cache;
+use crate::resources::deployment::model::{CacheSetting, CacheSettings, Difference};
 use crate::resources::deployment::observed::{CacheState, GroupState};
 
 fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
 }
 
-pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState>, Error> {
+/// The replication group `id`; `None` when it does not exist. With `read_member`, also the
+/// engine version and maintenance window, which AWS reports only on the member clusters (the
+/// ReplicationGroup shape has neither): one DescribeCacheClusters of the first member more.
+pub async fn observe(elasticache: &Client, id: &str, read_member: bool) -> Result<Option<CacheState>, Error> {
     let found = absent_if_missing(
         elasticache
             .describe_replication_groups()
@@ -38,12 +46,23 @@ pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState
     };
     let missing = |field| Error::missing("DescribeReplicationGroups", field);
     let arn = group.arn().ok_or_else(|| missing("ARN"))?.to_owned();
-    let tags = resource_tags(elasticache, &arn).await?;
+    let member = group.member_clusters().first().filter(|_| read_member);
+    let member = async {
+        match member {
+            Some(member) => observe_member(elasticache, member).await,
+            None => Ok(None),
+        }
+    };
+    let (tags, member) = tokio::try_join!(resource_tags(elasticache, &arn), member)?;
     Ok(Some(CacheState {
         arn,
         tags,
         status: group.status().ok_or_else(|| missing("Status"))?.to_owned(),
-        node_type: group.cache_node_type().ok_or_else(|| missing("CacheNodeType"))?.to_owned(),
+        settings: CacheSettings {
+            node_type: group.cache_node_type().ok_or_else(|| missing("CacheNodeType"))?.to_owned(),
+            engine_version: member.as_ref().and_then(|m| m.engine_version()).map(str::to_owned),
+            maintenance_window: member.as_ref().and_then(|m| m.preferred_maintenance_window()).map(str::to_owned),
+        },
         transit_encryption: group.transit_encryption_enabled(),
         at_rest_encryption: group.at_rest_encryption_enabled(),
         endpoint: group
@@ -55,21 +74,47 @@ pub async fn observe(elasticache: &Client, id: &str) -> Result<Option<CacheState
     }))
 }
 
-async fn wait_available(elasticache: &Client, spec: &Cache, patience: Patience<'_>) -> Result<CacheState, Error> {
+/// Member cluster `id` of a replication group; `None` when it does not exist.
+async fn observe_member(elasticache: &Client, id: &str) -> Result<Option<CacheCluster>, Error> {
+    let found = absent_if_missing(
+        elasticache.describe_cache_clusters().cache_cluster_id(id).send().await.during("DescribeCacheClusters"),
+    )?;
+    Ok(found.and_then(|out| out.cache_clusters().iter().find(|c| c.cache_cluster_id() == Some(id)).cloned()))
+}
+
+/// Waits until the group is available and, when `settled`, runs every setting of `spec` that
+/// converge can apply (a newer engine than configured is drift, not something to wait for).
+async fn wait_available(
+    elasticache: &Client,
+    spec: &Cache,
+    settled: bool,
+    patience: Patience<'_>,
+) -> Result<CacheState, Error> {
     let id = &spec.replication_group;
     let what = format!("replication group {id}");
     wait_until("WaitReplicationGroupAvailable", &what, patience, || async {
-        Ok(observe(elasticache, id).await?.map(|group| {
-            if group.status == "available" && group.node_type == spec.node_type {
+        Ok(observe(elasticache, id, spec.settings.reads_member()).await?.map(|group| {
+            let pending: Vec<String> =
+                if settled { applicable(&group, spec).map(|(_, d)| d.to_string()).collect() } else { Vec::new() };
+            if group.status == "available" && pending.is_empty() {
                 Look::Ready(group)
             } else if ["create-failed", "deleting"].contains(&group.status.as_str()) {
                 Look::Failed(format!("{what} is {}", group.status))
             } else {
-                Look::Pending(format!("{what} is {} ({})", group.status, group.node_type))
+                Look::Pending(format!("{what} is {} ({})", group.status, pending.join(", ")))
             }
         }))
     })
     .await
+}
+
+/// The differences from `spec` that ModifyReplicationGroup can apply.
+fn applicable<'a>(group: &CacheState, spec: &'a Cache) -> impl Iterator<Item = (CacheSetting, Difference)> + 'a {
+    group
+        .settings
+        .differences(&spec.settings)
+        .into_iter()
+        .filter(|(setting, _)| *setting != CacheSetting::NewerEngineVersion)
 }
 
 async fn resource_tags(elasticache: &Client, arn: &str) -> Result<BTreeMap<String, String>, Error> {
@@ -118,8 +163,9 @@ async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, E
     Ok(observe_subnet_group(elasticache, name).await?.is_some())
 }
 
-/// Creates the subnet group and replication group, or changes the node type; waits until
-/// available.
+/// Creates the subnet group and replication group, or waits until it is available and changes
+/// in place what differs — node type, engine version (upgrades only), maintenance window — in
+/// one ModifyReplicationGroup applied immediately; waits until it runs them.
 pub async fn ensure(elasticache: &Client, spec: &Cache, patience: Patience<'_>) -> Result<CacheState, Error> {
     if let Some(group) = observe_subnet_group(elasticache, &spec.subnet_group).await? {
         mark(elasticache, &group.arn, &group.tags, &spec.tags).await?;
@@ -134,38 +180,51 @@ pub async fn ensure(elasticache: &Client, spec: &Cache, patience: Patience<'_>) 
             .await
             .during("CreateCacheSubnetGroup")?;
     }
-    match observe(elasticache, &spec.replication_group).await? {
-        None => {
-            elasticache
-                .create_replication_group()
-                .replication_group_id(&spec.replication_group)
-                .replication_group_description("Retool deployment cache")
-                .engine("redis")
-                .cache_node_type(&spec.node_type)
-                .num_cache_clusters(1)
-                .transit_encryption_enabled(true)
-                .at_rest_encryption_enabled(true)
-                .kms_key_id(&spec.kms_key_arn)
-                .cache_subnet_group_name(&spec.subnet_group)
-                .set_security_group_ids(Some(spec.placement.security_group_ids.clone()))
-                .set_tags(Some(tags(&spec.tags)))
-                .send()
-                .await
-                .during("CreateReplicationGroup")?;
-        }
-        Some(group) if group.status == "available" && group.node_type != spec.node_type => {
-            elasticache
-                .modify_replication_group()
-                .replication_group_id(&spec.replication_group)
-                .cache_node_type(&spec.node_type)
-                .apply_immediately(true)
-                .send()
-                .await
-                .during("ModifyReplicationGroup")?;
-        }
-        Some(_) => {}
+    let settings = &spec.settings;
+    if observe(elasticache, &spec.replication_group, false).await?.is_none() {
+        elasticache
+            .create_replication_group()
+            .replication_group_id(&spec.replication_group)
+            .replication_group_description("Retool deployment cache")
+            .engine("redis")
+            .cache_node_type(&settings.node_type)
+            .set_engine_version(settings.engine_version.clone())
+            .set_preferred_maintenance_window(settings.maintenance_window.clone())
+            .num_cache_clusters(1)
+            .transit_encryption_enabled(true)
+            .at_rest_encryption_enabled(true)
+            .kms_key_id(&spec.kms_key_arn)
+            .cache_subnet_group_name(&spec.subnet_group)
+            .set_security_group_ids(Some(spec.placement.security_group_ids.clone()))
+            .set_tags(Some(tags(&spec.tags)))
+            .send()
+            .await
+            .during("CreateReplicationGroup")?;
     }
-    let group = wait_available(elasticache, spec, patience).await?;
+    let group = wait_available(elasticache, spec, false, patience).await?;
+    let changes: Vec<_> = applicable(&group, spec).collect();
+    let group = if changes.is_empty() {
+        group
+    } else {
+        let listed: Vec<String> = changes.iter().map(|(_, difference)| difference.to_string()).collect();
+        tracing::info!(replication_group = %spec.replication_group, changes = %listed.join("; "), "modifying the cache");
+        let mut modify = elasticache
+            .modify_replication_group()
+            .replication_group_id(&spec.replication_group)
+            .apply_immediately(true);
+        for (setting, _) in &changes {
+            modify = match setting {
+                CacheSetting::NodeType => modify.cache_node_type(&settings.node_type),
+                CacheSetting::EngineVersion => modify.set_engine_version(settings.engine_version.clone()),
+                CacheSetting::MaintenanceWindow => {
+                    modify.set_preferred_maintenance_window(settings.maintenance_window.clone())
+                }
+                CacheSetting::NewerEngineVersion => modify,
+            };
+        }
+        modify.send().await.during("ModifyReplicationGroup")?;
+        wait_available(elasticache, spec, true, patience).await?
+    };
     mark(elasticache, &group.arn, &group.tags, &spec.tags).await?;
     Ok(group)
 }
@@ -182,7 +241,7 @@ pub async fn remove(
     subnet_group: &str,
     patience: Patience<'_>,
 ) -> Result<Leftover, Error> {
-    if let Some(group) = observe(elasticache, id).await? {
+    if let Some(group) = observe(elasticache, id, false).await? {
         if group.status != "deleting" {
             ok_if_missing(
                 elasticache
@@ -195,7 +254,7 @@ pub async fn remove(
         }
         // A group AWS reports as deleting is as good as gone: the wait is for the delete to be accepted.
         wait_gone("WaitReplicationGroupDeleting", patience, || async {
-            let group = observe(elasticache, id).await?.filter(|group| group.status != "deleting");
+            let group = observe(elasticache, id, false).await?.filter(|group| group.status != "deleting");
             Ok(group.map(|group| format!("replication group {id} is {}", group.status)))
         })
         .await?;

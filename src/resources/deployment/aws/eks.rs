@@ -262,8 +262,10 @@ fn scaling_config(scaling: Scaling) -> NodegroupScalingConfig {
         .build()
 }
 
-/// Creates the node group or rescales it, waits for ACTIVE, then deletes any other group of the
-/// cluster (an earlier instance type).
+/// Creates the node group (at the configured size) or rescales it — leaving the desired size to
+/// the cluster autoscaler while `ignore_desired_size_changes` — and waits for ACTIVE; only then
+/// deletes any other group of the cluster (an earlier instance type), so the nodes of the old
+/// type keep running until the new ones are ready.
 pub async fn ensure_node_group(
     eks: &Client,
     spec: &NodeGroup,
@@ -296,11 +298,12 @@ pub async fn ensure_node_group(
             if group.version != spec.version {
                 group = upgrade_node_group(eks, cluster, &spec.name, &spec.version, patience).await?;
             }
-            if group.scaling != spec.scaling {
+            let scaling = spec.scaling.kept_for(group.scaling, spec.ignore_desired_size_changes);
+            if group.scaling != scaling {
                 eks.update_nodegroup_config()
                     .cluster_name(cluster)
                     .nodegroup_name(&spec.name)
-                    .scaling_config(scaling_config(spec.scaling))
+                    .scaling_config(scaling_config(scaling))
                     .send()
                     .await
                     .during("UpdateNodegroupConfig")?;

@@ -7,6 +7,9 @@
 //!   downgrade is refused at plan time instead of failing half-way through an apply.
 //! - the Postgres `engine_version` must be 13 or later (Retool's minimum), and its major version
 //!   names the parameter group family the `rds.force_ssl` parameter group is created in.
+//!
+//! The cache's `engine_version` is parsed here too: ElastiCache upgrades an engine in place but
+//! never downgrades one, so a lower version is refused at plan time.
 
 use crate::error::Error;
 use std::fmt;
@@ -159,6 +162,49 @@ impl fmt::Display for PostgresVersion {
 }
 
 /// Dot-separated decimal numbers without signs, spaces or leading zeros; `None` otherwise.
+/// An ElastiCache (Redis OSS) engine version: `major.minor` (`7.1`) or with a patch (`6.2.6`).
+/// AWS reports the full version a cache runs (`7.1.0`), so versions compare on the parts both
+/// give: `7.1` and `7.1.0` are the same version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheEngineVersion {
+    parts: Vec<u32>,
+}
+
+impl CacheEngineVersion {
+    /// Parses `7.1` or `6.2.6`.
+    pub fn parse(text: &str) -> Result<CacheEngineVersion, Error> {
+        match parse_numbers(text) {
+            Some(parts) if (2..=3).contains(&parts.len()) => Ok(CacheEngineVersion { parts }),
+            _ => Err(Error::Invalid(format!(
+                "{text:?} is not an ElastiCache engine version; expected major.minor such as 7.1 (or with a patch, 6.2.6)."
+            ))),
+        }
+    }
+
+    /// How this version compares with `other` on the parts both give.
+    pub fn compare(&self, other: &CacheEngineVersion) -> std::cmp::Ordering {
+        self.parts
+            .iter()
+            .zip(&other.parts)
+            .map(|(a, b)| a.cmp(b))
+            .find(|order| order.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    }
+
+    /// Whether a cache at `prior` may be changed to `planned`: ElastiCache upgrades in place and
+    /// never downgrades.
+    pub fn check_change(prior: &str, planned: &str) -> Result<(), Error> {
+        let (Ok(from), Ok(to)) = (Self::parse(prior), Self::parse(planned)) else { return Ok(()) };
+        if to.compare(&from).is_lt() {
+            Err(Error::Invalid(format!(
+                "The cache runs engine version {prior}; ElastiCache cannot downgrade it to {planned}. Keep {prior} or set a later version."
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 fn parse_numbers(text: &str) -> Option<Vec<u32>> {
     text.split('.')
         .map(|part| {
@@ -172,6 +218,21 @@ fn parse_numbers(text: &str) -> Option<Vec<u32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cache_engine_versions_compare_on_the_parts_both_give_and_never_go_down() {
+        let version = |text: &str| CacheEngineVersion::parse(text).unwrap_or_else(|e| panic!("{e}"));
+        assert!(version("7.1").compare(&version("7.1.0")).is_eq());
+        assert!(version("7.0.7").compare(&version("7.1")).is_lt());
+        assert!(version("7.1.0").compare(&version("6.2")).is_gt());
+        for bad in ["7", "6.x", "7.1.0.1", "v7.1", "07.1", ""] {
+            assert!(CacheEngineVersion::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(CacheEngineVersion::check_change("7.0", "7.1").is_ok());
+        assert!(CacheEngineVersion::check_change("7.1", "7.1.0").is_ok());
+        let refused = CacheEngineVersion::check_change("7.1", "7.0").expect_err("a downgrade");
+        assert!(refused.to_string().contains("cannot downgrade"), "{refused}");
+    }
 
     fn k8s(text: &str) -> KubernetesVersion {
         KubernetesVersion::parse(text).unwrap_or_else(|e| panic!("{e}"))

@@ -1,5 +1,6 @@
 //! The optional ElastiCache (Redis) replication group and its subnet group: created when
-//! `cache.enabled`, deleted when not.
+//! `cache.enabled`, deleted when not; node type, engine version and maintenance window are
+//! changed in place.
 
 use async_trait::async_trait;
 
@@ -9,6 +10,7 @@ use crate::error::Error;
 use crate::resources::deployment::aws::cache;
 use crate::resources::deployment::desired::Desired;
 use crate::resources::deployment::drift::{Area, Finding, finding, tag_drift};
+use crate::resources::deployment::model::CacheSetting;
 use crate::resources::deployment::observed::{CacheSeen, Observed};
 use crate::resources::drift::DriftKind;
 
@@ -24,7 +26,7 @@ impl Chain for CacheChain {
         let (elasticache, names) = (clients.elasticache(), target.names);
         let (group, subnet_group) = (names.cache(), names.cache_subnet_group());
         let (group, subnet_group) = tokio::try_join!(
-            cache::observe(elasticache, &group),
+            cache::observe(elasticache, &group, target.cache_member),
             cache::observe_subnet_group(elasticache, &subnet_group)
         )?;
         Ok(CacheSeen { group, subnet_group })
@@ -52,11 +54,21 @@ impl Chain for CacheChain {
         let mut found = match (observed.live_cache(), spec.cache.enabled) {
             (None, true) => found(&group, DriftKind::Missing, "does not exist".into()),
             (Some(_), false) => found(&group, DriftKind::Surplus, "exists but cache is disabled".into()),
-            (Some(cache), true) if cache.node_type != spec.cache.node_type => found(
-                "ElastiCache node type",
-                DriftKind::Setting,
-                format!("is {}, configured {}", cache.node_type, spec.cache.node_type),
-            ),
+            (Some(cache), true) => cache
+                .settings
+                .differences(&spec.cache.settings)
+                .into_iter()
+                .map(|(setting, difference)| {
+                    let detail = match setting {
+                        CacheSetting::NewerEngineVersion => format!(
+                            "is {}, newer than the configured {}; ElastiCache cannot downgrade: set cache.engine_version to {}",
+                            difference.have, difference.want, difference.have
+                        ),
+                        _ => format!("is {}, configured {}", difference.have, difference.want),
+                    };
+                    finding(Area::Cache, &format!("ElastiCache {}", difference.setting), DriftKind::Setting, &detail)
+                })
+                .collect(),
             _ => Vec::new(),
         };
         if spec.cache.enabled {

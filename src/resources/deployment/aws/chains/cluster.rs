@@ -184,7 +184,9 @@ impl Chain for ClusterChain {
                         format!("runs Kubernetes {}, configured {}", group.version, spec.kubernetes_version),
                     );
                 }
-                let (have, want) = (group.scaling, spec.node_group.scaling);
+                let config = &spec.node_group;
+                let (have, want) =
+                    (group.scaling, config.scaling.kept_for(group.scaling, config.ignore_desired_size_changes));
                 if have != want {
                     note(
                         &group_object,

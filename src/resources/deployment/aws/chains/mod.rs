@@ -33,12 +33,14 @@ pub use secrets::SecretsChain;
 pub use secrets_operator::SecretsOperatorChain;
 
 /// What an observation looks for: the deployment's names, its network and, when known, the
-/// configured parameter group (import knows only the name).
+/// configured parameter group (import knows only the name), and whether the cache's member
+/// cluster is read (only while its engine version or maintenance window is configured).
 #[derive(Debug, Clone, Copy)]
 pub struct Target<'a> {
     pub names: &'a Names,
     pub network_id: &'a str,
     pub parameter_group: Option<&'a str>,
+    pub cache_member: bool,
 }
 
 /// What converge and destroy work with.
