@@ -580,6 +580,33 @@ class RdsTest(EmulatorTest):
         backups = self.rds.describe_db_instance_automated_backups(DBInstanceIdentifier="backups")
         self.assertEqual([b["Status"] for b in backups["DBInstanceAutomatedBackups"]], ["retained"])
 
+    def test_automated_backups_have_the_aws_shape(self):
+        key = emulator.client("kms").create_key()["KeyMetadata"]["Arn"]
+        self.instance("shaped", StorageEncrypted=True, KmsKeyId=key, BackupRetentionPeriod=7)
+        self.instance("other")
+        [active] = self.rds.describe_db_instance_automated_backups(DBInstanceIdentifier="shaped")[
+            "DBInstanceAutomatedBackups"
+        ]
+        self.assertEqual((active["Status"], active["Encrypted"], active["KmsKeyId"]), ("active", True, key))
+        self.assertEqual((active["Engine"], active["EngineVersion"], active["BackupRetentionPeriod"]), ("postgres", "15.4", 7))
+        self.assertTrue(active["DBInstanceAutomatedBackupsArn"].startswith("arn:aws:rds:us-east-1:"), active)
+        by_arn = self.rds.describe_db_instance_automated_backups(
+            DBInstanceAutomatedBackupsArn=active["DBInstanceAutomatedBackupsArn"]
+        )["DBInstanceAutomatedBackups"]
+        self.assertEqual([b["DBInstanceIdentifier"] for b in by_arn], ["shaped"])
+        by_resource = self.rds.describe_db_instance_automated_backups(DbiResourceId=active["DbiResourceId"])
+        self.assertIn("shaped", [b["DBInstanceIdentifier"] for b in by_resource["DBInstanceAutomatedBackups"]])
+        none = self.rds.describe_db_instance_automated_backups(DbiResourceId="db-NOSUCHRESOURCE")
+        self.assertEqual(none["DBInstanceAutomatedBackups"], [])
+        self.rds.delete_db_instance(DBInstanceIdentifier="shaped", SkipFinalSnapshot=True, DeleteAutomatedBackups=False)
+        [retained] = self.rds.describe_db_instance_automated_backups(DBInstanceIdentifier="shaped")[
+            "DBInstanceAutomatedBackups"
+        ]
+        self.assertEqual({**active, "Status": "retained"}, retained)
+        self.rds.delete_db_instance(DBInstanceIdentifier="other", SkipFinalSnapshot=True, DeleteAutomatedBackups=True)
+        gone = self.rds.describe_db_instance_automated_backups(DBInstanceIdentifier="other")
+        self.assertEqual(gone["DBInstanceAutomatedBackups"], [])
+
 
 class LauncherTest(EmulatorTest):
     def test_moto_apis_without_additions_still_answer(self):

@@ -16,6 +16,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod database_upgrade;
 mod default_tags;
 mod deployment;
 mod fleet;

@@ -72,6 +72,10 @@ pub struct DbInstance {
     pub security_group_ids: Vec<String>,
     pub kms_key_arn: String,
     pub tags: Tags,
+    /// Whether a newer pinned minor version is applied at once (else in the maintenance window).
+    pub apply_immediately: bool,
+    /// The manual snapshot a major upgrade to this instance's engine takes first.
+    pub pre_upgrade_snapshot: String,
 }
 
 /// The parameter group of the configured engine family (`rds.force_ssl = 1`).
@@ -266,6 +270,7 @@ impl Desired {
         key_arn: &str,
     ) -> DbInstance {
         DbInstance {
+            pre_upgrade_snapshot: self.names.pre_upgrade_snapshot(&identifier, &parameter_group.family),
             identifier,
             settings,
             subnet_group: self.names.db_subnet_group(),
@@ -273,6 +278,7 @@ impl Desired {
             security_group_ids: security_group_ids.to_vec(),
             kms_key_arn: key_arn.to_owned(),
             tags: self.tags(),
+            apply_immediately: self.spec.apply_immediately,
         }
     }
 

@@ -108,9 +108,13 @@ pub fn recover_spec(
                 .settings
                 .max_allocated_storage_gb
                 .filter(|gb| *gb > database.settings.allocated_storage_gb),
+            // Unset: whatever windows the instance has are RDS's, as when they are not configured.
+            maintenance_window: None,
+            backup_window: None,
             ..database.settings.clone()
         },
         skip_final_snapshot: false,
+        apply_immediately: false,
         cache: model::CacheConfig {
             enabled: cache.is_some(),
             settings: model::CacheSettings {

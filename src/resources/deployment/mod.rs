@@ -50,7 +50,8 @@ use desired::{Desired, MANAGED_ADDONS};
 use model::{DRIFT, DeploymentSpec, Operation};
 use observed::Observed;
 use owner::{NotOurs, Owner, Private};
-use rules::versions::{CacheEngineVersion, KubernetesVersion};
+use rules::versions::{CacheEngineVersion, KubernetesVersion, PostgresVersion};
+use rules::windows::{BackupWindow, MaintenanceWindow};
 
 /// The resource type name Terraform uses.
 pub const TYPE_NAME: &str = "retool_deployment";
@@ -344,7 +345,12 @@ fn schema() -> Schema {
                     .default(Value::string(model::DEFAULT_ENGINE_VERSION))
                     .description(format!(
                         "PostgreSQL version, major (`16`) or specific (`16.4`), 13 or later (Retool's minimum). Default `{}`. \
-                         A new major version upgrades in place with a new parameter group.",
+                         A new major version upgrades in place (with downtime) with a new parameter group, after a manual \
+                         snapshot `<instance>-before-postgres<major>` that the apply waits for and reports, and that is kept \
+                         until you delete it; a downgrade is refused at plan. A newer specific minor version is applied at \
+                         once with `apply_immediately`, otherwise in the next maintenance window: while RDS reports it in \
+                         `PendingModifiedValues` it is not drift. RDS's automatic minor upgrades past a specific version are \
+                         not drift either.",
                         model::DEFAULT_ENGINE_VERSION
                     ))
                     .validator(validators::postgres_engine_version()),
@@ -370,8 +376,33 @@ fn schema() -> Schema {
                     .default(Value::Bool(false))
                     .description(
                         "When false (the default), deleting a database first takes a final snapshot named \
-                         `<instance>-final-<unix time>` (unique, so a second destroy never collides).",
+                         `<instance>-final-<unix time>` (unique, so a second destroy never collides) and RDS retains its \
+                         automated backups; when true, both instances are deleted with their automated backups. While any \
+                         snapshot or retained automated backup encrypted with the deployment's KMS key exists, destroy \
+                         keeps the key (tagged `retool:retained-for`) instead of scheduling its deletion, and says so.",
                     ),
+                Attribute::new("apply_immediately", Type::Bool)
+                    .default(Value::Bool(false))
+                    .description(
+                        "Whether a newer specific minor `engine_version` is applied at once (true) or in the next \
+                         maintenance window (false, the default). Every other change, a major upgrade included, is applied at once.",
+                    ),
+                Attribute::new("maintenance_window", Type::String)
+                    .optional()
+                    .description(
+                        "Weekly maintenance window of both database instances, `ddd:hh24:mi-ddd:hh24:mi` in UTC (e.g. \
+                         `sun:05:00-sun:06:00`), at least 30 minutes, not overlapping `backup_window`. Unset: RDS picks one, \
+                         which is then not drift; unsetting it keeps the current window.",
+                    )
+                    .validator(validators::maintenance_window()),
+                Attribute::new("backup_window", Type::String)
+                    .optional()
+                    .description(
+                        "Daily automated backup window of both database instances, `hh24:mi-hh24:mi` in UTC (e.g. \
+                         `03:00-03:30`), at least 30 minutes. Unset: RDS picks one, which is then not drift; unsetting it \
+                         keeps the current window.",
+                    )
+                    .validator(validators::backup_window()),
             ],
         ))
         .block(group(
@@ -500,6 +531,28 @@ fn refuse_unsafe_changes(prior: &Value, planned: &Value, diags: &mut Diagnostics
             problem.to_string(),
         );
     }
+    let engine = |value: &Value| value.attr("database").attr("engine_version").as_str().map(str::to_owned);
+    if let (Some(before), Some(after)) = (engine(prior), engine(planned))
+        && let (Ok(from), Ok(to)) = (PostgresVersion::parse(&before), PostgresVersion::parse(&after))
+    {
+        let at = path(&["database", "engine_version"]);
+        match PostgresVersion::check_change(&from, &to) {
+            Err(problem) => diags.attribute_error(at, "PostgreSQL version change not possible", problem.to_string()),
+            Ok(()) if to.major > from.major => diags.attribute_warning(
+                at,
+                format!("PostgreSQL major upgrade {} → {}", from.major, to.major),
+                format!(
+                    "The apply first takes a manual snapshot of each database instance (`<instance>-before-{family}`) and \
+                     waits until it is available, then upgrades the instances in place to PostgreSQL {after} with the \
+                     parameter group of the {family} family (ModifyDBInstance with AllowMajorVersionUpgrade). The databases \
+                     are unavailable during the upgrade (downtime, typically 10 to 30 minutes). The snapshots are kept \
+                     until you delete them.",
+                    family = to.parameter_group_family(),
+                ),
+            ),
+            Ok(()) => {}
+        }
+    }
     let disabling = prior.attr("retool_db").attr("enabled").as_bool() == Some(true)
         && planned.attr("retool_db").attr("enabled").as_bool() == Some(false);
     if disabling && deletion_protected(planned) {
@@ -525,7 +578,8 @@ impl Resource<AwsClients> for DeploymentResource {
         schema()
     }
 
-    /// Node sizes must be ordered; the autoscaling limit must exceed the allocated storage.
+    /// Node sizes must be ordered; the autoscaling limit must exceed the allocated storage; the
+    /// maintenance window must not overlap the backup window.
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         let node = config.attr("node_group");
         let size = |name: &str, default: i64| match node.attr(name) {
@@ -560,6 +614,17 @@ impl Resource<AwsClients> for DeploymentResource {
                     "Autoscaling limit too small",
                     format!("max_allocated_storage_gb ({max}) must be greater than allocated_storage_gb ({allocated}); leave it unset to turn autoscaling off."),
                 );
+        }
+        let window = |name: &str| database.attr(name).as_str().map(str::to_owned);
+        if let (Some(maintenance), Some(backup)) = (window("maintenance_window"), window("backup_window"))
+            && let (Ok(weekly), Ok(daily)) = (MaintenanceWindow::parse(&maintenance), BackupWindow::parse(&backup))
+            && weekly.overlaps(&daily)
+        {
+            diags.attribute_error(
+                path(&["database", "maintenance_window"]),
+                "Maintenance and backup windows overlap",
+                format!("maintenance_window {maintenance} overlaps backup_window {backup} (daily); RDS refuses overlapping windows. Move one of them."),
+            );
         }
     }
 
@@ -731,7 +796,13 @@ impl Resource<AwsClients> for DeploymentResource {
             let Some(desired) = desired_for(ctx, after, Some(owner)).await.reported(diags, FAILED) else {
                 return prior.clone();
             };
-            let cx = Context { clients: &ctx.client, desired: &desired, operation: Operation::Update, stop: &ctx.stop };
+            let cx = Context {
+                clients: &ctx.client,
+                desired: &desired,
+                operation: Operation::Update,
+                stop: &ctx.stop,
+                notes: Default::default(),
+            };
             return match ClusterChain::retag(&cx).await.reported(diags, FAILED) {
                 Some(Some(refused)) => {
                     owner::refuse(&[refused], TYPE_NAME, &desired.spec.name, diags);
@@ -770,7 +841,13 @@ impl Resource<AwsClients> for DeploymentResource {
             );
             return;
         }
-        let cx = Context { clients: &ctx.client, desired: &desired, operation: Operation::Delete, stop: &ctx.stop };
+        let cx = Context {
+            clients: &ctx.client,
+            desired: &desired,
+            operation: Operation::Delete,
+            stop: &ctx.stop,
+            notes: Default::default(),
+        };
         // Boxed: the futures of a whole stack are too large for a worker thread's stack in debug builds.
         match Box::pin(aws::destroy(&cx)).await {
             Ok(warnings) => {
@@ -860,7 +937,8 @@ async fn apply(
         return (fallback.clone(), false);
     };
     let (observed, converged) = if not_ours.is_empty() {
-        let cx = Context { clients: &ctx.client, desired: &desired, operation, stop: &ctx.stop };
+        let cx =
+            Context { clients: &ctx.client, desired: &desired, operation, stop: &ctx.stop, notes: Default::default() };
         let converged = match Box::pin(aws::converge(&cx)).await {
             Ok(()) => true,
             Err(error) => {
@@ -868,6 +946,9 @@ async fn apply(
                 false
             }
         };
+        for note in cx.notes.take() {
+            diags.warning("Left in your AWS account", note);
+        }
         (observe_ours(ctx, &desired).await, converged)
     } else {
         owner::refuse(&not_ours, TYPE_NAME, &desired.spec.name, diags);
@@ -957,6 +1038,9 @@ mod tests {
                 Value::object([
                     ("allocated_storage_gb", Value::number_i64(100)),
                     ("max_allocated_storage_gb", Value::number_i64(200)),
+                    ("maintenance_window", Value::string("sun:05:00-sun:06:00")),
+                    ("backup_window", Value::string("03:00-03:30")),
+                    ("apply_immediately", Value::Bool(true)),
                 ]),
             ),
         ]);
@@ -973,6 +1057,16 @@ mod tests {
             ("network_id", Value::string("subnet-1"), "network_id"),
             ("kubernetes_version", Value::string("1.33.1"), "kubernetes_version"),
             ("database", database("engine_version", Value::string("12")), "database.engine_version"),
+            ("database", database("maintenance_window", Value::string("sun:05:00")), "database.maintenance_window"),
+            ("database", database("backup_window", Value::string("03:00-03:10")), "database.backup_window"),
+            (
+                "database",
+                Value::object([
+                    ("maintenance_window", Value::string("sun:03:00-sun:04:00")),
+                    ("backup_window", Value::string("03:30-04:00")),
+                ]),
+                "database.maintenance_window",
+            ),
             ("database", database("instance_class", Value::string("m5.large")), "database.instance_class"),
             (
                 "database",
@@ -1060,6 +1154,45 @@ mod tests {
             assert!(refused(&cache(before), &cache(after)).is_empty(), "{before:?} -> {after:?}");
         }
         assert!(refused(&retool_db(true, false), &retool_db(false, false)).is_empty());
+    }
+
+    #[test]
+    fn postgres_downgrades_are_refused_and_major_upgrades_announced() {
+        let pg = |version: &str| config(&[("database", Value::object([("engine_version", Value::string(version))]))]);
+        let said = |prior: &str, planned: &str| {
+            let mut diags = Diagnostics::new();
+            refuse_unsafe_changes(&pg(prior), &pg(planned), &mut diags);
+            diags
+                .iter()
+                .map(|d| {
+                    (
+                        d.severity,
+                        format!(
+                            "{}: {} {}",
+                            d.path.as_ref().map(ToString::to_string).unwrap_or_default(),
+                            d.summary,
+                            d.detail
+                        ),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let upgrade = said("15", "16");
+        assert_eq!(upgrade.len(), 1, "{upgrade:?}");
+        let (severity, text) = &upgrade[0];
+        assert_eq!(*severity, Severity::Warning);
+        assert!(text.starts_with("database.engine_version: PostgreSQL major upgrade 15 → 16"), "{text}");
+        assert!(text.contains("snapshot") && text.contains("before-postgres16") && text.contains("downtime"), "{text}");
+        for (prior, planned) in [("16", "15"), ("16.6", "16.4")] {
+            let refused = said(prior, planned);
+            assert!(
+                refused.len() == 1 && refused[0].0 == Severity::Error && refused[0].1.contains("cannot downgrade"),
+                "{prior} -> {planned}: {refused:?}"
+            );
+        }
+        for (prior, planned) in [("16", "16"), ("16.4", "16.6"), ("16.6", "16")] {
+            assert!(said(prior, planned).is_empty(), "{prior} -> {planned}");
+        }
     }
 
     #[test]

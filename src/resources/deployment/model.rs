@@ -152,7 +152,14 @@ pub struct InstanceSettings {
     pub multi_az: bool,
     pub backup_retention_days: i32,
     pub deletion_protection: bool,
+    /// `ddd:hh24:mi-ddd:hh24:mi` (UTC); configured `None` leaves it to RDS, and is then no difference.
+    pub maintenance_window: Option<String>,
+    /// `hh24:mi-hh24:mi` (UTC); configured `None` leaves it to RDS, and is then no difference.
+    pub backup_window: Option<String>,
 }
+
+/// The setting name of a pinned minor version that differs (see [`engine_difference`]).
+pub const ENGINE_VERSION_SETTING: &str = "engine version";
 
 /// One setting that differs: "<setting> is <have>, configured <want>".
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,9 +217,37 @@ impl InstanceSettings {
             want.backup_retention_days.to_string(),
         );
         differs("deletion protection", self.deletion_protection.to_string(), want.deletion_protection.to_string());
-        differs("engine major version", major(&self.engine_version).to_owned(), major(&want.engine_version).to_owned());
+        let unset = |window: &Option<String>| window.clone().unwrap_or_else(|| "unset".to_owned());
+        for (setting, have, want) in [
+            ("maintenance window", &self.maintenance_window, &want.maintenance_window),
+            ("backup window", &self.backup_window, &want.backup_window),
+        ] {
+            if want.is_some() {
+                differs(setting, unset(have), unset(want));
+            }
+        }
         found
     }
+}
+
+/// How the engine version RDS reports (`have`, with `pending` the version it holds for the
+/// maintenance window) differs from the configured `want`: another major version always; a minor
+/// version only when `want` pins one that is newer than what runs and not already pending. An
+/// instance RDS moved past the pinned minor (`auto_minor_version_upgrade`) does not differ.
+pub fn engine_difference(have: &str, pending: Option<&str>, want: &str) -> Option<Difference> {
+    if major(have) != major(want) {
+        return Some(Difference {
+            setting: "engine major version",
+            have: major(have).to_owned(),
+            want: major(want).to_owned(),
+        });
+    }
+    let pinned = super::rules::versions::PostgresVersion::parse(want).ok()?;
+    (pinned.is_newer_than_running(have) && pending != Some(want)).then(|| Difference {
+        setting: ENGINE_VERSION_SETTING,
+        have: have.to_owned(),
+        want: want.to_owned(),
+    })
 }
 
 /// Whether allocated storage `have` differs from the configured `want`. With autoscaling on
@@ -356,8 +391,12 @@ pub struct DeploymentSpec {
     pub node_group: NodeGroupConfig,
     /// The `database` block's instance settings: the one RDS instance shape.
     pub database: InstanceSettings,
-    /// `database.skip_final_snapshot`: delete databases without a final snapshot.
+    /// `database.skip_final_snapshot`: delete databases without a final snapshot (and with their
+    /// automated backups).
     pub skip_final_snapshot: bool,
+    /// `database.apply_immediately`: a new pinned minor version is applied at once rather than
+    /// in the maintenance window.
+    pub apply_immediately: bool,
     pub cache: CacheConfig,
     pub retool_db: RetoolDbConfig,
     pub timeouts: Timeouts,
@@ -522,8 +561,11 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
             multi_az: flag(db, "multi_az", false),
             backup_retention_days: int(db, "backup_retention_days", DEFAULT_BACKUP_DAYS)?,
             deletion_protection: flag(db, "deletion_protection", true),
+            maintenance_window: optional(db, "maintenance_window"),
+            backup_window: optional(db, "backup_window"),
         },
         skip_final_snapshot: flag(db, "skip_final_snapshot", false),
+        apply_immediately: flag(db, "apply_immediately", false),
         cache: CacheConfig {
             enabled: flag(cache, "enabled", false),
             settings: CacheSettings {
@@ -598,6 +640,9 @@ pub fn to_value(spec: &DeploymentSpec) -> Value {
                 ("backup_retention_days", int(spec.database.backup_retention_days)),
                 ("deletion_protection", Value::Bool(spec.database.deletion_protection)),
                 ("skip_final_snapshot", Value::Bool(spec.skip_final_snapshot)),
+                ("apply_immediately", Value::Bool(spec.apply_immediately)),
+                ("maintenance_window", optional(&spec.database.maintenance_window)),
+                ("backup_window", optional(&spec.database.backup_window)),
             ]),
         ),
         (
@@ -806,6 +851,30 @@ mod tests {
             Some("engine version is 7.1.0, configured 6.2")
         );
         assert!(!CacheSettings::default().reads_member() && changed.reads_member());
+    }
+
+    #[test]
+    fn engine_versions_differ_by_major_or_by_a_newer_pinned_minor_not_yet_pending() {
+        let differs = |have, pending, want| engine_difference(have, pending, want).map(|d| d.to_string());
+        assert_eq!(differs("15.8", None, "16").as_deref(), Some("engine major version is 15, configured 16"));
+        assert_eq!(differs("16.4", None, "16.6").as_deref(), Some("engine version is 16.4, configured 16.6"));
+        assert_eq!(differs("16.4", Some("16.6"), "16.6"), None, "waiting for the maintenance window");
+        assert_eq!(differs("16.8", None, "16.6"), None, "RDS moved past the pinned minor");
+        assert_eq!(differs("16.4", None, "16"), None);
+        let windows = |maintenance: Option<&str>| InstanceSettings {
+            maintenance_window: maintenance.map(str::to_owned),
+            backup_window: Some("03:00-03:30".into()),
+            ..InstanceSettings::default()
+        };
+        let unset = InstanceSettings { maintenance_window: None, backup_window: None, ..windows(None) };
+        assert_eq!(
+            windows(Some("sun:05:00-sun:06:00")).differences(&unset),
+            [],
+            "unset: RDS's choice is no difference"
+        );
+        let found: Vec<String> =
+            windows(None).differences(&windows(Some("sun:05:00-sun:06:00"))).iter().map(ToString::to_string).collect();
+        assert_eq!(found, ["maintenance window is unset, configured sun:05:00-sun:06:00"]);
     }
 
     #[test]

@@ -82,6 +82,12 @@ impl Names {
     pub fn final_snapshot(&self, instance: &str, unix_seconds: u64) -> String {
         format!("{instance}-final-{unix_seconds}")
     }
+
+    /// The snapshot of `instance` taken before its upgrade to the parameter group `family`
+    /// (`postgres16`): one per target major version, so an interrupted upgrade finds it again.
+    pub fn pre_upgrade_snapshot(&self, instance: &str, family: &str) -> String {
+        format!("{instance}-before-{family}")
+    }
 }
 
 /// Whether `arn` is the secret this provider generates for `deployment` (Secrets Manager ARNs end

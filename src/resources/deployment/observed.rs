@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::desired::DbInstance;
-use super::model::{CacheSettings, ClusterSettings, Difference, InstanceSettings, Scaling};
+use super::model::{CacheSettings, ClusterSettings, Difference, InstanceSettings, Scaling, engine_difference};
 use super::names::{self, Names};
 use super::owner::{NotOurs, Owner};
 use crate::aws::Tags;
@@ -78,6 +78,8 @@ pub struct InstanceState {
     pub tags: BTreeMap<String, String>,
     pub status: String,
     pub settings: InstanceSettings,
+    /// The engine version RDS holds in `PendingModifiedValues` for the maintenance window.
+    pub pending_engine_version: Option<String>,
     pub storage_encrypted: Option<bool>,
     pub kms_key_id: Option<String>,
     pub ca_certificate: Option<String>,
@@ -98,6 +100,11 @@ impl InstanceState {
     /// [`Self::differences`] from `settings` and, when known, `parameter_group`.
     pub fn differences_from(&self, settings: &InstanceSettings, parameter_group: Option<&str>) -> Vec<Difference> {
         let mut found = self.settings.differences(settings);
+        found.extend(engine_difference(
+            &self.settings.engine_version,
+            self.pending_engine_version.as_deref(),
+            &settings.engine_version,
+        ));
         if let Some(group) = parameter_group {
             let (have, want) = (format!("{:?}", self.parameter_group), format!("{:?}", Some(group)));
             if have != want {

@@ -13,6 +13,7 @@ use super::rules::instance_types::{InstanceKind, InstanceType};
 use super::rules::versions::{
     CacheEngineVersion, DEFAULT_KUBERNETES_VERSION, KubernetesVersion, PostgresVersion, RetoolVersion,
 };
+use super::rules::windows::{BackupWindow, MaintenanceWindow};
 
 /// Longest deployment name: it prefixes the names of the cluster, node group, database, cache and
 /// IAM roles, whose own limits (RDS identifiers 63, IAM role names 64) leave room for suffixes.
@@ -124,6 +125,20 @@ pub fn kubernetes_version() -> impl Validator {
 pub fn postgres_engine_version() -> impl Validator {
     validators::check("must be a PostgreSQL version of 13 or later, such as 16 or 16.4", |value| {
         PostgresVersion::parse(value.as_str()?).err().map(|problem| problem.to_string())
+    })
+}
+
+/// An RDS maintenance window, `ddd:hh24:mi-ddd:hh24:mi` in UTC, at least 30 minutes.
+pub fn maintenance_window() -> impl Validator {
+    validators::check("must be a weekly window ddd:hh24:mi-ddd:hh24:mi (UTC) of at least 30 minutes", |value| {
+        MaintenanceWindow::parse(value.as_str()?).err()
+    })
+}
+
+/// An RDS backup window, `hh24:mi-hh24:mi` in UTC, at least 30 minutes.
+pub fn backup_window() -> impl Validator {
+    validators::check("must be a daily window hh24:mi-hh24:mi (UTC) of at least 30 minutes", |value| {
+        BackupWindow::parse(value.as_str()?).err()
     })
 }
 

@@ -1,6 +1,6 @@
-//! Takes a deployment down: every chain's objects concurrently (databases with final snapshots
-//! unless skipped), then the KMS key — kept instead when final snapshots encrypted with it
-//! exist.
+//! Takes a deployment down: every chain's objects concurrently (databases with final snapshots and
+//! retained automated backups unless skipped), then the KMS key — kept instead when snapshots or
+//! retained backups encrypted with it exist.
 
 use super::chains::{
     CacheChain, Chain, ClusterChain, Context, DatabaseChain, KeyChain, SecretsChain, SecretsOperatorChain,

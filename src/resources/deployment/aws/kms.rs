@@ -1,8 +1,9 @@
 //! The deployment's customer-managed KMS key (rotation on), found through its alias
 //! `alias/retool/<name>`. It encrypts EKS secrets, both databases, the cache and the generated
 //! secrets; destroy schedules its deletion after a 7-day waiting period, the shortest AWS allows
-//! to cancel a mistake — unless final snapshots encrypted with it exist: then the key is kept
-//! (tagged [`RETAINED_FOR_TAG`]), since deleting it would make them unrestorable.
+//! to cancel a mistake — unless database snapshots or retained automated backups encrypted with it
+//! exist: then the key is kept (tagged [`RETAINED_FOR_TAG`]), since deleting it would make them
+//! unrestorable.
 
 use crate::aws::During;
 use std::collections::BTreeMap;
@@ -15,7 +16,8 @@ use crate::aws::tags::sync_tags;
 use crate::error::Error;
 use crate::resources::deployment::observed::KeyState;
 
-/// Tag on a key that destroy kept, naming the snapshots it still decrypts.
+/// Tag on a key that destroy kept, naming the snapshots (and retained automated backups, by ARN)
+/// it still decrypts.
 pub const RETAINED_FOR_TAG: &str = "retool:retained-for";
 /// AWS's limit on a tag value.
 const MAX_TAG_VALUE: usize = 256;

@@ -53,6 +53,23 @@ where
     tag(missing).await.map(|_| ())
 }
 
+/// What an apply leaves for its operator to know about beyond the state — a snapshot it took and
+/// that nobody deletes automatically — collected from chains running concurrently, and shown as
+/// warnings of the apply whether it succeeds or not.
+#[derive(Debug, Default)]
+pub struct Notes(std::sync::Mutex<Vec<String>>);
+
+impl Notes {
+    pub fn add(&self, note: String) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(note);
+    }
+
+    /// The notes so far, in the order they were added; none are left.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+}
+
 /// How long an operation may wait for AWS, and Terraform's stop request: every slow step of a
 /// deployment honours both, so they travel together.
 #[derive(Debug, Clone, Copy)]

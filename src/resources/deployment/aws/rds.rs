@@ -6,7 +6,10 @@
 //! only through the network's database security group, and created with
 //! `ManageMasterUserPassword`: RDS generates the password and keeps it in Secrets Manager, so it
 //! never passes through the provider. Destroy takes a final snapshot with a unique name (RDS
-//! keeps the instance if the name was used before) unless `skip_final_snapshot` is set.
+//! keeps the instance if the name was used before) and keeps the automated backups unless
+//! `skip_final_snapshot` is set. A major upgrade first takes a manual snapshot named after the
+//! target family, so a failed upgrade can be restored from and an interrupted one does not take
+//! a second.
 
 use crate::aws::During;
 use std::collections::BTreeMap;
@@ -14,11 +17,11 @@ use std::collections::BTreeMap;
 use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{ApplyMethod, Parameter, Tag};
 
-use super::{Look, Patience, absent_if_missing, ok_if_missing, tag_map, wait_gone, wait_until};
+use super::{Look, Notes, Patience, absent_if_missing, ok_if_missing, tag_map, wait_gone, wait_until};
 use crate::aws::tags::sync_tags;
 use crate::error::Error;
 use crate::resources::deployment::desired::DbInstance;
-use crate::resources::deployment::model::{InstanceSettings, major};
+use crate::resources::deployment::model::{ENGINE_VERSION_SETTING, InstanceSettings, major};
 use crate::resources::deployment::observed::{DbSubnetGroupState, GroupState, InstanceState, ParameterGroupState};
 
 /// The CA every instance uses (RSA 2048, valid until 2061), set explicitly rather than left to
@@ -85,7 +88,10 @@ fn instance_state(identifier: &str, db: &aws_sdk_rds::types::DbInstance) -> Resu
             multi_az: db.multi_az().ok_or_else(|| missing("MultiAZ"))?,
             backup_retention_days: db.backup_retention_period().ok_or_else(|| missing("BackupRetentionPeriod"))?,
             deletion_protection: db.deletion_protection().ok_or_else(|| missing("DeletionProtection"))?,
+            maintenance_window: db.preferred_maintenance_window().map(str::to_owned),
+            backup_window: db.preferred_backup_window().map(str::to_owned),
         },
+        pending_engine_version: db.pending_modified_values().and_then(|p| p.engine_version()).map(str::to_owned),
         storage_encrypted: db.storage_encrypted(),
         kms_key_id: db.kms_key_id().map(str::to_owned),
         ca_certificate: db.ca_certificate_identifier().map(str::to_owned),
@@ -136,9 +142,16 @@ async fn wait_available(rds: &Client, spec: &DbInstance, patience: Patience<'_>)
     .await
 }
 
-/// Creates the instance or modifies what differs (immediately), then waits until it is
-/// available with the configured settings.
-pub async fn ensure_instance(rds: &Client, spec: &DbInstance, patience: Patience<'_>) -> Result<InstanceState, Error> {
+/// Creates the instance or modifies what differs, then waits until it is available with the
+/// configured settings. Every change is applied immediately, but a newer pinned minor version
+/// without `apply_immediately`, which RDS holds for the maintenance window. A major upgrade first
+/// takes the instance's pre-upgrade snapshot (reported in `notes`).
+pub async fn ensure_instance(
+    rds: &Client,
+    spec: &DbInstance,
+    patience: Patience<'_>,
+    notes: &Notes,
+) -> Result<InstanceState, Error> {
     let want = &spec.settings;
     let Some(existing) = observe_instance(rds, &spec.identifier).await? else {
         rds.create_db_instance()
@@ -157,6 +170,8 @@ pub async fn ensure_instance(rds: &Client, spec: &DbInstance, patience: Patience
             .db_name(DATABASE_NAME)
             .multi_az(want.multi_az)
             .backup_retention_period(want.backup_retention_days)
+            .set_preferred_maintenance_window(want.maintenance_window.clone())
+            .set_preferred_backup_window(want.backup_window.clone())
             .deletion_protection(want.deletion_protection)
             .db_subnet_group_name(&spec.subnet_group)
             .db_parameter_group_name(&spec.parameter_group)
@@ -186,30 +201,108 @@ pub async fn ensure_instance(rds: &Client, spec: &DbInstance, patience: Patience
         },
     )
     .await?;
-    if existing.differences(spec).is_empty() {
+    let differences = existing.differences(spec);
+    if differences.is_empty() {
         return wait_available(rds, spec, patience).await;
     }
-    let major_change = major(&existing.settings.engine_version) != major(&want.engine_version);
+    let (have_version, want_version) = (&existing.settings.engine_version, &want.engine_version);
+    let major_change = major(have_version) != major(want_version);
+    let minor_change = differences.iter().any(|difference| difference.setting == ENGINE_VERSION_SETTING);
+    let deferred_minor = minor_change && !spec.apply_immediately;
     wait_ready(rds, &spec.identifier, patience).await?;
-    // Storage only ever grows: less than what (autoscaling) allocated is refused by RDS.
-    let grow_storage = want.allocated_storage_gb > existing.settings.allocated_storage_gb;
-    rds.modify_db_instance()
-        .db_instance_identifier(&spec.identifier)
-        .apply_immediately(true)
-        .db_instance_class(&want.instance_class)
-        .set_allocated_storage(grow_storage.then_some(want.allocated_storage_gb))
-        // Autoscaling is turned off by setting its limit to the allocated storage.
-        .max_allocated_storage(want.max_allocated_storage_gb.unwrap_or(want.allocated_storage_gb))
-        .multi_az(want.multi_az)
-        .backup_retention_period(want.backup_retention_days)
-        .deletion_protection(want.deletion_protection)
-        .db_parameter_group_name(&spec.parameter_group)
-        .set_engine_version(major_change.then(|| want.engine_version.clone()))
-        .set_allow_major_version_upgrade(major_change.then_some(true))
-        .send()
-        .await
-        .during("ModifyDBInstance")?;
+    if major_change {
+        let snapshot = &spec.pre_upgrade_snapshot;
+        let taken_now = ensure_snapshot(rds, &spec.identifier, snapshot, patience).await?;
+        let when = if taken_now { "took" } else { "an earlier, interrupted apply took" };
+        notes.add(format!(
+            "The apply {when} snapshot {snapshot} of DB instance {} before upgrading PostgreSQL {} → {}; delete it when no longer needed (it keeps the deployment's KMS key from deletion on destroy).",
+            spec.identifier,
+            major(have_version),
+            major(want_version),
+        ));
+    }
+    let immediate =
+        differences.iter().any(|difference| !(deferred_minor && difference.setting == ENGINE_VERSION_SETTING));
+    if immediate {
+        // Storage only ever grows: less than what (autoscaling) allocated is refused by RDS.
+        let grow_storage = want.allocated_storage_gb > existing.settings.allocated_storage_gb;
+        let new_version = major_change || (minor_change && spec.apply_immediately);
+        rds.modify_db_instance()
+            .db_instance_identifier(&spec.identifier)
+            .apply_immediately(true)
+            .db_instance_class(&want.instance_class)
+            .set_allocated_storage(grow_storage.then_some(want.allocated_storage_gb))
+            // Autoscaling is turned off by setting its limit to the allocated storage.
+            .max_allocated_storage(want.max_allocated_storage_gb.unwrap_or(want.allocated_storage_gb))
+            .multi_az(want.multi_az)
+            .backup_retention_period(want.backup_retention_days)
+            .set_preferred_maintenance_window(want.maintenance_window.clone())
+            .set_preferred_backup_window(want.backup_window.clone())
+            .deletion_protection(want.deletion_protection)
+            .db_parameter_group_name(&spec.parameter_group)
+            .set_engine_version(new_version.then(|| want_version.clone()))
+            .set_allow_major_version_upgrade(major_change.then_some(true))
+            .send()
+            .await
+            .during("ModifyDBInstance")?;
+    }
+    if deferred_minor {
+        // Its own request: everything in a request without ApplyImmediately waits for the window.
+        if immediate {
+            wait_ready(rds, &spec.identifier, patience).await?;
+        }
+        rds.modify_db_instance()
+            .db_instance_identifier(&spec.identifier)
+            .apply_immediately(false)
+            .engine_version(want_version)
+            .send()
+            .await
+            .during("ModifyDBInstance")?;
+    }
     wait_available(rds, spec, patience).await
+}
+
+/// Takes manual snapshot `name` of `instance` unless it exists, and waits until it is
+/// `available`. Returns whether it was taken now.
+async fn ensure_snapshot(rds: &Client, instance: &str, name: &str, patience: Patience<'_>) -> Result<bool, Error> {
+    let taken_now = observe_snapshot(rds, name).await?.is_none();
+    if taken_now {
+        let created = rds
+            .create_db_snapshot()
+            .db_instance_identifier(instance)
+            .db_snapshot_identifier(name)
+            .send()
+            .await
+            .during("CreateDBSnapshot");
+        match created {
+            Ok(_) => {}
+            // Taken by a concurrent or retried request that did not come back.
+            Err(error) if error.code() == Some("DBSnapshotAlreadyExists") => {}
+            Err(error) => return Err(error),
+        }
+    }
+    let what = format!("DB snapshot {name} of {instance}");
+    wait_until("WaitDBSnapshotAvailable", &what, patience, || async {
+        Ok(observe_snapshot(rds, name).await?.map(|status| match status.as_str() {
+            "available" => Look::Ready(()),
+            "failed" | "incompatible-restore" => Look::Failed(format!("{what} is {status}")),
+            _ => Look::Pending(format!("{what} is {status}")),
+        }))
+    })
+    .await?;
+    Ok(taken_now)
+}
+
+/// The status of manual snapshot `name`, or `None` when it does not exist.
+async fn observe_snapshot(rds: &Client, name: &str) -> Result<Option<String>, Error> {
+    let found = absent_if_missing(
+        rds.describe_db_snapshots().db_snapshot_identifier(name).send().await.during("DescribeDBSnapshots"),
+    )?;
+    Ok(found
+        .iter()
+        .flat_map(|out| out.db_snapshots())
+        .find(|snapshot| snapshot.db_snapshot_identifier() == Some(name))
+        .map(|snapshot| snapshot.status().unwrap_or("unknown").to_owned()))
 }
 
 /// Gives the instance exactly the security groups `expected` (sorted) when it has others: waits
@@ -246,7 +339,8 @@ pub async fn ensure_security_groups(
     .await
 }
 
-/// Deletes the instance (final snapshot `final_snapshot`, or none) and waits until it is gone.
+/// Deletes the instance and waits until it is gone: with final snapshot `final_snapshot` and its
+/// automated backups retained, or without either.
 /// Deletion protection must already be off in configuration; if only AWS still has it on, it is
 /// turned off first, as configured.
 pub async fn remove_instance(
@@ -266,10 +360,12 @@ pub async fn remove_instance(
             .during("ModifyDBInstance")?;
     }
     if existing.status != "deleting" {
-        let request = rds.delete_db_instance().db_instance_identifier(identifier).delete_automated_backups(false);
+        let request = rds.delete_db_instance().db_instance_identifier(identifier);
         let request = match final_snapshot {
-            Some(name) => request.final_db_snapshot_identifier(name).skip_final_snapshot(false),
-            None => request.skip_final_snapshot(true),
+            Some(name) => {
+                request.final_db_snapshot_identifier(name).skip_final_snapshot(false).delete_automated_backups(false)
+            }
+            None => request.skip_final_snapshot(true).delete_automated_backups(true),
         };
         ok_if_missing(request.send().await.during("DeleteDBInstance"))?;
     }
@@ -279,30 +375,40 @@ pub async fn remove_instance(
     .await
 }
 
-/// The final snapshots destroy took of `instance` (named `<instance>-final-…`) that are
-/// encrypted with `key_arn` (or report no key), sorted.
-pub async fn final_snapshots(rds: &Client, instance: &str, key_arn: &str) -> Result<Vec<String>, Error> {
-    let prefix = format!("{instance}-final-");
-    let listed = absent_if_missing(
-        rds.describe_db_snapshots()
-            .db_instance_identifier(instance)
-            .snapshot_type("manual")
-            .send()
-            .await
-            .during("DescribeDBSnapshots"),
-    )?;
-    let mut found: Vec<String> = listed
+/// Whether `key` (an ARN, id or empty, as RDS reports a snapshot's or backup's key) is `key_arn`;
+/// a backup that reports no key counts as encrypted with it.
+fn encrypted_with(key: Option<&str>, key_arn: &str) -> bool {
+    key.is_none_or(|key| key.is_empty() || key == key_arn || key_arn.ends_with(&format!("/{key}")))
+}
+
+/// What of `instance` outlives it encrypted with `key_arn`: its manual snapshots (final and
+/// pre-upgrade snapshots, and any taken by hand) by identifier, and its retained automated backups
+/// by ARN, sorted.
+pub async fn kept_backups(rds: &Client, instance: &str, key_arn: &str) -> Result<Vec<String>, Error> {
+    let (snapshots, automated) = tokio::join!(
+        rds.describe_db_snapshots().db_instance_identifier(instance).snapshot_type("manual").send(),
+        rds.describe_db_instance_automated_backups().db_instance_identifier(instance).send(),
+    );
+    let snapshots = absent_if_missing(snapshots.during("DescribeDBSnapshots"))?;
+    let automated = absent_if_missing(automated.during("DescribeDBInstanceAutomatedBackups"))?;
+    let mut found: Vec<String> = snapshots
         .iter()
         .flat_map(|out| out.db_snapshots())
-        .filter(|snapshot| {
-            snapshot
-                .kms_key_id()
-                .is_none_or(|key| key.is_empty() || key == key_arn || key_arn.ends_with(&format!("/{key}")))
-        })
+        .filter(|snapshot| encrypted_with(snapshot.kms_key_id(), key_arn))
         .filter_map(|snapshot| snapshot.db_snapshot_identifier())
-        .filter(|id| id.starts_with(&prefix))
         .map(str::to_owned)
         .collect();
+    found.extend(
+        automated
+            .iter()
+            .flat_map(|out| out.db_instance_automated_backups())
+            .filter(|backup| backup.status() == Some("retained") && encrypted_with(backup.kms_key_id(), key_arn))
+            .map(|backup| {
+                backup
+                    .db_instance_automated_backups_arn()
+                    .map_or_else(|| format!("{instance}:automated-backups"), str::to_owned)
+            }),
+    );
     found.sort();
     Ok(found)
 }
@@ -483,18 +589,24 @@ mod tests {
                 multi_az: false,
                 backup_retention_days: 7,
                 deletion_protection: true,
+                maintenance_window: Some("sun:05:00-sun:06:00".into()),
+                backup_window: None,
             },
             subnet_group: String::new(),
             parameter_group: "acme-postgres16".into(),
             security_group_ids: vec![],
             kms_key_arn: String::new(),
             tags: BTreeMap::new(),
+            apply_immediately: false,
+            pre_upgrade_snapshot: "acme-postgres-before-postgres16".into(),
         };
         let grown = InstanceState {
             settings: InstanceSettings {
                 engine_version: "16.4".into(),
                 allocated_storage_gb: 200,
                 max_allocated_storage_gb: Some(200),
+                // RDS's pick while backup_window is unset.
+                backup_window: Some("03:00-03:30".into()),
                 ..spec.settings.clone()
             },
             parameter_group: Some(spec.parameter_group.clone()),
@@ -507,6 +619,14 @@ mod tests {
         };
         let found: Vec<String> = by_hand.differences(&spec).iter().map(ToString::to_string).collect();
         assert_eq!(found, ["multi-AZ is true, configured false", "backup retention (days) is 1, configured 7"]);
+    }
+
+    #[test]
+    fn backups_without_a_reported_key_are_kept_with_the_key() {
+        let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd";
+        assert!(encrypted_with(Some(key), key) && encrypted_with(Some("1234abcd"), key));
+        assert!(encrypted_with(None, key) && encrypted_with(Some(""), key));
+        assert!(!encrypted_with(Some("arn:aws:kms:us-east-1:123456789012:key/other"), key));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The rules of `retool_deployment` that need no AWS call: version formats and upgrade steps,
-//! secret generation, the egress allowlist and the cost estimate.
+//! the databases' maintenance and backup windows, secret generation, the egress allowlist and the cost estimate.
 //!
 //! They live apart from the resource's AWS work so that each can be tested exhaustively as a plain
 //! function, and so that `terraform validate` and `plan` can apply them without touching AWS.
@@ -9,3 +9,4 @@ pub mod egress;
 pub mod instance_types;
 pub mod secrets;
 pub mod versions;
+pub mod windows;

@@ -146,6 +146,30 @@ impl PostgresVersion {
         Ok(version)
     }
 
+    /// Whether the configuration of an instance at `prior` may become `planned`: RDS upgrades in
+    /// place but never downgrades, neither a major version nor a pinned minor one.
+    pub fn check_change(prior: &PostgresVersion, planned: &PostgresVersion) -> Result<(), Error> {
+        let lower_minor =
+            prior.major == planned.major && matches!((prior.minor, planned.minor), (Some(was), Some(now)) if now < was);
+        if planned.major < prior.major || lower_minor {
+            Err(Error::Invalid(format!(
+                "The database runs PostgreSQL {prior}; RDS cannot downgrade it to {planned}. Keep {prior}, or restore a snapshot into a new deployment."
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether an instance that RDS reports running `running` (`16.4`) is older than this pinned
+    /// version; never for a major-only version, whose minor RDS chooses.
+    pub fn is_newer_than_running(&self, running: &str) -> bool {
+        let Some(minor) = self.minor else { return false };
+        let mut parts = running.split('.').map(|part| part.parse::<u32>().ok());
+        let running_major = parts.next().flatten();
+        let running_minor = parts.next().flatten().unwrap_or(0);
+        running_major == Some(self.major) && running_minor < minor
+    }
+
     /// The DB parameter group family of this major version, e.g. `postgres16`.
     pub fn parameter_group_family(&self) -> String {
         format!("postgres{}", self.major)
@@ -303,6 +327,23 @@ mod tests {
         assert_eq!(pinned.to_string(), "16.4");
         assert_eq!(PostgresVersion::parse("13").unwrap().parameter_group_family(), "postgres13");
         assert_eq!(PostgresVersion::parse("15").unwrap().to_string(), "15");
+    }
+
+    #[test]
+    fn postgres_changes_only_go_forward() {
+        let pg = |text: &str| PostgresVersion::parse(text).unwrap_or_else(|e| panic!("{e}"));
+        for (prior, planned) in
+            [("15", "16"), ("15", "15"), ("16.4", "16.6"), ("16.6", "16"), ("16", "16.2"), ("15.8", "16.1")]
+        {
+            assert!(PostgresVersion::check_change(&pg(prior), &pg(planned)).is_ok(), "{prior} -> {planned}");
+        }
+        for (prior, planned) in [("16", "15"), ("16.6", "16.4"), ("16.1", "15.8")] {
+            let problem = PostgresVersion::check_change(&pg(prior), &pg(planned)).unwrap_err().to_string();
+            assert!(problem.contains("cannot downgrade"), "{prior} -> {planned}: {problem}");
+        }
+        assert!(pg("16.6").is_newer_than_running("16.4") && pg("16.6").is_newer_than_running("16"));
+        assert!(!pg("16.6").is_newer_than_running("16.6") && !pg("16.6").is_newer_than_running("16.8"));
+        assert!(!pg("16").is_newer_than_running("16.1") && !pg("16.6").is_newer_than_running("15.9"));
     }
 
     #[test]

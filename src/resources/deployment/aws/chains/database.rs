@@ -92,13 +92,13 @@ impl Chain for DatabaseChain {
         let main = desired.database(&group, &security_groups, &upstream.key_arn);
         let retool_db = async {
             match desired.retool_db(&group, &security_groups, &upstream.key_arn) {
-                Some(retool) => {
-                    rds::ensure_instance(rds_client, &retool, patience).await.map(|db| db.master_user_secret_arn)
-                }
+                Some(retool) => rds::ensure_instance(rds_client, &retool, patience, &cx.notes)
+                    .await
+                    .map(|db| db.master_user_secret_arn),
                 None => remove_instance(cx, &names.retool_db()).await.map(|()| None),
             }
         };
-        let (main, retool) = tokio::try_join!(rds::ensure_instance(rds_client, &main, patience), retool_db)?;
+        let (main, retool) = tokio::try_join!(rds::ensure_instance(rds_client, &main, patience, &cx.notes), retool_db)?;
         Ok([main.master_user_secret_arn, retool].into_iter().flatten().collect())
     }
 

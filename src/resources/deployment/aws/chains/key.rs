@@ -1,6 +1,8 @@
 //! The deployment's KMS key, found through its alias `alias/retool/<name>`: ensured first, since
-//! everything else is encrypted with it, and removed last — or kept when final snapshots
-//! encrypted with it exist.
+//! everything else is encrypted with it, and removed last — or kept while anything of the
+//! databases encrypted with it outlives them: manual snapshots (final, pre-upgrade or taken by
+//! hand) and retained automated backups. Deleting the key would make those unrestorable, so the
+//! rule is: nothing encrypted with the key is ever left behind a key scheduled for deletion.
 
 use async_trait::async_trait;
 
@@ -31,22 +33,26 @@ impl Chain for KeyChain {
         kms::ensure(cx.clients.kms(), &desired.names.kms_alias(), &description, &desired.tags()).await
     }
 
-    /// Schedules the key's deletion — unless final snapshots (and the automated backups RDS
-    /// retains with them) need it to be restored: then it is kept, tagged, with a warning.
+    /// Schedules the key's deletion — unless snapshots or retained automated backups of the
+    /// databases need it to be restored: then it is kept, tagged with them, with a warning.
     async fn remove(cx: &Context<'_>) -> Result<Vec<String>, Error> {
         let (kms_client, rds_client, names) = (cx.clients.kms(), cx.clients.rds(), &cx.desired.names);
         let Some(key) = kms::observe(kms_client, &names.kms_alias()).await? else { return Ok(Vec::new()) };
-        let mut snapshots = rds::final_snapshots(rds_client, &names.database(), &key.arn).await?;
-        snapshots.extend(rds::final_snapshots(rds_client, &names.retool_db(), &key.arn).await?);
-        if snapshots.is_empty() {
+        let (database, retool_db) = (names.database(), names.retool_db());
+        let (database, retool_db) = tokio::try_join!(
+            rds::kept_backups(rds_client, &database, &key.arn),
+            rds::kept_backups(rds_client, &retool_db, &key.arn),
+        )?;
+        let kept_for: Vec<String> = database.into_iter().chain(retool_db).collect();
+        if kept_for.is_empty() {
             return kms::remove(kms_client, &names.kms_alias()).await.map(|()| Vec::new());
         }
-        let kept = kms::retain(kms_client, &names.kms_alias(), &snapshots).await?;
+        let kept = kms::retain(kms_client, &names.kms_alias(), &kept_for).await?;
         Ok(kept
             .map(|arn| {
                 format!(
-                    "KMS key {arn} was kept, not scheduled for deletion: it encrypts final snapshot(s) {} (tagged {}). Schedule its deletion yourself once they are no longer needed.",
-                    snapshots.join(", "),
+                    "KMS key {arn} was kept, not scheduled for deletion: it encrypts the database snapshots and retained automated backups {} (tagged {}). Schedule its deletion yourself once they are deleted.",
+                    kept_for.join(", "),
                     kms::RETAINED_FOR_TAG
                 )
             })

@@ -15,7 +15,7 @@ pub mod secrets_operator;
 
 use async_trait::async_trait;
 
-use super::Patience;
+use super::{Notes, Patience};
 use crate::aws::AwsClients;
 use crate::error::Error;
 use crate::resources::deployment::desired::Desired;
@@ -49,6 +49,8 @@ pub struct Context<'a> {
     pub desired: &'a Desired,
     pub operation: Operation,
     pub stop: &'a StopSignal,
+    /// What the chains report to the person running the apply.
+    pub notes: Notes,
 }
 
 impl Context<'_> {
