@@ -9,6 +9,7 @@ use aws_sdk_rds::Client as Rds;
 
 use crate::support::aws::sdk_config;
 use crate::support::faults::ProxiedRequest;
+use crate::support::workspace::two_zone_network;
 use crate::support::{Emulator, FaultProxy, Workspace, acceptance_toolchain};
 
 const NAME: &str = "dbup";
@@ -19,14 +20,10 @@ const SNAPSHOT: &str = "dbup-postgres-before-postgres16";
 /// block, every service endpoint at `endpoint` (the request log in front of the emulator).
 fn config(emulator: &Emulator, workspace: &Workspace, endpoint: &str, version: &str, extra: &str) -> String {
     let provider = workspace.provider_block_with("  max_retries = 1\n").replace(&emulator.endpoint(), endpoint);
+    let network = two_zone_network(NAME);
     format!(
         r#"{provider}
-resource "retool_network" "net" {{
-  name               = "{NAME}"
-  cidr_block         = "10.46.0.0/16"
-  availability_zones = ["us-east-1a", "us-east-1b"]
-  nat_gateways       = "single"
-}}
+{network}
 
 resource "retool_deployment" "app" {{
   name           = "{NAME}"

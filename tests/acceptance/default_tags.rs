@@ -5,6 +5,7 @@
 use aws_sdk_eks::Client as Eks;
 
 use crate::support::aws::sdk_config;
+use crate::support::workspace::two_zone_network;
 use crate::support::{Emulator, Workspace, acceptance_toolchain};
 
 const NAME: &str = "tagged";
@@ -14,14 +15,10 @@ const KEY: &str = "CostCenter";
 fn config(workspace: &Workspace, cost_center: &str) -> String {
     let provider =
         workspace.provider_block_with(&format!("  default_tags = {{\n    {KEY} = \"{cost_center}\"\n  }}\n"));
+    let network = two_zone_network(NAME);
     format!(
         r#"{provider}
-resource "retool_network" "net" {{
-  name               = "{NAME}"
-  cidr_block         = "10.46.0.0/16"
-  availability_zones = ["us-east-1a", "us-east-1b"]
-  nat_gateways       = "single"
-}}
+{network}
 
 resource "retool_deployment" "app" {{
   name               = "{NAME}"

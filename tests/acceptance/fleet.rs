@@ -15,6 +15,7 @@ use aws_sdk_elasticache::Client as ElastiCache;
 
 use crate::support::aws::sdk_config;
 use crate::support::faults::ProxiedRequest;
+use crate::support::workspace::two_zone_network;
 use crate::support::{Emulator, FaultProxy, Workspace, acceptance_toolchain};
 
 const CLUSTER: &str = "fleet";
@@ -55,14 +56,10 @@ fn config(emulator: &Emulator, workspace: &Workspace, endpoint: &str, fleet: Fle
         maintenance_window,
     } = fleet;
     let window = maintenance_window.map(|w| format!("    maintenance_window = \"{w}\"\n")).unwrap_or_default();
+    let network = two_zone_network("fleet");
     format!(
         r#"{provider}
-resource "retool_network" "net" {{
-  name               = "fleet"
-  cidr_block         = "10.46.0.0/16"
-  availability_zones = ["us-east-1a", "us-east-1b"]
-  nat_gateways       = "single"
-}}
+{network}
 
 resource "retool_deployment" "app" {{
   name           = "{CLUSTER}"

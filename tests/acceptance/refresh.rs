@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use crate::support::faults::ProxiedRequest;
+use crate::support::workspace::two_zone_network;
 use crate::support::{Emulator, FaultProxy, Workspace, acceptance_toolchain};
 
 /// Calls of one refresh today, per resource. Lower them when a change saves calls; raising one
@@ -38,14 +39,10 @@ async fn a_refresh_asks_aws_each_thing_once_and_within_its_budget() {
     let proxy = FaultProxy::start(&toolchain, &emulator, &["--rate", "0", "--log-digests"]);
 
     let base = Workspace::new(&toolchain, &emulator);
+    let network = two_zone_network("budget");
     base.write_main(&format!(
         r#"{provider}
-resource "retool_network" "net" {{
-  name               = "budget"
-  cidr_block         = "10.44.0.0/16"
-  availability_zones = ["us-east-1a", "us-east-1b"]
-  nat_gateways       = "single"
-}}
+{network}
 
 resource "retool_permission_boundary" "fence" {{
   name_prefix             = "budget"

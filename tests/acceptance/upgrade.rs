@@ -7,6 +7,7 @@ use aws_sdk_eks::Client as Eks;
 
 use crate::support::aws::sdk_config;
 use crate::support::faults::ProxiedRequest;
+use crate::support::workspace::two_zone_network;
 use crate::support::{Emulator, FaultProxy, Workspace, acceptance_toolchain};
 
 const CLUSTER: &str = "upgrade";
@@ -17,14 +18,10 @@ const ADDONS: [&str; 4] = ["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity
 /// (the emulator itself or a fault injector in front of it).
 fn config(emulator: &Emulator, workspace: &Workspace, endpoint: &str, version: &str) -> String {
     let provider = workspace.provider_block_with("  max_retries = 1\n").replace(&emulator.endpoint(), endpoint);
+    let network = two_zone_network("upgrade");
     format!(
         r#"{provider}
-resource "retool_network" "net" {{
-  name               = "upgrade"
-  cidr_block         = "10.45.0.0/16"
-  availability_zones = ["us-east-1a", "us-east-1b"]
-  nat_gateways       = "single"
-}}
+{network}
 
 resource "retool_deployment" "app" {{
   name               = "{CLUSTER}"

@@ -200,3 +200,17 @@ fn environment(toolchain: &Toolchain, root: &Path, cli_config: &Path, endpoint: 
     ];
     pairs.into_iter().map(|(name, value)| (name.to_owned(), value)).collect()
 }
+
+/// A `retool_network "net"` named `name` in two zones with a single NAT gateway: the smallest
+/// network a deployment test runs in (every test has an emulator of its own, so one CIDR serves).
+pub fn two_zone_network(name: &str) -> String {
+    format!(
+        r#"resource "retool_network" "net" {{
+  name               = "{name}"
+  cidr_block         = "10.44.0.0/16"
+  availability_zones = ["us-east-1a", "us-east-1b"]
+  nat_gateways       = "single"
+}}
+"#
+    )
+}
