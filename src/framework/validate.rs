@@ -28,6 +28,14 @@ pub fn validate_block(block: &Block, config: &Value, path: &AttributePath, diags
 
 fn validate_attribute(attribute: &Attribute, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
     if value.is_null() {
+        // Terraform itself refuses an omitted required argument but passes an explicit `null`.
+        if attribute.required {
+            diags.attribute_error(
+                path.clone(),
+                "Missing required argument",
+                format!("{path} is required, and `null` leaves it unset: give it a value."),
+            );
+        }
         return;
     }
     if attribute.deprecated {
@@ -72,5 +80,32 @@ pub(crate) fn for_each_nested(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framework::schema::Attribute;
+    use crate::value::Type;
+
+    #[test]
+    fn an_explicit_null_on_a_required_attribute_is_an_error_and_unknown_is_not() {
+        let block = Block::new("A thing.").attributes([
+            Attribute::new("name", Type::String).required(),
+            Attribute::new("note", Type::String).optional(),
+        ]);
+        let errors = |config: Value| {
+            let mut diags = Diagnostics::new();
+            validate_block(&block, &config, &AttributePath::root(), &mut diags);
+            diags
+                .iter()
+                .map(|d| format!("{}: {}", d.path.as_ref().map(ToString::to_string).unwrap_or_default(), d.summary))
+                .collect::<Vec<_>>()
+        };
+        let config = |name: Value| Value::object([("name", name), ("note", Value::Null)]);
+        assert_eq!(errors(config(Value::Null)), ["name: Missing required argument"]);
+        assert!(errors(config(Value::unknown())).is_empty());
+        assert!(errors(config(Value::string("acme"))).is_empty());
     }
 }

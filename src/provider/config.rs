@@ -17,6 +17,7 @@ use crate::aws::settings::{
     AssumeRole, AwsSettings, DEFAULT_MAX_RETRIES, ENDPOINT_SERVICES, Endpoints, RetryMode, Sensitive,
 };
 use crate::framework::read::string_map;
+use crate::resources::naming::aws_tags;
 
 /// The provider block's schema.
 pub fn schema_block() -> Block {
@@ -46,7 +47,7 @@ pub fn schema_block() -> Block {
                 "Tags applied to every taggable AWS object the provider creates. A resource's own `tags` win over these \
                  for the same key.",
             )
-            .validator(tag_keys()),
+            .validator(aws_tags()),
     )
     .attribute(
         Attribute::new("max_retries", Type::Number)
@@ -154,21 +155,6 @@ fn role_arn() -> impl Validator {
                 && account.bytes().all(|b| b.is_ascii_digit())
                 && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty()));
         (!valid).then(|| format!("{arn:?} is not an IAM role ARN such as arn:aws:iam::123456789012:role/name."))
-    })
-}
-
-fn tag_keys() -> impl Validator {
-    validators::check("keys must be 1 to 128 characters and must not start with aws:", |value| {
-        let tags = value.as_map()?;
-        tags.keys().find_map(|key| {
-            if key.is_empty() || key.chars().count() > 128 {
-                Some(format!("tag key {key:?} must be 1 to 128 characters long."))
-            } else if key.to_ascii_lowercase().starts_with("aws:") {
-                Some(format!("tag key {key:?} uses the reserved prefix aws:."))
-            } else {
-                None
-            }
-        })
     })
 }
 

@@ -6,7 +6,7 @@
 mod attribute_names;
 pub mod deployment;
 pub mod drift;
-mod naming;
+pub mod naming;
 pub mod network;
 pub mod ownership;
 pub mod permission_boundary;

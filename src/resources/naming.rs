@@ -44,6 +44,29 @@ pub(crate) enum Letters {
     Any,
 }
 
+/// A validator of a tags map by AWS's rules for every service we tag: keys of 1 to 128
+/// characters not starting with `aws:` (reserved, refused by AWS at apply), values of at most 256.
+pub fn aws_tags() -> impl Validator {
+    validators::check(
+        "keys must be 1 to 128 characters and must not start with aws:; values at most 256 characters",
+        |value| {
+            let tags = value.as_map()?;
+            tags.iter().find_map(|(key, value)| {
+                let value_length = value.as_str().map_or(0, |text| text.chars().count());
+                if key.is_empty() || key.chars().count() > 128 {
+                    Some(format!("tag key {} must be 1 to 128 characters long.", shown(key)))
+                } else if key.to_ascii_lowercase().starts_with("aws:") {
+                    Some(format!("tag key {key:?} uses the prefix aws:, which AWS reserves for its own tags."))
+                } else if value_length > 256 {
+                    Some(format!("the value of tag {key:?} is {value_length} characters long; AWS allows 256."))
+                } else {
+                    None
+                }
+            })
+        },
+    )
+}
+
 /// Whether `id` is a VPC id as AWS makes them: `vpc-` and 8 to 32 lowercase hexadecimal digits.
 pub fn is_vpc_id(id: &str) -> bool {
     id.strip_prefix("vpc-").is_some_and(|digits| {

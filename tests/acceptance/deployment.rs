@@ -914,7 +914,17 @@ struct Invalid {
     replace: &'static str,
 }
 
-const INVALID: [Invalid; 7] = [
+const INVALID: [Invalid; 9] = [
+    Invalid {
+        what: "Retool version set to null",
+        find: "retool_version     = \"3.148.0-stable\"",
+        replace: "retool_version     = null",
+    },
+    Invalid {
+        what: "reserved tag key",
+        find: "tags = {\n    Team = \"platform\"\n  }",
+        replace: "tags = { \"aws:team\" = \"platform\" }",
+    },
     Invalid {
         what: "invalid Retool version",
         find: "retool_version     = \"3.148.0-stable\"",

@@ -510,6 +510,18 @@ const INVALID_CASES: &[InvalidCase] = &[
         marker: "nat_gateways",
     },
     InvalidCase {
+        what: "name set to null",
+        resource_line: Some(("name", "null")),
+        provider: None,
+        marker: "name = null",
+    },
+    InvalidCase {
+        what: "reserved tag key",
+        resource_line: Some(("tags", r#"{ "aws:team" = "platform" }"#)),
+        provider: None,
+        marker: "\"aws:team\"",
+    },
+    InvalidCase {
         what: "malformed endpoint URL",
         resource_line: None,
         provider: Some("endpoints_override"),
@@ -537,6 +549,7 @@ fn invalid_config(workspace: &Workspace, case: &InvalidCase) -> String {
         ("cidr_block", r#""10.42.0.0/16""#),
         ("availability_zones", r#"["us-east-1a", "us-east-1b"]"#),
         ("nat_gateways", r#""one_per_az""#),
+        ("tags", r#"{ Team = "platform" }"#),
     ];
     if let Some((name, value)) = case.resource_line {
         arguments.iter_mut().filter(|(argument, _)| *argument == name).for_each(|argument| argument.1 = value);

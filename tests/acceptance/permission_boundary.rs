@@ -429,8 +429,11 @@ async fn invalid_input_is_refused_on_the_attribute_without_aws_calls() {
         ("name_prefix", "\"retool\""),
         ("operator_principal_arns", "[\"arn:aws:iam::444455556666:role/retool-operator\"]"),
         ("max_session_duration", "43200"),
+        ("tags", "{ Team = \"platform\" }"),
     ];
-    let cases: [(&str, (&str, &str)); 7] = [
+    let cases: [(&str, (&str, &str)); 9] = [
+        ("principals set to null", ("operator_principal_arns", "null")),
+        ("reserved tag key", ("tags", "{ \"aws:team\" = \"platform\" }")),
         ("malformed ARN", ("operator_principal_arns", "[\"arn:aws:iam::4444:role/x\"]")),
         ("wildcard principal", ("operator_principal_arns", "[\"*\"]")),
         ("empty principal list", ("operator_principal_arns", "[]")),

@@ -44,7 +44,7 @@ use crate::framework::{
 };
 use crate::value::{AttributePath, Type, Value};
 
-use crate::resources::naming::{is_vpc_id, shown};
+use crate::resources::naming::{aws_tags, is_vpc_id, shown};
 use aws::chains::{ClusterChain, Context, Target};
 use desired::{Desired, MANAGED_ADDONS};
 use model::{DRIFT, DeploymentSpec, Operation};
@@ -215,10 +215,11 @@ fn schema() -> Schema {
         .attribute(
             Attribute::new("tags", Type::map(Type::String))
                 .optional()
+                .validator(aws_tags())
                 .description(
-                    "Tags for every AWS object of the deployment, over the provider's `default_tags`. Changes are applied \
-                     in place to the KMS key, IAM roles, EKS cluster, database instances and secrets; the node group, cache \
-                     and subnet and parameter groups keep the tags they were created with.",
+                    "Tags for every AWS object of the deployment, over the provider's `default_tags`. A change (here or in \
+                     `default_tags`) is applied in place to every object; the node group, cache and subnet and parameter \
+                     groups keep any other tags they carry.",
                 ),
         )
         .attribute(

@@ -42,7 +42,7 @@ use crate::framework::resource::Outcome;
 use crate::framework::schema::{Attribute, Block};
 use crate::framework::validators::{each_element, ipv4_cidr, one_of, size_between, unique_elements};
 use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
-use crate::resources::naming::{is_vpc_id, shown};
+use crate::resources::naming::{aws_tags, is_vpc_id, shown};
 use crate::resources::ownership::{self, OwnerToken};
 use crate::value::{AttributePath, Type, Value};
 
@@ -133,6 +133,7 @@ fn schema() -> Schema {
         .attribute(
             Attribute::new("tags", Type::map(Type::String))
                 .optional()
+                .validator(aws_tags())
                 .description("Tags for every object of the network, over the provider's `default_tags`. Changed in place."),
         )
         .attributes(

@@ -49,6 +49,7 @@ use crate::framework::validators::{each_element, int_between, size_between, uniq
 use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
 use crate::value::{AttributePath, Type, Value};
 
+use crate::resources::naming::aws_tags;
 use crate::resources::ownership::{self, OwnerToken};
 use desired::Desired;
 use documents::TRUST_POLICY_QUOTA;
@@ -166,6 +167,7 @@ fn schema() -> Schema {
         .attribute(
             Attribute::new("tags", Type::map(Type::String))
                 .optional()
+                .validator(aws_tags())
                 .description("Tags for the roles and policies, over the provider's `default_tags`. Changed in place."),
         )
         .attribute(computed(attribute::ID, "The `name_prefix`, which also identifies the resource for import."))
