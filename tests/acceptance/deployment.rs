@@ -914,7 +914,17 @@ struct Invalid {
     replace: &'static str,
 }
 
-const INVALID: [Invalid; 9] = [
+const INVALID: [Invalid; 11] = [
+    Invalid {
+        what: "a Kubernetes version that cannot exist yet",
+        find: "kubernetes_version = \"1.33\"",
+        replace: "kubernetes_version = \"1.99\"",
+    },
+    Invalid {
+        what: "a PostgreSQL major that cannot exist yet",
+        find: "instance_class           = \"db.m5.large\"",
+        replace: "instance_class = \"db.m5.large\"\n    engine_version = \"99\"",
+    },
     Invalid {
         what: "Retool version set to null",
         find: "retool_version     = \"3.148.0-stable\"",

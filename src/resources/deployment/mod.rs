@@ -580,8 +580,22 @@ impl Resource<AwsClients> for DeploymentResource {
     }
 
     /// Node sizes must be ordered; the autoscaling limit must exceed the allocated storage; the
-    /// maintenance window must not overlap the backup window.
+    /// maintenance window must not overlap the backup window; versions newer than this provider
+    /// knows are accepted with a warning.
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let kubernetes = config.attr("kubernetes_version").as_str().and_then(|v| KubernetesVersion::parse(v).ok());
+        if let Some(warning) = kubernetes.and_then(KubernetesVersion::newer_than_known) {
+            diags.attribute_warning(path(&["kubernetes_version"]), "Kubernetes version newer than known", warning);
+        }
+        let postgres =
+            config.attr("database").attr("engine_version").as_str().and_then(|v| PostgresVersion::parse(v).ok());
+        if let Some(warning) = postgres.and_then(|version| version.newer_than_known()) {
+            diags.attribute_warning(
+                path(&["database", "engine_version"]),
+                "PostgreSQL version newer than known",
+                warning,
+            );
+        }
         let node = config.attr("node_group");
         let size = |name: &str, default: i64| match node.attr(name) {
             Value::Null => Some(default),
@@ -1107,6 +1121,25 @@ mod tests {
         with_unknown_size.set_attr("node_group", Value::object([("min_size", Value::unknown())]));
         assert_eq!(validate(&unknown), Vec::<String>::new());
         assert_eq!(validate(&with_unknown_size), Vec::<String>::new());
+    }
+
+    #[test]
+    fn versions_newer_than_known_are_warnings_and_impossible_ones_errors() {
+        let warnings = |config: &Value| {
+            let mut diags = Diagnostics::new();
+            DeploymentResource.validate(config, &mut diags);
+            diags.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect::<Vec<_>>()
+        };
+        assert_eq!(warnings(&config(&[("kubernetes_version", Value::string("1.37"))])), ["kubernetes_version"]);
+        assert_eq!(
+            warnings(&config(&[("database", Value::object([("engine_version", Value::string("18"))]))])),
+            ["database.engine_version"]
+        );
+        assert!(warnings(&config(&[("kubernetes_version", Value::string("1.35"))])).is_empty());
+        assert_eq!(
+            validation_paths(&DeploymentResource, &config(&[("kubernetes_version", Value::string("1.99"))])),
+            ["kubernetes_version"]
+        );
     }
 
     #[test]

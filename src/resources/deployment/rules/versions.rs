@@ -22,6 +22,17 @@ pub const DEFAULT_KUBERNETES_VERSION: &str = "1.35";
 /// Oldest Postgres major version Retool supports for its platform database.
 pub const MIN_POSTGRES_MAJOR: u32 = 13;
 
+/// The newest Kubernetes minor version this provider knows EKS to offer (1.35). A version up to
+/// [`KUBERNETES_HORIZON`] minors past it may have been released since: it is accepted with a
+/// warning, and EKS has the last word at apply. Anything further cannot exist yet and is refused.
+pub const NEWEST_KUBERNETES_MINOR: u32 = 35;
+/// Kubernetes ships three minor versions a year: a year's worth past the newest known.
+pub const KUBERNETES_HORIZON: u32 = 3;
+/// The newest PostgreSQL major version this provider knows RDS to offer; one more (PostgreSQL ships
+/// one major a year) is accepted with a warning, anything further refused.
+pub const NEWEST_POSTGRES_MAJOR: u32 = 17;
+pub const POSTGRES_HORIZON: u32 = 1;
+
 /// A Retool release channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReleaseChannel {
@@ -85,6 +96,9 @@ impl KubernetesVersion {
     /// Parses `major.minor` such as `1.33`; EKS offers only Kubernetes 1.x.
     pub fn parse(text: &str) -> Result<KubernetesVersion, Error> {
         match parse_numbers(text).as_deref() {
+            Some(&[1, minor]) if minor > NEWEST_KUBERNETES_MINOR + KUBERNETES_HORIZON => Err(Error::Invalid(format!(
+                "Kubernetes {text} does not exist yet: the newest version EKS offers is 1.{NEWEST_KUBERNETES_MINOR}."
+            ))),
             Some(&[1, minor]) => Ok(KubernetesVersion { major: 1, minor }),
             Some(&[_, _]) => Err(Error::Invalid(format!(
                 "{text:?} is not a Kubernetes version EKS offers; expected 1.N such as {DEFAULT_KUBERNETES_VERSION}."
@@ -93,6 +107,17 @@ impl KubernetesVersion {
                 "{text:?} is not a Kubernetes minor version; expected major.minor such as {DEFAULT_KUBERNETES_VERSION} (no patch number)."
             ))),
         }
+    }
+
+    /// A warning when this version is newer than the newest this provider knows EKS to offer.
+    pub fn newer_than_known(self) -> Option<String> {
+        (self.minor > NEWEST_KUBERNETES_MINOR).then(|| {
+            format!(
+                "Kubernetes {self} is newer than the newest version this provider knows (1.{NEWEST_KUBERNETES_MINOR}). \
+                 If EKS offers it in your region the apply proceeds; if not, EKS refuses it at apply and nothing is \
+                 created — then choose 1.{NEWEST_KUBERNETES_MINOR} or upgrade the provider."
+            )
+        })
     }
 
     /// Whether a cluster at `prior` may be updated to `planned`: EKS updates one minor version at
@@ -138,12 +163,28 @@ impl PostgresVersion {
             Some(&[major, _, _]) if major < 10 => PostgresVersion { major, minor: None },
             _ => return Err(Error::Invalid(format!("{text:?} is not a PostgreSQL version; {expected}."))),
         };
+        if version.major > NEWEST_POSTGRES_MAJOR + POSTGRES_HORIZON {
+            return Err(Error::Invalid(format!(
+                "PostgreSQL {text} does not exist yet: the newest major version RDS offers is {NEWEST_POSTGRES_MAJOR}."
+            )));
+        }
         if version.major < MIN_POSTGRES_MAJOR {
             return Err(Error::Invalid(format!(
                 "PostgreSQL {text} is too old: Retool requires PostgreSQL {MIN_POSTGRES_MAJOR} or later."
             )));
         }
         Ok(version)
+    }
+
+    /// A warning when this major version is newer than the newest this provider knows RDS to offer.
+    pub fn newer_than_known(&self) -> Option<String> {
+        (self.major > NEWEST_POSTGRES_MAJOR).then(|| {
+            format!(
+                "PostgreSQL {self} is newer than the newest major version this provider knows ({NEWEST_POSTGRES_MAJOR}). \
+                 If RDS offers it in your region the apply proceeds; if not, RDS refuses it at apply — then choose \
+                 {NEWEST_POSTGRES_MAJOR} or upgrade the provider."
+            )
+        })
     }
 
     /// Whether the configuration of an instance at `prior` may become `planned`: RDS upgrades in
@@ -308,6 +349,15 @@ mod tests {
     #[test]
     fn kubernetes_upgrades_one_minor_at_a_time() {
         assert!(KubernetesVersion::check_upgrade(k8s("1.32"), k8s("1.32")).is_ok());
+        assert!(KubernetesVersion::parse("1.99").is_err(), "1.99 cannot exist yet");
+        assert!(
+            KubernetesVersion::parse("1.38").is_ok_and(|v| v.newer_than_known().is_some()),
+            "1.38 may, with a warning"
+        );
+        assert!(k8s("1.35").newer_than_known().is_none());
+        assert!(PostgresVersion::parse("99").is_err() && PostgresVersion::parse("20").is_err());
+        assert!(PostgresVersion::parse("18").is_ok_and(|v| v.newer_than_known().is_some()));
+        assert!(PostgresVersion::parse("17.2").is_ok_and(|v| v.newer_than_known().is_none()));
         assert!(KubernetesVersion::check_upgrade(k8s("1.32"), k8s("1.33")).is_ok());
         let skip = KubernetesVersion::check_upgrade(k8s("1.31"), k8s("1.33")).unwrap_err().to_string();
         assert!(skip.contains("1.32 first"), "{skip}");
