@@ -914,7 +914,17 @@ struct Invalid {
     replace: &'static str,
 }
 
-const INVALID: [Invalid; 11] = [
+const INVALID: [Invalid; 13] = [
+    Invalid {
+        what: "a node instance family that does not exist",
+        find: "instance_type = \"m5.large\"",
+        replace: "instance_type = \"m99.large\"",
+    },
+    Invalid {
+        what: "an RDS class family that does not exist",
+        find: "instance_class           = \"db.m5.large\"",
+        replace: "instance_class           = \"db.q5.large\"",
+    },
     Invalid {
         what: "a Kubernetes version that cannot exist yet",
         find: "kubernetes_version = \"1.33\"",

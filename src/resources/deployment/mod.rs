@@ -50,6 +50,7 @@ use desired::{Desired, MANAGED_ADDONS};
 use model::{DRIFT, DeploymentSpec, Operation};
 use observed::Observed;
 use owner::{NotOurs, Owner, Private};
+use rules::instance_types::{InstanceKind, InstanceType};
 use rules::versions::{CacheEngineVersion, KubernetesVersion, PostgresVersion};
 use rules::windows::{BackupWindow, MaintenanceWindow};
 
@@ -596,6 +597,18 @@ impl Resource<AwsClients> for DeploymentResource {
                 warning,
             );
         }
+        for (at, kind) in [
+            (["node_group", "instance_type"], InstanceKind::Ec2),
+            (["database", "instance_class"], InstanceKind::Rds),
+            (["retool_db", "instance_class"], InstanceKind::Rds),
+            (["cache", "node_type"], InstanceKind::ElastiCache),
+        ] {
+            let name = config.attr(at[0]).attr(at[1]);
+            let parsed = name.as_str().and_then(|name| InstanceType::parse(kind, name).ok());
+            if let Some(warning) = parsed.and_then(|parsed| parsed.newer_than_known()) {
+                diags.attribute_warning(path(&at), "Instance type newer than known", warning);
+            }
+        }
         let node = config.attr("node_group");
         let size = |name: &str, default: i64| match node.attr(name) {
             Value::Null => Some(default),
@@ -1136,6 +1149,10 @@ mod tests {
             ["database.engine_version"]
         );
         assert!(warnings(&config(&[("kubernetes_version", Value::string("1.35"))])).is_empty());
+        assert_eq!(
+            warnings(&config(&[("node_group", Value::object([("instance_type", Value::string("m9g.large"))]))])),
+            ["node_group.instance_type"]
+        );
         assert_eq!(
             validation_paths(&DeploymentResource, &config(&[("kubernetes_version", Value::string("1.99"))])),
             ["kubernetes_version"]

@@ -77,6 +77,9 @@ impl InstanceType {
                 "{text:?} has no valid instance family before the size; expected {expected}."
             )));
         }
+        if let Some(problem) = impossible_family(kind, family) {
+            return Err(Error::Invalid(format!("{text:?}: {problem}; expected {expected}.")));
+        }
         if size.starts_with("metal") {
             return Err(Error::Invalid(format!(
                 "{text:?} is a bare-metal size, which is not supported here; choose a sized type, e.g. {}{family}.4xlarge.",
@@ -91,6 +94,20 @@ impl InstanceType {
         Ok(InstanceType { kind, family: family.to_owned(), size: size.to_owned(), quarter_units })
     }
 
+    /// A warning when the family's generation is newer than this provider's table knows for its
+    /// class: it may have been released since; the service decides at apply.
+    pub fn newer_than_known(&self) -> Option<String> {
+        let (class, generation) = class_and_generation(&self.family)?;
+        let (_, newest) = classes(self.kind).iter().find(|(known, _)| *known == class)?;
+        (generation > *newest).then(|| {
+            format!(
+                "{self} is of generation {generation} of class {class}, newer than the newest this provider knows \
+                 ({newest}). If AWS offers it in your region the apply proceeds; if not, AWS refuses it at apply — \
+                 then choose a known generation or upgrade the provider."
+            )
+        })
+    }
+
     /// AWS's normalization factor of the size: how many `small`s it is (large = 4, xlarge = 8).
     pub fn normalization_factor(&self) -> f64 {
         f64::from(self.quarter_units) / 4.0
@@ -100,6 +117,69 @@ impl InstanceType {
 impl fmt::Display for InstanceType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}.{}", self.kind.prefix(), self.family, self.size)
+    }
+}
+
+/// The instance classes (the letters before a family's generation) each service sells, with the
+/// newest generation this provider knows of each. A class not listed cannot exist; a generation
+/// up to [`GENERATION_HORIZON`] past the newest known may have been released since (a warning),
+/// further ones cannot exist yet (an error). High-memory `u-` families are named by memory, not
+/// generation, and are left alone.
+fn classes(kind: InstanceKind) -> &'static [(&'static str, u32)] {
+    match kind {
+        InstanceKind::Ec2 => &[
+            ("a", 1),
+            ("c", 8),
+            ("d", 3),
+            ("dl", 2),
+            ("f", 2),
+            ("g", 6),
+            ("gr", 6),
+            ("h", 1),
+            ("hpc", 7),
+            ("i", 8),
+            ("im", 4),
+            ("inf", 2),
+            ("is", 4),
+            ("m", 8),
+            ("mac", 2),
+            ("p", 6),
+            ("r", 8),
+            ("t", 4),
+            ("trn", 2),
+            ("vt", 1),
+            ("x", 8),
+            ("z", 1),
+        ],
+        InstanceKind::Rds => &[("c", 6), ("m", 8), ("r", 8), ("t", 4), ("x", 2), ("z", 1)],
+        InstanceKind::ElastiCache => &[("c", 7), ("m", 7), ("r", 7), ("t", 4)],
+    }
+}
+
+/// Generations past the newest known that may exist by now (AWS adds about one a year).
+const GENERATION_HORIZON: u32 = 2;
+
+/// A family's class (leading letters) and generation (the digits after them); `None` for families
+/// not named that way (`u-6tb1`).
+fn class_and_generation(family: &str) -> Option<(&str, u32)> {
+    let class_end = family.find(|c: char| !c.is_ascii_lowercase())?;
+    let (class, rest) = family.split_at(class_end);
+    let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    Some((class, rest[..digits].parse().ok()?))
+}
+
+/// Why `family` cannot be one the service sells, if it cannot.
+fn impossible_family(kind: InstanceKind, family: &str) -> Option<String> {
+    if family.starts_with("u-") {
+        return None;
+    }
+    let (class, generation) = class_and_generation(family)?;
+    match classes(kind).iter().find(|(known, _)| *known == class) {
+        None => Some(format!("no instance family of class {class:?} exists")),
+        Some((_, newest)) if generation > newest + GENERATION_HORIZON => {
+            Some(format!("generation {generation} of class {class:?} does not exist yet (the newest is {newest})"))
+        }
+        Some(_) => None,
     }
 }
 
@@ -180,6 +260,27 @@ mod tests {
         assert!(problem.contains("does not start with \"db.\""), "{problem}");
         let problem = InstanceType::parse(InstanceKind::Rds, "db.cache.m5.large").unwrap_err().to_string();
         assert!(problem.contains("ElastiCache"), "{problem}");
+    }
+
+    #[test]
+    fn families_that_cannot_exist_are_refused_and_newer_ones_warned_about() {
+        for impossible in ["m99.large", "q5.large", "zz3.xlarge"] {
+            assert!(InstanceType::parse(InstanceKind::Ec2, impossible).is_err(), "{impossible}");
+        }
+        assert!(InstanceType::parse(InstanceKind::Rds, "db.m42.large").is_err());
+        assert!(InstanceType::parse(InstanceKind::ElastiCache, "cache.q7.large").is_err());
+        let newer = InstanceType::parse(InstanceKind::Ec2, "m9g.large").unwrap();
+        assert!(newer.newer_than_known().is_some_and(|warning| warning.contains("newer")));
+        for known in ["m5.large", "m8g.xlarge", "c7gn.large", "t3a.medium", "u-6tb1.112xlarge", "x2iedn.xlarge"] {
+            let parsed = InstanceType::parse(InstanceKind::Ec2, known).unwrap();
+            assert!(parsed.newer_than_known().is_none(), "{known}");
+        }
+        for known in ["db.r7g.large", "db.t4g.micro", "db.x2g.large"] {
+            assert!(
+                InstanceType::parse(InstanceKind::Rds, known).is_ok_and(|t| t.newer_than_known().is_none()),
+                "{known}"
+            );
+        }
     }
 
     #[test]
