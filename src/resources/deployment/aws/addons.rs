@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use aws_sdk_eks::Client;
 use aws_sdk_eks::types::{AddonStatus, ResolveConflicts};
 
-use super::eks::{tag, tags_of, untag};
+use super::eks::{request_token, tag, tags_of, untag};
 use super::{Look, Patience, absent_if_missing, hash_map, wait_until};
 use crate::aws::During;
 use crate::aws::Tags;
@@ -100,6 +100,7 @@ async fn ensure_addon(
         // EKS installs vpc-cni, kube-proxy and coredns itself when it creates a cluster; the
         // managed add-on takes their place (overwriting their settings).
         eks.create_addon()
+            .client_request_token(request_token())
             .cluster_name(cluster)
             .addon_name(name)
             .addon_version(&version)
@@ -119,6 +120,7 @@ async fn ensure_addon(
             // PRESERVE keeps configuration someone changed in the cluster; EKS refuses the
             // update (and says why) rather than overwrite it.
             eks.update_addon()
+                .client_request_token(request_token())
                 .cluster_name(cluster)
                 .addon_name(name)
                 .addon_version(&version)

@@ -94,6 +94,12 @@ fn is_role_or_key_not_yet_visible(error: &Error) -> bool {
     role || key
 }
 
+/// A fresh idempotency token for one EKS create or update: the SDK sends the same token with each
+/// of its retries, so a request whose answer was lost is not carried out twice.
+pub(super) fn request_token() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 /// Polls until the cluster is ACTIVE.
 async fn wait_active(eks: &Client, name: &str, patience: Patience<'_>) -> Result<ClusterState, Error> {
     let what = format!("cluster {name}");
@@ -118,8 +124,12 @@ pub async fn ensure_cluster(eks: &Client, spec: &Cluster, patience: Patience<'_>
             .resources("secrets")
             .provider(Provider::builder().key_arn(&spec.kms_key_arn).build())
             .build();
+        // One token for every attempt: EKS answers a repeated request (the SDK's retry after a lost
+        // answer) with the cluster the first one created instead of ResourceInUseException.
+        let token = request_token();
         retry_while(NEW_ROLE_OR_KEY, patience.stop, || async {
             eks.create_cluster()
+                .client_request_token(&token)
                 .name(&spec.name)
                 .version(&spec.settings.version)
                 .role_arn(&spec.role_arn)
@@ -147,7 +157,13 @@ pub async fn ensure_cluster(eks: &Client, spec: &Cluster, patience: Patience<'_>
             }
         }
         tracing::debug!(cluster = %spec.name, from = %cluster.settings.version, to = %version, "upgrading control plane");
-        eks.update_cluster_version().name(&spec.name).version(version).send().await.during("UpdateClusterVersion")?;
+        eks.update_cluster_version()
+            .name(&spec.name)
+            .version(version)
+            .client_request_token(request_token())
+            .send()
+            .await
+            .during("UpdateClusterVersion")?;
         cluster = wait_until_version(eks, &spec.name, version, patience).await?;
     }
     if cluster.settings.differences(&spec.settings).into_iter().any(ClusterSetting::in_vpc_config) {
@@ -275,8 +291,10 @@ pub async fn ensure_node_group(
     let groups = observe_node_groups(eks, cluster).await?;
     let group = match groups.iter().find(|group| group.name == spec.name) {
         None => {
+            let token = request_token();
             retry_while(NEW_ROLE_OR_KEY, patience.stop, || async {
                 eks.create_nodegroup()
+                    .client_request_token(&token)
                     .cluster_name(cluster)
                     .nodegroup_name(&spec.name)
                     .node_role(&spec.role_arn)
@@ -301,6 +319,7 @@ pub async fn ensure_node_group(
             let scaling = spec.scaling.kept_for(group.scaling, spec.ignore_desired_size_changes);
             if group.scaling != scaling {
                 eks.update_nodegroup_config()
+                    .client_request_token(request_token())
                     .cluster_name(cluster)
                     .nodegroup_name(&spec.name)
                     .scaling_config(scaling_config(scaling))
@@ -337,6 +356,7 @@ async fn upgrade_node_group(
 ) -> Result<NodeGroupState, Error> {
     tracing::debug!(cluster, node_group = name, version, "upgrading node group");
     eks.update_nodegroup_config()
+        .client_request_token(request_token())
         .cluster_name(cluster)
         .nodegroup_name(name)
         .update_config(rolling_update())
@@ -345,6 +365,7 @@ async fn upgrade_node_group(
         .during("UpdateNodegroupConfig")?;
     wait_node_group(eks, cluster, name, patience).await?;
     eks.update_nodegroup_version()
+        .client_request_token(request_token())
         .cluster_name(cluster)
         .nodegroup_name(name)
         .version(version)
