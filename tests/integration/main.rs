@@ -10,4 +10,5 @@
 
 mod docs;
 mod policy_fence;
+mod robustness;
 mod transport;

@@ -49,7 +49,7 @@ use crate::framework::validators::{each_element, int_between, size_between, uniq
 use crate::framework::{ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema};
 use crate::value::{AttributePath, Type, Value};
 
-use crate::resources::naming::aws_tags;
+use crate::resources::naming::{aws_tags, shown};
 use crate::resources::ownership::{self, OwnerToken};
 use desired::Desired;
 use documents::TRUST_POLICY_QUOTA;
@@ -405,7 +405,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         if let Some(problem) = validators::name_prefix_problem(id) {
             diags.error(
                 "Invalid import id",
-                format!("Import a retool_permission_boundary by its name_prefix; {id:?} {problem}"),
+                format!("Import a retool_permission_boundary by its name_prefix; {} {problem}", shown(id)),
             );
             return None;
         }

@@ -6,6 +6,7 @@
 //! over-trusting fence.
 
 use crate::framework::validators::{Validator, check};
+use crate::resources::naming::shown;
 
 /// Longest accepted `name_prefix`: leaves room for `-operator-boundary` and the like inside IAM's
 /// 64-character role-name limit.
@@ -74,11 +75,11 @@ impl PrefixRules {
 /// policy principal with `*` would let anyone (or any identity of an account) assume the roles.
 pub fn principal_arn_problem(arn: &str) -> Option<String> {
     if arn.contains('*') || arn.contains('?') {
-        return Some(format!("{arn:?} contains a wildcard; name one role or user exactly."));
+        return Some(format!("{} contains a wildcard; name one role or user exactly.", shown(arn)));
     }
     let usage = "expected arn:aws:iam::123456789012:role/NAME or …:user/NAME \
                  (partition aws, aws-us-gov or aws-cn; an optional /path/ before NAME).";
-    let bad = || Some(format!("{arn:?} is not an IAM role or user ARN; {usage}"));
+    let bad = || Some(format!("{} is not an IAM role or user ARN; {usage}", shown(arn)));
     let mut parts = arn.splitn(6, ':');
     let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(resource)) =
         (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
