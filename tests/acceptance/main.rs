@@ -21,6 +21,7 @@ mod default_tags;
 mod deployment;
 mod fleet;
 mod harness;
+mod lost_answers;
 mod network;
 mod network_ec2;
 mod network_runtime;

@@ -74,6 +74,12 @@ pub async fn observe(kms: &Client, alias: &str) -> Result<Option<KeyState>, Erro
     }))
 }
 
+/// The id of the key `alias` names, if the alias exists.
+async fn aliased_key(kms: &Client, alias: &str) -> Result<Option<String>, Error> {
+    let described = absent_if_missing(kms.describe_key().key_id(alias).send().await.during("DescribeKey"))?;
+    Ok(described.and_then(|out| out.key_metadata().map(|metadata| metadata.key_id().to_owned())))
+}
+
 /// The key, created (or brought back from scheduled deletion) and with rotation on.
 pub async fn ensure(
     kms: &Client,
@@ -92,11 +98,19 @@ pub async fn ensure(
                 .map(|m| m.key_id().to_owned())
                 .ok_or(Error::missing("CreateKey", "KeyMetadata.KeyId"))?;
             let alias_result = kms.create_alias().alias_name(alias).target_key_id(&key_id).send().await;
-            if let Err(error) = alias_result.during("CreateAlias") {
-                // Without its alias the key could never be found again: take it back out (best
-                // effort: the alias error is the one to report).
-                let _ = schedule_deletion(kms, &key_id).await;
-                return Err(error);
+            match alias_result.during("CreateAlias") {
+                Ok(_) => {}
+                // The SDK repeats a CreateAlias whose answer was lost, and the repeat finds the
+                // alias the first one made: when it names this key, the alias is in place.
+                Err(error)
+                    if error.code() == Some("AlreadyExistsException")
+                        && aliased_key(kms, alias).await?.as_deref() == Some(key_id.as_str()) => {}
+                Err(error) => {
+                    // Without its alias the key could never be found again: take it back out
+                    // (best effort: the alias error is the one to report).
+                    let _ = schedule_deletion(kms, &key_id).await;
+                    return Err(error);
+                }
             }
             let arn = created
                 .key_metadata()
