@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::aws::chains::{
-    CacheChain, Chain, ClusterChain, DatabaseChain, KeyChain, SecretsChain, SecretsOperatorChain,
+    CacheChain, Chain, ClusterChain, DatabaseChain, KeyChain, SecretsChain, SecretsOperatorChain, StorageChain,
 };
 use super::desired::Desired;
 use super::observed::{Observed, RoleState};
@@ -26,6 +26,7 @@ pub enum Area {
     Cache,
     Secrets,
     SecretsOperator,
+    Storage,
     /// An object with one of the deployment's names that is not this instance's.
     Ownership,
 }
@@ -97,6 +98,7 @@ pub fn detect(desired: &Desired, observed: &Observed, not_ours: &[NotOurs]) -> V
     found.extend(CacheChain::drift(desired, observed));
     found.extend(SecretsChain::drift(desired, observed));
     found.extend(SecretsOperatorChain::drift(desired, observed));
+    found.extend(StorageChain::drift(desired, observed));
     found.extend(not_ours.iter().map(|object| {
         let detail = match &object.claim {
             Claim::Foreign(_) => "belongs to another Terraform resource (retool:owner)",
@@ -211,6 +213,7 @@ mod tests {
                     .into(),
             },
             eso_role: role,
+            storage: Default::default(),
             rds: DatabaseSeen {
                 subnet_group: None,
                 next_parameter_group: None,
