@@ -618,6 +618,50 @@ mod tests {
     }
 
     #[test]
+    fn retool_storage_is_named_by_deployment_and_account_and_only_its_role_reaches_the_objects() {
+        let desired = desired(&[
+            ("storage", Value::object([("enabled", Value::Bool(true))])),
+            ("permission_boundary_arn", Value::string("arn:aws:iam::123456789012:policy/boundary")),
+        ]);
+        assert!(desired.spec.storage);
+        let bucket = desired.storage_bucket("arn:key");
+        assert_eq!(bucket.name, "retool-storage-acme-123456789012");
+        assert_eq!((bucket.region.as_str(), bucket.kms_key_arn.as_str()), ("us-east-1", "arn:key"));
+        assert_eq!(bucket.tags.get(OWNER_TAG).map(String::as_str), Some("token"));
+        let policy: serde_json::Value = serde_json::from_str(&bucket.policy.to_canonical_json()).expect("JSON");
+        let everything = serde_json::json!([
+            "arn:aws:s3:::retool-storage-acme-123456789012",
+            "arn:aws:s3:::retool-storage-acme-123456789012/*"
+        ]);
+        let (tls, objects) = (&policy["Statement"][0], &policy["Statement"][1]);
+        assert_eq!((&tls["Effect"], &tls["Principal"], &tls["Action"]), (&"Deny".into(), &"*".into(), &"s3:*".into()));
+        assert_eq!(tls["Condition"]["Bool"]["aws:SecureTransport"], "false");
+        assert_eq!(tls["Resource"], everything);
+        assert_eq!((&objects["Effect"], &objects["Principal"]), (&"Deny".into(), &"*".into()));
+        assert_eq!(
+            objects["Condition"]["ArnNotEquals"]["aws:PrincipalArn"],
+            "arn:aws:iam::123456789012:role/acme-storage"
+        );
+        assert!(objects["Action"].as_array().is_some_and(|actions| actions.contains(&"s3:GetObject*".into())));
+
+        let role = desired.storage_role(
+            "arn:aws:iam::123456789012:oidc-provider/oidc.example/id/X",
+            "https://oidc.example/id/X",
+            "arn:key",
+        );
+        assert_eq!(role.name, "acme-storage");
+        assert_eq!(role.boundary.as_deref(), Some("arn:aws:iam::123456789012:policy/boundary"));
+        let trust: serde_json::Value = serde_json::from_str(&role.trust.to_canonical_json()).expect("JSON");
+        let condition = &trust["Statement"][0]["Condition"]["StringEquals"];
+        assert_eq!(condition["oidc.example/id/X:sub"], "system:serviceaccount:retool:retool-api");
+        let policy = role.inline_policies.get(STORAGE_POLICY_NAME).expect("inline policy").to_canonical_json();
+        let policy: serde_json::Value = serde_json::from_str(&policy).expect("JSON");
+        assert_eq!(policy["Statement"][0]["Resource"], everything);
+        assert_eq!(policy["Statement"][1]["Resource"], "arn:key");
+        assert_eq!(policy["Statement"][1]["Condition"]["StringEquals"]["kms:ViaService"], "s3.us-east-1.amazonaws.com");
+    }
+
+    #[test]
     fn the_secrets_operator_reads_only_the_deployments_secrets() {
         let desired = desired(&[]);
         let role = desired.secrets_operator_role(
