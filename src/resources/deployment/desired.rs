@@ -32,8 +32,9 @@ pub const MANAGED_ADDONS: [&str; 4] = ["vpc-cni", "kube-proxy", "coredns", "eks-
 pub const ESO_POLICY_NAME: &str = "read-retool-secrets";
 /// The storage role's inline policy.
 pub const STORAGE_POLICY_NAME: &str = "retool-storage";
-/// Object-level S3 actions: in the bucket policy, denied to every principal but the storage role;
-/// in that role's policy, allowed on the bucket's objects.
+/// Object-level S3 actions on Retool Storage: in the bucket policy, denied to every principal but
+/// the storage role; in that role's policy, allowed. The permission boundary documents use the
+/// same list: the operator's boundary denies it, the workload boundary allows it.
 pub const OBJECT_ACTIONS: [&str; 9] = [
     "s3:GetObject*",
     "s3:PutObject*",

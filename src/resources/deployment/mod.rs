@@ -31,6 +31,9 @@ pub(crate) mod owner;
 pub(crate) mod rules;
 pub(crate) mod validators;
 
+/// The Retool Storage bucket policy, for the policy fence tests' independent simulator.
+pub use desired::bucket_policy;
+
 use async_trait::async_trait;
 
 use crate::aws::AwsClients;

@@ -25,6 +25,9 @@ pub const JWT_SECRET: &str = "jwt-secret";
 pub const ESO_NAMESPACE: &str = "external-secrets";
 pub const ESO_SERVICE_ACCOUNT: &str = "external-secrets";
 
+/// Prefix of every Retool Storage bucket (the permission boundary fences buckets by it).
+pub const STORAGE_BUCKET_PREFIX: &str = "retool-storage-";
+
 /// Kubernetes namespace and service account of Retool's api pods, allowed to assume the storage
 /// role (the Retool Helm chart must run its api pods under this service account).
 pub const API_NAMESPACE: &str = "retool";
@@ -68,7 +71,7 @@ impl Names {
     /// so the account makes it unique, and at most 15 + 32 + 1 + 12 = 60 characters it stays
     /// within S3's 63 (a deployment name is a lowercase DNS label, as bucket names must be).
     pub fn storage_bucket(&self, account_id: &str) -> String {
-        format!("retool-storage-{}-{account_id}", self.deployment)
+        format!("{STORAGE_BUCKET_PREFIX}{}-{account_id}", self.deployment)
     }
 
     pub fn kms_alias(&self) -> String {

@@ -93,10 +93,12 @@ pub async fn observe(s3: &Client, bucket: &str) -> Result<Option<BucketState>, E
     }))
 }
 
-/// Whether the bucket exists (one `HeadBucket`).
+/// Whether the bucket exists: one `GetBucketTagging`, a bucket-level read the operator's roles
+/// may make (`HeadBucket` needs `s3:ListBucket`, which the bucket policy and the operator
+/// boundary refuse them).
 pub async fn exists(s3: &Client, bucket: &str) -> Result<bool, Error> {
-    let head = crate::aws::absent_if_missing(s3.head_bucket().bucket(bucket).send().await.during("HeadBucket"))?;
-    Ok(head.is_some())
+    let tags = read(s3.get_bucket_tagging().bucket(bucket).send().await.during("GetBucketTagging"))?;
+    Ok(matches!(tags, Read::Bucket(_)))
 }
 
 /// The bucket, created if missing and configured where it differs from `wanted`.
