@@ -135,8 +135,8 @@ async fn storage_bucket_and_role_are_built_an_empty_bucket_goes_and_one_with_dat
     terraform.init().await.expect("init");
     terraform.apply().await.expect("create with storage");
     let outputs = terraform.outputs().await.expect("outputs");
-    assert_eq!(outputs["storage_bucket"]["value"], BUCKET);
-    let key_arn = outputs["kms_key_arn"]["value"].as_str().expect("key ARN").to_owned();
+    assert_eq!(outputs["storage_bucket"], BUCKET);
+    let key_arn = outputs["kms_key_arn"].as_str().expect("key ARN").to_owned();
     assert_storage(&s3, &iam, &key_arn).await;
     terraform.plan().await.expect("plan after create").assert_empty("plan after creating storage");
 
@@ -145,20 +145,20 @@ async fn storage_bucket_and_role_are_built_an_empty_bucket_goes_and_one_with_dat
     terraform.apply().await.expect("storage off");
     assert!(!bucket_exists(&s3).await, "the empty bucket is deleted");
     assert!(iam.get_role().role_name(ROLE).send().await.is_err(), "the role is deleted");
-    assert_eq!(terraform.outputs().await.expect("outputs")["storage_bucket"]["value"], Json::Null);
+    assert_eq!(terraform.outputs().await.expect("outputs")["storage_bucket"], Json::Null);
     terraform.plan().await.expect("plan after off").assert_empty("plan after switching storage off");
 
     // On again, with a file in it: destroy keeps the bucket, and the key that encrypts it.
     workspace.write_main(&config(&workspace, true));
     terraform.apply().await.expect("storage on again");
     assert_storage(&s3, &iam, &key_arn).await;
-    s3.put_object()
-        .bucket(BUCKET)
-        .key("uploads/report.pdf")
-        .body(b"customer data".to_vec().into())
-        .send()
-        .await
-        .expect("PutObject");
+    let put = || s3.put_object().bucket(BUCKET).key("uploads/report.pdf").body(b"customer data".to_vec().into());
+    // The emulator enforces the bucket policy: this test's identity, over plain HTTP, is refused.
+    let refused = put().send().await.expect_err("the bucket policy refuses other principals");
+    assert_eq!(refused.raw_response().map(|r| r.status().as_u16()), Some(403));
+    // The account's administrator lifts the policy to put a file there.
+    s3.delete_bucket_policy().bucket(BUCKET).send().await.expect("DeleteBucketPolicy");
+    put().send().await.expect("PutObject");
     let destroyed = terraform.destroy().await.expect("destroy");
     assert!(bucket_exists(&s3).await, "a bucket holding data is kept");
     let listed = s3.list_object_versions().bucket(BUCKET).send().await.expect("ListObjectVersions");
