@@ -478,7 +478,8 @@ fn schema() -> Schema {
              through the cluster's OIDC provider as the service account `retool-api` in namespace `retool`; it may use \
              the bucket's objects and the key only through S3. Disabling it, or destroying the deployment, deletes the \
              role and the bucket only when empty: a bucket holding any object or object version is kept, with the KMS \
-             key (tagged `retool:retained-for`), and a warning.",
+             key (tagged `retool:retained-for`), and a warning. Import does not read it: after an import, set \
+             `storage.enabled` and apply to take an existing bucket and role over.",
             vec![Attribute::new("enabled", Type::Bool)
                 .default(Value::Bool(false))
                 .description("Whether Retool Storage (bucket and api role) exists. Default false; switched in place.")],
