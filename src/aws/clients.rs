@@ -18,6 +18,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use tokio::sync::OnceCell;
 
 use super::settings::{AwsSettings, Endpoints, RetryMode};
@@ -51,6 +52,7 @@ pub struct AwsClients {
     secrets_manager: aws_sdk_secretsmanager::Client,
     iam: aws_sdk_iam::Client,
     sts: aws_sdk_sts::Client,
+    s3: aws_sdk_s3::Client,
     region: String,
     default_tags: BTreeMap<String, String>,
     identity: Arc<OnceCell<CallerIdentity>>,
@@ -66,6 +68,18 @@ macro_rules! service_client {
         }
         $sdk::Client::from_conf(builder.build())
     }};
+}
+
+/// S3's client: as every other, plus path-style addressing when the endpoint is custom — an
+/// emulator or a private endpoint serves `host/bucket`, not the `bucket.host` virtual hosts AWS
+/// resolves.
+fn s3_client(config: &SdkConfig, pool: &SharedHttpClient, endpoints: &Endpoints) -> aws_sdk_s3::Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(config).http_client(crate::aws::http::bounded(pool));
+    if let Some(url) = endpoints.get("s3") {
+        builder = builder.endpoint_url(url);
+    }
+    let custom_endpoint = endpoints.get("s3").is_some() || config.endpoint_url().is_some();
+    aws_sdk_s3::Client::from_conf(builder.force_path_style(custom_endpoint).build())
 }
 
 impl AwsClients {
@@ -130,6 +144,7 @@ impl AwsClients {
             secrets_manager: service_client!(aws_sdk_secretsmanager, config, pool, endpoints, "secretsmanager"),
             iam: service_client!(aws_sdk_iam, config, pool, endpoints, "iam"),
             sts: service_client!(aws_sdk_sts, config, pool, endpoints, "sts"),
+            s3: s3_client(config, &pool, endpoints),
             region,
             default_tags,
             identity: Arc::new(OnceCell::new()),
@@ -187,6 +202,11 @@ impl AwsClients {
     /// Secrets Manager (endpoint override `secretsmanager`).
     pub fn secrets_manager(&self) -> &aws_sdk_secretsmanager::Client {
         &self.secrets_manager
+    }
+
+    /// S3 (endpoint override `s3`, path-style when overridden).
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        &self.s3
     }
 
     /// IAM (endpoint override `iam`).

@@ -28,4 +28,5 @@ mod network_runtime;
 mod permission_boundary;
 mod refresh;
 mod schema;
+mod storage;
 mod upgrade;

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{Value as Json, json};
+use terraform_provider_retool::resources::deployment::bucket_policy;
 use terraform_provider_retool::resources::permission_boundary::documents::{
     Estate, Trust, maintenance_permissions, operator_boundary, setup_permissions, trust_policy, workload_boundary,
 };
@@ -186,6 +187,9 @@ impl Table {
         eprintln!("{} evaluator cases passed", self.cases.len());
     }
 }
+
+/// A Retool Storage bucket of deployment `acme`.
+const STORAGE_BUCKET: &str = "arn:aws:s3:::retool-storage-acme-111122223333";
 
 fn arn(service: &str, rest: &str) -> String {
     format!("arn:aws:{service}:us-east-1:{ACCOUNT}:{rest}")
@@ -371,6 +375,15 @@ fn escapes() -> Vec<(&'static str, &'static str, String, Json)> {
             json!({"iam:PassedToService": "eks.amazonaws.com"}),
         ),
         ("hop into another role", "sts:AssumeRole", iam("role/OrganizationAccountAccessRole"), no_context()),
+        ("read a retool storage object", "s3:GetObject", format!("{STORAGE_BUCKET}/uploads/report.pdf"), no_context()),
+        ("write a retool storage object", "s3:PutObject", format!("{STORAGE_BUCKET}/uploads/x"), no_context()),
+        (
+            "delete a retool storage version",
+            "s3:DeleteObjectVersion",
+            format!("{STORAGE_BUCKET}/uploads/x"),
+            no_context(),
+        ),
+        ("list retool storage", "s3:ListBucket", STORAGE_BUCKET.into(), no_context()),
         (
             "eks access entry for self",
             "eks:CreateAccessEntry",
@@ -578,6 +591,14 @@ fn the_setup_role_can_build_the_estate() {
         ),
         ("create a key", "kms:CreateKey", "*".into(), none()),
         ("create the state bucket", "s3:CreateBucket", "arn:aws:s3:::retool-tfstate".into(), none()),
+        ("create a retool storage bucket", "s3:CreateBucket", STORAGE_BUCKET.into(), none()),
+        ("encrypt a retool storage bucket", "s3:PutEncryptionConfiguration", STORAGE_BUCKET.into(), none()),
+        ("block public access to it", "s3:PutBucketPublicAccessBlock", STORAGE_BUCKET.into(), none()),
+        ("version it", "s3:PutBucketVersioning", STORAGE_BUCKET.into(), none()),
+        ("write its policy", "s3:PutBucketPolicy", STORAGE_BUCKET.into(), none()),
+        ("tag it", "s3:PutBucketTagging", STORAGE_BUCKET.into(), none()),
+        ("read its policy", "s3:GetBucketPolicy", STORAGE_BUCKET.into(), none()),
+        ("delete it", "s3:DeleteBucket", STORAGE_BUCKET.into(), none()),
         ("create a workload policy", "iam:CreatePolicy", iam("policy/retool-external-secrets"), none()),
         (
             "create the node instance profile",
@@ -689,6 +710,23 @@ fn the_workload_boundary_lets_workloads_work_and_nothing_more() {
             none(),
             Expect::NotAllowed,
         ),
+        ("api reads retool storage", "s3:GetObject", format!("{STORAGE_BUCKET}/uploads/x"), none(), Expect::Allowed),
+        ("api writes retool storage", "s3:PutObject", format!("{STORAGE_BUCKET}/uploads/x"), none(), Expect::Allowed),
+        (
+            "api encrypts through s3",
+            "kms:GenerateDataKey",
+            arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+            json!({"kms:ViaService": "s3.us-east-1.amazonaws.com"}),
+            Expect::Allowed,
+        ),
+        (
+            "generate a data key directly",
+            "kms:GenerateDataKey",
+            arn("kms", "key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+            none(),
+            Expect::NotAllowed,
+        ),
+        ("rewrite a bucket policy", "s3:PutBucketPolicy", STORAGE_BUCKET.into(), none(), Expect::NotAllowed),
     ];
     for (name, action, resource, context, expect) in cases {
         table.add(
@@ -796,10 +834,24 @@ fn parliament_finds_nothing_wrong_with_any_document() {
 /// * trust policies have no `Resource` (parliament reads every document as an identity policy).
 /// * parliament's action table predates `iam:PermissionsBoundary` on `UpdateAssumeRolePolicy`,
 ///   which AWS documents (and iam-simulate's newer table knows).
+/// * `RESOURCE_POLICY_PRIVILEGE_ESCALATION` on the Retool Storage buckets: the operator writes
+///   their bucket policy but may not touch their objects. The operator boundary's explicit deny
+///   of object actions holds whatever a bucket policy grants the operator's roles (tested above).
+/// * `RESOURCE_MISMATCH` for `s3:GetObjectAttributes` (matched by `s3:GetObject*`): parliament's
+///   table gives it only access points; AWS documents it on objects too.
 fn accepted_finding(document: &str, finding: &Json) -> bool {
     let issue = finding["issue"].as_str().unwrap_or_default();
     let detail = finding["detail"].as_str().unwrap_or_default();
     match issue {
+        "RESOURCE_POLICY_PRIVILEGE_ESCALATION" => {
+            ["maintenance permissions", "setup permissions"].contains(&document)
+                && detail.starts_with("Possible resource policy privilege escalation on arn:aws:s3:::retool-storage-* ")
+        }
+        "RESOURCE_MISMATCH" => {
+            document == "workload boundary"
+                && finding["detail"]
+                    == json!([{"action": "s3:GetObjectAttributes", "required_format": "arn:*:s3:*:*:accesspoint/*"}])
+        }
         "RESOURCE_STAR" => finding["severity"] == "LOW",
         "MALFORMED" => document == "trust policy" && detail == "Statement contains neither Resource nor NotResource",
         "UNKNOWN_CONDITION_FOR_ACTION" => {
@@ -807,4 +859,45 @@ fn accepted_finding(document: &str, finding: &Json) -> bool {
         }
         _ => false,
     }
+}
+
+/// The Retool Storage bucket's own policy, evaluated as the resource policy of S3 requests: without
+/// TLS nobody gets in; over TLS only the api role does — not the operator's roles, not the
+/// account's root, whatever their identity policies allow.
+#[test]
+#[ignore = "needs node and `npm ci --prefix tests/policy-eval`: run `make test`"]
+fn the_storage_bucket_policy_admits_only_the_api_role_over_tls() {
+    let script = evaluator();
+    let bucket = "retool-storage-acme-111122223333";
+    let api_role = iam("role/acme-storage");
+    let policy = doc(&bucket_policy("aws", bucket, &api_role));
+    let api_identity = json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": format!("arn:aws:s3:::{bucket}/*")
+    }]});
+    let object = format!("arn:aws:s3:::{bucket}/uploads/report.pdf");
+    let e = estate();
+    let root = format!("arn:aws:iam::{ACCOUNT}:root");
+    let maintenance = e.maintenance_role_arn();
+    let request = |name: &str, principal: &str, identity: &Json, tls: bool| {
+        json!({
+            "name": name,
+            "principal": principal,
+            "action": "s3:GetObject",
+            "resource": object,
+            "resourceAccount": ACCOUNT,
+            "context": {"aws:SecureTransport": tls.to_string(), "aws:PrincipalArn": principal},
+            "identityPolicies": [identity],
+            "resourcePolicy": policy,
+        })
+    };
+    let mut table = Table::new();
+    for (name, principal, identity, tls, expect) in [
+        ("api role over tls", api_role.as_str(), &api_identity, true, Expect::Allowed),
+        ("api role without tls", api_role.as_str(), &api_identity, false, Expect::ExplicitlyDenied),
+        ("operator role over tls", maintenance.as_str(), &allow_everything(), true, Expect::ExplicitlyDenied),
+        ("account root over tls", root.as_str(), &allow_everything(), true, Expect::ExplicitlyDenied),
+    ] {
+        table.cases.push(Case { name: name.into(), request: request(name, principal, identity, tls), expect });
+    }
+    table.run(&script);
 }

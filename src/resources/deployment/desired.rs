@@ -30,8 +30,36 @@ pub const NODE_POLICIES: [&str; 3] =
 pub const MANAGED_ADDONS: [&str; 4] = ["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent"];
 /// The External Secrets Operator role's inline policy.
 pub const ESO_POLICY_NAME: &str = "read-retool-secrets";
+/// The storage role's inline policy.
+pub const STORAGE_POLICY_NAME: &str = "retool-storage";
+/// Object-level S3 actions on Retool Storage: in the bucket policy, denied to every principal but
+/// the storage role; in that role's policy, allowed. The permission boundary documents use the
+/// same list: the operator's boundary denies it, the workload boundary allows it.
+pub const OBJECT_ACTIONS: [&str; 9] = [
+    "s3:GetObject*",
+    "s3:PutObject*",
+    "s3:DeleteObject*",
+    "s3:RestoreObject",
+    "s3:AbortMultipartUpload",
+    "s3:ListBucket",
+    "s3:ListBucketVersions",
+    "s3:ListBucketMultipartUploads",
+    "s3:ListMultipartUploadParts",
+];
 /// Audience of the tokens EKS pod identity webhooks exchange.
 pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
+
+/// The Retool Storage bucket as it should be.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    pub name: String,
+    /// The region to create it in (`LocationConstraint` unless `us-east-1`).
+    pub region: String,
+    /// Default encryption: SSE-KMS with this key, S3 Bucket Keys on.
+    pub kms_key_arn: String,
+    pub policy: PolicyDocument,
+    pub tags: Tags,
+}
 
 /// The EKS cluster as it should be.
 #[derive(Debug, Clone)]
@@ -374,6 +402,75 @@ impl Desired {
             )
         }
     }
+
+    /// The Retool Storage bucket's name (see [`Names::storage_bucket`]).
+    pub fn storage_bucket_name(&self) -> String {
+        self.names.storage_bucket(&self.identity.account_id)
+    }
+
+    /// The storage role's ARN, known before the role exists (the bucket policy names it).
+    pub fn storage_role_arn(&self) -> String {
+        format!("arn:{}:iam::{}:role/{}", self.identity.partition, self.identity.account_id, self.names.storage_role())
+    }
+
+    /// The Retool Storage bucket, encrypted with the deployment's key.
+    pub fn storage_bucket(&self, key_arn: &str) -> Bucket {
+        let name = self.storage_bucket_name();
+        Bucket {
+            policy: bucket_policy(&self.identity.partition, &name, &self.storage_role_arn()),
+            name,
+            region: self.region.clone(),
+            kms_key_arn: key_arn.to_owned(),
+            tags: self.tags(),
+        }
+    }
+
+    /// The role Retool's api pods assume (IRSA) to use the bucket: its objects, and the key only
+    /// through S3.
+    pub fn storage_role(&self, provider_arn: &str, issuer_url: &str, key_arn: &str) -> RoleSpec {
+        let bucket = bucket_arn(&self.identity.partition, &self.storage_bucket_name());
+        let policy = PolicyDocument::new(vec![
+            Statement::allow("UseRetoolStorage", OBJECT_ACTIONS, [bucket.clone(), format!("{bucket}/*")]),
+            Statement::allow("EncryptThroughS3", ["kms:Decrypt", "kms:GenerateDataKey"], [key_arn]).when(
+                "StringEquals",
+                "kms:ViaService",
+                [format!("s3.{}.amazonaws.com", self.region)],
+            ),
+        ]);
+        RoleSpec {
+            inline_policies: BTreeMap::from([(STORAGE_POLICY_NAME.to_owned(), policy)]),
+            ..self.role(
+                self.names.storage_role(),
+                web_identity_trust(provider_arn, issuer_url, names::API_NAMESPACE, names::API_SERVICE_ACCOUNT),
+                Vec::new(),
+            )
+        }
+    }
+}
+
+/// `arn:<partition>:s3:::<bucket>`.
+pub fn bucket_arn(partition: &str, bucket: &str) -> String {
+    format!("arn:{partition}:s3:::{bucket}")
+}
+
+/// The Retool Storage bucket's policy: no request without TLS, and no object access by anyone
+/// but `reader` (the storage role) — not the account's root, not the operator's roles, whatever
+/// their identity policies allow.
+pub fn bucket_policy(partition: &str, bucket: &str, reader: &str) -> PolicyDocument {
+    let bucket = bucket_arn(partition, bucket);
+    let everything = [bucket.clone(), format!("{bucket}/*")];
+    PolicyDocument::new(vec![
+        Statement::deny("DenyWithoutTls", ["s3:*"], everything.clone()).with_principal(Principal::Anyone).when(
+            "Bool",
+            "aws:SecureTransport",
+            ["false"],
+        ),
+        Statement::deny("DenyObjectsToOthers", OBJECT_ACTIONS, everything).with_principal(Principal::Anyone).when(
+            "ArnNotEquals",
+            "aws:PrincipalArn",
+            [reader],
+        ),
+    ])
 }
 
 /// `arn:<partition>:iam::<account>:oidc-provider/<issuer without scheme>`.
@@ -519,6 +616,50 @@ mod tests {
             assert_eq!(tags.get(OWNER_TAG).map(String::as_str), Some("token"));
         }
         assert_eq!(desired.generated_secrets(), [GeneratedSecret::JwtSecret, GeneratedSecret::EncryptionKey]);
+    }
+
+    #[test]
+    fn retool_storage_is_named_by_deployment_and_account_and_only_its_role_reaches_the_objects() {
+        let desired = desired(&[
+            ("storage", Value::object([("enabled", Value::Bool(true))])),
+            ("permission_boundary_arn", Value::string("arn:aws:iam::123456789012:policy/boundary")),
+        ]);
+        assert!(desired.spec.storage);
+        let bucket = desired.storage_bucket("arn:key");
+        assert_eq!(bucket.name, "retool-storage-acme-123456789012");
+        assert_eq!((bucket.region.as_str(), bucket.kms_key_arn.as_str()), ("us-east-1", "arn:key"));
+        assert_eq!(bucket.tags.get(OWNER_TAG).map(String::as_str), Some("token"));
+        let policy: serde_json::Value = serde_json::from_str(&bucket.policy.to_canonical_json()).expect("JSON");
+        let everything = serde_json::json!([
+            "arn:aws:s3:::retool-storage-acme-123456789012",
+            "arn:aws:s3:::retool-storage-acme-123456789012/*"
+        ]);
+        let (tls, objects) = (&policy["Statement"][0], &policy["Statement"][1]);
+        assert_eq!((&tls["Effect"], &tls["Principal"], &tls["Action"]), (&"Deny".into(), &"*".into(), &"s3:*".into()));
+        assert_eq!(tls["Condition"]["Bool"]["aws:SecureTransport"], "false");
+        assert_eq!(tls["Resource"], everything);
+        assert_eq!((&objects["Effect"], &objects["Principal"]), (&"Deny".into(), &"*".into()));
+        assert_eq!(
+            objects["Condition"]["ArnNotEquals"]["aws:PrincipalArn"],
+            "arn:aws:iam::123456789012:role/acme-storage"
+        );
+        assert!(objects["Action"].as_array().is_some_and(|actions| actions.contains(&"s3:GetObject*".into())));
+
+        let role = desired.storage_role(
+            "arn:aws:iam::123456789012:oidc-provider/oidc.example/id/X",
+            "https://oidc.example/id/X",
+            "arn:key",
+        );
+        assert_eq!(role.name, "acme-storage");
+        assert_eq!(role.boundary.as_deref(), Some("arn:aws:iam::123456789012:policy/boundary"));
+        let trust: serde_json::Value = serde_json::from_str(&role.trust.to_canonical_json()).expect("JSON");
+        let condition = &trust["Statement"][0]["Condition"]["StringEquals"];
+        assert_eq!(condition["oidc.example/id/X:sub"], "system:serviceaccount:retool:retool-api");
+        let policy = role.inline_policies.get(STORAGE_POLICY_NAME).expect("inline policy").to_canonical_json();
+        let policy: serde_json::Value = serde_json::from_str(&policy).expect("JSON");
+        assert_eq!(policy["Statement"][0]["Resource"], everything);
+        assert_eq!(policy["Statement"][1]["Resource"], "arn:key");
+        assert_eq!(policy["Statement"][1]["Condition"]["StringEquals"]["kms:ViaService"], "s3.us-east-1.amazonaws.com");
     }
 
     #[test]

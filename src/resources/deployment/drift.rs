@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::aws::chains::{
-    CacheChain, Chain, ClusterChain, DatabaseChain, KeyChain, SecretsChain, SecretsOperatorChain,
+    CacheChain, Chain, ClusterChain, DatabaseChain, KeyChain, SecretsChain, SecretsOperatorChain, StorageChain,
 };
 use super::desired::Desired;
 use super::observed::{Observed, RoleState};
@@ -26,6 +26,7 @@ pub enum Area {
     Cache,
     Secrets,
     SecretsOperator,
+    Storage,
     /// An object with one of the deployment's names that is not this instance's.
     Ownership,
 }
@@ -97,6 +98,7 @@ pub fn detect(desired: &Desired, observed: &Observed, not_ours: &[NotOurs]) -> V
     found.extend(CacheChain::drift(desired, observed));
     found.extend(SecretsChain::drift(desired, observed));
     found.extend(SecretsOperatorChain::drift(desired, observed));
+    found.extend(StorageChain::drift(desired, observed));
     found.extend(not_ours.iter().map(|object| {
         let detail = match &object.claim {
             Claim::Foreign(_) => "belongs to another Terraform resource (retool:owner)",
@@ -122,8 +124,8 @@ mod tests {
     use crate::resources::deployment::model::{self as spec, DeploymentSpec};
     use crate::resources::deployment::names;
     use crate::resources::deployment::observed::{
-        AddonState, CacheSeen, CacheState, ClusterSeen, ClusterState, DatabaseSeen, KeyState, NetworkView,
-        NodeGroupState, SecretState, SecretsSeen,
+        AddonState, BucketState, CacheSeen, CacheState, ClusterSeen, ClusterState, DatabaseSeen, KeyState, NetworkView,
+        NodeGroupState, RoleState, SecretState, SecretsSeen, StorageSeen,
     };
     use crate::value::Value;
 
@@ -211,6 +213,7 @@ mod tests {
                     .into(),
             },
             eso_role: role,
+            storage: Default::default(),
             rds: DatabaseSeen {
                 subnet_group: None,
                 next_parameter_group: None,
@@ -283,6 +286,44 @@ mod tests {
                 "node group acme-m5-xlarge tags differ: retool:deployment is missing, expected \"acme\"",
             ]
         );
+    }
+
+    #[test]
+    fn retool_storage_drifts_when_missing_or_any_setting_differs_and_is_not_read_while_disabled() {
+        let mut spec = spec();
+        spec.storage = true;
+        let desired = desired_of(&spec);
+        let mut observed = matching();
+        let key = observed.kms.as_ref().map(|key| key.arn.clone()).unwrap_or_default();
+        let role = observed.eso_role.clone();
+        let bucket = BucketState {
+            name: desired.storage_bucket_name(),
+            tags: desired.tags(),
+            kms_key: Some(key),
+            bucket_key: true,
+            public_access_blocked: true,
+            versioning: true,
+            policy: Some(desired.storage_bucket("unused").policy.to_canonical_json()),
+        };
+        observed.storage = StorageSeen { bucket: Some(bucket.clone()), role };
+        assert_eq!(detect(&spec, &observed), Vec::<String>::new());
+
+        let changed = BucketState {
+            kms_key: None,
+            public_access_blocked: false,
+            versioning: false,
+            policy: None,
+            tags: Default::default(),
+            ..bucket
+        };
+        observed.storage.bucket = Some(changed);
+        let found = detect(&spec, &observed);
+        assert_eq!(found.len(), 5, "{found:#?}");
+        assert!(found.iter().all(|sentence| sentence.contains("retool-storage-acme-123456789012")), "{found:#?}");
+        observed.storage.bucket = None;
+        assert!(detect(&spec, &observed).iter().any(|s| s.contains("does not exist")));
+        spec.storage = false;
+        assert_eq!(detect(&spec, &observed), Vec::<String>::new(), "disabled storage is not drift");
     }
 
     #[test]

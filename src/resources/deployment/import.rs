@@ -41,7 +41,13 @@ pub(super) async fn import_state(
     *private = Private { owner: Some(token.clone()), rest: owner::Fields { adopt_unmarked: true } }.encode();
     let owner = Owner { token, adopt_unmarked: true };
     // Import leaves the cache's engine version and maintenance window to AWS: not read.
-    let target = Target { names: &names, network_id: &network_id, parameter_group: None, cache_member: false };
+    let target = Target {
+        names: &names,
+        network_id: &network_id,
+        parameter_group: None,
+        cache_member: false,
+        storage_bucket: None,
+    };
     // Boxed: the futures of a whole stack are too large for a worker thread's stack in debug builds.
     let (observed, not_ours) = Box::pin(aws::observe(client, target)).await?.claimed_by(&owner, &names);
     let spec = recover_spec(id, &network_id, &observed, client.default_tags())?;
@@ -133,6 +139,9 @@ pub fn recover_spec(
                     d.settings.allocated_storage_gb
                 }),
         },
+        // Import does not read Retool Storage: set `storage.enabled` in the configuration and the
+        // next apply takes the bucket and role over (import adopts unmarked objects).
+        storage: false,
         timeouts: model::Timeouts::default(),
     })
 }

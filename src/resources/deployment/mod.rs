@@ -31,6 +31,9 @@ pub(crate) mod owner;
 pub(crate) mod rules;
 pub(crate) mod validators;
 
+/// The Retool Storage bucket policy, for the policy fence tests' independent simulator.
+pub use desired::bucket_policy;
+
 use async_trait::async_trait;
 
 use crate::aws::AwsClients;
@@ -73,6 +76,7 @@ pub(crate) mod attribute {
             JWT_SECRET_ARN = "jwt_secret_arn",
             CACHE_ENDPOINT = "cache_endpoint",
             RETOOL_DB_ENDPOINT = "retool_db_endpoint",
+            STORAGE_BUCKET = "storage_bucket",
             EGRESS_IPS = "egress_ips",
         ];
         ID = "id",
@@ -276,6 +280,11 @@ fn schema() -> Schema {
                 .computed()
                 .description("Hostname of the Retool DB instance; null while `retool_db.enabled` is false."),
         )
+        .attribute(
+            Attribute::new(attribute::STORAGE_BUCKET, Type::String)
+                .computed()
+                .description("Name of the Retool Storage S3 bucket; null while `storage.enabled` is false."),
+        )
         .attribute(Attribute::new(attribute::URL, Type::String).computed().description("`https://<domain>`."))
         .attribute(output(attribute::EGRESS_IPS, Type::list(Type::String), "Public IPs the deployment's outbound traffic leaves from (the network's NAT gateways), for allowlists."))
         .attribute(
@@ -460,6 +469,21 @@ fn schema() -> Schema {
                     storage,
                 ),
             ],
+        ))
+        .block(group(
+            "storage",
+            "Optional Retool Storage: an S3 bucket `retool-storage-<name>-<account id>` in the provider's region for the \
+             files Retool keeps, encrypted by default with the deployment's KMS key (SSE-KMS, S3 Bucket Keys on), every \
+             Block Public Access setting on, versioning on, and a bucket policy that refuses requests without TLS and \
+             object access to every principal but the IAM role `<name>-storage`. Retool's api pods assume that role \
+             through the cluster's OIDC provider as the service account `retool-api` in namespace `retool`; it may use \
+             the bucket's objects and the key only through S3. Disabling it, or destroying the deployment, deletes the \
+             role and the bucket only when empty: a bucket holding any object or object version is kept, with the KMS \
+             key (tagged `retool:retained-for`), and a warning. Import does not read it: after an import, set \
+             `storage.enabled` and apply to take an existing bucket and role over.",
+            vec![Attribute::new("enabled", Type::Bool)
+                .default(Value::Bool(false))
+                .description("Whether Retool Storage (bucket and api role) exists. Default false; switched in place.")],
         ))
         .block(group(
             "timeouts",
@@ -752,7 +776,11 @@ impl Resource<AwsClients> for DeploymentResource {
                 plan.planned.set_attr(name, Value::unknown());
             }
         }
-        for (block, output) in [("cache", attribute::CACHE_ENDPOINT), ("retool_db", attribute::RETOOL_DB_ENDPOINT)] {
+        for (block, output) in [
+            ("cache", attribute::CACHE_ENDPOINT),
+            ("retool_db", attribute::RETOOL_DB_ENDPOINT),
+            ("storage", attribute::STORAGE_BUCKET),
+        ] {
             let enabled = plan.planned.attr(block).attr("enabled").as_bool();
             let was = prior.attr(block).attr("enabled").as_bool();
             if enabled == Some(false) {
@@ -930,11 +958,13 @@ async fn observe_ours(
     desired: &Desired,
 ) -> Result<(Observed, Vec<NotOurs>), crate::error::Error> {
     let group = desired.parameter_group().ok().map(|group| group.name);
+    let bucket = desired.storage_bucket_name();
     let target = Target {
         names: &desired.names,
         network_id: &desired.spec.network_id,
         parameter_group: group.as_deref(),
         cache_member: desired.spec.cache.settings.reads_member(),
+        storage_bucket: desired.spec.storage.then_some(bucket.as_str()),
     };
     // Boxed: the futures of a whole stack are too large for a worker thread's stack in debug builds.
     let observed = Box::pin(aws::observe(&ctx.client, target)).await?;
@@ -1049,7 +1079,7 @@ mod tests {
     fn schema_is_well_formed_and_fully_described() {
         let computed = [attribute::ID, attribute::URL, attribute::COST, attribute::EGRESS_ALLOWLIST, DRIFT];
         let block = documented_block(&DeploymentResource, attribute::FROM_AWS.into_iter().chain(computed));
-        for name in ["node_group", "database", "cache", "retool_db", "timeouts"] {
+        for name in ["node_group", "database", "cache", "retool_db", "storage", "timeouts"] {
             assert!(block.find_block(name).is_some(), "{name} block missing");
         }
     }

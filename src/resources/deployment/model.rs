@@ -399,6 +399,8 @@ pub struct DeploymentSpec {
     pub apply_immediately: bool,
     pub cache: CacheConfig,
     pub retool_db: RetoolDbConfig,
+    /// `storage.enabled`: the Retool Storage bucket and the api pods' role to it exist.
+    pub storage: bool,
     pub timeouts: Timeouts,
 }
 
@@ -506,6 +508,7 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
     let db = value.attr("database");
     let cache = value.attr("cache");
     let retool_db = value.attr("retool_db");
+    let storage = value.attr("storage");
     let timeouts = value.attr("timeouts");
     let duration = |name: &str| -> Result<Option<Duration>, Error> {
         match timeouts.attr(name).as_str() {
@@ -579,6 +582,7 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
             instance_class: or(retool_db, "instance_class", DEFAULT_RETOOL_DB_CLASS),
             allocated_storage_gb: int(retool_db, "allocated_storage_gb", DEFAULT_RETOOL_DB_STORAGE_GB)?,
         },
+        storage: flag(storage, "enabled", false),
         timeouts: Timeouts { create: duration("create")?, update: duration("update")?, delete: duration("delete")? },
     }
     .with_customer_encryption_key(value))
@@ -662,6 +666,7 @@ pub fn to_value(spec: &DeploymentSpec) -> Value {
                 ("allocated_storage_gb", int(spec.retool_db.allocated_storage_gb)),
             ]),
         ),
+        ("storage", Value::object([("enabled", Value::Bool(spec.storage))])),
         ("timeouts", Value::object([("create", Value::Null), ("update", Value::Null), ("delete", Value::Null)])),
     ])
 }
@@ -733,6 +738,8 @@ pub fn with_outputs(base: &Value, region: &str, spec: &DeploymentSpec, observed:
     state.set_attr(attribute::CACHE_ENDPOINT, optional(cache.and_then(|c| c.endpoint.as_deref())));
     let retool_db = observed.rds.retool_db.as_ref().filter(|_| spec.retool_db.enabled);
     state.set_attr(attribute::RETOOL_DB_ENDPOINT, optional(retool_db.and_then(|d| d.endpoint.as_deref())));
+    let bucket = observed.storage.bucket.as_ref().filter(|_| spec.storage);
+    state.set_attr(attribute::STORAGE_BUCKET, optional(bucket.map(|b| b.name.as_str())));
     state.set_attr(
         attribute::EGRESS_IPS,
         strings(&observed.network.as_ref().map(|n| n.egress_ips.clone()).unwrap_or_default()),

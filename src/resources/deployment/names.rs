@@ -25,6 +25,14 @@ pub const JWT_SECRET: &str = "jwt-secret";
 pub const ESO_NAMESPACE: &str = "external-secrets";
 pub const ESO_SERVICE_ACCOUNT: &str = "external-secrets";
 
+/// Prefix of every Retool Storage bucket (the permission boundary fences buckets by it).
+pub const STORAGE_BUCKET_PREFIX: &str = "retool-storage-";
+
+/// Kubernetes namespace and service account of Retool's api pods, allowed to assume the storage
+/// role (the Retool Helm chart must run its api pods under this service account).
+pub const API_NAMESPACE: &str = "retool";
+pub const API_SERVICE_ACCOUNT: &str = "retool-api";
+
 /// Names of one deployment's AWS objects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Names {
@@ -51,11 +59,19 @@ impl Names {
         cluster_role => "eks-cluster",
         node_role => "eks-nodes",
         external_secrets_role => "external-secrets",
+        storage_role => "storage",
         database => "postgres",
         retool_db => "retooldb",
         db_subnet_group => "db",
         cache => "cache",
         cache_subnet_group => "cache",
+    }
+
+    /// The Retool Storage bucket, `retool-storage-<name>-<account id>`: bucket names are global,
+    /// so the account makes it unique, and at most 15 + 32 + 1 + 12 = 60 characters it stays
+    /// within S3's 63 (a deployment name is a lowercase DNS label, as bucket names must be).
+    pub fn storage_bucket(&self, account_id: &str) -> String {
+        format!("{STORAGE_BUCKET_PREFIX}{}-{account_id}", self.deployment)
     }
 
     pub fn kms_alias(&self) -> String {
@@ -108,6 +124,14 @@ mod tests {
         assert_eq!(names.secret(JWT_SECRET), "retool/acme/jwt-secret");
         assert_eq!(names.final_snapshot("acme-postgres", 17), "acme-postgres-final-17");
         assert_eq!(names.db_parameter_group("postgres16"), "acme-postgres16");
+        assert_eq!(names.storage_bucket("123456789012"), "retool-storage-acme-123456789012");
+        assert_eq!(names.storage_role(), "acme-storage");
+    }
+
+    #[test]
+    fn the_longest_deployment_name_still_gives_a_valid_bucket_name() {
+        let longest = "a".repeat(crate::resources::deployment::validators::MAX_NAME_LENGTH);
+        assert_eq!(Names::new(&longest).storage_bucket("123456789012").len(), 60);
     }
 
     #[test]

@@ -206,6 +206,30 @@ pub struct SecretsSeen {
     pub jwt: Option<SecretState>,
 }
 
+/// The Retool Storage bucket as S3 reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BucketState {
+    pub name: String,
+    pub tags: BTreeMap<String, String>,
+    /// The KMS key of its default SSE-KMS encryption, if that is its default encryption.
+    pub kms_key: Option<String>,
+    /// Whether S3 Bucket Keys are on for that encryption.
+    pub bucket_key: bool,
+    /// Whether all four Block Public Access settings are on.
+    pub public_access_blocked: bool,
+    pub versioning: bool,
+    /// The bucket policy as S3 returns it.
+    pub policy: Option<String>,
+}
+
+/// What the storage chain reads: the bucket and the api pods' role (only while storage is
+/// enabled: a refresh without storage makes no S3 call).
+#[derive(Debug, Clone, Default)]
+pub struct StorageSeen {
+    pub bucket: Option<BucketState>,
+    pub role: Option<RoleState>,
+}
+
 /// Everything that exists of a deployment: the network and, per chain, what that chain read.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
@@ -217,6 +241,7 @@ pub struct Observed {
     pub elasticache: CacheSeen,
     pub secrets: SecretsSeen,
     pub eso_role: Option<RoleState>,
+    pub storage: StorageSeen,
 }
 
 impl Observed {
@@ -270,6 +295,7 @@ impl Observed {
             (names.cluster_role(), &mut self.eks.cluster_role),
             (names.node_role(), &mut self.eks.node_role),
             (names.external_secrets_role(), &mut self.eso_role),
+            (names.storage_role(), &mut self.storage.role),
         ] {
             let ours = check(format!("IAM role {name}"), role.as_ref().map(|r| &r.tags));
             keep(role, ours);
@@ -294,6 +320,9 @@ impl Observed {
             self.elasticache.subnet_group.as_ref().map(|g| &g.tags),
         );
         keep(&mut self.elasticache.subnet_group, ours);
+        let bucket = self.storage.bucket.as_ref();
+        let ours = check(format!("S3 bucket {}", bucket.map_or("", |b| b.name.as_str())), bucket.map(|b| &b.tags));
+        keep(&mut self.storage.bucket, ours);
         for (which, secret) in [
             (names::JWT_SECRET, &mut self.secrets.jwt),
             (names::ENCRYPTION_KEY_SECRET, &mut self.secrets.encryption_key),

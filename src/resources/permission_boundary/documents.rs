@@ -13,6 +13,8 @@
 //! inside IAM's size quotas for the largest inputs validation admits (tested below).
 
 use crate::aws::iam::policy::{PolicyDocument, Principal, Statement};
+use crate::resources::deployment::desired::OBJECT_ACTIONS;
+use crate::resources::deployment::names::STORAGE_BUCKET_PREFIX;
 use crate::resources::naming::suffixed_names;
 use std::collections::BTreeMap;
 
@@ -142,6 +144,17 @@ impl Estate {
         [format!("arn:{}:s3:::{prefix}-*", self.partition), format!("arn:{}:s3:::{prefix}-*/*", self.partition)]
     }
 
+    /// Retool Storage buckets (`retool-storage-*`, whatever the name prefix): the operator manages
+    /// them, never their objects.
+    fn storage_buckets(&self) -> String {
+        format!("arn:{}:s3:::{STORAGE_BUCKET_PREFIX}*", self.partition)
+    }
+
+    /// The objects in Retool Storage buckets: the customer's files.
+    fn storage_objects(&self) -> String {
+        format!("{}/*", self.storage_buckets())
+    }
+
     /// The four managed policies whose edits would widen the operator's own reach.
     fn fence_policies(&self) -> [String; 4] {
         [
@@ -248,6 +261,9 @@ pub fn operator_boundary(estate: &Estate) -> PolicyDocument {
             ],
             ["*"],
         ),
+        // Retool Storage holds the customer's files: no object read, write, delete or listing, by
+        // any permission (the state bucket's `<prefix>-*` grants included) or bucket policy edit.
+        Statement::deny("NoStorageObjects", OBJECT_ACTIONS, [estate.storage_buckets(), estate.storage_objects()]),
         Statement::deny("NoDecrypt", ["kms:Decrypt", "kms:ReEncrypt*"], ["*"]),
         Statement::deny("NoKeyGrantsToPeople", ["kms:CreateGrant"], ["*"]).when(
             "BoolIfExists",
@@ -401,6 +417,13 @@ pub fn workload_boundary(estate: &Estate) -> PolicyDocument {
             ["secretsmanager.*.amazonaws.com"],
         ),
         Statement::allow("StateAndArtifacts", ["s3:GetObject", "s3:PutObject", "s3:ListBucket"], estate.buckets()),
+        // Retool's api pods: the storage buckets' objects, and their key only through S3.
+        Statement::allow("RetoolStorage", OBJECT_ACTIONS, [estate.storage_buckets(), estate.storage_objects()]),
+        Statement::allow("RetoolStorageEncryption", ["kms:Decrypt", "kms:GenerateDataKey"], ["*"]).when(
+            "StringLike",
+            "kms:ViaService",
+            ["s3.*.amazonaws.com"],
+        ),
     ])
 }
 
@@ -518,6 +541,7 @@ pub fn maintenance_permissions(estate: &Estate) -> PolicyDocument {
         ["*"],
     ));
     statements.extend(workload_role_management(estate));
+    statements.push(storage_bucket_management(estate));
     statements.push(Statement::allow(
         "StateBucket",
         ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetBucket*"],
@@ -597,6 +621,7 @@ pub fn setup_permissions(estate: &Estate) -> PolicyDocument {
         ),
     ]);
     statements.extend(workload_role_management(estate));
+    statements.push(storage_bucket_management(estate));
     statements.push(Statement::allow(
         "StateBucket",
         [
@@ -616,6 +641,26 @@ pub fn setup_permissions(estate: &Estate) -> PolicyDocument {
         estate.buckets(),
     ));
     PolicyDocument::new(statements)
+}
+
+/// Shared by both operator roles: creating, configuring and deleting Retool Storage buckets —
+/// bucket-level actions only (the boundary denies their objects).
+fn storage_bucket_management(estate: &Estate) -> Statement {
+    Statement::allow(
+        "RetoolStorageBuckets",
+        [
+            "s3:CreateBucket",
+            "s3:DeleteBucket",
+            "s3:GetBucket*",
+            "s3:GetEncryptionConfiguration",
+            "s3:PutEncryptionConfiguration",
+            "s3:PutBucketVersioning",
+            "s3:PutBucketTagging",
+            "s3:PutBucketPublicAccessBlock",
+            "s3:PutBucketPolicy",
+        ],
+        [estate.storage_buckets()],
+    )
 }
 
 /// Shared by both operator roles: registering the EKS clusters' OIDC issuers (IRSA) and no other

@@ -1,13 +1,15 @@
 //! Brings AWS to what is desired. First the KMS key (everything else is encrypted with it), then
 //! four independent chains concurrently — cluster, databases, cache, secrets — then the
-//! databases' admission of the cluster's security group and last the External Secrets role,
-//! which needs both the cluster's OIDC provider and the databases' master secrets. A chain that
+//! databases' admission of the cluster's security group and last, concurrently, the External
+//! Secrets role, which needs both the cluster's OIDC provider and the databases' master secrets,
+//! and Retool Storage (bucket and api role), which needs the key and the OIDC provider. A chain that
 //! fails does not stop the others; every error is reported. Whatever the outcome, the caller
 //! re-observes, so state records every piece that exists and the next apply resumes: every step
 //! finds its object by name before creating it.
 
 use super::chains::{
-    CacheChain, Chain, ClusterChain, Context, DatabaseChain, KeyChain, SecretsChain, SecretsOperatorChain, Upstream,
+    CacheChain, Chain, ClusterChain, Context, DatabaseChain, KeyChain, SecretsChain, SecretsOperatorChain,
+    StorageChain, Upstream,
 };
 use super::{eks, network};
 use crate::error::Error;
@@ -46,9 +48,21 @@ pub async fn converge(cx: &Context<'_>) -> Result<(), Error> {
             failures.extend(DatabaseChain::admit_cluster(cx, &upstream).await.err());
         }
     }
-    if let (Some(_), Some(master_secrets)) = (&upstream.oidc, master_secrets) {
-        upstream.master_secrets = master_secrets;
-        failures.extend(SecretsOperatorChain::ensure(cx, &upstream).await.err());
-    }
+    let has_oidc = upstream.oidc.is_some();
+    let secrets_operator = async {
+        match master_secrets {
+            Some(master_secrets) if has_oidc => {
+                let upstream = Upstream { master_secrets, ..upstream.clone() };
+                SecretsOperatorChain::ensure(cx, &upstream).await
+            }
+            _ => Ok(()),
+        }
+    };
+    // Storage's role needs the OIDC provider; without storage, its removal needs nothing.
+    let storage =
+        async { if has_oidc || !desired.spec.storage { StorageChain::ensure(cx, &upstream).await } else { Ok(()) } };
+    let (secrets_operator, storage) = tokio::join!(secrets_operator, storage);
+    failures.extend(secrets_operator.err());
+    failures.extend(storage.err());
     Error::several(failures)
 }

@@ -14,6 +14,7 @@ pub mod kms;
 pub mod network;
 pub mod observe;
 pub mod rds;
+pub mod s3;
 pub mod secrets;
 
 pub use converge::converge;

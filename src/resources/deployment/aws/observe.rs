@@ -2,7 +2,7 @@
 //! objects, concurrently.
 
 use super::chains::{
-    CacheChain, Chain, ClusterChain, DatabaseChain, KeyChain, SecretsChain, SecretsOperatorChain, Target,
+    CacheChain, Chain, ClusterChain, DatabaseChain, KeyChain, SecretsChain, SecretsOperatorChain, StorageChain, Target,
 };
 use super::network::{self, NetworkProblem};
 use crate::aws::AwsClients;
@@ -19,7 +19,7 @@ pub async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Observe
             Err(problem) => Ok((None, Some(problem.to_string()))),
         }
     };
-    let ((network, network_problem), key, cluster, database, cache, secrets, secrets_operator) = tokio::try_join!(
+    let ((network, network_problem), key, cluster, database, cache, secrets, secrets_operator, storage) = tokio::try_join!(
         network,
         KeyChain::observe(clients, target),
         ClusterChain::observe(clients, target),
@@ -27,6 +27,7 @@ pub async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Observe
         CacheChain::observe(clients, target),
         SecretsChain::observe(clients, target),
         SecretsOperatorChain::observe(clients, target),
+        StorageChain::observe(clients, target),
     )?;
     Ok(Observed {
         network,
@@ -37,5 +38,6 @@ pub async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Observe
         elasticache: cache,
         secrets,
         eso_role: secrets_operator,
+        storage,
     })
 }

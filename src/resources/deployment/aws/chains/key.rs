@@ -1,7 +1,7 @@
 //! The deployment's KMS key, found through its alias `alias/retool/<name>`: ensured first, since
 //! everything else is encrypted with it, and removed last — or kept while anything of the
 //! databases encrypted with it outlives them: manual snapshots (final, pre-upgrade or taken by
-//! hand) and retained automated backups. Deleting the key would make those unrestorable, so the
+//! hand), retained automated backups, and a Retool Storage bucket kept because it holds data. Deleting the key would make those unrestorable, so the
 //! rule is: nothing encrypted with the key is ever left behind a key scheduled for deletion.
 
 use async_trait::async_trait;
@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::{Chain, Context, Target, Upstream};
 use crate::aws::AwsClients;
 use crate::error::Error;
-use crate::resources::deployment::aws::{kms, rds};
+use crate::resources::deployment::aws::{kms, rds, s3};
 use crate::resources::deployment::desired::Desired;
 use crate::resources::deployment::drift::{Area, Finding, finding, tag_drift};
 use crate::resources::deployment::observed::{KeyState, Observed};
@@ -34,16 +34,19 @@ impl Chain for KeyChain {
     }
 
     /// Schedules the key's deletion — unless snapshots or retained automated backups of the
-    /// databases need it to be restored: then it is kept, tagged with them, with a warning.
+    /// databases need it to be restored, or the storage bucket (which destroy keeps only while it
+    /// holds data) exists: then it is kept, tagged with them, with a warning.
     async fn remove(cx: &Context<'_>) -> Result<Vec<String>, Error> {
         let (kms_client, rds_client, names) = (cx.clients.kms(), cx.clients.rds(), &cx.desired.names);
         let Some(key) = kms::observe(kms_client, &names.kms_alias()).await? else { return Ok(Vec::new()) };
-        let (database, retool_db) = (names.database(), names.retool_db());
-        let (database, retool_db) = tokio::try_join!(
+        let (database, retool_db, bucket) = (names.database(), names.retool_db(), cx.desired.storage_bucket_name());
+        let (database, retool_db, bucket_kept) = tokio::try_join!(
             rds::kept_backups(rds_client, &database, &key.arn),
             rds::kept_backups(rds_client, &retool_db, &key.arn),
+            s3::exists(cx.clients.s3(), &bucket),
         )?;
-        let kept_for: Vec<String> = database.into_iter().chain(retool_db).collect();
+        let bucket = bucket_kept.then(|| format!("s3://{bucket}"));
+        let kept_for: Vec<String> = database.into_iter().chain(retool_db).chain(bucket).collect();
         if kept_for.is_empty() {
             return kms::remove(kms_client, &names.kms_alias()).await.map(|()| Vec::new());
         }
@@ -51,7 +54,7 @@ impl Chain for KeyChain {
         Ok(kept
             .map(|arn| {
                 format!(
-                    "KMS key {arn} was kept, not scheduled for deletion: it encrypts the database snapshots and retained automated backups {} (tagged {}). Schedule its deletion yourself once they are deleted.",
+                    "KMS key {arn} was kept, not scheduled for deletion: it encrypts the database snapshots, retained automated backups or Retool Storage bucket {} (tagged {}). Schedule its deletion yourself once they are deleted.",
                     kept_for.join(", "),
                     kms::RETAINED_FOR_TAG
                 )

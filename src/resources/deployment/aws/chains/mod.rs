@@ -1,7 +1,7 @@
 //! The deployment's chains: groups of objects that are created in order among themselves and
 //! independently of the other groups — the KMS key, the cluster (roles → cluster → OIDC
 //! provider → node group), the databases, the cache, the generated secrets and the External
-//! Secrets Operator's role. Each is one [`Chain`]: it observes its objects, ensures them, removes
+//! Secrets Operator's role, and Retool Storage. Each is one [`Chain`]: it observes its objects, ensures them, removes
 //! them and says how they drift, so a new part of the deployment is one new file here (plus its
 //! field in [`Observed`] and its line in [`super::observe`], [`super::converge`] and
 //! [`super::destroy`]).
@@ -12,6 +12,7 @@ pub mod database;
 pub mod key;
 pub mod secrets;
 pub mod secrets_operator;
+pub mod storage;
 
 use async_trait::async_trait;
 
@@ -31,6 +32,7 @@ pub use database::DatabaseChain;
 pub use key::KeyChain;
 pub use secrets::SecretsChain;
 pub use secrets_operator::SecretsOperatorChain;
+pub use storage::StorageChain;
 
 /// What an observation looks for: the deployment's names, its network and, when known, the
 /// configured parameter group (import knows only the name), and whether the cache's member
@@ -41,6 +43,8 @@ pub struct Target<'a> {
     pub network_id: &'a str,
     pub parameter_group: Option<&'a str>,
     pub cache_member: bool,
+    /// The Retool Storage bucket, while storage is enabled (else it is not observed).
+    pub storage_bucket: Option<&'a str>,
 }
 
 /// What converge and destroy work with.
