@@ -71,6 +71,7 @@ pub(crate) mod attribute {
             DATABASE_SECRET_ARN = "database_master_user_secret_arn",
             JWT_SECRET_ARN = "jwt_secret_arn",
             CACHE_ENDPOINT = "cache_endpoint",
+            RPC_ENDPOINT = "rpc_endpoint",
             RETOOL_DB_ENDPOINT = "retool_db_endpoint",
             EGRESS_IPS = "egress_ips",
         ];
@@ -271,6 +272,11 @@ fn schema() -> Schema {
                 .description("Primary endpoint of the ElastiCache replication group (TLS); null while `cache.enabled` is false."),
         )
         .attribute(
+            Attribute::new(attribute::RPC_ENDPOINT, Type::String)
+                .computed()
+                .description("Primary endpoint of Retool RPC's ElastiCache replication group (TLS); null while `rpc.enabled` is false."),
+        )
+        .attribute(
             Attribute::new(attribute::RETOOL_DB_ENDPOINT, Type::String)
                 .computed()
                 .description("Hostname of the Retool DB instance; null while `retool_db.enabled` is false."),
@@ -438,6 +444,22 @@ fn schema() -> Schema {
                          Terraform.",
                     )
                     .validator(validators::cache_maintenance_window()),
+            ],
+        ))
+        .block(group(
+            "rpc",
+            "Optional ElastiCache (Redis) replication group for Retool RPC (`<name>-rpc`), apart from `cache`: one node \
+             like the cache's — private subnets (the cache's subnet group), cluster security group, TLS in transit, \
+             encrypted at rest with the deployment's key. The node type changes in place; engine version and \
+             maintenance window are ElastiCache's choice.",
+            vec![
+                Attribute::new("enabled", Type::Bool).default(Value::Bool(false)).description("Whether the RPC replication group exists. Default false; switched in place (disabling deletes it)."),
+                text_with_default(
+                    "node_type",
+                    "ElastiCache node type",
+                    model::DEFAULT_CACHE_NODE_TYPE,
+                    validators::elasticache_node_type(),
+                ),
             ],
         ))
         .block(group(
@@ -739,7 +761,11 @@ impl Resource<AwsClients> for DeploymentResource {
                 plan.planned.set_attr(name, Value::unknown());
             }
         }
-        for (block, output) in [("cache", attribute::CACHE_ENDPOINT), ("retool_db", attribute::RETOOL_DB_ENDPOINT)] {
+        for (block, output) in [
+            ("cache", attribute::CACHE_ENDPOINT),
+            ("rpc", attribute::RPC_ENDPOINT),
+            ("retool_db", attribute::RETOOL_DB_ENDPOINT),
+        ] {
             let enabled = plan.planned.attr(block).attr("enabled").as_bool();
             let was = prior.attr(block).attr("enabled").as_bool();
             if enabled == Some(false) {
