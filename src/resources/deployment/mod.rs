@@ -152,7 +152,7 @@ fn schema() -> Schema {
                 .description(
                     "Name of the deployment: a DNS label (lowercase letters, digits, hyphens). Names the EKS cluster, node \
                      group (`<name>-<instance type>`), databases (`<name>-postgres`, `<name>-retooldb`), cache \
-                     (`<name>-cache`), IAM roles (`<name>-eks-cluster`, `<name>-eks-nodes`, `<name>-external-secrets`), \
+                     (`<name>-cache`), Retool RPC's Redis (`<name>-rpc`), IAM roles (`<name>-eks-cluster`, `<name>-eks-nodes`, `<name>-external-secrets`), \
                      the KMS alias `alias/retool/<name>` and the secrets under `retool/<name>/`. Changing it replaces \
                      the deployment — including its database.",
                 )

@@ -714,7 +714,13 @@ pub fn cost(region: &str, spec: &DeploymentSpec) -> Value {
         db_instance_class: spec.database.instance_class.clone(),
         db_multi_az: spec.database.multi_az,
         db_storage_gb: u32::try_from(spec.database.allocated_storage_gb).unwrap_or_default(),
-        cache_node_type: spec.cache.enabled.then(|| spec.cache.settings.node_type.clone()),
+        cache_node_types: [
+            (spec.cache.enabled, &spec.cache.settings.node_type),
+            (spec.rpc.enabled, &spec.rpc.node_type),
+        ]
+        .into_iter()
+        .filter_map(|(enabled, node_type)| enabled.then(|| node_type.clone()))
+        .collect(),
         retool_db: spec.retool_db.enabled.then(|| {
             (
                 spec.retool_db.instance_class.clone(),
