@@ -26,5 +26,6 @@ mod network_ec2;
 mod network_runtime;
 mod permission_boundary;
 mod refresh;
+mod rpc;
 mod schema;
 mod upgrade;
