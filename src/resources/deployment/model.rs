@@ -719,7 +719,8 @@ pub fn cost(region: &str, spec: &DeploymentSpec) -> Value {
             (spec.rpc.enabled, &spec.rpc.node_type),
         ]
         .into_iter()
-        .filter_map(|(enabled, node_type)| enabled.then(|| node_type.clone()))
+        .filter(|(enabled, _)| *enabled)
+        .map(|(_, node_type)| node_type.clone())
         .collect(),
         retool_db: spec.retool_db.enabled.then(|| {
             (
