@@ -2,8 +2,8 @@
 //! on, end to end on the emulator: both replication groups are read back through the ElastiCache
 //! API (TLS, at-rest encryption with the deployment's key, node types, tags, subnet group), the
 //! switches are in place, disabling deletes the RPC group and keeps the cache, and destroy leaves
-//! neither group behind. moto keeps a deleted replication group `deleting` forever (AWS removes
-//! it); only that status is accepted for a deleted group.
+//! neither group behind. A deleted group is `deleting` for a moment, then gone (the emulator
+//! removes it as AWS does); either is accepted right after a delete.
 
 use std::collections::BTreeMap;
 
@@ -166,7 +166,12 @@ async fn rpc_redis_is_switched_on_and_off_in_place_beside_the_cache_and_destroye
     assert!(terraform.outputs().await.expect("outputs")["rpc_endpoint"].is_null(), "no rpc_endpoint once off");
     terraform.plan().await.expect("plan after disabling rpc").assert_empty("plan after disabling rpc");
 
-    // Destroy: neither group is left.
+    // On again at once, while the old group may still be deleting: a new group, then destroy
+    // leaves neither.
+    workspace.write_main(&config(&workspace, true));
+    terraform.apply().await.expect("enable rpc again");
+    assert_made(&elasticache, RPC, RPC_NODE_TYPE, &key_arn).await;
+    terraform.plan().await.expect("plan after enabling rpc again").assert_empty("plan after enabling rpc again");
     terraform.destroy().await.expect("destroy");
     assert_deleted(&elasticache, CACHE).await;
     assert_deleted(&elasticache, RPC).await;

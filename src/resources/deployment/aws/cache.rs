@@ -218,7 +218,18 @@ pub async fn ensure_subnet_group(elasticache: &Client, spec: &Cache) -> Result<(
 /// waits until it runs them.
 pub async fn ensure(elasticache: &Client, spec: &Cache, patience: Patience<'_>) -> Result<CacheState, Error> {
     let settings = &spec.settings;
-    if observe(elasticache, &spec.replication_group, false).await?.is_none() {
+    let id = &spec.replication_group;
+    if observe(elasticache, id, false).await?.is_some_and(|group| group.status == "deleting") {
+        // Switched off and on again before AWS finished deleting it: the name is free once it is gone.
+        tracing::info!(replication_group = %id, "waiting for the replication group being deleted to be gone");
+        wait_gone("WaitReplicationGroupDeleted", patience, || async {
+            Ok(observe(elasticache, id, false)
+                .await?
+                .map(|group| format!("replication group {id} is {}", group.status)))
+        })
+        .await?;
+    }
+    if observe(elasticache, id, false).await?.is_none() {
         elasticache
             .create_replication_group()
             .replication_group_id(&spec.replication_group)
