@@ -4,7 +4,8 @@
 //! cluster, its nodes and the External Secrets Operator (each with the permissions boundary when
 //! given); the EKS cluster in the private subnets, its OIDC provider and a managed node group;
 //! RDS PostgreSQL with TLS forced, encryption, an RDS-managed master password and final
-//! snapshots; optionally an ElastiCache replication group and a separate Retool DB instance; and
+//! snapshots; optionally ElastiCache replication groups (the cache, Retool RPC's) and a separate
+//! Retool DB instance; and
 //! Secrets Manager secrets for `ENCRYPTION_KEY` and `JWT_SECRET` whose values are generated here
 //! and never enter state (only their ARNs do).
 //!
