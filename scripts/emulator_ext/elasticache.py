@@ -21,6 +21,10 @@ ModifyReplicationGroup follows its API reference page
 - errors: ReplicationGroupNotFoundFault, InvalidReplicationGroupState unless the group is
   available, InvalidParameterValue for an engine version lower than the current one.
 The answer is the ReplicationGroup as moto renders it for DescribeReplicationGroups.
+
+DeleteReplicationGroup (API_DeleteReplicationGroup): moto's, the group `deleting` with its member
+clusters, and — as on AWS, where moto keeps it `deleting` for good — gone one transition delay
+later, so the name can be used again and a describe answers ReplicationGroupNotFoundFault.
 """
 
 from typing import Any
@@ -106,6 +110,16 @@ def member_clusters(backend: ElastiCacheBackend, group: ReplicationGroup) -> lis
     return [backend.cache_clusters[i] for i in group.member_clusters if i in backend.cache_clusters]
 
 
+def remove_group(backend: ElastiCacheBackend, group: ReplicationGroup, members: list[CacheCluster]) -> None:
+    """A deleted group and its members are gone once `deleting` has run its course (moto keeps them
+    `deleting` for good): DescribeReplicationGroups then answers ReplicationGroupNotFoundFault."""
+    if backend.replication_groups.get(group.replication_group_id) is group:
+        del backend.replication_groups[group.replication_group_id]
+    for member in members:
+        if backend.cache_clusters.get(member.cache_cluster_id) is member:
+            del backend.cache_clusters[member.cache_cluster_id]
+
+
 def apply_changes(
     group: ReplicationGroup, members: list[CacheCluster], node_changes: dict[str, str], failover: str | None
 ) -> None:
@@ -138,11 +152,13 @@ class ElastiCacheExtension(SettlesTransitions, ElastiCacheResponse):
         return result
 
     def delete_replication_group(self) -> ActionResult:
-        group = self.elasticache_backend.describe_replication_groups(self._get_param("ReplicationGroupId"))[0]
-        members = member_clusters(self.elasticache_backend, group)
+        backend = self.elasticache_backend
+        group = backend.describe_replication_groups(self._get_param("ReplicationGroupId"))[0]
+        members = member_clusters(backend, group)
         result = super().delete_replication_group()
         for member in members:
             member.cache_cluster_status = "deleting"
+        timeline.after_delay(lambda: remove_group(backend, group, members))
         return result
 
     def modify_replication_group(self) -> ActionResult:

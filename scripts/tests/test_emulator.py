@@ -424,6 +424,23 @@ class ElastiCacheTest(EmulatorTest):
             self.assertEqual(member["PreferredMaintenanceWindow"], "tue:03:00-tue:04:00")
             self.assertEqual(member["CacheClusterStatus"], "available")
 
+    def test_a_deleted_group_is_deleting_then_gone_and_its_name_free(self):
+        self.group("deleted")
+        self.elasticache.delete_replication_group(ReplicationGroupId="deleted")
+        self.assertEqual(self.described("deleted")["Status"], "deleting")
+        self.assertEqual({c["CacheClusterStatus"] for c in self.members("deleted")}, {"deleting"})
+
+        def gone(_):
+            try:
+                self.described("deleted")
+            except self.elasticache.exceptions.ReplicationGroupNotFoundFault:
+                return True
+            return False
+
+        eventually(lambda: None, gone, "the deleted group")
+        self.assertEqual(self.members("deleted"), [])
+        self.assertEqual(self.group("deleted")["ReplicationGroupId"], "deleted", "the name is free again")
+
     def test_node_type_change_applied_immediately(self):
         self.group("resize")
         group = self.elasticache.modify_replication_group(

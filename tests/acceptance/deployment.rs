@@ -5,8 +5,8 @@
 //! unprotected ones leave nothing of ours — and that no generated secret value ever appears in
 //! state, `terraform show -json` or `TF_LOG=trace` output.
 //!
-//! moto limits these tests work around, each narrowly and said where it happens: ElastiCache
-//! replication groups stay `deleting` forever and `DeleteCacheSubnetGroup` is not implemented;
+//! moto limits these tests work around, each narrowly and said where it happens:
+//! `DeleteCacheSubnetGroup` is not implemented;
 //! `UpdateClusterVersion` does not exist (Kubernetes upgrades are tested at plan only); every EKS
 //! cluster in one moto process shares the same OIDC issuer.
 
@@ -511,7 +511,7 @@ async fn assert_gone(aws: &Clients, name: &str) {
             assert!(secret.deleted_date().is_some(), "secret retool/{name}/{suffix} not scheduled for deletion");
         }
     }
-    // moto: a deleted replication group stays `deleting` forever (AWS removes it); accept only that.
+    // A deleted replication group is `deleting` for a moment, then gone; accept only those.
     let cache =
         aws.elasticache.describe_replication_groups().replication_group_id(format!("{name}-cache")).send().await;
     if let Ok(cache) = cache {

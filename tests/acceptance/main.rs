@@ -27,6 +27,7 @@ mod network_ec2;
 mod network_runtime;
 mod permission_boundary;
 mod refresh;
+mod rpc;
 mod schema;
 mod storage;
 mod upgrade;

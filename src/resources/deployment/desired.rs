@@ -113,10 +113,12 @@ pub struct ParameterGroup {
     pub family: String,
 }
 
-/// The ElastiCache replication group as it should be.
+/// An ElastiCache replication group (the cache, or Retool RPC's) as it should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cache {
     pub replication_group: String,
+    /// What the group is for, as AWS shows it.
+    pub description: &'static str,
     pub subnet_group: String,
     pub settings: CacheSettings,
     pub placement: Placement,
@@ -340,14 +342,35 @@ impl Desired {
 
     /// The cache, when enabled: one node, placed like the cluster.
     pub fn cache(&self, network: &NetworkView, key_arn: &str) -> Option<Cache> {
-        self.spec.cache.enabled.then(|| Cache {
-            replication_group: self.names.cache(),
+        let spec = &self.spec.cache;
+        spec.enabled.then(|| {
+            self.replication_group(self.names.cache(), "Retool deployment cache", &spec.settings, network, key_arn)
+        })
+    }
+
+    /// Retool RPC's own Redis, when enabled: a second group like the cache, in its subnet group.
+    pub fn rpc(&self, network: &NetworkView, key_arn: &str) -> Option<Cache> {
+        let spec = &self.spec.rpc;
+        spec.enabled.then(|| self.replication_group(self.names.rpc(), "Retool RPC", &spec.settings(), network, key_arn))
+    }
+
+    fn replication_group(
+        &self,
+        replication_group: String,
+        description: &'static str,
+        settings: &CacheSettings,
+        network: &NetworkView,
+        key_arn: &str,
+    ) -> Cache {
+        Cache {
+            replication_group,
+            description,
             subnet_group: self.names.cache_subnet_group(),
-            settings: self.spec.cache.settings.clone(),
+            settings: settings.clone(),
             placement: private_placement(network),
             kms_key_arn: key_arn.to_owned(),
             tags: self.tags(),
-        })
+        }
     }
 
     /// The secrets the provider generates: the JWT secret always, `ENCRYPTION_KEY` unless the
@@ -660,6 +683,29 @@ mod tests {
         assert_eq!(policy["Statement"][0]["Resource"], everything);
         assert_eq!(policy["Statement"][1]["Resource"], "arn:key");
         assert_eq!(policy["Statement"][1]["Condition"]["StringEquals"]["kms:ViaService"], "s3.us-east-1.amazonaws.com");
+    }
+
+    #[test]
+    fn the_rpc_group_is_the_cache_group_under_its_own_name_in_the_same_subnet_group() {
+        let off = desired(&[("cache", Value::object([("enabled", Value::Bool(true))]))]);
+        assert_eq!(off.rpc(&network(), "arn:key"), None, "RPC is off by default");
+        let desired = desired(&[
+            ("cache", Value::object([("enabled", Value::Bool(true)), ("engine_version", Value::string("7.1"))])),
+            ("rpc", Value::object([("enabled", Value::Bool(true)), ("node_type", Value::string("cache.r6g.large"))])),
+        ]);
+        let cache = desired.cache(&network(), "arn:key").expect("cache enabled");
+        let rpc = desired.rpc(&network(), "arn:key").expect("rpc enabled");
+        assert_eq!((rpc.replication_group.as_str(), rpc.subnet_group.as_str()), ("acme-rpc", "acme-cache"));
+        assert_eq!(rpc.subnet_group, cache.subnet_group);
+        assert_eq!(
+            rpc.settings,
+            CacheSettings { node_type: "cache.r6g.large".into(), engine_version: None, maintenance_window: None },
+            "the cache's engine version is not the RPC group's"
+        );
+        assert_eq!((rpc.placement, rpc.kms_key_arn.as_str()), (cache.placement, "arn:key"));
+        assert_eq!(rpc.tags, cache.tags);
+        assert_eq!(rpc.tags.get(OWNER_TAG).map(String::as_str), Some("token"));
+        assert_ne!(rpc.description, cache.description);
     }
 
     #[test]

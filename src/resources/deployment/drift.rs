@@ -223,6 +223,7 @@ mod tests {
             },
             elasticache: CacheSeen {
                 subnet_group: None,
+                rpc: None,
                 group: Some(CacheState {
                     status: "available".into(),
                     settings: spec.cache.settings.clone(),
@@ -254,6 +255,7 @@ mod tests {
             rds.retool_db.as_mut().map(|db| &mut db.tags),
             rds.parameter_group.as_mut().map(|group| &mut group.group.tags),
             observed.elasticache.group.as_mut().map(|cache| &mut cache.tags),
+            observed.elasticache.rpc.as_mut().map(|rpc| &mut rpc.tags),
             observed.secrets.jwt.as_mut().map(|secret| &mut secret.tags),
             observed.secrets.encryption_key.as_mut().map(|secret| &mut secret.tags),
         ];
@@ -389,6 +391,38 @@ mod tests {
             ["node group acme-m5-xlarge scales min 3 / desired 5 / max 8, configured 3 / 5 / 6"],
             "max_size is still configuration"
         );
+    }
+
+    #[test]
+    fn the_rpc_group_drifts_like_the_cache_missing_surplus_node_type_and_tags() {
+        let mut spec = spec();
+        let mut observed = matching();
+        assert_eq!(detect(&spec, &observed), Vec::<String>::new(), "off and absent");
+        spec.rpc.enabled = true;
+        assert_eq!(detect(&spec, &observed), ["ElastiCache replication group acme-rpc does not exist"]);
+        let group = CacheState { status: "available".into(), settings: spec.rpc.settings(), ..CacheState::default() };
+        observed.elasticache.rpc = Some(group.clone());
+        tag_as_desired(&mut observed, &desired_of(&spec));
+        assert_eq!(detect(&spec, &observed), Vec::<String>::new(), "as configured");
+        spec.rpc.node_type = "cache.r6g.large".into();
+        assert_eq!(
+            detect(&spec, &observed),
+            ["ElastiCache RPC node type is cache.t4g.medium, configured cache.r6g.large"]
+        );
+        observed.elasticache.rpc = Some(group.clone());
+        let found = detect(&spec, &observed);
+        assert!(
+            found.iter().any(|line| line.starts_with("ElastiCache replication group acme-rpc tags differ")),
+            "{found:?}"
+        );
+        spec.rpc.enabled = false;
+        assert_eq!(detect(&spec, &observed), ["ElastiCache replication group acme-rpc exists but rpc is disabled"]);
+        observed.elasticache.rpc = Some(CacheState { status: "deleting".into(), ..group });
+        assert_eq!(detect(&spec, &observed), Vec::<String>::new(), "being deleted is as good as gone");
+        spec.cache.enabled = false;
+        observed.elasticache.group = None;
+        observed.elasticache.rpc = None;
+        assert_eq!(detect(&spec, &observed), Vec::<String>::new(), "neither group");
     }
 
     #[test]

@@ -82,6 +82,7 @@ pub fn recover_spec(
     let major = model::major(&database.settings.engine_version).to_owned();
     let retool_db = observed.rds.retool_db.as_ref();
     let cache = observed.live_cache();
+    let rpc = observed.live_rpc();
     Ok(DeploymentSpec {
         name: name.to_owned(),
         network_id: network_id.to_owned(),
@@ -129,6 +130,10 @@ pub fn recover_spec(
                 engine_version: None,
                 maintenance_window: None,
             },
+        },
+        rpc: model::RpcConfig {
+            enabled: rpc.is_some(),
+            node_type: rpc.map_or_else(|| model::DEFAULT_CACHE_NODE_TYPE.to_owned(), |r| r.settings.node_type.clone()),
         },
         retool_db: model::RetoolDbConfig {
             enabled: retool_db.is_some(),

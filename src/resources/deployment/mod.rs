@@ -4,7 +4,8 @@
 //! cluster, its nodes and the External Secrets Operator (each with the permissions boundary when
 //! given); the EKS cluster in the private subnets, its OIDC provider and a managed node group;
 //! RDS PostgreSQL with TLS forced, encryption, an RDS-managed master password and final
-//! snapshots; optionally an ElastiCache replication group and a separate Retool DB instance; and
+//! snapshots; optionally ElastiCache replication groups (the cache, Retool RPC's) and a separate
+//! Retool DB instance; and
 //! Secrets Manager secrets for `ENCRYPTION_KEY` and `JWT_SECRET` whose values are generated here
 //! and never enter state (only their ARNs do).
 //!
@@ -75,6 +76,7 @@ pub(crate) mod attribute {
             DATABASE_SECRET_ARN = "database_master_user_secret_arn",
             JWT_SECRET_ARN = "jwt_secret_arn",
             CACHE_ENDPOINT = "cache_endpoint",
+            RPC_ENDPOINT = "rpc_endpoint",
             RETOOL_DB_ENDPOINT = "retool_db_endpoint",
             STORAGE_BUCKET = "storage_bucket",
             EGRESS_IPS = "egress_ips",
@@ -156,7 +158,7 @@ fn schema() -> Schema {
                 .description(
                     "Name of the deployment: a DNS label (lowercase letters, digits, hyphens). Names the EKS cluster, node \
                      group (`<name>-<instance type>`), databases (`<name>-postgres`, `<name>-retooldb`), cache \
-                     (`<name>-cache`), IAM roles (`<name>-eks-cluster`, `<name>-eks-nodes`, `<name>-external-secrets`), \
+                     (`<name>-cache`), Retool RPC's Redis (`<name>-rpc`), IAM roles (`<name>-eks-cluster`, `<name>-eks-nodes`, `<name>-external-secrets`), \
                      the KMS alias `alias/retool/<name>` and the secrets under `retool/<name>/`. Changing it replaces \
                      the deployment — including its database.",
                 )
@@ -274,6 +276,11 @@ fn schema() -> Schema {
             Attribute::new(attribute::CACHE_ENDPOINT, Type::String)
                 .computed()
                 .description("Primary endpoint of the ElastiCache replication group (TLS); null while `cache.enabled` is false."),
+        )
+        .attribute(
+            Attribute::new(attribute::RPC_ENDPOINT, Type::String)
+                .computed()
+                .description("Primary endpoint of Retool RPC's ElastiCache replication group (TLS); null while `rpc.enabled` is false."),
         )
         .attribute(
             Attribute::new(attribute::RETOOL_DB_ENDPOINT, Type::String)
@@ -448,6 +455,22 @@ fn schema() -> Schema {
                          Terraform.",
                     )
                     .validator(validators::cache_maintenance_window()),
+            ],
+        ))
+        .block(group(
+            "rpc",
+            "Optional ElastiCache (Redis) replication group for Retool RPC (`<name>-rpc`), apart from `cache`: one node \
+             like the cache's — private subnets (the cache's subnet group), cluster security group, TLS in transit, \
+             encrypted at rest with the deployment's key. The node type changes in place; engine version and \
+             maintenance window are ElastiCache's choice.",
+            vec![
+                Attribute::new("enabled", Type::Bool).default(Value::Bool(false)).description("Whether the RPC replication group exists. Default false; switched in place (disabling deletes it)."),
+                text_with_default(
+                    "node_type",
+                    "ElastiCache node type",
+                    model::DEFAULT_CACHE_NODE_TYPE,
+                    validators::elasticache_node_type(),
+                ),
             ],
         ))
         .block(group(
@@ -778,6 +801,7 @@ impl Resource<AwsClients> for DeploymentResource {
         }
         for (block, output) in [
             ("cache", attribute::CACHE_ENDPOINT),
+            ("rpc", attribute::RPC_ENDPOINT),
             ("retool_db", attribute::RETOOL_DB_ENDPOINT),
             ("storage", attribute::STORAGE_BUCKET),
         ] {

@@ -272,6 +272,21 @@ pub struct CacheConfig {
     pub settings: CacheSettings,
 }
 
+/// `rpc`: Retool RPC's own Redis, a replication group like the cache's with only its node type
+/// configurable (engine version and maintenance window are ElastiCache's choice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcConfig {
+    pub enabled: bool,
+    pub node_type: String,
+}
+
+impl RpcConfig {
+    /// The group's settings in the cache's shape, so both are created, changed and drift-checked alike.
+    pub fn settings(&self) -> CacheSettings {
+        CacheSettings { node_type: self.node_type.clone(), engine_version: None, maintenance_window: None }
+    }
+}
+
 /// The replication group's settings this resource manages in place: the one shape of a cache,
 /// shared by configuration, the desired group and what AWS reports, so converge modifies
 /// exactly what drift reports ([`CacheSettings::differences`]). An engine version or maintenance
@@ -398,6 +413,7 @@ pub struct DeploymentSpec {
     /// in the maintenance window.
     pub apply_immediately: bool,
     pub cache: CacheConfig,
+    pub rpc: RpcConfig,
     pub retool_db: RetoolDbConfig,
     /// `storage.enabled`: the Retool Storage bucket and the api pods' role to it exist.
     pub storage: bool,
@@ -507,6 +523,7 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
     let node = value.attr("node_group");
     let db = value.attr("database");
     let cache = value.attr("cache");
+    let rpc = value.attr("rpc");
     let retool_db = value.attr("retool_db");
     let storage = value.attr("storage");
     let timeouts = value.attr("timeouts");
@@ -576,6 +593,10 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
                 engine_version: optional(cache, "engine_version"),
                 maintenance_window: optional(cache, "maintenance_window"),
             },
+        },
+        rpc: RpcConfig {
+            enabled: flag(rpc, "enabled", false),
+            node_type: or(rpc, "node_type", DEFAULT_CACHE_NODE_TYPE),
         },
         retool_db: RetoolDbConfig {
             enabled: flag(retool_db, "enabled", false),
@@ -659,6 +680,10 @@ pub fn to_value(spec: &DeploymentSpec) -> Value {
             ]),
         ),
         (
+            "rpc",
+            Value::object([("enabled", Value::Bool(spec.rpc.enabled)), ("node_type", string(&spec.rpc.node_type))]),
+        ),
+        (
             "retool_db",
             Value::object([
                 ("enabled", Value::Bool(spec.retool_db.enabled)),
@@ -694,7 +719,14 @@ pub fn cost(region: &str, spec: &DeploymentSpec) -> Value {
         db_instance_class: spec.database.instance_class.clone(),
         db_multi_az: spec.database.multi_az,
         db_storage_gb: u32::try_from(spec.database.allocated_storage_gb).unwrap_or_default(),
-        cache_node_type: spec.cache.enabled.then(|| spec.cache.settings.node_type.clone()),
+        cache_node_types: [
+            (spec.cache.enabled, &spec.cache.settings.node_type),
+            (spec.rpc.enabled, &spec.rpc.node_type),
+        ]
+        .into_iter()
+        .filter(|(enabled, _)| *enabled)
+        .map(|(_, node_type)| node_type.clone())
+        .collect(),
         retool_db: spec.retool_db.enabled.then(|| {
             (
                 spec.retool_db.instance_class.clone(),
@@ -736,6 +768,8 @@ pub fn with_outputs(base: &Value, region: &str, spec: &DeploymentSpec, observed:
     state.set_attr(attribute::JWT_SECRET_ARN, optional(observed.secrets.jwt.as_ref().map(|s| s.arn.as_str())));
     let cache = observed.live_cache().filter(|_| spec.cache.enabled);
     state.set_attr(attribute::CACHE_ENDPOINT, optional(cache.and_then(|c| c.endpoint.as_deref())));
+    let rpc = observed.live_rpc().filter(|_| spec.rpc.enabled);
+    state.set_attr(attribute::RPC_ENDPOINT, optional(rpc.and_then(|c| c.endpoint.as_deref())));
     let retool_db = observed.rds.retool_db.as_ref().filter(|_| spec.retool_db.enabled);
     state.set_attr(attribute::RETOOL_DB_ENDPOINT, optional(retool_db.and_then(|d| d.endpoint.as_deref())));
     let bucket = observed.storage.bucket.as_ref().filter(|_| spec.storage);

@@ -64,6 +64,7 @@ impl Names {
         retool_db => "retooldb",
         db_subnet_group => "db",
         cache => "cache",
+        rpc => "rpc",
         cache_subnet_group => "cache",
     }
 

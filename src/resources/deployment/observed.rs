@@ -192,10 +192,12 @@ pub struct DatabaseSeen {
     pub subnet_group: Option<DbSubnetGroupState>,
 }
 
-/// What the cache chain reads: the replication group and its subnet group.
+/// What the cache chain reads: the cache's and Retool RPC's replication groups and the subnet
+/// group they share.
 #[derive(Debug, Clone, Default)]
 pub struct CacheSeen {
     pub group: Option<CacheState>,
+    pub rpc: Option<CacheState>,
     pub subnet_group: Option<GroupState>,
 }
 
@@ -252,7 +254,12 @@ impl Observed {
 
     /// The cache, unless it is on its way out.
     pub fn live_cache(&self) -> Option<&CacheState> {
-        self.elasticache.group.as_ref().filter(|group| group.status != "deleting")
+        live(&self.elasticache.group)
+    }
+
+    /// Retool RPC's replication group, unless it is on its way out.
+    pub fn live_rpc(&self) -> Option<&CacheState> {
+        live(&self.elasticache.rpc)
     }
 
     /// What is left when every object `owner` may not manage is taken out, and those objects.
@@ -312,9 +319,10 @@ impl Observed {
             );
             keep(group, ours);
         }
-        let live = self.live_cache();
-        let ours = check(format!("ElastiCache replication group {}", names.cache()), live.map(|c| &c.tags));
-        keep(&mut self.elasticache.group, ours);
+        for (name, group) in [(names.cache(), &mut self.elasticache.group), (names.rpc(), &mut self.elasticache.rpc)] {
+            let ours = check(format!("ElastiCache replication group {name}"), live(group).map(|c| &c.tags));
+            keep(group, ours);
+        }
         let ours = check(
             format!("ElastiCache subnet group {}", names.cache_subnet_group()),
             self.elasticache.subnet_group.as_ref().map(|g| &g.tags),
@@ -333,6 +341,11 @@ impl Observed {
         }
         (self, not_ours)
     }
+}
+
+/// A replication group, unless it is on its way out.
+fn live(group: &Option<CacheState>) -> Option<&CacheState> {
+    group.as_ref().filter(|group| group.status != "deleting")
 }
 
 #[cfg(test)]

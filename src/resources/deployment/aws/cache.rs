@@ -1,20 +1,21 @@
-//! The optional ElastiCache (Redis) replication group and its subnet group: one node in the
-//! network's private subnets behind the cluster security group (which admits its own members),
-//! TLS in transit, encryption at rest with the deployment's KMS key.
+//! The optional ElastiCache (Redis) replication groups — the cache and Retool RPC's — and the
+//! subnet group they share: each group one node in the network's private subnets behind the
+//! cluster security group (which admits its own members), TLS in transit, encryption at rest with
+//! the deployment's KMS key.
 //!
 //! Changed in place: node type, engine version (ElastiCache upgrades, never downgrades) and
 //! maintenance window, applied immediately. The engine version and maintenance window are read
 //! only while configured, since AWS reports them on the member cluster alone.
 //!
 //! Deleting: `DeleteReplicationGroup` is accepted once the group reports `deleting`; the subnet
-//! group can only go once the replication group is gone, so its deletion is repeated while AWS
+//! group can only go once no replication group uses it, so its deletion is repeated while AWS
 //! answers `CacheSubnetGroupInUse`, within the delete timeout — that repetition is the wait.
 
 use crate::aws::During;
 use std::collections::BTreeMap;
 
 use aws_sdk_elasticache::Client;
-use aws_sdk_elasticache::types::{CacheCluster, Tag};
+use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup, Tag};
 
 use super::{Look, Patience, absent_if_missing, ok_if_missing, tag_map, wait_gone, wait_until};
 use crate::aws::wait::{RetryWhile, retry_while};
@@ -39,11 +40,41 @@ pub async fn observe(elasticache: &Client, id: &str, read_member: bool) -> Resul
             .await
             .during("DescribeReplicationGroups"),
     )?;
-    let Some(group) =
-        found.and_then(|out| out.replication_groups().iter().find(|g| g.replication_group_id() == Some(id)).cloned())
-    else {
-        return Ok(None);
-    };
+    match found.and_then(|out| out.replication_groups().iter().find(|g| g.replication_group_id() == Some(id)).cloned())
+    {
+        Some(group) => state(elasticache, group, read_member).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The replication groups `wanted` names (each with whether its member cluster is read), in
+/// that order, `None` for one that does not exist. One DescribeReplicationGroups of every
+/// group in the account (100 a page) instead of one per name: a refresh pays for the groups of
+/// the deployment that exist, not for each it could have (the RPC group is usually off).
+pub async fn observe_all(elasticache: &Client, wanted: &[(&str, bool)]) -> Result<Vec<Option<CacheState>>, Error> {
+    let mut found: Vec<Option<ReplicationGroup>> = vec![None; wanted.len()];
+    let mut pages = elasticache.describe_replication_groups().max_records(100).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.during("DescribeReplicationGroups")?;
+        for group in page.replication_groups() {
+            let position = wanted.iter().position(|(id, _)| group.replication_group_id() == Some(*id));
+            if let Some(slot) = position.and_then(|at| found.get_mut(at)) {
+                *slot = Some(group.clone());
+            }
+        }
+    }
+    let states = found.into_iter().zip(wanted).map(|(group, (_, read_member))| async move {
+        match group {
+            Some(group) => state(elasticache, group, *read_member).await.map(Some),
+            None => Ok(None),
+        }
+    });
+    futures::future::try_join_all(states).await
+}
+
+/// What a described replication group is, with its tags (and its member cluster's settings
+/// when `read_member`).
+async fn state(elasticache: &Client, group: ReplicationGroup, read_member: bool) -> Result<CacheState, Error> {
     let missing = |field| Error::missing("DescribeReplicationGroups", field);
     let arn = group.arn().ok_or_else(|| missing("ARN"))?.to_owned();
     let member = group.member_clusters().first().filter(|_| read_member);
@@ -54,7 +85,7 @@ pub async fn observe(elasticache: &Client, id: &str, read_member: bool) -> Resul
         }
     };
     let (tags, member) = tokio::try_join!(resource_tags(elasticache, &arn), member)?;
-    Ok(Some(CacheState {
+    Ok(CacheState {
         arn,
         tags,
         status: group.status().ok_or_else(|| missing("Status"))?.to_owned(),
@@ -71,7 +102,7 @@ pub async fn observe(elasticache: &Client, id: &str, read_member: bool) -> Resul
             .and_then(|n| n.primary_endpoint())
             .and_then(|e| e.address())
             .map(str::to_owned),
-    }))
+    })
 }
 
 /// Member cluster `id` of a replication group; `None` when it does not exist.
@@ -163,29 +194,46 @@ async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, E
     Ok(observe_subnet_group(elasticache, name).await?.is_some())
 }
 
-/// Creates the subnet group and replication group, or waits until it is available and changes
-/// in place what differs — node type, engine version (upgrades only), maintenance window — in
-/// one ModifyReplicationGroup applied immediately; waits until it runs them.
-pub async fn ensure(elasticache: &Client, spec: &Cache, patience: Patience<'_>) -> Result<CacheState, Error> {
+/// Creates the subnet group the replication groups share (from `spec`, any of them), or sets
+/// the tags it lacks.
+pub async fn ensure_subnet_group(elasticache: &Client, spec: &Cache) -> Result<(), Error> {
     if let Some(group) = observe_subnet_group(elasticache, &spec.subnet_group).await? {
-        mark(elasticache, &group.arn, &group.tags, &spec.tags).await?;
-    } else {
-        elasticache
-            .create_cache_subnet_group()
-            .cache_subnet_group_name(&spec.subnet_group)
-            .cache_subnet_group_description("Private subnets of a Retool deployment's cache")
-            .set_subnet_ids(Some(spec.placement.subnet_ids.clone()))
-            .set_tags(Some(tags(&spec.tags)))
-            .send()
-            .await
-            .during("CreateCacheSubnetGroup")?;
+        return mark(elasticache, &group.arn, &group.tags, &spec.tags).await;
     }
+    elasticache
+        .create_cache_subnet_group()
+        .cache_subnet_group_name(&spec.subnet_group)
+        .cache_subnet_group_description("Private subnets of a Retool deployment's cache")
+        .set_subnet_ids(Some(spec.placement.subnet_ids.clone()))
+        .set_tags(Some(tags(&spec.tags)))
+        .send()
+        .await
+        .during("CreateCacheSubnetGroup")?;
+    Ok(())
+}
+
+/// Creates the replication group in its subnet group (which must exist: [`ensure_subnet_group`]),
+/// or waits until it is available and changes in place what differs — node type, engine version
+/// (upgrades only), maintenance window — in one ModifyReplicationGroup applied immediately;
+/// waits until it runs them.
+pub async fn ensure(elasticache: &Client, spec: &Cache, patience: Patience<'_>) -> Result<CacheState, Error> {
     let settings = &spec.settings;
-    if observe(elasticache, &spec.replication_group, false).await?.is_none() {
+    let id = &spec.replication_group;
+    if observe(elasticache, id, false).await?.is_some_and(|group| group.status == "deleting") {
+        // Switched off and on again before AWS finished deleting it: the name is free once it is gone.
+        tracing::info!(replication_group = %id, "waiting for the replication group being deleted to be gone");
+        wait_gone("WaitReplicationGroupDeleted", patience, || async {
+            Ok(observe(elasticache, id, false)
+                .await?
+                .map(|group| format!("replication group {id} is {}", group.status)))
+        })
+        .await?;
+    }
+    if observe(elasticache, id, false).await?.is_none() {
         elasticache
             .create_replication_group()
             .replication_group_id(&spec.replication_group)
-            .replication_group_description("Retool deployment cache")
+            .replication_group_description(spec.description)
             .engine("redis")
             .cache_node_type(&settings.node_type)
             .set_engine_version(settings.engine_version.clone())
@@ -207,7 +255,7 @@ pub async fn ensure(elasticache: &Client, spec: &Cache, patience: Patience<'_>) 
         group
     } else {
         let listed: Vec<String> = changes.iter().map(|(_, difference)| difference.to_string()).collect();
-        tracing::info!(replication_group = %spec.replication_group, changes = %listed.join("; "), "modifying the cache");
+        tracing::info!(replication_group = %spec.replication_group, changes = %listed.join("; "), "modifying the replication group");
         let mut modify = elasticache
             .modify_replication_group()
             .replication_group_id(&spec.replication_group)
@@ -232,33 +280,36 @@ pub async fn ensure(elasticache: &Client, spec: &Cache, patience: Patience<'_>) 
 /// What removing the cache left behind that the user should know about.
 pub type Leftover = Option<String>;
 
-/// Deletes the replication group, then its subnet group. A subnet group deletion that fails
-/// without an AWS error code (the endpoint cannot process the call at all) is reported as a
-/// leftover instead of failing destroy: the group costs nothing and is named in the warning.
-pub async fn remove(
+/// Deletes the replication group `id`; done once AWS reports it `deleting`.
+pub async fn remove(elasticache: &Client, id: &str, patience: Patience<'_>) -> Result<(), Error> {
+    let Some(group) = observe(elasticache, id, false).await? else { return Ok(()) };
+    if group.status != "deleting" {
+        ok_if_missing(
+            elasticache
+                .delete_replication_group()
+                .replication_group_id(id)
+                .send()
+                .await
+                .during("DeleteReplicationGroup"),
+        )?;
+    }
+    // A group AWS reports as deleting is as good as gone: the wait is for the delete to be accepted.
+    wait_gone("WaitReplicationGroupDeleting", patience, || async {
+        let group = observe(elasticache, id, false).await?.filter(|group| group.status != "deleting");
+        Ok(group.map(|group| format!("replication group {id} is {}", group.status)))
+    })
+    .await
+}
+
+/// Deletes the subnet group, repeated while a replication group still uses it (one being
+/// deleted does, until it is gone). A deletion that fails without an AWS error code (the
+/// endpoint cannot process the call at all) is reported as a leftover instead of failing
+/// destroy: the group costs nothing and is named in the warning.
+pub async fn remove_subnet_group(
     elasticache: &Client,
-    id: &str,
     subnet_group: &str,
     patience: Patience<'_>,
 ) -> Result<Leftover, Error> {
-    if let Some(group) = observe(elasticache, id, false).await? {
-        if group.status != "deleting" {
-            ok_if_missing(
-                elasticache
-                    .delete_replication_group()
-                    .replication_group_id(id)
-                    .send()
-                    .await
-                    .during("DeleteReplicationGroup"),
-            )?;
-        }
-        // A group AWS reports as deleting is as good as gone: the wait is for the delete to be accepted.
-        wait_gone("WaitReplicationGroupDeleting", patience, || async {
-            let group = observe(elasticache, id, false).await?.filter(|group| group.status != "deleting");
-            Ok(group.map(|group| format!("replication group {id} is {}", group.status)))
-        })
-        .await?;
-    }
     if !subnet_group_exists(elasticache, subnet_group).await? {
         return Ok(None);
     }

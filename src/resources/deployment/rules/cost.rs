@@ -3,7 +3,7 @@
 //!
 //! It is an estimate, not a bill: on-demand list prices only (no Savings Plans, reserved
 //! instances, free tier or taxes), 730 hours a month, and only the pieces this resource sizes —
-//! the EKS control plane, the nodes, the Postgres instance and its gp3 storage, the cache node and
+//! the EKS control plane, the nodes, the Postgres instance and its gp3 storage, the cache nodes and
 //! the Retool DB instance. NAT gateways (priced with the network), load balancers, data transfer,
 //! KMS, Secrets Manager, backups and EBS volumes of the nodes are left out. The AWS Pricing API
 //! would be exact, but it is a network call (and a credential) at plan time, so the prices are a
@@ -37,8 +37,8 @@ pub struct Footprint {
     pub db_instance_class: String,
     pub db_multi_az: bool,
     pub db_storage_gb: u32,
-    /// The ElastiCache node type when the cache is enabled (one node).
-    pub cache_node_type: Option<String>,
+    /// The node types of the enabled ElastiCache replication groups (the cache, RPC's), one node each.
+    pub cache_node_types: Vec<String>,
     /// Instance class and storage of the Retool DB instance when enabled (single-AZ).
     pub retool_db: Option<(String, u32)>,
 }
@@ -178,10 +178,11 @@ pub fn estimate_monthly_cost_usd(region: &str, footprint: &Footprint) -> Option<
     let nodes = hourly_price_usd(InstanceKind::Ec2, &footprint.node_instance_type)? * f64::from(footprint.node_count);
     let db_copies = if footprint.db_multi_az { 2.0 } else { 1.0 };
     let database = db_copies * hourly_price_usd(InstanceKind::Rds, &footprint.db_instance_class)?;
-    let cache = match &footprint.cache_node_type {
-        Some(node_type) => hourly_price_usd(InstanceKind::ElastiCache, node_type)?,
-        None => 0.0,
-    };
+    let cache = footprint
+        .cache_node_types
+        .iter()
+        .map(|node_type| hourly_price_usd(InstanceKind::ElastiCache, node_type))
+        .sum::<Option<f64>>()?;
     let retool_db = match &footprint.retool_db {
         Some((class, _)) => hourly_price_usd(InstanceKind::Rds, class)?,
         None => 0.0,
@@ -205,7 +206,7 @@ mod tests {
             db_instance_class: "db.m5.large".into(),
             db_multi_az: false,
             db_storage_gb: 60,
-            cache_node_type: None,
+            cache_node_types: Vec::new(),
             retool_db: None,
         }
     }
@@ -229,11 +230,23 @@ mod tests {
     fn cache_and_retool_db_add_their_instances() {
         // + cache.t4g.medium 0.065 × 730 = 47.45; + db.t3.medium 0.072 × 730 = 52.56 and 20 × 0.115 = 2.30
         let footprint = Footprint {
-            cache_node_type: Some("cache.t4g.medium".into()),
+            cache_node_types: vec!["cache.t4g.medium".into()],
             retool_db: Some(("db.t3.medium".into(), 20)),
             ..default_footprint()
         };
         assert_eq!(estimate_monthly_cost_usd("us-east-1", &footprint), Some(732.63));
+    }
+
+    #[test]
+    fn each_replication_group_adds_its_node() {
+        // 623.42 + cache.t4g.medium 0.065 × 730 = 47.45 + cache.r6g.large 0.206 × 730 = 150.38
+        let footprint = Footprint {
+            cache_node_types: vec!["cache.t4g.medium".into(), "cache.r6g.large".into()],
+            ..default_footprint()
+        };
+        let alone = estimate_monthly_cost_usd("us-east-1", &default_footprint()).unwrap_or_default();
+        let with_both = estimate_monthly_cost_usd("us-east-1", &footprint).unwrap_or_default();
+        assert!((with_both - alone - 197.83).abs() < 0.011, "{alone} -> {with_both}");
     }
 
     #[test]
@@ -292,7 +305,7 @@ mod tests {
         assert_eq!(hourly_price_usd(InstanceKind::Rds, "m5.large"), None);
         let footprint = Footprint { node_instance_type: "huge".into(), ..default_footprint() };
         assert_eq!(estimate_monthly_cost_usd("us-east-1", &footprint), None);
-        let footprint = Footprint { cache_node_type: Some("cache.t4g".into()), ..default_footprint() };
+        let footprint = Footprint { cache_node_types: vec!["cache.t4g".into()], ..default_footprint() };
         assert_eq!(estimate_monthly_cost_usd("us-east-1", &footprint), None);
         let footprint = Footprint { retool_db: Some(("db.x".into(), 20)), ..default_footprint() };
         assert_eq!(estimate_monthly_cost_usd("us-east-1", &footprint), None);

@@ -1,7 +1,8 @@
 //! The deployment's chains: groups of objects that are created in order among themselves and
 //! independently of the other groups — the KMS key, the cluster (roles → cluster → OIDC
-//! provider → node group), the databases, the cache, the generated secrets and the External
-//! Secrets Operator's role, and Retool Storage. Each is one [`Chain`]: it observes its objects, ensures them, removes
+//! provider → node group), the databases, the cache (with Retool RPC's Redis, which shares its
+//! subnet group), the generated secrets, the External Secrets Operator's role, and Retool
+//! Storage. Each is one [`Chain`]: it observes its objects, ensures them, removes
 //! them and says how they drift, so a new part of the deployment is one new file here (plus its
 //! field in [`Observed`] and its line in [`super::observe`], [`super::converge`] and
 //! [`super::destroy`]).
