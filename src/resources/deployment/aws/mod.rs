@@ -25,6 +25,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::aws::Tags;
+use crate::aws::tags::tag_changes;
 pub use crate::aws::tags::{hash_map, tag_map};
 use crate::aws::wait::{Backoff, Poll, wait_for};
 pub use crate::aws::{absent_if_missing, ok_if_missing};
@@ -43,11 +44,8 @@ pub async fn add_missing_tags<Call, Tagged>(
 where
     Call: Future<Output = Result<Tagged, Error>>,
 {
-    let missing: Tags = want
-        .iter()
-        .filter(|(key, value)| have.get(*key) != Some(*value))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    // The tags `sync_tags` would set; the keys it would remove are left alone here.
+    let (missing, _) = tag_changes(have, want);
     if missing.is_empty() {
         return Ok(());
     }
