@@ -63,7 +63,7 @@ stop_emulator() {
 }
 
 # write_cli_config FILE PROVIDER_BINARY: a Terraform CLI config that runs PROVIDER_BINARY for
-# hashicorp/retool (dev_overrides), plus a filesystem mirror of it so `terraform init` succeeds
+# retool-byoc/retool (dev_overrides), plus a filesystem mirror of it so `terraform init` succeeds
 # offline on Terraform versions that still look the overridden provider up during init.
 write_cli_config() {
   local file=$1 binary=$2 dir mirror platform version
@@ -74,21 +74,21 @@ write_cli_config() {
     aarch64) platform=linux_arm64 ;;
     *) platform=linux_$(uname -m) ;;
   esac
-  mkdir -p "$dir/provider" "$dir/mirror/registry.terraform.io/hashicorp/retool/$version/$platform"
+  mkdir -p "$dir/provider" "$dir/mirror/registry.terraform.io/retool-byoc/retool/$version/$platform"
   cp "$binary" "$dir/provider/terraform-provider-retool"
   ln -f "$dir/provider/terraform-provider-retool" \
-    "$dir/mirror/registry.terraform.io/hashicorp/retool/$version/$platform/terraform-provider-retool"
+    "$dir/mirror/registry.terraform.io/retool-byoc/retool/$version/$platform/terraform-provider-retool"
   cat >"$file" <<HCL
 provider_installation {
   dev_overrides {
-    "hashicorp/retool" = "$dir/provider"
+    "retool-byoc/retool" = "$dir/provider"
   }
   filesystem_mirror {
     path    = "$dir/mirror"
-    include = ["hashicorp/retool"]
+    include = ["retool-byoc/retool"]
   }
   direct {
-    exclude = ["hashicorp/retool"]
+    exclude = ["retool-byoc/retool"]
   }
 }
 HCL

@@ -11,7 +11,7 @@ use terraform_provider_retool::protocol::server::ProviderService;
 use terraform_provider_retool::provider::RetoolProvider;
 
 /// The address Terraform knows this provider by, used in debug (reattach) mode.
-const PROVIDER_ADDRESS: &str = "registry.terraform.io/hashicorp/retool";
+const PROVIDER_ADDRESS: &str = "registry.terraform.io/retool-byoc/retool";
 
 fn main() -> ExitCode {
     plugin::init_logging();

@@ -8,7 +8,7 @@
 terraform {
   required_providers {
     retool = {
-      source = "hashicorp/retool"
+      source = "retool-byoc/retool"
     }
   }
 

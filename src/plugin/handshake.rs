@@ -35,7 +35,7 @@ pub enum ServeMode {
     /// Launched by Terraform: print the handshake line, and stop only when told to over gRPC.
     Managed,
     /// Started by a developer with `--debug`: plaintext, print a `TF_REATTACH_PROVIDERS` value
-    /// for `provider_address` (e.g. `registry.terraform.io/hashicorp/retool`), stop on Ctrl-C.
+    /// for `provider_address` (e.g. `registry.terraform.io/retool-byoc/retool`), stop on Ctrl-C.
     Debug {
         /// The provider source address Terraform should map to this process.
         provider_address: String,
@@ -232,12 +232,12 @@ mod tests {
 
     #[test]
     fn debug_config_is_plaintext_and_interruptible() {
-        let config = ServeConfig::debug("registry.terraform.io/hashicorp/retool");
+        let config = ServeConfig::debug("registry.terraform.io/retool-byoc/retool");
         assert_eq!(config.client_certificate, None);
         assert_eq!(config.interrupts, InterruptPolicy::Stop);
         assert_eq!(
             config.mode,
-            ServeMode::Debug { provider_address: "registry.terraform.io/hashicorp/retool".to_owned() }
+            ServeMode::Debug { provider_address: "registry.terraform.io/retool-byoc/retool".to_owned() }
         );
     }
 

@@ -38,16 +38,16 @@ mod tests {
 
     #[test]
     fn reattach_value_has_terraforms_shape() {
-        let value = reattach_value("registry.terraform.io/hashicorp/retool", Path::new("/tmp/d/plugin.sock"), 4242);
+        let value = reattach_value("registry.terraform.io/retool-byoc/retool", Path::new("/tmp/d/plugin.sock"), 4242);
         assert_eq!(
             value,
-            r#"{"registry.terraform.io/hashicorp/retool":{"Protocol":"grpc","ProtocolVersion":6,"Pid":4242,"Test":true,"Addr":{"Network":"unix","String":"/tmp/d/plugin.sock"}}}"#
+            r#"{"registry.terraform.io/retool-byoc/retool":{"Protocol":"grpc","ProtocolVersion":6,"Pid":4242,"Test":true,"Addr":{"Network":"unix","String":"/tmp/d/plugin.sock"}}}"#
         );
     }
 
     #[test]
     fn instructions_contain_a_shell_ready_line() {
-        let text = reattach_instructions("registry.terraform.io/hashicorp/retool", Path::new("/s"), 1);
+        let text = reattach_instructions("registry.terraform.io/retool-byoc/retool", Path::new("/s"), 1);
         let line = text.lines().find(|line| line.trim_start().starts_with("TF_REATTACH_PROVIDERS=")).unwrap();
         assert!(line.trim_end().ends_with("}'"), "{line}");
     }

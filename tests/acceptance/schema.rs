@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::support::{Emulator, Workspace, acceptance_toolchain};
 
-const PROVIDER_ADDRESS: &str = "registry.terraform.io/hashicorp/retool";
+const PROVIDER_ADDRESS: &str = "registry.terraform.io/retool-byoc/retool";
 
 /// Paths (`schema.attr.nested`) of attributes and nested blocks without a description.
 fn undescribed(block: &Value, path: &str, missing: &mut Vec<String>) {

@@ -338,7 +338,7 @@ async fn without_client_certificate_the_handshake_has_no_certificate_and_serves_
 
 #[tokio::test]
 async fn debug_mode_prints_a_reattach_value_for_a_plaintext_socket() {
-    let mut config = ServeConfig::debug("registry.terraform.io/hashicorp/retool");
+    let mut config = ServeConfig::debug("registry.terraform.io/retool-byoc/retool");
     config.interrupts = InterruptPolicy::Unhandled;
     let (announcements, announce_to) = tokio::io::duplex(64 * 1024);
     let serving = tokio::spawn(serve_with_output(Routes::default(), config, announce_to));
@@ -356,7 +356,7 @@ async fn debug_mode_prints_a_reattach_value_for_a_plaintext_socket() {
     .unwrap();
 
     let parsed: serde_json::Value = serde_json::from_str(&reattach).unwrap();
-    let entry = &parsed["registry.terraform.io/hashicorp/retool"];
+    let entry = &parsed["registry.terraform.io/retool-byoc/retool"];
     assert_eq!(entry["Protocol"], "grpc");
     assert_eq!(entry["ProtocolVersion"], 6);
     assert_eq!(entry["Pid"], std::process::id());

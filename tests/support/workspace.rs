@@ -25,7 +25,7 @@ use super::toolchain::{Toolchain, VENV_VARIABLE};
 pub const STATE_KEY: &str = "acceptance/terraform.tfstate";
 
 /// The provider's address as `dev_overrides` and `required_providers` name it.
-pub const PROVIDER_SOURCE: &str = "hashicorp/retool";
+pub const PROVIDER_SOURCE: &str = "retool-byoc/retool";
 
 const PROVIDER_BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-retool");
 
