@@ -39,8 +39,20 @@ pub fn render_page(title: &str, block: &Block, example: Option<&str>, footer: &s
         }
         out.push('\n');
     }
-    if !computed.is_empty() {
+    // An optional argument the provider fills in when it is left unset is also an output: list it
+    // with the outputs, pointing back at its description, so a reader looking for what to reference
+    // finds it.
+    let filled_in: Vec<&Attribute> = block.attributes.iter().filter(|a| filled_in_by_provider(a)).collect();
+    if !computed.is_empty() || !filled_in.is_empty() {
         let _ = writeln!(out, "## Attribute reference\n\nIn addition to the arguments, these are exported:\n");
+        for a in filled_in {
+            let _ = writeln!(
+                out,
+                "- `{}` ({}) — the value in use, whether configured or filled in by the provider; see the argument above.",
+                a.name,
+                type_name(a)
+            );
+        }
         for a in computed {
             render_attribute(&mut out, a, 0);
         }
@@ -58,6 +70,7 @@ fn render_attribute(out: &mut String, a: &Attribute, depth: usize) {
     facts.push(
         match (a.required, a.optional, a.computed) {
             (true, _, _) => "required",
+            (_, true, _) if filled_in_by_provider(a) => "optional, computed when unset",
             (_, true, _) => "optional",
             _ => "read-only",
         }
@@ -141,6 +154,12 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// An optional argument whose value, when left unset, the provider chooses at apply (rather than
+/// a fixed default the schema states).
+fn filled_in_by_provider(a: &Attribute) -> bool {
+    a.optional && a.computed && a.default.is_none()
+}
+
 fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
@@ -163,5 +182,20 @@ mod tests {
         assert!(page.contains("## Attribute reference"));
         assert!(page.contains("- `id` (string, read-only) — Id."), "{page}");
         assert!(page.ends_with("By id.\n"));
+    }
+
+    #[test]
+    fn an_argument_the_provider_fills_in_is_listed_as_an_output_too() {
+        let block = sample_schema().block.attribute(
+            Attribute::new("key_arn", Type::String).optional().computed().description("Key; made when unset."),
+        );
+        let page = render_page("retool_x", &block, None, "");
+        let (arguments, outputs) = page.split_once("## Attribute reference").expect("both sections");
+        assert!(
+            arguments.contains("- `key_arn` (string, optional, computed when unset) — Key; made when unset."),
+            "{page}"
+        );
+        assert!(outputs.contains("- `key_arn` (string) — the value in use"), "{page}");
+        assert!(!outputs.contains("`size`"), "an attribute with a schema default is not an output: {page}");
     }
 }

@@ -12,6 +12,11 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The hand-written part of a page (`docs/templates/<page>.md`), appended to what the schema renders.
+fn template(page: &str) -> String {
+    std::fs::read_to_string(root().join("docs").join("templates").join(format!("{page}.md"))).unwrap_or_default()
+}
+
 /// The `main.tf` of an example directory, when the example exists.
 fn example(dir: &str) -> Option<String> {
     std::fs::read_to_string(root().join("examples").join(dir).join("main.tf")).ok()
@@ -21,7 +26,7 @@ fn pages() -> Vec<(PathBuf, String)> {
     let provider = RetoolProvider::new();
     let mut pages = vec![(
         PathBuf::from("docs/index.md"),
-        render_page("retool provider", &provider.schema().block, example("provider").as_deref(), ""),
+        render_page("retool provider", &provider.schema().block, example("provider").as_deref(), &template("index")),
     )];
     for resource in provider.resources() {
         let name = resource.type_name();

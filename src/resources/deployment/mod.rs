@@ -297,7 +297,10 @@ fn schema() -> Schema {
         .attribute(
             Attribute::new(attribute::EGRESS_ALLOWLIST, Type::list(Type::String))
                 .computed()
-                .description("Domains a firewall in front of the deployment must allow outbound on port 443: Retool licensing, invites, email, usage reporting and specs."),
+                .description(format!(
+                    "Domains a firewall in front of the deployment must allow outbound on port 443 (Retool licensing, invites, e-mail, usage reporting, integration specs, and PyPI for Python in Workflows): {}.",
+                    rules::egress::egress_allowlist().iter().map(|domain| format!("`{domain}`")).collect::<Vec<_>>().join(", ")
+                )),
         )
         .attribute(
             Attribute::new(attribute::COST, Type::Number)
