@@ -55,6 +55,11 @@ pub struct ServeConfig {
     pub socket_parent_dir: Option<PathBuf>,
     /// What SIGINT (Ctrl-C) does while serving.
     pub interrupts: InterruptPolicy,
+    /// The process that launched this one (Terraform). Killed without the chance to call
+    /// `GRPCController/Shutdown` (`kill -9`, OOM), it leaves this process to another parent:
+    /// serving then stops instead of the provider living on, orphaned, mid-apply. `None` (debug
+    /// mode) serves until stopped.
+    pub host_process: Option<u32>,
 }
 
 /// What the server does when the process receives SIGINT.
@@ -94,6 +99,7 @@ impl ServeConfig {
             client_certificate,
             socket_parent_dir: lookup(SOCKET_DIR_KEY).filter(|dir| !dir.is_empty()).map(PathBuf::from),
             interrupts: InterruptPolicy::Ignore,
+            host_process: Some(std::os::unix::process::parent_id()),
         })
     }
 
@@ -104,6 +110,7 @@ impl ServeConfig {
             client_certificate: None,
             socket_parent_dir: None,
             interrupts: InterruptPolicy::Stop,
+            host_process: None,
         }
     }
 }

@@ -81,6 +81,7 @@ where
         .add_service(GrpcBrokerServer::new(shutdown.clone()));
 
     let interrupts = watch_interrupts(config.interrupts, shutdown.clone())?;
+    let host = config.host_process.map(|host| tokio::spawn(watch_host(host, shutdown.clone())));
 
     let announcement = match &config.mode {
         ServeMode::Managed => {
@@ -111,11 +112,29 @@ where
             Ok(())
         }
     };
-    if let Some(interrupts) = interrupts {
-        interrupts.abort();
+    for task in interrupts.into_iter().chain(host) {
+        task.abort();
     }
     tracing::debug!("plugin server stopped");
     outcome
+}
+
+/// How often the host process is checked for.
+const HOST_CHECK_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Stops serving once `host` is no longer this process's parent: the host died without asking us
+/// to stop, and the kernel handed this process to another parent. Polling the parent id needs no
+/// unsafe code (unlike `PR_SET_PDEATHSIG`) and works wherever the host runs.
+async fn watch_host(host: u32, shutdown: Shutdown) {
+    let mut checks = tokio::time::interval(HOST_CHECK_INTERVAL);
+    loop {
+        checks.tick().await;
+        if std::os::unix::process::parent_id() != host {
+            tracing::info!(host_pid = host, "Terraform (the process that started this provider) has exited; stopping");
+            shutdown.trigger();
+            return;
+        }
+    }
 }
 
 /// Installs the SIGINT handling `policy` asks for. The handler is registered before this

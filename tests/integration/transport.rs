@@ -402,3 +402,47 @@ async fn a_managed_plugin_survives_sigint() {
     let status = health_as(&plugin, Some(&terraform)).await.expect("still serving after SIGINT");
     assert_eq!(status, ServingStatus::Serving as i32);
 }
+
+/// Whether process `pid` is still running (a zombie waiting for its new parent to reap it counts
+/// as gone: it no longer runs).
+fn running(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name, which may itself contain spaces.
+        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}
+
+/// Terraform killed with SIGKILL cannot ask its providers to stop: the provider notices that its
+/// parent is gone and exits, instead of living on orphaned.
+#[tokio::test]
+async fn the_provider_exits_when_terraform_is_killed() {
+    let socket_parent = tempfile::tempdir().unwrap();
+    // A stand-in for Terraform: a shell that starts the provider, prints its pid, and waits.
+    let mut host = std::process::Command::new("sh")
+        .args(["-c", r#""$0" & echo "$!"; exec sleep 600"#, env!("CARGO_BIN_EXE_terraform-provider-retool")])
+        .env(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE)
+        .env("PLUGIN_PROTOCOL_VERSIONS", "6")
+        .env("PLUGIN_UNIX_SOCKET_DIR", socket_parent.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut output = std::io::BufReader::new(host.stdout.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut output, &mut line).unwrap();
+    let provider: u32 = line.trim().parse().unwrap_or_else(|_| panic!("the provider's pid, got {line:?}"));
+    line.clear();
+    std::io::BufRead::read_line(&mut output, &mut line).unwrap();
+    assert!(line.starts_with("1|6|unix|"), "the provider serves: {line:?}");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(running(provider), "the provider keeps serving while Terraform lives");
+
+    host.kill().unwrap();
+    host.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while running(provider) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!running(provider), "the provider (pid {provider}) still runs 10 s after Terraform was killed");
+}
