@@ -16,6 +16,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod crash;
 mod database_upgrade;
 mod default_tags;
 mod deployment;

@@ -68,11 +68,11 @@ impl Terraform {
         &self.working_dir
     }
 
-    /// Runs `terraform ARGS` and returns its output whatever the exit code.
-    pub async fn run(&self, arguments: &[&str]) -> CommandOutput {
+    /// Starts `terraform ARGS` with its output piped, without waiting for it (a test that kills
+    /// Terraform part-way keeps the child).
+    pub fn spawn(&self, arguments: &[&str]) -> tokio::process::Child {
         let (program, leading) = self.command.split_first().expect("terraform command is never empty");
-        let command_line = format!("terraform {}", arguments.join(" "));
-        let child = tokio::process::Command::new(program)
+        tokio::process::Command::new(program)
             .args(leading)
             .args(arguments)
             .current_dir(&self.working_dir)
@@ -83,7 +83,13 @@ impl Terraform {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|error| panic!("cannot start `{command_line}` ({program:?}): {error}"));
+            .unwrap_or_else(|error| panic!("cannot start `terraform {}` ({program:?}): {error}", arguments.join(" ")))
+    }
+
+    /// Runs `terraform ARGS` and returns its output whatever the exit code.
+    pub async fn run(&self, arguments: &[&str]) -> CommandOutput {
+        let command_line = format!("terraform {}", arguments.join(" "));
+        let child = self.spawn(arguments);
         let output = match tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output()).await {
             Ok(Ok(output)) => output,
             Ok(Err(error)) => panic!("waiting for `{command_line}` failed: {error}"),
