@@ -9,10 +9,11 @@
 //! that keeps two states from sharing an object. The recovery is the operator's explicit import,
 //! which the test performs from the hint; after it, apply converges.
 //!
-//! Kill points covered: between `CreateKey` and `CreateAlias` (the network, already made, is
-//! imported from the hint; the key is taken up by its marks). Kills while the VPC, a NAT gateway,
-//! the cluster or the database are being made do not converge yet — a half-made network or
-//! deployment cannot be imported (issue 12 keeps them open).
+//! Kill points covered: while the VPC is made (the network is imported half-made and its zones
+//! added by the next apply), while the NAT gateway is made, and between `CreateKey` and
+//! `CreateAlias` (the key is taken up by its marks). Kills while the cluster or the database are
+//! being made do not converge yet: a half-made deployment cannot be imported (issue 12 keeps
+//! them open).
 //!
 //! The kill point is found by watching a pass-through proxy (`scripts/fault-proxy` with no faults)
 //! for the first request of an action; Terraform is killed as soon as that request was forwarded,
@@ -155,4 +156,16 @@ async fn live_keys(kms: &aws_sdk_kms::Client) -> Vec<String> {
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn killed_while_the_key_is_made() {
     killed_at("killed_while_the_key_is_made", "kkey", "CreateKey").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
+async fn killed_while_the_vpc_is_made() {
+    killed_at("killed_while_the_vpc_is_made", "kvpc", "CreateVpc").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
+async fn killed_while_the_nat_gateway_is_made() {
+    killed_at("killed_while_the_nat_gateway_is_made", "knat", "CreateNatGateway").await;
 }

@@ -750,6 +750,19 @@ impl Resource<AwsClients> for DeploymentResource {
                     "Could not read the network",
                     error.to_string(),
                 ),
+                // A network whose own create never finished (Terraform killed before recording
+                // it, then imported) is completed by its resource's apply, which runs first.
+                Err(problem @ aws::network::NetworkProblem::Incomplete(_))
+                    if aws::network::made_by_a_network(client.ec2(), &network_id).await.unwrap_or(false) =>
+                {
+                    plan.diagnostics.warning(
+                        "Network not finished yet",
+                        format!(
+                            "{network_id}: {problem}. Its retool_network completes it when applied; the deployment is \
+                             built after that. Applied without it, this deployment's apply fails."
+                        ),
+                    );
+                }
                 Err(problem) => plan.diagnostics.attribute_error(
                     path(&["network_id"]),
                     "Network not usable",

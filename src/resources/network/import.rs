@@ -81,7 +81,12 @@ pub fn recover_spec(
         .take_while(|(position, (index, _))| position == *index)
         .map(|(_, (_, zone))| zone.clone())
         .collect();
-    if availability_zones.len() < 2 {
+    // A VPC this resource made (it carries the network mark) but whose create never finished —
+    // Terraform killed before it recorded the network — is imported with the zones that have
+    // their subnets so far, possibly none: the configuration's zones then read as zones appended,
+    // which the next apply adds in place. Any other VPC must show the layout of two zones or more.
+    let made_here = vpc.tags.contains_key(NETWORK_TAG) && vpc.tags.contains_key(OWNER_TAG);
+    if availability_zones.len() < 2 && !made_here {
         return Err(RecoverError::TooFewZones { vpc: vpc.id.clone() });
     }
 
@@ -129,6 +134,18 @@ mod tests {
         let mut snapshot = healthy(&original);
         snapshot.subnets.retain(|subnet| subnet.availability_zone == "us-east-1b");
         assert!(matches!(recover_spec(&snapshot, &BTreeMap::new()), Err(RecoverError::TooFewZones { .. })));
+    }
+
+    #[test]
+    fn a_network_whose_create_never_finished_imports_with_the_zones_made_so_far() {
+        let original = spec(&ZONES, NatMode::OnePerAz);
+        let mut snapshot = healthy(&original);
+        snapshot.vpc.tags = OwnerToken::generate().mark(snapshot.vpc.tags.clone());
+        snapshot.subnets.clear();
+        snapshot.nat_gateways.clear();
+        let recovered = recover_spec(&snapshot, &original.default_tags).expect("a half-made network imports");
+        assert!(recovered.availability_zones.is_empty());
+        assert_eq!(recovered.name, original.name);
     }
 
     #[test]

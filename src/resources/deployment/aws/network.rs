@@ -5,10 +5,11 @@
 
 use aws_sdk_ec2::Client;
 
+use crate::aws::During;
 use crate::error::Error;
 use crate::resources::deployment::observed::NetworkView;
 use crate::resources::network::aws::observe::{nat_gateways, security_groups, subnets};
-use crate::resources::network::desired::Component;
+use crate::resources::network::desired::{Component, NETWORK_TAG};
 use crate::resources::network::observed::component_of;
 
 /// Why a network cannot host a deployment.
@@ -74,4 +75,11 @@ pub async fn read(ec2: &Client, network_id: &str) -> Result<NetworkView, Network
         database_security_group_id: group(Component::DatabaseSecurityGroup)?,
         egress_ips,
     })
+}
+
+/// Whether VPC `network_id` was made by a `retool_network` (it carries the network's name mark),
+/// finished or not: an unfinished one is completed by its own resource's next apply.
+pub async fn made_by_a_network(ec2: &Client, network_id: &str) -> Result<bool, Error> {
+    let described = ec2.describe_vpcs().vpc_ids(network_id).send().await.during("DescribeVpcs")?;
+    Ok(described.vpcs().iter().any(|vpc| vpc.tags().iter().any(|tag| tag.key() == Some(NETWORK_TAG))))
 }
