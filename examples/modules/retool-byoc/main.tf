@@ -6,13 +6,13 @@
 # admits.
 
 locals {
-  # Create a network only when the caller did not hand one in.
-  create_network = var.network_id == null
-  network_id     = local.create_network ? retool_network.this[0].id : var.network_id
+  # create_network, not network_id == null, decides: count must be known at plan time, and an id
+  # taken from another instance's output is not known until that network exists.
+  network_id = var.create_network ? retool_network.this[0].id : var.network_id
 }
 
 resource "retool_network" "this" {
-  count = local.create_network ? 1 : 0
+  count = var.create_network ? 1 : 0
 
   name               = var.name
   cidr_block         = var.network.cidr_block

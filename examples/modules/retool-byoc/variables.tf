@@ -29,14 +29,21 @@ variable "retool_version" {
   }
 }
 
+variable "create_network" {
+  type        = bool
+  description = "Whether the instance gets a network of its own (true, the default) or runs in the existing one network_id names (false)."
+  default     = true
+  nullable    = false
+}
+
 variable "network_id" {
   type        = string
-  description = "The id of an existing retool_network (vpc-...) to run in, e.g. another instance's network_id output. Null (the default) creates a network of the instance's own."
+  description = "With create_network = false: the id of the existing retool_network (vpc-...) to run in, e.g. another instance's network_id output. Leave null otherwise."
   default     = null
 
   validation {
-    condition     = var.network_id == null || can(regex("^vpc-[0-9a-f]+$", var.network_id))
-    error_message = "The network_id must be the id of a retool_network (a VPC id such as vpc-0123456789abcdef0), or null to create one."
+    condition     = var.create_network ? var.network_id == null : can(regex("^vpc-[0-9a-f]+$", var.network_id))
+    error_message = "With create_network = false, network_id must be the id of a retool_network (a VPC id such as vpc-0123456789abcdef0); with create_network = true (the default) leave it null."
   }
 }
 
@@ -46,7 +53,7 @@ variable "network" {
     availability_zones = optional(list(string))
     nat_gateways       = optional(string, "one_per_az")
   })
-  description = "The network the module creates when network_id is null: the VPC block (/16 to /24), the zones (null: the region's first two) and one_per_az or single NAT gateways. Ignored when network_id is set."
+  description = "The network the module creates when network_id is null: the VPC block (/16 to /24), the zones (null: the region's first two) and one_per_az or single NAT gateways. Ignored when create_network is false."
   default     = {}
   nullable    = false
 
