@@ -19,6 +19,7 @@ mod support;
 mod database_upgrade;
 mod default_tags;
 mod deployment;
+mod examples;
 mod fleet;
 mod harness;
 mod lost_answers;

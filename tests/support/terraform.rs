@@ -64,6 +64,48 @@ impl Terraform {
         Self { command: self.command.clone(), working_dir: self.working_dir.clone(), environment }
     }
 
+    /// The same command run in `dir`, with its own data directory `dir/.terraform`.
+    pub fn in_dir(&self, dir: &Path) -> Self {
+        let data_dir = dir.join(".terraform").display().to_string();
+        let moved =
+            Self { command: self.command.clone(), working_dir: dir.to_owned(), environment: self.environment.clone() };
+        moved.with_setting("TF_DATA_DIR", &data_dir)
+    }
+
+    /// Writes an executable shell script at `path` that runs this `terraform` command with its
+    /// arguments, for programs that take a terraform binary (e.g. `TERRAFORM=PATH`).
+    pub fn write_wrapper(&self, path: &Path) {
+        let quoted: Vec<String> = self
+            .command
+            .iter()
+            .map(|part| format!("'{}'", part.display().to_string().replace('\'', r"'\''")))
+            .collect();
+        std::fs::write(path, format!("#!/bin/sh\nexec {} \"$@\"\n", quoted.join(" ")))
+            .expect("write the terraform wrapper");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("make the wrapper executable");
+    }
+
+    /// Runs `program ARGS` (not Terraform: e.g. a pipeline script that runs Terraform) in the
+    /// working directory with this command's environment plus `extra`, and returns its output
+    /// whatever the exit code.
+    pub async fn run_program(&self, program: &Path, arguments: &[&str], extra: &[(&str, &str)]) -> CommandOutput {
+        let command_line = format!("{} {}", program.display(), arguments.join(" "));
+        let child = tokio::process::Command::new(program)
+            .args(arguments)
+            .current_dir(&self.working_dir)
+            .env_clear()
+            .envs(self.environment.iter().map(|(name, value)| (name, value)))
+            .envs(extra.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start `{command_line}`: {error}"));
+        finish(command_line, child).await
+    }
+
     pub fn working_dir(&self) -> &Path {
         &self.working_dir
     }
@@ -84,17 +126,7 @@ impl Terraform {
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|error| panic!("cannot start `{command_line}` ({program:?}): {error}"));
-        let output = match tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output()).await {
-            Ok(Ok(output)) => output,
-            Ok(Err(error)) => panic!("waiting for `{command_line}` failed: {error}"),
-            Err(_) => panic!("`{command_line}` did not finish within {COMMAND_TIMEOUT:?}"),
-        };
-        CommandOutput {
-            command: command_line,
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        finish(command_line, child).await
     }
 
     /// Runs `terraform ARGS` and requires exit code 0.
@@ -170,6 +202,21 @@ impl Terraform {
             .map(|map| map.iter().map(|(name, output)| (name.clone(), output["value"].clone())).collect())
             .unwrap_or_default();
         Ok(serde_json::Value::Object(values))
+    }
+}
+
+/// Waits for `child` (at most [`COMMAND_TIMEOUT`]) and collects what it printed.
+async fn finish(command_line: String, child: tokio::process::Child) -> CommandOutput {
+    let output = match tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output()).await {
+        Ok(Ok(output)) => output,
+        Ok(Err(error)) => panic!("waiting for `{command_line}` failed: {error}"),
+        Err(_) => panic!("`{command_line}` did not finish within {COMMAND_TIMEOUT:?}"),
+    };
+    CommandOutput {
+        command: command_line,
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 
