@@ -8,11 +8,12 @@
 //! Each test copies the whole `examples/` tree into its workspace, so the examples' relative
 //! module source (`../modules/retool-byoc`) resolves as it does in the repository.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::support::aws as support_aws;
+use crate::deployment::Clients;
 use crate::support::terraform::Terraform;
 use crate::support::{Emulator, Workspace, acceptance_toolchain};
 
@@ -31,125 +32,118 @@ const TERRAFORM_EXAMPLES: [&str; 7] = [
 /// The `Project` tag the examples' provider blocks set on everything (`default_tags`).
 const PROJECT_TAG: &str = "retool-example";
 
-/// An example copied into a workspace, with the backend settings of the workspace's bucket.
+/// An example copied into a workspace on a private emulator, with the backend settings of the
+/// workspace's bucket and `terraform.tfvars` pointing the provider at the emulator.
 struct Example {
+    emulator: Emulator,
+    workspace: Workspace,
+    aws: Clients,
     dir: PathBuf,
     terraform: Terraform,
     backend_config: PathBuf,
 }
 
 impl Example {
-    /// Copies examples/ into `workspace` and prepares `name` there, with `tfvars` as its
-    /// `terraform.tfvars`.
-    fn prepare(workspace: &Workspace, name: &str, tfvars: &str) -> Self {
+    /// Starts an emulator for `test`, copies examples/ into a workspace and prepares `name` there.
+    /// `deletion_protection = false` goes into its variables unless `protected`.
+    fn prepare(test: &str, name: &str, protected: bool) -> Self {
+        let toolchain = acceptance_toolchain(test);
+        let emulator = Emulator::start(&toolchain);
+        let endpoint = emulator.endpoint();
+        let workspace = Workspace::new(&toolchain, &emulator);
         let dir = workspace.copy_examples().join(name);
-        std::fs::write(dir.join("terraform.tfvars"), tfvars).expect("write terraform.tfvars");
-        Self { terraform: workspace.terraform_in(&dir), backend_config: workspace.write_backend_config(), dir }
+        let protection = if protected { "" } else { "deletion_protection = false\n" };
+        std::fs::write(dir.join("terraform.tfvars"), format!("aws_endpoint = \"{endpoint}\"\n{protection}"))
+            .expect("write terraform.tfvars");
+        let terraform = workspace.terraform_in(&dir);
+        let backend_config = workspace.write_backend_config();
+        Self { aws: Clients::new(&endpoint), emulator, workspace, dir, terraform, backend_config }
     }
 
     fn backend_argument(&self) -> String {
         format!("-backend-config={}", self.backend_config.display())
     }
 
-    async fn init(&self) {
+    /// `terraform init` with the backend config and `apply`; returns the outputs.
+    async fn apply(&self) -> Value {
         self.terraform.succeed(&["init", "-input=false", "-no-color", &self.backend_argument()]).await.expect("init");
+        self.terraform.apply().await.expect("apply the example");
+        self.terraform.outputs().await.expect("outputs")
+    }
+
+    /// A second plan is empty; destroy leaves nothing of `instances` nor any network.
+    async fn converge_and_destroy(&self, instances: &[&str]) {
+        self.terraform.plan().await.expect("second plan").assert_empty("the example after apply");
+        self.terraform.destroy().await.expect("destroy the example");
+        for name in instances {
+            assert_instance_gone(&self.aws, name).await;
+        }
+        assert!(example_vpcs(&self.aws).await.is_empty(), "the network is gone");
     }
 }
 
-struct Clients {
-    ec2: aws_sdk_ec2::Client,
-    eks: aws_sdk_eks::Client,
-    rds: aws_sdk_rds::Client,
-    iam: aws_sdk_iam::Client,
+/// The VPC the EKS cluster `name` runs in (that of its subnets), when the cluster exists.
+async fn cluster_vpc(aws: &Clients, name: &str) -> Option<String> {
+    let cluster = aws.cluster(name).await?;
+    let subnets = cluster.resources_vpc_config().map(|config| config.subnet_ids().to_vec()).unwrap_or_default();
+    assert!(!subnets.is_empty(), "cluster {name} has no subnets");
+    let described = aws.ec2.describe_subnets().set_subnet_ids(Some(subnets)).send().await.expect("DescribeSubnets");
+    let vpcs: BTreeSet<&str> = described.subnets().iter().filter_map(|subnet| subnet.vpc_id()).collect();
+    assert_eq!(vpcs.len(), 1, "the subnets of cluster {name} are in one VPC: {vpcs:?}");
+    vpcs.first().map(|vpc| (*vpc).to_owned())
 }
 
-impl Clients {
-    fn new(endpoint: &str) -> Self {
-        let config = support_aws::sdk_config(endpoint);
-        Self {
-            ec2: support_aws::ec2(endpoint),
-            eks: aws_sdk_eks::Client::new(&config),
-            rds: aws_sdk_rds::Client::new(&config),
-            iam: aws_sdk_iam::Client::new(&config),
-        }
-    }
+/// The deletion protection of DB instance `identifier`, when it exists.
+async fn db_protection(aws: &Clients, identifier: &str) -> Option<bool> {
+    aws.db(identifier).await.map(|db| db.deletion_protection().unwrap_or(false))
+}
 
-    /// The VPC the EKS cluster `name` runs in (that of its subnets), when the cluster exists.
-    async fn cluster_vpc(&self, name: &str) -> Option<String> {
-        let cluster = self.eks.describe_cluster().name(name).send().await.ok()?.cluster().cloned()?;
-        let subnets = cluster.resources_vpc_config().map(|config| config.subnet_ids().to_vec()).unwrap_or_default();
-        assert!(!subnets.is_empty(), "cluster {name} has no subnets");
-        let described =
-            self.ec2.describe_subnets().set_subnet_ids(Some(subnets)).send().await.expect("DescribeSubnets");
-        let vpcs: std::collections::BTreeSet<&str> =
-            described.subnets().iter().filter_map(|subnet| subnet.vpc_id()).collect();
-        assert_eq!(vpcs.len(), 1, "the subnets of cluster {name} are in one VPC: {vpcs:?}");
-        vpcs.first().map(|vpc| (*vpc).to_owned())
-    }
+/// The VPCs carrying the examples' `Project` tag.
+async fn example_vpcs(aws: &Clients) -> Vec<String> {
+    let filter = aws_sdk_ec2::types::Filter::builder().name("tag:Project").values(PROJECT_TAG).build();
+    let vpcs = aws.ec2.describe_vpcs().filters(filter).send().await.expect("DescribeVpcs");
+    vpcs.vpcs().iter().filter_map(|vpc| vpc.vpc_id()).map(str::to_owned).collect()
+}
 
-    /// The deletion protection of DB instance `identifier`, when it exists.
-    async fn db_protection(&self, identifier: &str) -> Option<bool> {
-        let out = self.rds.describe_db_instances().db_instance_identifier(identifier).send().await.ok()?;
-        out.db_instances().first().map(|db| db.deletion_protection().unwrap_or(false))
-    }
+/// The permissions boundary of IAM role `name`; `None` when the role does not exist.
+async fn role_boundary(aws: &Clients, name: &str) -> Option<Option<String>> {
+    let role = aws.iam.get_role().role_name(name).send().await.ok()?.role().cloned()?;
+    Some(role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_owned))
+}
 
-    /// The VPCs carrying the examples' `Project` tag.
-    async fn example_vpcs(&self) -> Vec<String> {
-        let filter = aws_sdk_ec2::types::Filter::builder().name("tag:Project").values(PROJECT_TAG).build();
-        let vpcs = self.ec2.describe_vpcs().filters(filter).send().await.expect("DescribeVpcs");
-        vpcs.vpcs().iter().filter_map(|vpc| vpc.vpc_id()).map(str::to_owned).collect()
-    }
-
-    /// The permissions boundary of IAM role `name`; `None` when the role does not exist.
-    async fn role_boundary(&self, name: &str) -> Option<Option<String>> {
-        let role = self.iam.get_role().role_name(name).send().await.ok()?.role().cloned()?;
-        Some(role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_owned))
-    }
-
-    async fn role_names(&self) -> Vec<String> {
-        let roles = self.iam.list_roles().send().await.expect("ListRoles");
-        roles.roles().iter().map(|role| role.role_name().to_owned()).collect()
-    }
-
-    /// Checks one instance the module built: its cluster in `vpc`, its databases (the Retool DB
-    /// only when `retool_db`), and its roles fenced by the workload boundary of the instance's own
-    /// permission boundary.
-    async fn assert_instance(&self, name: &str, vpc: &str, retool_db: bool, protected: bool) {
-        assert_eq!(self.cluster_vpc(name).await.as_deref(), Some(vpc), "cluster {name} runs in network {vpc}");
-        assert_eq!(self.db_protection(&format!("{name}-postgres")).await, Some(protected), "database of {name}");
-        let retool_db_protection = self.db_protection(&format!("{name}-retooldb")).await;
-        assert_eq!(retool_db_protection.is_some(), retool_db, "Retool DB of {name} exists only when enabled");
-        let boundary =
-            self.iam.get_policy().policy_arn(format!("arn:aws:iam::123456789012:policy/{name}-workload-boundary"));
-        let boundary_arn = boundary
-            .send()
-            .await
-            .expect("the instance's workload boundary exists")
-            .policy()
-            .and_then(|p| p.arn())
-            .map(str::to_owned);
-        for role in [format!("{name}-eks-cluster"), format!("{name}-eks-nodes")] {
-            assert_eq!(
-                self.role_boundary(&role).await,
-                Some(boundary_arn.clone()),
-                "role {role} carries the workload boundary"
-            );
-        }
-        assert!(
-            self.role_boundary(&format!("{name}-maintenance")).await.is_some(),
-            "operator role {name}-maintenance exists"
+/// Checks one instance the module built: its cluster in `vpc`, its databases (the Retool DB only
+/// when `retool_db`) with deletion protection as `protected`, and its roles fenced by the
+/// workload boundary of the instance's own permission boundary.
+async fn assert_instance(aws: &Clients, name: &str, vpc: &str, retool_db: bool, protected: bool) {
+    assert_eq!(cluster_vpc(aws, name).await.as_deref(), Some(vpc), "cluster {name} runs in network {vpc}");
+    assert_eq!(db_protection(aws, &format!("{name}-postgres")).await, Some(protected), "database of {name}");
+    let retool_db_protection = db_protection(aws, &format!("{name}-retooldb")).await;
+    assert_eq!(retool_db_protection.is_some(), retool_db, "Retool DB of {name} exists only when enabled");
+    let boundary =
+        aws.iam.get_policy().policy_arn(format!("arn:aws:iam::123456789012:policy/{name}-workload-boundary"));
+    let boundary = boundary.send().await.expect("the instance's workload boundary exists");
+    let boundary_arn = boundary.policy().and_then(|policy| policy.arn()).map(str::to_owned);
+    for role in [format!("{name}-eks-cluster"), format!("{name}-eks-nodes")] {
+        assert_eq!(
+            role_boundary(aws, &role).await,
+            Some(boundary_arn.clone()),
+            "role {role} carries the workload boundary"
         );
     }
+    assert!(
+        role_boundary(aws, &format!("{name}-maintenance")).await.is_some(),
+        "operator role {name}-maintenance exists"
+    );
+}
 
-    /// Checks that nothing of instance `name` is left.
-    async fn assert_instance_gone(&self, name: &str) {
-        assert_eq!(self.cluster_vpc(name).await, None, "cluster {name} is gone");
-        for db in [format!("{name}-postgres"), format!("{name}-retooldb")] {
-            assert_eq!(self.db_protection(&db).await, None, "DB instance {db} is gone");
-        }
-        let roles = self.role_names().await;
-        assert!(!roles.iter().any(|role| role.starts_with(&format!("{name}-"))), "roles of {name} left: {roles:?}");
+/// Checks that nothing of instance `name` is left.
+async fn assert_instance_gone(aws: &Clients, name: &str) {
+    assert_eq!(cluster_vpc(aws, name).await, None, "cluster {name} is gone");
+    for db in [format!("{name}-postgres"), format!("{name}-retooldb")] {
+        assert_eq!(db_protection(aws, &db).await, None, "DB instance {db} is gone");
     }
+    let roles = aws.role_names().await;
+    assert!(!roles.iter().any(|role| role.starts_with(&format!("{name}-"))), "roles of {name} left: {roles:?}");
 }
 
 fn text<'a>(outputs: &'a Value, name: &str) -> &'a str {
@@ -216,23 +210,12 @@ fn terraform_dirs(root: &Path) -> Vec<PathBuf> {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn complete_example_applies_converges_and_destroys() {
-    let toolchain = acceptance_toolchain("complete_example_applies_converges_and_destroys");
-    let emulator = Emulator::start(&toolchain);
-    let endpoint = emulator.endpoint();
-    let workspace = Workspace::new(&toolchain, &emulator);
-    let aws = Clients::new(&endpoint);
     // deletion_protection off for this test only, so that it can destroy.
-    let example = Example::prepare(
-        &workspace,
-        "complete",
-        &format!("aws_endpoint = \"{endpoint}\"\ndeletion_protection = false\n"),
-    );
-    example.init().await;
-    example.terraform.apply().await.expect("apply examples/complete");
+    let example = Example::prepare("complete_example_applies_converges_and_destroys", "complete", false);
+    let outputs = example.apply().await;
 
-    let keys = emulator.list_keys(workspace.bucket());
+    let keys = example.emulator.list_keys(example.workspace.bucket());
     assert!(keys.iter().any(|key| key == "examples/complete/terraform.tfstate"), "state in the S3 backend: {keys:?}");
-    let outputs = example.terraform.outputs().await.expect("outputs");
     assert_eq!(text(&outputs, "url"), "https://retool.example.com");
     assert_eq!(text(&outputs, "cluster_name"), "retool-prod");
     assert_instance_outputs(
@@ -244,96 +227,63 @@ async fn complete_example_applies_converges_and_destroys() {
         outputs["operator_role_arns"]["maintenance"], "arn:aws:iam::123456789012:role/retool-prod-maintenance",
         "operator_role_arns: {outputs}"
     );
-    let vpcs = aws.example_vpcs().await;
+    let vpcs = example_vpcs(&example.aws).await;
     assert_eq!(vpcs.len(), 1, "one network: {vpcs:?}");
-    aws.assert_instance("retool-prod", &vpcs[0], true, false).await;
+    assert_instance(&example.aws, "retool-prod", &vpcs[0], true, false).await;
 
-    example.terraform.plan().await.expect("second plan").assert_empty("examples/complete after apply");
-    example.terraform.destroy().await.expect("destroy examples/complete");
-    aws.assert_instance_gone("retool-prod").await;
-    assert!(aws.example_vpcs().await.is_empty(), "the network is gone");
+    example.converge_and_destroy(&["retool-prod"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn multi_instance_example_shares_one_network_converges_and_destroys() {
-    let toolchain = acceptance_toolchain("multi_instance_example_shares_one_network_converges_and_destroys");
-    let emulator = Emulator::start(&toolchain);
-    let endpoint = emulator.endpoint();
-    let workspace = Workspace::new(&toolchain, &emulator);
-    let aws = Clients::new(&endpoint);
-    let example = Example::prepare(
-        &workspace,
-        "multi-instance",
-        &format!("aws_endpoint = \"{endpoint}\"\ndeletion_protection = false\n"),
-    );
-    example.init().await;
-    example.terraform.apply().await.expect("apply examples/multi-instance");
+    let example =
+        Example::prepare("multi_instance_example_shares_one_network_converges_and_destroys", "multi-instance", false);
+    let outputs = example.apply().await;
 
-    let outputs = example.terraform.outputs().await.expect("outputs");
     let network = text(&outputs, "network_id");
-    assert_eq!(aws.example_vpcs().await, vec![network.to_owned()], "one network, the output's");
+    assert_eq!(example_vpcs(&example.aws).await, vec![network.to_owned()], "one network, the output's");
     assert_eq!(outputs["urls"]["staging"], "https://retool-staging.example.com", "urls: {outputs}");
-    assert_instance_outputs(
-        &outputs["egress_ips"],
-        &outputs["egress_allowlist"],
-        &outputs["estimated_monthly_cost_usd"]["production"],
-    );
     let costs = &outputs["estimated_monthly_cost_usd"];
+    assert_instance_outputs(&outputs["egress_ips"], &outputs["egress_allowlist"], &costs["production"]);
     assert!(
         costs["staging"].as_f64() < costs["production"].as_f64(),
         "the smaller staging instance costs less: {costs}"
     );
-    aws.assert_instance("retool-prod", network, true, false).await;
-    aws.assert_instance("retool-staging", network, false, false).await;
+    assert_instance(&example.aws, "retool-prod", network, true, false).await;
+    assert_instance(&example.aws, "retool-staging", network, false, false).await;
 
-    example.terraform.plan().await.expect("second plan").assert_empty("examples/multi-instance after apply");
-    example.terraform.destroy().await.expect("destroy examples/multi-instance");
-    aws.assert_instance_gone("retool-prod").await;
-    aws.assert_instance_gone("retool-staging").await;
-    assert!(aws.example_vpcs().await.is_empty(), "the shared network is gone");
+    example.converge_and_destroy(&["retool-prod", "retool-staging"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn ci_pipeline_applies_and_its_guard_refuses_replacing_a_protected_database() {
-    let toolchain = acceptance_toolchain("ci_pipeline_applies_and_its_guard_refuses_replacing_a_protected_database");
-    let emulator = Emulator::start(&toolchain);
-    let endpoint = emulator.endpoint();
-    let workspace = Workspace::new(&toolchain, &emulator);
-    let aws = Clients::new(&endpoint);
     // deletion_protection keeps its default (true): what the guard protects.
-    let example = Example::prepare(&workspace, "complete", "");
+    let example =
+        Example::prepare("ci_pipeline_applies_and_its_guard_refuses_replacing_a_protected_database", "complete", true);
+    let aws = &example.aws;
     let pipeline = example.dir.join("../ci/pipeline.sh");
-    let wrapper = workspace.root().join("terraform");
+    let wrapper = example.workspace.root().join("terraform");
     example.terraform.write_wrapper(&wrapper);
     let wrapper = wrapper.display().to_string();
     let backend = example.backend_argument();
     let dir = example.dir.display().to_string();
-    let settings = [
-        ("TERRAFORM", wrapper.as_str()),
-        ("TF_CLI_ARGS_init", backend.as_str()),
-        ("TF_VAR_aws_endpoint", endpoint.as_str()),
-    ];
+    let settings = [("TERRAFORM", wrapper.as_str()), ("TF_CLI_ARGS_init", backend.as_str())];
 
     let first = example.terraform.run_program(&pipeline, &[&dir], &settings).await;
     assert_eq!(first.code, 0, "the pipeline applies a normal plan:\n{first}");
     assert!(first.stdout.contains("plan-guard: no protected Retool database"), "the guard ran:\n{first}");
-    let saved: Value =
-        serde_json::from_str(&std::fs::read_to_string(example.dir.join("tfplan.json")).expect("tfplan.json saved"))
-            .expect("tfplan.json is JSON");
-    assert!(
-        saved["resource_changes"]
-            .as_array()
-            .is_some_and(|changes| changes.iter().any(|change| change["type"] == "retool_deployment")),
-        "tfplan.json holds the plan's resource changes"
-    );
-    let vpcs = aws.example_vpcs().await;
+    let saved = std::fs::read_to_string(example.dir.join("tfplan.json")).expect("tfplan.json saved for review");
+    let saved: Value = serde_json::from_str(&saved).expect("tfplan.json is JSON");
+    let changes = saved["resource_changes"].as_array().cloned().unwrap_or_default();
+    assert!(changes.iter().any(|change| change["type"] == "retool_deployment"), "tfplan.json holds the plan: {saved}");
+    let vpcs = example_vpcs(aws).await;
     assert_eq!(vpcs.len(), 1, "one network: {vpcs:?}");
-    aws.assert_instance("retool-prod", &vpcs[0], true, true).await;
+    assert_instance(aws, "retool-prod", &vpcs[0], true, true).await;
 
     // A new name replaces the deployment, database included: the provider only warns at plan.
-    let renamed = [settings[0], settings[1], settings[2], ("TF_VAR_name", "retool-renamed")];
+    let renamed = [settings[0], settings[1], ("TF_VAR_name", "retool-renamed")];
     let refused = example.terraform.run_program(&pipeline, &[&dir], &renamed).await;
     assert_ne!(refused.code, 0, "the pipeline must fail:\n{refused}");
     assert!(
@@ -342,7 +292,61 @@ async fn ci_pipeline_applies_and_its_guard_refuses_replacing_a_protected_databas
         "the guard names the protected deployment:\n{refused}"
     );
     assert!(!refused.stdout.contains("terraform apply tfplan"), "nothing is applied after the guard:\n{refused}");
-    aws.assert_instance("retool-prod", &vpcs[0], true, true).await;
-    assert_eq!(aws.cluster_vpc("retool-renamed").await, None, "no renamed cluster was built");
-    assert_eq!(aws.example_vpcs().await, vpcs, "the network was not replaced");
+    assert_instance(aws, "retool-prod", &vpcs[0], true, true).await;
+    assert_eq!(cluster_vpc(aws, "retool-renamed").await, None, "no renamed cluster was built");
+    assert_eq!(example_vpcs(aws).await, vpcs, "the network was not replaced");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
+async fn the_module_refuses_invalid_inputs_before_any_change() {
+    let toolchain = acceptance_toolchain("the_module_refuses_invalid_inputs_before_any_change");
+    let emulator = Emulator::start(&toolchain);
+    let workspace = Workspace::new(&toolchain, &emulator);
+    let examples = workspace.copy_examples();
+    let dir = examples.join("invalid");
+    std::fs::create_dir(&dir).expect("create the root module dir");
+    let root_module = format!(
+        r#"terraform {{
+  required_providers {{
+    retool = {{
+      source = "{source}"
+    }}
+  }}
+}}
+
+module "invalid" {{
+  source                  = "../modules/retool-byoc"
+  name                    = "Retool--prod"
+  domain                  = "https://retool.example.com"
+  retool_version          = "3.148"
+  create_network          = false
+  network_id              = "subnet-0123456789abcdef0"
+  network                 = {{ cidr_block = "10.0.0.0/8", nat_gateways = "two" }}
+  node_group              = {{ min_size = 4, desired_size = 3 }}
+  operator_principal_arns = []
+}}
+"#,
+        source = crate::support::workspace::PROVIDER_SOURCE
+    );
+    std::fs::write(dir.join("main.tf"), root_module).expect("write main.tf");
+    let terraform = workspace.terraform_in(&dir);
+    terraform.succeed(&["init", "-input=false", "-no-color", "-backend=false"]).await.expect("init");
+    // Plan, not validate: validate leaves out the rule that compares two variables (network_id
+    // with create_network).
+    let refused = terraform.fail(&["plan", "-input=false", "-no-color"]).await.expect("plan refuses the inputs");
+    // Terraform wraps diagnostics at 78 columns.
+    let said = refused.stderr.split_whitespace().collect::<Vec<_>>().join(" ");
+    for message in [
+        "The name must be a DNS label",
+        "The domain must be a lowercase hostname",
+        "The Retool version must look like",
+        "network_id must be the id of a retool_network",
+        "network.nat_gateways must be one_per_az or single",
+        "network.cidr_block must be an IPv4 CIDR block from /16 to /24",
+        "node_group sizes must satisfy",
+        "operator_principal_arns must name 1 to 20",
+    ] {
+        assert!(said.contains(message), "plan says {message:?}:\n{refused}");
+    }
 }

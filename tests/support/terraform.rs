@@ -5,6 +5,7 @@
 //! can leave for real AWS: fake static credentials, IMDS disabled, every endpoint on loopback.
 //! Failures carry the command line, exit code and both output streams.
 
+use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -86,11 +87,35 @@ impl Terraform {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("make the wrapper executable");
     }
 
+    pub fn working_dir(&self) -> &Path {
+        &self.working_dir
+    }
+
+    /// Runs `terraform ARGS` and returns its output whatever the exit code.
+    pub async fn run(&self, arguments: &[&str]) -> CommandOutput {
+        let (program, leading) = self.command.split_first().expect("terraform command is never empty");
+        let all: Vec<&OsStr> =
+            leading.iter().map(|part| part.as_os_str()).chain(arguments.iter().map(OsStr::new)).collect();
+        self.execute(format!("terraform {}", arguments.join(" ")), program, &all, &[]).await
+    }
+
     /// Runs `program ARGS` (not Terraform: e.g. a pipeline script that runs Terraform) in the
     /// working directory with this command's environment plus `extra`, and returns its output
     /// whatever the exit code.
     pub async fn run_program(&self, program: &Path, arguments: &[&str], extra: &[(&str, &str)]) -> CommandOutput {
-        let command_line = format!("{} {}", program.display(), arguments.join(" "));
+        let all: Vec<&OsStr> = arguments.iter().map(OsStr::new).collect();
+        self.execute(format!("{} {}", program.display(), arguments.join(" ")), program, &all, extra).await
+    }
+
+    /// Runs `program` with `arguments` (described as `command_line` in failures), waits for it at
+    /// most [`COMMAND_TIMEOUT`] and collects what it printed.
+    async fn execute(
+        &self,
+        command_line: String,
+        program: &Path,
+        arguments: &[&OsStr],
+        extra: &[(&str, &str)],
+    ) -> CommandOutput {
         let child = tokio::process::Command::new(program)
             .args(arguments)
             .current_dir(&self.working_dir)
@@ -102,31 +127,18 @@ impl Terraform {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .unwrap_or_else(|error| panic!("cannot start `{command_line}`: {error}"));
-        finish(command_line, child).await
-    }
-
-    pub fn working_dir(&self) -> &Path {
-        &self.working_dir
-    }
-
-    /// Runs `terraform ARGS` and returns its output whatever the exit code.
-    pub async fn run(&self, arguments: &[&str]) -> CommandOutput {
-        let (program, leading) = self.command.split_first().expect("terraform command is never empty");
-        let command_line = format!("terraform {}", arguments.join(" "));
-        let child = tokio::process::Command::new(program)
-            .args(leading)
-            .args(arguments)
-            .current_dir(&self.working_dir)
-            .env_clear()
-            .envs(self.environment.iter().map(|(name, value)| (name, value)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
             .unwrap_or_else(|error| panic!("cannot start `{command_line}` ({program:?}): {error}"));
-        finish(command_line, child).await
+        let output = match tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output()).await {
+            Ok(Ok(output)) => output,
+            Ok(Err(error)) => panic!("waiting for `{command_line}` failed: {error}"),
+            Err(_) => panic!("`{command_line}` did not finish within {COMMAND_TIMEOUT:?}"),
+        };
+        CommandOutput {
+            command: command_line,
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
 
     /// Runs `terraform ARGS` and requires exit code 0.
@@ -202,21 +214,6 @@ impl Terraform {
             .map(|map| map.iter().map(|(name, output)| (name.clone(), output["value"].clone())).collect())
             .unwrap_or_default();
         Ok(serde_json::Value::Object(values))
-    }
-}
-
-/// Waits for `child` (at most [`COMMAND_TIMEOUT`]) and collects what it printed.
-async fn finish(command_line: String, child: tokio::process::Child) -> CommandOutput {
-    let output = match tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output()).await {
-        Ok(Ok(output)) => output,
-        Ok(Err(error)) => panic!("waiting for `{command_line}` failed: {error}"),
-        Err(_) => panic!("`{command_line}` did not finish within {COMMAND_TIMEOUT:?}"),
-    };
-    CommandOutput {
-        command: command_line,
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 

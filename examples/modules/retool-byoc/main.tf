@@ -63,4 +63,12 @@ resource "retool_deployment" "this" {
   retool_db {
     enabled = var.retool_db_enabled
   }
+
+  lifecycle {
+    # network_id's own validation checks its form; leaving it unset is caught here.
+    precondition {
+      condition     = local.network_id != null
+      error_message = "With create_network = false, set network_id to the id of the retool_network to run in (e.g. another instance's network_id output)."
+    }
+  }
 }

@@ -42,8 +42,8 @@ variable "network_id" {
   default     = null
 
   validation {
-    condition     = var.create_network ? var.network_id == null : can(regex("^vpc-[0-9a-f]+$", var.network_id))
-    error_message = "With create_network = false, network_id must be the id of a retool_network (a VPC id such as vpc-0123456789abcdef0); with create_network = true (the default) leave it null."
+    condition     = var.network_id == null || can(regex("^vpc-[0-9a-f]+$", var.network_id))
+    error_message = "network_id must be the id of a retool_network (a VPC id such as vpc-0123456789abcdef0)."
   }
 }
 
@@ -63,7 +63,7 @@ variable "network" {
   }
 
   validation {
-    condition     = can(cidrnetmask(var.network.cidr_block)) && tonumber(split("/", var.network.cidr_block)[1]) >= 16 && tonumber(split("/", var.network.cidr_block)[1]) <= 24
+    condition     = can(regex("/(1[6-9]|2[0-4])$", var.network.cidr_block)) && can(cidrnetmask(var.network.cidr_block))
     error_message = "network.cidr_block must be an IPv4 CIDR block from /16 to /24, such as 10.254.0.0/16."
   }
 }
