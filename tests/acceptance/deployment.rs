@@ -23,18 +23,19 @@ const ZONES: &str = "[\"us-east-1a\", \"us-east-1b\"]";
 // AWS clients on the emulator
 // ---------------------------------------------------------------------------------------------
 
-struct Clients {
-    ec2: aws_sdk_ec2::Client,
-    eks: aws_sdk_eks::Client,
-    rds: aws_sdk_rds::Client,
-    elasticache: aws_sdk_elasticache::Client,
-    iam: aws_sdk_iam::Client,
-    kms: aws_sdk_kms::Client,
-    secrets: aws_sdk_secretsmanager::Client,
+/// AWS clients on the emulator (the examples' tests use them too).
+pub(crate) struct Clients {
+    pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) eks: aws_sdk_eks::Client,
+    pub(crate) rds: aws_sdk_rds::Client,
+    pub(crate) elasticache: aws_sdk_elasticache::Client,
+    pub(crate) iam: aws_sdk_iam::Client,
+    pub(crate) kms: aws_sdk_kms::Client,
+    pub(crate) secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl Clients {
-    fn new(endpoint: &str) -> Self {
+    pub(crate) fn new(endpoint: &str) -> Self {
         let config = support_aws::sdk_config(endpoint);
         Self {
             ec2: support_aws::ec2(endpoint),
@@ -58,11 +59,11 @@ impl Clients {
         out.secret_string().unwrap_or_else(|| panic!("secret {arn} has no string value")).to_owned()
     }
 
-    async fn cluster(&self, name: &str) -> Option<aws_sdk_eks::types::Cluster> {
+    pub(crate) async fn cluster(&self, name: &str) -> Option<aws_sdk_eks::types::Cluster> {
         self.eks.describe_cluster().name(name).send().await.ok().and_then(|out| out.cluster().cloned())
     }
 
-    async fn db(&self, identifier: &str) -> Option<aws_sdk_rds::types::DbInstance> {
+    pub(crate) async fn db(&self, identifier: &str) -> Option<aws_sdk_rds::types::DbInstance> {
         self.rds
             .describe_db_instances()
             .db_instance_identifier(identifier)
@@ -77,7 +78,7 @@ impl Clients {
         out.unwrap_or_else(|e| panic!("DescribeNodegroup {name}: {e:?}")).nodegroup().cloned().expect("node group")
     }
 
-    async fn role_names(&self) -> Vec<String> {
+    pub(crate) async fn role_names(&self) -> Vec<String> {
         let roles = self.iam.list_roles().send().await.expect("ListRoles");
         roles.roles().iter().map(|role| role.role_name().to_owned()).collect()
     }

@@ -20,6 +20,7 @@ mod crash;
 mod database_upgrade;
 mod default_tags;
 mod deployment;
+mod examples;
 mod fleet;
 mod harness;
 mod lost_answers;

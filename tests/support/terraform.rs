@@ -5,6 +5,7 @@
 //! can leave for real AWS: fake static credentials, IMDS disabled, every endpoint on loopback.
 //! Failures carry the command line, exit code and both output streams.
 
+use std::ffi::OsStr;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -64,32 +65,67 @@ impl Terraform {
         Self { command: self.command.clone(), working_dir: self.working_dir.clone(), environment }
     }
 
+    /// The same command run in `dir`, with its own data directory `dir/.terraform`.
+    pub fn in_dir(&self, dir: &Path) -> Self {
+        let data_dir = dir.join(".terraform").display().to_string();
+        let moved =
+            Self { command: self.command.clone(), working_dir: dir.to_owned(), environment: self.environment.clone() };
+        moved.with_setting("TF_DATA_DIR", &data_dir)
+    }
+
+    /// Writes an executable shell script at `path` that runs this `terraform` command with its
+    /// arguments, for programs that take a terraform binary (e.g. `TERRAFORM=PATH`).
+    pub fn write_wrapper(&self, path: &Path) {
+        let quoted: Vec<String> = self
+            .command
+            .iter()
+            .map(|part| format!("'{}'", part.display().to_string().replace('\'', r"'\''")))
+            .collect();
+        std::fs::write(path, format!("#!/bin/sh\nexec {} \"$@\"\n", quoted.join(" ")))
+            .expect("write the terraform wrapper");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("make the wrapper executable");
+    }
+
     pub fn working_dir(&self) -> &Path {
         &self.working_dir
+    }
+
+    /// Runs `terraform ARGS` and returns its output whatever the exit code.
+    pub async fn run(&self, arguments: &[&str]) -> CommandOutput {
+        let (program, leading) = self.command.split_first().expect("terraform command is never empty");
+        let all: Vec<&OsStr> =
+            leading.iter().map(|part| part.as_os_str()).chain(arguments.iter().map(OsStr::new)).collect();
+        self.execute(format!("terraform {}", arguments.join(" ")), program, &all, &[]).await
     }
 
     /// Starts `terraform ARGS` with its output piped, without waiting for it (a test that kills
     /// Terraform part-way keeps the child).
     pub fn spawn(&self, arguments: &[&str]) -> tokio::process::Child {
         let (program, leading) = self.command.split_first().expect("terraform command is never empty");
-        tokio::process::Command::new(program)
-            .args(leading)
-            .args(arguments)
-            .current_dir(&self.working_dir)
-            .env_clear()
-            .envs(self.environment.iter().map(|(name, value)| (name, value)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot start `terraform {}` ({program:?}): {error}", arguments.join(" ")))
+        let all: Vec<&OsStr> =
+            leading.iter().map(|part| part.as_os_str()).chain(arguments.iter().map(OsStr::new)).collect();
+        self.start(&format!("terraform {}", arguments.join(" ")), program, &all, &[])
     }
 
-    /// Runs `terraform ARGS` and returns its output whatever the exit code.
-    pub async fn run(&self, arguments: &[&str]) -> CommandOutput {
-        let command_line = format!("terraform {}", arguments.join(" "));
-        let child = self.spawn(arguments);
+    /// Runs `program ARGS` (not Terraform: e.g. a pipeline script that runs Terraform) in the
+    /// working directory with this command's environment plus `extra`, and returns its output
+    /// whatever the exit code.
+    pub async fn run_program(&self, program: &Path, arguments: &[&str], extra: &[(&str, &str)]) -> CommandOutput {
+        let all: Vec<&OsStr> = arguments.iter().map(OsStr::new).collect();
+        self.execute(format!("{} {}", program.display(), arguments.join(" ")), program, &all, extra).await
+    }
+
+    /// Runs `program` with `arguments` (described as `command_line` in failures), waits for it at
+    /// most [`COMMAND_TIMEOUT`] and collects what it printed.
+    async fn execute(
+        &self,
+        command_line: String,
+        program: &Path,
+        arguments: &[&OsStr],
+        extra: &[(&str, &str)],
+    ) -> CommandOutput {
+        let child = self.start(&command_line, program, arguments, extra);
         let output = match tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output()).await {
             Ok(Ok(output)) => output,
             Ok(Err(error)) => panic!("waiting for `{command_line}` failed: {error}"),
@@ -101,6 +137,29 @@ impl Terraform {
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         }
+    }
+
+    /// Starts `program` in the working directory with this command's environment plus `extra`,
+    /// its output piped.
+    fn start(
+        &self,
+        command_line: &str,
+        program: &Path,
+        arguments: &[&OsStr],
+        extra: &[(&str, &str)],
+    ) -> tokio::process::Child {
+        tokio::process::Command::new(program)
+            .args(arguments)
+            .current_dir(&self.working_dir)
+            .env_clear()
+            .envs(self.environment.iter().map(|(name, value)| (name, value)))
+            .envs(extra.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start `{command_line}` ({program:?}): {error}"))
     }
 
     /// Runs `terraform ARGS` and requires exit code 0.

@@ -12,7 +12,7 @@
 //! from disk, and every later command runs the `dev_overrides` binary. State lives in the emulator's S3, in a
 //! bucket of the workspace's own, with S3-native locking (`use_lockfile`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tempfile::TempDir;
@@ -109,25 +109,53 @@ impl Workspace {
     /// The `backend "s3"` block: this workspace's bucket on the emulator, locked with a lock
     /// object in S3 (`use_lockfile`).
     fn backend_block(&self) -> String {
+        let settings: String = self.backend_settings().lines().map(|line| format!("    {line}\n")).collect();
+        format!("  backend \"s3\" {{\n    key          = \"{STATE_KEY}\"\n    use_lockfile = true\n{settings}  }}\n")
+    }
+
+    /// The S3 backend settings that point at this workspace's bucket on the emulator: what a user
+    /// puts in a `-backend-config` file to run an example against an emulator.
+    fn backend_settings(&self) -> String {
         let endpoint = &self.endpoint;
         let bucket = &self.bucket;
         format!(
-            r#"  backend "s3" {{
-    bucket                      = "{bucket}"
-    key                         = "{STATE_KEY}"
-    region                      = "us-east-1"
-    use_lockfile                = true
-    use_path_style              = true
-    skip_credentials_validation = true
-    skip_requesting_account_id  = true
-    skip_metadata_api_check     = true
-    skip_region_validation      = true
-    endpoints = {{
-      s3 = "{endpoint}"
-    }}
-  }}
+            r#"bucket                      = "{bucket}"
+region                      = "us-east-1"
+use_path_style              = true
+skip_credentials_validation = true
+skip_requesting_account_id  = true
+skip_metadata_api_check     = true
+skip_region_validation      = true
+endpoints = {{
+  s3 = "{endpoint}"
+}}
 "#
         )
+    }
+
+    /// Writes `backend.tfbackend` (the backend settings of [`Workspace::backend_settings`]) in the
+    /// workspace's root and returns its path, for `terraform init -backend-config=PATH`.
+    pub fn write_backend_config(&self) -> PathBuf {
+        let path = self.root().join("backend.tfbackend");
+        std::fs::write(&path, self.backend_settings()).expect("write the backend config file");
+        path
+    }
+
+    /// Copies the repository's `examples/` tree into the workspace (so an example's relative
+    /// module sources such as `../modules/retool-byoc` resolve) and returns the copy's path.
+    /// Terraform's own files in the repository's copy (`.terraform/`, lock files, plans) are left
+    /// out, so a developer's earlier run cannot change the test.
+    pub fn copy_examples(&self) -> PathBuf {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let target = self.root().join("examples");
+        copy_tree(&source, &target);
+        target
+    }
+
+    /// The `terraform` command run in `dir` (e.g. a copied example) instead of `config/`, with a
+    /// data directory of its own there.
+    pub fn terraform_in(&self, dir: &Path) -> Terraform {
+        self.terraform.in_dir(dir)
     }
 
     /// A `provider "retool"` block with every service endpoint on the emulator.
@@ -213,4 +241,25 @@ pub fn two_zone_network(name: &str) -> String {
 }}
 "#
     )
+}
+
+/// Copies the directory tree `source` to `target`, leaving out Terraform's working files.
+fn copy_tree(source: &Path, target: &Path) {
+    std::fs::create_dir_all(target).unwrap_or_else(|error| panic!("create {}: {error}", target.display()));
+    let entries = std::fs::read_dir(source).unwrap_or_else(|error| panic!("read {}: {error}", source.display()));
+    for entry in entries {
+        let entry = entry.expect("read a directory entry");
+        let name = entry.file_name();
+        let name_text = name.to_string_lossy();
+        if name_text == ".terraform" || name_text.starts_with("terraform.tfstate") || name_text == "tfplan" {
+            continue;
+        }
+        let from = entry.path();
+        let to = target.join(&name);
+        if entry.file_type().expect("file type").is_dir() {
+            copy_tree(&from, &to);
+        } else {
+            std::fs::copy(&from, &to).unwrap_or_else(|error| panic!("copy {}: {error}", from.display()));
+        }
+    }
 }
