@@ -77,11 +77,19 @@ pub fn role_drift(
             area,
             &object,
             DriftKind::Setting,
-            &format!("has permissions boundary {:?}, configured {:?}", role.boundary, boundary),
+            &format!("has {}, configured {}", boundary_words(role.boundary.as_ref()), boundary_words(boundary)),
         ));
     }
     found.extend(tag_drift(area, &object, &role.tags, tags));
     found
+}
+
+/// A role's permissions boundary in words: the policy ARN, or that there is none.
+fn boundary_words(boundary: Option<&String>) -> String {
+    match boundary {
+        Some(arn) => format!("permissions boundary {arn}"),
+        None => "no permissions boundary".to_owned(),
+    }
 }
 
 /// Every difference between `desired` and `observed` (which holds only this instance's
@@ -462,19 +470,16 @@ mod tests {
                     cluster.settings.version = "1.30".into();
                 }
             }),
-            ("EKS public access CIDRs are [\"10.0.0.0/8\"], configured [\"0.0.0.0/0\"]", |o| {
+            ("EKS public access CIDRs are 10.0.0.0/8, configured 0.0.0.0/0", |o| {
                 if let Some(cluster) = o.eks.cluster.as_mut() {
                     cluster.settings.public_access_cidrs = vec!["10.0.0.0/8".into()];
                 }
             }),
-            (
-                "EKS cluster subnets are [\"subnet-a\"], the network's private subnets are [\"subnet-a\", \"subnet-b\"]",
-                |o| {
-                    if let Some(cluster) = o.eks.cluster.as_mut() {
-                        cluster.settings.placement.subnet_ids = vec!["subnet-a".into()];
-                    }
-                },
-            ),
+            ("EKS cluster subnets are subnet-a, the network's private subnets are subnet-a, subnet-b", |o| {
+                if let Some(cluster) = o.eks.cluster.as_mut() {
+                    cluster.settings.placement.subnet_ids = vec!["subnet-a".into()];
+                }
+            }),
             ("scales min 1 / desired 1 / max 6", |o| {
                 if let Some(group) = o.eks.node_groups.first_mut() {
                     group.scaling.min_size = 1;
@@ -496,6 +501,11 @@ mod tests {
             ("instance class is db.t3.micro", |o| {
                 if let Some(db) = o.rds.database.as_mut() {
                     db.settings.instance_class = "db.t3.micro".into();
+                }
+            }),
+            ("storage autoscaling limit (GB) is 5000, configured", |o| {
+                if let Some(db) = o.rds.database.as_mut() {
+                    db.settings.max_allocated_storage_gb = Some(5000);
                 }
             }),
             ("rds.force_ssl", |o| {
@@ -528,7 +538,7 @@ mod tests {
                     db.settings.backup_retention_days = 1;
                 }
             }),
-            ("has security groups [\"sg-d\"], expected [\"sg-d\", \"sg-eks\"]", |o| {
+            ("has security groups sg-d, expected sg-d, sg-eks", |o| {
                 if let Some(cluster) = o.eks.cluster.as_mut() {
                     cluster.eks_security_group_id = Some("sg-eks".into());
                 }
@@ -539,6 +549,9 @@ mod tests {
             change(&mut observed);
             let found = detect(&spec(), &observed);
             assert!(found.iter().any(|line| line.contains(expected)), "{expected:?} not in {found:?}");
+            for debug in ["Some(", "None", "[\"", "{ "] {
+                assert!(found.iter().all(|line| !line.contains(debug)), "Debug output {debug:?} in {found:?}");
+            }
         }
     }
 }
