@@ -61,6 +61,15 @@ impl<C: fmt::Display> fmt::Display for Drift<C> {
     }
 }
 
+/// Logs what a refresh found (inside the runtime's resource span, which names the instance): how
+/// many differences, then each one.
+pub fn log_refresh(found: &[String]) {
+    tracing::debug!(differences = found.len(), "refreshed; {} difference(s) from the configuration", found.len());
+    for difference in found {
+        tracing::debug!(difference = %difference, "differs from the configuration");
+    }
+}
+
 /// A list of ids or blocks as a person writes it: `a, b` (sorted as given), or `none`.
 pub fn listed<S: AsRef<str>>(items: &[S]) -> String {
     if items.is_empty() {

@@ -854,6 +854,7 @@ impl Resource<AwsClients> for DeploymentResource {
             return None;
         }
         let found = drift::sentences(&drift::detect(&desired, &observed, &not_ours));
+        crate::resources::drift::log_refresh(&found);
         Some(model::with_outputs(state, &desired.region, &desired.spec, &observed, &found))
     }
 
