@@ -1215,6 +1215,19 @@ mod tests {
     }
 
     #[test]
+    fn unknown_instance_families_are_refused_at_validate_and_get_no_price() {
+        for (block, attribute, name, kind) in [
+            ("node_group", "instance_type", "zz9.large", InstanceKind::Ec2),
+            ("database", "instance_class", "db.zz9.large", InstanceKind::Rds),
+            ("cache", "node_type", "cache.zz9.large", InstanceKind::ElastiCache),
+        ] {
+            let unknown = config(&[(block, Value::object([(attribute, Value::string(name))]))]);
+            assert_eq!(validation_paths(&DeploymentResource, &unknown), [format!("{block}.{attribute}")], "{name}");
+            assert_eq!(rules::cost::hourly_price_usd(kind, name), None, "{name} got a price");
+        }
+    }
+
+    #[test]
     fn kubernetes_skips_and_unprotected_retool_db_removal_are_refused() {
         let k8s = |version: &str| config(&[("kubernetes_version", Value::string(version))]);
         let said = |prior: &Value, planned: &Value, severity: Severity| {
