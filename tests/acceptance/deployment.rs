@@ -12,7 +12,7 @@
 
 use serde_json::Value;
 
-use crate::support::diagnostics::error_diagnostics;
+use crate::support::diagnostics::{error_diagnostics, warning_diagnostics};
 use crate::support::{Emulator, FaultProxy, Workspace, acceptance_toolchain, aws as support_aws};
 
 const ADDRESS: &str = "retool_deployment.this";
@@ -1033,6 +1033,21 @@ async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
         .filter(|l| l.contains("/clusters"))
         .collect();
     assert!(eks_calls.is_empty(), "a refused import id reached EKS: {eks_calls:#?}");
+    // Roles outside the name prefix of the boundary the deployment uses are announced at plan,
+    // on the attribute, before the apply would fail at the first role.
+    let mut outside = Deployment::new("this", "bad", "retool.bad.test");
+    outside.boundary = Some("arn:aws:iam::123456789012:policy/corp-workload-boundary".to_owned());
+    workspace.write_main(&config(&workspace, &[&outside]));
+    let planned =
+        terraform.run(&["plan", "-json", "-input=false", "-no-color", "-lock=false", "-target", ADDRESS]).await;
+    let warnings = warning_diagnostics(&planned);
+    assert!(
+        warnings.iter().any(|w| w["summary"] == "IAM roles outside the permission boundary's name prefix"
+            && w["detail"].as_str().is_some_and(|d| d.contains("bad-eks-cluster") && d.contains("corp-*"))
+            && w["range"]["filename"] == "main.tf"),
+        "no boundary prefix warning at plan: {warnings:#?}\n{planned}"
+    );
+    workspace.write_main(&valid);
     // The k8s skip is checked against prior state in the lifecycle test; here: nothing was created.
     let clusters = aws.eks.list_clusters().send().await.expect("ListClusters");
     assert!(clusters.clusters().is_empty(), "a refused configuration created a cluster");

@@ -644,6 +644,16 @@ impl Resource<AwsClients> for DeploymentResource {
                 warning,
             );
         }
+        if let (Some(name), Some(boundary)) =
+            (config.attr("name").as_str(), config.attr("permission_boundary_arn").as_str())
+            && let Some(warning) = validators::boundary_prefix_problem(name, boundary)
+        {
+            diags.attribute_warning(
+                path(&["permission_boundary_arn"]),
+                "IAM roles outside the permission boundary's name prefix",
+                warning,
+            );
+        }
         for (at, kind) in [
             (["node_group", "instance_type"], InstanceKind::Ec2),
             (["database", "instance_class"], InstanceKind::Rds),
