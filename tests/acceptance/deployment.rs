@@ -16,6 +16,17 @@ use crate::support::diagnostics::{error_diagnostics, warning_diagnostics};
 use crate::support::{Emulator, FaultProxy, Workspace, acceptance_toolchain, aws as support_aws};
 
 const ADDRESS: &str = "retool_deployment.this";
+/// Outputs an in-place repair of settings must keep known in its plan and unchanged.
+const STABLE_OUTPUTS: [&str; 8] = [
+    "cluster_arn",
+    "cluster_endpoint",
+    "oidc_issuer_url",
+    "kms_key_arn",
+    "database_endpoint",
+    "jwt_secret_arn",
+    "encryption_key_secret_arn",
+    "cache_endpoint",
+];
 const BOUNDARY_NAME: &str = "acceptance-workload-boundary";
 const ZONES: &str = "[\"us-east-1a\", \"us-east-1b\"]";
 
@@ -604,8 +615,21 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
         drifted.output
     );
     assert!(drifted.output.stdout.contains("backup retention"), "database drift shown:\n{}", drifted.output);
+    // Repairing settings in place keeps every identifier: the plan shows them known, as before.
+    let repair = terraform.plan_json().await.expect("repair plan JSON");
+    let changed = changed_attributes(&repair, ADDRESS);
+    for stable in STABLE_OUTPUTS {
+        assert!(
+            !changed.contains(&stable.to_owned()),
+            "{stable} is unknown or changed in an in-place repair: {changed:?}"
+        );
+    }
+    let before_repair = outputs(&workspace).await["this"].clone();
     terraform.apply().await.expect("repair apply");
     let all = outputs(&workspace).await;
+    for stable in STABLE_OUTPUTS {
+        assert_eq!(all["this"][stable], before_repair[stable], "{stable} changed in an in-place repair");
+    }
     assert_stack_matches(&aws, &deployment, &all["this"], &all["network"]).await;
     let retool_db = aws.db("acme-retooldb").await.expect("Retool DB");
     assert_eq!(retool_db.backup_retention_period(), Some(7), "the Retool DB's backups are repaired");
@@ -622,6 +646,12 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     aws.eks.delete_cluster().name("acme").send().await.expect("delete cluster by hand");
     let drifted = terraform.plan().await.expect("plan after cluster deletion");
     drifted.assert_changes("plan after deleting the cluster");
+    // Rebuilding the cluster gives it new identifiers; the key and database keep theirs.
+    let changed = changed_attributes(&terraform.plan_json().await.expect("rebuild plan JSON"), ADDRESS);
+    assert!(changed.contains(&"cluster_arn".to_owned()), "a rebuilt cluster's ARN is known in advance: {changed:?}");
+    for kept in ["kms_key_arn", "database_endpoint", "jwt_secret_arn"] {
+        assert!(!changed.contains(&kept.to_owned()), "{kept} is unknown when only the cluster is rebuilt: {changed:?}");
+    }
     assert!(
         drifted.output.stdout.contains("EKS cluster acme does not exist"),
         "cluster drift shown:\n{}",

@@ -4,6 +4,7 @@
 //! the sentences of the computed `drift` attribute. A non-empty list makes the next plan show a
 //! change (to `[]`), and applying converges every piece back.
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use super::aws::chains::{
@@ -122,11 +123,46 @@ pub fn sentences(found: &[Finding]) -> Vec<String> {
     found.iter().map(ToString::to_string).collect()
 }
 
+/// The outputs whose objects repairing `found` creates anew (a missing, broken or surplus
+/// object): the next plan shows only these as unknown, and keeps every other output at its
+/// prior value, since an in-place repair does not change it.
+pub fn outputs_changed_by(found: &[Finding]) -> BTreeSet<&'static str> {
+    use super::attribute::*;
+    found
+        .iter()
+        .filter(|finding| finding.changes_identity())
+        .flat_map(|finding| -> &'static [&'static str] {
+            match finding.component.area {
+                Area::Network => &[EGRESS_IPS],
+                Area::Key => &[KMS_KEY_ARN],
+                Area::Cluster => &[CLUSTER_ARN, CLUSTER_ENDPOINT, CLUSTER_CA, OIDC_ISSUER_URL],
+                Area::Database => &[DATABASE_ENDPOINT, DATABASE_SECRET_ARN, RETOOL_DB_ENDPOINT],
+                Area::Cache => &[CACHE_ENDPOINT, RPC_ENDPOINT],
+                Area::Secrets => &[JWT_SECRET_ARN, ENCRYPTION_KEY_SECRET_ARN],
+                Area::Storage => &[STORAGE_BUCKET],
+                Area::SecretsOperator | Area::Ownership => &[],
+            }
+        })
+        .copied()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+
+    #[test]
+    fn only_objects_made_anew_leave_their_outputs_unknown() {
+        let setting = finding(Area::Database, "DB instance acme-postgres", DriftKind::Setting, "backup retention");
+        let tags = finding(Area::Key, "KMS key", DriftKind::Tags, "tags differ");
+        assert!(outputs_changed_by(&[setting.clone(), tags]).is_empty());
+        let cluster = finding(Area::Cluster, "EKS cluster acme", DriftKind::Missing, "does not exist");
+        let changed = outputs_changed_by(&[setting, cluster]);
+        assert!(changed.contains("cluster_arn") && changed.contains("oidc_issuer_url"), "{changed:?}");
+        assert!(!changed.contains("kms_key_arn") && !changed.contains("database_endpoint"), "{changed:?}");
+    }
     use crate::aws::CallerIdentity;
     use crate::resources::deployment::desired::MANAGED_ADDONS;
     use crate::resources::deployment::model::{self as spec, DeploymentSpec};

@@ -803,11 +803,10 @@ impl Resource<AwsClients> for DeploymentResource {
         for name in attribute::FROM_AWS {
             plan.planned.set_attr(name, prior.attr(name).clone());
         }
-        let prior_drift = prior.attr(DRIFT).elements().is_some_and(|items| !items.is_empty());
-        if prior_drift {
-            for name in attribute::FROM_AWS {
-                plan.planned.set_attr(name, Value::unknown());
-            }
+        let changed_by_drift = Private::decode(request.prior_private).rest.outputs_changed_by_drift;
+        let changed_by_drift = |name: &str| changed_by_drift.iter().any(|changed| changed == name);
+        for name in attribute::FROM_AWS.into_iter().filter(|name| changed_by_drift(name)) {
+            plan.planned.set_attr(name, Value::unknown());
         }
         for (block, output) in [
             ("cache", attribute::CACHE_ENDPOINT),
@@ -829,7 +828,7 @@ impl Resource<AwsClients> for DeploymentResource {
                 .attr(attribute::ENCRYPTION_KEY_SECRET_ARN)
                 .as_str()
                 .is_some_and(|arn| names::is_generated_secret_arn(arn, &name, names::ENCRYPTION_KEY_SECRET));
-            let value = if ours && !prior_drift {
+            let value = if ours && !changed_by_drift(attribute::ENCRYPTION_KEY_SECRET_ARN) {
                 prior.attr(attribute::ENCRYPTION_KEY_SECRET_ARN).clone()
             } else {
                 Value::unknown()
@@ -863,7 +862,11 @@ impl Resource<AwsClients> for DeploymentResource {
             tracing::debug!(name = %desired.spec.name, "deployment is gone; removing from state");
             return None;
         }
-        let found = drift::sentences(&drift::detect(&desired, &observed, &not_ours));
+        let findings = drift::detect(&desired, &observed, &not_ours);
+        owned.rest.outputs_changed_by_drift =
+            drift::outputs_changed_by(&findings).into_iter().map(str::to_owned).collect();
+        *private = owned.encode();
+        let found = drift::sentences(&findings);
         crate::resources::drift::log_refresh(&found);
         Some(model::with_outputs(state, &desired.region, &desired.spec, &observed, &found))
     }
@@ -872,6 +875,8 @@ impl Resource<AwsClients> for DeploymentResource {
         let Outcome { private, diagnostics: diags } = out;
         let mut owned = Private::decode(private);
         let owner = Owner::for_existing(&mut owned);
+        // The update repairs the drift; the next refresh finds what is left.
+        owned.rest.outputs_changed_by_drift.clear();
         *private = owned.encode();
         let (prior, planned) = (request.prior, request.planned);
         let (Ok(before), Ok(after)) =
