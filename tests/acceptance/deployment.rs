@@ -1348,3 +1348,16 @@ async fn a_second_state_with_the_same_name_is_refused_and_the_first_stack_is_unt
     first.terraform().destroy().await.expect("destroy the first");
     assert_gone(&aws, "shared").await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
+async fn generated_deployment_config_plans_without_changes() {
+    let toolchain = acceptance_toolchain("generated_deployment_config_plans_without_changes");
+    let emulator = Emulator::start(&toolchain);
+    let workspace = Workspace::new(&toolchain, &emulator);
+    let deployment = Deployment::new("this", "generated", "retool.generated.test");
+    workspace.write_main(&config(&workspace, &[&deployment]));
+    workspace.terraform().init().await.expect("init");
+    workspace.terraform().apply().await.expect("apply");
+    crate::generate_config::generated_config_plans_without_changes(&toolchain, &emulator, ADDRESS, "generated").await;
+}

@@ -20,6 +20,7 @@ mod database_upgrade;
 mod default_tags;
 mod deployment;
 mod fleet;
+mod generate_config;
 mod harness;
 mod lost_answers;
 mod network;
