@@ -10,7 +10,6 @@ use std::fmt;
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 /// Shorthand for results of this crate.
@@ -20,7 +19,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// AWS answered with an error, or could not be reached (the SDK's retries are spent).
-    #[error(transparent)]
+    #[error("{}{}", .0, advice_line(.0))]
     Aws(#[from] AwsError),
     /// AWS answered, but without a field the provider relies on.
     #[error("{operation} answered without {field}; AWS may have changed the response, please report this")]
@@ -47,7 +46,11 @@ pub enum Error {
         last_seen: String,
     },
     /// A wait ran out of time.
-    #[error("{operation}: gave up after {}s; last seen: {last_seen}", after.as_secs())]
+    #[error(
+        "{operation}: gave up after {}s; last seen: {last_seen}\nAWS may still be working on it: run the \
+         command again to keep waiting.",
+        after.as_secs()
+    )]
     TimedOut {
         /// The wait that gave up.
         operation: &'static str,
@@ -65,7 +68,51 @@ pub enum Error {
 }
 
 fn join(errors: &[Error]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+/// The longest AWS message a diagnostic quotes; a proxy's or endpoint's HTML error page is cut
+/// here instead of filling the terminal.
+const MESSAGE_LIMIT: usize = 300;
+
+/// `message` on one line (whitespace runs become one space) and at most [`MESSAGE_LIMIT`]
+/// characters, marked with `…` when cut.
+fn one_line(message: &str) -> String {
+    let joined = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    match joined.char_indices().nth(MESSAGE_LIMIT) {
+        Some((end, _)) => format!("{}…", joined.get(..end).unwrap_or_default()),
+        None => joined,
+    }
+}
+
+/// What the person running Terraform can do about a failed AWS call, as a line of its own; empty
+/// when the error code says nothing a person can act on.
+fn advice_line(error: &AwsError) -> String {
+    let operation = error.operation;
+    let advice = match error.code.as_deref() {
+        None => "Check that the provider can reach AWS (network, proxy, custom endpoints) and run the command again."
+            .to_owned(),
+        Some(code) if code.contains("AccessDenied") || code == "UnauthorizedOperation" => {
+            format!("Allow {operation} for the AWS identity the provider uses, then run the command again.")
+        }
+        Some(
+            "ExpiredToken"
+            | "ExpiredTokenException"
+            | "InvalidClientTokenId"
+            | "UnrecognizedClientException"
+            | "AuthFailure"
+            | "SignatureDoesNotMatch",
+        ) => "Renew the provider's AWS credentials, then run the command again.".to_owned(),
+        Some(code) if code.contains("Throttl") || code == "RequestLimitExceeded" => {
+            "AWS is throttling requests: wait a minute or raise max_retries, then run the command again.".to_owned()
+        }
+        Some(code) if code.contains("LimitExceeded") || code.contains("QuotaExceeded") => {
+            "An AWS service quota is reached: free capacity or ask AWS for a higher quota, then run the command again."
+                .to_owned()
+        }
+        Some(_) => return String::new(),
+    };
+    format!("\n{advice}")
 }
 
 impl Error {
@@ -193,8 +240,8 @@ impl AwsError {
         let code = error.code().map(str::to_owned);
         let request_id = error.meta().extra("aws_request_id").map(str::to_owned);
         let message = match error.message() {
-            Some(message) => message.to_owned(),
-            None => transport_failure(&error),
+            Some(message) => one_line(message),
+            None => one_line(&transport_failure(&error)),
         };
         Self { operation, code, message, request_id }
     }
@@ -206,8 +253,9 @@ impl AwsError {
     }
 }
 
-/// Why a call got no answer from AWS, in words: the SDK's own text of the failure kind and its
-/// innermost cause, instead of a nested Debug dump.
+/// Why a call got no answer from AWS, in words: the SDK's own text of the failure kind and the
+/// Display text of each cause down the chain (never the SDK's Debug dump, which
+/// `DisplayErrorContext` appends).
 fn transport_failure<E, R>(error: &SdkError<E, R>) -> String
 where
     E: std::error::Error + Send + Sync + 'static,
@@ -221,28 +269,30 @@ where
         SdkError::ServiceError(_) => "AWS returned an error",
         _ => "the call failed",
     };
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(next) = cause.source() {
-        cause = next;
+    let mut causes: Vec<String> = Vec::new();
+    let mut cause: Option<&dyn std::error::Error> = std::error::Error::source(error);
+    while let Some(current) = cause {
+        let text = current.to_string();
+        if !text.is_empty() && !causes.iter().any(|seen| seen.contains(&text)) {
+            causes.push(text);
+        }
+        cause = current.source();
     }
-    let detail = cause.to_string();
-    if detail.is_empty() || detail == error.to_string() {
-        format!("{kind}: {}", DisplayErrorContext(error))
-    } else {
-        format!("{kind}: {detail}")
+    match causes.as_slice() {
+        [] => kind.to_owned(),
+        _ => format!("{kind}: {}", causes.join(": ")),
     }
 }
 
 impl fmt::Display for AwsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.code {
-            Some(code) => write!(f, "{} failed: {code}: {}", self.operation, self.message)?,
-            None => write!(f, "{} failed: {}", self.operation, self.message)?,
+        write!(f, "{} failed: {}", self.operation, self.message)?;
+        match (&self.code, &self.request_id) {
+            (Some(code), Some(request_id)) => write!(f, "\nAWS error: {code} (request id {request_id})"),
+            (Some(code), None) => write!(f, "\nAWS error: {code}"),
+            (None, Some(request_id)) => write!(f, "\nAWS request id: {request_id}"),
+            (None, None) => Ok(()),
         }
-        if let Some(request_id) = &self.request_id {
-            write!(f, " (request id {request_id})")?;
-        }
-        Ok(())
     }
 }
 
@@ -291,13 +341,57 @@ mod tests {
 
     #[test]
     fn displays_operation_code_message_and_request_id() {
-        assert_eq!(coded("DependencyViolation").to_string(), "DeleteVpc failed: DependencyViolation: m");
+        assert_eq!(coded("DependencyViolation").to_string(), "DeleteVpc failed: m\nAWS error: DependencyViolation");
         let with_id = AwsError { request_id: Some("r-1".into()), ..AwsError::coded("CreateVpc", "Blocked", "no") };
-        assert_eq!(with_id.to_string(), "CreateVpc failed: Blocked: no (request id r-1)");
+        assert_eq!(with_id.to_string(), "CreateVpc failed: no\nAWS error: Blocked (request id r-1)");
         assert_eq!(Error::unexpected("WaitNatGateway", "timed out").to_string(), "WaitNatGateway: timed out");
         assert_eq!(Error::several(vec![]), Ok(()));
         let both = Error::several(vec![coded("A"), coded("B")]).unwrap_err();
-        assert_eq!(both.to_string(), "DeleteVpc failed: A: m; DeleteVpc failed: B: m");
+        assert_eq!(both.to_string(), "DeleteVpc failed: m\nAWS error: A\nDeleteVpc failed: m\nAWS error: B");
         assert_eq!(both.failures().len(), 2);
+    }
+
+    /// Fails if an SDK Debug dump, an Option or a multi-line body reaches the text a person reads.
+    fn assert_words(text: &str) {
+        for debug in ["Some(", "None", "DispatchFailure(", "ConnectorError", "{ ", "source:"] {
+            assert!(!text.contains(debug), "Debug output {debug:?} in {text:?}");
+        }
+    }
+
+    #[test]
+    fn a_transport_failure_reads_as_words_with_advice() {
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        use aws_smithy_types::error::ErrorMetadata;
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let sdk: SdkError<ErrorMetadata, ()> = SdkError::dispatch_failure(ConnectorError::io(Box::new(refused)));
+        let text = Error::from_sdk("DescribeVpcs", sdk).to_string();
+        assert_words(&text);
+        assert!(text.starts_with("DescribeVpcs failed: the request could not be sent"), "{text}");
+        assert!(text.contains("connection refused"), "{text}");
+        assert!(text.contains("Check that the provider can reach AWS"), "{text}");
+    }
+
+    #[test]
+    fn an_html_error_page_is_cut_to_one_line() {
+        use aws_smithy_types::error::ErrorMetadata;
+        let page = format!("<html>\n<body>\n{}</body>\n</html>", "Internal Server Error\n".repeat(200));
+        let meta = ErrorMetadata::builder().code("InternalFailure").message(page).build();
+        let text = Error::from_sdk("DeleteCacheSubnetGroup", SdkError::<ErrorMetadata, ()>::service_error(meta, ()))
+            .to_string();
+        assert_words(&text);
+        let first = text.lines().next().unwrap_or_default();
+        assert!(first.chars().count() < MESSAGE_LIMIT + 40 && first.ends_with('…'), "{first}");
+        assert_eq!(text.lines().nth(1), Some("AWS error: InternalFailure"));
+    }
+
+    #[test]
+    fn codes_people_can_act_on_come_with_what_to_do() {
+        let denied = Error::Aws(AwsError::coded("CreateRole", "AccessDenied", "not allowed")).to_string();
+        assert!(
+            denied.ends_with("Allow CreateRole for the AWS identity the provider uses, then run the command again.")
+        );
+        assert!(coded("Throttling").to_string().contains("throttling"));
+        assert!(coded("ExpiredToken").to_string().contains("Renew the provider's AWS credentials"));
+        assert_words(&denied);
     }
 }

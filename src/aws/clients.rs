@@ -21,6 +21,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use tokio::sync::OnceCell;
 
+use super::call_log::CallLog;
 use super::settings::{AwsSettings, Endpoints, RetryMode};
 use crate::error::Error;
 
@@ -59,10 +60,12 @@ pub struct AwsClients {
 }
 
 /// Builds a service's client from the shared settings over the shared connection pool (with the
-/// service's own bound on requests in flight), with the `endpoints` override if any.
+/// service's own bound on requests in flight), with the `endpoints` override if any, logging
+/// each call ([`CallLog`]).
 macro_rules! service_client {
     ($sdk:ident, $config:expr, $pool:expr, $endpoints:expr, $name:literal) => {{
-        let mut builder = $sdk::config::Builder::from($config).http_client(crate::aws::http::bounded(&$pool));
+        let mut builder =
+            $sdk::config::Builder::from($config).http_client(crate::aws::http::bounded(&$pool)).interceptor(CallLog);
         if let Some(url) = $endpoints.get($name) {
             builder = builder.endpoint_url(url);
         }
@@ -74,7 +77,8 @@ macro_rules! service_client {
 /// emulator or a private endpoint serves `host/bucket`, not the `bucket.host` virtual hosts AWS
 /// resolves.
 fn s3_client(config: &SdkConfig, pool: &SharedHttpClient, endpoints: &Endpoints) -> aws_sdk_s3::Client {
-    let mut builder = aws_sdk_s3::config::Builder::from(config).http_client(crate::aws::http::bounded(pool));
+    let mut builder =
+        aws_sdk_s3::config::Builder::from(config).http_client(crate::aws::http::bounded(pool)).interceptor(CallLog);
     if let Some(url) = endpoints.get("s3") {
         builder = builder.endpoint_url(url);
     }

@@ -4,6 +4,7 @@
 //! caller's account and partition; and the IAM policy model. It knows nothing of Terraform values
 //! or of the product: resources call down into it, never the other way.
 
+pub mod call_log;
 pub mod clients;
 pub mod http;
 pub mod iam;

@@ -20,10 +20,10 @@ impl<T, E: Display> Reported<T> for Result<T, E> {
 
 /// The detail of a create or update that stopped part-way, which the next apply resumes.
 pub(crate) fn apply_again(error: impl Display) -> String {
-    format!("{error}. Applying again continues from what exists.")
+    format!("{error}\nApplying again continues from what exists.")
 }
 
 /// The detail of a destroy that stopped part-way, which the next destroy resumes.
 pub(crate) fn destroy_again(error: impl Display) -> String {
-    format!("{error}. Running destroy again continues where this stopped.")
+    format!("{error}\nRunning destroy again continues where this stopped.")
 }

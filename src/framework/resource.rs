@@ -102,6 +102,12 @@ pub trait Resource<D: Send + Sync + 'static>: Send + Sync {
     /// The resource's schema; asked once, when the provider runtime is built.
     fn schema(&self) -> Schema;
 
+    /// The string attribute that names an instance in log lines: `name`, unless the resource
+    /// says otherwise.
+    fn name_attribute(&self) -> &'static str {
+        "name"
+    }
+
     /// Cross-attribute checks of configuration; attribute validators have already run. The config
     /// may hold unknown values, which must be let through. Must not call any API.
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}

@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 use futures::FutureExt;
+use tracing::Instrument;
 
 use crate::value::{AttributePath, Type, Value, json};
 
@@ -220,7 +222,8 @@ impl<P: Provider> ProviderRuntime<P> {
             return StateResult { state: state.clone(), private, diagnostics: diags };
         };
         let mut out = Outcome { private, diagnostics: diags };
-        let new_state = guarded(type_name, "ReadResource", r.resource.read(&ctx, state, &mut out)).await;
+        let call = r.call(type_name, state, "ReadResource", "read");
+        let new_state = guarded(&call, r.resource.read(&ctx, state, &mut out)).await;
         let new_state = new_state.unwrap_or_else(|panic| {
             out.diagnostics.push(panic);
             Some(state.clone())
@@ -251,7 +254,7 @@ impl<P: Provider> ProviderRuntime<P> {
             response.planned = Value::Null;
         } else {
             validate_block(&r.schema.block, config, &AttributePath::root(), &mut response.diagnostics);
-            let validated = guarded(type_name, "ValidateResourceConfig", async {
+            let validated = guarded(&r.call(type_name, config, "ValidateResourceConfig", "validate"), async {
                 r.resource.validate(config, &mut response.diagnostics);
             })
             .await;
@@ -267,12 +270,9 @@ impl<P: Provider> ProviderRuntime<P> {
             response.requires_replace = engine.requires_replace;
         }
         let client = self.client();
-        let modified = guarded(
-            type_name,
-            "PlanResourceChange",
-            r.resource.modify_plan(client.as_deref(), &request, &mut response),
-        )
-        .await;
+        let named = if request.is_destroy() { prior_state } else { config };
+        let call = r.call(type_name, named, "PlanResourceChange", "plan");
+        let modified = guarded(&call, r.resource.modify_plan(client.as_deref(), &request, &mut response)).await;
         if let Err(panic) = modified {
             response.diagnostics.push(panic);
         }
@@ -302,7 +302,7 @@ impl<P: Provider> ProviderRuntime<P> {
         };
         let mut out = Outcome { private, diagnostics: diags };
         let state = if planned.is_null() {
-            let deleted = guarded(type_name, "ApplyResourceChange (delete)", async {
+            let deleted = guarded(&r.call(type_name, prior_state, "ApplyResourceChange (delete)", "delete"), async {
                 r.resource.delete(&ctx, prior_state, &mut out.diagnostics).await;
             })
             .await;
@@ -313,9 +313,11 @@ impl<P: Provider> ProviderRuntime<P> {
         } else {
             let request = ApplyRequest { config, prior: prior_state, planned };
             let applied = if prior_state.is_null() {
-                guarded(type_name, "ApplyResourceChange (create)", r.resource.create(&ctx, &request, &mut out)).await
+                let call = r.call(type_name, planned, "ApplyResourceChange (create)", "create");
+                guarded(&call, r.resource.create(&ctx, &request, &mut out)).await
             } else {
-                guarded(type_name, "ApplyResourceChange (update)", r.resource.update(&ctx, &request, &mut out)).await
+                let call = r.call(type_name, planned, "ApplyResourceChange (update)", "update");
+                guarded(&call, r.resource.update(&ctx, &request, &mut out)).await
             };
             applied.unwrap_or_else(|panic| {
                 out.diagnostics.push(panic);
@@ -337,7 +339,8 @@ impl<P: Provider> ProviderRuntime<P> {
         let Some(r) = self.lookup(type_name, &mut diags) else { return (Vec::new(), diags) };
         let Some(ctx) = self.context(&mut diags) else { return (Vec::new(), diags) };
         let mut out = Outcome { private: Vec::new(), diagnostics: diags };
-        let imported = guarded(type_name, "ImportResourceState", r.resource.import(&ctx, id, &mut out)).await;
+        let call = Call { type_name, name: id.to_owned(), operation: "ImportResourceState", step: "import" };
+        let imported = guarded(&call, r.resource.import(&ctx, id, &mut out)).await;
         let imported = imported.unwrap_or_else(|panic| {
             out.diagnostics.push(panic);
             None
@@ -361,13 +364,42 @@ impl<P: Provider> ProviderRuntime<P> {
     }
 }
 
-/// Runs one operation of a resource, turning a panic into an error diagnostic — the second wall
-/// behind input validation: a bug (ours or a dependency's) ends that operation with a message
-/// and a log line, never a reset gRPC stream or a dead provider with Terraform's lock still held.
-async fn guarded<T>(type_name: &str, operation: &'static str, work: impl Future<Output = T>) -> Result<T, Diagnostic> {
-    AssertUnwindSafe(work).catch_unwind().await.map_err(|panic| {
+impl<D: Send + Sync + 'static> Registered<D> {
+    /// The operation `operation` (CRUD step `step`) on the instance `value` describes.
+    fn call<'a>(&self, type_name: &'a str, value: &Value, operation: &'static str, step: &'static str) -> Call<'a> {
+        let name = value.attr(self.resource.name_attribute()).as_str().unwrap_or("(name not yet known)").to_owned();
+        Call { type_name, name, operation, step }
+    }
+}
+
+/// One operation on one resource instance: what its log lines and its panic diagnostic name.
+struct Call<'a> {
+    /// The resource type.
+    type_name: &'a str,
+    /// The instance's name (its [`Resource::name_attribute`]), or the import id.
+    name: String,
+    /// The protocol request being served, e.g. `ReadResource`.
+    operation: &'static str,
+    /// The CRUD step: validate, plan, create, read, update, delete or import.
+    step: &'static str,
+}
+
+/// Runs one operation of a resource inside a span naming the resource type, instance and step
+/// (so every log line of the operation, AWS calls included, carries them), logging when it ends
+/// and how long it took, and turning a panic into an error diagnostic — the second wall behind
+/// input validation: a bug (ours or a dependency's) ends that operation with a message and a log
+/// line, never a reset gRPC stream or a dead provider with Terraform's lock still held.
+async fn guarded<T>(call: &Call<'_>, work: impl Future<Output = T>) -> Result<T, Diagnostic> {
+    let Call { type_name, name, operation, step } = call;
+    let span =
+        tracing::info_span!("resource", tf_resource_type = *type_name, tf_resource_name = %name, tf_step = *step);
+    let started = Instant::now();
+    let result = AssertUnwindSafe(work).catch_unwind().instrument(span.clone()).await;
+    let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    span.in_scope(|| tracing::debug!(elapsed_ms, "{step} of {type_name} {name} finished"));
+    result.map_err(|panic| {
         let message = panic_message(panic.as_ref());
-        tracing::error!(resource = type_name, operation, panic = %message, "internal error");
+        tracing::error!(parent: &span, operation, panic = %message, "internal error");
         Diagnostic {
             severity: Severity::Error,
             summary: "Internal error in the provider".to_owned(),

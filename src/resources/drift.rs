@@ -61,6 +61,23 @@ impl<C: fmt::Display> fmt::Display for Drift<C> {
     }
 }
 
+/// Logs what a refresh found (inside the runtime's resource span, which names the instance): how
+/// many differences, then each one.
+pub fn log_refresh(found: &[String]) {
+    tracing::debug!(differences = found.len(), "refreshed; {} difference(s) from the configuration", found.len());
+    for difference in found {
+        tracing::debug!(difference = %difference, "differs from the configuration");
+    }
+}
+
+/// A list of ids or blocks as a person writes it: `a, b` (sorted as given), or `none`.
+pub fn listed<S: AsRef<str>>(items: &[S]) -> String {
+    if items.is_empty() {
+        return "none".to_owned();
+    }
+    items.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", ")
+}
+
 /// How the tags `have` fall short of `want`, one phrase per key: a key missing or with another
 /// value. Extra tags are not a difference: EKS, cost tools and people add their own.
 pub fn tag_differences(want: &Tags, have: &Tags) -> Vec<String> {
@@ -83,6 +100,12 @@ mod tests {
         assert_eq!(missing.to_string(), "NAT gateway for us-east-1a is missing");
         assert!(missing.changes_identity());
         assert!(!Drift::new(&"VPC", DriftKind::Tags, "lacks tag a").changes_identity());
+    }
+
+    #[test]
+    fn lists_read_as_words() {
+        assert_eq!(listed(&["sg-1", "sg-2"]), "sg-1, sg-2");
+        assert_eq!(listed::<String>(&[]), "none");
     }
 
     #[test]

@@ -12,10 +12,21 @@
 
 use serde_json::Value;
 
-use crate::support::diagnostics::error_diagnostics;
+use crate::support::diagnostics::{error_diagnostics, warning_diagnostics};
 use crate::support::{Emulator, FaultProxy, Workspace, acceptance_toolchain, aws as support_aws};
 
 const ADDRESS: &str = "retool_deployment.this";
+/// Outputs an in-place repair of settings must keep known in its plan and unchanged.
+const STABLE_OUTPUTS: [&str; 8] = [
+    "cluster_arn",
+    "cluster_endpoint",
+    "oidc_issuer_url",
+    "kms_key_arn",
+    "database_endpoint",
+    "jwt_secret_arn",
+    "encryption_key_secret_arn",
+    "cache_endpoint",
+];
 const BOUNDARY_NAME: &str = "acceptance-workload-boundary";
 const ZONES: &str = "[\"us-east-1a\", \"us-east-1b\"]";
 
@@ -605,8 +616,21 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
         drifted.output
     );
     assert!(drifted.output.stdout.contains("backup retention"), "database drift shown:\n{}", drifted.output);
+    // Repairing settings in place keeps every identifier: the plan shows them known, as before.
+    let repair = terraform.plan_json().await.expect("repair plan JSON");
+    let changed = changed_attributes(&repair, ADDRESS);
+    for stable in STABLE_OUTPUTS {
+        assert!(
+            !changed.contains(&stable.to_owned()),
+            "{stable} is unknown or changed in an in-place repair: {changed:?}"
+        );
+    }
+    let before_repair = outputs(&workspace).await["this"].clone();
     terraform.apply().await.expect("repair apply");
     let all = outputs(&workspace).await;
+    for stable in STABLE_OUTPUTS {
+        assert_eq!(all["this"][stable], before_repair[stable], "{stable} changed in an in-place repair");
+    }
     assert_stack_matches(&aws, &deployment, &all["this"], &all["network"]).await;
     let retool_db = aws.db("acme-retooldb").await.expect("Retool DB");
     assert_eq!(retool_db.backup_retention_period(), Some(7), "the Retool DB's backups are repaired");
@@ -623,6 +647,12 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     aws.eks.delete_cluster().name("acme").send().await.expect("delete cluster by hand");
     let drifted = terraform.plan().await.expect("plan after cluster deletion");
     drifted.assert_changes("plan after deleting the cluster");
+    // Rebuilding the cluster gives it new identifiers; the key and database keep theirs.
+    let changed = changed_attributes(&terraform.plan_json().await.expect("rebuild plan JSON"), ADDRESS);
+    assert!(changed.contains(&"cluster_arn".to_owned()), "a rebuilt cluster's ARN is known in advance: {changed:?}");
+    for kept in ["kms_key_arn", "database_endpoint", "jwt_secret_arn"] {
+        assert!(!changed.contains(&kept.to_owned()), "{kept} is unknown when only the cluster is rebuilt: {changed:?}");
+    }
     assert!(
         drifted.output.stdout.contains("EKS cluster acme does not exist"),
         "cluster drift shown:\n{}",
@@ -1034,6 +1064,21 @@ async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
         .filter(|l| l.contains("/clusters"))
         .collect();
     assert!(eks_calls.is_empty(), "a refused import id reached EKS: {eks_calls:#?}");
+    // Roles outside the name prefix of the boundary the deployment uses are announced at plan,
+    // on the attribute, before the apply would fail at the first role.
+    let mut outside = Deployment::new("this", "bad", "retool.bad.test");
+    outside.boundary = Some("arn:aws:iam::123456789012:policy/corp-workload-boundary".to_owned());
+    workspace.write_main(&config(&workspace, &[&outside]));
+    let planned =
+        terraform.run(&["plan", "-json", "-input=false", "-no-color", "-lock=false", "-target", ADDRESS]).await;
+    let warnings = warning_diagnostics(&planned);
+    assert!(
+        warnings.iter().any(|w| w["summary"] == "IAM roles outside the permission boundary's name prefix"
+            && w["detail"].as_str().is_some_and(|d| d.contains("bad-eks-cluster") && d.contains("corp-*"))
+            && w["range"]["filename"] == "main.tf"),
+        "no boundary prefix warning at plan: {warnings:#?}\n{planned}"
+    );
+    workspace.write_main(&valid);
     // The k8s skip is checked against prior state in the lifecycle test; here: nothing was created.
     let clusters = aws.eks.list_clusters().send().await.expect("ListClusters");
     assert!(clusters.clusters().is_empty(), "a refused configuration created a cluster");
@@ -1303,4 +1348,17 @@ async fn a_second_state_with_the_same_name_is_refused_and_the_first_stack_is_unt
     first.terraform().plan().await.expect("plan the first").assert_empty("the first state after the refusal");
     first.terraform().destroy().await.expect("destroy the first");
     assert_gone(&aws, "shared").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
+async fn generated_deployment_config_plans_without_changes() {
+    let toolchain = acceptance_toolchain("generated_deployment_config_plans_without_changes");
+    let emulator = Emulator::start(&toolchain);
+    let workspace = Workspace::new(&toolchain, &emulator);
+    let deployment = Deployment::new("this", "generated", "retool.generated.test");
+    workspace.write_main(&config(&workspace, &[&deployment]));
+    workspace.terraform().init().await.expect("init");
+    workspace.terraform().apply().await.expect("apply");
+    crate::generate_config::generated_config_plans_without_changes(&toolchain, &emulator, ADDRESS, "generated").await;
 }

@@ -22,6 +22,7 @@ mod default_tags;
 mod deployment;
 mod examples;
 mod fleet;
+mod generate_config;
 mod harness;
 mod lost_answers;
 mod network;

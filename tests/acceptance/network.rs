@@ -611,3 +611,35 @@ async fn invalid_configuration_is_refused_on_the_attribute_without_aws_calls() {
     let addresses = ec2.describe_addresses().send().await.expect("DescribeAddresses");
     assert!(addresses.addresses().is_empty(), "an invalid configuration allocated Elastic IPs");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
+async fn debug_logs_name_the_resource_the_step_and_each_aws_call() {
+    let toolchain = acceptance_toolchain("debug_logs_name_the_resource_the_step_and_each_aws_call");
+    let emulator = Emulator::start(&toolchain);
+    let workspace = Workspace::new(&toolchain, &emulator);
+    let log_path = workspace.root().join("terraform-debug.log");
+    let log_path_text = log_path.to_str().expect("UTF-8 workspace path");
+    let terraform = workspace.terraform().with_setting("TF_LOG", "debug").with_setting("TF_LOG_PATH", log_path_text);
+    workspace.write_main(&network_config(&workspace, "single", &[]));
+    terraform.init().await.expect("init");
+    terraform.apply().await.expect("apply");
+    terraform.plan().await.expect("plan after apply").assert_empty("plan after apply");
+    let log = std::fs::read_to_string(&log_path).expect("TF_LOG_PATH log written");
+    let ours =
+        |line: &&str| line.contains("tf_resource_type=retool_network") && line.contains("tf_resource_name=acceptance");
+    for (step, operation) in [("create", "CreateVpc"), ("read", "DescribeVpcs"), ("create", "DescribeVpcs")] {
+        let found = log.lines().filter(ours).find(|line| {
+            line.contains(&format!("AWS call EC2.{operation}"))
+                && line.contains(&format!("tf_step={step}"))
+                && line.contains("duration_ms=")
+                && line.contains("attempts=")
+        });
+        assert!(found.is_some(), "no {operation} line for {step} with resource, duration and attempts in:\n{log}");
+    }
+    assert!(
+        log.lines().filter(ours).any(|line| line.contains("refreshed;") && line.contains("tf_step=read")),
+        "the refresh logs nothing of its own:\n{log}"
+    );
+    terraform.destroy().await.expect("destroy");
+}

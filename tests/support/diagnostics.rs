@@ -11,6 +11,16 @@ use super::terraform::Terraform;
 
 /// Error diagnostics from `validate -json` (one document) or `plan -json` (one event per line).
 pub fn error_diagnostics(output: &CommandOutput) -> Vec<Value> {
+    diagnostics_of(output, "error")
+}
+
+/// Warning diagnostics, read as [`error_diagnostics`] reads errors.
+pub fn warning_diagnostics(output: &CommandOutput) -> Vec<Value> {
+    diagnostics_of(output, "warning")
+}
+
+/// The diagnostics of `severity` (`error`, `warning`) in either output shape.
+fn diagnostics_of(output: &CommandOutput, severity: &str) -> Vec<Value> {
     let mut diagnostics = Vec::new();
     for line in output.stdout.lines() {
         let Ok(event) = serde_json::from_str::<Value>(line) else { continue };
@@ -26,7 +36,7 @@ pub fn error_diagnostics(output: &CommandOutput) -> Vec<Value> {
     {
         diagnostics.extend(list.iter().cloned());
     }
-    diagnostics.retain(|diagnostic| diagnostic["severity"] == "error");
+    diagnostics.retain(|diagnostic| diagnostic["severity"] == severity);
     diagnostics
 }
 

@@ -4,6 +4,7 @@
 //! the sentences of the computed `drift` attribute. A non-empty list makes the next plan show a
 //! change (to `[]`), and applying converges every piece back.
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use super::aws::chains::{
@@ -77,11 +78,19 @@ pub fn role_drift(
             area,
             &object,
             DriftKind::Setting,
-            &format!("has permissions boundary {:?}, configured {:?}", role.boundary, boundary),
+            &format!("has {}, configured {}", boundary_words(role.boundary.as_ref()), boundary_words(boundary)),
         ));
     }
     found.extend(tag_drift(area, &object, &role.tags, tags));
     found
+}
+
+/// A role's permissions boundary in words: the policy ARN, or that there is none.
+fn boundary_words(boundary: Option<&String>) -> String {
+    match boundary {
+        Some(arn) => format!("permissions boundary {arn}"),
+        None => "no permissions boundary".to_owned(),
+    }
 }
 
 /// Every difference between `desired` and `observed` (which holds only this instance's
@@ -114,11 +123,46 @@ pub fn sentences(found: &[Finding]) -> Vec<String> {
     found.iter().map(ToString::to_string).collect()
 }
 
+/// The outputs whose objects repairing `found` creates anew (a missing, broken or surplus
+/// object): the next plan shows only these as unknown, and keeps every other output at its
+/// prior value, since an in-place repair does not change it.
+pub fn outputs_changed_by(found: &[Finding]) -> BTreeSet<&'static str> {
+    use super::attribute::*;
+    found
+        .iter()
+        .filter(|finding| finding.changes_identity())
+        .flat_map(|finding| -> &'static [&'static str] {
+            match finding.component.area {
+                Area::Network => &[EGRESS_IPS],
+                Area::Key => &[KMS_KEY_ARN],
+                Area::Cluster => &[CLUSTER_ARN, CLUSTER_ENDPOINT, CLUSTER_CA, OIDC_ISSUER_URL],
+                Area::Database => &[DATABASE_ENDPOINT, DATABASE_SECRET_ARN, RETOOL_DB_ENDPOINT],
+                Area::Cache => &[CACHE_ENDPOINT, RPC_ENDPOINT],
+                Area::Secrets => &[JWT_SECRET_ARN, ENCRYPTION_KEY_SECRET_ARN],
+                Area::Storage => &[STORAGE_BUCKET],
+                Area::SecretsOperator | Area::Ownership => &[],
+            }
+        })
+        .copied()
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+
+    #[test]
+    fn only_objects_made_anew_leave_their_outputs_unknown() {
+        let setting = finding(Area::Database, "DB instance acme-postgres", DriftKind::Setting, "backup retention");
+        let tags = finding(Area::Key, "KMS key", DriftKind::Tags, "tags differ");
+        assert!(outputs_changed_by(&[setting.clone(), tags]).is_empty());
+        let cluster = finding(Area::Cluster, "EKS cluster acme", DriftKind::Missing, "does not exist");
+        let changed = outputs_changed_by(&[setting, cluster]);
+        assert!(changed.contains("cluster_arn") && changed.contains("oidc_issuer_url"), "{changed:?}");
+        assert!(!changed.contains("kms_key_arn") && !changed.contains("database_endpoint"), "{changed:?}");
+    }
     use crate::aws::CallerIdentity;
     use crate::resources::deployment::desired::MANAGED_ADDONS;
     use crate::resources::deployment::model::{self as spec, DeploymentSpec};
@@ -462,19 +506,16 @@ mod tests {
                     cluster.settings.version = "1.30".into();
                 }
             }),
-            ("EKS public access CIDRs are [\"10.0.0.0/8\"], configured [\"0.0.0.0/0\"]", |o| {
+            ("EKS public access CIDRs are 10.0.0.0/8, configured 0.0.0.0/0", |o| {
                 if let Some(cluster) = o.eks.cluster.as_mut() {
                     cluster.settings.public_access_cidrs = vec!["10.0.0.0/8".into()];
                 }
             }),
-            (
-                "EKS cluster subnets are [\"subnet-a\"], the network's private subnets are [\"subnet-a\", \"subnet-b\"]",
-                |o| {
-                    if let Some(cluster) = o.eks.cluster.as_mut() {
-                        cluster.settings.placement.subnet_ids = vec!["subnet-a".into()];
-                    }
-                },
-            ),
+            ("EKS cluster subnets are subnet-a, the network's private subnets are subnet-a, subnet-b", |o| {
+                if let Some(cluster) = o.eks.cluster.as_mut() {
+                    cluster.settings.placement.subnet_ids = vec!["subnet-a".into()];
+                }
+            }),
             ("scales min 1 / desired 1 / max 6", |o| {
                 if let Some(group) = o.eks.node_groups.first_mut() {
                     group.scaling.min_size = 1;
@@ -496,6 +537,11 @@ mod tests {
             ("instance class is db.t3.micro", |o| {
                 if let Some(db) = o.rds.database.as_mut() {
                     db.settings.instance_class = "db.t3.micro".into();
+                }
+            }),
+            ("storage autoscaling limit (GB) is 5000, configured", |o| {
+                if let Some(db) = o.rds.database.as_mut() {
+                    db.settings.max_allocated_storage_gb = Some(5000);
                 }
             }),
             ("rds.force_ssl", |o| {
@@ -528,7 +574,7 @@ mod tests {
                     db.settings.backup_retention_days = 1;
                 }
             }),
-            ("has security groups [\"sg-d\"], expected [\"sg-d\", \"sg-eks\"]", |o| {
+            ("has security groups sg-d, expected sg-d, sg-eks", |o| {
                 if let Some(cluster) = o.eks.cluster.as_mut() {
                     cluster.eks_security_group_id = Some("sg-eks".into());
                 }
@@ -539,6 +585,9 @@ mod tests {
             change(&mut observed);
             let found = detect(&spec(), &observed);
             assert!(found.iter().any(|line| line.contains(expected)), "{expected:?} not in {found:?}");
+            for debug in ["Some(", "None", "[\"", "{ "] {
+                assert!(found.iter().all(|line| !line.contains(debug)), "Debug output {debug:?} in {found:?}");
+            }
         }
     }
 }

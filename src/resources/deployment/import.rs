@@ -38,7 +38,9 @@ pub(super) async fn import_state(
     })?;
     let token =
         cluster.tags.get(OWNER_TAG).and_then(|tag| OwnerToken::from_tag(tag)).unwrap_or_else(OwnerToken::generate);
-    *private = Private { owner: Some(token.clone()), rest: owner::Fields { adopt_unmarked: true } }.encode();
+    *private =
+        Private { owner: Some(token.clone()), rest: owner::Fields { adopt_unmarked: true, ..Default::default() } }
+            .encode();
     let owner = Owner { token, adopt_unmarked: true };
     // Import leaves the cache's engine version and maintenance window to AWS: not read.
     let target = Target {

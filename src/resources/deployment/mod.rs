@@ -647,6 +647,16 @@ impl Resource<AwsClients> for DeploymentResource {
                 warning,
             );
         }
+        if let (Some(name), Some(boundary)) =
+            (config.attr("name").as_str(), config.attr("permission_boundary_arn").as_str())
+            && let Some(warning) = validators::boundary_prefix_problem(name, boundary)
+        {
+            diags.attribute_warning(
+                path(&["permission_boundary_arn"]),
+                "IAM roles outside the permission boundary's name prefix",
+                warning,
+            );
+        }
         for (at, kind) in [
             (["node_group", "instance_type"], InstanceKind::Ec2),
             (["database", "instance_class"], InstanceKind::Rds),
@@ -809,11 +819,10 @@ impl Resource<AwsClients> for DeploymentResource {
         for name in attribute::FROM_AWS {
             plan.planned.set_attr(name, prior.attr(name).clone());
         }
-        let prior_drift = prior.attr(DRIFT).elements().is_some_and(|items| !items.is_empty());
-        if prior_drift {
-            for name in attribute::FROM_AWS {
-                plan.planned.set_attr(name, Value::unknown());
-            }
+        let changed_by_drift = Private::decode(request.prior_private).rest.outputs_changed_by_drift;
+        let changed_by_drift = |name: &str| changed_by_drift.iter().any(|changed| changed == name);
+        for name in attribute::FROM_AWS.into_iter().filter(|name| changed_by_drift(name)) {
+            plan.planned.set_attr(name, Value::unknown());
         }
         for (block, output) in [
             ("cache", attribute::CACHE_ENDPOINT),
@@ -835,7 +844,7 @@ impl Resource<AwsClients> for DeploymentResource {
                 .attr(attribute::ENCRYPTION_KEY_SECRET_ARN)
                 .as_str()
                 .is_some_and(|arn| names::is_generated_secret_arn(arn, &name, names::ENCRYPTION_KEY_SECRET));
-            let value = if ours && !prior_drift {
+            let value = if ours && !changed_by_drift(attribute::ENCRYPTION_KEY_SECRET_ARN) {
                 prior.attr(attribute::ENCRYPTION_KEY_SECRET_ARN).clone()
             } else {
                 Value::unknown()
@@ -869,7 +878,12 @@ impl Resource<AwsClients> for DeploymentResource {
             tracing::debug!(name = %desired.spec.name, "deployment is gone; removing from state");
             return None;
         }
-        let found = drift::sentences(&drift::detect(&desired, &observed, &not_ours));
+        let findings = drift::detect(&desired, &observed, &not_ours);
+        owned.rest.outputs_changed_by_drift =
+            drift::outputs_changed_by(&findings).into_iter().map(str::to_owned).collect();
+        *private = owned.encode();
+        let found = drift::sentences(&findings);
+        crate::resources::drift::log_refresh(&found);
         Some(model::with_outputs(state, &desired.region, &desired.spec, &observed, &found))
     }
 
@@ -877,6 +891,8 @@ impl Resource<AwsClients> for DeploymentResource {
         let Outcome { private, diagnostics: diags } = out;
         let mut owned = Private::decode(private);
         let owner = Owner::for_existing(&mut owned);
+        // The update repairs the drift; the next refresh finds what is left.
+        owned.rest.outputs_changed_by_drift.clear();
         *private = owned.encode();
         let (prior, planned) = (request.prior, request.planned);
         let (Ok(before), Ok(after)) =
@@ -1227,6 +1243,19 @@ mod tests {
             validation_paths(&DeploymentResource, &config(&[("kubernetes_version", Value::string("1.99"))])),
             ["kubernetes_version"]
         );
+    }
+
+    #[test]
+    fn unknown_instance_families_are_refused_at_validate_and_get_no_price() {
+        for (block, attribute, name, kind) in [
+            ("node_group", "instance_type", "zz9.large", InstanceKind::Ec2),
+            ("database", "instance_class", "db.zz9.large", InstanceKind::Rds),
+            ("cache", "node_type", "cache.zz9.large", InstanceKind::ElastiCache),
+        ] {
+            let unknown = config(&[(block, Value::object([(attribute, Value::string(name))]))]);
+            assert_eq!(validation_paths(&DeploymentResource, &unknown), [format!("{block}.{attribute}")], "{name}");
+            assert_eq!(rules::cost::hourly_price_usd(kind, name), None, "{name} got a price");
+        }
     }
 
     #[test]

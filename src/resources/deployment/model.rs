@@ -200,15 +200,12 @@ impl InstanceSettings {
         }
         differs(
             "storage autoscaling limit (GB)",
-            format!(
-                "{:?}",
-                autoscaling_limit(
-                    self.allocated_storage_gb,
-                    self.max_allocated_storage_gb,
-                    want.max_allocated_storage_gb
-                )
-            ),
-            format!("{:?}", want.max_allocated_storage_gb),
+            limit_words(autoscaling_limit(
+                self.allocated_storage_gb,
+                self.max_allocated_storage_gb,
+                want.max_allocated_storage_gb,
+            )),
+            limit_words(want.max_allocated_storage_gb),
         );
         differs("multi-AZ", self.multi_az.to_string(), want.multi_az.to_string());
         differs(
@@ -254,6 +251,11 @@ pub fn engine_difference(have: &str, pending: Option<&str>, want: &str) -> Optio
 /// (a configured limit), RDS grows storage past `want` on its own: only less is a difference.
 pub fn storage_differs(have: i32, want: i32, want_limit: Option<i32>) -> bool {
     if want_limit.is_some() { have < want } else { have != want }
+}
+
+/// A storage autoscaling limit in words: the gigabytes, or `off`.
+fn limit_words(limit: Option<i32>) -> String {
+    limit.map_or_else(|| "off".to_owned(), |gb| gb.to_string())
 }
 
 /// The autoscaling limit an instance has, as configuration would say it: RDS reports a limit

@@ -20,6 +20,10 @@ pub struct Fields {
     /// ownership marks, or an import) until the next converge marks them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub adopt_unmarked: bool,
+    /// The outputs the last refresh found drift that repair recreates (see
+    /// `drift::outputs_changed_by`); the next plan marks only these unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs_changed_by_drift: Vec<String>,
 }
 
 /// The deployment's private state.

@@ -8,6 +8,9 @@
 use crate::aws::is_region_name;
 use crate::framework::validators::{self, Validator};
 use crate::resources::naming::{Letters, NameRules};
+use crate::resources::permission_boundary::documents::workload_boundary_prefix;
+
+use super::names::Names;
 
 use super::rules::instance_types::{InstanceKind, InstanceType};
 use super::rules::versions::{
@@ -302,6 +305,26 @@ fn arn_problem(
     problem.map(|problem| format!("{arn:?} {problem}; {expected}."))
 }
 
+/// Why the roles of deployment `name` cannot be created under the boundary `boundary_arn`, when
+/// it is a `retool_permission_boundary`'s workload boundary: that boundary's policies admit only
+/// roles named `<name_prefix>-*`, so roles outside it fail at apply, after other objects exist.
+pub fn boundary_prefix_problem(name: &str, boundary_arn: &str) -> Option<String> {
+    let prefix = workload_boundary_prefix(boundary_arn)?;
+    let names = Names::new(name);
+    let roles = [names.cluster_role(), names.node_role(), names.external_secrets_role(), names.storage_role()];
+    let outside: Vec<&str> =
+        roles.iter().map(String::as_str).filter(|role| !role.starts_with(&format!("{prefix}-"))).collect();
+    (!outside.is_empty()).then(|| {
+        format!(
+            "The permission boundary {boundary_arn} only admits IAM roles named {prefix}-* (its name_prefix), but this \
+             deployment creates {}. The apply would fail at the first role, after other objects exist. Name the \
+             deployment {prefix} or {prefix}-<something>, or use the boundary of a retool_permission_boundary whose \
+             name_prefix the deployment's name starts with.",
+            outside.join(", ")
+        )
+    })
+}
+
 /// An IAM managed policy ARN, as `permission_boundary_arn` takes.
 pub fn iam_policy_arn() -> impl Validator {
     validators::check("must be an IAM managed policy ARN", |value| iam_policy_arn_problem(value.as_str()?))
@@ -334,6 +357,19 @@ pub fn check_node_sizes(min: i64, desired: i64, max: i64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_outside_the_boundary_prefix_are_named_and_matching_ones_pass() {
+        let boundary = "arn:aws:iam::111122223333:policy/corp-workload-boundary";
+        let problem = boundary_prefix_problem("acme", boundary).unwrap_or_default();
+        assert!(problem.contains("acme-eks-cluster, acme-eks-nodes"), "{problem}");
+        assert!(problem.contains("named corp-*"), "{problem}");
+        assert_eq!(boundary_prefix_problem("corp", boundary), None);
+        assert_eq!(boundary_prefix_problem("corp-prod", boundary), None);
+        assert!(boundary_prefix_problem("corporate", boundary).is_some());
+        // Another policy says nothing about role names.
+        assert_eq!(boundary_prefix_problem("acme", "arn:aws:iam::111122223333:policy/boundary"), None);
+    }
     use crate::framework::Diagnostics;
     use crate::framework::validators::problems;
     use crate::value::{AttributePath, Value};

@@ -92,7 +92,7 @@ pub fn detect(spec: &NetworkSpec, snapshot: &NetworkSnapshot) -> Vec<Drift> {
                 Some(nat) => found.push(Drift::new(
                     &component,
                     DriftKind::Broken,
-                    format!("({}) is {:?} and will be replaced", nat.id, nat.status).to_lowercase(),
+                    format!("({}) is {} and will be replaced", nat.id, nat.status),
                 )),
                 None => found.push(Drift::new(&component, DriftKind::Missing, "is missing")),
             },

@@ -308,11 +308,9 @@ impl Resource<AwsClients> for NetworkResource {
             outputs_changed_by_drift: drift::outputs_changed_by(&found).into_iter().map(str::to_owned).collect(),
         };
         *private = owned.encode();
-        let mut refreshed = with_outputs(
-            state,
-            &model::outputs(&spec, &snap),
-            &found.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        );
+        let sentences = found.iter().map(ToString::to_string).collect::<Vec<_>>();
+        crate::resources::drift::log_refresh(&sentences);
+        let mut refreshed = with_outputs(state, &model::outputs(&spec, &snap), &sentences);
         // The block itself cannot drift in place; reporting what AWS holds makes a mismatch plan
         // a replacement.
         refreshed.set_attr("cidr_block", Value::string(&snap.vpc.cidr_block));

@@ -68,6 +68,18 @@ pub enum NatStatus {
     Deleted,
 }
 
+impl std::fmt::Display for NatStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Pending => "pending",
+            Self::Available => "available",
+            Self::Failed => "failed",
+            Self::Deleting => "being deleted",
+            Self::Deleted => "deleted",
+        })
+    }
+}
+
 impl NatStatus {
     /// Whether the gateway serves (or will serve) traffic.
     pub fn is_live(self) -> bool {

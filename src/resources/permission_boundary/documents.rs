@@ -49,6 +49,19 @@ pub struct Trust {
     pub require_mfa: bool,
 }
 
+/// What the workload boundary policy's name adds to the name prefix, as
+/// [`Estate::workload_boundary_name`] writes it.
+const WORKLOAD_BOUNDARY_SUFFIX: &str = "workload-boundary";
+
+/// The name prefix of the boundary whose workload boundary policy `arn` is, when it is named as
+/// this resource names it (`arn:<partition>:iam::<account>:policy/<prefix>-workload-boundary`);
+/// the workload roles that boundary admits are those named `<prefix>-*`.
+pub fn workload_boundary_prefix(arn: &str) -> Option<&str> {
+    let (_, name) = arn.rsplit_once(":policy/")?;
+    let prefix = name.strip_suffix(WORKLOAD_BOUNDARY_SUFFIX)?.strip_suffix('-')?;
+    (!prefix.is_empty() && !prefix.contains('/')).then_some(prefix)
+}
+
 /// `Estate` methods returning the ARN of one of its IAM objects, one row each: `method => "kind"
 /// name_method,` gives `arn:<partition>:iam::<account>:<kind>/<name>`.
 macro_rules! iam_arns {
@@ -810,6 +823,21 @@ mod tests {
         assert_eq!(e.maintenance_role_arn(), "arn:aws-us-gov:iam::111122223333:role/acme-maintenance");
         assert_eq!(e.setup_role_arn(), "arn:aws-us-gov:iam::111122223333:role/acme-setup");
         assert!(e.setup_role_name().len() <= 64 && estate(&"p".repeat(32), "x").operator_boundary_name().len() <= 128);
+    }
+
+    #[test]
+    fn the_prefix_is_read_back_from_the_workload_boundary_arn() {
+        for prefix in ["acme", "retool-prod", "a"] {
+            assert_eq!(workload_boundary_prefix(&estate(prefix, "x").workload_boundary_arn()), Some(prefix));
+        }
+        for other in [
+            "arn:aws:iam::111122223333:policy/acme-operator-boundary",
+            "arn:aws:iam::111122223333:policy/workload-boundary",
+            "arn:aws:iam::111122223333:policy/team/acme-workload-boundary",
+            "arn:aws:iam::aws:policy/PowerUserAccess",
+        ] {
+            assert_eq!(workload_boundary_prefix(other), None, "{other}");
+        }
     }
 
     #[test]

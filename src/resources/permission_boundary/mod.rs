@@ -260,6 +260,10 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         TYPE_NAME
     }
 
+    fn name_attribute(&self) -> &'static str {
+        "name_prefix"
+    }
+
     fn schema(&self) -> Schema {
         schema()
     }
@@ -364,7 +368,9 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
                 owned.owner = Some(owner.clone());
                 *private = owned.encode();
                 let desired = desired.owned_by(&owner);
-                Some(with_outputs(state, &desired, &findings(&desired, &observed)))
+                let found = findings(&desired, &observed);
+                crate::resources::drift::log_refresh(&found);
+                Some(with_outputs(state, &desired, &found))
             }
             Err(error) => {
                 diags.error("Refreshing the permission boundary failed", error.to_string());

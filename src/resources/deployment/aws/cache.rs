@@ -331,7 +331,8 @@ pub async fn remove_subnet_group(
         Err(Error::Aws(error)) if error.code.is_none() => {
             tracing::warn!(subnet_group, error = %error, "cache subnet group left behind");
             Ok(Some(format!(
-                "The cache subnet group {subnet_group} could not be deleted ({error}); it costs nothing — delete it by hand."
+                "The cache subnet group {subnet_group} could not be deleted; it costs nothing: delete it by hand \
+                 (aws elasticache delete-cache-subnet-group --cache-subnet-group-name {subnet_group}).\n{error}"
             )))
         }
         Err(error) => Err(error),

@@ -23,6 +23,7 @@ use crate::error::Error;
 use crate::resources::deployment::desired::DbInstance;
 use crate::resources::deployment::model::{ENGINE_VERSION_SETTING, InstanceSettings, major};
 use crate::resources::deployment::observed::{DbSubnetGroupState, GroupState, InstanceState, ParameterGroupState};
+use crate::resources::drift::listed;
 
 /// The CA every instance uses (RSA 2048, valid until 2061), set explicitly rather than left to
 /// the account default.
@@ -332,7 +333,7 @@ pub async fn ensure_security_groups(
             if db.security_group_ids == expected {
                 Look::Ready(())
             } else {
-                Look::Pending(format!("{what} has security groups {:?}", db.security_group_ids))
+                Look::Pending(format!("{what} has security groups {}", listed(&db.security_group_ids)))
             }
         }))
     })

@@ -22,7 +22,7 @@ use crate::resources::deployment::model::{ClusterSetting, sorted};
 use crate::resources::deployment::names;
 use crate::resources::deployment::observed::{ClusterSeen, Observed};
 use crate::resources::deployment::owner::NotOurs;
-use crate::resources::drift::DriftKind;
+use crate::resources::drift::{DriftKind, listed};
 
 /// Roles, cluster, OIDC provider, node group.
 pub struct ClusterChain;
@@ -144,17 +144,18 @@ impl Chain for ClusterChain {
                             "EKS public access CIDRs",
                             DriftKind::Rules,
                             format!(
-                                "are {:?}, configured {:?}",
-                                have.public_access_cidrs,
-                                sorted(&want.public_access_cidrs)
+                                "are {}, configured {}",
+                                listed(&have.public_access_cidrs),
+                                listed(&sorted(&want.public_access_cidrs))
                             ),
                         ),
                         ClusterSetting::Subnets if observed.network.is_some() => note(
                             "EKS cluster subnets",
                             DriftKind::Setting,
                             format!(
-                                "are {:?}, the network's private subnets are {:?}",
-                                have.placement.subnet_ids, want.placement.subnet_ids
+                                "are {}, the network's private subnets are {}",
+                                listed(&have.placement.subnet_ids),
+                                listed(&want.placement.subnet_ids)
                             ),
                         ),
                         // Subnets are unknown without the network; drift does not report the security

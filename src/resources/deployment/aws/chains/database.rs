@@ -15,7 +15,7 @@ use crate::resources::deployment::desired::{Desired, database_security_groups};
 use crate::resources::deployment::drift::{Area, Finding, finding, tag_drift};
 use crate::resources::deployment::observed::{DatabaseSeen, Observed};
 use crate::resources::deployment::rules::versions::{MIN_POSTGRES_MAJOR, PostgresVersion};
-use crate::resources::drift::DriftKind;
+use crate::resources::drift::{DriftKind, listed};
 
 /// Subnet group, parameter group, instances.
 pub struct DatabaseChain;
@@ -135,7 +135,11 @@ impl Chain for DatabaseChain {
                     note(
                         format!("DB instance {identifier}"),
                         DriftKind::Rules,
-                        format!("has security groups {:?}, expected {expected:?}", db.security_group_ids),
+                        format!(
+                            "has security groups {}, expected {}",
+                            listed(&db.security_group_ids),
+                            listed(&expected)
+                        ),
                     );
                 }
             }
