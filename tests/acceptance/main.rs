@@ -22,6 +22,7 @@ mod deployment;
 mod fleet;
 mod harness;
 mod lost_answers;
+mod mirror_install;
 mod network;
 mod network_ec2;
 mod network_runtime;
