@@ -8,8 +8,6 @@
 //! adopts everything, and destroy leaves nothing. Invalid input is refused on its attribute with
 //! no AWS call.
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
 use crate::support::diagnostics::{error_diagnostics, ownership_refusal};
@@ -32,29 +30,18 @@ fn iam_client(endpoint: &str) -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::from_conf(config)
 }
 
-/// Puts `examples/permission-boundary/main.tf` in the workspace, with a backend file for the
-/// workspace's bucket and variables pointing at the emulator.
+/// Puts `examples/permission-boundary` in the workspace, with a backend file for the workspace's
+/// bucket and variables pointing at the emulator.
 fn use_example(workspace: &Workspace, endpoint: &str, setup_role: bool) {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/permission-boundary/main.tf");
-    let config_dir = workspace.terraform().working_dir();
-    std::fs::copy(&example, config_dir.join("main.tf")).expect("copy the example");
-    let backend = format!(
-        "bucket = \"{}\"\nregion = \"us-east-1\"\nuse_path_style = true\nskip_credentials_validation = true\n\
-         skip_requesting_account_id = true\nskip_metadata_api_check = true\nskip_region_validation = true\n\
-         endpoints = {{\n  s3 = \"{endpoint}\"\n}}\n",
-        workspace.bucket()
-    );
-    std::fs::write(workspace.root().join("backend.tfbackend"), backend).expect("write the backend file");
     let operators = OPERATORS.map(|arn| format!("\"{arn}\"")).join(", ");
     let variables = format!(
         "aws_endpoint = \"{endpoint}\"\noperator_principal_arns = [{operators}]\nexternal_id = \"{EXTERNAL_ID}\"\nsetup_role = {setup_role}\n"
     );
-    std::fs::write(config_dir.join("terraform.tfvars"), variables).expect("write terraform.tfvars");
+    workspace.use_example("permission-boundary", &variables);
 }
 
 async fn init(workspace: &Workspace) {
-    let backend = format!("-backend-config={}", workspace.root().join("backend.tfbackend").display());
-    workspace.terraform().succeed(&["init", "-input=false", "-no-color", &backend]).await.expect("init");
+    workspace.init_example(&[]).await.expect("init");
 }
 
 /// IAM returns documents URL-encoded (moto returns them as stored); either way, the JSON value.
