@@ -12,12 +12,14 @@
 //! against the emulator with the installed provider, a second plan is empty, a second readonly init
 //! succeeds, and destroy leaves no VPC behind.
 
+use std::path::{Path, PathBuf};
+
 use serde_json::{Value, json};
 
 use crate::support::https::HttpsDirectory;
 use crate::support::release::{self, VERSION, h1_hash, zh_hash, zip_name};
 use crate::support::workspace::PROVIDER_SOURCE;
-use crate::support::{Emulator, Installation, Workspace, acceptance_toolchain, aws};
+use crate::support::{Emulator, Installation, Toolchain, Workspace, acceptance_toolchain, aws};
 
 /// The example applied with the installed provider. `examples/complete` once it exists.
 const EXAMPLE: &str = "network";
@@ -26,7 +28,7 @@ const EXAMPLE: &str = "network";
 const LOCKED_ADDRESS: &str = "registry.terraform.io/retool-byoc/retool";
 
 /// The mirror directory of the provider: `<mirror>/registry.terraform.io/retool-byoc/retool`.
-fn provider_dir(mirror: &std::path::Path) -> std::path::PathBuf {
+fn provider_dir(mirror: &Path) -> PathBuf {
     mirror.join("registry.terraform.io").join(PROVIDER_SOURCE)
 }
 
@@ -39,54 +41,69 @@ fn installation(method: &str, location: &str) -> String {
     )
 }
 
+/// What both tests start from: their toolchain and private emulator, and the debug build packaged
+/// into `<scratch>/dist` with its zip already in the mirror tree `<scratch>/mirror`.
+struct Packaged {
+    toolchain: Toolchain,
+    emulator: Emulator,
+    scratch: tempfile::TempDir,
+}
+
+impl Packaged {
+    fn new(test_name: &str) -> Self {
+        let toolchain = acceptance_toolchain(test_name);
+        let emulator = Emulator::start(&toolchain);
+        let scratch = tempfile::tempdir().expect("temp dir");
+        let packaged = Self { toolchain, emulator, scratch };
+        release::package_debug_build(&packaged.dist(), &[]);
+        let provider = provider_dir(&packaged.mirror());
+        std::fs::create_dir_all(&provider).expect("create the mirror");
+        std::fs::copy(packaged.dist().join(zip_name()), provider.join(zip_name())).expect("put the zip in the mirror");
+        packaged
+    }
+
+    fn dist(&self) -> PathBuf {
+        self.scratch.path().join("dist")
+    }
+
+    fn mirror(&self) -> PathBuf {
+        self.scratch.path().join("mirror")
+    }
+
+    fn workspace(&self, provider_installation: String, settings: Vec<(String, String)>) -> Workspace {
+        let installation = Installation::Mirror { provider_installation, settings };
+        Workspace::with_installation(&self.toolchain, &self.emulator, installation)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "acceptance test: needs TF_ACC=1 and the test venv (make test)"]
 async fn filesystem_mirror_installs_the_release_and_locks_its_hashes() {
-    let toolchain = acceptance_toolchain("filesystem_mirror_installs_the_release_and_locks_its_hashes");
-    let emulator = Emulator::start(&toolchain);
-    let scratch = tempfile::tempdir().expect("temp dir");
-    let dist = scratch.path().join("dist");
-    release::package_debug_build(&dist, &[]);
-
     // Packed layout: the zip itself, under the provider's hostname/namespace/type.
-    let mirror = scratch.path().join("mirror");
-    std::fs::create_dir_all(provider_dir(&mirror)).expect("create the mirror");
-    std::fs::copy(dist.join(zip_name()), provider_dir(&mirror).join(zip_name())).expect("put the zip in the mirror");
-    let provider_installation = installation("filesystem_mirror", &format!("path = \"{}\"", mirror.display()));
-    let workspace = Workspace::with_installation(
-        &toolchain,
-        &emulator,
-        Installation::Mirror { provider_installation, settings: Vec::new() },
-    );
-    install_and_apply(&workspace, &emulator, &dist).await;
+    let packaged = Packaged::new("filesystem_mirror_installs_the_release_and_locks_its_hashes");
+    let location = format!("path = \"{}\"", packaged.mirror().display());
+    let workspace = packaged.workspace(installation("filesystem_mirror", &location), Vec::new());
+    install_and_apply(&workspace, &packaged.emulator, &packaged.dist()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "acceptance test: needs TF_ACC=1 and the test venv (make test)"]
 async fn network_mirror_installs_the_release_and_locks_its_hashes() {
-    let toolchain = acceptance_toolchain("network_mirror_installs_the_release_and_locks_its_hashes");
-    let emulator = Emulator::start(&toolchain);
-    let scratch = tempfile::tempdir().expect("temp dir");
-    let dist = scratch.path().join("dist");
-    release::package_debug_build(&dist, &[]);
-
     // The network mirror protocol: index.json lists the versions, <version>.json the archives
     // per platform (URL relative to it) with the hashes a client may check them by.
-    let mirror = scratch.path().join("mirror");
-    let provider = provider_dir(&mirror);
-    std::fs::create_dir_all(&provider).expect("create the mirror");
-    std::fs::copy(dist.join(zip_name()), provider.join(zip_name())).expect("put the zip in the mirror");
+    let packaged = Packaged::new("network_mirror_installs_the_release_and_locks_its_hashes");
+    let provider = provider_dir(&packaged.mirror());
     let index = json!({ "versions": { VERSION: {} } });
     std::fs::write(provider.join("index.json"), index.to_string()).expect("write index.json");
-    let archives = json!({ "archives": { release::platform(): { "url": zip_name(), "hashes": [zh_hash(&dist)] } } });
+    let hashes = [zh_hash(&packaged.dist())];
+    let archives = json!({ "archives": { release::platform(): { "url": zip_name(), "hashes": hashes } } });
     std::fs::write(provider.join(format!("{VERSION}.json")), archives.to_string()).expect("write the version file");
 
-    let server = HttpsDirectory::start(&mirror, &scratch.path().join("mirror-ca.pem")).await;
-    let provider_installation = installation("network_mirror", &format!("url = \"{}\"", server.url()));
+    let server = HttpsDirectory::start(&packaged.mirror(), &packaged.scratch.path().join("mirror-ca.pem")).await;
     let settings = vec![("SSL_CERT_FILE".to_owned(), server.certificate_file().display().to_string())];
-    let workspace =
-        Workspace::with_installation(&toolchain, &emulator, Installation::Mirror { provider_installation, settings });
-    install_and_apply(&workspace, &emulator, &dist).await;
+    let location = format!("url = \"{}\"", server.url());
+    let workspace = packaged.workspace(installation("network_mirror", &location), settings);
+    install_and_apply(&workspace, &packaged.emulator, &packaged.dist()).await;
 
     let zip_path = format!("/registry.terraform.io/{PROVIDER_SOURCE}/{}", zip_name());
     let requests = server.requests();
@@ -97,7 +114,7 @@ async fn network_mirror_installs_the_release_and_locks_its_hashes() {
 }
 
 /// The steps both mirror kinds share, from `init` to `destroy`.
-async fn install_and_apply(workspace: &Workspace, emulator: &Emulator, dist: &std::path::Path) {
+async fn install_and_apply(workspace: &Workspace, emulator: &Emulator, dist: &Path) {
     let endpoint = emulator.endpoint();
     workspace.use_example(EXAMPLE, &format!("aws_endpoint = \"{endpoint}\"\n"));
     let lock_file = workspace.terraform().working_dir().join(".terraform.lock.hcl");
