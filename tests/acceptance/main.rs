@@ -25,6 +25,7 @@ mod fleet;
 mod generate_config;
 mod harness;
 mod lost_answers;
+mod mirror_install;
 mod network;
 mod network_ec2;
 mod network_runtime;

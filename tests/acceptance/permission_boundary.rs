@@ -8,8 +8,6 @@
 //! adopts everything, and destroy leaves nothing. Invalid input is refused on its attribute with
 //! no AWS call.
 
-use std::path::Path;
-
 use serde_json::{Value, json};
 
 use crate::support::diagnostics::{error_diagnostics, ownership_refusal};
@@ -32,22 +30,18 @@ fn iam_client(endpoint: &str) -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::from_conf(config)
 }
 
-/// Puts `examples/permission-boundary/main.tf` in the workspace, with variables pointing at the
-/// emulator ([`init`] writes the backend file for the workspace's bucket).
+/// Puts `examples/permission-boundary` in the workspace, with a backend file for the workspace's
+/// bucket and variables pointing at the emulator.
 fn use_example(workspace: &Workspace, endpoint: &str, setup_role: bool) {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/permission-boundary/main.tf");
-    let config_dir = workspace.terraform().working_dir();
-    std::fs::copy(&example, config_dir.join("main.tf")).expect("copy the example");
     let operators = OPERATORS.map(|arn| format!("\"{arn}\"")).join(", ");
     let variables = format!(
         "aws_endpoint = \"{endpoint}\"\noperator_principal_arns = [{operators}]\nexternal_id = \"{EXTERNAL_ID}\"\nsetup_role = {setup_role}\n"
     );
-    std::fs::write(config_dir.join("terraform.tfvars"), variables).expect("write terraform.tfvars");
+    workspace.use_example("permission-boundary", &variables);
 }
 
 async fn init(workspace: &Workspace) {
-    let backend = format!("-backend-config={}", workspace.write_backend_config().display());
-    workspace.terraform().succeed(&["init", "-input=false", "-no-color", &backend]).await.expect("init");
+    workspace.init_example(&[]).await.expect("init");
 }
 
 /// IAM returns documents URL-encoded (moto returns them as stored); either way, the JSON value.

@@ -11,6 +11,10 @@
 //! dev-overridden provider during init (and fails offline); with the mirror, init installs it
 //! from disk, and every later command runs the `dev_overrides` binary. State lives in the emulator's S3, in a
 //! bucket of the workspace's own, with S3-native locking (`use_lockfile`).
+//!
+//! A workspace made with [`Installation::Mirror`] has no `dev_overrides` and no `provider/` or
+//! `mirror/`: its CLI config is the test's own `provider_installation` block, so `terraform init`
+//! installs the provider as a user's would, from a release, and writes the lock file.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,7 +22,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tempfile::TempDir;
 
 use super::emulator::Emulator;
-use super::terraform::Terraform;
+use super::release::{PROVIDER_BINARY, VERSION, platform};
+use super::terraform::{CommandOutput, Terraform, TerraformError};
 use super::toolchain::{Toolchain, VENV_VARIABLE};
 
 /// Where Terraform keeps the state inside the workspace's bucket.
@@ -27,7 +32,15 @@ pub const STATE_KEY: &str = "acceptance/terraform.tfstate";
 /// The provider's address as `dev_overrides` and `required_providers` name it.
 pub const PROVIDER_SOURCE: &str = "retool-byoc/retool";
 
-const PROVIDER_BINARY: &str = env!("CARGO_BIN_EXE_terraform-provider-retool");
+/// How Terraform finds the provider in a workspace.
+pub enum Installation {
+    /// `dev_overrides` on a private copy of the debug binary, which also sits in a filesystem
+    /// mirror for `init`: what most tests use.
+    DevOverrides,
+    /// The CLI config is this `provider_installation` block alone (no `dev_overrides`), and
+    /// Terraform runs with these extra environment settings (e.g. `SSL_CERT_FILE`).
+    Mirror { provider_installation: String, settings: Vec<(String, String)> },
+}
 
 pub struct Workspace {
     dir: TempDir,
@@ -37,31 +50,28 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// Prepares a fresh workspace with its own state bucket in `emulator`.
+    /// Prepares a fresh workspace with its own state bucket in `emulator`, running the debug
+    /// binary through `dev_overrides`.
     pub fn new(toolchain: &Toolchain, emulator: &Emulator) -> Self {
+        Self::with_installation(toolchain, emulator, Installation::DevOverrides)
+    }
+
+    /// Prepares a fresh workspace with its own state bucket in `emulator`, where Terraform finds
+    /// the provider as `installation` says.
+    pub fn with_installation(toolchain: &Toolchain, emulator: &Emulator, installation: Installation) -> Self {
         static WORKSPACES: AtomicUsize = AtomicUsize::new(0);
         let dir =
             tempfile::Builder::new().prefix("retool-acceptance-").tempdir().expect("create the workspace's temp dir");
         let root = dir.path();
-        let provider_dir = root.join("provider");
-        let mirror_dir = root.join("mirror");
-        let mirror_package = mirror_dir
-            .join("registry.terraform.io")
-            .join(PROVIDER_SOURCE)
-            .join(env!("CARGO_PKG_VERSION"))
-            .join(platform());
-        for sub_dir in
-            [&provider_dir, &mirror_package, &root.join("config"), &root.join("plugin-cache"), &root.join("aws")]
-        {
+        for sub_dir in [&root.join("config"), &root.join("plugin-cache"), &root.join("aws")] {
             std::fs::create_dir_all(sub_dir).expect("create workspace directories");
         }
-        let provider_copy = provider_dir.join("terraform-provider-retool");
-        std::fs::copy(PROVIDER_BINARY, &provider_copy)
-            .unwrap_or_else(|error| panic!("copy the provider binary {PROVIDER_BINARY}: {error}"));
-        std::fs::hard_link(&provider_copy, mirror_package.join("terraform-provider-retool"))
-            .expect("link the provider into the filesystem mirror");
+        let (cli_config_text, extra_settings) = match installation {
+            Installation::DevOverrides => (dev_override_installation(root), Vec::new()),
+            Installation::Mirror { provider_installation, settings } => (provider_installation, settings),
+        };
         let cli_config = root.join("terraformrc");
-        std::fs::write(&cli_config, cli_config_hcl(&provider_dir, &mirror_dir)).expect("write the CLI config");
+        std::fs::write(&cli_config, cli_config_text).expect("write the CLI config");
         for file in ["config", "credentials"] {
             std::fs::write(root.join("aws").join(file), "").expect("write empty AWS config files");
         }
@@ -70,7 +80,8 @@ impl Workspace {
         emulator.create_bucket(&bucket);
 
         let endpoint = emulator.endpoint();
-        let settings = environment(toolchain, root, &cli_config, &endpoint);
+        let mut settings = environment(toolchain, root, &cli_config, &endpoint);
+        settings.extend(extra_settings);
         let terraform = Terraform::new(toolchain.terraform.clone(), root.join("config"), settings);
         Self { dir, bucket, endpoint, terraform }
     }
@@ -158,6 +169,37 @@ endpoints = {{
         self.terraform.in_dir(dir)
     }
 
+    /// Puts the `.tf` files of `examples/<name>` in the config dir, `examples/modules` next to it
+    /// (examples call the module as `../modules/...`), `variables` as `terraform.tfvars`, and a
+    /// backend file for this workspace's bucket that [`Workspace::init_example`] passes to init.
+    pub fn use_example(&self, name: &str, variables: &str) {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let config_dir = self.terraform.working_dir();
+        copy_tree(&examples.join(name), config_dir);
+        if examples.join("modules").is_dir() {
+            copy_tree(&examples.join("modules"), &self.root().join("modules"));
+        }
+        std::fs::write(config_dir.join("terraform.tfvars"), variables).expect("write terraform.tfvars");
+        self.write_backend_config();
+    }
+
+    /// `terraform init` of an example placed by [`Workspace::use_example`], with `extra` arguments
+    /// (e.g. `-lockfile=readonly`).
+    pub async fn init_example(&self, extra: &[&str]) -> Result<CommandOutput, TerraformError> {
+        let backend = self.backend_config_argument();
+        self.terraform.succeed(&[&["init", "-input=false", "-no-color", backend.as_str()][..], extra].concat()).await
+    }
+
+    /// Like [`Workspace::init_example`], but init must fail; returns what it printed.
+    pub async fn init_example_fails(&self, extra: &[&str]) -> Result<CommandOutput, TerraformError> {
+        let backend = self.backend_config_argument();
+        self.terraform.fail(&[&["init", "-input=false", "-no-color", backend.as_str()][..], extra].concat()).await
+    }
+
+    fn backend_config_argument(&self) -> String {
+        format!("-backend-config={}", self.write_backend_config().display())
+    }
+
     /// A `provider "retool"` block with every service endpoint on the emulator.
     pub fn provider_block(&self) -> String {
         self.provider_block_with("")
@@ -173,6 +215,23 @@ endpoints = {{
             .collect();
         format!("provider \"retool\" {{\n  region = \"us-east-1\"\n  endpoints {{\n{endpoints}  }}\n{extra}}}\n")
     }
+}
+
+/// Sets up `provider/` (a private copy of the debug binary) and `mirror/` (the same, for init)
+/// under `root`, and returns the CLI config that points Terraform at them.
+fn dev_override_installation(root: &Path) -> String {
+    let provider_dir = root.join("provider");
+    let mirror_dir = root.join("mirror");
+    let mirror_package = mirror_dir.join("registry.terraform.io").join(PROVIDER_SOURCE).join(VERSION).join(platform());
+    for sub_dir in [&provider_dir, &mirror_package] {
+        std::fs::create_dir_all(sub_dir).expect("create workspace directories");
+    }
+    let provider_copy = provider_dir.join("terraform-provider-retool");
+    std::fs::copy(PROVIDER_BINARY, &provider_copy)
+        .unwrap_or_else(|error| panic!("copy the provider binary {PROVIDER_BINARY}: {error}"));
+    std::fs::hard_link(&provider_copy, mirror_package.join("terraform-provider-retool"))
+        .expect("link the provider into the filesystem mirror");
+    cli_config_hcl(&provider_dir, &mirror_dir)
 }
 
 fn cli_config_hcl(provider_dir: &Path, mirror_dir: &Path) -> String {
@@ -193,17 +252,6 @@ fn cli_config_hcl(provider_dir: &Path, mirror_dir: &Path) -> String {
         provider = provider_dir.display(),
         mirror = mirror_dir.display(),
     )
-}
-
-/// Terraform's name for this machine's platform, e.g. `linux_amd64`.
-fn platform() -> String {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        other => other,
-    };
-    format!("{}_{arch}", std::env::consts::OS)
 }
 
 fn environment(toolchain: &Toolchain, root: &Path, cli_config: &Path, endpoint: &str) -> Vec<(String, String)> {
@@ -251,7 +299,7 @@ fn copy_tree(source: &Path, target: &Path) {
         let entry = entry.expect("read a directory entry");
         let name = entry.file_name();
         let name_text = name.to_string_lossy();
-        if name_text == ".terraform" || name_text.starts_with("terraform.tfstate") || name_text == "tfplan" {
+        if name_text.starts_with(".terraform") || name_text.starts_with("terraform.tfstate") || name_text == "tfplan" {
             continue;
         }
         let from = entry.path();
