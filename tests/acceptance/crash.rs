@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_kms::types::KeyState;
 
 use crate::support::aws::sdk_config;
-use crate::support::workspace::{STATE_KEY, two_zone_network};
+use crate::support::workspace::{STATE_KEY, network_and_deployment};
 use crate::support::{Emulator, FaultProxy, Workspace, acceptance_toolchain};
 
 /// The lock object Terraform's S3 backend writes beside the state (`use_lockfile`).
@@ -42,22 +42,7 @@ async fn killed_at(test: &str, name: &str, kill_at: &str) {
     let proxy = FaultProxy::start(&toolchain, &emulator, &["--rate", "0"]);
     let workspace = Workspace::new(&toolchain, &emulator);
     let provider = workspace.provider_block().replace(&emulator.endpoint(), proxy.endpoint());
-    let network = two_zone_network(name);
-    workspace.write_main(&format!(
-        r#"{provider}
-{network}
-resource "retool_deployment" "app" {{
-  name           = "{name}"
-  network_id     = retool_network.net.id
-  retool_version = "3.148.0-stable"
-  domain         = "retool.{name}.test"
-  database {{
-    deletion_protection = false
-    skip_final_snapshot = true
-  }}
-}}
-"#
-    ));
+    workspace.write_main(&format!("{provider}\n{}", network_and_deployment(name)));
     let terraform = workspace.terraform();
     terraform.init().await.expect("init");
 

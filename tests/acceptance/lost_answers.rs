@@ -10,28 +10,13 @@
 use aws_sdk_kms::types::KeyState;
 
 use crate::support::aws::sdk_config;
-use crate::support::workspace::two_zone_network;
+use crate::support::workspace::network_and_deployment;
 use crate::support::{Emulator, FaultProxy, Toolchain, Workspace, acceptance_toolchain};
 
 /// A deployment `name` whose configuration is in `workspace`, applied through `proxy`.
 fn write_deployment(workspace: &Workspace, proxy: &FaultProxy, emulator: &Emulator, name: &str) {
     let provider = workspace.provider_block().replace(&emulator.endpoint(), proxy.endpoint());
-    let network = two_zone_network(name);
-    workspace.write_main(&format!(
-        r#"{provider}
-{network}
-resource "retool_deployment" "app" {{
-  name           = "{name}"
-  network_id     = retool_network.net.id
-  retool_version = "3.148.0-stable"
-  domain         = "retool.{name}.test"
-  database {{
-    deletion_protection = false
-    skip_final_snapshot = true
-  }}
-}}
-"#
-    ));
+    workspace.write_main(&format!("{provider}\n{}", network_and_deployment(name)));
 }
 
 /// A proxy that loses the first answer to `action` (once).
@@ -142,22 +127,7 @@ async fn a_key_made_before_a_kill_is_taken_up_instead_of_left_behind() {
 
     let workspace = Workspace::new(&toolchain, &emulator);
     let provider = workspace.provider_block();
-    let network = two_zone_network("stray");
-    workspace.write_main(&format!(
-        r#"{provider}
-{network}
-resource "retool_deployment" "app" {{
-  name           = "stray"
-  network_id     = retool_network.net.id
-  retool_version = "3.148.0-stable"
-  domain         = "retool.stray.test"
-  database {{
-    deletion_protection = false
-    skip_final_snapshot = true
-  }}
-}}
-"#
-    ));
+    workspace.write_main(&format!("{provider}\n{}", network_and_deployment("stray")));
     let terraform = workspace.terraform();
     terraform.init().await.expect("init");
     terraform.apply().await.expect("apply after the kills");

@@ -105,7 +105,7 @@ async fn network_lifecycle_against_moto() {
     let found = messages(&two, &drifted);
     assert!(found.contains(&format!("VPC ({vpc_id}) has DNS hostnames disabled")), "{found:?}");
     assert!(
-        found.contains(&format!("NAT gateway for us-east-1b ({deleted_nat}) is deleting and will be replaced")),
+        found.contains(&format!("NAT gateway for us-east-1b ({deleted_nat}) is being deleted and will be replaced")),
         "{found:?}"
     );
     assert!(

@@ -159,7 +159,7 @@ async fn terraform_lifecycle_against_moto() {
     ec2.delete_nat_gateway().nat_gateway_id(&nat).send().await.unwrap();
     let (drifted, private) = terraform.refresh(&state, private).await;
     // AWS (and the emulator) show the gateway `deleting` for minutes after the call.
-    let deleting = format!("NAT gateway for us-east-1b ({nat}) is deleting and will be replaced");
+    let deleting = format!("NAT gateway for us-east-1b ({nat}) is being deleted and will be replaced");
     assert_eq!(drifted.attr("drift"), &list(&[deleting.as_str()]));
     let plan = terraform.plan(&config, &drifted, &private).await;
     assert_eq!(plan.value.attr("drift"), &Value::list(Vec::new()));

@@ -291,6 +291,26 @@ pub fn two_zone_network(name: &str) -> String {
     )
 }
 
+/// [`two_zone_network`] and the smallest deployment on it, both named `name`, with a database that
+/// destroy may delete without a final snapshot.
+pub fn network_and_deployment(name: &str) -> String {
+    let network = two_zone_network(name);
+    format!(
+        r#"{network}
+resource "retool_deployment" "app" {{
+  name           = "{name}"
+  network_id     = retool_network.net.id
+  retool_version = "3.148.0-stable"
+  domain         = "retool.{name}.test"
+  database {{
+    deletion_protection = false
+    skip_final_snapshot = true
+  }}
+}}
+"#
+    )
+}
+
 /// Copies the directory tree `source` to `target`, leaving out Terraform's working files.
 fn copy_tree(source: &Path, target: &Path) {
     std::fs::create_dir_all(target).unwrap_or_else(|error| panic!("create {}: {error}", target.display()));
