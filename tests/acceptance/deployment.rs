@@ -945,7 +945,7 @@ struct Invalid {
     replace: &'static str,
 }
 
-const INVALID: [Invalid; 13] = [
+const INVALID: [Invalid; 25] = [
     Invalid {
         what: "a node instance family that does not exist",
         find: "instance_type = \"m5.large\"",
@@ -1003,6 +1003,54 @@ const INVALID: [Invalid; 13] = [
         replace: "domain             = \"retool.bad.test/x\"",
     },
     Invalid {
+        what: "name with an underscore",
+        find: "name               = \"bad\"",
+        replace: "name               = \"Bad_Name\"",
+    },
+    Invalid {
+        what: "name longer than the cluster name allows",
+        find: "name               = \"bad\"",
+        replace: "name               = \"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij\"",
+    },
+    Invalid { what: "name set to null", find: "name               = \"bad\"", replace: "name               = null" },
+    Invalid {
+        what: "domain set to null",
+        find: "domain             = \"retool.bad.test\"",
+        replace: "domain             = null",
+    },
+    Invalid {
+        what: "empty domain",
+        find: "domain             = \"retool.bad.test\"",
+        replace: "domain             = \"\"",
+    },
+    Invalid {
+        what: "a Kubernetes version that is not a version",
+        find: "kubernetes_version = \"1.33\"",
+        replace: "kubernetes_version = \"latest\"",
+    },
+    Invalid {
+        what: "an instance type without a family",
+        find: "instance_type = \"m5.large\"",
+        replace: "instance_type = \"large\"",
+    },
+    Invalid { what: "a negative desired size", find: "desired_size  = 2", replace: "desired_size  = -1" },
+    Invalid {
+        what: "a tag value longer than AWS allows",
+        find: "tags = {\n    Team = \"platform\"\n  }",
+        replace: "tags = { Team = \"platformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatformplatform\" }",
+    },
+    Invalid { what: "a cache switch that is not a bool", find: "enabled = false", replace: "enabled = \"maybe\"" },
+    Invalid {
+        what: "a storage ceiling that is not a whole number",
+        find: "max_allocated_storage_gb = 100",
+        replace: "max_allocated_storage_gb = 100.5",
+    },
+    Invalid {
+        what: "a network id that is not a VPC id",
+        find: "network_id         = retool_network.net.id",
+        replace: "network_id         = \"subnet-0123456789abcdef0\"",
+    },
+    Invalid {
         what: "network that does not exist",
         find: "network_id         = retool_network.net.id",
         replace: "network_id         = \"vpc-0123456789abcdef0\"",
@@ -1025,6 +1073,7 @@ async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
     let main_tf = terraform.working_dir().join("main.tf");
     for case in &INVALID {
         assert!(valid.contains(case.find), "{}: {:?} not in the configuration", case.what, case.find);
+        let before = emulator.log_mark();
         workspace.write_main(&valid.replacen(case.find, case.replace, 1));
         let written = std::fs::read_to_string(&main_tf).expect("main.tf");
         let marker = case.replace.lines().last().unwrap_or(case.replace).trim();
@@ -1046,6 +1095,14 @@ async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
                 .any(|d| d["range"]["filename"] == "main.tf"
                     && d["range"]["start"]["line"].as_u64() == Some(line as u64)),
             "{}: no error at main.tf:{line}: {found:#?}\n{written}",
+            case.what
+        );
+        // Refused before any AWS call — but for a network id that names no VPC, which only the
+        // one Describe at plan can tell.
+        let calls = aws_requests_since(&emulator, before, workspace.bucket());
+        assert!(
+            case.what == "network that does not exist" || calls.is_empty(),
+            "{}: AWS was called: {calls:#?}",
             case.what
         );
     }
