@@ -22,9 +22,7 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_kms::types::KeyState;
-
-use crate::support::aws::sdk_config;
+use crate::support::aws::{live_kms_keys, sdk_config};
 use crate::support::workspace::{STATE_KEY, network_and_deployment};
 use crate::support::{Emulator, FaultProxy, Workspace, acceptance_toolchain};
 
@@ -102,14 +100,14 @@ async fn killed_at(test: &str, name: &str, kill_at: &str) {
     let instances = rds.describe_db_instances().send().await.expect("DescribeDBInstances");
     assert_eq!(instances.db_instances().len(), 1, "one database after a kill at {kill_at}");
     let kms = aws_sdk_kms::Client::new(&config);
-    assert_eq!(live_keys(&kms).await.len(), 1, "one live KMS key after a kill at {kill_at}");
+    assert_eq!(live_kms_keys(&kms).await.len(), 1, "one live KMS key after a kill at {kill_at}");
     terraform.plan().await.expect("plan").assert_empty(&format!("plan after recovering from a kill at {kill_at}"));
 
     terraform.destroy().await.expect("destroy");
     let vpcs = ec2.describe_vpcs().send().await.expect("DescribeVpcs");
     assert!(vpcs.vpcs().iter().all(|vpc| vpc.is_default().unwrap_or(false)), "destroy left a VPC");
     assert!(eks.list_clusters().send().await.expect("ListClusters").clusters().is_empty(), "destroy left a cluster");
-    assert!(live_keys(&kms).await.is_empty(), "destroy left a live KMS key");
+    assert!(live_kms_keys(&kms).await.is_empty(), "destroy left a live KMS key");
 }
 
 /// The resource address and import id of an ownership refusal: the address from Terraform's
@@ -121,20 +119,6 @@ fn import_hint(stderr: &str) -> Option<(String, String)> {
         Some(id.trim())
     })?;
     Some((address.to_owned(), id.to_owned()))
-}
-
-/// The keys not scheduled for deletion.
-async fn live_keys(kms: &aws_sdk_kms::Client) -> Vec<String> {
-    let keys = kms.list_keys().send().await.expect("ListKeys");
-    let mut live = Vec::new();
-    for key in keys.keys() {
-        let key_id = key.key_id().expect("key id");
-        let described = kms.describe_key().key_id(key_id).send().await.expect("DescribeKey");
-        if described.key_metadata().and_then(|metadata| metadata.key_state()) != Some(&KeyState::PendingDeletion) {
-            live.push(key_id.to_owned());
-        }
-    }
-    live
 }
 
 #[tokio::test(flavor = "multi_thread")]

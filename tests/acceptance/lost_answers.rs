@@ -9,7 +9,7 @@
 
 use aws_sdk_kms::types::KeyState;
 
-use crate::support::aws::sdk_config;
+use crate::support::aws::{live_kms_keys, sdk_config};
 use crate::support::workspace::network_and_deployment;
 use crate::support::{Emulator, FaultProxy, Toolchain, Workspace, acceptance_toolchain};
 
@@ -75,14 +75,7 @@ async fn a_lost_create_key_answer_leaves_no_second_live_key() {
     let kms = aws_sdk_kms::Client::new(&sdk_config(&emulator.endpoint()));
     let aliased = kms.describe_key().key_id("alias/retool/twice").send().await.expect("DescribeKey by alias");
     let aliased_id = aliased.key_metadata().expect("key metadata").key_id().to_owned();
-    let keys = kms.list_keys().send().await.expect("ListKeys");
-    let mut live = Vec::new();
-    for key in keys.keys() {
-        let key_id = key.key_id().expect("key id");
-        if key_state(&kms, key_id).await == Some(KeyState::Enabled) {
-            live.push(key_id.to_owned());
-        }
-    }
+    let live = live_kms_keys(&kms).await;
     assert_eq!(live, [aliased_id], "only the aliased key is live; the duplicate is scheduled for deletion");
     terraform.plan().await.expect("plan after apply").assert_empty("plan after the apply");
     terraform.destroy().await.expect("destroy");

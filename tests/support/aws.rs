@@ -91,3 +91,19 @@ pub async fn open_ssh_to_the_world(ec2: &aws_sdk_ec2::Client, group_id: &str) {
         .await
         .expect("AuthorizeSecurityGroupIngress");
 }
+
+/// The keys not scheduled for deletion.
+pub async fn live_kms_keys(kms: &aws_sdk_kms::Client) -> Vec<String> {
+    let keys = kms.list_keys().send().await.expect("ListKeys");
+    let mut live = Vec::new();
+    for key in keys.keys() {
+        let key_id = key.key_id().expect("key id");
+        let described = kms.describe_key().key_id(key_id).send().await.expect("DescribeKey");
+        if described.key_metadata().and_then(|metadata| metadata.key_state())
+            != Some(&aws_sdk_kms::types::KeyState::PendingDeletion)
+        {
+            live.push(key_id.to_owned());
+        }
+    }
+    live
+}

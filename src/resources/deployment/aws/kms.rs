@@ -94,6 +94,7 @@ async fn aliased_key(kms: &Client, alias: &str) -> Result<Option<String>, Error>
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Stray {
     key_id: String,
+    arn: String,
     /// The ownership token it carries.
     owner: String,
     /// When it was made, nanoseconds since the epoch: the oldest is the one taken up.
@@ -133,7 +134,8 @@ async fn stray(kms: &Client, key_id: &str, deployment: &str) -> Result<Option<St
         return Ok(None);
     }
     let created = metadata.creation_date().map_or(0, |date| date.as_nanos());
-    Ok(Some(Stray { key_id: key_id.to_owned(), owner, created, tags }))
+    let arn = metadata.arn().ok_or(Error::missing("DescribeKey", "KeyMetadata.Arn"))?.to_owned();
+    Ok(Some(Stray { key_id: key_id.to_owned(), arn, owner, created, tags }))
 }
 
 /// Which strays to take up and which to delete: the oldest is kept when `made` is `None` (before
@@ -171,10 +173,7 @@ async fn new_key(
     delete_strays(kms, &extra).await?;
     if let Some(stray) = adopted {
         tracing::info!(key_id = %stray.key_id, "taking up a KMS key this deployment made earlier but never aliased");
-        let described = kms.describe_key().key_id(&stray.key_id).send().await.during("DescribeKey")?;
-        let arn =
-            described.key_metadata().and_then(|m| m.arn()).ok_or(Error::missing("DescribeKey", "KeyMetadata.Arn"))?;
-        return Ok((stray.key_id, arn.to_owned(), stray.tags));
+        return Ok((stray.key_id, stray.arn, stray.tags));
     }
     let tag_list = kms_tags(tags)?;
     let created =
@@ -293,7 +292,13 @@ mod tests {
     use super::*;
 
     fn stray(key_id: &str, owner: &str, created: i128) -> Stray {
-        Stray { key_id: key_id.to_owned(), owner: owner.to_owned(), created, tags: BTreeMap::new() }
+        Stray {
+            key_id: key_id.to_owned(),
+            arn: format!("arn:aws:kms:us-east-1:123456789012:key/{key_id}"),
+            owner: owner.to_owned(),
+            created,
+            tags: BTreeMap::new(),
+        }
     }
 
     #[test]
