@@ -21,6 +21,9 @@ pub enum Error {
     /// AWS answered with an error, or could not be reached (the SDK's retries are spent).
     #[error("{}{}", .0, advice_line(.0))]
     Aws(#[from] AwsError),
+    /// A Kubernetes API server answered with an error, or could not be reached.
+    #[error("{0}")]
+    Kubernetes(#[from] KubernetesError),
     /// AWS answered, but without a field the provider relies on.
     #[error("{operation} answered without {field}; AWS may have changed the response, please report this")]
     MissingField {
@@ -165,6 +168,7 @@ impl Error {
             | Self::Unexpected { operation, .. }
             | Self::Stopped { operation, .. }
             | Self::TimedOut { operation, .. } => operation,
+            Self::Kubernetes(KubernetesError { operation, .. }) => operation,
             Self::Invalid(_) => "Validate",
             Self::Several(errors) => errors.first().map_or("Apply", Self::operation),
         }
@@ -175,7 +179,10 @@ impl Error {
     /// `DBInstanceNotFound`, `ReplicationGroupNotFoundFault`, …); this is the one rule for all of
     /// them, which deletes treat as success and reads as "gone".
     pub fn is_not_found(&self) -> bool {
-        self.code().is_some_and(|code| code.contains("NotFound") || code == "NoSuchEntity")
+        match self {
+            Self::Kubernetes(error) => error.status == Some(404),
+            _ => self.code().is_some_and(|code| code.contains("NotFound") || code == "NoSuchEntity"),
+        }
     }
 
     /// Whether AWS refused because something still depends on the object.
@@ -213,6 +220,69 @@ impl Error {
             Self::Several(errors) => errors.iter().flat_map(Self::failures).collect(),
             other => vec![other],
         }
+    }
+}
+
+/// A failed Kubernetes API call: the object, the server's status code, reason and message, and
+/// the causes it gave (a field and what is wrong with it, or the field manager in a conflict).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubernetesError {
+    /// What the provider was doing, e.g. `Apply`, `Read`, `Delete`.
+    pub operation: &'static str,
+    /// The object, e.g. `Deployment retool/api`.
+    pub object: String,
+    /// The HTTP status the server answered with; absent when it could not be reached.
+    pub status: Option<u16>,
+    /// The server's reason, e.g. `Conflict`, `Invalid`, `Forbidden`.
+    pub reason: Option<String>,
+    /// The server's message, or why it could not be reached.
+    pub message: String,
+    /// The server's causes, one sentence each.
+    pub causes: Vec<String>,
+}
+
+impl KubernetesError {
+    /// Whether repeating the call may succeed: throttled, a server error, or no answer.
+    pub fn is_transient(&self) -> bool {
+        match self.status {
+            None => true,
+            Some(status) => status == 429 || status >= 500,
+        }
+    }
+
+    /// What the person running Terraform can do, as a line of its own; empty when nothing.
+    fn advice(&self) -> &'static str {
+        match self.status {
+            None => {
+                "\nCheck that the provider can reach the cluster's API (endpoint_public_access, public_access_cidrs, proxies) and run the command again."
+            }
+            Some(401) => {
+                "\nThe cluster did not accept the provider's token: check that the AWS identity running Terraform has an access entry on the cluster and that the clock is right, then run the command again."
+            }
+            Some(403) => {
+                "\nThe identity running Terraform may not do this in the cluster: check its access entry and access policy."
+            }
+            Some(409) if !self.causes.is_empty() => {
+                "\nAnother field manager owns these fields; the next apply takes them back, or remove that manager's change."
+            }
+            Some(429) => "\nThe cluster's API is throttling requests: wait a minute and run the command again.",
+            _ => "",
+        }
+    }
+}
+
+impl fmt::Display for KubernetesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} failed: {}", self.operation, self.object, one_line(&self.message))?;
+        for cause in &self.causes {
+            write!(f, "\n  - {}", one_line(cause))?;
+        }
+        match (self.status, &self.reason) {
+            (Some(status), Some(reason)) => write!(f, "\nKubernetes: {status} {reason}")?,
+            (Some(status), None) => write!(f, "\nKubernetes: {status}")?,
+            (None, _) => {}
+        }
+        f.write_str(self.advice())
     }
 }
 
@@ -297,6 +367,8 @@ impl fmt::Display for AwsError {
 }
 
 impl std::error::Error for AwsError {}
+
+impl std::error::Error for KubernetesError {}
 
 #[cfg(test)]
 mod tests {

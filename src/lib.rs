@@ -9,6 +9,8 @@
 //! * [`value`] — Terraform's type system and its msgpack / JSON encodings.
 //! * [`resources`] — the three resources, each in the same skeleton.
 //! * [`aws`] — the AWS support layer: clients, waits and retries, tags, identity, IAM policies.
+//! * [`kubernetes`] — the Kubernetes support layer: cluster access with EKS tokens, server-side
+//!   apply, rollout waits.
 //! * [`error`] and [`stop`] — the one error type, and Terraform's stop request; leaves.
 //!
 //! [`provider`] is the composition root: the `retool` provider block and its list of resources.
@@ -16,6 +18,7 @@
 pub mod aws;
 pub mod error;
 pub mod framework;
+pub mod kubernetes;
 pub mod plugin;
 pub mod protocol;
 pub mod provider;

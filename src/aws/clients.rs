@@ -57,6 +57,11 @@ pub struct AwsClients {
     region: String,
     default_tags: BTreeMap<String, String>,
     identity: Arc<OnceCell<CallerIdentity>>,
+    /// The credentials the clients sign with, for the presigned calls no client makes (the EKS
+    /// cluster token).
+    credentials: Option<SharedCredentialsProvider>,
+    /// STS's endpoint as configured (the `endpoints` override), else the region's.
+    sts_url: String,
 }
 
 /// Builds a service's client from the shared settings over the shared connection pool (with the
@@ -139,6 +144,11 @@ impl AwsClients {
         default_tags: BTreeMap<String, String>,
     ) -> Self {
         let pool = crate::aws::http::pool();
+        let sts_url = endpoints
+            .get("sts")
+            .map(str::to_owned)
+            .or_else(|| config.endpoint_url().map(str::to_owned))
+            .unwrap_or_else(|| format!("https://sts.{region}.amazonaws.com/"));
         Self {
             ec2: service_client!(aws_sdk_ec2, config, pool, endpoints, "ec2"),
             eks: service_client!(aws_sdk_eks, config, pool, endpoints, "eks"),
@@ -152,6 +162,8 @@ impl AwsClients {
             region,
             default_tags,
             identity: Arc::new(OnceCell::new()),
+            credentials: config.credentials_provider(),
+            sts_url,
         }
     }
 
@@ -170,6 +182,16 @@ impl AwsClients {
             )))
             .build();
         Self::from_sdk_config(&config, &Endpoints::default(), region.to_owned(), default_tags)
+    }
+
+    /// The credentials the clients sign with; `None` when none could be resolved.
+    pub fn credentials(&self) -> Option<&SharedCredentialsProvider> {
+        self.credentials.as_ref()
+    }
+
+    /// The STS endpoint the provider's identity is checked at (and EKS tokens are presigned for).
+    pub fn sts_url(&self) -> &str {
+        &self.sts_url
     }
 
     /// The same clients with another EC2 client (tests that observe the calls a resource makes).
