@@ -62,6 +62,8 @@ pub struct AwsClients {
     credentials: Option<SharedCredentialsProvider>,
     /// STS's endpoint as configured (the `endpoints` override), else the region's.
     sts_url: String,
+    /// The `endpoints` block, for the endpoints no AWS client takes (the clusters' API).
+    endpoints: Endpoints,
 }
 
 /// Builds a service's client from the shared settings over the shared connection pool (with the
@@ -164,6 +166,7 @@ impl AwsClients {
             identity: Arc::new(OnceCell::new()),
             credentials: config.credentials_provider(),
             sts_url,
+            endpoints: endpoints.clone(),
         }
     }
 
@@ -187,6 +190,11 @@ impl AwsClients {
     /// The credentials the clients sign with; `None` when none could be resolved.
     pub fn credentials(&self) -> Option<&SharedCredentialsProvider> {
         self.credentials.as_ref()
+    }
+
+    /// The `endpoints` override named `name`, if configured.
+    pub fn endpoint(&self, name: &str) -> Option<&str> {
+        self.endpoints.get(name)
     }
 
     /// The STS endpoint the provider's identity is checked at (and EKS tokens are presigned for).

@@ -121,7 +121,26 @@ fn endpoints_block() -> Block {
             )
         },
     )
+    .attribute(
+        Attribute::new(KUBERNETES_ENDPOINT, Type::String)
+            .optional()
+            .description(
+                "URL of the clusters' Kubernetes API, instead of the endpoint EKS reports: a private proxy in front \
+                 of the API, or a test server. Requires `kubernetes_ca_certificate`. Tokens are still EKS tokens \
+                 for the deployment's cluster.",
+            )
+            .validator(validators::http_url()),
+    )
+    .attribute(
+        Attribute::new(KUBERNETES_CA, Type::String)
+            .optional()
+            .description("PEM of the certificate authority the `kubernetes` endpoint's certificate chains to."),
+    )
 }
+
+/// The `endpoints` attribute that overrides the clusters' Kubernetes API URL, and its CA.
+const KUBERNETES_ENDPOINT: &str = "kubernetes";
+const KUBERNETES_CA: &str = "kubernetes_ca_certificate";
 
 fn service_title(service: &str) -> &'static str {
     match service {
@@ -229,10 +248,17 @@ pub fn settings_from_value(config: &Value, diags: &mut Diagnostics) -> Option<Aw
 
     let mut endpoints = BTreeMap::new();
     let endpoints_block = config.attr("endpoints");
-    for service in ENDPOINT_SERVICES {
+    for service in ENDPOINT_SERVICES.into_iter().chain([KUBERNETES_ENDPOINT, KUBERNETES_CA]) {
         if let Some(url) = optional_string(endpoints_block, service, &root.attr("endpoints"), diags) {
             endpoints.insert(service, url);
         }
+    }
+    if endpoints.contains_key(KUBERNETES_ENDPOINT) != endpoints.contains_key(KUBERNETES_CA) {
+        diags.attribute_error(
+            root.attr("endpoints").attr(KUBERNETES_CA),
+            "Kubernetes endpoint without its CA",
+            "Set both endpoints.kubernetes and endpoints.kubernetes_ca_certificate, or neither.",
+        );
     }
 
     let errors_after = diags.iter().filter(|d| d.severity == crate::framework::Severity::Error).count();

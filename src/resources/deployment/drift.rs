@@ -28,6 +28,8 @@ pub enum Area {
     Secrets,
     SecretsOperator,
     Storage,
+    /// The Retool workloads on the cluster.
+    Workloads,
     /// An object with one of the deployment's names that is not this instance's.
     Ownership,
 }
@@ -108,6 +110,7 @@ pub fn detect(desired: &Desired, observed: &Observed, not_ours: &[NotOurs]) -> V
     found.extend(SecretsChain::drift(desired, observed));
     found.extend(SecretsOperatorChain::drift(desired, observed));
     found.extend(StorageChain::drift(desired, observed));
+    found.extend(super::kubernetes::drift(desired, observed));
     found.extend(not_ours.iter().map(|object| {
         let detail = match &object.claim {
             Claim::Foreign(_) => "belongs to another Terraform resource (retool:owner)",
@@ -140,7 +143,7 @@ pub fn outputs_changed_by(found: &[Finding]) -> BTreeSet<&'static str> {
                 Area::Cache => &[CACHE_ENDPOINT, RPC_ENDPOINT],
                 Area::Secrets => &[JWT_SECRET_ARN, ENCRYPTION_KEY_SECRET_ARN],
                 Area::Storage => &[STORAGE_BUCKET],
-                Area::SecretsOperator | Area::Ownership => &[],
+                Area::SecretsOperator | Area::Workloads | Area::Ownership => &[],
             }
         })
         .copied()

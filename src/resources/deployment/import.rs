@@ -49,6 +49,7 @@ pub(super) async fn import_state(
         parameter_group: None,
         cache_member: false,
         storage_bucket: None,
+        stop: &ctx.stop,
     };
     // Boxed: the futures of a whole stack are too large for a worker thread's stack in debug builds.
     let (observed, not_ours) = Box::pin(aws::observe(client, target)).await?.claimed_by(&owner, &names);

@@ -25,6 +25,7 @@ pub(crate) mod aws;
 pub(crate) mod desired;
 pub(crate) mod drift;
 pub(crate) mod import;
+pub(crate) mod kubernetes;
 pub(crate) mod model;
 pub(crate) mod names;
 pub(crate) mod observed;
@@ -1021,6 +1022,7 @@ async fn observe_ours(
         parameter_group: group.as_deref(),
         cache_member: desired.spec.cache.settings.reads_member(),
         storage_bucket: desired.spec.storage.then_some(bucket.as_str()),
+        stop: &ctx.stop,
     };
     // Boxed: the futures of a whole stack are too large for a worker thread's stack in debug builds.
     let observed = Box::pin(aws::observe(&ctx.client, target)).await?;
@@ -1053,7 +1055,16 @@ async fn apply(
     let (observed, converged) = if not_ours.is_empty() {
         let cx =
             Context { clients: &ctx.client, desired: &desired, operation, stop: &ctx.stop, notes: Default::default() };
+        // The workloads go on the cluster once AWS holds what they need (read back first: the
+        // database endpoint, the secrets' ARNs).
         let converged = match Box::pin(aws::converge(&cx)).await {
+            Ok(()) => match observe_ours(ctx, &desired).await {
+                Ok((seen, _)) => Box::pin(kubernetes::converge(&cx, &seen)).await,
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        };
+        let converged = match converged {
             Ok(()) => true,
             Err(error) => {
                 diags.error("Applying the deployment failed", apply_again(error));

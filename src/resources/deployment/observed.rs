@@ -226,6 +226,39 @@ pub struct BucketState {
 
 /// What the storage chain reads: the bucket and the api pods' role (only while storage is
 /// enabled: a refresh without storage makes no S3 call).
+/// The Retool workloads on the cluster, as its API reports them.
+#[derive(Debug, Clone, Default)]
+pub struct WorkloadsSeen {
+    /// The cluster refused the provider's identity (401 or 403): the server's message.
+    pub access_denied: Option<String>,
+    /// The namespace's ownership mark (as tags); `None` when there is no namespace.
+    pub namespace: Option<Tags>,
+    /// The Retool Deployments in it.
+    pub deployments: Vec<DeploymentSeen>,
+}
+
+/// One Retool Deployment as the cluster reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentSeen {
+    pub name: String,
+    /// Its ownership mark, as tags.
+    pub tags: Tags,
+    /// The image of its container.
+    pub image: Option<String>,
+    /// `spec.replicas`.
+    pub replicas: i32,
+    /// `status.readyReplicas`.
+    pub ready: i32,
+    /// `metadata.generation`.
+    pub generation: i64,
+    /// `status.observedGeneration`: the generation the Deployment controller has caught up with.
+    pub observed_generation: i64,
+    /// The other field managers that changed its spec, with the fields they own.
+    pub other_managers: Vec<(String, Vec<String>)>,
+    /// Where its rollout stands.
+    pub rollout: crate::kubernetes::Rollout,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct StorageSeen {
     pub bucket: Option<BucketState>,
@@ -244,6 +277,8 @@ pub struct Observed {
     pub secrets: SecretsSeen,
     pub eso_role: Option<RoleState>,
     pub storage: StorageSeen,
+    /// The workloads; `None` while there is no ACTIVE cluster to read them from.
+    pub workloads: Option<WorkloadsSeen>,
 }
 
 impl Observed {
@@ -338,6 +373,16 @@ impl Observed {
             let live = secret.as_ref().filter(|s| !s.scheduled_for_deletion);
             let ours = check(format!("secret {}", names.secret(which)), live.map(|s| &s.tags));
             keep(secret, ours);
+        }
+        if let Some(workloads) = self.workloads.as_mut() {
+            let ours = check(format!("Kubernetes namespace {}", names::API_NAMESPACE), workloads.namespace.as_ref());
+            if !ours {
+                workloads.namespace = None;
+                workloads.deployments.clear();
+            }
+            workloads.deployments.retain(|deployment| {
+                check(format!("Kubernetes Deployment {}/{}", names::API_NAMESPACE, deployment.name), Some(&deployment.tags))
+            });
         }
         (self, not_ours)
     }

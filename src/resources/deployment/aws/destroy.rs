@@ -1,4 +1,4 @@
-//! Takes a deployment down: every chain's objects concurrently (databases with final snapshots and
+//! Takes a deployment down: the workloads on the cluster first, then every chain's objects concurrently (databases with final snapshots and
 //! retained automated backups unless skipped), then the KMS key — kept instead when snapshots,
 //! retained backups or a Retool Storage bucket (kept because it holds data) encrypted with it exist.
 
@@ -10,6 +10,8 @@ use crate::error::Error;
 /// Removes the deployment; returns warnings about anything left behind on purpose, or every
 /// error met.
 pub async fn destroy(cx: &Context<'_>) -> Result<Vec<String>, Error> {
+    // Retool stops first, while the cluster still answers and before its database goes.
+    crate::resources::deployment::kubernetes::remove(cx).await?;
     let (cluster, secrets_operator, database, cache, secrets, storage) = tokio::join!(
         ClusterChain::remove(cx),
         SecretsOperatorChain::remove(cx),

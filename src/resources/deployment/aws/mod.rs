@@ -3,6 +3,7 @@
 //! by name), `ensure` (create what is missing, change what differs) and `remove` — so one code
 //! path creates, repairs drift and resumes an apply that failed half-way.
 
+pub mod access;
 pub mod addons;
 pub mod cache;
 pub mod chains;

@@ -1,5 +1,5 @@
 //! Reads everything that exists of a deployment: the network it runs in and every chain's
-//! objects, concurrently.
+//! objects, concurrently, then the workloads on the cluster found.
 
 use super::chains::{
     CacheChain, Chain, ClusterChain, DatabaseChain, KeyChain, SecretsChain, SecretsOperatorChain, StorageChain, Target,
@@ -29,7 +29,10 @@ pub async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Observe
         SecretsOperatorChain::observe(clients, target),
         StorageChain::observe(clients, target),
     )?;
+    // The workloads are read through the cluster the observation above found.
+    let workloads = crate::resources::deployment::kubernetes::observe(clients, cluster.cluster.as_ref(), target.stop).await?;
     Ok(Observed {
+        workloads,
         network,
         network_problem,
         kms: key,

@@ -30,6 +30,8 @@ use crate::resources::drift::listed;
 pub const CA_CERTIFICATE: &str = "rds-ca-rsa2048-g1";
 pub const MASTER_USERNAME: &str = "retool";
 pub const DATABASE_NAME: &str = "retool";
+/// PostgreSQL's port: RDS's default, which the provider never changes.
+pub const POSTGRES_PORT: u16 = 5432;
 const FORCE_SSL: &str = "rds.force_ssl";
 
 fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {

@@ -46,6 +46,8 @@ pub struct Target<'a> {
     pub cache_member: bool,
     /// The Retool Storage bucket, while storage is enabled (else it is not observed).
     pub storage_bucket: Option<&'a str>,
+    /// Terraform's stop request, which ends the retries of an unanswered cluster API.
+    pub stop: &'a crate::stop::StopSignal,
 }
 
 /// What converge and destroy work with.
