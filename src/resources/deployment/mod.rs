@@ -19,7 +19,7 @@
 //! should exist in [`desired`] and what does in [`observed`] (both pure); how they differ in
 //! [`drift`]; AWS work in [`aws`], one [`aws::chains::Chain`] per group of objects; ownership in
 //! [`owner`]; import in [`import`]; attribute validators in [`validators`] and pure rules in
-//! [`rules`].
+//! [`rules`]; the Kubernetes objects of the Retool workloads in [`workloads`].
 
 pub(crate) mod aws;
 pub(crate) mod desired;
@@ -31,9 +31,13 @@ pub(crate) mod observed;
 pub(crate) mod owner;
 pub(crate) mod rules;
 pub(crate) mod validators;
+pub mod workloads;
 
 /// The Retool Storage bucket policy, for the policy fence tests' independent simulator.
 pub use desired::bucket_policy;
+/// The typed workload configuration [`workloads::workloads`] builds from (public with it, so the
+/// rendered objects can be checked by the integration tests' schema validator).
+pub use model::{Resources, Sandbox, Scaled, Temporal, WorkloadSpec};
 
 use async_trait::async_trait;
 
@@ -42,7 +46,7 @@ use crate::framework::plan_modifiers::{requires_replace, use_state_for_unknown};
 use crate::framework::report::{Reported, apply_again, destroy_again};
 use crate::framework::resource::Outcome;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting};
-use crate::framework::validators::{check, int_between};
+use crate::framework::validators::{check, each_element, int_between, one_of, string_length};
 use crate::framework::{
     ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema, Validator,
 };
@@ -55,7 +59,7 @@ use model::{DRIFT, DeploymentSpec, Operation};
 use observed::Observed;
 use owner::{NotOurs, Owner, Private};
 use rules::instance_types::{InstanceKind, InstanceType};
-use rules::versions::{CacheEngineVersion, KubernetesVersion, PostgresVersion};
+use rules::versions::{CacheEngineVersion, KubernetesVersion, PostgresVersion, RetoolVersion};
 use rules::windows::{BackupWindow, MaintenanceWindow};
 
 /// The resource type name Terraform uses.
@@ -87,6 +91,8 @@ pub(crate) mod attribute {
         URL = "url",
         EGRESS_ALLOWLIST = "egress_allowlist",
         COST = "estimated_monthly_cost_usd",
+        NAMESPACE = "namespace",
+        WORKLOADS = "workloads",
     }
 }
 
@@ -119,6 +125,51 @@ fn number_with_default(name: &str, what: &str, default: i64, (min, max): (i64, i
         .default(Value::number_i64(default))
         .description(format!("{what}, default {default}."))
         .validator(int_between(min, max))
+}
+
+/// A CPU quantity whose description ends with its default.
+fn cpu(what: &str, default: &str) -> Attribute {
+    Attribute::new("cpu", Type::String)
+        .default(Value::string(default))
+        .description(format!(
+            "CPU each {what} pod requests, a Kubernetes quantity (`500m`, `1`, `2.5`); the scheduler reserves it and the \
+             pod may use more while the node has spare. Default `{default}`."
+        ))
+        .validator(check("must be a positive Kubernetes CPU quantity such as 500m or 2", |value| {
+            rules::quantities::cpu_problem(value.as_str()?)
+        }))
+}
+
+/// A memory quantity whose description ends with its default.
+fn memory(what: &str, default: &str) -> Attribute {
+    Attribute::new("memory", Type::String)
+        .default(Value::string(default))
+        .description(format!(
+            "Memory of each {what} pod, a Kubernetes quantity of at least `256Mi` (`1536Mi`, `4Gi`): both its request \
+             and its limit, so a pod is never scheduled where it cannot have it, and a container that exceeds it is \
+             restarted. Default `{default}`."
+        ))
+        .validator(check("must be a Kubernetes memory quantity such as 1536Mi or 4Gi, at least 256Mi", |value| {
+            rules::quantities::memory_problem(value.as_str()?)
+        }))
+}
+
+/// The `replicas`, `cpu` and `memory` of a scaled container (plus `extra`), as a group block.
+fn container(
+    name: &str,
+    description: &str,
+    what: &str,
+    defaults: (i64, &str, &str),
+    extra: Vec<Attribute>,
+) -> NestedBlock {
+    let (replicas, cpu_default, memory_default) = defaults;
+    let mut attributes = vec![
+        number_with_default("replicas", &format!("Number of {what} pods"), replicas, (1, validators::MAX_REPLICAS)),
+        cpu(what, cpu_default),
+        memory(what, memory_default),
+    ];
+    attributes.extend(extra);
+    group(name, description, attributes)
 }
 
 fn duration_validator() -> impl crate::framework::Validator {
@@ -511,6 +562,166 @@ fn schema() -> Schema {
                 .default(Value::Bool(false))
                 .description("Whether Retool Storage (bucket and api role) exists. Default false; switched in place.")],
         ))
+        .attribute(
+            Attribute::new(attribute::NAMESPACE, Type::String)
+                .computed()
+                .description("Kubernetes namespace of the Retool workloads on the cluster (`retool`).")
+                .plan_modifier(use_state_for_unknown()),
+        )
+        .attribute(
+            Attribute::new(
+                attribute::WORKLOADS,
+                Type::map(Type::object([
+                    ("image", Type::String),
+                    ("desired_replicas", Type::Number),
+                    ("ready_replicas", Type::Number),
+                    ("observed_generation", Type::Number),
+                ])),
+            )
+            .computed()
+            .description(
+                "The Retool containers as the cluster last reported them, keyed by container (`jobs-runner`, `api`, \
+                 `workflows-backend`, `workflows-worker`, `code-executor`): the `image` each Deployment runs, its \
+                 `desired_replicas` and `ready_replicas`, and the `observed_generation` the Deployment controller has \
+                 caught up with. Null until the cluster has been read.",
+            ),
+        )
+        .block(container(
+            "api",
+            "Retool's main backend (`tryretool/backend`, `SERVICE_TYPE=MAIN_BACKEND,DB_CONNECTOR,DB_SSH_CONNECTOR`, \
+             port 3000): serves the web app and API and runs queries. Rolled one extra pod at a time with none \
+             unavailable; a disruption budget keeps all but one pod through node drains.",
+            "api",
+            (model::DEFAULT_API_REPLICAS, model::DEFAULT_API_CPU, model::DEFAULT_API_MEMORY),
+            Vec::new(),
+        ))
+        .block(group(
+            "jobs_runner",
+            "Retool's jobs runner (`SERVICE_TYPE=JOBS_RUNNER`): the one container that runs database migrations and \
+             scheduled jobs, so it always runs exactly one pod (it has no `replicas`). On a `retool_version` change it \
+             is replaced first, with the `Recreate` strategy — the old pod is gone before the new one starts — and the \
+             other containers roll only once it is available.",
+            vec![
+                cpu("jobs runner", model::DEFAULT_JOBS_RUNNER_CPU),
+                memory("jobs runner", model::DEFAULT_JOBS_RUNNER_MEMORY),
+            ],
+        ))
+        .block(container(
+            "workflows_backend",
+            "Retool Workflows' backend (`SERVICE_TYPE=WORKFLOW_BACKEND,DB_CONNECTOR,DB_SSH_CONNECTOR`, port 3000); runs \
+             only while `workflows.enabled`.",
+            "workflows backend",
+            (
+                model::DEFAULT_WORKFLOWS_BACKEND_REPLICAS,
+                model::DEFAULT_WORKFLOWS_BACKEND_CPU,
+                model::DEFAULT_WORKFLOWS_BACKEND_MEMORY,
+            ),
+            Vec::new(),
+        ))
+        .block(container(
+            "workflows_worker",
+            "Retool Workflows' Temporal worker (`SERVICE_TYPE=WORKFLOW_TEMPORAL_WORKER`, port 3005), which executes \
+             workflow runs; runs only while `workflows.enabled`.",
+            "workflows worker",
+            (
+                model::DEFAULT_WORKFLOWS_WORKER_REPLICAS,
+                model::DEFAULT_WORKFLOWS_WORKER_CPU,
+                model::DEFAULT_WORKFLOWS_WORKER_MEMORY,
+            ),
+            Vec::new(),
+        ))
+        .block(container(
+            "code_executor",
+            "Retool's code executor (`tryretool/code-executor-service`, port 3004), which runs the Python and JavaScript \
+             users write in apps and workflows.",
+            "code executor",
+            (model::DEFAULT_CODE_EXECUTOR_REPLICAS, model::DEFAULT_CODE_EXECUTOR_CPU, model::DEFAULT_CODE_EXECUTOR_MEMORY),
+            vec![Attribute::new("sandbox", Type::String)
+                .default(Value::string(model::Sandbox::Privileged.as_str()))
+                .description(
+                    "How user code is isolated. `privileged` (the default): each run is confined by Retool's nsjail \
+                     sandbox, which needs the container to run privileged on its node. `unsandboxed`: the container is \
+                     not privileged and runs user code without nsjail, so Python and JavaScript written in Retool can \
+                     reach everything the pod can — its network (the database, the cache, other services in the \
+                     cluster and the VPC) and its files — and one user's code can see another's. Choose it only where \
+                     privileged pods are forbidden and every Retool user is trusted.",
+                )
+                .validator(one_of(&model::Sandbox::VALUES))],
+        ))
+        .block(
+            NestedBlock::new(
+                "workflows",
+                Nesting::Group,
+                Block::new("Retool Workflows: its backend and worker, and the Temporal cluster they use.")
+                    .attribute(
+                        Attribute::new("enabled", Type::Bool)
+                            .default(Value::Bool(true))
+                            .description("Whether the workflows backend and worker run. Default true; switched in place."),
+                    )
+                    .block(group(
+                        "temporal",
+                        "The Temporal cluster Workflows runs on.",
+                        vec![
+                            Attribute::new("mode", Type::String)
+                                .default(Value::string("retool_managed"))
+                                .description(
+                                    "`retool_managed` (the default): Temporal hosted by Retool, which the containers \
+                                     reach without settings. `external`: your own Temporal frontend at `host`:`port`.",
+                                )
+                                .validator(one_of(&model::Temporal::MODES)),
+                            Attribute::new("host", Type::String)
+                                .optional()
+                                .description(
+                                    "Hostname (or IP address) of your Temporal frontend, without scheme or port; \
+                                     required with `mode = \"external\"` and refused otherwise.",
+                                )
+                                .validator(validators::temporal_host()),
+                            number_with_default(
+                                "port",
+                                "Port of the Temporal frontend",
+                                model::DEFAULT_TEMPORAL_PORT,
+                                (1, 65535),
+                            ),
+                            Attribute::new("namespace", Type::String)
+                                .default(Value::string(model::DEFAULT_TEMPORAL_NAMESPACE))
+                                .description(format!(
+                                    "Temporal namespace of Retool's workflows, default `{}`.",
+                                    model::DEFAULT_TEMPORAL_NAMESPACE
+                                ))
+                                .validator(string_length(1, 255)),
+                            Attribute::new("tls_enabled", Type::Bool)
+                                .default(Value::Bool(false))
+                                .description("Whether the workers reach the Temporal frontend over TLS. Default false."),
+                        ],
+                    )),
+            )
+            .max_items(0),
+        )
+        .attribute(
+            Attribute::new("environment", Type::map(Type::String))
+                .optional()
+                .description(
+                    "Extra environment variables of every Retool container, for settings that are not secret (they \
+                     are stored in state and in the Deployments). Names are POSIX names (letters, digits, `_`, not \
+                     starting with a digit) and may not be one the provider sets itself (database, secrets, \
+                     `SERVICE_TYPE`, `BASE_DOMAIN`, Workflows and Temporal settings, …). Put secrets in \
+                     `environment_secret_arns`.",
+                )
+                .validator(validators::environment_names()),
+        )
+        .attribute(
+            Attribute::new("environment_secret_arns", Type::map(Type::String))
+                .optional()
+                .description(
+                    "Extra secret environment variables of every Retool container: variable name → ARN of a Secrets \
+                     Manager secret whose value is the variable's value. The External Secrets Operator copies them into \
+                     the namespace's Kubernetes Secret `retool` (the External Secrets role may read exactly these \
+                     secrets); the provider never reads them and their values never enter state. Names follow the \
+                     rules of `environment` and may not appear in both.",
+                )
+                .validator(validators::environment_names())
+                .validator(each_element(validators::secret_arn())),
+        )
         .block(group(
             "timeouts",
             "How long an operation may wait for AWS. Unset: EKS waits (cluster, node group) up to 30 minutes, RDS and \
@@ -546,8 +757,51 @@ fn path(parts: &[&str]) -> AttributePath {
     parts.iter().fold(AttributePath::root(), |path, part| path.attr(*part))
 }
 
+/// The checks of the workloads that span attributes: an external Temporal needs a host (and only
+/// it has one); a variable is either plain or secret, not both.
+fn validate_workloads(config: &Value, diags: &mut Diagnostics) {
+    let temporal = config.attr("workflows").attr("temporal");
+    let external = match temporal.attr("mode") {
+        Value::Null => Some(false),
+        mode => mode.as_str().map(|mode| mode == "external"),
+    };
+    match (external, temporal.attr("host")) {
+        (Some(true), Value::Null) => diags.attribute_error(
+            path(&["workflows", "temporal", "mode"]),
+            "External Temporal without a host",
+            "workflows.temporal.mode is \"external\" but workflows.temporal.host is not set: set host (and port, if \
+             not 7233) to your Temporal frontend, or use mode = \"retool_managed\".",
+        ),
+        (Some(false), host) if !host.is_null() && !host.is_unknown() => diags.attribute_error(
+            path(&["workflows", "temporal", "host"]),
+            "Temporal host without an external Temporal",
+            "workflows.temporal.host is used only with mode = \"external\"; Retool-managed Temporal needs none. Remove \
+             host, or set mode = \"external\".",
+        ),
+        _ => {}
+    }
+    if let (Some(plain), Some(secret)) =
+        (config.attr("environment").as_map(), config.attr("environment_secret_arns").as_map())
+    {
+        for name in secret.keys().filter(|name| plain.contains_key(*name)) {
+            diags.attribute_error(
+                path(&["environment_secret_arns"]).key(name.clone()),
+                "Environment variable set twice",
+                format!("{name} is in both environment and environment_secret_arns; keep it in one of them."),
+            );
+        }
+    }
+}
+
 /// Why applying `planned` on top of `prior` is refused, as attribute errors.
 fn refuse_unsafe_changes(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
+    if let (Some(before), Some(after)) =
+        (prior.attr("retool_version").as_str(), planned.attr("retool_version").as_str())
+        && let (Ok(from), Ok(to)) = (RetoolVersion::parse(before), RetoolVersion::parse(after))
+        && let Err(problem) = RetoolVersion::check_upgrade(&from, &to)
+    {
+        diags.attribute_error(path(&["retool_version"]), "Retool version change not possible", problem.to_string());
+    }
     if let (Some(before), Some(after)) =
         (prior.attr("kubernetes_version").as_str(), planned.attr("kubernetes_version").as_str())
         && let (Ok(from), Ok(to)) = (KubernetesVersion::parse(before), KubernetesVersion::parse(after))
@@ -689,6 +943,7 @@ impl Resource<AwsClients> for DeploymentResource {
             };
             diags.attribute_error(path(&["node_group", at]), "Inconsistent node group sizes", problem);
         }
+        validate_workloads(config, diags);
         let database = config.attr("database");
         let allocated = match database.attr("allocated_storage_gb") {
             Value::Null => Some(model::DEFAULT_STORAGE_GB),
