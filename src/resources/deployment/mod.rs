@@ -1388,11 +1388,39 @@ mod tests {
 
     #[test]
     fn schema_is_well_formed_and_fully_described() {
-        let computed = [attribute::ID, attribute::URL, attribute::COST, attribute::EGRESS_ALLOWLIST, DRIFT];
+        let computed = [
+            attribute::ID,
+            attribute::URL,
+            attribute::COST,
+            attribute::EGRESS_ALLOWLIST,
+            DRIFT,
+            attribute::NAMESPACE,
+            attribute::WORKLOADS,
+        ];
         let block = documented_block(&DeploymentResource, attribute::FROM_AWS.into_iter().chain(computed));
-        for name in ["node_group", "database", "cache", "retool_db", "storage", "timeouts"] {
+        for name in [
+            "node_group",
+            "database",
+            "cache",
+            "retool_db",
+            "storage",
+            "timeouts",
+            "api",
+            "jobs_runner",
+            "workflows_backend",
+            "workflows_worker",
+            "code_executor",
+            "workflows",
+        ] {
             assert!(block.find_block(name).is_some(), "{name} block missing");
         }
+        // The jobs-runner is always one pod: Terraform itself refuses a `replicas` there.
+        let jobs_runner = block.find_block("jobs_runner").map(|b| &b.block);
+        assert!(jobs_runner.is_some_and(|b| b.find_attribute("replicas").is_none() && b.find_attribute("cpu").is_some()));
+        let temporal = block.find_block("workflows").and_then(|b| b.block.find_block("temporal"));
+        assert!(temporal.is_some_and(|t| t.block.find_attribute("host").is_some()), "workflows.temporal block missing");
+        let sandbox = block.find_block("code_executor").and_then(|b| b.block.find_attribute("sandbox"));
+        assert!(sandbox.is_some_and(|a| a.description.contains("nsjail") && a.description.contains("network")));
     }
 
     #[test]
@@ -1414,6 +1442,65 @@ mod tests {
             ),
         ]);
         assert_eq!(validate(&full), Vec::<String>::new());
+        let workloads = config(&[
+            ("api", Value::object([("replicas", Value::number_i64(3)), ("cpu", Value::string("1500m"))])),
+            ("jobs_runner", Value::object([("memory", Value::string("1536Mi"))])),
+            ("code_executor", Value::object([("sandbox", Value::string("unsandboxed"))])),
+            (
+                "workflows",
+                Value::object([(
+                    "temporal",
+                    Value::object([
+                        ("mode", Value::string("external")),
+                        ("host", Value::string("temporal.acme.internal")),
+                        ("tls_enabled", Value::Bool(true)),
+                    ]),
+                )]),
+            ),
+            ("environment", Value::map([("DBCONNECTOR_QUERY_TIMEOUT_MS", Value::string("300000"))])),
+            ("environment_secret_arns", Value::map([("SCIM_AUTH_TOKEN", Value::string(SECRET))])),
+        ]);
+        assert_eq!(validate(&workloads), Vec::<String>::new());
+    }
+
+    const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:scim-AbC123";
+
+    #[test]
+    fn bad_workload_input_is_an_error_on_the_attribute() {
+        let block = |attributes: &[(&str, Value)]| Value::object(attributes.iter().cloned());
+        let temporal = |attributes: &[(&str, Value)]| Value::object([("temporal", block(attributes))]);
+        let map = |key: &str, value: &str| Value::map([(key, Value::string(value))]);
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("api", block(&[("replicas", Value::number_i64(0))]), "api.replicas"),
+            ("api", block(&[("replicas", Value::number_i64(-1))]), "api.replicas"),
+            ("workflows_worker", block(&[("replicas", Value::number_i64(51))]), "workflows_worker.replicas"),
+            ("api", block(&[("cpu", Value::string("1.5.3"))]), "api.cpu"),
+            ("code_executor", block(&[("cpu", Value::string("-1"))]), "code_executor.cpu"),
+            ("jobs_runner", block(&[("memory", Value::string("2GB"))]), "jobs_runner.memory"),
+            ("workflows_backend", block(&[("memory", Value::string("512"))]), "workflows_backend.memory"),
+            ("code_executor", block(&[("sandbox", Value::string("none"))]), "code_executor.sandbox"),
+            ("workflows", temporal(&[("mode", Value::string("external"))]), "workflows.temporal.mode"),
+            ("workflows", temporal(&[("mode", Value::string("self_hosted"))]), "workflows.temporal.mode"),
+            ("workflows", temporal(&[("host", Value::string("temporal.acme.internal"))]), "workflows.temporal.host"),
+            (
+                "workflows",
+                temporal(&[("mode", Value::string("external")), ("host", Value::string("https://t.acme.internal"))]),
+                "workflows.temporal.host",
+            ),
+            ("environment", map("1BAD", "x"), "environment[\"1BAD\"]"),
+            ("environment", map("MY-VAR", "x"), "environment[\"MY-VAR\"]"),
+            ("environment", map("POSTGRES_HOST", "elsewhere"), "environment[\"POSTGRES_HOST\"]"),
+            ("environment_secret_arns", map("ENCRYPTION_KEY", SECRET), "environment_secret_arns[\"ENCRYPTION_KEY\"]"),
+            ("environment_secret_arns", map("SCIM_AUTH_TOKEN", "scim-token"), "environment_secret_arns[\"SCIM_AUTH_TOKEN\"]"),
+        ];
+        for (name, value, path) in cases {
+            assert_eq!(validate(&config(&[(name, value.clone())])), [path], "{name} = {value:?}");
+        }
+        let twice = config(&[
+            ("environment", map("SCIM_AUTH_TOKEN", "x")),
+            ("environment_secret_arns", map("SCIM_AUTH_TOKEN", SECRET)),
+        ]);
+        assert_eq!(validate(&twice), ["environment_secret_arns[\"SCIM_AUTH_TOKEN\"]"]);
     }
 
     #[test]
@@ -1562,6 +1649,27 @@ mod tests {
     }
 
     #[test]
+    fn retool_downgrades_and_jumps_of_more_than_ten_minors_are_refused_at_plan() {
+        let version = |text: &str| config(&[("retool_version", Value::string(text))]);
+        let refused = |prior: &str, planned: &str| {
+            let mut diags = Diagnostics::new();
+            refuse_unsafe_changes(&version(prior), &version(planned), &mut diags);
+            diags
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .map(|d| format!("{}: {}", d.path.as_ref().map(ToString::to_string).unwrap_or_default(), d.detail))
+                .collect::<Vec<_>>()
+        };
+        for (prior, planned) in [("3.300.0-stable", "3.300.0-stable"), ("3.300.0-stable", "3.310.2-stable")] {
+            assert!(refused(prior, planned).is_empty(), "{prior} -> {planned}");
+        }
+        let down = refused("3.300.0-stable", "3.299.0-stable");
+        assert!(down.len() == 1 && down[0].starts_with("retool_version: ") && down[0].contains("cannot be downgraded"), "{down:?}");
+        let jump = refused("3.300.0-stable", "3.311.0-stable");
+        assert!(jump.len() == 1 && jump[0].starts_with("retool_version: ") && jump[0].contains("more than 10"), "{jump:?}");
+    }
+
+    #[test]
     fn postgres_downgrades_are_refused_and_major_upgrades_announced() {
         let pg = |version: &str| config(&[("database", Value::object([("engine_version", Value::string(version))]))]);
         let said = |prior: &str, planned: &str| {
@@ -1612,6 +1720,60 @@ mod tests {
         assert!(state.attr(attribute::COST).as_number().is_some(), "the default footprint is priced");
         assert_eq!(state.attr(DRIFT), &model::strings(&["x"]));
         assert!(model::without_unknowns(Value::object([("a", Value::unknown())])).attr("a").is_null());
+    }
+
+    #[test]
+    fn workloads_round_trip_through_state_and_are_no_infrastructure_change() {
+        let configured = config(&[
+            ("api", Value::object([("replicas", Value::number_i64(4)), ("memory", Value::string("6Gi"))])),
+            ("jobs_runner", Value::object([("cpu", Value::string("500m"))])),
+            ("code_executor", Value::object([("sandbox", Value::string("unsandboxed"))])),
+            (
+                "workflows",
+                Value::object([
+                    ("enabled", Value::Bool(true)),
+                    (
+                        "temporal",
+                        Value::object([
+                            ("mode", Value::string("external")),
+                            ("host", Value::string("temporal.acme.internal")),
+                            ("port", Value::number_i64(7234)),
+                        ]),
+                    ),
+                ]),
+            ),
+            ("environment", Value::map([("A", Value::string("1"))])),
+            ("environment_secret_arns", Value::map([("B", Value::string(SECRET))])),
+        ]);
+        let spec = model::spec_of(&configured, &BTreeMap::new()).expect("spec");
+        let workloads = &spec.workloads;
+        assert_eq!((workloads.api.replicas, workloads.api.resources.memory.as_str()), (4, "6Gi"));
+        assert_eq!(workloads.api.resources.cpu, model::DEFAULT_API_CPU, "unset: the default");
+        assert_eq!(workloads.jobs_runner.cpu, "500m");
+        assert_eq!(workloads.sandbox, model::Sandbox::Unsandboxed);
+        assert_eq!(
+            workloads.temporal,
+            model::Temporal::External {
+                host: "temporal.acme.internal".into(),
+                port: 7234,
+                namespace: model::DEFAULT_TEMPORAL_NAMESPACE.into(),
+                tls_enabled: false
+            }
+        );
+        assert_eq!(model::spec_of(&model::to_value(&spec), &BTreeMap::new()), Ok(spec.clone()));
+        let defaults = model::spec_of(&config(&[]), &BTreeMap::new()).expect("spec");
+        assert_eq!(defaults.workloads, model::WorkloadSpec::default());
+        let resized = model::spec_of(&config(&[("api", Value::object([("replicas", Value::number_i64(5))]))]), &BTreeMap::new())
+            .expect("spec");
+        assert!(defaults.same_infrastructure(&resized), "a replicas change touches no AWS object");
+        let with_secret = model::spec_of(&config(&[("environment_secret_arns", Value::map([("B", Value::string(SECRET))]))]), &BTreeMap::new())
+            .expect("spec");
+        assert!(!defaults.same_infrastructure(&with_secret), "the External Secrets role reads the configured secrets");
+        let mut state = model::with_outputs(&model::to_value(&spec), "us-east-1", &spec, &Observed::default(), &[]);
+        assert_eq!(state.attr(attribute::NAMESPACE).as_str(), Some("retool"));
+        state.set_attr(attribute::WORKLOADS, Value::unknown());
+        let state = model::with_outputs(&state, "us-east-1", &spec, &Observed::default(), &[]);
+        assert!(state.attr(attribute::WORKLOADS).is_null(), "not read yet: null, never unknown in state");
     }
 
     #[test]
