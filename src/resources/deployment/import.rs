@@ -151,6 +151,9 @@ pub fn recover_spec(
         // next apply takes the bucket and role over (import adopts unmarked objects).
         storage: false,
         timeouts: model::Timeouts::default(),
+        // The workloads are configuration only (the cluster is not read at import): the schema's
+        // defaults, which the next plan brings to what the configuration says.
+        workloads: model::WorkloadSpec::default(),
     })
 }
 

@@ -19,7 +19,7 @@
 //! should exist in [`desired`] and what does in [`observed`] (both pure); how they differ in
 //! [`drift`]; AWS work in [`aws`], one [`aws::chains::Chain`] per group of objects; ownership in
 //! [`owner`]; import in [`import`]; attribute validators in [`validators`] and pure rules in
-//! [`rules`].
+//! [`rules`]; the Kubernetes objects of the Retool workloads in [`workloads`].
 
 pub(crate) mod aws;
 pub(crate) mod desired;
@@ -32,9 +32,13 @@ pub(crate) mod observed;
 pub(crate) mod owner;
 pub(crate) mod rules;
 pub(crate) mod validators;
+pub mod workloads;
 
 /// The Retool Storage bucket policy, for the policy fence tests' independent simulator.
 pub use desired::bucket_policy;
+/// The typed workload configuration [`workloads::workloads`] builds from (public with it, so the
+/// rendered objects can be checked by the integration tests' schema validator).
+pub use model::{Resources, Sandbox, Scaled, Temporal, WorkloadSpec};
 
 use async_trait::async_trait;
 
@@ -43,7 +47,7 @@ use crate::framework::plan_modifiers::{requires_replace, use_state_for_unknown};
 use crate::framework::report::{Reported, apply_again, destroy_again};
 use crate::framework::resource::Outcome;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting};
-use crate::framework::validators::{check, int_between};
+use crate::framework::validators::{check, each_element, int_between, one_of, string_length};
 use crate::framework::{
     ApplyRequest, Diagnostics, PlanRequest, PlanResponse, Resource, ResourceContext, Schema, Validator,
 };
@@ -56,7 +60,7 @@ use model::{DRIFT, DeploymentSpec, Operation};
 use observed::Observed;
 use owner::{NotOurs, Owner, Private};
 use rules::instance_types::{InstanceKind, InstanceType};
-use rules::versions::{CacheEngineVersion, KubernetesVersion, PostgresVersion};
+use rules::versions::{CacheEngineVersion, KubernetesVersion, PostgresVersion, RetoolVersion};
 use rules::windows::{BackupWindow, MaintenanceWindow};
 
 /// The resource type name Terraform uses.
@@ -88,6 +92,8 @@ pub(crate) mod attribute {
         URL = "url",
         EGRESS_ALLOWLIST = "egress_allowlist",
         COST = "estimated_monthly_cost_usd",
+        NAMESPACE = "namespace",
+        WORKLOADS = "workloads",
     }
 }
 
@@ -120,6 +126,51 @@ fn number_with_default(name: &str, what: &str, default: i64, (min, max): (i64, i
         .default(Value::number_i64(default))
         .description(format!("{what}, default {default}."))
         .validator(int_between(min, max))
+}
+
+/// A CPU quantity whose description ends with its default.
+fn cpu(what: &str, default: &str) -> Attribute {
+    Attribute::new("cpu", Type::String)
+        .default(Value::string(default))
+        .description(format!(
+            "CPU each {what} pod requests, a Kubernetes quantity (`500m`, `1`, `2.5`); the scheduler reserves it and the \
+             pod may use more while the node has spare. Default `{default}`."
+        ))
+        .validator(check("must be a positive Kubernetes CPU quantity such as 500m or 2", |value| {
+            rules::quantities::cpu_problem(value.as_str()?)
+        }))
+}
+
+/// A memory quantity whose description ends with its default.
+fn memory(what: &str, default: &str) -> Attribute {
+    Attribute::new("memory", Type::String)
+        .default(Value::string(default))
+        .description(format!(
+            "Memory of each {what} pod, a Kubernetes quantity of at least `256Mi` (`1536Mi`, `4Gi`): both its request \
+             and its limit, so a pod is never scheduled where it cannot have it, and a container that exceeds it is \
+             restarted. Default `{default}`."
+        ))
+        .validator(check("must be a Kubernetes memory quantity such as 1536Mi or 4Gi, at least 256Mi", |value| {
+            rules::quantities::memory_problem(value.as_str()?)
+        }))
+}
+
+/// The `replicas`, `cpu` and `memory` of a scaled container (plus `extra`), as a group block.
+fn container(
+    name: &str,
+    description: &str,
+    what: &str,
+    defaults: (i64, &str, &str),
+    extra: Vec<Attribute>,
+) -> NestedBlock {
+    let (replicas, cpu_default, memory_default) = defaults;
+    let mut attributes = vec![
+        number_with_default("replicas", &format!("Number of {what} pods"), replicas, (1, validators::MAX_REPLICAS)),
+        cpu(what, cpu_default),
+        memory(what, memory_default),
+    ];
+    attributes.extend(extra);
+    group(name, description, attributes)
 }
 
 fn duration_validator() -> impl crate::framework::Validator {
@@ -512,6 +563,166 @@ fn schema() -> Schema {
                 .default(Value::Bool(false))
                 .description("Whether Retool Storage (bucket and api role) exists. Default false; switched in place.")],
         ))
+        .attribute(
+            Attribute::new(attribute::NAMESPACE, Type::String)
+                .computed()
+                .description("Kubernetes namespace of the Retool workloads on the cluster (`retool`).")
+                .plan_modifier(use_state_for_unknown()),
+        )
+        .attribute(
+            Attribute::new(
+                attribute::WORKLOADS,
+                Type::map(Type::object([
+                    ("image", Type::String),
+                    ("desired_replicas", Type::Number),
+                    ("ready_replicas", Type::Number),
+                    ("observed_generation", Type::Number),
+                ])),
+            )
+            .computed()
+            .description(
+                "The Retool containers as the cluster last reported them, keyed by container (`jobs-runner`, `api`, \
+                 `workflows-backend`, `workflows-worker`, `code-executor`): the `image` each Deployment runs, its \
+                 `desired_replicas` and `ready_replicas`, and the `observed_generation` the Deployment controller has \
+                 caught up with. Null until the cluster has been read.",
+            ),
+        )
+        .block(container(
+            "api",
+            "Retool's main backend (`tryretool/backend`, `SERVICE_TYPE=MAIN_BACKEND,DB_CONNECTOR,DB_SSH_CONNECTOR`, \
+             port 3000): serves the web app and API and runs queries. Rolled one extra pod at a time with none \
+             unavailable; a disruption budget keeps all but one pod through node drains.",
+            "api",
+            (model::DEFAULT_API_REPLICAS, model::DEFAULT_API_CPU, model::DEFAULT_API_MEMORY),
+            Vec::new(),
+        ))
+        .block(group(
+            "jobs_runner",
+            "Retool's jobs runner (`SERVICE_TYPE=JOBS_RUNNER`): the one container that runs database migrations and \
+             scheduled jobs, so it always runs exactly one pod (it has no `replicas`). On a `retool_version` change it \
+             is replaced first, with the `Recreate` strategy — the old pod is gone before the new one starts — and the \
+             other containers roll only once it is available.",
+            vec![
+                cpu("jobs runner", model::DEFAULT_JOBS_RUNNER_CPU),
+                memory("jobs runner", model::DEFAULT_JOBS_RUNNER_MEMORY),
+            ],
+        ))
+        .block(container(
+            "workflows_backend",
+            "Retool Workflows' backend (`SERVICE_TYPE=WORKFLOW_BACKEND,DB_CONNECTOR,DB_SSH_CONNECTOR`, port 3000); runs \
+             only while `workflows.enabled`.",
+            "workflows backend",
+            (
+                model::DEFAULT_WORKFLOWS_BACKEND_REPLICAS,
+                model::DEFAULT_WORKFLOWS_BACKEND_CPU,
+                model::DEFAULT_WORKFLOWS_BACKEND_MEMORY,
+            ),
+            Vec::new(),
+        ))
+        .block(container(
+            "workflows_worker",
+            "Retool Workflows' Temporal worker (`SERVICE_TYPE=WORKFLOW_TEMPORAL_WORKER`, port 3005), which executes \
+             workflow runs; runs only while `workflows.enabled`.",
+            "workflows worker",
+            (
+                model::DEFAULT_WORKFLOWS_WORKER_REPLICAS,
+                model::DEFAULT_WORKFLOWS_WORKER_CPU,
+                model::DEFAULT_WORKFLOWS_WORKER_MEMORY,
+            ),
+            Vec::new(),
+        ))
+        .block(container(
+            "code_executor",
+            "Retool's code executor (`tryretool/code-executor-service`, port 3004), which runs the Python and JavaScript \
+             users write in apps and workflows.",
+            "code executor",
+            (model::DEFAULT_CODE_EXECUTOR_REPLICAS, model::DEFAULT_CODE_EXECUTOR_CPU, model::DEFAULT_CODE_EXECUTOR_MEMORY),
+            vec![Attribute::new("sandbox", Type::String)
+                .default(Value::string(model::Sandbox::Privileged.as_str()))
+                .description(
+                    "How user code is isolated. `privileged` (the default): each run is confined by Retool's nsjail \
+                     sandbox, which needs the container to run privileged on its node. `unsandboxed`: the container is \
+                     not privileged and runs user code without nsjail, so Python and JavaScript written in Retool can \
+                     reach everything the pod can — its network (the database, the cache, other services in the \
+                     cluster and the VPC) and its files — and one user's code can see another's. Choose it only where \
+                     privileged pods are forbidden and every Retool user is trusted.",
+                )
+                .validator(one_of(&model::Sandbox::VALUES))],
+        ))
+        .block(
+            NestedBlock::new(
+                "workflows",
+                Nesting::Group,
+                Block::new("Retool Workflows: its backend and worker, and the Temporal cluster they use.")
+                    .attribute(
+                        Attribute::new("enabled", Type::Bool)
+                            .default(Value::Bool(true))
+                            .description("Whether the workflows backend and worker run. Default true; switched in place."),
+                    )
+                    .block(group(
+                        "temporal",
+                        "The Temporal cluster Workflows runs on.",
+                        vec![
+                            Attribute::new("mode", Type::String)
+                                .default(Value::string("retool_managed"))
+                                .description(
+                                    "`retool_managed` (the default): Temporal hosted by Retool, which the containers \
+                                     reach without settings. `external`: your own Temporal frontend at `host`:`port`.",
+                                )
+                                .validator(one_of(&model::Temporal::MODES)),
+                            Attribute::new("host", Type::String)
+                                .optional()
+                                .description(
+                                    "Hostname (or IP address) of your Temporal frontend, without scheme or port; \
+                                     required with `mode = \"external\"` and refused otherwise.",
+                                )
+                                .validator(validators::temporal_host()),
+                            number_with_default(
+                                "port",
+                                "Port of the Temporal frontend",
+                                model::DEFAULT_TEMPORAL_PORT,
+                                (1, 65535),
+                            ),
+                            Attribute::new("namespace", Type::String)
+                                .default(Value::string(model::DEFAULT_TEMPORAL_NAMESPACE))
+                                .description(format!(
+                                    "Temporal namespace of Retool's workflows, default `{}`.",
+                                    model::DEFAULT_TEMPORAL_NAMESPACE
+                                ))
+                                .validator(string_length(1, 255)),
+                            Attribute::new("tls_enabled", Type::Bool)
+                                .default(Value::Bool(false))
+                                .description("Whether the workers reach the Temporal frontend over TLS. Default false."),
+                        ],
+                    )),
+            )
+            .max_items(0),
+        )
+        .attribute(
+            Attribute::new("environment", Type::map(Type::String))
+                .optional()
+                .description(
+                    "Extra environment variables of every Retool container, for settings that are not secret (they \
+                     are stored in state and in the Deployments). Names are POSIX names (letters, digits, `_`, not \
+                     starting with a digit) and may not be one the provider sets itself (database, secrets, \
+                     `SERVICE_TYPE`, `BASE_DOMAIN`, Workflows and Temporal settings, …). Put secrets in \
+                     `environment_secret_arns`.",
+                )
+                .validator(validators::environment_names()),
+        )
+        .attribute(
+            Attribute::new("environment_secret_arns", Type::map(Type::String))
+                .optional()
+                .description(
+                    "Extra secret environment variables of every Retool container: variable name → ARN of a Secrets \
+                     Manager secret whose value is the variable's value. The External Secrets Operator copies them into \
+                     the namespace's Kubernetes Secret `retool` (the External Secrets role may read exactly these \
+                     secrets); the provider never reads them and their values never enter state. Names follow the \
+                     rules of `environment` and may not appear in both.",
+                )
+                .validator(validators::environment_names())
+                .validator(each_element(validators::secret_arn())),
+        )
         .block(group(
             "timeouts",
             "How long an operation may wait for AWS. Unset: EKS waits (cluster, node group) up to 30 minutes, RDS and \
@@ -547,8 +758,51 @@ fn path(parts: &[&str]) -> AttributePath {
     parts.iter().fold(AttributePath::root(), |path, part| path.attr(*part))
 }
 
+/// The checks of the workloads that span attributes: an external Temporal needs a host (and only
+/// it has one); a variable is either plain or secret, not both.
+fn validate_workloads(config: &Value, diags: &mut Diagnostics) {
+    let temporal = config.attr("workflows").attr("temporal");
+    let external = match temporal.attr("mode") {
+        Value::Null => Some(false),
+        mode => mode.as_str().map(|mode| mode == "external"),
+    };
+    match (external, temporal.attr("host")) {
+        (Some(true), Value::Null) => diags.attribute_error(
+            path(&["workflows", "temporal", "mode"]),
+            "External Temporal without a host",
+            "workflows.temporal.mode is \"external\" but workflows.temporal.host is not set: set host (and port, if \
+             not 7233) to your Temporal frontend, or use mode = \"retool_managed\".",
+        ),
+        (Some(false), host) if !host.is_null() && !host.is_unknown() => diags.attribute_error(
+            path(&["workflows", "temporal", "host"]),
+            "Temporal host without an external Temporal",
+            "workflows.temporal.host is used only with mode = \"external\"; Retool-managed Temporal needs none. Remove \
+             host, or set mode = \"external\".",
+        ),
+        _ => {}
+    }
+    if let (Some(plain), Some(secret)) =
+        (config.attr("environment").as_map(), config.attr("environment_secret_arns").as_map())
+    {
+        for name in secret.keys().filter(|name| plain.contains_key(*name)) {
+            diags.attribute_error(
+                path(&["environment_secret_arns"]).key(name.clone()),
+                "Environment variable set twice",
+                format!("{name} is in both environment and environment_secret_arns; keep it in one of them."),
+            );
+        }
+    }
+}
+
 /// Why applying `planned` on top of `prior` is refused, as attribute errors.
 fn refuse_unsafe_changes(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
+    if let (Some(before), Some(after)) =
+        (prior.attr("retool_version").as_str(), planned.attr("retool_version").as_str())
+        && let (Ok(from), Ok(to)) = (RetoolVersion::parse(before), RetoolVersion::parse(after))
+        && let Err(problem) = RetoolVersion::check_upgrade(&from, &to)
+    {
+        diags.attribute_error(path(&["retool_version"]), "Retool version change not possible", problem.to_string());
+    }
     if let (Some(before), Some(after)) =
         (prior.attr("kubernetes_version").as_str(), planned.attr("kubernetes_version").as_str())
         && let (Ok(from), Ok(to)) = (KubernetesVersion::parse(before), KubernetesVersion::parse(after))
@@ -690,6 +944,7 @@ impl Resource<AwsClients> for DeploymentResource {
             };
             diags.attribute_error(path(&["node_group", at]), "Inconsistent node group sizes", problem);
         }
+        validate_workloads(config, diags);
         let database = config.attr("database");
         let allocated = match database.attr("allocated_storage_gb") {
             Value::Null => Some(model::DEFAULT_STORAGE_GB),
@@ -1144,11 +1399,39 @@ mod tests {
 
     #[test]
     fn schema_is_well_formed_and_fully_described() {
-        let computed = [attribute::ID, attribute::URL, attribute::COST, attribute::EGRESS_ALLOWLIST, DRIFT];
+        let computed = [
+            attribute::ID,
+            attribute::URL,
+            attribute::COST,
+            attribute::EGRESS_ALLOWLIST,
+            DRIFT,
+            attribute::NAMESPACE,
+            attribute::WORKLOADS,
+        ];
         let block = documented_block(&DeploymentResource, attribute::FROM_AWS.into_iter().chain(computed));
-        for name in ["node_group", "database", "cache", "retool_db", "storage", "timeouts"] {
+        for name in [
+            "node_group",
+            "database",
+            "cache",
+            "retool_db",
+            "storage",
+            "timeouts",
+            "api",
+            "jobs_runner",
+            "workflows_backend",
+            "workflows_worker",
+            "code_executor",
+            "workflows",
+        ] {
             assert!(block.find_block(name).is_some(), "{name} block missing");
         }
+        // The jobs-runner is always one pod: Terraform itself refuses a `replicas` there.
+        let jobs_runner = block.find_block("jobs_runner").map(|b| &b.block);
+        assert!(jobs_runner.is_some_and(|b| b.find_attribute("replicas").is_none() && b.find_attribute("cpu").is_some()));
+        let temporal = block.find_block("workflows").and_then(|b| b.block.find_block("temporal"));
+        assert!(temporal.is_some_and(|t| t.block.find_attribute("host").is_some()), "workflows.temporal block missing");
+        let sandbox = block.find_block("code_executor").and_then(|b| b.block.find_attribute("sandbox"));
+        assert!(sandbox.is_some_and(|a| a.description.contains("nsjail") && a.description.contains("network")));
     }
 
     #[test]
@@ -1170,6 +1453,65 @@ mod tests {
             ),
         ]);
         assert_eq!(validate(&full), Vec::<String>::new());
+        let workloads = config(&[
+            ("api", Value::object([("replicas", Value::number_i64(3)), ("cpu", Value::string("1500m"))])),
+            ("jobs_runner", Value::object([("memory", Value::string("1536Mi"))])),
+            ("code_executor", Value::object([("sandbox", Value::string("unsandboxed"))])),
+            (
+                "workflows",
+                Value::object([(
+                    "temporal",
+                    Value::object([
+                        ("mode", Value::string("external")),
+                        ("host", Value::string("temporal.acme.internal")),
+                        ("tls_enabled", Value::Bool(true)),
+                    ]),
+                )]),
+            ),
+            ("environment", Value::map([("DBCONNECTOR_QUERY_TIMEOUT_MS", Value::string("300000"))])),
+            ("environment_secret_arns", Value::map([("SCIM_AUTH_TOKEN", Value::string(SECRET))])),
+        ]);
+        assert_eq!(validate(&workloads), Vec::<String>::new());
+    }
+
+    const SECRET: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:scim-AbC123";
+
+    #[test]
+    fn bad_workload_input_is_an_error_on_the_attribute() {
+        let block = |attributes: &[(&str, Value)]| Value::object(attributes.iter().cloned());
+        let temporal = |attributes: &[(&str, Value)]| Value::object([("temporal", block(attributes))]);
+        let map = |key: &str, value: &str| Value::map([(key, Value::string(value))]);
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("api", block(&[("replicas", Value::number_i64(0))]), "api.replicas"),
+            ("api", block(&[("replicas", Value::number_i64(-1))]), "api.replicas"),
+            ("workflows_worker", block(&[("replicas", Value::number_i64(51))]), "workflows_worker.replicas"),
+            ("api", block(&[("cpu", Value::string("1.5.3"))]), "api.cpu"),
+            ("code_executor", block(&[("cpu", Value::string("-1"))]), "code_executor.cpu"),
+            ("jobs_runner", block(&[("memory", Value::string("2GB"))]), "jobs_runner.memory"),
+            ("workflows_backend", block(&[("memory", Value::string("512"))]), "workflows_backend.memory"),
+            ("code_executor", block(&[("sandbox", Value::string("none"))]), "code_executor.sandbox"),
+            ("workflows", temporal(&[("mode", Value::string("external"))]), "workflows.temporal.mode"),
+            ("workflows", temporal(&[("mode", Value::string("self_hosted"))]), "workflows.temporal.mode"),
+            ("workflows", temporal(&[("host", Value::string("temporal.acme.internal"))]), "workflows.temporal.host"),
+            (
+                "workflows",
+                temporal(&[("mode", Value::string("external")), ("host", Value::string("https://t.acme.internal"))]),
+                "workflows.temporal.host",
+            ),
+            ("environment", map("1BAD", "x"), "environment[\"1BAD\"]"),
+            ("environment", map("MY-VAR", "x"), "environment[\"MY-VAR\"]"),
+            ("environment", map("POSTGRES_HOST", "elsewhere"), "environment[\"POSTGRES_HOST\"]"),
+            ("environment_secret_arns", map("ENCRYPTION_KEY", SECRET), "environment_secret_arns[\"ENCRYPTION_KEY\"]"),
+            ("environment_secret_arns", map("SCIM_AUTH_TOKEN", "scim-token"), "environment_secret_arns[\"SCIM_AUTH_TOKEN\"]"),
+        ];
+        for (name, value, path) in cases {
+            assert_eq!(validate(&config(&[(name, value.clone())])), [path], "{name} = {value:?}");
+        }
+        let twice = config(&[
+            ("environment", map("SCIM_AUTH_TOKEN", "x")),
+            ("environment_secret_arns", map("SCIM_AUTH_TOKEN", SECRET)),
+        ]);
+        assert_eq!(validate(&twice), ["environment_secret_arns[\"SCIM_AUTH_TOKEN\"]"]);
     }
 
     #[test]
@@ -1318,6 +1660,27 @@ mod tests {
     }
 
     #[test]
+    fn retool_downgrades_and_jumps_of_more_than_ten_minors_are_refused_at_plan() {
+        let version = |text: &str| config(&[("retool_version", Value::string(text))]);
+        let refused = |prior: &str, planned: &str| {
+            let mut diags = Diagnostics::new();
+            refuse_unsafe_changes(&version(prior), &version(planned), &mut diags);
+            diags
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .map(|d| format!("{}: {}", d.path.as_ref().map(ToString::to_string).unwrap_or_default(), d.detail))
+                .collect::<Vec<_>>()
+        };
+        for (prior, planned) in [("3.300.0-stable", "3.300.0-stable"), ("3.300.0-stable", "3.310.2-stable")] {
+            assert!(refused(prior, planned).is_empty(), "{prior} -> {planned}");
+        }
+        let down = refused("3.300.0-stable", "3.299.0-stable");
+        assert!(down.len() == 1 && down[0].starts_with("retool_version: ") && down[0].contains("cannot be downgraded"), "{down:?}");
+        let jump = refused("3.300.0-stable", "3.311.0-stable");
+        assert!(jump.len() == 1 && jump[0].starts_with("retool_version: ") && jump[0].contains("more than 10"), "{jump:?}");
+    }
+
+    #[test]
     fn postgres_downgrades_are_refused_and_major_upgrades_announced() {
         let pg = |version: &str| config(&[("database", Value::object([("engine_version", Value::string(version))]))]);
         let said = |prior: &str, planned: &str| {
@@ -1368,6 +1731,60 @@ mod tests {
         assert!(state.attr(attribute::COST).as_number().is_some(), "the default footprint is priced");
         assert_eq!(state.attr(DRIFT), &model::strings(&["x"]));
         assert!(model::without_unknowns(Value::object([("a", Value::unknown())])).attr("a").is_null());
+    }
+
+    #[test]
+    fn workloads_round_trip_through_state_and_are_no_infrastructure_change() {
+        let configured = config(&[
+            ("api", Value::object([("replicas", Value::number_i64(4)), ("memory", Value::string("6Gi"))])),
+            ("jobs_runner", Value::object([("cpu", Value::string("500m"))])),
+            ("code_executor", Value::object([("sandbox", Value::string("unsandboxed"))])),
+            (
+                "workflows",
+                Value::object([
+                    ("enabled", Value::Bool(true)),
+                    (
+                        "temporal",
+                        Value::object([
+                            ("mode", Value::string("external")),
+                            ("host", Value::string("temporal.acme.internal")),
+                            ("port", Value::number_i64(7234)),
+                        ]),
+                    ),
+                ]),
+            ),
+            ("environment", Value::map([("A", Value::string("1"))])),
+            ("environment_secret_arns", Value::map([("B", Value::string(SECRET))])),
+        ]);
+        let spec = model::spec_of(&configured, &BTreeMap::new()).expect("spec");
+        let workloads = &spec.workloads;
+        assert_eq!((workloads.api.replicas, workloads.api.resources.memory.as_str()), (4, "6Gi"));
+        assert_eq!(workloads.api.resources.cpu, model::DEFAULT_API_CPU, "unset: the default");
+        assert_eq!(workloads.jobs_runner.cpu, "500m");
+        assert_eq!(workloads.sandbox, model::Sandbox::Unsandboxed);
+        assert_eq!(
+            workloads.temporal,
+            model::Temporal::External {
+                host: "temporal.acme.internal".into(),
+                port: 7234,
+                namespace: model::DEFAULT_TEMPORAL_NAMESPACE.into(),
+                tls_enabled: false
+            }
+        );
+        assert_eq!(model::spec_of(&model::to_value(&spec), &BTreeMap::new()), Ok(spec.clone()));
+        let defaults = model::spec_of(&config(&[]), &BTreeMap::new()).expect("spec");
+        assert_eq!(defaults.workloads, model::WorkloadSpec::default());
+        let resized = model::spec_of(&config(&[("api", Value::object([("replicas", Value::number_i64(5))]))]), &BTreeMap::new())
+            .expect("spec");
+        assert!(defaults.same_infrastructure(&resized), "a replicas change touches no AWS object");
+        let with_secret = model::spec_of(&config(&[("environment_secret_arns", Value::map([("B", Value::string(SECRET))]))]), &BTreeMap::new())
+            .expect("spec");
+        assert!(!defaults.same_infrastructure(&with_secret), "the External Secrets role reads the configured secrets");
+        let mut state = model::with_outputs(&model::to_value(&spec), "us-east-1", &spec, &Observed::default(), &[]);
+        assert_eq!(state.attr(attribute::NAMESPACE).as_str(), Some("retool"));
+        state.set_attr(attribute::WORKLOADS, Value::unknown());
+        let state = model::with_outputs(&state, "us-east-1", &spec, &Observed::default(), &[]);
+        assert!(state.attr(attribute::WORKLOADS).is_null(), "not read yet: null, never unknown in state");
     }
 
     #[test]

@@ -30,6 +30,27 @@ pub const DEFAULT_RETOOL_DB_CLASS: &str = "db.t4g.medium";
 pub const DEFAULT_RETOOL_DB_STORAGE_GB: i64 = 20;
 pub const DEFAULT_PUBLIC_ACCESS_CIDR: &str = "0.0.0.0/0";
 
+/// Defaults of the Retool containers, sized after Retool's Helm chart requests so that the
+/// default node group (three m5.xlarge: 12 vCPU, 48 GiB) runs all five with room for a rolling
+/// update's extra api pod.
+pub const DEFAULT_API_REPLICAS: i64 = 2;
+pub const DEFAULT_API_CPU: &str = "2";
+pub const DEFAULT_API_MEMORY: &str = "4Gi";
+pub const DEFAULT_JOBS_RUNNER_CPU: &str = "1";
+pub const DEFAULT_JOBS_RUNNER_MEMORY: &str = "2Gi";
+pub const DEFAULT_WORKFLOWS_BACKEND_REPLICAS: i64 = 1;
+pub const DEFAULT_WORKFLOWS_BACKEND_CPU: &str = "1";
+pub const DEFAULT_WORKFLOWS_BACKEND_MEMORY: &str = "2Gi";
+pub const DEFAULT_WORKFLOWS_WORKER_REPLICAS: i64 = 1;
+pub const DEFAULT_WORKFLOWS_WORKER_CPU: &str = "1";
+pub const DEFAULT_WORKFLOWS_WORKER_MEMORY: &str = "2Gi";
+pub const DEFAULT_CODE_EXECUTOR_REPLICAS: i64 = 1;
+pub const DEFAULT_CODE_EXECUTOR_CPU: &str = "1";
+pub const DEFAULT_CODE_EXECUTOR_MEMORY: &str = "1Gi";
+/// Temporal's default frontend port and the namespace Retool's workflows use.
+pub const DEFAULT_TEMPORAL_PORT: i64 = 7233;
+pub const DEFAULT_TEMPORAL_NAMESPACE: &str = "workflows";
+
 /// Waits of EKS operations (cluster, node group) when `timeouts` leaves them unset.
 pub const EKS_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Waits of RDS and ElastiCache operations when `timeouts` leaves them unset.
@@ -361,6 +382,144 @@ pub struct RetoolDbConfig {
     pub allocated_storage_gb: i32,
 }
 
+/// A container's CPU (a Kubernetes quantity of cores, the request) and memory (a quantity of
+/// bytes, request and limit alike).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    /// CPU requested, e.g. `500m` or `2`.
+    pub cpu: String,
+    /// Memory requested and limited, e.g. `4Gi`.
+    pub memory: String,
+}
+
+/// A scaled container: how many pods, each with `resources`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scaled {
+    /// Number of pods.
+    pub replicas: i32,
+    /// Each pod's CPU and memory.
+    pub resources: Resources,
+}
+
+/// How the code executor runs user code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sandbox {
+    /// In the nsjail sandbox, which needs a privileged container.
+    Privileged,
+    /// Without the sandbox: user code reaches the pod's network and files.
+    Unsandboxed,
+}
+
+impl Sandbox {
+    /// The configuration values, in the order the documentation lists them.
+    pub const VALUES: [&'static str; 2] = ["privileged", "unsandboxed"];
+
+    /// The value of `code_executor.sandbox`; `None` for one validation refuses.
+    pub fn parse(text: &str) -> Option<Sandbox> {
+        match text {
+            "privileged" => Some(Sandbox::Privileged),
+            "unsandboxed" => Some(Sandbox::Unsandboxed),
+            _ => None,
+        }
+    }
+
+    /// The configuration value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sandbox::Privileged => "privileged",
+            Sandbox::Unsandboxed => "unsandboxed",
+        }
+    }
+}
+
+/// Where Retool Workflows' Temporal cluster is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Temporal {
+    /// Retool's cloud-hosted Temporal: the containers need no Temporal settings.
+    RetoolManaged,
+    /// The customer's own Temporal frontend.
+    External {
+        /// The frontend's host.
+        host: String,
+        /// The frontend's port.
+        port: i32,
+        /// The Temporal namespace of Retool's workflows.
+        namespace: String,
+        /// Whether the frontend is reached over TLS.
+        tls_enabled: bool,
+    },
+}
+
+impl Temporal {
+    /// The values of `workflows.temporal.mode`.
+    pub const MODES: [&'static str; 2] = ["retool_managed", "external"];
+}
+
+/// Everything that decides the Retool workloads on the cluster: the containers' sizes, Workflows,
+/// the code executor's sandbox and the customer's extra environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadSpec {
+    /// The main backend.
+    pub api: Scaled,
+    /// Always exactly one pod: it runs the database migrations.
+    pub jobs_runner: Resources,
+    /// Workflows' backend.
+    pub workflows_backend: Scaled,
+    /// Workflows' Temporal worker.
+    pub workflows_worker: Scaled,
+    /// The service that runs users' code.
+    pub code_executor: Scaled,
+    /// How the code executor isolates users' code.
+    pub sandbox: Sandbox,
+    /// `workflows.enabled`: the workflows backend and worker run.
+    pub workflows_enabled: bool,
+    /// Where Workflows' Temporal cluster is.
+    pub temporal: Temporal,
+    /// Extra non-secret environment variables of every Retool container.
+    pub environment: BTreeMap<String, String>,
+    /// Extra secret environment variables: name → Secrets Manager ARN, read by the External Secrets
+    /// Operator into the namespace's Secret (never by the provider).
+    pub environment_secret_arns: BTreeMap<String, String>,
+}
+
+fn resources(cpu: &str, memory: &str) -> Resources {
+    Resources { cpu: cpu.to_owned(), memory: memory.to_owned() }
+}
+
+fn scaled(replicas: i64, cpu: &str, memory: &str) -> Scaled {
+    Scaled { replicas: i32::try_from(replicas).unwrap_or(1), resources: resources(cpu, memory) }
+}
+
+impl Default for WorkloadSpec {
+    /// The schema's defaults.
+    fn default() -> Self {
+        WorkloadSpec {
+            api: scaled(DEFAULT_API_REPLICAS, DEFAULT_API_CPU, DEFAULT_API_MEMORY),
+            jobs_runner: resources(DEFAULT_JOBS_RUNNER_CPU, DEFAULT_JOBS_RUNNER_MEMORY),
+            workflows_backend: scaled(
+                DEFAULT_WORKFLOWS_BACKEND_REPLICAS,
+                DEFAULT_WORKFLOWS_BACKEND_CPU,
+                DEFAULT_WORKFLOWS_BACKEND_MEMORY,
+            ),
+            workflows_worker: scaled(
+                DEFAULT_WORKFLOWS_WORKER_REPLICAS,
+                DEFAULT_WORKFLOWS_WORKER_CPU,
+                DEFAULT_WORKFLOWS_WORKER_MEMORY,
+            ),
+            code_executor: scaled(
+                DEFAULT_CODE_EXECUTOR_REPLICAS,
+                DEFAULT_CODE_EXECUTOR_CPU,
+                DEFAULT_CODE_EXECUTOR_MEMORY,
+            ),
+            sandbox: Sandbox::Privileged,
+            workflows_enabled: true,
+            temporal: Temporal::RetoolManaged,
+            environment: BTreeMap::new(),
+            environment_secret_arns: BTreeMap::new(),
+        }
+    }
+}
+
 /// Per-operation wait budgets; `None` means the per-service default.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Timeouts {
@@ -420,6 +579,8 @@ pub struct DeploymentSpec {
     /// `storage.enabled`: the Retool Storage bucket and the api pods' role to it exist.
     pub storage: bool,
     pub timeouts: Timeouts,
+    /// The Retool workloads on the cluster.
+    pub workloads: WorkloadSpec,
 }
 
 impl DeploymentSpec {
@@ -432,12 +593,17 @@ impl DeploymentSpec {
     }
 
     /// The parts that decide AWS infrastructure: equal parts mean an update has nothing to do in
-    /// AWS (only `retool_version`, `domain` or `timeouts` changed).
+    /// AWS (only `retool_version`, `domain`, `timeouts` or the workloads changed). The workloads'
+    /// secret ARNs count: the External Secrets role may read exactly the secrets configured.
     pub fn same_infrastructure(&self, other: &Self) -> bool {
         let strip = |spec: &Self| Self {
             retool_version: String::new(),
             domain: String::new(),
             timeouts: Timeouts::default(),
+            workloads: WorkloadSpec {
+                environment_secret_arns: spec.workloads.environment_secret_arns.clone(),
+                ..WorkloadSpec::default()
+            },
             ..spec.clone()
         };
         strip(self) == strip(other)
@@ -607,8 +773,130 @@ pub fn spec_of(value: &Value, default_tags: &BTreeMap<String, String>) -> Result
         },
         storage: flag(storage, "enabled", false),
         timeouts: Timeouts { create: duration("create")?, update: duration("update")?, delete: duration("delete")? },
+        workloads: workload_spec_of(value)?,
     }
     .with_customer_encryption_key(value))
+}
+
+/// The workloads part of a planned or prior state; unset values are the schema's defaults.
+fn workload_spec_of(value: &Value) -> Result<WorkloadSpec, Error> {
+    let invalid = |problem: String| Error::Invalid(problem);
+    let defaults = WorkloadSpec::default();
+    let text =
+        |block: &str, name: &str, default: &str| value.attr(block).attr(name).as_str().unwrap_or(default).to_owned();
+    let replicas = |block: &str, default: i32| -> Result<i32, Error> {
+        match value.attr(block).attr("replicas") {
+            Value::Null => Ok(default),
+            raw => raw
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .ok_or_else(|| invalid(format!("`{block}.replicas` is not a known whole number"))),
+        }
+    };
+    let scaled = |block: &str, default: &Scaled| -> Result<Scaled, Error> {
+        Ok(Scaled {
+            replicas: replicas(block, default.replicas)?,
+            resources: Resources {
+                cpu: text(block, "cpu", &default.resources.cpu),
+                memory: text(block, "memory", &default.resources.memory),
+            },
+        })
+    };
+    let sandbox = match value.attr("code_executor").attr("sandbox").as_str() {
+        None => defaults.sandbox,
+        Some(text) => Sandbox::parse(text).ok_or_else(|| {
+            invalid(format!("`code_executor.sandbox` {text:?} is not one of privileged, unsandboxed"))
+        })?,
+    };
+    let workflows = value.attr("workflows");
+    let temporal = workflows.attr("temporal");
+    let temporal = match temporal.attr("mode").as_str() {
+        None | Some("retool_managed") => Temporal::RetoolManaged,
+        Some("external") => Temporal::External {
+            host: temporal
+                .attr("host")
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| invalid("`workflows.temporal.host` is not set for an external Temporal".into()))?,
+            port: match temporal.attr("port") {
+                Value::Null => i32::try_from(DEFAULT_TEMPORAL_PORT).unwrap_or(7233),
+                raw => raw
+                    .as_i64()
+                    .and_then(|n| i32::try_from(n).ok())
+                    .ok_or_else(|| invalid("`workflows.temporal.port` is not a known whole number".into()))?,
+            },
+            namespace: temporal.attr("namespace").as_str().unwrap_or(DEFAULT_TEMPORAL_NAMESPACE).to_owned(),
+            tls_enabled: temporal.attr("tls_enabled").as_bool().unwrap_or(false),
+        },
+        Some(other) => return Err(invalid(format!("`workflows.temporal.mode` {other:?} is not a Temporal mode"))),
+    };
+    let map = |name: &str| {
+        let mut diags = Diagnostics::new();
+        let entries = string_map(value.attr(name), &AttributePath::root().attr(name), &mut diags);
+        if diags.has_errors() { Err(invalid(format!("`{name}` is not a map of strings"))) } else { Ok(entries) }
+    };
+    Ok(WorkloadSpec {
+        api: scaled("api", &defaults.api)?,
+        jobs_runner: Resources {
+            cpu: text("jobs_runner", "cpu", &defaults.jobs_runner.cpu),
+            memory: text("jobs_runner", "memory", &defaults.jobs_runner.memory),
+        },
+        workflows_backend: scaled("workflows_backend", &defaults.workflows_backend)?,
+        workflows_worker: scaled("workflows_worker", &defaults.workflows_worker)?,
+        code_executor: scaled("code_executor", &defaults.code_executor)?,
+        sandbox,
+        workflows_enabled: workflows.attr("enabled").as_bool().unwrap_or(defaults.workflows_enabled),
+        temporal,
+        environment: map("environment")?,
+        environment_secret_arns: map("environment_secret_arns")?,
+    })
+}
+
+/// The workloads part of `spec`, as state.
+fn workloads_to_value(spec: &WorkloadSpec) -> Vec<(&'static str, Value)> {
+    let int = |n: i32| Value::number_i64(i64::from(n));
+    let sized = |resources: &Resources| {
+        vec![("cpu", Value::string(&resources.cpu)), ("memory", Value::string(&resources.memory))]
+    };
+    let scaled = |scaled: &Scaled, extra: Vec<(&'static str, Value)>| {
+        let mut attributes = vec![("replicas", int(scaled.replicas))];
+        attributes.extend(sized(&scaled.resources));
+        attributes.extend(extra);
+        Value::object(attributes)
+    };
+    let temporal = match &spec.temporal {
+        Temporal::RetoolManaged => Value::object([
+            ("mode", Value::string("retool_managed")),
+            ("host", Value::Null),
+            ("port", Value::number_i64(DEFAULT_TEMPORAL_PORT)),
+            ("namespace", Value::string(DEFAULT_TEMPORAL_NAMESPACE)),
+            ("tls_enabled", Value::Bool(false)),
+        ]),
+        Temporal::External { host, port, namespace, tls_enabled } => Value::object([
+            ("mode", Value::string("external")),
+            ("host", Value::string(host)),
+            ("port", int(*port)),
+            ("namespace", Value::string(namespace)),
+            ("tls_enabled", Value::Bool(*tls_enabled)),
+        ]),
+    };
+    let map = |entries: &BTreeMap<String, String>| {
+        if entries.is_empty() {
+            Value::Null
+        } else {
+            Value::map(entries.iter().map(|(k, v)| (k.clone(), Value::string(v))))
+        }
+    };
+    vec![
+        ("api", scaled(&spec.api, Vec::new())),
+        ("jobs_runner", Value::object(sized(&spec.jobs_runner))),
+        ("workflows_backend", scaled(&spec.workflows_backend, Vec::new())),
+        ("workflows_worker", scaled(&spec.workflows_worker, Vec::new())),
+        ("code_executor", scaled(&spec.code_executor, vec![("sandbox", Value::string(spec.sandbox.as_str()))])),
+        ("workflows", Value::object([("enabled", Value::Bool(spec.workflows_enabled)), ("temporal", temporal)])),
+        ("environment", map(&spec.environment)),
+        ("environment_secret_arns", map(&spec.environment_secret_arns)),
+    ]
 }
 
 impl DeploymentSpec {
@@ -634,68 +922,73 @@ pub fn to_value(spec: &DeploymentSpec) -> Value {
     } else {
         Value::map(spec.tags.iter().map(|(k, v)| (k.clone(), Value::string(v))))
     };
-    Value::object([
-        ("name", string(&spec.name)),
-        ("network_id", string(&spec.network_id)),
-        ("retool_version", string(&spec.retool_version)),
-        ("domain", string(&spec.domain)),
-        ("permission_boundary_arn", optional(&spec.permission_boundary_arn)),
-        ("license_key_secret_arn", optional(&spec.license_key_secret_arn)),
-        ("encryption_key_secret_arn", optional(&spec.encryption_key_secret_arn)),
-        ("tags", tags),
-        ("kubernetes_version", string(&spec.kubernetes_version)),
-        ("endpoint_public_access", Value::Bool(spec.endpoint_public_access)),
-        ("public_access_cidrs", Value::list(spec.public_access_cidrs.iter().map(Value::string).collect())),
-        (
-            "node_group",
-            Value::object([
-                ("instance_type", string(&spec.node_group.instance_type)),
-                ("min_size", int(spec.node_group.scaling.min_size)),
-                ("desired_size", int(spec.node_group.scaling.desired_size)),
-                ("max_size", int(spec.node_group.scaling.max_size)),
-                ("ignore_desired_size_changes", Value::Bool(spec.node_group.ignore_desired_size_changes)),
-            ]),
-        ),
-        (
-            "database",
-            Value::object([
-                ("instance_class", string(&spec.database.instance_class)),
-                ("engine_version", string(&spec.database.engine_version)),
-                ("allocated_storage_gb", int(spec.database.allocated_storage_gb)),
-                ("max_allocated_storage_gb", spec.database.max_allocated_storage_gb.map_or(Value::Null, int)),
-                ("multi_az", Value::Bool(spec.database.multi_az)),
-                ("backup_retention_days", int(spec.database.backup_retention_days)),
-                ("deletion_protection", Value::Bool(spec.database.deletion_protection)),
-                ("skip_final_snapshot", Value::Bool(spec.skip_final_snapshot)),
-                ("apply_immediately", Value::Bool(spec.apply_immediately)),
-                ("maintenance_window", optional(&spec.database.maintenance_window)),
-                ("backup_window", optional(&spec.database.backup_window)),
-            ]),
-        ),
-        (
-            "cache",
-            Value::object([
-                ("enabled", Value::Bool(spec.cache.enabled)),
-                ("node_type", string(&spec.cache.settings.node_type)),
-                ("engine_version", optional(&spec.cache.settings.engine_version)),
-                ("maintenance_window", optional(&spec.cache.settings.maintenance_window)),
-            ]),
-        ),
-        (
-            "rpc",
-            Value::object([("enabled", Value::Bool(spec.rpc.enabled)), ("node_type", string(&spec.rpc.node_type))]),
-        ),
-        (
-            "retool_db",
-            Value::object([
-                ("enabled", Value::Bool(spec.retool_db.enabled)),
-                ("instance_class", string(&spec.retool_db.instance_class)),
-                ("allocated_storage_gb", int(spec.retool_db.allocated_storage_gb)),
-            ]),
-        ),
-        ("storage", Value::object([("enabled", Value::Bool(spec.storage))])),
-        ("timeouts", Value::object([("create", Value::Null), ("update", Value::Null), ("delete", Value::Null)])),
-    ])
+    Value::object(
+        vec![
+            ("name", string(&spec.name)),
+            ("network_id", string(&spec.network_id)),
+            ("retool_version", string(&spec.retool_version)),
+            ("domain", string(&spec.domain)),
+            ("permission_boundary_arn", optional(&spec.permission_boundary_arn)),
+            ("license_key_secret_arn", optional(&spec.license_key_secret_arn)),
+            ("encryption_key_secret_arn", optional(&spec.encryption_key_secret_arn)),
+            ("tags", tags),
+            ("kubernetes_version", string(&spec.kubernetes_version)),
+            ("endpoint_public_access", Value::Bool(spec.endpoint_public_access)),
+            ("public_access_cidrs", Value::list(spec.public_access_cidrs.iter().map(Value::string).collect())),
+            (
+                "node_group",
+                Value::object([
+                    ("instance_type", string(&spec.node_group.instance_type)),
+                    ("min_size", int(spec.node_group.scaling.min_size)),
+                    ("desired_size", int(spec.node_group.scaling.desired_size)),
+                    ("max_size", int(spec.node_group.scaling.max_size)),
+                    ("ignore_desired_size_changes", Value::Bool(spec.node_group.ignore_desired_size_changes)),
+                ]),
+            ),
+            (
+                "database",
+                Value::object([
+                    ("instance_class", string(&spec.database.instance_class)),
+                    ("engine_version", string(&spec.database.engine_version)),
+                    ("allocated_storage_gb", int(spec.database.allocated_storage_gb)),
+                    ("max_allocated_storage_gb", spec.database.max_allocated_storage_gb.map_or(Value::Null, int)),
+                    ("multi_az", Value::Bool(spec.database.multi_az)),
+                    ("backup_retention_days", int(spec.database.backup_retention_days)),
+                    ("deletion_protection", Value::Bool(spec.database.deletion_protection)),
+                    ("skip_final_snapshot", Value::Bool(spec.skip_final_snapshot)),
+                    ("apply_immediately", Value::Bool(spec.apply_immediately)),
+                    ("maintenance_window", optional(&spec.database.maintenance_window)),
+                    ("backup_window", optional(&spec.database.backup_window)),
+                ]),
+            ),
+            (
+                "cache",
+                Value::object([
+                    ("enabled", Value::Bool(spec.cache.enabled)),
+                    ("node_type", string(&spec.cache.settings.node_type)),
+                    ("engine_version", optional(&spec.cache.settings.engine_version)),
+                    ("maintenance_window", optional(&spec.cache.settings.maintenance_window)),
+                ]),
+            ),
+            (
+                "rpc",
+                Value::object([("enabled", Value::Bool(spec.rpc.enabled)), ("node_type", string(&spec.rpc.node_type))]),
+            ),
+            (
+                "retool_db",
+                Value::object([
+                    ("enabled", Value::Bool(spec.retool_db.enabled)),
+                    ("instance_class", string(&spec.retool_db.instance_class)),
+                    ("allocated_storage_gb", int(spec.retool_db.allocated_storage_gb)),
+                ]),
+            ),
+            ("storage", Value::object([("enabled", Value::Bool(spec.storage))])),
+            ("timeouts", Value::object([("create", Value::Null), ("update", Value::Null), ("delete", Value::Null)])),
+        ]
+        .into_iter()
+        .chain(workloads_to_value(&spec.workloads))
+        .collect::<Vec<_>>(),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -746,6 +1039,7 @@ pub fn set_derived(state: &mut Value, region: &str, spec: &DeploymentSpec) {
     state.set_attr(attribute::URL, Value::string(format!("https://{}", spec.domain)));
     state.set_attr(attribute::EGRESS_ALLOWLIST, strings(&super::rules::egress::egress_allowlist()));
     state.set_attr(attribute::COST, cost(region, spec));
+    state.set_attr(attribute::NAMESPACE, Value::string(super::names::API_NAMESPACE));
 }
 
 /// `base` (the configuration side) with every output read off `observed`, and `drift`.
@@ -780,6 +1074,11 @@ pub fn with_outputs(base: &Value, region: &str, spec: &DeploymentSpec, observed:
         attribute::EGRESS_IPS,
         strings(&observed.network.as_ref().map(|n| n.egress_ips.clone()).unwrap_or_default()),
     );
+    // Read off the cluster's Deployments by the Kubernetes observation; until a read has seen
+    // them the containers are not known.
+    if state.attr(attribute::WORKLOADS).is_unknown() {
+        state.set_attr(attribute::WORKLOADS, Value::Null);
+    }
     state.set_attr(DRIFT, strings(drift));
     state
 }

@@ -6,9 +6,11 @@
 //! adapts them to the framework's [`Validator`] and adds the ones that are only strings.
 
 use crate::aws::is_region_name;
+use crate::framework::Diagnostics;
 use crate::framework::validators::{self, Validator};
 use crate::resources::naming::{Letters, NameRules};
 use crate::resources::permission_boundary::documents::workload_boundary_prefix;
+use crate::value::{AttributePath, Value};
 
 use super::names::Names;
 
@@ -25,6 +27,10 @@ pub const MAX_NAME_LENGTH: usize = 32;
 /// Smallest and largest node group sizes accepted.
 pub const MIN_NODES: i64 = 1;
 pub const MAX_NODES: i64 = 100;
+
+/// Most pods of one Retool container: far more than any deployment needs, and few enough that a
+/// typo (`200`) is refused before it asks the node group for a hundred nodes.
+pub const MAX_REPLICAS: i64 = 50;
 
 /// A DNS label usable in every AWS name: lowercase letters, digits and hyphens, starting with a
 /// letter, without two hyphens in a row or a trailing one (RDS and ElastiCache identifiers refuse
@@ -351,6 +357,72 @@ pub fn check_node_sizes(min: i64, desired: i64, max: i64) -> Option<String> {
         Some(format!("desired_size ({desired}) is greater than max_size ({max})."))
     } else {
         None
+    }
+}
+
+/// Why `host` cannot be a Temporal frontend's host, if it cannot: a hostname or IP address alone.
+pub fn temporal_host_problem(host: &str) -> Option<String> {
+    if host.contains("://") {
+        Some(format!("{host:?} has a URL scheme; give the host alone, e.g. temporal.example.internal."))
+    } else if host.contains(':') {
+        Some(format!("{host:?} has a port; give the host alone and set port."))
+    } else if host.is_empty() || host.len() > 253 {
+        Some(format!("{host:?} is not a hostname: it must be 1 to 253 characters."))
+    } else if let Some(bad) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.')) {
+        Some(format!("{host:?} contains {bad:?}; a hostname has only letters, digits, hyphens and dots."))
+    } else {
+        None
+    }
+}
+
+/// A Temporal frontend's hostname or IP address, without scheme or port.
+pub fn temporal_host() -> impl Validator {
+    validators::check("must be a hostname or IP address without scheme or port", |value| {
+        temporal_host_problem(value.as_str()?)
+    })
+}
+
+/// Why `name` cannot be an extra environment variable, if it cannot: it must be a POSIX name
+/// (`[A-Za-z_][A-Za-z0-9_]*`) that the provider does not set itself.
+pub fn environment_name_problem(name: &str) -> Option<String> {
+    let posix = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !posix {
+        Some(format!(
+            "{name:?} is not an environment variable name: use letters, digits and underscores, not starting with a digit."
+        ))
+    } else if super::workloads::MANAGED_ENVIRONMENT.contains(&name) {
+        Some(format!(
+            "{name} is set by the provider itself (database, secrets, service wiring); it cannot be overridden here. \
+             Use the matching attribute of retool_deployment instead."
+        ))
+    } else {
+        None
+    }
+}
+
+/// Every key of a map is a usable extra environment variable name; the error is on the key.
+pub fn environment_names() -> impl Validator {
+    EnvironmentNames
+}
+
+struct EnvironmentNames;
+
+impl Validator for EnvironmentNames {
+    fn description(&self) -> String {
+        "names must be POSIX environment variable names the provider does not set itself".to_owned()
+    }
+
+    fn validate(&self, path: &AttributePath, value: &Value, diags: &mut Diagnostics) {
+        for name in value.as_map().into_iter().flat_map(|map| map.keys()) {
+            if let Some(problem) = environment_name_problem(name) {
+                diags.attribute_error(
+                    path.key(name.clone()),
+                    format!("Invalid environment variable name at {path}"),
+                    problem,
+                );
+            }
+        }
     }
 }
 

@@ -79,6 +79,45 @@ impl RetoolVersion {
     }
 }
 
+/// The most minor versions one `retool_version` change may move forward: Retool supports
+/// upgrades across at most this many minor releases at once (its migrations are tested over that
+/// span), and a larger jump is usually a typo.
+pub const MAX_RETOOL_MINOR_JUMP: u32 = 10;
+
+impl RetoolVersion {
+    /// Whether a deployment running `prior` may be changed to `planned`: never backwards (the
+    /// jobs-runner has already migrated the database forward and no release migrates it back), and
+    /// forward by at most [`MAX_RETOOL_MINOR_JUMP`] minor versions (within the major, or into the
+    /// next major's first ones). The channel alone may change.
+    pub fn check_upgrade(prior: &RetoolVersion, planned: &RetoolVersion) -> Result<(), Error> {
+        let numbers = |v: &RetoolVersion| (v.major, v.minor, v.patch);
+        if numbers(planned) < numbers(prior) {
+            return Err(Error::Invalid(format!(
+                "Retool {prior} runs now, and Retool cannot be downgraded to {planned}: the database was migrated \
+                 forward by {prior} and no release migrates it back. Keep {prior} (or a later release), or restore a \
+                 database snapshot taken before the upgrade into a new deployment."
+            )));
+        }
+        let jump = if planned.major == prior.major {
+            planned.minor - prior.minor
+        } else if planned.major == prior.major.saturating_add(1) {
+            // Into the next major: counted from its first minor.
+            planned.minor.saturating_add(1)
+        } else {
+            u32::MAX
+        };
+        if jump > MAX_RETOOL_MINOR_JUMP {
+            let step = format!("{}.{}", prior.major, prior.minor.saturating_add(MAX_RETOOL_MINOR_JUMP));
+            return Err(Error::Invalid(format!(
+                "Retool {prior} runs now; {planned} is more than {MAX_RETOOL_MINOR_JUMP} minor versions ahead, further \
+                 than one upgrade may go (the database migrations run in one step). Upgrade in steps: first to a \
+                 {step} release or an earlier one, apply, then continue."
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for RetoolVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}.{}-{}", self.major, self.minor, self.patch, self.channel.suffix())
@@ -311,6 +350,43 @@ mod tests {
         let edge = RetoolVersion::parse("3.150.12-edge").unwrap();
         assert_eq!(edge.channel, ReleaseChannel::Edge);
         assert_eq!(edge.to_string(), "3.150.12-edge");
+    }
+
+    #[test]
+    fn retool_upgrades_go_forward_by_at_most_ten_minor_versions() {
+        let version = |text: &str| RetoolVersion::parse(text).unwrap_or_else(|e| panic!("{e}"));
+        let check = |prior: &str, planned: &str| RetoolVersion::check_upgrade(&version(prior), &version(planned));
+        for (prior, planned) in [
+            ("3.300.0-stable", "3.300.0-stable"),
+            ("3.300.0-stable", "3.300.2-stable"),
+            ("3.300.0-stable", "3.310.0-stable"),
+            ("3.300.4-stable", "3.310.9-edge"),
+            ("3.300.0-edge", "3.300.0-stable"),
+            ("3.300.0-stable", "4.9.0-stable"),
+        ] {
+            assert!(check(prior, planned).is_ok(), "{prior} -> {planned}");
+        }
+        for (prior, planned) in [
+            ("3.300.0-stable", "3.299.0-stable"),
+            ("3.300.2-stable", "3.300.1-stable"),
+            ("4.0.0-stable", "3.400.0-stable"),
+        ] {
+            let problem = check(prior, planned).unwrap_err().to_string();
+            assert!(
+                problem.contains("cannot be downgraded") && problem.contains(prior),
+                "{prior} -> {planned}: {problem}"
+            );
+        }
+        for (prior, planned) in [
+            ("3.300.0-stable", "3.311.0-stable"),
+            ("3.300.0-stable", "4.10.0-stable"),
+            ("3.300.0-stable", "5.0.0-stable"),
+        ] {
+            let problem = check(prior, planned).unwrap_err().to_string();
+            assert!(problem.contains("more than 10 minor versions ahead"), "{prior} -> {planned}: {problem}");
+        }
+        let step = check("3.300.5-stable", "3.320.0-stable").unwrap_err().to_string();
+        assert!(step.contains("first to a 3.310 release"), "{step}");
     }
 
     #[test]
