@@ -278,9 +278,64 @@ mod tests {
                 }),
             },
             secrets: SecretsSeen { encryption_key: secret("e"), jwt: secret("j") },
+            workloads: None,
         };
         tag_as_desired(&mut observed, &desired_of(&spec));
         observed
+    }
+
+    #[test]
+    fn workloads_drift_names_the_deployment_and_what_changed() {
+        use crate::kubernetes::Rollout;
+        use crate::resources::deployment::observed::{DeploymentSeen, WorkloadsSeen};
+        use crate::resources::deployment::workloads::Component;
+        let spec = spec();
+        let running: Vec<DeploymentSeen> = Component::ALL
+            .into_iter()
+            .filter(|component| spec.workloads.runs(*component))
+            .map(|component| DeploymentSeen {
+                name: component.name().into(),
+                tags: BTreeMap::new(),
+                image: Some(component.image(&spec.retool_version)),
+                replicas: spec.workloads.sized(component).0,
+                ready: spec.workloads.sized(component).0,
+                generation: 1,
+                observed_generation: 1,
+                other_managers: Vec::new(),
+                rollout: Rollout::Done,
+            })
+            .collect();
+        let mut observed = matching();
+        let with = |deployments: Vec<DeploymentSeen>| {
+            Some(WorkloadsSeen { access_denied: None, namespace: Some(BTreeMap::new()), deployments })
+        };
+        observed.workloads = with(running.clone());
+        assert_eq!(detect(&spec, &observed), Vec::<String>::new(), "as configured");
+
+        let mut changed = running.clone();
+        let api = changed.iter_mut().find(|d| d.name == "api").expect("api");
+        api.replicas = 5;
+        api.image = Some("tryretool/backend:3.1.0-stable".into());
+        api.other_managers = vec![("kubectl-edit".into(), vec!["spec.replicas".into()])];
+        changed.retain(|d| d.name != "jobs-runner");
+        observed.workloads = with(changed);
+        assert_eq!(
+            detect(&spec, &observed),
+            [
+                "Kubernetes Deployment retool/jobs-runner does not exist",
+                format!("Kubernetes Deployment retool/api runs tryretool/backend:3.1.0-stable, configured tryretool/backend:{}", spec.retool_version).as_str(),
+                format!("Kubernetes Deployment retool/api has 5 replicas, configured {}", spec.workloads.api.replicas).as_str(),
+                "Kubernetes Deployment retool/api was changed by field manager kubectl-edit: spec.replicas",
+            ]
+        );
+
+        observed.workloads = Some(WorkloadsSeen { access_denied: Some("Unauthorized".into()), ..WorkloadsSeen::default() });
+        assert_eq!(
+            detect(&spec, &observed),
+            ["Kubernetes API of cluster acme does not let the provider in: Unauthorized"]
+        );
+        observed.workloads = None;
+        assert_eq!(detect(&spec, &observed), Vec::<String>::new(), "no cluster to read: nothing said here");
     }
 
     fn desired_of(spec: &DeploymentSpec) -> Desired {

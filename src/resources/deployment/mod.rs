@@ -1066,6 +1066,7 @@ impl Resource<AwsClients> for DeploymentResource {
             if configured_key.is_null() {
                 plan.planned.set_attr(attribute::ENCRYPTION_KEY_SECRET_ARN, Value::unknown());
             }
+            plan.planned.set_attr(attribute::WORKLOADS, Value::unknown());
             return;
         }
 
@@ -1107,6 +1108,11 @@ impl Resource<AwsClients> for DeploymentResource {
             };
             plan.planned.set_attr(attribute::ENCRYPTION_KEY_SECRET_ARN, value);
         }
+        // Any change applies the workloads again (a new version, size or environment rolls
+        // pods; repairing drift may too): what the cluster then reports is known after apply.
+        if plan.planned != *prior {
+            plan.planned.set_attr(attribute::WORKLOADS, Value::unknown());
+        }
     }
 
     async fn create(&self, ctx: &ResourceContext<AwsClients>, request: &ApplyRequest<'_>, out: &mut Outcome) -> Value {
@@ -1115,7 +1121,7 @@ impl Resource<AwsClients> for DeploymentResource {
         let owner = Owner::for_create(&mut owned);
         // The token is kept even when the create fails part-way: the partial state resumes on it.
         *private = owned.encode();
-        apply(ctx, request.planned, Operation::Create, owner, &Value::Null, diags).await.0
+        apply(ctx, request.planned, Operation::Create, owner, &Value::Null, Scope::Everything, diags).await.0
     }
 
     async fn read(&self, ctx: &ResourceContext<AwsClients>, state: &Value, out: &mut Outcome) -> Option<Value> {
@@ -1161,7 +1167,7 @@ impl Resource<AwsClients> for DeploymentResource {
         if before.same_infrastructure(&after) && !prior_drift {
             // Only Retool-level settings changed: record them on the cluster, touch nothing else.
             const FAILED: &str = "Updating the deployment failed";
-            let Some(desired) = desired_for(ctx, after, Some(owner)).await.reported(diags, FAILED) else {
+            let Some(desired) = desired_for(ctx, after, Some(owner.clone())).await.reported(diags, FAILED) else {
                 return prior.clone();
             };
             let cx = Context {
@@ -1171,20 +1177,16 @@ impl Resource<AwsClients> for DeploymentResource {
                 stop: &ctx.stop,
                 notes: Default::default(),
             };
-            return match ClusterChain::retag(&cx).await.reported(diags, FAILED) {
+            match ClusterChain::retag(&cx).await.reported(diags, FAILED) {
                 Some(Some(refused)) => {
                     owner::refuse(&[refused], TYPE_NAME, &desired.spec.name, diags);
-                    prior.clone()
+                    return prior.clone();
                 }
-                Some(None) => {
-                    let mut state = planned.clone();
-                    model::set_derived(&mut state, &desired.region, &desired.spec);
-                    state
-                }
-                None => prior.clone(),
-            };
+                Some(None) => return apply(ctx, planned, Operation::Update, owner, prior, Scope::Workloads, diags).await.0,
+                None => return prior.clone(),
+            }
         }
-        let (state, converged) = apply(ctx, planned, Operation::Update, owner, prior, diags).await;
+        let (state, converged) = apply(ctx, planned, Operation::Update, owner, prior, Scope::Everything, diags).await;
         if converged {
             // Every object now carries the mark: unmarked ones are no longer adopted.
             owned.rest.adopt_unmarked = false;
@@ -1287,15 +1289,25 @@ async fn observe_ours(
     })
 }
 
+/// What an apply converges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// AWS, then the workloads on the cluster.
+    Everything,
+    /// Only the workloads: nothing that decides AWS infrastructure changed.
+    Workloads,
+}
+
 /// Create and update: converge, then read back everything that exists, so the state records
 /// every piece even after a failure part-way. Nothing is touched while an object with one of the
-/// deployment's names is not this instance's. Returns the state and whether AWS converged.
+/// deployment's names is not this instance's. Returns the state and whether everything converged.
 async fn apply(
     ctx: &ResourceContext<AwsClients>,
     planned: &Value,
     operation: Operation,
     owner: Owner,
     fallback: &Value,
+    scope: Scope,
     diags: &mut Diagnostics,
 ) -> (Value, bool) {
     let Some(desired) =
@@ -1312,7 +1324,11 @@ async fn apply(
             Context { clients: &ctx.client, desired: &desired, operation, stop: &ctx.stop, notes: Default::default() };
         // The workloads go on the cluster once AWS holds what they need (read back first: the
         // database endpoint, the secrets' ARNs).
-        let converged = match Box::pin(aws::converge(&cx)).await {
+        let infrastructure = match scope {
+            Scope::Everything => Box::pin(aws::converge(&cx)).await,
+            Scope::Workloads => Ok(()),
+        };
+        let converged = match infrastructure {
             Ok(()) => match observe_ours(ctx, &desired).await {
                 Ok((seen, _)) => Box::pin(kubernetes::converge(&cx, &seen)).await,
                 Err(error) => Err(error),

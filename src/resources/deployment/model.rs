@@ -1074,11 +1074,19 @@ pub fn with_outputs(base: &Value, region: &str, spec: &DeploymentSpec, observed:
         attribute::EGRESS_IPS,
         strings(&observed.network.as_ref().map(|n| n.egress_ips.clone()).unwrap_or_default()),
     );
-    // Read off the cluster's Deployments by the Kubernetes observation; until a read has seen
-    // them the containers are not known.
-    if state.attr(attribute::WORKLOADS).is_unknown() {
-        state.set_attr(attribute::WORKLOADS, Value::Null);
-    }
+    // Read off the cluster's Deployments; null until a read has reached the cluster.
+    let workloads = observed.workloads.as_ref().filter(|seen| seen.access_denied.is_none()).map(|seen| {
+        Value::map(seen.deployments.iter().map(|deployment| {
+            let container = Value::object([
+                ("image", optional(deployment.image.as_deref())),
+                ("desired_replicas", Value::number_i64(i64::from(deployment.replicas))),
+                ("ready_replicas", Value::number_i64(i64::from(deployment.ready))),
+                ("observed_generation", Value::number_i64(deployment.observed_generation)),
+            ]);
+            (deployment.name.clone(), container)
+        }))
+    });
+    state.set_attr(attribute::WORKLOADS, workloads.unwrap_or(Value::Null));
     state.set_attr(DRIFT, strings(drift));
     state
 }

@@ -159,6 +159,11 @@ impl Component {
         }
     }
 
+    /// The image it runs for Retool `version`.
+    pub fn image(self, version: &str) -> String {
+        format!("{}:{version}", self.repository())
+    }
+
     /// The image repository it runs (tagged with the Retool version).
     pub fn repository(self) -> &'static str {
         match self {
@@ -192,6 +197,25 @@ impl Component {
     /// The in-cluster URL of its Service, `http://<name>.<namespace>.svc.cluster.local:<port>`.
     pub fn url(self) -> String {
         format!("http://{}.{API_NAMESPACE}.svc.cluster.local:{}", self.name(), self.port())
+    }
+}
+
+impl WorkloadSpec {
+    /// Whether `component` runs with this configuration (Workflows' containers only while
+    /// Workflows is enabled).
+    pub fn runs(&self, component: Component) -> bool {
+        self.workflows_enabled || !component.is_workflows()
+    }
+
+    /// The replicas and size of `component`; the jobs-runner always has exactly one.
+    pub fn sized(&self, component: Component) -> (i32, &Resources) {
+        match component {
+            Component::JobsRunner => (1, &self.jobs_runner),
+            Component::Api => (self.api.replicas, &self.api.resources),
+            Component::WorkflowsBackend => (self.workflows_backend.replicas, &self.workflows_backend.resources),
+            Component::WorkflowsWorker => (self.workflows_worker.replicas, &self.workflows_worker.resources),
+            Component::CodeExecutor => (self.code_executor.replicas, &self.code_executor.resources),
+        }
     }
 }
 
@@ -282,16 +306,12 @@ impl WorkloadInputs<'_> {
     }
 
     fn image(&self, component: Component) -> String {
-        format!("{}:{}", component.repository(), self.retool_version)
-    }
-
-    fn workflows_enabled(&self) -> bool {
-        self.spec.workflows_enabled
+        component.image(self.retool_version)
     }
 
     /// The components that run with this configuration, the jobs-runner first.
     fn components(&self) -> impl Iterator<Item = Component> + '_ {
-        Component::ALL.into_iter().filter(|component| self.workflows_enabled() || !component.is_workflows())
+        Component::ALL.into_iter().filter(|component| self.spec.runs(*component))
     }
 }
 
@@ -349,12 +369,12 @@ fn environment(inputs: &WorkloadInputs, component: Component) -> Vec<EnvVar> {
     if component != Component::JobsRunner {
         env.push(plain("DISABLE_DATABASE_MIGRATIONS", "true"));
     }
-    if inputs.workflows_enabled() {
+    if inputs.spec.workflows_enabled {
         env.push(plain("WORKFLOW_BACKEND_HOST", Component::WorkflowsBackend.url()));
     }
     env.push(plain("CODE_EXECUTOR_INGRESS_DOMAIN", Component::CodeExecutor.url()));
     if let (true, Temporal::External { host, port, namespace, tls_enabled }) =
-        (inputs.workflows_enabled(), &spec.temporal)
+        (inputs.spec.workflows_enabled, &spec.temporal)
     {
         env.extend([
             plain("WORKFLOW_TEMPORAL_CLUSTER_FRONTEND_HOST", host.as_str()),
@@ -433,14 +453,7 @@ fn container(inputs: &WorkloadInputs, component: Component, sized: &Resources) -
 }
 
 fn deployment(inputs: &WorkloadInputs, component: Component) -> Deployment {
-    let spec = inputs.spec;
-    let (replicas, sized) = match component {
-        Component::JobsRunner => (1, &spec.jobs_runner),
-        Component::Api => (spec.api.replicas, &spec.api.resources),
-        Component::WorkflowsBackend => (spec.workflows_backend.replicas, &spec.workflows_backend.resources),
-        Component::WorkflowsWorker => (spec.workflows_worker.replicas, &spec.workflows_worker.resources),
-        Component::CodeExecutor => (spec.code_executor.replicas, &spec.code_executor.resources),
-    };
+    let (replicas, sized) = inputs.spec.sized(component);
     let selector = selector_labels(inputs.deployment, component.name());
     let strategy = if component == Component::JobsRunner {
         DeploymentStrategy { type_: Some("Recreate".to_owned()), rolling_update: None }

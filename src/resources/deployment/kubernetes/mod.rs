@@ -245,7 +245,7 @@ pub fn drift(desired: &Desired, observed: &Observed) -> Vec<Finding> {
                     let running = have.image.as_deref().unwrap_or("no image");
                     found.push(finding(Area::Workloads, &object, DriftKind::Setting, &format!("runs {running}, configured {image}")));
                 }
-                let replicas = spec.replicas(component);
+                let (replicas, _) = spec.sized(component);
                 if have.replicas != replicas {
                     found.push(finding(
                         Area::Workloads,
