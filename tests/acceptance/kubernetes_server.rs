@@ -179,6 +179,28 @@ async fn kubernetes_server_rolls_deployments_and_checks_eks_tokens() {
     // The old pods' deletion is completed by the kubelet: only new pods remain.
     wait_for_images(&pods, "api", &["tryretool/backend:2.0.0", "tryretool/backend:2.0.0"]).await;
 
+    // Control: a rollout that may drop a ready pod (maxUnavailable 1, no surge) and overlaps old and
+    // new pods is seen as such by the recorder, so the two assertions above can fail.
+    let lossy = json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}});
+    apply(&deployments, &deployment("workflows-worker", "tryretool/backend:1.0.0", 2, lossy.clone())).await;
+    wait_for_rollout(&deployments, "workflows-worker", &recorder).await;
+    let before_lossy = Instant::now();
+    apply(&deployments, &deployment("workflows-worker", "tryretool/backend:2.0.0", 2, lossy)).await;
+    wait_for_rollout(&deployments, "workflows-worker", &recorder).await;
+    let timeline = recorder.timeline();
+    assert_eq!(timeline.min_ready("workflows-worker", before_lossy, Instant::now()), 1, "{}", timeline.describe());
+    assert!(
+        !timeline
+            .coexisting(
+                "workflows-worker",
+                |p| p.runs("tryretool/backend:1.0.0"),
+                |p| p.runs("tryretool/backend:2.0.0")
+            )
+            .is_empty(),
+        "{}",
+        timeline.describe()
+    );
+
     // Recreate: the old pod is gone (after a lingering termination) before the new one exists.
     kubelet.set_delete_delay(Duration::from_secs(1));
     let recreate = json!({"type": "Recreate"});

@@ -341,8 +341,8 @@ impl PodHistory {
     pub fn ready_at(&self, at: Instant) -> bool {
         self.changes
             .iter()
-            .filter(|(when, change)| *when <= at && *change != PodChange::Created)
-            .last()
+            .rev()
+            .find(|(when, change)| *when <= at && *change != PodChange::Created)
             .is_some_and(|(_, change)| *change == PodChange::Ready)
     }
 }
