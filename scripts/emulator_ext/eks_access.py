@@ -337,12 +337,12 @@ class Caller:
 def caller_of(access_key_id: str) -> Caller:
     """The principal GetCallerIdentity reports for `access_key_id` (an assumed-role session as its
     role), with the secret key moto holds for it."""
-    for account, regions in sts_backends.items():
+    for regions in sts_backends.values():
         for backend in regions.values():
             role = backend.get_assumed_role_from_access_key(access_key_id)
             if role is not None:
                 return Caller(role.role_arn, role.account_id, role.session_name, role.secret_access_key)
-    for account, partitions in iam_backends.items():
+    for partitions in iam_backends.values():
         for backend in partitions.values():
             user = backend.get_user_from_access_key_id(access_key_id)
             if user is not None:

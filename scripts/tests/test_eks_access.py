@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import unittest
+import urllib.error
 import urllib.request
 from datetime import timedelta
 from unittest import mock
@@ -171,6 +172,21 @@ class AuthenticatorTest(AccessTest):
         self.assertTrue(status["authenticated"], status)
         self.assertEqual(status["user"]["username"], MOTO_DEFAULT_PRINCIPAL)
         self.assertEqual(status["user"]["groups"], ["system:masters"])
+
+    def test_answers_in_the_version_asked_and_refuses_what_is_no_token_review(self):
+        cluster = self.cluster("auth-versions")
+        self.admin_entry(cluster, MOTO_DEFAULT_PRINCIPAL)
+        url = f"{emulator.endpoint}/_test/eks/authenticate/{cluster}"
+        body = {"apiVersion": "authentication.k8s.io/v1beta1", "kind": "TokenReview", "spec": {"token": token(cluster)}}
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            reviewed = json.loads(answer.read())
+        self.assertEqual(reviewed["apiVersion"], "authentication.k8s.io/v1beta1")
+        self.assertTrue(reviewed["status"]["authenticated"], reviewed)
+        request = urllib.request.Request(url, data=b'{"kind": "Pod"}', method="POST")
+        with self.assertRaises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        self.assertEqual(refused.exception.code, 400)
 
     def test_assumed_role_maps_to_its_role_entry(self):
         cluster = self.cluster("auth-role")
