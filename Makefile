@@ -82,6 +82,10 @@ build:
 # What needs no compiler runs while the tests compile, its output kept until the build is done:
 # installing the venv and the policy simulator, and the unit tests of the test doubles in scripts/
 # (the fault-injecting proxy, the emulator's additions to moto), run by the venv's Python (boto3, moto).
+# Before the tests run, scripts/kubernetes-test-server provides the real kube-apiserver,
+# kube-controller-manager and etcd the Kubernetes tests start (built once per machine into a cache
+# outside the work tree, 15 to 20 minutes on two cores); its directory reaches them as
+# RETOOL_KUBERNETES_BIN.
 test:
 	@test -n "$(CLIPPY_DRIVER)" || { echo "make test lints with clippy: rustup component add clippy" >&2; exit 1; }
 	$(CARGO) fmt --check
@@ -92,7 +96,11 @@ test:
 	tooled=0; wait $$tools || tooled=$$?; \
 	cat "$$log"; \
 	[[ $$built -eq 0 && $$tooled -eq 0 ]]
-	$(CLIPPY_ENV) $(TEST_ENV) $(CARGO) test --no-fail-fast -- --include-ignored --test-threads $(TEST_THREADS)
+	@echo "scripts/kubernetes-test-server  (builds kube-apiserver once per machine: 15 to 20 minutes the first time)"; \
+	kubernetes_bin=$$(scripts/kubernetes-test-server | tail -n 1); \
+	echo "RETOOL_KUBERNETES_BIN=$$kubernetes_bin"; \
+	$(CLIPPY_ENV) $(TEST_ENV) RETOOL_KUBERNETES_BIN="$$kubernetes_bin" \
+	  $(CARGO) test --no-fail-fast -- --include-ignored --test-threads $(TEST_THREADS)
 
 test-tools: venv $(POLICY_EVAL_STAMP)
 	"$(VENV)/bin/python" -m unittest discover -s scripts/tests

@@ -24,6 +24,7 @@ mod examples;
 mod fleet;
 mod generate_config;
 mod harness;
+mod kubernetes_server;
 mod lost_answers;
 mod mirror_install;
 mod network;
