@@ -26,7 +26,8 @@ Simplification: moto's STS reports `arn:aws:sts::<account>:user/moto` for creden
 know (the tests' `test`/`test`), an identity AWS never reports; it is accepted as a principal so
 that tests on default credentials can grant themselves access.
 
-Authenticator (`POST /_test/eks/authenticate/<cluster name>`, a Kubernetes authentication webhook:
+Authenticator (`POST /_test/eks/authenticate/<cluster name>`, or `<name>+<name>…` for a test API
+server that stands for several clusters of one state, a Kubernetes authentication webhook:
 TokenReview of authentication.k8s.io/v1 or v1beta1 in, the same with `status` out). Like the AWS
 IAM Authenticator that EKS runs, it accepts only `k8s-aws-v1.` + unpadded base64url of a presigned
 STS GetCallerIdentity URL (Action=GetCallerIdentity, Version=2011-06-15, no query parameters but
@@ -487,7 +488,11 @@ def authenticate(cluster_name: str) -> Response:
     body = request.get_json(force=True, silent=True)
     if not isinstance(body, dict) or body.get("kind") != "TokenReview":
         return Response("expected a TokenReview (authentication.k8s.io) as JSON", status=400)
-    answer = review(body, cluster_name, datetime.now(timezone.utc))
+    # A test API server may stand for several clusters of one state ("a+b"): the token counts for
+    # the cluster it was signed for, as each cluster's own authenticator would decide.
+    now = datetime.now(timezone.utc)
+    answers = [review(body, name, now) for name in cluster_name.split("+")]
+    answer = next((a for a in answers if a["status"]["authenticated"]), answers[-1])
     return Response(json.dumps(answer), status=200, mimetype="application/json")
 
 

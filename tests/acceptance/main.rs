@@ -36,3 +36,4 @@ mod rpc;
 mod schema;
 mod storage;
 mod upgrade;
+mod workloads;

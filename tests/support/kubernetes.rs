@@ -44,7 +44,8 @@ pub const ADMIN_USER: &str = "test-admin";
 pub struct KubernetesOptions {
     /// The emulator (`http://127.0.0.1:PORT`) whose authenticator checks EKS bearer tokens.
     pub emulator_endpoint: String,
-    /// The EKS cluster whose access entries grant access (the `x-k8s-aws-id` tokens must carry).
+    /// The EKS cluster whose access entries grant access (the `x-k8s-aws-id` tokens must carry),
+    /// or several joined by `+` when one server stands for the clusters of several deployments.
     pub cluster_name: String,
     /// Installs the External Secrets CRD fixtures ([`external_secrets_crds`]) before returning.
     pub external_secrets_crds: bool,
@@ -181,7 +182,7 @@ impl KubernetesServer {
             "kube-controller-manager",
             Command::new(bin.join("kube-controller-manager")).args([
                 format!("--kubeconfig={}", kubeconfig.display()),
-                "--controllers=deployment,replicaset,garbagecollector".to_owned(),
+                "--controllers=deployment,replicaset,garbagecollector,namespace".to_owned(),
                 "--leader-elect=false".to_owned(),
                 "--port=0".to_owned(),
                 "--secure-port=0".to_owned(),

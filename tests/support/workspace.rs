@@ -17,11 +17,14 @@
 //! installs the provider as a user's would, from a release, and writes the lock file.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tempfile::TempDir;
 
 use super::emulator::Emulator;
+use super::kubelet::FakeKubelet;
+use super::kubernetes::{KubernetesOptions, KubernetesServer};
 use super::release::{PROVIDER_BINARY, VERSION, platform};
 use super::terraform::{CommandOutput, Terraform, TerraformError};
 use super::toolchain::{Toolchain, VENV_VARIABLE};
@@ -47,6 +50,15 @@ pub struct Workspace {
     bucket: String,
     endpoint: String,
     terraform: Terraform,
+    /// The Kubernetes API the deployments' workloads go to, once started.
+    cluster: OnceLock<TestCluster>,
+}
+
+/// A real Kubernetes API server standing for a workspace's EKS clusters, with the fake kubelet
+/// that runs its pods.
+pub struct TestCluster {
+    pub server: KubernetesServer,
+    pub kubelet: FakeKubelet,
 }
 
 impl Workspace {
@@ -83,7 +95,25 @@ impl Workspace {
         let mut settings = environment(toolchain, root, &cli_config, &endpoint);
         settings.extend(extra_settings);
         let terraform = Terraform::new(toolchain.terraform.clone(), root.join("config"), settings);
-        Self { dir, bucket, endpoint, terraform }
+        Self { dir, bucket, endpoint, terraform, cluster: OnceLock::new() }
+    }
+
+    /// Starts the Kubernetes API server (and kubelet) of the deployments named `deployments`
+    /// (their EKS clusters have the same names), which every provider block written from now on
+    /// points `endpoints.kubernetes` at. A workspace has one; asking again returns it.
+    pub async fn start_cluster(&self, deployments: &[&str]) -> &TestCluster {
+        if self.cluster.get().is_none() {
+            let options = KubernetesOptions::new(&self.endpoint, &deployments.join("+"));
+            let server = KubernetesServer::start(&options).await;
+            let kubelet = FakeKubelet::start(server.client()).await;
+            let _ = self.cluster.set(TestCluster { server, kubelet });
+        }
+        self.cluster().expect("the cluster was just started")
+    }
+
+    /// The workspace's Kubernetes API server, if started.
+    pub fn cluster(&self) -> Option<&TestCluster> {
+        self.cluster.get()
     }
 
     pub fn terraform(&self) -> &Terraform {
@@ -213,7 +243,17 @@ endpoints = {{
             .iter()
             .map(|service| format!("    {service:<14} = \"{endpoint}\"\n"))
             .collect();
-        format!("provider \"retool\" {{\n  region = \"us-east-1\"\n  endpoints {{\n{endpoints}  }}\n{extra}}}\n")
+        let kubernetes = match self.cluster() {
+            Some(cluster) => format!(
+                "    kubernetes                = \"{}\"\n    kubernetes_ca_certificate = file(\"{}\")\n",
+                cluster.server.url(),
+                cluster.server.ca_file().display()
+            ),
+            None => String::new(),
+        };
+        format!(
+            "provider \"retool\" {{\n  region = \"us-east-1\"\n  endpoints {{\n{endpoints}{kubernetes}  }}\n{extra}}}\n"
+        )
     }
 }
 

@@ -464,7 +464,7 @@ impl Desired {
             inline_policies: BTreeMap::from([(STORAGE_POLICY_NAME.to_owned(), policy)]),
             ..self.role(
                 self.names.storage_role(),
-                web_identity_trust(provider_arn, issuer_url, names::API_NAMESPACE, names::API_SERVICE_ACCOUNT),
+                web_identity_trust(provider_arn, issuer_url, &self.names.namespace(), names::API_SERVICE_ACCOUNT),
                 Vec::new(),
             )
         }

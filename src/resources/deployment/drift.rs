@@ -329,7 +329,8 @@ mod tests {
             ]
         );
 
-        observed.workloads = Some(WorkloadsSeen { access_denied: Some("Unauthorized".into()), ..WorkloadsSeen::default() });
+        observed.workloads =
+            Some(WorkloadsSeen { access_denied: Some("Unauthorized".into()), ..WorkloadsSeen::default() });
         assert_eq!(
             detect(&spec, &observed),
             ["Kubernetes API of cluster acme does not let the provider in: Unauthorized"]

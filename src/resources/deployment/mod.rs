@@ -1182,7 +1182,9 @@ impl Resource<AwsClients> for DeploymentResource {
                     owner::refuse(&[refused], TYPE_NAME, &desired.spec.name, diags);
                     return prior.clone();
                 }
-                Some(None) => return apply(ctx, planned, Operation::Update, owner, prior, Scope::Workloads, diags).await.0,
+                Some(None) => {
+                    return apply(ctx, planned, Operation::Update, owner, prior, Scope::Workloads, diags).await.0;
+                }
                 None => return prior.clone(),
             }
         }
@@ -1443,7 +1445,9 @@ mod tests {
         }
         // The jobs-runner is always one pod: Terraform itself refuses a `replicas` there.
         let jobs_runner = block.find_block("jobs_runner").map(|b| &b.block);
-        assert!(jobs_runner.is_some_and(|b| b.find_attribute("replicas").is_none() && b.find_attribute("cpu").is_some()));
+        assert!(
+            jobs_runner.is_some_and(|b| b.find_attribute("replicas").is_none() && b.find_attribute("cpu").is_some())
+        );
         let temporal = block.find_block("workflows").and_then(|b| b.block.find_block("temporal"));
         assert!(temporal.is_some_and(|t| t.block.find_attribute("host").is_some()), "workflows.temporal block missing");
         let sandbox = block.find_block("code_executor").and_then(|b| b.block.find_attribute("sandbox"));
@@ -1518,7 +1522,11 @@ mod tests {
             ("environment", map("MY-VAR", "x"), "environment[\"MY-VAR\"]"),
             ("environment", map("POSTGRES_HOST", "elsewhere"), "environment[\"POSTGRES_HOST\"]"),
             ("environment_secret_arns", map("ENCRYPTION_KEY", SECRET), "environment_secret_arns[\"ENCRYPTION_KEY\"]"),
-            ("environment_secret_arns", map("SCIM_AUTH_TOKEN", "scim-token"), "environment_secret_arns[\"SCIM_AUTH_TOKEN\"]"),
+            (
+                "environment_secret_arns",
+                map("SCIM_AUTH_TOKEN", "scim-token"),
+                "environment_secret_arns[\"SCIM_AUTH_TOKEN\"]",
+            ),
         ];
         for (name, value, path) in cases {
             assert_eq!(validate(&config(&[(name, value.clone())])), [path], "{name} = {value:?}");
@@ -1691,9 +1699,15 @@ mod tests {
             assert!(refused(prior, planned).is_empty(), "{prior} -> {planned}");
         }
         let down = refused("3.300.0-stable", "3.299.0-stable");
-        assert!(down.len() == 1 && down[0].starts_with("retool_version: ") && down[0].contains("cannot be downgraded"), "{down:?}");
+        assert!(
+            down.len() == 1 && down[0].starts_with("retool_version: ") && down[0].contains("cannot be downgraded"),
+            "{down:?}"
+        );
         let jump = refused("3.300.0-stable", "3.311.0-stable");
-        assert!(jump.len() == 1 && jump[0].starts_with("retool_version: ") && jump[0].contains("more than 10"), "{jump:?}");
+        assert!(
+            jump.len() == 1 && jump[0].starts_with("retool_version: ") && jump[0].contains("more than 10"),
+            "{jump:?}"
+        );
     }
 
     #[test]
@@ -1790,11 +1804,15 @@ mod tests {
         assert_eq!(model::spec_of(&model::to_value(&spec), &BTreeMap::new()), Ok(spec.clone()));
         let defaults = model::spec_of(&config(&[]), &BTreeMap::new()).expect("spec");
         assert_eq!(defaults.workloads, model::WorkloadSpec::default());
-        let resized = model::spec_of(&config(&[("api", Value::object([("replicas", Value::number_i64(5))]))]), &BTreeMap::new())
-            .expect("spec");
+        let resized =
+            model::spec_of(&config(&[("api", Value::object([("replicas", Value::number_i64(5))]))]), &BTreeMap::new())
+                .expect("spec");
         assert!(defaults.same_infrastructure(&resized), "a replicas change touches no AWS object");
-        let with_secret = model::spec_of(&config(&[("environment_secret_arns", Value::map([("B", Value::string(SECRET))]))]), &BTreeMap::new())
-            .expect("spec");
+        let with_secret = model::spec_of(
+            &config(&[("environment_secret_arns", Value::map([("B", Value::string(SECRET))]))]),
+            &BTreeMap::new(),
+        )
+        .expect("spec");
         assert!(!defaults.same_infrastructure(&with_secret), "the External Secrets role reads the configured secrets");
         let mut state = model::with_outputs(&model::to_value(&spec), "us-east-1", &spec, &Observed::default(), &[]);
         assert_eq!(state.attr(attribute::NAMESPACE).as_str(), Some("retool"));

@@ -1039,7 +1039,7 @@ pub fn set_derived(state: &mut Value, region: &str, spec: &DeploymentSpec) {
     state.set_attr(attribute::URL, Value::string(format!("https://{}", spec.domain)));
     state.set_attr(attribute::EGRESS_ALLOWLIST, strings(&super::rules::egress::egress_allowlist()));
     state.set_attr(attribute::COST, cost(region, spec));
-    state.set_attr(attribute::NAMESPACE, Value::string(super::names::API_NAMESPACE));
+    state.set_attr(attribute::NAMESPACE, Value::string(Names::new(&spec.name).namespace()));
 }
 
 /// `base` (the configuration side) with every output read off `observed`, and `drift`.

@@ -28,10 +28,12 @@ pub const ESO_SERVICE_ACCOUNT: &str = "external-secrets";
 /// Prefix of every Retool Storage bucket (the permission boundary fences buckets by it).
 pub const STORAGE_BUCKET_PREFIX: &str = "retool-storage-";
 
-/// Kubernetes namespace and service account of Retool's api pods, allowed to assume the storage
-/// role (the Retool Helm chart must run its api pods under this service account).
-pub const API_NAMESPACE: &str = "retool";
+/// Kubernetes service account of Retool's api pods, in the deployment's namespace
+/// ([`Names::namespace`]), allowed to assume the storage role.
 pub const API_SERVICE_ACCOUNT: &str = "retool-api";
+
+/// Namespaces a deployment's own cannot be: Kubernetes' own, and the External Secrets Operator's.
+pub const RESERVED_NAMESPACES: [&str; 5] = ["default", "kube-system", "kube-public", "kube-node-lease", ESO_NAMESPACE];
 
 /// Names of one deployment's AWS objects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +44,12 @@ pub struct Names {
 impl Names {
     pub fn new(deployment: &str) -> Self {
         Self { deployment: deployment.to_owned() }
+    }
+
+    /// The Kubernetes namespace of the Retool workloads: the deployment's name, so deployments
+    /// whose API is reached through one endpoint (a proxy, a test server) never share one.
+    pub fn namespace(&self) -> String {
+        self.deployment.clone()
     }
 
     pub fn cluster(&self) -> String {

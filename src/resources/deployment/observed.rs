@@ -375,13 +375,14 @@ impl Observed {
             keep(secret, ours);
         }
         if let Some(workloads) = self.workloads.as_mut() {
-            let ours = check(format!("Kubernetes namespace {}", names::API_NAMESPACE), workloads.namespace.as_ref());
+            let namespace = names.namespace();
+            let ours = check(format!("Kubernetes namespace {namespace}"), workloads.namespace.as_ref());
             if !ours {
                 workloads.namespace = None;
                 workloads.deployments.clear();
             }
             workloads.deployments.retain(|deployment| {
-                check(format!("Kubernetes Deployment {}/{}", names::API_NAMESPACE, deployment.name), Some(&deployment.tags))
+                check(format!("Kubernetes Deployment {namespace}/{}", deployment.name), Some(&deployment.tags))
             });
         }
         (self, not_ours)

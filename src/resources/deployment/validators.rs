@@ -34,11 +34,12 @@ pub const MAX_REPLICAS: i64 = 50;
 
 /// A DNS label usable in every AWS name: lowercase letters, digits and hyphens, starting with a
 /// letter, without two hyphens in a row or a trailing one (RDS and ElastiCache identifiers refuse
-/// both, and only at apply), at most [`MAX_NAME_LENGTH`] characters.
+/// both, and only at apply), at most [`MAX_NAME_LENGTH`] characters, and not one of the
+/// namespaces Kubernetes keeps (the workloads' namespace is named after the deployment).
 pub fn deployment_name() -> impl Validator {
     NAME_RULES.validator(
         format!(
-            "must be a DNS label: lowercase letters, digits and hyphens, starting with a letter, no `--` and no trailing hyphen (at most {MAX_NAME_LENGTH} characters)"
+            "must be a DNS label: lowercase letters, digits and hyphens, starting with a letter, no `--` and no trailing hyphen (at most {MAX_NAME_LENGTH} characters), not `default` or `kube-…`"
         ),
         hyphen_problem,
     )
@@ -54,7 +55,12 @@ static NAME_RULES: NameRules =
     NameRules::new(MAX_NAME_LENGTH, ": it prefixes the names of AWS resources.", Letters::Lowercase, &['-']);
 
 fn hyphen_problem(name: &str) -> Option<String> {
-    if name.ends_with('-') {
+    if super::names::RESERVED_NAMESPACES.contains(&name) {
+        Some(format!(
+            "{name:?} is a Kubernetes namespace the cluster keeps for itself, and the deployment's namespace takes its \
+             name; choose another name."
+        ))
+    } else if name.ends_with('-') {
         Some(format!("{name:?} must not end with a hyphen: RDS and ElastiCache identifiers refuse it."))
     } else if name.contains("--") {
         Some(format!("{name:?} must not contain two hyphens in a row: RDS and ElastiCache identifiers refuse it."))
@@ -474,6 +480,9 @@ mod tests {
                 "retool_prod",
                 "retool.prod",
                 "rétool",
+                "default",
+                "kube-system",
+                "external-secrets",
                 &"a".repeat(MAX_NAME_LENGTH + 1),
             ],
         );

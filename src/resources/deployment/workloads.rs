@@ -33,7 +33,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
 
 use super::model::{Resources, Sandbox, Temporal, WorkloadSpec};
-use super::names::{API_NAMESPACE, API_SERVICE_ACCOUNT};
+use super::names::API_SERVICE_ACCOUNT;
 
 /// The `app.kubernetes.io/name` of every object.
 pub const APP_NAME: &str = "retool";
@@ -194,9 +194,10 @@ impl Component {
         }
     }
 
-    /// The in-cluster URL of its Service, `http://<name>.<namespace>.svc.cluster.local:<port>`.
-    pub fn url(self) -> String {
-        format!("http://{}.{API_NAMESPACE}.svc.cluster.local:{}", self.name(), self.port())
+    /// The in-cluster URL of its Service in `namespace`,
+    /// `http://<name>.<namespace>.svc.cluster.local:<port>`.
+    pub fn url(self, namespace: &str) -> String {
+        format!("http://{}.{namespace}.svc.cluster.local:{}", self.name(), self.port())
     }
 }
 
@@ -298,7 +299,7 @@ impl WorkloadInputs<'_> {
     fn metadata(&self, name: &str, component: &str) -> ObjectMeta {
         ObjectMeta {
             name: Some(name.to_owned()),
-            namespace: Some(API_NAMESPACE.to_owned()),
+            namespace: Some(self.deployment.to_owned()),
             labels: Some(labels(self.deployment, component)),
             annotations: Some(BTreeMap::from([(OWNER_ANNOTATION.to_owned(), self.owner.to_owned())])),
             ..ObjectMeta::default()
@@ -370,9 +371,9 @@ fn environment(inputs: &WorkloadInputs, component: Component) -> Vec<EnvVar> {
         env.push(plain("DISABLE_DATABASE_MIGRATIONS", "true"));
     }
     if inputs.spec.workflows_enabled {
-        env.push(plain("WORKFLOW_BACKEND_HOST", Component::WorkflowsBackend.url()));
+        env.push(plain("WORKFLOW_BACKEND_HOST", Component::WorkflowsBackend.url(inputs.deployment)));
     }
-    env.push(plain("CODE_EXECUTOR_INGRESS_DOMAIN", Component::CodeExecutor.url()));
+    env.push(plain("CODE_EXECUTOR_INGRESS_DOMAIN", Component::CodeExecutor.url(inputs.deployment)));
     if let (true, Temporal::External { host, port, namespace, tls_enabled }) =
         (inputs.spec.workflows_enabled, &spec.temporal)
     {
@@ -631,7 +632,7 @@ fn external_secrets(inputs: &WorkloadInputs) -> (serde_json::Value, Vec<serde_js
 
 /// Every object of the Retool workloads for `inputs`.
 pub fn workloads(inputs: &WorkloadInputs) -> Workloads {
-    let mut namespace_metadata = inputs.metadata(API_NAMESPACE, "namespace");
+    let mut namespace_metadata = inputs.metadata(inputs.deployment, "namespace");
     namespace_metadata.namespace = None;
     let (secret_store, external_secrets) = external_secrets(inputs);
     Workloads {

@@ -37,7 +37,12 @@ pub fn cluster_admin_policy_arn(partition: &str) -> String {
 /// Whether `principal` has an access entry on `cluster` with the cluster-admin policy.
 pub async fn has_admin_access(eks: &Client, cluster: &str, principal: &str, partition: &str) -> Result<bool, Error> {
     let entry = absent_if_missing(
-        eks.describe_access_entry().cluster_name(cluster).principal_arn(principal).send().await.during("DescribeAccessEntry"),
+        eks.describe_access_entry()
+            .cluster_name(cluster)
+            .principal_arn(principal)
+            .send()
+            .await
+            .during("DescribeAccessEntry"),
     )?;
     if entry.is_none() {
         return Ok(false);
@@ -112,7 +117,10 @@ mod tests {
             principal_arn(&identity("arn:aws-cn:sts::111122223333:assumed-role/deployer/x")),
             "arn:aws-cn:iam::111122223333:role/deployer"
         );
-        assert_eq!(principal_arn(&identity("arn:aws:iam::111122223333:user/alice")), "arn:aws:iam::111122223333:user/alice");
+        assert_eq!(
+            principal_arn(&identity("arn:aws:iam::111122223333:user/alice")),
+            "arn:aws:iam::111122223333:user/alice"
+        );
         assert_eq!(
             cluster_admin_policy_arn("aws"),
             "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"

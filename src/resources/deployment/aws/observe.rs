@@ -30,7 +30,9 @@ pub async fn observe(clients: &AwsClients, target: Target<'_>) -> Result<Observe
         StorageChain::observe(clients, target),
     )?;
     // The workloads are read through the cluster the observation above found.
-    let workloads = crate::resources::deployment::kubernetes::observe(clients, cluster.cluster.as_ref(), target.stop).await?;
+    let workloads =
+        crate::resources::deployment::kubernetes::observe(clients, target.names, cluster.cluster.as_ref(), target.stop)
+            .await?;
     Ok(Observed {
         workloads,
         network,

@@ -22,7 +22,6 @@ use super::aws::access::{ensure_admin_access, principal_arn};
 use super::aws::chains::Context;
 use super::desired::Desired;
 use super::drift::{Area, Finding, finding};
-use super::names::API_NAMESPACE;
 use super::observed::Observed;
 use super::workloads::{Component, WorkloadInputs, Workloads, workloads};
 use crate::aws::wait::{Backoff, Poll, wait_for};
@@ -69,7 +68,10 @@ pub fn cluster_access(
                 .ok()
                 .and_then(|bytes| String::from_utf8(bytes).ok())
                 .ok_or_else(|| {
-                    Error::unexpected("DescribeCluster", format!("cluster {name} reports certificate authority data that is not base64 PEM"))
+                    Error::unexpected(
+                        "DescribeCluster",
+                        format!("cluster {name} reports certificate authority data that is not base64 PEM"),
+                    )
                 })?;
             ClusterEndpoint { url: url.to_owned(), ca_pem: pem }
         }
@@ -83,16 +85,26 @@ pub fn cluster_access(
 
 /// What the objects are built from, out of the desired deployment and what AWS holds; `Err` says
 /// what is missing (the AWS chains have not made it yet).
-pub fn inputs<'a>(desired: &'a Desired, observed: &'a Observed, storage_role: Option<&'a str>) -> Result<WorkloadInputs<'a>, String> {
+pub fn inputs<'a>(
+    desired: &'a Desired,
+    observed: &'a Observed,
+    storage_role: Option<&'a str>,
+) -> Result<WorkloadInputs<'a>, String> {
     let database = observed.rds.database.as_ref().ok_or("the database does not exist yet")?;
     let database_host = database.endpoint.as_deref().ok_or("the database has no endpoint yet")?;
     let database_secret_arn =
         database.master_user_secret_arn.as_deref().ok_or("the database's master user secret does not exist yet")?;
     let encryption_key_secret_arn = match &desired.spec.encryption_key_secret_arn {
         Some(arn) => arn.as_str(),
-        None => observed.secrets.encryption_key.as_ref().map(|s| s.arn.as_str()).ok_or("the encryption key secret does not exist yet")?,
+        None => observed
+            .secrets
+            .encryption_key
+            .as_ref()
+            .map(|s| s.arn.as_str())
+            .ok_or("the encryption key secret does not exist yet")?,
     };
-    let jwt_secret_arn = observed.secrets.jwt.as_ref().map(|s| s.arn.as_str()).ok_or("the JWT secret does not exist yet")?;
+    let jwt_secret_arn =
+        observed.secrets.jwt.as_ref().map(|s| s.arn.as_str()).ok_or("the JWT secret does not exist yet")?;
     let owner = desired.owner.as_ref().map(|owner| owner.token.as_str()).ok_or("no ownership token")?;
     Ok(WorkloadInputs {
         deployment: &desired.spec.name,
@@ -122,13 +134,24 @@ pub async fn converge(cx: &Context<'_>, observed: &Observed) -> Result<(), Error
         return Err(Error::unexpected("ApplyWorkloads", "the cluster does not exist"));
     };
     let identity = cx.clients.identity().await?;
-    ensure_admin_access(cx.clients.eks(), &cluster.name, &principal_arn(identity), &identity.partition, &desired.tags())
-        .await?;
+    ensure_admin_access(
+        cx.clients.eks(),
+        &cluster.name,
+        &principal_arn(identity),
+        &identity.partition,
+        &desired.tags(),
+    )
+    .await?;
     let storage_role = desired.spec.storage.then(|| desired.storage_role_arn());
     let inputs = inputs(desired, observed, storage_role.as_deref())
         .map_err(|missing| Error::unexpected("ApplyWorkloads", format!("cannot start Retool yet: {missing}")))?;
     let objects = workloads(&inputs);
-    let access = cluster_access(cx.clients, &cluster.name, cluster.endpoint.as_deref(), cluster.certificate_authority.as_deref())?;
+    let access = cluster_access(
+        cx.clients,
+        &cluster.name,
+        cluster.endpoint.as_deref(),
+        cluster.certificate_authority.as_deref(),
+    )?;
     apply_all(cx, &access, &objects).await
 }
 
@@ -162,11 +185,15 @@ async fn apply_all(cx: &Context<'_>, access: &ClusterAccess, objects: &Workloads
     let (runners, others): (Vec<_>, Vec<_>) =
         objects.deployments.iter().partition(|(component, _)| *component == Component::JobsRunner);
     for batch in [runners, others] {
-        let manifests = batch.iter().map(|(component, deployment)| Ok((*component, Manifest::of(deployment)?))).collect::<Result<Vec<_>, Error>>()?;
+        let manifests = batch
+            .iter()
+            .map(|(component, deployment)| Ok((*component, Manifest::of(deployment)?)))
+            .collect::<Result<Vec<_>, Error>>()?;
         futures::future::try_join_all(manifests.iter().map(|(_, manifest)| apply(access, manifest, stop))).await?;
         futures::future::try_join_all(manifests.iter().map(|(component, manifest)| {
             let labels = pod_selector(cx.desired, *component);
-            async move { wait_rolled_out(access, API_NAMESPACE, &manifest.name, &labels, timeout, stop).await }
+            let namespace = cx.desired.names.namespace();
+            async move { wait_rolled_out(access, &namespace, &manifest.name, &labels, timeout, stop).await }
         }))
         .await?;
     }
@@ -203,19 +230,31 @@ pub async fn remove(cx: &Context<'_>) -> Result<(), Error> {
     let cluster = super::aws::eks::observe_cluster(cx.clients.eks(), &cx.desired.names.cluster()).await?;
     let Some(cluster) = cluster.filter(|cluster| cluster.status == "ACTIVE") else { return Ok(()) };
     let identity = cx.clients.identity().await?;
-    ensure_admin_access(cx.clients.eks(), &cluster.name, &principal_arn(identity), &identity.partition, &cx.desired.tags())
-        .await?;
-    let access = cluster_access(cx.clients, &cluster.name, cluster.endpoint.as_deref(), cluster.certificate_authority.as_deref())?;
+    ensure_admin_access(
+        cx.clients.eks(),
+        &cluster.name,
+        &principal_arn(identity),
+        &identity.partition,
+        &cx.desired.tags(),
+    )
+    .await?;
+    let access = cluster_access(
+        cx.clients,
+        &cluster.name,
+        cluster.endpoint.as_deref(),
+        cluster.certificate_authority.as_deref(),
+    )?;
     let access = &access;
+    let namespace = cx.desired.names.namespace();
     for component in Component::ALL {
-        delete(access, "apps/v1", "Deployment", Some(API_NAMESPACE), component.name(), stop).await?;
+        delete(access, "apps/v1", "Deployment", Some(&namespace), component.name(), stop).await?;
     }
-    delete(access, "v1", "Namespace", None, API_NAMESPACE, stop).await?;
+    delete(access, "v1", "Namespace", None, &namespace, stop).await?;
     let backoff = Backoff::slow(cx.desired.eks_budget(cx.operation));
     wait_for("WaitNamespaceDeleted", backoff, stop, || async {
-        match read(access, "v1", "Namespace", None, API_NAMESPACE, stop).await? {
+        match read(access, "v1", "Namespace", None, &namespace, stop).await? {
             None => Ok(Poll::Ready(())),
-            Some(_) => Ok(Poll::Pending(format!("namespace {API_NAMESPACE} is terminating"))),
+            Some(_) => Ok(Poll::Pending(format!("namespace {namespace} is terminating"))),
         }
     })
     .await
@@ -227,23 +266,35 @@ pub fn drift(desired: &Desired, observed: &Observed) -> Vec<Finding> {
     let mut found = Vec::new();
     if let Some(refusal) = &seen.access_denied {
         let object = format!("Kubernetes API of cluster {}", desired.names.cluster());
-        found.push(finding(Area::Workloads, &object, DriftKind::Missing, &format!("does not let the provider in: {refusal}")));
+        found.push(finding(
+            Area::Workloads,
+            &object,
+            DriftKind::Missing,
+            &format!("does not let the provider in: {refusal}"),
+        ));
         return found;
     }
     let spec = &desired.spec.workloads;
     for component in Component::ALL {
-        let object = format!("Kubernetes Deployment {API_NAMESPACE}/{}", component.name());
+        let object = format!("Kubernetes Deployment {}/{}", desired.names.namespace(), component.name());
         let wanted = spec.runs(component);
         let have = seen.deployments.iter().find(|deployment| deployment.name == component.name());
         match (wanted, have) {
             (false, None) => {}
-            (false, Some(_)) => found.push(finding(Area::Workloads, &object, DriftKind::Surplus, "exists, but is not configured")),
+            (false, Some(_)) => {
+                found.push(finding(Area::Workloads, &object, DriftKind::Surplus, "exists, but is not configured"))
+            }
             (true, None) => found.push(finding(Area::Workloads, &object, DriftKind::Missing, "does not exist")),
             (true, Some(have)) => {
                 let image = component.image(&desired.spec.retool_version);
                 if have.image.as_deref() != Some(image.as_str()) {
                     let running = have.image.as_deref().unwrap_or("no image");
-                    found.push(finding(Area::Workloads, &object, DriftKind::Setting, &format!("runs {running}, configured {image}")));
+                    found.push(finding(
+                        Area::Workloads,
+                        &object,
+                        DriftKind::Setting,
+                        &format!("runs {running}, configured {image}"),
+                    ));
                 }
                 let (replicas, _) = spec.sized(component);
                 if have.replicas != replicas {

@@ -11,7 +11,7 @@ use crate::aws::AwsClients;
 use crate::error::Error;
 use crate::kubernetes::FIELD_MANAGER;
 use crate::kubernetes::objects::{list, read};
-use crate::resources::deployment::names::API_NAMESPACE;
+use crate::resources::deployment::names::Names;
 use crate::resources::deployment::observed::{ClusterState, DeploymentSeen, WorkloadsSeen};
 use crate::resources::deployment::workloads::APP_NAME;
 use crate::stop::StopSignal;
@@ -22,31 +22,35 @@ const FIELDS_SHOWN: usize = 5;
 /// The workloads on `cluster`; `None` while there is no ACTIVE cluster to ask.
 pub async fn observe(
     clients: &AwsClients,
+    names: &Names,
     cluster: Option<&ClusterState>,
     stop: &StopSignal,
 ) -> Result<Option<WorkloadsSeen>, Error> {
+    let namespace = names.namespace();
     let Some(cluster) = cluster.filter(|cluster| cluster.status == "ACTIVE") else { return Ok(None) };
-    let access = cluster_access(clients, &cluster.name, cluster.endpoint.as_deref(), cluster.certificate_authority.as_deref())?;
-    let namespace = match read(&access, "v1", "Namespace", None, API_NAMESPACE, stop).await {
-        Ok(namespace) => namespace,
+    let access =
+        cluster_access(clients, &cluster.name, cluster.endpoint.as_deref(), cluster.certificate_authority.as_deref())?;
+    let found = match read(&access, "v1", "Namespace", None, &namespace, stop).await {
+        Ok(found) => found,
         Err(Error::Kubernetes(error)) if matches!(error.status, Some(401 | 403)) => {
             return Ok(Some(WorkloadsSeen { access_denied: Some(error.message), ..WorkloadsSeen::default() }));
         }
         Err(error) => return Err(error),
     };
-    let Some(namespace) = namespace else { return Ok(Some(WorkloadsSeen::default())) };
+    let Some(namespace_object) = found else { return Ok(Some(WorkloadsSeen::default())) };
     let labels = format!("app.kubernetes.io/name={APP_NAME}");
-    let found = list(&access, "apps/v1", "Deployment", API_NAMESPACE, &labels, stop).await?;
+    let found = list(&access, "apps/v1", "Deployment", &namespace, &labels, stop).await?;
     let mut deployments = Vec::new();
     for object in found {
-        let deployment: Deployment = serde_json::to_value(&object)
-            .and_then(serde_json::from_value)
-            .map_err(|error| Error::unexpected("ListDeployments", format!("a Deployment could not be read: {error}")))?;
+        let deployment: Deployment =
+            serde_json::to_value(&object).and_then(serde_json::from_value).map_err(|error| {
+                Error::unexpected("ListDeployments", format!("a Deployment could not be read: {error}"))
+            })?;
         deployments.push(seen(&deployment));
     }
     Ok(Some(WorkloadsSeen {
         access_denied: None,
-        namespace: Some(owner_tags(namespace.metadata.annotations.as_ref())),
+        namespace: Some(owner_tags(namespace_object.metadata.annotations.as_ref())),
         deployments,
     }))
 }
@@ -56,7 +60,8 @@ fn seen(deployment: &Deployment) -> DeploymentSeen {
     let metadata = &deployment.metadata;
     let spec = deployment.spec.as_ref();
     let status = deployment.status.as_ref();
-    let containers = spec.and_then(|spec| spec.template.spec.as_ref()).map(|pod| pod.containers.as_slice()).unwrap_or_default();
+    let containers =
+        spec.and_then(|spec| spec.template.spec.as_ref()).map(|pod| pod.containers.as_slice()).unwrap_or_default();
     DeploymentSeen {
         name: metadata.name.clone().unwrap_or_default(),
         tags: owner_tags(metadata.annotations.as_ref()),
@@ -75,7 +80,9 @@ fn seen(deployment: &Deployment) -> DeploymentSeen {
 fn other_managers(entries: &[ManagedFieldsEntry]) -> Vec<(String, Vec<String>)> {
     entries
         .iter()
-        .filter(|entry| entry.manager.as_deref() != Some(FIELD_MANAGER) && entry.subresource.as_deref() != Some("status"))
+        .filter(|entry| {
+            entry.manager.as_deref() != Some(FIELD_MANAGER) && entry.subresource.as_deref() != Some("status")
+        })
         .filter_map(|entry| {
             let spec = entry.fields_v1.as_ref()?.0.get("f:spec")?;
             let mut fields = Vec::new();
@@ -134,10 +141,18 @@ mod tests {
         let entries = [
             entry(FIELD_MANAGER, None, json!({"f:spec": {"f:replicas": {}}})),
             entry("kube-controller-manager", Some("status"), json!({"f:status": {"f:replicas": {}}})),
-            entry("kube-controller-manager", None, json!({"f:metadata": {"f:annotations": {".": {}, "f:deployment.kubernetes.io/revision": {}}}})),
-            entry("kubectl-edit", None, json!({"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
-                "k:{\"name\":\"api\"}": {"f:image": {}, "f:env": {"k:{\"name\":\"FOO\"}": {".": {}, "f:name": {}, "f:value": {}}}}
-            }}}}})),
+            entry(
+                "kube-controller-manager",
+                None,
+                json!({"f:metadata": {"f:annotations": {".": {}, "f:deployment.kubernetes.io/revision": {}}}}),
+            ),
+            entry(
+                "kubectl-edit",
+                None,
+                json!({"f:spec": {"f:replicas": {}, "f:template": {"f:spec": {"f:containers": {
+                    "k:{\"name\":\"api\"}": {"f:image": {}, "f:env": {"k:{\"name\":\"FOO\"}": {".": {}, "f:name": {}, "f:value": {}}}}
+                }}}}}),
+            ),
         ];
         let found = other_managers(&entries);
         assert_eq!(found.len(), 1, "{found:?}");

@@ -1,0 +1,242 @@
+//! Retool on the cluster, end to end: real Terraform and the provider against the emulator and a
+//! real Kubernetes API server (with the real deployment controller and the fake kubelet). What
+//! the tests assert is read from the API server and from the pod timeline it records: the objects
+//! and their field manager, the order pods changed in during an upgrade, which Deployments a change
+//! touched, what another field manager's edit looks like and how apply takes it back, a rollout
+//! that cannot finish, and that destroy leaves nothing.
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::{Value, json};
+
+use crate::support::kubelet::{PodChange, PodHistory};
+use crate::support::workspace::two_zone_network;
+use crate::support::{Emulator, PodRecorder, Workspace, acceptance_toolchain};
+
+const NAME: &str = "wl";
+const MANAGER: &str = "terraform-provider-retool";
+
+/// The network and a deployment running Retool `version` with `api_replicas` api pods, and `extra`
+/// inside the deployment block.
+fn config(workspace: &Workspace, version: &str, api_replicas: u32, extra: &str) -> String {
+    let provider = workspace.provider_block_with("  max_retries = 2\n");
+    let network = two_zone_network(NAME);
+    format!(
+        r#"{provider}
+{network}
+
+resource "retool_deployment" "app" {{
+  name           = "{NAME}"
+  network_id     = retool_network.net.id
+  retool_version = "{version}"
+  domain         = "retool.{NAME}.test"
+  api {{
+    replicas = {api_replicas}
+  }}
+  database {{
+    deletion_protection = false
+    skip_final_snapshot = true
+  }}
+{extra}}}
+"#
+    )
+}
+
+async fn deployments(client: &kube::Client) -> Vec<Deployment> {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), NAME);
+    api.list(&ListParams::default()).await.expect("list Deployments").items
+}
+
+fn name_of(deployment: &Deployment) -> &str {
+    deployment.metadata.name.as_deref().unwrap_or_default()
+}
+
+fn generations(list: &[Deployment]) -> Vec<(String, i64)> {
+    list.iter().map(|d| (name_of(d).to_owned(), d.metadata.generation.unwrap_or(0))).collect()
+}
+
+fn image(deployment: &Deployment) -> String {
+    let pod = deployment.spec.as_ref().and_then(|spec| spec.template.spec.as_ref()).expect("a pod template");
+    pod.containers.first().and_then(|container| container.image.clone()).unwrap_or_default()
+}
+
+/// Every object in the namespace as JSON, of the kinds the provider applies.
+async fn namespace_objects(client: &kube::Client) -> Vec<Value> {
+    let kinds = [
+        ("", "v1", "ServiceAccount"),
+        ("", "v1", "Service"),
+        ("apps", "v1", "Deployment"),
+        ("networking.k8s.io", "v1", "NetworkPolicy"),
+        ("policy", "v1beta1", "PodDisruptionBudget"),
+        ("external-secrets.io", "v1", "SecretStore"),
+        ("external-secrets.io", "v1", "ExternalSecret"),
+    ];
+    let mut objects = Vec::new();
+    for (group, version, kind) in kinds {
+        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), NAME, &resource);
+        for object in api.list(&ListParams::default()).await.unwrap_or_else(|e| panic!("list {kind}: {e}")).items {
+            // A list's items carry no kind of their own.
+            let mut object = serde_json::to_value(object).expect("json");
+            object["kind"] = json!(kind);
+            objects.push(object);
+        }
+    }
+    objects
+}
+
+fn managers(object: &Value) -> Vec<String> {
+    let entries = object["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
+    entries.iter().filter_map(|entry| entry["manager"].as_str().map(str::to_owned)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1, the test venv (moto, Terraform) and the Kubernetes test server: run `make test`"]
+async fn retool_runs_upgrades_in_order_scales_one_container_repairs_drift_and_is_removed() {
+    let toolchain = acceptance_toolchain("workloads");
+    let emulator = Emulator::start(&toolchain);
+    let workspace = Workspace::new(&toolchain, &emulator);
+    let cluster = workspace.start_cluster(&[NAME]).await;
+    let client = cluster.server.client();
+    let recorder = PodRecorder::start(client.clone()).await;
+    let terraform = workspace.terraform();
+
+    // Create: every object exists, applied by the provider's field manager, and every pod is ready.
+    workspace.write_main(&config(&workspace, "3.148.0-stable", 3, ""));
+    terraform.init().await.expect("init");
+    let created = Instant::now();
+    terraform.apply().await.expect("create");
+    let overhead = created.elapsed();
+    let namespace: Api<Namespace> = Api::all(client.clone());
+    let found = namespace.get(NAME).await.expect("the deployment's namespace");
+    let annotations = found.metadata.annotations.unwrap_or_default();
+    assert!(annotations.contains_key("retool.com/owner"), "the namespace carries the ownership mark: {annotations:?}");
+    let running = deployments(&client).await;
+    let mut names: Vec<&str> = running.iter().map(name_of).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["api", "code-executor", "jobs-runner", "workflows-backend", "workflows-worker"]);
+    for deployment in &running {
+        let status = deployment.status.clone().unwrap_or_default();
+        let wanted = deployment.spec.as_ref().and_then(|spec| spec.replicas).unwrap_or(1);
+        assert_eq!(status.ready_replicas.unwrap_or(0), wanted, "{} is ready", name_of(deployment));
+        assert_eq!(image(deployment).rsplit(':').next(), Some("3.148.0-stable"));
+    }
+    let objects = namespace_objects(&client).await;
+    for object in &objects {
+        assert!(managers(object).iter().any(|m| m == MANAGER), "applied by {MANAGER}: {}", object["metadata"]["name"]);
+    }
+    let kinds: Vec<&str> = objects.iter().filter_map(|object| object["kind"].as_str()).collect();
+    for kind in ["ServiceAccount", "Service", "NetworkPolicy", "PodDisruptionBudget", "SecretStore", "ExternalSecret"] {
+        assert!(kinds.contains(&kind), "a {kind} exists: {kinds:?}");
+    }
+    let outputs = terraform.show_json().await.expect("show");
+    let state = serde_json::to_string(&outputs).expect("state json");
+    let resource = &outputs["values"]["root_module"]["resources"]
+        .as_array()
+        .and_then(|resources| resources.iter().find(|r| r["type"] == "retool_deployment"))
+        .expect("the deployment in state")["values"];
+    assert_eq!(resource["namespace"], NAME);
+    assert_eq!(resource["workloads"]["api"]["ready_replicas"], 3, "{}", resource["workloads"]);
+    assert_eq!(resource["workloads"]["jobs-runner"]["image"], "tryretool/backend:3.148.0-stable");
+    terraform.plan().await.expect("plan after create").assert_empty("plan after create");
+    eprintln!("create with workloads: {:.1}s", overhead.as_secs_f64());
+
+    // No secret value in any object the provider sent, nor in state: the generated secrets are
+    // read here, from Secrets Manager, only to look for them.
+    let secrets = aws_sdk_secretsmanager::Client::new(&crate::support::aws::sdk_config(&emulator.endpoint()));
+    for which in ["encryption-key", "jwt-secret"] {
+        let value = secrets
+            .get_secret_value()
+            .secret_id(format!("retool/{NAME}/{which}"))
+            .send()
+            .await
+            .expect("the generated secret")
+            .secret_string
+            .expect("a value");
+        let sent = serde_json::to_string(&objects).expect("objects json");
+        assert!(!sent.contains(&value), "the {which} value is in an object sent to the cluster");
+        assert!(!state.contains(&value), "the {which} value is in state");
+    }
+
+    // An upgrade: the jobs-runner first, alone (its old and new pods never coexist), available
+    // before any api pod changes; the api keeps its three ready pods throughout.
+    cluster.kubelet.set_delete_delay(Duration::from_millis(500));
+    let before = Instant::now();
+    workspace.write_main(&config(&workspace, "3.150.0-stable", 3, ""));
+    terraform.apply().await.expect("upgrade");
+    let timeline = recorder.timeline();
+    let old = |pod: &PodHistory| pod.runs("tryretool/backend:3.148.0-stable");
+    let new = |pod: &PodHistory| pod.runs("tryretool/backend:3.150.0-stable");
+    assert_eq!(timeline.coexisting("jobs-runner", old, new), Vec::<(String, String)>::new(), "{}", timeline.describe());
+    let jobs_ready = timeline.all_ready("jobs-runner", new).expect("the new jobs-runner became ready");
+    let api_changed = timeline.first_change_after("api", before).expect("the api rolled");
+    assert!(jobs_ready <= api_changed, "the jobs-runner was ready before the api changed\n{}", timeline.describe());
+    assert!(
+        timeline.min_ready("api", before, Instant::now()) >= 3,
+        "api ready pods never below 3\n{}",
+        timeline.describe()
+    );
+    assert!(deployments(&client).await.iter().all(|d| image(d).ends_with(":3.150.0-stable")));
+    terraform.plan().await.expect("plan after upgrade").assert_empty("plan after the upgrade");
+    cluster.kubelet.set_delete_delay(Duration::ZERO);
+
+    // A replicas change touches the api's Deployment alone.
+    let before_scale = generations(&deployments(&client).await);
+    workspace.write_main(&config(&workspace, "3.150.0-stable", 4, ""));
+    terraform.apply().await.expect("scale the api");
+    let after_scale = generations(&deployments(&client).await);
+    for ((name, was), (_, is)) in before_scale.iter().zip(&after_scale) {
+        if name == "api" {
+            assert_eq!(*is, was + 1, "the api's Deployment changed");
+        } else {
+            assert_eq!(is, was, "{name} was not touched");
+        }
+    }
+    terraform.plan().await.expect("plan after scaling").assert_empty("plan after scaling");
+
+    // Another field manager scales the api: plan shows it by name, apply takes it back.
+    let api: Api<Deployment> = Api::namespaced(client.clone(), NAME);
+    let scaled = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": 1}});
+    api.patch("api", &PatchParams::apply("kubectl-edit").force(), &Patch::Apply(&scaled)).await.expect("scale by hand");
+    let drifted = terraform.run(&["plan", "-no-color", "-input=false", "-lock=false"]).await;
+    assert!(drifted.stdout.contains("kubectl-edit"), "the plan names the other field manager:\n{drifted}");
+    assert!(drifted.stdout.contains("has 1 replicas, configured 4"), "{drifted}");
+    terraform.apply().await.expect("repair the drift");
+    let repaired = api.get("api").await.expect("api");
+    assert_eq!(repaired.spec.and_then(|spec| spec.replicas), Some(4));
+    terraform.plan().await.expect("plan after the repair").assert_empty("plan after the repair");
+
+    // A release whose image cannot run: the apply fails naming the container and the reason,
+    // the api keeps running the old version, and the next apply after the fix finishes.
+    cluster.kubelet.fail_image("3.151.0-stable", "ImagePullBackOff", "manifest for 3.151.0-stable not found");
+    workspace.write_main(&config(&workspace, "3.151.0-stable", 4, "  timeouts {\n    update = \"1m\"\n  }\n"));
+    let failed = terraform.run(&["apply", "-no-color", "-input=false", "-auto-approve"]).await;
+    assert_ne!(failed.code, 0, "the rollout cannot finish:\n{failed}");
+    let said = format!("{}{}", failed.stdout, failed.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(said.contains("Deployment wl/jobs-runner did not roll out"), "{said}");
+    assert!(said.contains("container jobs-runner is waiting: ImagePullBackOff"), "{said}");
+    let api_image = image(&api.get("api").await.expect("api"));
+    assert!(api_image.ends_with(":3.150.0-stable"), "the api was not touched: {api_image}");
+    let refreshed = terraform.run(&["plan", "-no-color", "-input=false", "-lock=false"]).await;
+    assert!(
+        refreshed.stdout.contains("wl/api runs tryretool/backend:3.150.0-stable"),
+        "state says what the cluster runs:\n{refreshed}"
+    );
+    cluster.kubelet.clear_failures();
+    terraform.apply().await.expect("the apply after the fix");
+    assert!(deployments(&client).await.iter().all(|d| image(d).ends_with(":3.151.0-stable")));
+    terraform.plan().await.expect("plan after the fix").assert_empty("plan after the fix");
+
+    // Destroy removes the namespace and everything in it.
+    terraform.destroy().await.expect("destroy");
+    let gone = namespace.get_opt(NAME).await.expect("read the namespace");
+    assert!(gone.is_none(), "the namespace is gone");
+    assert!(deployments(&client).await.is_empty());
+    let pods_left =
+        recorder.timeline().component("api").iter().filter(|pod| pod.first(PodChange::Gone).is_none()).count();
+    assert_eq!(pods_left, 0, "no api pod is left");
+}
