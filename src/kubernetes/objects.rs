@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::GroupVersionKind;
 use kube::discovery::{ApiResource, Scope};
 use serde::Serialize;
@@ -91,6 +91,30 @@ pub fn describe(kind: &str, namespace: Option<&str>, name: &str) -> String {
     }
 }
 
+/// One line per call at debug level, as the AWS calls have: which call, on what, how long, and
+/// how it ended (never a body).
+async fn logged<T>(
+    call: &'static str,
+    object: &str,
+    future: impl std::future::Future<Output = Result<T, kube::Error>>,
+) -> Result<T, kube::Error> {
+    let started = std::time::Instant::now();
+    let result = future.await;
+    let outcome = match &result {
+        Ok(_) => "ok".to_owned(),
+        Err(kube::Error::Api(status)) => status.code.to_string(),
+        Err(_) => "no answer".to_owned(),
+    };
+    tracing::debug!(
+        kubernetes_call = call,
+        object,
+        duration_ms = started.elapsed().as_millis() as u64,
+        outcome = %outcome,
+        "Kubernetes API call"
+    );
+    result
+}
+
 /// A failed call in words.
 fn failure(operation: &'static str, object: String, error: kube::Error) -> Error {
     let (status, reason, message, causes) = match error {
@@ -151,7 +175,7 @@ async fn resource(
     let gvk = GroupVersionKind::gvk(group, version, kind);
     let found = retry_while(TRANSIENT, stop, || async {
         let client = access.client().await?;
-        match kube::discovery::oneshot::pinned_kind(&client, &gvk).await {
+        match logged("Discover", &key, kube::discovery::oneshot::pinned_kind(&client, &gvk)).await {
             Ok((resource, capabilities)) => Ok(Some((resource, capabilities.scope == Scope::Namespaced))),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
             Err(kube::Error::Discovery(_)) => Ok(None),
@@ -174,14 +198,14 @@ async fn api(
     kind: &str,
     namespace: Option<&str>,
     stop: &StopSignal,
-) -> Result<Option<(Api<DynamicObject>, bool)>, Error> {
+) -> Result<Option<Api<DynamicObject>>, Error> {
     let Some((resource, namespaced)) = resource(access, api_version, kind, stop).await? else { return Ok(None) };
     let client = access.client().await?;
     let api = match namespace {
         Some(namespace) if namespaced => Api::namespaced_with(client, namespace, &resource),
         _ => Api::all_with(client, &resource),
     };
-    Ok(Some((api, namespaced)))
+    Ok(Some(api))
 }
 
 fn not_served(operation: &'static str, api_version: &str, kind: &str) -> Error {
@@ -199,23 +223,15 @@ fn not_served(operation: &'static str, api_version: &str, kind: &str) -> Error {
 /// changed) and returns the object as the server stored it.
 pub async fn apply(access: &ClusterAccess, manifest: &Manifest, stop: &StopSignal) -> Result<DynamicObject, Error> {
     let object = manifest.describe();
-    let Some((api, _)) =
-        api(access, &manifest.api_version, &manifest.kind, manifest.namespace.as_deref(), stop).await?
+    let Some(api) = api(access, &manifest.api_version, &manifest.kind, manifest.namespace.as_deref(), stop).await?
     else {
         return Err(not_served("Apply", &manifest.api_version, &manifest.kind));
     };
     let params = PatchParams::apply(FIELD_MANAGER).force();
     retry_while(TRANSIENT, stop, || async {
-        let started = std::time::Instant::now();
-        let result = api.patch(&manifest.name, &params, &Patch::Apply(&manifest.body)).await;
-        tracing::debug!(
-            kubernetes_call = "Apply",
-            object = %object,
-            duration_ms = started.elapsed().as_millis() as u64,
-            outcome = if result.is_ok() { "ok" } else { "error" },
-            "Kubernetes API call"
-        );
-        result.map_err(|error| failure("Apply", object.clone(), error))
+        logged("Apply", &object, api.patch(&manifest.name, &params, &Patch::Apply(&manifest.body)))
+            .await
+            .map_err(|error| failure("Apply", object.clone(), error))
     })
     .await
 }
@@ -229,10 +245,10 @@ pub async fn read(
     name: &str,
     stop: &StopSignal,
 ) -> Result<Option<DynamicObject>, Error> {
-    let Some((api, _)) = api(access, api_version, kind, namespace, stop).await? else { return Ok(None) };
+    let Some(api) = api(access, api_version, kind, namespace, stop).await? else { return Ok(None) };
     let object = describe(kind, namespace, name);
     retry_while(TRANSIENT, stop, || async {
-        api.get_opt(name).await.map_err(|error| failure("Read", object.clone(), error))
+        logged("Read", &object, api.get_opt(name)).await.map_err(|error| failure("Read", object.clone(), error))
     })
     .await
 }
@@ -246,11 +262,14 @@ pub async fn list(
     labels: &str,
     stop: &StopSignal,
 ) -> Result<Vec<DynamicObject>, Error> {
-    let Some((api, _)) = api(access, api_version, kind, Some(namespace), stop).await? else { return Ok(Vec::new()) };
+    let Some(api) = api(access, api_version, kind, Some(namespace), stop).await? else { return Ok(Vec::new()) };
     let params = ListParams::default().labels(labels);
     let object = format!("{kind} in namespace {namespace}");
     retry_while(TRANSIENT, stop, || async {
-        api.list(&params).await.map(|list| list.items).map_err(|error| failure("List", object.clone(), error))
+        logged("List", &object, api.list(&params))
+            .await
+            .map(|list| list.items)
+            .map_err(|error| failure("List", object.clone(), error))
     })
     .await
 }
@@ -265,10 +284,10 @@ pub async fn delete(
     name: &str,
     stop: &StopSignal,
 ) -> Result<(), Error> {
-    let Some((api, _)) = api(access, api_version, kind, namespace, stop).await? else { return Ok(()) };
+    let Some(api) = api(access, api_version, kind, namespace, stop).await? else { return Ok(()) };
     let object = describe(kind, namespace, name);
     let result = retry_while(TRANSIENT, stop, || async {
-        api.delete(name, &DeleteParams::background())
+        logged("Delete", &object, api.delete(name, &DeleteParams::background()))
             .await
             .map(|_| ())
             .map_err(|error| failure("Delete", object.clone(), error))
@@ -278,24 +297,6 @@ pub async fn delete(
         Err(error) if error.is_not_found() => Ok(()),
         other => other,
     }
-}
-
-/// Creates an object that must not exist yet (a conflict if it does); for tests and one-off
-/// objects whose ownership is checked by the caller.
-pub async fn create(access: &ClusterAccess, manifest: &Manifest, stop: &StopSignal) -> Result<DynamicObject, Error> {
-    let Some((api, _)) =
-        api(access, &manifest.api_version, &manifest.kind, manifest.namespace.as_deref(), stop).await?
-    else {
-        return Err(not_served("Create", &manifest.api_version, &manifest.kind));
-    };
-    let object = manifest.describe();
-    let body: DynamicObject = serde_json::from_value(manifest.body.clone())
-        .map_err(|error| Error::unexpected("RenderObject", format!("{object} is not a Kubernetes object: {error}")))?;
-    let params = PostParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..PostParams::default() };
-    retry_while(TRANSIENT, stop, || async {
-        api.create(&params, &body).await.map_err(|error| failure("Create", object.clone(), error))
-    })
-    .await
 }
 
 #[cfg(test)]

@@ -61,16 +61,17 @@ pub async fn has_admin_access(eks: &Client, cluster: &str, principal: &str, part
     }))
 }
 
-/// Gives `principal` cluster-admin access to `cluster`, unless it has it.
+/// Gives `principal` cluster-admin access to `cluster`, unless it has it; `true` when access was
+/// given now (EKS takes a few seconds to honour a new entry).
 pub async fn ensure_admin_access(
     eks: &Client,
     cluster: &str,
     principal: &str,
     partition: &str,
     tags: &Tags,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     if has_admin_access(eks, cluster, principal, partition).await? {
-        return Ok(());
+        return Ok(false);
     }
     let created = eks
         .create_access_entry()
@@ -96,7 +97,7 @@ pub async fn ensure_admin_access(
         .send()
         .await
         .during("AssociateAccessPolicy")?;
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -17,12 +17,13 @@
 pub mod observe;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::aws::access::{ensure_admin_access, principal_arn};
 use super::aws::chains::Context;
 use super::desired::Desired;
 use super::drift::{Area, Finding, finding};
-use super::observed::Observed;
+use super::observed::{ClusterState, Observed};
 use super::workloads::{Component, WorkloadInputs, Workloads, workloads};
 use crate::aws::wait::{Backoff, Poll, wait_for};
 use crate::aws::{AwsClients, Tags};
@@ -133,26 +134,51 @@ pub async fn converge(cx: &Context<'_>, observed: &Observed) -> Result<(), Error
     let Some(cluster) = observed.eks.cluster.as_ref() else {
         return Err(Error::unexpected("ApplyWorkloads", "the cluster does not exist"));
     };
-    let identity = cx.clients.identity().await?;
-    ensure_admin_access(
-        cx.clients.eks(),
-        &cluster.name,
-        &principal_arn(identity),
-        &identity.partition,
-        &desired.tags(),
-    )
-    .await?;
+    let access = admitted(cx, cluster).await?;
     let storage_role = desired.spec.storage.then(|| desired.storage_role_arn());
     let inputs = inputs(desired, observed, storage_role.as_deref())
         .map_err(|missing| Error::unexpected("ApplyWorkloads", format!("cannot start Retool yet: {missing}")))?;
     let objects = workloads(&inputs);
+    let started = std::time::Instant::now();
+    apply_all(cx, &access, &objects).await?;
+    tracing::info!(
+        cluster = %cluster.name,
+        duration_ms = started.elapsed().as_millis() as u64,
+        deployments = objects.deployments.len(),
+        "workloads applied and available"
+    );
+    Ok(())
+}
+
+/// Access to `cluster` for the identity running Terraform, given an access entry first if it has
+/// none; a new entry is waited for until the cluster honours it.
+async fn admitted(cx: &Context<'_>, cluster: &ClusterState) -> Result<ClusterAccess, Error> {
+    let identity = cx.clients.identity().await?;
+    let principal = principal_arn(identity);
+    let tags = cx.desired.tags();
+    let new = ensure_admin_access(cx.clients.eks(), &cluster.name, &principal, &identity.partition, &tags).await?;
     let access = cluster_access(
         cx.clients,
         &cluster.name,
         cluster.endpoint.as_deref(),
         cluster.certificate_authority.as_deref(),
     )?;
-    apply_all(cx, &access, &objects).await
+    if new {
+        let backoff =
+            Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(5), timeout: Duration::from_secs(120) };
+        wait_for("WaitClusterAccess", backoff, cx.stop, || async {
+            match serves(&access, "v1", "Namespace", cx.stop).await {
+                Ok(_) => Ok(Poll::Ready(())),
+                Err(Error::Kubernetes(error)) if error.status == Some(401) => Ok(Poll::Pending(format!(
+                    "cluster {} does not honour the access entry of {principal} yet",
+                    cluster.name
+                ))),
+                Err(error) => Err(error),
+            }
+        })
+        .await?;
+    }
+    Ok(access)
 }
 
 async fn apply_all(cx: &Context<'_>, access: &ClusterAccess, objects: &Workloads) -> Result<(), Error> {
@@ -229,22 +255,7 @@ pub async fn remove(cx: &Context<'_>) -> Result<(), Error> {
     let stop = cx.stop;
     let cluster = super::aws::eks::observe_cluster(cx.clients.eks(), &cx.desired.names.cluster()).await?;
     let Some(cluster) = cluster.filter(|cluster| cluster.status == "ACTIVE") else { return Ok(()) };
-    let identity = cx.clients.identity().await?;
-    ensure_admin_access(
-        cx.clients.eks(),
-        &cluster.name,
-        &principal_arn(identity),
-        &identity.partition,
-        &cx.desired.tags(),
-    )
-    .await?;
-    let access = cluster_access(
-        cx.clients,
-        &cluster.name,
-        cluster.endpoint.as_deref(),
-        cluster.certificate_authority.as_deref(),
-    )?;
-    let access = &access;
+    let access = &admitted(cx, &cluster).await?;
     let namespace = cx.desired.names.namespace();
     for component in Component::ALL {
         delete(access, "apps/v1", "Deployment", Some(&namespace), component.name(), stop).await?;
