@@ -39,6 +39,7 @@ async fn killed_at(test: &str, name: &str, kill_at: &str) {
     let emulator = Emulator::start(&toolchain);
     let proxy = FaultProxy::start(&toolchain, &emulator, &["--rate", "0"]);
     let workspace = Workspace::new(&toolchain, &emulator);
+    workspace.start_cluster(&[name]).await;
     let provider = workspace.provider_block().replace(&emulator.endpoint(), proxy.endpoint());
     workspace.write_main(&format!("{provider}\n{}", network_and_deployment(name)));
     let terraform = workspace.terraform();

@@ -75,6 +75,7 @@ async fn a_major_upgrade_snapshots_first_windows_reach_rds_and_destroy_keeps_the
     let sdk = sdk_config(&emulator.endpoint());
     let (rds, kms) = (Rds::new(&sdk), Kms::new(&sdk));
     let workspace = Workspace::new(&toolchain, &emulator);
+    workspace.start_cluster(&[NAME]).await;
     let terraform = workspace.terraform();
     let write = |version: &str, extra: &str| {
         workspace.write_main(&config(&emulator, &workspace, proxy.endpoint(), version, extra));

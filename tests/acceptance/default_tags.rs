@@ -125,6 +125,7 @@ async fn a_default_tags_change_is_drift_and_repaired_on_every_object() {
     let toolchain = acceptance_toolchain("default_tags");
     let emulator = Emulator::start(&toolchain);
     let workspace = Workspace::new(&toolchain, &emulator);
+    workspace.start_cluster(&[NAME]).await;
     let terraform = workspace.terraform();
 
     workspace.write_main(&config(&workspace, "1001"));

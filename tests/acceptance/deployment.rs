@@ -547,6 +547,7 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     let workspace = Workspace::new(&toolchain, &emulator);
     let terraform = workspace.terraform();
     let boundary = aws.create_boundary().await;
+    workspace.start_cluster(&["acme", "acme2"]).await;
     let mut deployment = Deployment::new("this", "acme", "retool.acme.test");
     deployment.boundary = Some(boundary);
     deployment.cache = true;
@@ -834,6 +835,7 @@ async fn two_deployments_share_one_network_and_one_state() {
     let aws = Clients::new(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);
     let terraform = workspace.terraform();
+    workspace.start_cluster(&["alpha", "beta"]).await;
     let first = Deployment::new("first", "alpha", "alpha.retool.test");
     let mut second = Deployment::new("second", "beta", "beta.retool.test");
     // The second brings its own ENCRYPTION_KEY (a migration): never regenerated, read or deleted.
@@ -908,6 +910,7 @@ async fn generated_secrets_never_reach_state_plan_or_logs() {
     let emulator = Emulator::start(&toolchain);
     let aws = Clients::new(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);
+    workspace.start_cluster(&["secretive"]).await;
     let deployment = Deployment::new("this", "secretive", "retool.secretive.test");
     workspace.write_main(&config(&workspace, &[&deployment]));
     let traced = workspace.terraform().with_setting("TF_LOG", "trace");
@@ -1154,6 +1157,7 @@ async fn a_failure_part_way_records_what_exists_and_the_next_apply_resumes() {
     let aws = Clients::new(&emulator.endpoint());
     let workspace = Workspace::new(&toolchain, &emulator);
     let terraform = workspace.terraform();
+    workspace.start_cluster(&["halfway"]).await;
     let mut deployment = Deployment::new("this", "halfway", "retool.halfway.test");
     deployment.cache = true;
     workspace.write_main(&config(&workspace, &[&deployment]));
@@ -1243,6 +1247,7 @@ async fn an_apply_through_twenty_percent_faults_converges_without_duplicates() {
         let terraform = workspace.terraform();
         let proxy =
             FaultProxy::start(&toolchain, &emulator, &["--seed", seed, "--rate", "0.2", "--faults", "throttle,5xx"]);
+        workspace.start_cluster(&["flaky"]).await;
         let mut deployment = Deployment::new("this", "flaky", "retool.flaky.test");
         deployment.cache = true;
         let main = config(&workspace, &[&deployment])
@@ -1354,6 +1359,7 @@ async fn a_second_state_with_the_same_name_is_refused_and_the_first_stack_is_unt
     let emulator = Emulator::start(&toolchain);
     let aws = Clients::new(&emulator.endpoint());
     let first = Workspace::new(&toolchain, &emulator);
+    first.start_cluster(&["shared"]).await;
     let mut deployment = Deployment::new("this", "shared", "retool.shared.test");
     deployment.retool_db = true;
     first.write_main(&config(&first, &[&deployment]));
@@ -1381,6 +1387,7 @@ async fn a_second_state_with_the_same_name_is_refused_and_the_first_stack_is_unt
 
     // A second state asks for a deployment of the same name in the same network.
     let second = Workspace::new(&toolchain, &emulator);
+    second.share_cluster_of(&first);
     let body = format!(
         "{}\n{}",
         second.provider_block_with("  max_retries = 2\n"),
@@ -1413,9 +1420,17 @@ async fn generated_deployment_config_plans_without_changes() {
     let toolchain = acceptance_toolchain("generated_deployment_config_plans_without_changes");
     let emulator = Emulator::start(&toolchain);
     let workspace = Workspace::new(&toolchain, &emulator);
+    workspace.start_cluster(&["generated"]).await;
     let deployment = Deployment::new("this", "generated", "retool.generated.test");
     workspace.write_main(&config(&workspace, &[&deployment]));
     workspace.terraform().init().await.expect("init");
     workspace.terraform().apply().await.expect("apply");
-    crate::generate_config::generated_config_plans_without_changes(&toolchain, &emulator, ADDRESS, "generated").await;
+    crate::generate_config::generated_config_plans_without_changes(
+        &toolchain,
+        &emulator,
+        &workspace,
+        ADDRESS,
+        "generated",
+    )
+    .await;
 }

@@ -155,6 +155,7 @@ async fn the_cache_changes_in_place_the_autoscaler_may_own_the_size_and_a_new_in
     let config_at = sdk_config(&emulator.endpoint());
     let (eks, elasticache) = (Eks::new(&config_at), ElastiCache::new(&config_at));
     let workspace = Workspace::new(&toolchain, &emulator);
+    workspace.start_cluster(&[CLUSTER]).await;
     let terraform = workspace.terraform();
     let write = |fleet: Fleet| workspace.write_main(&config(&emulator, &workspace, proxy.endpoint(), fleet));
     let old_group = "fleet-m5-large";

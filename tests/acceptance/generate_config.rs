@@ -10,14 +10,18 @@ use serde_json::Value;
 use crate::support::{Emulator, Toolchain, Workspace, acceptance_toolchain};
 
 /// Imports `address` by `id` into a fresh workspace with `-generate-config-out`, then checks
-/// that the generated file validates and plans as an import with no change.
+/// that the generated file validates and plans as an import with no change. The fresh workspace
+/// reaches `first`'s Kubernetes API server, if it started one: an imported deployment's workloads
+/// are read from its cluster.
 pub(crate) async fn generated_config_plans_without_changes(
     toolchain: &Toolchain,
     emulator: &Emulator,
+    first: &Workspace,
     address: &str,
     id: &str,
 ) {
     let second = Workspace::new(toolchain, emulator);
+    second.share_cluster_of(first);
     let terraform = second.terraform();
     second.write_main(&format!("{}\nimport {{\n  to = {address}\n  id = \"{id}\"\n}}\n", second.provider_block()));
     terraform.init().await.expect("init");
@@ -58,7 +62,7 @@ async fn generated_network_config_plans_without_changes() {
     first.terraform().apply().await.expect("apply");
     let outputs = first.terraform().outputs().await.expect("outputs");
     let id = outputs["id"].as_str().expect("network id").to_owned();
-    generated_config_plans_without_changes(&toolchain, &emulator, "retool_network.this", &id).await;
+    generated_config_plans_without_changes(&toolchain, &emulator, &first, "retool_network.this", &id).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -74,5 +78,12 @@ async fn generated_permission_boundary_config_plans_without_changes() {
     ));
     first.terraform().init().await.expect("init");
     first.terraform().apply().await.expect("apply");
-    generated_config_plans_without_changes(&toolchain, &emulator, "retool_permission_boundary.this", "generated").await;
+    generated_config_plans_without_changes(
+        &toolchain,
+        &emulator,
+        &first,
+        "retool_permission_boundary.this",
+        "generated",
+    )
+    .await;
 }

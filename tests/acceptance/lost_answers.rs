@@ -14,7 +14,8 @@ use crate::support::workspace::network_and_deployment;
 use crate::support::{Emulator, FaultProxy, Toolchain, Workspace, acceptance_toolchain};
 
 /// A deployment `name` whose configuration is in `workspace`, applied through `proxy`.
-fn write_deployment(workspace: &Workspace, proxy: &FaultProxy, emulator: &Emulator, name: &str) {
+async fn write_deployment(workspace: &Workspace, proxy: &FaultProxy, emulator: &Emulator, name: &str) {
+    workspace.start_cluster(&[name]).await;
     let provider = workspace.provider_block().replace(&emulator.endpoint(), proxy.endpoint());
     workspace.write_main(&format!("{provider}\n{}", network_and_deployment(name)));
 }
@@ -35,7 +36,7 @@ async fn a_lost_create_alias_answer_keeps_the_key_and_its_alias() {
     let emulator = Emulator::start(&toolchain);
     let proxy = losing_first_answer_of(&toolchain, &emulator, "CreateAlias");
     let workspace = Workspace::new(&toolchain, &emulator);
-    write_deployment(&workspace, &proxy, &emulator, "lost");
+    write_deployment(&workspace, &proxy, &emulator, "lost").await;
     let terraform = workspace.terraform();
     terraform.init().await.expect("init");
     terraform.apply().await.expect("apply with a lost CreateAlias answer");
@@ -62,7 +63,7 @@ async fn a_lost_create_key_answer_leaves_no_second_live_key() {
     let emulator = Emulator::start(&toolchain);
     let proxy = losing_first_answer_of(&toolchain, &emulator, "CreateKey");
     let workspace = Workspace::new(&toolchain, &emulator);
-    write_deployment(&workspace, &proxy, &emulator, "twice");
+    write_deployment(&workspace, &proxy, &emulator, "twice").await;
     let terraform = workspace.terraform();
     terraform.init().await.expect("init");
     terraform.apply().await.expect("apply with a lost CreateKey answer");
@@ -119,6 +120,7 @@ async fn a_key_made_before_a_kill_is_taken_up_instead_of_left_behind() {
     let foreign = key_without_alias(&kms, "other", "other-owner", &[]).await;
 
     let workspace = Workspace::new(&toolchain, &emulator);
+    workspace.start_cluster(&["stray"]).await;
     let provider = workspace.provider_block();
     workspace.write_main(&format!("{provider}\n{}", network_and_deployment("stray")));
     let terraform = workspace.terraform();

@@ -65,6 +65,7 @@ output "workload_boundary" {{
     let (vpc_id, boundary) = (outputs["vpc_id"].as_str().unwrap(), outputs["workload_boundary"].as_str().unwrap());
 
     let app = Workspace::new(&toolchain, &emulator);
+    app.start_cluster(&["budget"]).await;
     app.write_main(&format!(
         r#"{provider}
 resource "retool_deployment" "app" {{

@@ -131,6 +131,7 @@ async fn rpc_redis_is_switched_on_and_off_in_place_beside_the_cache_and_destroye
     let emulator = Emulator::start(&toolchain);
     let elasticache = ElastiCache::new(&sdk_config(&emulator.endpoint()));
     let workspace = Workspace::new(&toolchain, &emulator);
+    workspace.start_cluster(&[NAME]).await;
     let terraform = workspace.terraform();
 
     // The cache alone: no RPC group, no endpoint.

@@ -129,6 +129,7 @@ async fn storage_bucket_and_role_are_built_an_empty_bucket_goes_and_one_with_dat
     let config_ = sdk_config(&emulator.endpoint());
     let (s3, iam, kms) = (s3(&emulator.endpoint()), Iam::new(&config_), Kms::new(&config_));
     let workspace = Workspace::new(&toolchain, &emulator);
+    workspace.start_cluster(&[NAME]).await;
     let terraform = workspace.terraform();
 
     workspace.write_main(&config(&workspace, true));

@@ -115,6 +115,7 @@ async fn kubernetes_upgrades_run_control_plane_then_nodes_then_add_ons_and_resum
     let proxy = FaultProxy::start(&toolchain, &emulator, &["--rate", "0"]);
     let eks = Eks::new(&sdk_config(&emulator.endpoint()));
     let workspace = Workspace::new(&toolchain, &emulator);
+    workspace.start_cluster(&[CLUSTER]).await;
     let terraform = workspace.terraform();
 
     // Created at 1.33: the node group runs the cluster's version, the add-ons the defaults of 1.33.

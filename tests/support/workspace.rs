@@ -17,8 +17,8 @@
 //! installs the provider as a user's would, from a release, and writes the lock file.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use tempfile::TempDir;
 
@@ -51,7 +51,7 @@ pub struct Workspace {
     endpoint: String,
     terraform: Terraform,
     /// The Kubernetes API the deployments' workloads go to, once started.
-    cluster: OnceLock<TestCluster>,
+    cluster: OnceLock<Arc<TestCluster>>,
 }
 
 /// A real Kubernetes API server standing for a workspace's EKS clusters, with the fake kubelet
@@ -106,14 +106,22 @@ impl Workspace {
             let options = KubernetesOptions::new(&self.endpoint, &deployments.join("+"));
             let server = KubernetesServer::start(&options).await;
             let kubelet = FakeKubelet::start(server.client()).await;
-            let _ = self.cluster.set(TestCluster { server, kubelet });
+            let _ = self.cluster.set(Arc::new(TestCluster { server, kubelet }));
         }
         self.cluster().expect("the cluster was just started")
     }
 
+    /// Points this workspace's provider blocks at `other`'s Kubernetes API server, if it has one:
+    /// a second state that imports or adopts the first one's deployments reaches the same clusters.
+    pub fn share_cluster_of(&self, other: &Workspace) {
+        if let Some(cluster) = other.cluster.get() {
+            let _ = self.cluster.set(Arc::clone(cluster));
+        }
+    }
+
     /// The workspace's Kubernetes API server, if started.
     pub fn cluster(&self) -> Option<&TestCluster> {
-        self.cluster.get()
+        self.cluster.get().map(|cluster| cluster.as_ref())
     }
 
     pub fn terraform(&self) -> &Terraform {

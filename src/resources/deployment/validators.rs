@@ -374,10 +374,10 @@ pub fn temporal_host_problem(host: &str) -> Option<String> {
         Some(format!("{host:?} has a port; give the host alone and set port."))
     } else if host.is_empty() || host.len() > 253 {
         Some(format!("{host:?} is not a hostname: it must be 1 to 253 characters."))
-    } else if let Some(bad) = host.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.')) {
-        Some(format!("{host:?} contains {bad:?}; a hostname has only letters, digits, hyphens and dots."))
     } else {
-        None
+        host.chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '.'))
+            .map(|bad| format!("{host:?} contains {bad:?}; a hostname has only letters, digits, hyphens and dots."))
     }
 }
 

@@ -4,7 +4,7 @@
 //! how each one rolls, where secrets come from — is decided here and unit-tested without a
 //! server; the Kubernetes layer only applies what this returns, and the converge code only orders it.
 //!
-//! What holds for every object: it lives in the namespace `retool`, carries the labels
+//! What holds for every object: it lives in the deployment's own namespace (named after it), carries the labels
 //! `app.kubernetes.io/{name,instance,component,managed-by}` and the ownership annotation
 //! `retool.com/owner` (the Kubernetes mirror of the AWS `retool:owner` tag), and selectors use
 //! only labels that never change (never the version). No secret value appears anywhere: the
@@ -261,7 +261,7 @@ pub struct WorkloadInputs<'a> {
 /// Every object of the Retool workloads, in an order that can be applied front to back.
 #[derive(Debug, Clone)]
 pub struct Workloads {
-    /// The namespace `retool`.
+    /// The deployment's namespace, named after it.
     pub namespace: Namespace,
     /// The api's (which may carry the storage role) and the other pods'.
     pub service_accounts: Vec<ServiceAccount>,
@@ -1099,5 +1099,68 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The Kubernetes minors the rendered objects are checked against: from the oldest EKS still
+    /// supports (extended support) to the newest kubernetes-validate has schemas for, which spans
+    /// the default, every version this provider knows and two past it.
+    const VALIDATED_MINORS: std::ops::RangeInclusive<u32> = 32..=37;
+
+    /// Runs `kubernetes-validate --strict` (pinned in scripts/constraints.txt) from the test venv
+    /// on `files` for Kubernetes `1.<minor>`; its exit status and output.
+    fn kubernetes_validate(minor: u32, files: &[std::path::PathBuf]) -> (bool, String) {
+        let venv = std::env::var("RETOOL_TEST_VENV").expect("RETOOL_TEST_VENV names the test venv (run `make test`)");
+        let output = std::process::Command::new(std::path::Path::new(&venv).join("bin").join("kubernetes-validate"))
+            .args(["--strict", "--no-warn", "--kubernetes-version", &format!("1.{minor}")])
+            .args(files)
+            .output()
+            .expect("run kubernetes-validate from the test venv");
+        let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        (output.status.success(), said)
+    }
+
+    /// Every object of two opposite configurations (everything on; Workflows off, defaults) is
+    /// valid for every minor in [`VALIDATED_MINORS`] under the strict schemas, which refuse unknown
+    /// fields as the API server's strict field validation does. The External Secrets objects have no
+    /// schema there (they are custom resources): the acceptance tests apply them to a real API
+    /// server that has their CRDs. A broken Deployment is refused, so the check can fail.
+    #[test]
+    #[ignore = "needs the test venv with kubernetes-validate (RETOOL_TEST_VENV): run `make test`"]
+    fn every_object_passes_kubernetes_validate_strict_for_every_minor_eks_runs() {
+        let everything = WorkloadSpec {
+            temporal: Temporal::External {
+                host: "temporal.example.internal".into(),
+                port: 7233,
+                namespace: "workflows".into(),
+                tls_enabled: true,
+            },
+            sandbox: Sandbox::Unsandboxed,
+            ..spec()
+        };
+        let defaults = WorkloadSpec { workflows_enabled: false, ..WorkloadSpec::default() };
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = Vec::new();
+        for (variant, spec) in [("everything", &everything), ("defaults", &defaults)] {
+            for (index, object) in rendered(&workloads(&inputs(spec))).iter().enumerate() {
+                if object["apiVersion"].as_str().is_some_and(|version| version.starts_with("external-secrets.io/")) {
+                    continue;
+                }
+                let file = dir.path().join(format!("{variant}-{index}.json"));
+                std::fs::write(&file, serde_json::to_vec_pretty(object).unwrap()).unwrap();
+                files.push(file);
+            }
+        }
+        assert!(files.len() >= 12, "{} objects", files.len());
+        for minor in VALIDATED_MINORS {
+            let (valid, said) = kubernetes_validate(minor, &files);
+            assert!(valid, "Kubernetes 1.{minor} refuses a rendered object:\n{said}");
+        }
+
+        let mut broken = serde_json::to_value(find(&workloads(&inputs(&everything)), Component::Api)).unwrap();
+        broken["spec"]["template"]["spec"]["containers"][0]["imagePullPolcy"] = json!("Always");
+        let file = dir.path().join("broken.json");
+        std::fs::write(&file, serde_json::to_vec(&broken).unwrap()).unwrap();
+        let (valid, said) = kubernetes_validate(*VALIDATED_MINORS.end(), &[file]);
+        assert!(!valid && said.contains("imagePullPolcy"), "a misspelt field must be refused:\n{said}");
     }
 }
