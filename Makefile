@@ -37,7 +37,8 @@ POLICY_EVAL_STAMP := $(POLICY_EVAL)/node_modules/.installed
 .PHONY: help venv build test test-tools lint demo bench fuzz release
 
 help:
-	@echo "make demo   build the provider and apply examples/complete against a local AWS emulator"
+	@echo "make demo   build the provider and apply examples/complete against a local AWS emulator and"
+	@echo "            Kubernetes test server"
 	@echo "            (make demo EXAMPLE=network, multi-instance, deployment, ... applies that one)"
 	@echo "make test   build, then run unit, property and acceptance tests (real Terraform + moto)"
 	@echo "make bench  release build; print handshake, schema latency, RSS, size and refresh call count"
@@ -111,10 +112,12 @@ lint:
 
 # The build is announced first: on a fresh two-core machine it compiles the AWS SDK for 9 to 11
 # minutes (9 min 4 s measured for a clean `cargo build --bins`).
+# With it, the `test-cluster` tool (tests/tools/test_cluster.rs) that runs the Kubernetes test server
+# for the examples that put Retool on a cluster.
 demo: venv
 	@echo "==> building the provider: the first run compiles it and the AWS SDK (9 to 11 minutes on two"
 	@echo "    cores, printing only 'Compiling' lines); later runs take seconds"
-	$(CARGO) build --bins
+	$(CARGO) build --bins --example test-cluster
 	RETOOL_TEST_VENV=$(VENV) scripts/demo "$(PROVIDER)" "$(EXAMPLE)"
 
 bench: venv

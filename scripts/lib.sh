@@ -110,3 +110,30 @@ endpoints = {
 }
 HCL
 }
+
+# start_test_cluster BINARY CLUSTERS DIR: starts the acceptance tests' Kubernetes test cluster (the
+# `test-cluster` example, tests/tools/test_cluster.rs: etcd, kube-apiserver, kube-controller-manager
+# and the fake kubelet) for the EKS clusters CLUSTERS (name[+name...]) of the emulator at $endpoint,
+# and waits until it has written DIR/url. Sets cluster_pid, kubernetes_url and kubernetes_ca_file.
+# The caller must call stop_test_cluster (the tool also stops by itself once its parent is gone).
+start_test_cluster() {
+  local binary=$1 clusters=$2 dir=$3 waited=0
+  [[ -x $binary ]] || die "the test cluster tool $binary is not built (cargo build --example test-cluster)"
+  "$binary" "$endpoint" "$clusters" "$dir" >"$dir/test-cluster.log" 2>&1 &
+  cluster_pid=$!
+  while [[ ! -s $dir/url ]]; do
+    kill -0 "$cluster_pid" 2>/dev/null || die "the Kubernetes test cluster exited: $(cat "$dir/test-cluster.log")"
+    ((waited++ < 1800)) || die "the Kubernetes test cluster did not start within 180 s: $(cat "$dir/test-cluster.log")"
+    sleep 0.1
+  done
+  kubernetes_url=$(cat "$dir/url")
+  kubernetes_ca_file=$dir/ca.pem
+}
+
+stop_test_cluster() {
+  if [[ -n ${cluster_pid:-} ]]; then
+    kill "$cluster_pid" 2>/dev/null || true
+    wait "$cluster_pid" 2>/dev/null || true
+    cluster_pid=""
+  fi
+}

@@ -44,6 +44,18 @@ variable "deletion_protection" {
   default     = true
 }
 
+variable "kubernetes_endpoint" {
+  type        = string
+  description = "URL of the Kubernetes API the Retool workloads are applied through instead of the EKS cluster's own endpoint (a private proxy, or the demo's test server); null means the cluster's endpoint."
+  default     = null
+}
+
+variable "kubernetes_ca_certificate" {
+  type        = string
+  description = "PEM CA certificate of kubernetes_endpoint's TLS; set it together with kubernetes_endpoint."
+  default     = null
+}
+
 provider "retool" {
   region = var.region
 
@@ -56,6 +68,9 @@ provider "retool" {
     rds            = var.aws_endpoint
     secretsmanager = var.aws_endpoint
     sts            = var.aws_endpoint
+
+    kubernetes                = var.kubernetes_endpoint
+    kubernetes_ca_certificate = var.kubernetes_ca_certificate
   }
 
   default_tags = {
@@ -134,4 +149,9 @@ output "egress_allowlist" {
 output "estimated_monthly_cost_usd" {
   description = "List-price estimate of the footprint above."
   value       = retool_deployment.main.estimated_monthly_cost_usd
+}
+
+output "workloads" {
+  description = "The Retool containers running on the cluster and how many of their replicas are ready."
+  value       = retool_deployment.main.workloads
 }

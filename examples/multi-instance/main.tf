@@ -45,6 +45,18 @@ variable "deletion_protection" {
   default     = true
 }
 
+variable "kubernetes_endpoint" {
+  type        = string
+  description = "URL of the Kubernetes API the Retool workloads are applied through instead of the EKS cluster's own endpoint (a private proxy, or the demo's test server); null means the cluster's endpoint."
+  default     = null
+}
+
+variable "kubernetes_ca_certificate" {
+  type        = string
+  description = "PEM CA certificate of kubernetes_endpoint's TLS; set it together with kubernetes_endpoint."
+  default     = null
+}
+
 provider "retool" {
   region = var.region
 
@@ -58,6 +70,9 @@ provider "retool" {
     s3             = var.aws_endpoint
     secretsmanager = var.aws_endpoint
     sts            = var.aws_endpoint
+
+    kubernetes                = var.kubernetes_endpoint
+    kubernetes_ca_certificate = var.kubernetes_ca_certificate
   }
 
   default_tags = {
@@ -145,5 +160,13 @@ output "operator_role_arns" {
   value = {
     production = module.production.operator_role_arns
     staging    = module.staging.operator_role_arns
+  }
+}
+
+output "workloads" {
+  description = "Each instance's Retool containers on its cluster and how many of their replicas are ready."
+  value = {
+    production = module.production.workloads
+    staging    = module.staging.workloads
   }
 }

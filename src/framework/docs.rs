@@ -26,17 +26,7 @@ pub fn render_page(title: &str, block: &Block, example: Option<&str>, footer: &s
         for a in arguments {
             render_attribute(&mut out, a, 0);
         }
-        for b in &block.blocks {
-            let nesting = match b.nesting {
-                Nesting::Single | Nesting::Group => "block, at most one".to_owned(),
-                _ if b.max_items > 0 => format!("blocks, {} to {}", b.min_items, b.max_items),
-                _ => "blocks".to_owned(),
-            };
-            let _ = writeln!(out, "- `{}` ({nesting}) — {}", b.name, one_line(&b.block.description));
-            for a in &b.block.attributes {
-                render_attribute(&mut out, a, 1);
-            }
-        }
+        render_blocks(&mut out, block, 0);
         out.push('\n');
     }
     // An optional argument the provider fills in when it is left unset is also an output: list it
@@ -62,6 +52,24 @@ pub fn render_page(title: &str, block: &Block, example: Option<&str>, footer: &s
         let _ = writeln!(out, "{}", footer.trim());
     }
     out
+}
+
+/// The nested blocks of `block` at `depth`, each followed by its attributes and, one level deeper,
+/// its own blocks (e.g. `workflows` → `temporal`).
+fn render_blocks(out: &mut String, block: &Block, depth: usize) {
+    let indent = "  ".repeat(depth);
+    for b in &block.blocks {
+        let nesting = match b.nesting {
+            Nesting::Single | Nesting::Group => "block, at most one".to_owned(),
+            _ if b.max_items > 0 => format!("blocks, {} to {}", b.min_items, b.max_items),
+            _ => "blocks".to_owned(),
+        };
+        let _ = writeln!(out, "{indent}- `{}` ({nesting}) — {}", b.name, one_line(&b.block.description));
+        for a in &b.block.attributes {
+            render_attribute(out, a, depth + 1);
+        }
+        render_blocks(out, &b.block, depth + 1);
+    }
 }
 
 fn render_attribute(out: &mut String, a: &Attribute, depth: usize) {
@@ -168,6 +176,7 @@ fn capitalize(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framework::schema::NestedBlock;
     use crate::framework::testing::sample_schema;
 
     #[test]
@@ -182,6 +191,24 @@ mod tests {
         assert!(page.contains("## Attribute reference"));
         assert!(page.contains("- `id` (string, read-only) — Id."), "{page}");
         assert!(page.ends_with("By id.\n"));
+    }
+
+    #[test]
+    fn a_block_inside_a_block_is_listed_under_it_one_level_deeper() {
+        let inner =
+            Block::new("Inner.").attribute(Attribute::new("host", Type::String).optional().description("Host."));
+        let outer = Block::new("Outer.")
+            .attribute(Attribute::new("enabled", Type::Bool).optional().description("Enabled."))
+            .block(NestedBlock::new("temporal", Nesting::Single, inner));
+        let block = sample_schema().block.block(NestedBlock::new("workflows", Nesting::Single, outer));
+        let page = render_page("retool_x", &block, None, "");
+        assert!(
+            page.contains(
+                "- `workflows` (block, at most one) — Outer.\n  - `enabled` (bool, optional) — Enabled.\n  \
+                 - `temporal` (block, at most one) — Inner.\n    - `host` (string, optional) — Host.\n"
+            ),
+            "{page}"
+        );
     }
 
     #[test]

@@ -942,13 +942,20 @@ async fn generated_secrets_never_reach_state_plan_or_logs() {
 }
 
 /// One invalid configuration: what is wrong, the HCL line carrying the marker, the replacement.
+/// The error must be on the replacement's line that ends in [`REFUSED`], else on its last line.
 struct Invalid {
     what: &'static str,
     find: &'static str,
     replace: &'static str,
 }
 
-const INVALID: [Invalid; 25] = [
+/// Marks the line of a multi-line replacement the refusal must point at.
+const REFUSED: &str = "# refused";
+
+/// Where a new block or attribute goes: after the deployment's domain.
+const DOMAIN: &str = "domain             = \"retool.bad.test\"";
+
+const INVALID: [Invalid; 36] = [
     Invalid {
         what: "a node instance family that does not exist",
         find: "instance_type = \"m5.large\"",
@@ -1058,6 +1065,61 @@ const INVALID: [Invalid; 25] = [
         find: "network_id         = retool_network.net.id",
         replace: "network_id         = \"vpc-0123456789abcdef0\"",
     },
+    Invalid {
+        what: "jobs-runner replicas (always exactly one)",
+        find: DOMAIN,
+        replace: "domain             = \"retool.bad.test\"\n  jobs_runner { replicas = 1 }",
+    },
+    Invalid {
+        what: "an external Temporal without a host",
+        find: DOMAIN,
+        replace: "domain             = \"retool.bad.test\"\n  workflows {\n    temporal {\n      mode = \"external\" # refused\n    }\n  }",
+    },
+    Invalid {
+        what: "a Temporal host with a scheme",
+        find: DOMAIN,
+        replace: "domain             = \"retool.bad.test\"\n  workflows {\n    temporal {\n      mode = \"external\"\n      host = \"https://temporal.internal\" # refused\n    }\n  }",
+    },
+    Invalid {
+        what: "negative api replicas",
+        find: DOMAIN,
+        replace: "domain             = \"retool.bad.test\"\n  api { replicas = -1 }",
+    },
+    Invalid {
+        what: "a CPU quantity that is not one",
+        find: DOMAIN,
+        replace: "domain             = \"retool.bad.test\"\n  api { cpu = \"two cores\" }",
+    },
+    Invalid {
+        what: "a memory quantity that is not one",
+        find: DOMAIN,
+        replace: "domain             = \"retool.bad.test\"\n  code_executor { memory = \"4 gigs\" }",
+    },
+    Invalid {
+        what: "a sandbox mode that does not exist",
+        find: DOMAIN,
+        replace: "domain             = \"retool.bad.test\"\n  code_executor { sandbox = \"gvisor\" }",
+    },
+    Invalid {
+        what: "an environment variable name that is not a POSIX name",
+        find: DOMAIN,
+        replace: "domain             = \"retool.bad.test\"\n  environment = { \"1BAD-NAME\" = \"x\" }",
+    },
+    Invalid {
+        what: "an environment variable the provider sets itself",
+        find: DOMAIN,
+        replace: "domain             = \"retool.bad.test\"\n  environment = { POSTGRES_HOST = \"elsewhere.example.com\" }",
+    },
+    Invalid {
+        what: "an extra secret that is not a Secrets Manager ARN",
+        find: DOMAIN,
+        replace: "domain             = \"retool.bad.test\"\n  environment_secret_arns = { EXTRA = \"arn:aws:s3:::a-bucket\" }",
+    },
+    Invalid {
+        what: "a variable both plain and secret",
+        find: DOMAIN,
+        replace: "domain             = \"retool.bad.test\"\n  environment = { EXTRA = \"1\" }\n  environment_secret_arns = { EXTRA = \"arn:aws:secretsmanager:us-east-1:123456789012:secret:extra-AbCdEf\" }",
+    },
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1079,7 +1141,8 @@ async fn invalid_input_is_refused_on_the_attribute_and_creates_nothing() {
         let before = emulator.log_mark();
         workspace.write_main(&valid.replacen(case.find, case.replace, 1));
         let written = std::fs::read_to_string(&main_tf).expect("main.tf");
-        let marker = case.replace.lines().last().unwrap_or(case.replace).trim();
+        let marker = case.replace.lines().find(|line| line.ends_with(REFUSED)).or(case.replace.lines().last());
+        let marker = marker.unwrap_or(case.replace).trim();
         let line = written
             .lines()
             .position(|l| l.trim() == marker)

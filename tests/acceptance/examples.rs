@@ -11,6 +11,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::Api;
 use serde_json::Value;
 
 use crate::deployment::Clients;
@@ -44,17 +46,19 @@ struct Example {
 }
 
 impl Example {
-    /// Starts an emulator for `test`, copies examples/ into a workspace and prepares `name` there.
+    /// Starts an emulator for `test`, copies examples/ into a workspace and prepares `name` there,
+    /// with a Kubernetes test server standing for the EKS clusters of the example's `instances`.
     /// `deletion_protection = false` goes into its variables unless `protected`.
-    fn prepare(test: &str, name: &str, protected: bool) -> Self {
+    async fn prepare(test: &str, name: &str, protected: bool, instances: &[&str]) -> Self {
         let toolchain = acceptance_toolchain(test);
         let emulator = Emulator::start(&toolchain);
         let endpoint = emulator.endpoint();
         let workspace = Workspace::new(&toolchain, &emulator);
+        let kubernetes = workspace.start_cluster(instances).await.example_variables();
         let dir = workspace.copy_examples().join(name);
         let protection = if protected { "" } else { "deletion_protection = false\n" };
-        std::fs::write(dir.join("terraform.tfvars"), format!("aws_endpoint = \"{endpoint}\"\n{protection}"))
-            .expect("write terraform.tfvars");
+        let variables = format!("aws_endpoint = \"{endpoint}\"\n{protection}{kubernetes}");
+        std::fs::write(dir.join("terraform.tfvars"), variables).expect("write terraform.tfvars");
         let terraform = workspace.terraform_in(&dir);
         let backend_config = workspace.write_backend_config();
         Self { aws: Clients::new(&endpoint), emulator, workspace, dir, terraform, backend_config }
@@ -71,12 +75,17 @@ impl Example {
         self.terraform.outputs().await.expect("outputs")
     }
 
-    /// A second plan is empty; destroy leaves nothing of `instances` nor any network.
+    /// A second plan is empty; destroy leaves nothing of `instances` nor any network, nor their
+    /// namespaces on the cluster.
     async fn converge_and_destroy(&self, instances: &[&str]) {
         self.terraform.plan().await.expect("second plan").assert_empty("the example after apply");
         self.terraform.destroy().await.expect("destroy the example");
+        let cluster = self.workspace.cluster().expect("the example's cluster");
+        let namespaces: Api<Namespace> = Api::all(cluster.server.client());
         for name in instances {
             assert_instance_gone(&self.aws, name).await;
+            let namespace = namespaces.get_opt(name).await.expect("read a namespace");
+            assert!(namespace.is_none(), "the namespace of {name} is gone from the cluster");
         }
         assert!(example_vpcs(&self.aws).await.is_empty(), "the network is gone");
     }
@@ -146,6 +155,19 @@ async fn assert_instance_gone(aws: &Clients, name: &str) {
     assert!(!roles.iter().any(|role| role.starts_with(&format!("{name}-"))), "roles of {name} left: {roles:?}");
 }
 
+/// Checks an instance's `workloads` output: Retool `version` runs in every container the module
+/// turns on, each with as many ready replicas as desired (one jobs-runner, `api_replicas` api pods).
+fn assert_workloads(workloads: &Value, version: &str, api_replicas: u64) {
+    for container in ["jobs-runner", "api", "workflows-backend", "workflows-worker", "code-executor"] {
+        let workload = &workloads[container];
+        let image = workload["image"].as_str().unwrap_or_else(|| panic!("no {container} in workloads: {workloads}"));
+        assert!(image.ends_with(&format!(":{version}")), "{container} runs {image}, not {version}");
+        assert_eq!(workload["ready_replicas"], workload["desired_replicas"], "{container} is ready: {workloads}");
+    }
+    assert_eq!(workloads["jobs-runner"]["desired_replicas"], 1, "one jobs-runner: {workloads}");
+    assert_eq!(workloads["api"]["desired_replicas"], api_replicas, "api replicas: {workloads}");
+}
+
 fn text<'a>(outputs: &'a Value, name: &str) -> &'a str {
     outputs[name].as_str().unwrap_or_else(|| panic!("output {name} is not a string: {outputs}"))
 }
@@ -211,7 +233,8 @@ fn terraform_dirs(root: &Path) -> Vec<PathBuf> {
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn complete_example_applies_converges_and_destroys() {
     // deletion_protection off for this test only, so that it can destroy.
-    let example = Example::prepare("complete_example_applies_converges_and_destroys", "complete", false);
+    let example =
+        Example::prepare("complete_example_applies_converges_and_destroys", "complete", false, &["retool-prod"]).await;
     let outputs = example.apply().await;
 
     let keys = example.emulator.list_keys(example.workspace.bucket());
@@ -230,6 +253,7 @@ async fn complete_example_applies_converges_and_destroys() {
     let vpcs = example_vpcs(&example.aws).await;
     assert_eq!(vpcs.len(), 1, "one network: {vpcs:?}");
     assert_instance(&example.aws, "retool-prod", &vpcs[0], true, false).await;
+    assert_workloads(&outputs["workloads"], "3.148.0-stable", 2);
 
     example.converge_and_destroy(&["retool-prod"]).await;
 }
@@ -237,8 +261,13 @@ async fn complete_example_applies_converges_and_destroys() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn multi_instance_example_shares_one_network_converges_and_destroys() {
-    let example =
-        Example::prepare("multi_instance_example_shares_one_network_converges_and_destroys", "multi-instance", false);
+    let example = Example::prepare(
+        "multi_instance_example_shares_one_network_converges_and_destroys",
+        "multi-instance",
+        false,
+        &["retool-prod", "retool-staging"],
+    )
+    .await;
     let outputs = example.apply().await;
 
     let network = text(&outputs, "network_id");
@@ -252,6 +281,9 @@ async fn multi_instance_example_shares_one_network_converges_and_destroys() {
     );
     assert_instance(&example.aws, "retool-prod", network, true, false).await;
     assert_instance(&example.aws, "retool-staging", network, false, false).await;
+    for instance in ["production", "staging"] {
+        assert_workloads(&outputs["workloads"][instance], "3.148.0-stable", 2);
+    }
 
     example.converge_and_destroy(&["retool-prod", "retool-staging"]).await;
 }
@@ -260,8 +292,13 @@ async fn multi_instance_example_shares_one_network_converges_and_destroys() {
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn ci_pipeline_applies_and_its_guard_refuses_replacing_a_protected_database() {
     // deletion_protection keeps its default (true): what the guard protects.
-    let example =
-        Example::prepare("ci_pipeline_applies_and_its_guard_refuses_replacing_a_protected_database", "complete", true);
+    let example = Example::prepare(
+        "ci_pipeline_applies_and_its_guard_refuses_replacing_a_protected_database",
+        "complete",
+        true,
+        &["retool-prod"],
+    )
+    .await;
     let aws = &example.aws;
     let pipeline = example.dir.join("../ci/pipeline.sh");
     let wrapper = example.workspace.root().join("terraform");

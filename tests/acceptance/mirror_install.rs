@@ -116,7 +116,10 @@ async fn network_mirror_installs_the_release_and_locks_its_hashes() {
 /// The steps both mirror kinds share, from `init` to `destroy`.
 async fn install_and_apply(workspace: &Workspace, emulator: &Emulator, dist: &Path) {
     let endpoint = emulator.endpoint();
-    workspace.use_example(EXAMPLE, &format!("aws_endpoint = \"{endpoint}\"\ndeletion_protection = false\n"));
+    // The example's deployment applies Retool's workloads to its cluster: a test server stands for it.
+    let kubernetes = workspace.start_cluster(&["retool-prod"]).await.example_variables();
+    workspace
+        .use_example(EXAMPLE, &format!("aws_endpoint = \"{endpoint}\"\ndeletion_protection = false\n{kubernetes}"));
     let lock_file = workspace.terraform().working_dir().join(".terraform.lock.hcl");
     let data_dir = workspace.terraform().working_dir().join(".terraform");
 

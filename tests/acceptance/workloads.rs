@@ -145,7 +145,6 @@ async fn retool_runs_upgrades_in_order_scales_one_container_repairs_drift_and_is
     assert_eq!(resource["workloads"]["api"]["ready_replicas"], 3, "{}", resource["workloads"]);
     assert_eq!(resource["workloads"]["jobs-runner"]["image"], "tryretool/backend:3.148.0-stable");
     let create_log = std::fs::read_to_string(&log_path).expect("the create's debug log");
-    std::fs::write("/tmp/create-debug.log", &create_log).ok();
     std::fs::remove_file(&log_path).expect("start a new log");
     logged.plan().await.expect("plan after create").assert_empty("plan after create");
 

@@ -61,6 +61,15 @@ pub struct TestCluster {
     pub kubelet: FakeKubelet,
 }
 
+impl TestCluster {
+    /// `terraform.tfvars` lines that point an example's `kubernetes_endpoint` and
+    /// `kubernetes_ca_certificate` variables at this server (the CA as a quoted HCL string).
+    pub fn example_variables(&self) -> String {
+        let ca = serde_json::to_string(self.server.ca_pem()).expect("a string is JSON");
+        format!("kubernetes_endpoint = \"{}\"\nkubernetes_ca_certificate = {ca}\n", self.server.url())
+    }
+}
+
 impl Workspace {
     /// Prepares a fresh workspace with its own state bucket in `emulator`, running the debug
     /// binary through `dev_overrides`.

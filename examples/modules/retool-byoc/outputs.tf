@@ -54,3 +54,8 @@ output "workload_boundary_policy_arn" {
   description = "The permissions boundary every role of the instance carries."
   value       = retool_permission_boundary.operator.workload_boundary_policy_arn
 }
+
+output "workloads" {
+  description = "The Retool containers on the cluster: image, desired and ready replicas, observed generation."
+  value       = retool_deployment.this.workloads
+}

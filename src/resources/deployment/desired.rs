@@ -677,7 +677,7 @@ mod tests {
         assert_eq!(role.boundary.as_deref(), Some("arn:aws:iam::123456789012:policy/boundary"));
         let trust: serde_json::Value = serde_json::from_str(&role.trust.to_canonical_json()).expect("JSON");
         let condition = &trust["Statement"][0]["Condition"]["StringEquals"];
-        assert_eq!(condition["oidc.example/id/X:sub"], "system:serviceaccount:retool:retool-api");
+        assert_eq!(condition["oidc.example/id/X:sub"], "system:serviceaccount:acme:retool-api");
         let policy = role.inline_policies.get(STORAGE_POLICY_NAME).expect("inline policy").to_canonical_json();
         let policy: serde_json::Value = serde_json::from_str(&policy).expect("JSON");
         assert_eq!(policy["Statement"][0]["Resource"], everything);

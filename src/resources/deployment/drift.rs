@@ -322,10 +322,10 @@ mod tests {
         assert_eq!(
             detect(&spec, &observed),
             [
-                "Kubernetes Deployment retool/jobs-runner does not exist",
-                format!("Kubernetes Deployment retool/api runs tryretool/backend:3.1.0-stable, configured tryretool/backend:{}", spec.retool_version).as_str(),
-                format!("Kubernetes Deployment retool/api has 5 replicas, configured {}", spec.workloads.api.replicas).as_str(),
-                "Kubernetes Deployment retool/api was changed by field manager kubectl-edit: spec.replicas",
+                "Kubernetes Deployment acme/jobs-runner does not exist",
+                format!("Kubernetes Deployment acme/api runs tryretool/backend:3.1.0-stable, configured tryretool/backend:{}", spec.retool_version).as_str(),
+                format!("Kubernetes Deployment acme/api has 5 replicas, configured {}", spec.workloads.api.replicas).as_str(),
+                "Kubernetes Deployment acme/api was changed by field manager kubectl-edit: spec.replicas",
             ]
         );
 

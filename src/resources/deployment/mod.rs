@@ -554,8 +554,8 @@ fn schema() -> Schema {
              files Retool keeps, encrypted by default with the deployment's KMS key (SSE-KMS, S3 Bucket Keys on), every \
              Block Public Access setting on, versioning on, and a bucket policy that refuses requests without TLS and \
              object access to every principal but the IAM role `<name>-storage`. Retool's api pods assume that role \
-             through the cluster's OIDC provider as the service account `retool-api` in namespace `retool`; it may use \
-             the bucket's objects and the key only through S3. Disabling it, or destroying the deployment, deletes the \
+             through the cluster's OIDC provider as the service account `retool-api` in the deployment's namespace \
+             (its `name`); it may use the bucket's objects and the key only through S3. Disabling it, or destroying the deployment, deletes the \
              role and the bucket only when empty: a bucket holding any object or object version is kept, with the KMS \
              key (tagged `retool:retained-for`), and a warning. Import does not read it: after an import, set \
              `storage.enabled` and apply to take an existing bucket and role over.",
@@ -566,7 +566,10 @@ fn schema() -> Schema {
         .attribute(
             Attribute::new(attribute::NAMESPACE, Type::String)
                 .computed()
-                .description("Kubernetes namespace of the Retool workloads on the cluster (`retool`).")
+                .description(
+                    "Kubernetes namespace of the Retool workloads on the cluster: the deployment's `name`, so two \
+                     deployments reached through one API endpoint never share one.",
+                )
                 .plan_modifier(use_state_for_unknown()),
         )
         .attribute(
@@ -1815,7 +1818,7 @@ mod tests {
         .expect("spec");
         assert!(!defaults.same_infrastructure(&with_secret), "the External Secrets role reads the configured secrets");
         let mut state = model::with_outputs(&model::to_value(&spec), "us-east-1", &spec, &Observed::default(), &[]);
-        assert_eq!(state.attr(attribute::NAMESPACE).as_str(), Some("retool"));
+        assert_eq!(state.attr(attribute::NAMESPACE).as_str(), Some("acme"), "the deployment's name");
         state.set_attr(attribute::WORKLOADS, Value::unknown());
         let state = model::with_outputs(&state, "us-east-1", &spec, &Observed::default(), &[]);
         assert!(state.attr(attribute::WORKLOADS).is_null(), "not read yet: null, never unknown in state");

@@ -893,13 +893,10 @@ mod tests {
         let spec = spec();
         let env = env(find(&workloads(&inputs(&spec)), Component::Api));
         assert_eq!(value(&env, "BASE_DOMAIN"), Some("https://retool.acme.com"));
-        assert_eq!(
-            value(&env, "WORKFLOW_BACKEND_HOST"),
-            Some("http://workflows-backend.retool.svc.cluster.local:3000")
-        );
+        assert_eq!(value(&env, "WORKFLOW_BACKEND_HOST"), Some("http://workflows-backend.acme.svc.cluster.local:3000"));
         assert_eq!(
             value(&env, "CODE_EXECUTOR_INGRESS_DOMAIN"),
-            Some("http://code-executor.retool.svc.cluster.local:3004")
+            Some("http://code-executor.acme.svc.cluster.local:3004")
         );
         assert_eq!(value(&env, "POSTGRES_SSL_ENABLED"), Some("true"));
         assert_eq!(value(&env, "POSTGRES_HOST"), Some("acme-postgres.abc.us-east-1.rds.amazonaws.com"));
@@ -985,7 +982,7 @@ mod tests {
             assert!(metadata["labels"]["app.kubernetes.io/component"].is_string(), "{kind}");
             assert_eq!(metadata["annotations"][OWNER_ANNOTATION], "0123456789abcdef0123456789abcdef", "{kind}");
             if kind != "Namespace" {
-                assert_eq!(metadata["namespace"], "retool", "{kind}");
+                assert_eq!(metadata["namespace"], "acme", "{kind} in the deployment's namespace");
             }
         }
         for (component, deployment) in &built.deployments {
