@@ -684,7 +684,12 @@ async fn deployment_lifecycle_resize_drift_import_protection_and_destroy() {
     deployment.version = "3.150.0-stable";
     workspace.write_main(&config(&workspace, &[&deployment]));
     let plan = terraform.plan_json().await.expect("version plan");
-    assert_eq!(changed_attributes(&plan, ADDRESS), ["retool_version"], "a version change touches nothing else");
+    // What the cluster reports (`workloads`) is known only after the new version has rolled out.
+    assert_eq!(
+        changed_attributes(&plan, ADDRESS),
+        ["retool_version", "workloads"],
+        "a version change touches nothing else"
+    );
     let mark = emulator.output().lines().count();
     terraform.apply().await.expect("version apply");
     let mutations: Vec<String> = aws_requests_since(&emulator, mark, workspace.bucket())
@@ -807,7 +812,19 @@ fn resource_actions(plan: &Value, address: &str) -> Vec<String> {
     change["change"]["actions"].as_array().into_iter().flatten().filter_map(|a| a.as_str()).map(str::to_owned).collect()
 }
 
-/// Attributes whose planned value differs from the prior one.
+/// Whether a part of a plan's `after_unknown` marks anything unknown. Once any planned value is
+/// unknown, Terraform spells out the whole structure (`[false, false]` for a known list of two,
+/// `[{}]` for a known block), so only a `true` somewhere inside means unknown.
+fn has_unknown(after_unknown: &Value) -> bool {
+    match after_unknown {
+        Value::Bool(unknown) => *unknown,
+        Value::Array(items) => items.iter().any(has_unknown),
+        Value::Object(fields) => fields.values().any(has_unknown),
+        _ => false,
+    }
+}
+
+/// Attributes whose planned value differs from the prior one, or is unknown.
 fn changed_attributes(plan: &Value, address: &str) -> Vec<String> {
     let change =
         plan["resource_changes"].as_array().into_iter().flatten().find(|c| c["address"] == address).expect("in plan");
@@ -818,8 +835,7 @@ fn changed_attributes(plan: &Value, address: &str) -> Vec<String> {
         .into_iter()
         .flatten()
         .filter(|(name, value)| {
-            after.get(name.as_str()) != Some(value)
-                || unknown.get(name.as_str()).is_some_and(|u| u != &Value::Bool(false))
+            after.get(name.as_str()) != Some(value) || unknown.get(name.as_str()).is_some_and(has_unknown)
         })
         .map(|(name, _)| name.clone())
         .collect();

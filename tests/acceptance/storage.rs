@@ -104,7 +104,11 @@ async fn assert_storage(s3: &S3, iam: &Iam, key_arn: &str) {
     let trust: Json = serde_json::from_str(&trust).expect("trust JSON");
     let conditions = &trust["Statement"][0]["Condition"]["StringEquals"];
     let sub = conditions.as_object().and_then(|c| c.iter().find(|(k, _)| k.ends_with(":sub"))).map(|(_, v)| v.clone());
-    assert_eq!(sub, Some("system:serviceaccount:retool:retool-api".into()));
+    assert_eq!(
+        sub,
+        Some(format!("system:serviceaccount:{NAME}:retool-api").into()),
+        "the api pods' account, in the deployment's namespace"
+    );
     assert_eq!(trust["Statement"][0]["Action"], "sts:AssumeRoleWithWebIdentity");
     let inline = iam.get_role_policy().role_name(ROLE).policy_name("retool-storage").send().await.expect("policy");
     let inline: Json = serde_json::from_str(&canonical_document(inline.policy_document())).expect("policy JSON");

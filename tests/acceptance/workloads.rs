@@ -104,9 +104,10 @@ async fn retool_runs_upgrades_in_order_scales_one_container_repairs_drift_and_is
     let client = cluster.server.client();
     let recorder = PodRecorder::start(client.clone()).await;
     let terraform = workspace.terraform();
-    let log_path = workspace.root().join("terraform-debug.log");
+    // The most the provider and Terraform ever log, which must hold no secret value either.
+    let log_path = workspace.root().join("terraform-trace.log");
     let logged = terraform
-        .with_setting("TF_LOG", "debug")
+        .with_setting("TF_LOG", "trace")
         .with_setting("TF_LOG_PATH", log_path.to_str().expect("UTF-8 workspace path"));
 
     // Create: every object exists, applied by the provider's field manager, and every pod is ready.
@@ -144,14 +145,14 @@ async fn retool_runs_upgrades_in_order_scales_one_container_repairs_drift_and_is
     assert_eq!(resource["namespace"], NAME);
     assert_eq!(resource["workloads"]["api"]["ready_replicas"], 3, "{}", resource["workloads"]);
     assert_eq!(resource["workloads"]["jobs-runner"]["image"], "tryretool/backend:3.148.0-stable");
-    let create_log = std::fs::read_to_string(&log_path).expect("the create's debug log");
+    let create_log = std::fs::read_to_string(&log_path).expect("the create's trace log");
     std::fs::remove_file(&log_path).expect("start a new log");
     logged.plan().await.expect("plan after create").assert_empty("plan after create");
 
     // What a refresh costs in Kubernetes calls, and how long the workloads took from an ACTIVE
     // cluster to all available (the kubelet makes each pod ready 1 s after it is bound; the
     // jobs-runner and then the others wait for that once each).
-    let refresh_log = std::fs::read_to_string(&log_path).expect("the plan's debug log");
+    let refresh_log = std::fs::read_to_string(&log_path).expect("the plan's trace log");
     let refresh_calls = refresh_log
         .lines()
         .filter(|line| line.contains("Kubernetes API call") && line.contains("tf_resource_type=retool_deployment"))
@@ -174,8 +175,10 @@ async fn retool_runs_upgrades_in_order_scales_one_container_repairs_drift_and_is
          (of which pod start delays 2000 ms)"
     );
 
-    // No secret value in any object the provider sent, nor in state: the generated secrets are
-    // read here, from Secrets Manager, only to look for them.
+    // No secret value in any object the provider sent, in state, in a plan's JSON or in the
+    // create's trace log: the generated secrets are read here, from Secrets Manager, only to look
+    // for them.
+    let plan = serde_json::to_string(&terraform.plan_json().await.expect("plan JSON")).expect("plan json");
     let secrets = aws_sdk_secretsmanager::Client::new(&crate::support::aws::sdk_config(&emulator.endpoint()));
     for which in ["encryption-key", "jwt-secret"] {
         let value = secrets
@@ -189,6 +192,8 @@ async fn retool_runs_upgrades_in_order_scales_one_container_repairs_drift_and_is
         let sent = serde_json::to_string(&objects).expect("objects json");
         assert!(!sent.contains(&value), "the {which} value is in an object sent to the cluster");
         assert!(!state.contains(&value), "the {which} value is in state");
+        assert!(!plan.contains(&value), "the {which} value is in the plan's JSON");
+        assert!(!create_log.contains(&value), "the {which} value is in the TF_LOG=trace log");
     }
 
     // An upgrade: the jobs-runner first, alone (its old and new pods never coexist), available
