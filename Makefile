@@ -85,7 +85,7 @@ build:
 # (the fault-injecting proxy, the emulator's additions to moto), run by the venv's Python (boto3, moto).
 # Before the tests run, scripts/kubernetes-test-server provides the real kube-apiserver,
 # kube-controller-manager and etcd the Kubernetes tests start (built once per machine into a cache
-# outside the work tree, 15 to 20 minutes on two cores); its directory reaches them as
+# outside the work tree, 6 to 12 minutes on two cores); its directory reaches them as
 # RETOOL_KUBERNETES_BIN.
 test:
 	@test -n "$(CLIPPY_DRIVER)" || { echo "make test lints with clippy: rustup component add clippy" >&2; exit 1; }
@@ -97,7 +97,7 @@ test:
 	tooled=0; wait $$tools || tooled=$$?; \
 	cat "$$log"; \
 	[[ $$built -eq 0 && $$tooled -eq 0 ]]
-	@echo "scripts/kubernetes-test-server  (builds kube-apiserver once per machine: 15 to 20 minutes the first time)"; \
+	@echo "scripts/kubernetes-test-server  (builds kube-apiserver once per machine: 6 to 12 minutes the first time)"; \
 	kubernetes_bin=$$(scripts/kubernetes-test-server | tail -n 1); \
 	echo "RETOOL_KUBERNETES_BIN=$$kubernetes_bin"; \
 	$(CLIPPY_ENV) $(TEST_ENV) RETOOL_KUBERNETES_BIN="$$kubernetes_bin" \
