@@ -4,12 +4,12 @@
 //! how each one rolls, where secrets come from — is decided here and unit-tested without a
 //! server; the Kubernetes layer only applies what this returns, and the converge code only orders it.
 //!
-//! What holds for every object: it lives in the deployment's own namespace (named after it), carries the labels
-//! `app.kubernetes.io/{name,instance,component,managed-by}` and the ownership annotation
-//! `retool.com/owner` (the Kubernetes mirror of the AWS `retool:owner` tag), and selectors use
-//! only labels that never change (never the version). No secret value appears anywhere: the
-//! containers read secrets from the Kubernetes Secret `retool`, which the External Secrets
-//! Operator fills from Secrets Manager through the SecretStore and ExternalSecret built here.
+//! What holds for every object: it lives in the deployment's own namespace (named after it),
+//! carries the labels `app.kubernetes.io/{name,instance,component,managed-by}` and the ownership
+//! annotation `retool.com/owner` (the Kubernetes mirror of the AWS `retool:owner` tag), and
+//! selectors use only labels that never change (never the version). No secret value appears
+//! anywhere: the containers read secrets from the Kubernetes Secret `retool`, which the External
+//! Secrets Operator fills from Secrets Manager through the SecretStore and ExternalSecret built here.
 //!
 //! Why the jobs-runner is special: it is the one container that runs the database migrations, so
 //! it is a singleton replaced with `Recreate` (the old pod is gone before the new one starts), and
