@@ -49,7 +49,7 @@ pub struct ClusterAccess {
     signer: Signer,
     client: Mutex<Option<(kube::Client, BearerToken)>>,
     /// The resource paths discovery found, by `apiVersion/kind`.
-    pub(super) resources: Mutex<HashMap<String, Option<(ApiResource, bool)>>>,
+    pub(super) resources: Mutex<HashMap<String, (ApiResource, bool)>>,
 }
 
 impl ClusterAccess {

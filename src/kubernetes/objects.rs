@@ -5,11 +5,13 @@
 //! which manager set which field, an identical apply changes nothing (not even the
 //! `resourceVersion`), and the fields someone else set are visible in `managedFields`, so drift
 //! can name who changed what. The provider applies with `force`, because by then the plan has
-//! shown the drift it takes back.
+//! shown the drift it takes back. Objects nobody else may co-own (a pinned release's CRDs) are
+//! written whole instead ([`replace`]).
 
 use std::time::Duration;
 
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use kube::discovery::{ApiResource, Scope};
 use serde::Serialize;
@@ -160,7 +162,8 @@ fn chain(error: &dyn std::error::Error) -> String {
 }
 
 /// The API path of `api_version`/`kind` and whether it is namespaced, found by discovery once per
-/// access; `None` when the server does not serve it.
+/// access; `None` when the server does not serve it (asked again next time: a CRD just applied
+/// is served moments later).
 async fn resource(
     access: &ClusterAccess,
     api_version: &str,
@@ -169,7 +172,7 @@ async fn resource(
 ) -> Result<Option<(ApiResource, bool)>, Error> {
     let key = format!("{api_version}/{kind}");
     if let Some(found) = access.resources.lock().await.get(&key) {
-        return Ok(found.clone());
+        return Ok(Some(found.clone()));
     }
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
     let gvk = GroupVersionKind::gvk(group, version, kind);
@@ -183,7 +186,9 @@ async fn resource(
         }
     })
     .await?;
-    access.resources.lock().await.insert(key, found.clone());
+    if let Some(found) = &found {
+        access.resources.lock().await.insert(key, found.clone());
+    }
     Ok(found)
 }
 
@@ -270,6 +275,54 @@ pub async fn list(
             .await
             .map(|list| list.items)
             .map_err(|error| failure("List", object.clone(), error))
+    })
+    .await
+}
+
+/// The metadata (name, labels, annotations, `resourceVersion`) of every cluster-scoped object of a
+/// type — the cheap way to learn what exists without its body.
+pub async fn list_metadata(
+    access: &ClusterAccess,
+    api_version: &str,
+    kind: &str,
+    stop: &StopSignal,
+) -> Result<Vec<ObjectMeta>, Error> {
+    let Some(api) = api(access, api_version, kind, None, stop).await? else { return Ok(Vec::new()) };
+    let object = format!("{api_version} {kind}");
+    retry_while(TRANSIENT, stop, || async {
+        logged("ListMetadata", &object, api.list_metadata(&ListParams::default()))
+            .await
+            .map(|list| list.items.into_iter().map(|item| item.metadata).collect())
+            .map_err(|error| failure("ListMetadata", object.clone(), error))
+    })
+    .await
+}
+
+/// Writes `manifest`'s object whole, as [`FIELD_MANAGER`]: created when `existing` is `None`,
+/// otherwise replaced if it is still at `existing` (its `resourceVersion`; a conflict means
+/// someone changed it since it was read). For objects the provider owns entirely, such as CRDs
+/// of a pinned release, where a merge with what is there has no meaning.
+pub async fn replace(
+    access: &ClusterAccess,
+    manifest: &Manifest,
+    existing: Option<&str>,
+    stop: &StopSignal,
+) -> Result<DynamicObject, Error> {
+    let object = manifest.describe();
+    let Some(api) = api(access, &manifest.api_version, &manifest.kind, manifest.namespace.as_deref(), stop).await?
+    else {
+        return Err(not_served("Replace", &manifest.api_version, &manifest.kind));
+    };
+    let mut body: DynamicObject = serde_json::from_value(manifest.body.clone())
+        .map_err(|error| Error::unexpected("RenderObject", format!("{object} is not an object: {error}")))?;
+    body.metadata.resource_version = existing.map(str::to_owned);
+    let params = PostParams { field_manager: Some(FIELD_MANAGER.to_owned()), ..PostParams::default() };
+    retry_while(TRANSIENT, stop, || async {
+        let sent = match existing {
+            None => logged("Create", &object, api.create(&params, &body)).await,
+            Some(_) => logged("Replace", &object, api.replace(&manifest.name, &params, &body)).await,
+        };
+        sent.map_err(|error| failure("Replace", object.clone(), error))
     })
     .await
 }

@@ -89,6 +89,24 @@ async fn namespace_objects(client: &kube::Client) -> Vec<Value> {
     objects
 }
 
+/// The `resourceVersion` of each External Secrets Operator CRD, by name.
+async fn crd_versions(client: &kube::Client) -> Vec<(String, String)> {
+    let resource =
+        ApiResource::from_gvk(&GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"));
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    let mut versions: Vec<(String, String)> = api
+        .list_metadata(&ListParams::default())
+        .await
+        .expect("list CRDs")
+        .items
+        .into_iter()
+        .filter_map(|crd| Some((crd.metadata.name?, crd.metadata.resource_version?)))
+        .filter(|(name, _)| name.ends_with("external-secrets.io"))
+        .collect();
+    versions.sort();
+    versions
+}
+
 fn managers(object: &Value) -> Vec<String> {
     let entries = object["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
     entries.iter().filter_map(|entry| entry["manager"].as_str().map(str::to_owned)).collect()
@@ -110,12 +128,15 @@ async fn retool_runs_upgrades_in_order_scales_one_container_repairs_drift_and_is
         .with_setting("TF_LOG", "trace")
         .with_setting("TF_LOG_PATH", log_path.to_str().expect("UTF-8 workspace path"));
 
+    let operators: Api<Deployment> = Api::namespaced(client.clone(), "external-secrets");
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+
     // Create: every object exists, applied by the provider's field manager, and every pod is ready.
+    let crd_versions_before = crd_versions(&client).await;
     workspace.write_main(&config(&workspace, "3.148.0-stable", 3, ""));
     terraform.init().await.expect("init");
     logged.apply().await.expect("create");
-    let namespace: Api<Namespace> = Api::all(client.clone());
-    let found = namespace.get(NAME).await.expect("the deployment's namespace");
+    let found = namespaces.get(NAME).await.expect("the deployment's namespace");
     let annotations = found.metadata.annotations.unwrap_or_default();
     assert!(annotations.contains_key("retool.com/owner"), "the namespace carries the ownership mark: {annotations:?}");
     let running = deployments(&client).await;
@@ -136,6 +157,25 @@ async fn retool_runs_upgrades_in_order_scales_one_container_repairs_drift_and_is
     for kind in ["ServiceAccount", "Service", "NetworkPolicy", "PodDisruptionBudget", "SecretStore", "ExternalSecret"] {
         assert!(kinds.contains(&kind), "a {kind} exists: {kinds:?}");
     }
+    // The External Secrets Operator: the release's CRDs, found current (the harness installed them,
+    // see `external_secrets_crds`), are not written again; its controller runs as the deployment's
+    // secrets role, watching the deployment's namespace alone.
+    let crd_versions_after = crd_versions(&client).await;
+    assert_eq!(crd_versions_after.len(), 25, "every CRD of the release");
+    assert_eq!(crd_versions_after, crd_versions_before, "current CRDs are not rewritten");
+    let operator = operators.get("external-secrets").await.expect("the operator's Deployment");
+    assert_eq!(image(&operator), "ghcr.io/external-secrets/external-secrets:v2.9.0");
+    assert_eq!(operator.status.clone().unwrap_or_default().ready_replicas, Some(1), "the operator is ready");
+    let pod = operator.spec.as_ref().and_then(|spec| spec.template.spec.clone()).expect("pod");
+    assert!(pod.containers[0].args.clone().unwrap_or_default().contains(&format!("--namespace={NAME}")));
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> = Api::namespaced(client.clone(), "external-secrets");
+    let account = accounts.get("external-secrets").await.expect("the operator's service account");
+    let role =
+        account.metadata.annotations.unwrap_or_default().remove("eks.amazonaws.com/role-arn").unwrap_or_default();
+    assert!(role.ends_with(&format!(":role/{NAME}-external-secrets")), "IRSA role: {role}");
+    let roles: Api<k8s_openapi::api::rbac::v1::Role> = Api::namespaced(client.clone(), NAME);
+    roles.get("external-secrets-controller").await.expect("the operator's rights in the deployment's namespace");
+
     let outputs = terraform.show_json().await.expect("show");
     let state = serde_json::to_string(&outputs).expect("state json");
     let resource = &outputs["values"]["root_module"]["resources"]
@@ -236,13 +276,64 @@ async fn retool_runs_upgrades_in_order_scales_one_container_repairs_drift_and_is
     let api: Api<Deployment> = Api::namespaced(client.clone(), NAME);
     let scaled = json!({"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"replicas": 1}});
     api.patch("api", &PatchParams::apply("kubectl-edit").force(), &Patch::Apply(&scaled)).await.expect("scale by hand");
+    // … and the External Secrets Operator is deleted: plan shows it missing, apply puts it back.
+    operators.delete("external-secrets", &Default::default()).await.expect("delete the operator");
     let drifted = terraform.run(&["plan", "-no-color", "-input=false", "-lock=false"]).await;
     assert!(drifted.stdout.contains("kubectl-edit"), "the plan names the other field manager:\n{drifted}");
     assert!(drifted.stdout.contains("has 1 replicas, configured 4"), "{drifted}");
+    assert!(drifted.stdout.contains("external-secrets/external-secrets does not exist"), "{drifted}");
     terraform.apply().await.expect("repair the drift");
     let repaired = api.get("api").await.expect("api");
     assert_eq!(repaired.spec.and_then(|spec| spec.replicas), Some(4));
+    let restored = operators.get("external-secrets").await.expect("the operator is back");
+    assert_eq!(image(&restored), "ghcr.io/external-secrets/external-secrets:v2.9.0");
     terraform.plan().await.expect("plan after the repair").assert_empty("plan after the repair");
+
+    // Nor are its CRDs when another tool installed them: once the operator is missing (drift, so
+    // the next apply converges the workloads), the apply names the CRD and writes none.
+    let crd_api: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &ApiResource::from_gvk(&GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition")),
+    );
+    let relabel = |manager: &str| {
+        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+               "metadata": {"labels": {"app.kubernetes.io/managed-by": manager}}})
+    };
+    let crd = "secretstores.external-secrets.io";
+    crd_api.patch(crd, &PatchParams::default(), &Patch::Merge(&relabel("Helm"))).await.expect("relabel a CRD");
+    operators.delete("external-secrets", &Default::default()).await.expect("remove ours");
+    let before_refusal = crd_versions(&client).await;
+    let refused = terraform.run(&["apply", "-no-color", "-input=false", "-auto-approve"]).await;
+    assert_ne!(refused.code, 0, "a foreign CRD is refused:\n{refused}");
+    let said = format!("{}{}", refused.stdout, refused.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(said.contains(&format!("CustomResourceDefinition {crd} installed by `Helm`")), "{said}");
+    assert_eq!(crd_versions(&client).await, before_refusal, "no CRD written");
+    let ours = relabel("terraform-provider-retool");
+    crd_api.patch(crd, &PatchParams::default(), &Patch::Merge(&ours)).await.expect("label it back");
+
+    // An External Secrets Operator someone else installed in its place is not taken over: the
+    // apply stops at the workloads, naming it; once it is removed, the next apply puts ours back.
+    let foreign = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "external-secrets", "labels": {"app.kubernetes.io/managed-by": "Helm"}},
+        "spec": {
+            "selector": {"matchLabels": {"app": "eso"}},
+            "template": {"metadata": {"labels": {"app": "eso"}}, "spec": {"containers": [{"name": "eso", "image": "eso:0"}]}},
+        },
+    });
+    operators
+        .patch("external-secrets", &PatchParams::apply("helm"), &Patch::Apply(&foreign))
+        .await
+        .expect("a foreign ESO");
+    let refused = terraform.run(&["apply", "-no-color", "-input=false", "-auto-approve"]).await;
+    assert_ne!(refused.code, 0, "a foreign operator is refused:\n{refused}");
+    let said = format!("{}{}", refused.stdout, refused.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(said.contains("Deployment external-secrets/external-secrets installed by `Helm`"), "{said}");
+    assert!(said.contains("helm uninstall"), "{said}");
+    assert_eq!(image(&operators.get("external-secrets").await.expect("still there")), "eso:0", "not touched");
+    operators.delete("external-secrets", &Default::default()).await.expect("uninstall it");
+    terraform.apply().await.expect("the apply after the uninstall");
+    terraform.plan().await.expect("plan after the reinstall").assert_empty("plan after the reinstall");
 
     // A release whose image cannot run: the apply fails naming the container and the reason,
     // the api keeps running the old version, and the next apply after the fix finishes.
@@ -267,7 +358,7 @@ async fn retool_runs_upgrades_in_order_scales_one_container_repairs_drift_and_is
 
     // Destroy removes the namespace and everything in it.
     terraform.destroy().await.expect("destroy");
-    let gone = namespace.get_opt(NAME).await.expect("read the namespace");
+    let gone = namespaces.get_opt(NAME).await.expect("read the namespace");
     assert!(gone.is_none(), "the namespace is gone");
     assert!(deployments(&client).await.is_empty());
     let pods_left =

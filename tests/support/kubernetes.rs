@@ -25,9 +25,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, GetParams, PostParams};
+use kube::api::{Api, DynamicObject, GetParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::json;
 
 /// Environment variable naming the directory with kube-apiserver, kube-controller-manager and etcd
@@ -47,19 +47,12 @@ pub struct KubernetesOptions {
     /// The EKS cluster whose access entries grant access (the `x-k8s-aws-id` tokens must carry),
     /// or several joined by `+` when one server stands for the clusters of several deployments.
     pub cluster_name: String,
-    /// Installs the External Secrets CRD fixtures ([`external_secrets_crds`]) before returning.
-    pub external_secrets_crds: bool,
 }
 
 impl KubernetesOptions {
-    /// Options for the EKS cluster `cluster_name` of the emulator at `emulator_endpoint`, with the
-    /// External Secrets CRDs installed.
+    /// Options for the EKS cluster `cluster_name` of the emulator at `emulator_endpoint`.
     pub fn new(emulator_endpoint: &str, cluster_name: &str) -> Self {
-        Self {
-            emulator_endpoint: emulator_endpoint.to_owned(),
-            cluster_name: cluster_name.to_owned(),
-            external_secrets_crds: true,
-        }
+        Self { emulator_endpoint: emulator_endpoint.to_owned(), cluster_name: cluster_name.to_owned() }
     }
 }
 
@@ -78,17 +71,16 @@ pub struct KubernetesServer {
 }
 
 impl KubernetesServer {
-    /// Starts the control plane and returns once `/readyz` answers `ok` (and the CRD fixtures, if
-    /// asked for, are established). Panics with the processes' output if it does not come up.
+    /// Starts the control plane and returns once `/readyz` answers `ok` and the External Secrets
+    /// Operator's CRDs are served ([`external_secrets_crds`]). Panics with the processes' output
+    /// if it does not come up.
     pub async fn start(options: &KubernetesOptions) -> Self {
         let bin = binaries();
         let mut failures = Vec::new();
         for _ in 0..START_ATTEMPTS {
             match Self::try_start(&bin, options).await {
                 Ok(server) => {
-                    if options.external_secrets_crds {
-                        server.install_crds(&external_secrets_crds()).await;
-                    }
+                    server.install_external_secrets_crds().await;
                     return server;
                 }
                 // Another test took a port between our probe and the process's bind: try new ports.
@@ -241,30 +233,34 @@ impl KubernetesServer {
             .join("\n")
     }
 
-    /// Creates CustomResourceDefinitions and waits until the server serves them (`Established`).
-    pub async fn install_crds(&self, crds: &[CustomResourceDefinition]) {
-        let api: Api<CustomResourceDefinition> = Api::all(self.client());
-        for crd in crds {
-            let name = crd.metadata.name.clone().unwrap_or_default();
-            api.create(&PostParams::default(), crd)
+    /// Creates [`external_secrets_crds`] and waits until the server serves them (`Established`).
+    async fn install_external_secrets_crds(&self) {
+        let resource =
+            ApiResource::from_gvk(&GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"));
+        let api: Api<DynamicObject> = Api::all_with(self.client(), &resource);
+        let crds = external_secrets_crds();
+        for crd in &crds {
+            let object: DynamicObject = serde_json::from_value(crd.clone()).expect("a CRD object");
+            let name = object.metadata.name.clone().unwrap_or_default();
+            api.create(&PostParams::default(), &object)
                 .await
                 .unwrap_or_else(|error| panic!("cannot create the CRD {name}: {error}"));
         }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        for crd in crds {
-            let name = crd.metadata.name.clone().unwrap_or_default();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for crd in &crds {
+            let name = crd["metadata"]["name"].as_str().unwrap_or_default();
             loop {
-                let established = api.get(&name).await.ok().and_then(|crd| crd.status).is_some_and(|status| {
-                    status
-                        .conditions
-                        .unwrap_or_default()
-                        .iter()
-                        .any(|condition| condition.type_ == "Established" && condition.status == "True")
-                });
+                let found = api.get(name).await.ok().map(|crd| crd.data["status"]["conditions"].clone());
+                let established =
+                    found.and_then(|conditions| conditions.as_array().cloned()).is_some_and(|conditions| {
+                        conditions
+                            .iter()
+                            .any(|condition| condition["type"] == "Established" && condition["status"] == "True")
+                    });
                 if established {
                     break;
                 }
-                assert!(Instant::now() < deadline, "the CRD {name} was not established within 30 s");
+                assert!(Instant::now() < deadline, "the CRD {name} was not established within 60 s");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -433,37 +429,47 @@ async fn client_from(kubeconfig: &Path) -> Result<kube::Client, String> {
     kube::Client::try_from(config).map_err(|error| format!("cannot build a client: {error}"))
 }
 
-/// Test fixtures, not the External Secrets Operator's own definitions: minimal
-/// CustomResourceDefinitions of `external-secrets.io/v1` `SecretStore` and `ExternalSecret`
-/// (served and stored, `spec` and `status` free-form), so that a test server accepts the objects
-/// the provider applies. The operator itself, which would validate them against its full schemas
-/// and act on them, does not run in the tests.
-pub fn external_secrets_crds() -> Vec<CustomResourceDefinition> {
-    [("SecretStore", "secretstores", "SecretStoreList"), ("ExternalSecret", "externalsecrets", "ExternalSecretList")]
-        .into_iter()
-        .map(|(kind, plural, list_kind)| {
-            let free_form = json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
-            serde_json::from_value(json!({
-                "apiVersion": "apiextensions.k8s.io/v1",
-                "kind": "CustomResourceDefinition",
-                "metadata": {"name": format!("{plural}.external-secrets.io")},
-                "spec": {
-                    "group": "external-secrets.io",
-                    "names": {"kind": kind, "plural": plural, "singular": kind.to_lowercase(), "listKind": list_kind},
-                    "scope": "Namespaced",
-                    "versions": [{
-                        "name": "v1",
-                        "served": true,
-                        "storage": true,
-                        "subresources": {"status": {}},
-                        "schema": {"openAPIV3Schema": {
-                            "type": "object",
-                            "properties": {"spec": free_form, "status": free_form},
-                        }},
-                    }],
-                },
-            }))
-            .expect("a valid CustomResourceDefinition")
-        })
-        .collect()
+/// The External Secrets Operator's CRDs as the provider would install them — the release file it
+/// embeds (`third_party/external-secrets/<version>/bundle.yaml`), each marked with the provider's
+/// `managed-by` label and the file's SHA-256, so the provider finds them current and writes none
+/// — but for one change: empty-string `default`s are dropped. This Kubernetes 1.20 server refuses
+/// them (`default: Invalid value: "null": in body must be of type string`, for the upstream file
+/// sent as is), which the API servers of the Kubernetes versions EKS runs accept; the unit tests
+/// check the file itself with kubernetes-validate for those versions.
+pub fn external_secrets_crds() -> Vec<serde_json::Value> {
+    let releases = Path::new(env!("CARGO_MANIFEST_DIR")).join("third_party/external-secrets");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&releases)
+        .expect("third_party/external-secrets")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path().join("bundle.yaml")))
+        .filter(|file| file.is_file())
+        .collect();
+    assert_eq!(files.len(), 1, "one pinned release of the External Secrets Operator: {files:?}");
+    let text = std::fs::read_to_string(files.remove(0)).expect("the CRD file");
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    let sha256: String = digest.as_ref().iter().map(|byte| format!("{byte:02x}")).collect();
+    let mut crds = Vec::new();
+    for document in serde_yaml_ng::Deserializer::from_str(&text) {
+        let mut crd: serde_json::Value = serde::Deserialize::deserialize(document).expect("a YAML document");
+        if crd.is_null() {
+            continue;
+        }
+        drop_empty_string_defaults(&mut crd);
+        crd["metadata"]["labels"] = json!({"app.kubernetes.io/managed-by": "terraform-provider-retool"});
+        crd["metadata"]["annotations"] = json!({"retool.com/source-sha256": sha256});
+        crds.push(crd);
+    }
+    crds
+}
+
+fn drop_empty_string_defaults(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if map.get("default").is_some_and(|default| default.as_str() == Some("")) {
+                map.remove("default");
+            }
+            map.values_mut().for_each(drop_empty_string_defaults);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_empty_string_defaults),
+        _ => {}
+    }
 }

@@ -426,6 +426,15 @@ impl Desired {
         }
     }
 
+    /// The External Secrets Operator role's ARN, known before the role exists.
+    pub fn secrets_operator_role_arn(&self) -> String {
+        self.role_arn(&self.names.external_secrets_role())
+    }
+
+    fn role_arn(&self, name: &str) -> String {
+        format!("arn:{}:iam::{}:role/{name}", self.identity.partition, self.identity.account_id)
+    }
+
     /// The Retool Storage bucket's name (see [`Names::storage_bucket`]).
     pub fn storage_bucket_name(&self) -> String {
         self.names.storage_bucket(&self.identity.account_id)
@@ -433,7 +442,7 @@ impl Desired {
 
     /// The storage role's ARN, known before the role exists (the bucket policy names it).
     pub fn storage_role_arn(&self) -> String {
-        format!("arn:{}:iam::{}:role/{}", self.identity.partition, self.identity.account_id, self.names.storage_role())
+        self.role_arn(&self.names.storage_role())
     }
 
     /// The Retool Storage bucket, encrypted with the deployment's key.

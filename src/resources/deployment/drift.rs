@@ -287,6 +287,7 @@ mod tests {
     #[test]
     fn workloads_drift_names_the_deployment_and_what_changed() {
         use crate::kubernetes::Rollout;
+        use crate::resources::deployment::external_secrets;
         use crate::resources::deployment::observed::{DeploymentSeen, WorkloadsSeen};
         use crate::resources::deployment::workloads::Component;
         let spec = spec();
@@ -306,8 +307,20 @@ mod tests {
             })
             .collect();
         let mut observed = matching();
+        let operator = DeploymentSeen {
+            name: external_secrets::DEPLOYMENT_NAME.into(),
+            image: Some(external_secrets::IMAGE.into()),
+            replicas: 1,
+            ready: 1,
+            ..running[0].clone()
+        };
         let with = |deployments: Vec<DeploymentSeen>| {
-            Some(WorkloadsSeen { access_denied: None, namespace: Some(BTreeMap::new()), deployments })
+            Some(WorkloadsSeen {
+                access_denied: None,
+                namespace: Some(BTreeMap::new()),
+                deployments,
+                secrets_operator: Some(operator.clone()),
+            })
         };
         observed.workloads = with(running.clone());
         assert_eq!(detect(&spec, &observed), Vec::<String>::new(), "as configured");
@@ -327,6 +340,23 @@ mod tests {
                 format!("Kubernetes Deployment acme/api has 5 replicas, configured {}", spec.workloads.api.replicas).as_str(),
                 "Kubernetes Deployment acme/api was changed by field manager kubectl-edit: spec.replicas",
             ]
+        );
+
+        let mut old_operator = operator.clone();
+        old_operator.image = Some("ghcr.io/external-secrets/external-secrets:v0.9.0".into());
+        observed.workloads =
+            Some(WorkloadsSeen { secrets_operator: Some(old_operator), ..with(running.clone()).expect("seen") });
+        assert_eq!(
+            detect(&spec, &observed),
+            [format!(
+                "Kubernetes Deployment external-secrets/external-secrets runs ghcr.io/external-secrets/external-secrets:v0.9.0, the provider installs {}",
+                external_secrets::IMAGE
+            )]
+        );
+        observed.workloads = Some(WorkloadsSeen { secrets_operator: None, ..with(running.clone()).expect("seen") });
+        assert_eq!(
+            detect(&spec, &observed),
+            ["Kubernetes Deployment external-secrets/external-secrets does not exist"]
         );
 
         observed.workloads =

@@ -235,6 +235,8 @@ pub struct WorkloadsSeen {
     pub namespace: Option<Tags>,
     /// The Retool Deployments in it.
     pub deployments: Vec<DeploymentSeen>,
+    /// The External Secrets Operator's Deployment, read while the namespace exists.
+    pub secrets_operator: Option<DeploymentSeen>,
 }
 
 /// One Retool Deployment as the cluster reports it.

@@ -1118,9 +1118,10 @@ mod tests {
 
     /// Every object of two opposite configurations (everything on; Workflows off, defaults) is
     /// valid for every minor in [`VALIDATED_MINORS`] under the strict schemas, which refuse unknown
-    /// fields as the API server's strict field validation does. The External Secrets objects have no
-    /// schema there (they are custom resources): the acceptance tests apply them to a real API
-    /// server that has their CRDs. A broken Deployment is refused, so the check can fail.
+    /// fields as the API server's strict field validation does; so are the External Secrets
+    /// Operator's objects and its pinned CRDs. The SecretStore and ExternalSecret have no schema
+    /// there (they are custom resources): the acceptance tests apply them to a real API server that
+    /// has the operator's CRDs. A broken Deployment is refused, so the check can fail.
     #[test]
     #[ignore = "needs the test venv with kubernetes-validate (RETOOL_TEST_VENV): run `make test`"]
     fn every_object_passes_kubernetes_validate_strict_for_every_minor_eks_runs() {
@@ -1147,10 +1148,38 @@ mod tests {
                 files.push(file);
             }
         }
-        assert!(files.len() >= 12, "{} objects", files.len());
+        let operator =
+            super::super::external_secrets::operator("arn:aws:iam::123456789012:role/acme-external-secrets", "acme");
+        let mut operator_objects = vec![
+            serde_json::to_value(&operator.namespace).unwrap(),
+            serde_json::to_value(&operator.service_account).unwrap(),
+            serde_json::to_value(&operator.cluster_role).unwrap(),
+            serde_json::to_value(&operator.cluster_role_binding).unwrap(),
+            serde_json::to_value(&operator.deployment).unwrap(),
+        ];
+        operator_objects.extend(operator.roles.iter().map(|role| serde_json::to_value(role).unwrap()));
+        operator_objects.extend(operator.role_bindings.iter().map(|binding| serde_json::to_value(binding).unwrap()));
+        for (index, object) in operator_objects.iter().enumerate() {
+            let file = dir.path().join(format!("external-secrets-{index}.json"));
+            std::fs::write(&file, serde_json::to_vec_pretty(object).unwrap()).unwrap();
+            files.push(file);
+        }
+        assert!(files.len() >= 12 + 9, "{} objects", files.len());
         for minor in VALIDATED_MINORS {
             let (valid, said) = kubernetes_validate(minor, &files);
             assert!(valid, "Kubernetes 1.{minor} refuses a rendered object:\n{said}");
+        }
+        // The operator's CRDs as released upstream (two megabytes of schema, seconds per minor):
+        // the oldest and the newest minor must accept them.
+        let mut crds = Vec::new();
+        for (index, crd) in super::super::external_secrets::crds().unwrap().iter().enumerate() {
+            let file = dir.path().join(format!("crd-{index}.json"));
+            std::fs::write(&file, serde_json::to_vec(crd).unwrap()).unwrap();
+            crds.push(file);
+        }
+        for minor in [*VALIDATED_MINORS.start(), *VALIDATED_MINORS.end()] {
+            let (valid, said) = kubernetes_validate(minor, &crds);
+            assert!(valid, "Kubernetes 1.{minor} refuses a CRD of the External Secrets Operator:\n{said}");
         }
 
         let mut broken = serde_json::to_value(find(&workloads(&inputs(&everything)), Component::Api)).unwrap();

@@ -2,17 +2,23 @@
 //! it needs what they made (the cluster and the access entry, the database endpoint, the secrets'
 //! ARNs, the storage role), and is removed first on destroy, while the cluster still answers.
 //!
-//! Converge gives the provider's identity its access entry, then applies the objects
-//! [`workloads`](super::workloads) builds, with server-side apply: first everything that is not a
-//! Deployment, then the jobs-runner alone — with `Recreate`, the old pod is gone before the new
-//! one runs the migrations — and waits until it is available, then the other Deployments
-//! together, each with surge and no unavailability, and waits for them. An object whose applied
-//! configuration is unchanged is not touched by the server, so a change of one container's
-//! replicas or resources rolls only that container.
+//! Converge gives the provider's identity its access entry, installs the External Secrets
+//! Operator's CRDs ([`external_secrets`](super::external_secrets), the pinned upstream file) and
+//! waits until they are served, then applies the objects [`workloads`](super::workloads) and the
+//! operator's builders return, with server-side apply: first everything that is not a
+//! Deployment, then the jobs-runner alone among Retool's containers (beside the operator, which
+//! fills the Secret the pods read) — with `Recreate`, the old pod is gone before the new one runs
+//! the migrations — and waits until it is available, then the other Deployments together, each
+//! with surge and no unavailability, and waits for them. An object whose applied configuration is
+//! unchanged is not touched by the server, so a change of one container's replicas or resources
+//! rolls only that container.
 //!
-//! Observation costs at most four Kubernetes calls: discovery of `apps/v1` and of the core group,
-//! the namespace and one list of the Deployments (with their `managedFields`, which say which
-//! field manager changed what).
+//! Destroy removes Retool's namespace and everything in it; the operator, which holds nothing in
+//! AWS, goes with the cluster.
+//!
+//! Observation costs at most five Kubernetes calls: discovery of `apps/v1` and of the core group,
+//! the namespace, one list of Retool's Deployments and a read of the operator's (with their
+//! `managedFields`, which say which field manager changed what).
 
 pub mod observe;
 
@@ -23,12 +29,14 @@ use super::aws::access::{ensure_admin_access, principal_arn};
 use super::aws::chains::Context;
 use super::desired::Desired;
 use super::drift::{Area, Finding, finding};
-use super::observed::{ClusterState, Observed};
-use super::workloads::{Component, WorkloadInputs, Workloads, workloads};
+use super::external_secrets::{self, Operator};
+use super::names::ESO_NAMESPACE;
+use super::observed::{ClusterState, DeploymentSeen, Observed};
+use super::workloads::{Component, MANAGED_BY, WorkloadInputs, Workloads, workloads};
 use crate::aws::wait::{Backoff, Poll, wait_for};
 use crate::aws::{AwsClients, Tags};
 use crate::error::Error;
-use crate::kubernetes::objects::{apply, delete, read, serves};
+use crate::kubernetes::objects::{apply, delete, list_metadata, read, replace, serves};
 use crate::kubernetes::{ClusterAccess, ClusterEndpoint, Manifest, Signer, wait_rolled_out};
 use crate::resources::drift::DriftKind;
 use crate::resources::ownership::OWNER_TAG;
@@ -46,6 +54,12 @@ const DISRUPTION_BUDGET_VERSIONS: [&str; 2] = ["policy/v1", "policy/v1beta1"];
 
 /// The External Secrets Operator's API, served once the operator's CRDs are installed.
 const EXTERNAL_SECRETS_API: &str = "external-secrets.io/v1";
+
+/// The API of CustomResourceDefinitions.
+const CRD_API: &str = "apiextensions.k8s.io/v1";
+
+/// How many of the operator's CRDs are written at once (each is up to a megabyte of schema).
+const CRD_WRITES_AT_ONCE: usize = 4;
 
 /// How to reach cluster `name`, whose API EKS reports at `endpoint` with CA `ca_base64`.
 pub fn cluster_access(
@@ -139,8 +153,9 @@ pub async fn converge(cx: &Context<'_>, observed: &Observed) -> Result<(), Error
     let inputs = inputs(desired, observed, storage_role.as_deref())
         .map_err(|missing| Error::unexpected("ApplyWorkloads", format!("cannot start Retool yet: {missing}")))?;
     let objects = workloads(&inputs);
+    let operator = external_secrets::operator(&desired.secrets_operator_role_arn(), &desired.names.namespace());
     let started = std::time::Instant::now();
-    apply_all(cx, &access, &objects).await?;
+    apply_all(cx, &access, &objects, &operator).await?;
     tracing::info!(
         cluster = %cluster.name,
         duration_ms = started.elapsed().as_millis() as u64,
@@ -181,49 +196,140 @@ async fn admitted(cx: &Context<'_>, cluster: &ClusterState) -> Result<ClusterAcc
     Ok(access)
 }
 
-async fn apply_all(cx: &Context<'_>, access: &ClusterAccess, objects: &Workloads) -> Result<(), Error> {
+async fn apply_all(
+    cx: &Context<'_>,
+    access: &ClusterAccess,
+    objects: &Workloads,
+    operator: &Operator,
+) -> Result<(), Error> {
     let stop = cx.stop;
-    apply(access, &Manifest::of(&objects.namespace)?, stop).await?;
-    let mut first = Vec::new();
+    install_secrets_operator_api(access, stop).await?;
+    refuse_foreign_secrets_operator(access, stop).await?;
+    let namespaces = [Manifest::of(&objects.namespace)?, Manifest::of(&operator.namespace)?];
+    futures::future::try_join_all(namespaces.iter().map(|manifest| apply(access, manifest, stop))).await?;
+    let mut first = vec![
+        Manifest::of(&operator.service_account)?,
+        Manifest::of(&operator.cluster_role)?,
+        Manifest::of(&operator.cluster_role_binding)?,
+        Manifest::of(&objects.network_policy)?,
+        disruption_budget(access, objects, stop).await?,
+        Manifest::from_json(objects.secret_store.clone())?,
+    ];
+    for role in &operator.roles {
+        first.push(Manifest::of(role)?);
+    }
+    for binding in &operator.role_bindings {
+        first.push(Manifest::of(binding)?);
+    }
     for account in &objects.service_accounts {
         first.push(Manifest::of(account)?);
     }
     for service in &objects.services {
         first.push(Manifest::of(service)?);
     }
-    first.push(Manifest::of(&objects.network_policy)?);
-    first.push(disruption_budget(access, objects, stop).await?);
-    if serves(access, EXTERNAL_SECRETS_API, "SecretStore", stop).await? {
-        first.push(Manifest::from_json(objects.secret_store.clone())?);
-        for external in &objects.external_secrets {
-            first.push(Manifest::from_json(external.clone())?);
-        }
-    } else {
-        cx.notes.add(format!(
-            "The External Secrets Operator is not installed on cluster {}: the Secret the Retool pods read is not \
-             filled until it is.",
-            access.cluster()
-        ));
+    for external in &objects.external_secrets {
+        first.push(Manifest::from_json(external.clone())?);
     }
     futures::future::try_join_all(first.iter().map(|manifest| apply(access, manifest, stop))).await?;
 
+    // The jobs-runner alone among Retool's containers (the operator that fills its Secret beside
+    // it), then the others.
     let timeout = cx.desired.eks_budget(cx.operation);
-    let (runners, others): (Vec<_>, Vec<_>) =
-        objects.deployments.iter().partition(|(component, _)| *component == Component::JobsRunner);
+    let mut runners = vec![(Manifest::of(&operator.deployment)?, external_secrets::SELECTOR.to_owned())];
+    let mut others = Vec::new();
+    for (component, deployment) in &objects.deployments {
+        let batch = if *component == Component::JobsRunner { &mut runners } else { &mut others };
+        batch.push((Manifest::of(deployment)?, pod_selector(cx.desired, *component)));
+    }
     for batch in [runners, others] {
-        let manifests = batch
-            .iter()
-            .map(|(component, deployment)| Ok((*component, Manifest::of(deployment)?)))
-            .collect::<Result<Vec<_>, Error>>()?;
-        futures::future::try_join_all(manifests.iter().map(|(_, manifest)| apply(access, manifest, stop))).await?;
-        futures::future::try_join_all(manifests.iter().map(|(component, manifest)| {
-            let labels = pod_selector(cx.desired, *component);
-            let namespace = cx.desired.names.namespace();
-            async move { wait_rolled_out(access, &namespace, &manifest.name, &labels, timeout, stop).await }
+        futures::future::try_join_all(batch.iter().map(|(manifest, _)| apply(access, manifest, stop))).await?;
+        futures::future::try_join_all(batch.iter().map(|(manifest, labels)| async move {
+            let namespace = manifest.namespace.as_deref().unwrap_or_default();
+            wait_rolled_out(access, namespace, &manifest.name, labels, timeout, stop).await
         }))
         .await?;
     }
     Ok(())
+}
+
+/// Installs the External Secrets Operator's CRDs (the pinned upstream file) where they are missing
+/// or from another release, and waits until the server serves the kinds Retool's objects use.
+///
+/// CRDs are the release's alone, so they are written whole (created, or replaced) rather than
+/// co-owned through server-side apply; each carries the file's SHA-256, so an apply where they
+/// are current costs one metadata list instead of two megabytes of schema. CRDs of the operator's
+/// groups that the provider did not write are someone else's installation, and refused.
+async fn install_secrets_operator_api(access: &ClusterAccess, stop: &StopSignal) -> Result<(), Error> {
+    let crds =
+        external_secrets::crds().map_err(|problem| Error::unexpected("ApplyCustomResourceDefinitions", problem))?;
+    let installed = list_metadata(access, CRD_API, "CustomResourceDefinition", stop).await?;
+    let mut stale = Vec::new();
+    for crd in crds {
+        let manifest = Manifest::from_json(crd.clone())?;
+        let found = installed.iter().find(|meta| meta.name.as_deref() == Some(manifest.name.as_str()));
+        match found.map(external_secrets::CrdInstalled::of) {
+            None => stale.push((manifest, None)),
+            Some(external_secrets::CrdInstalled::Current) => {}
+            Some(external_secrets::CrdInstalled::Older { resource_version }) => {
+                stale.push((manifest, Some(resource_version)))
+            }
+            Some(external_secrets::CrdInstalled::Foreign { manager }) => {
+                return Err(Error::unexpected(
+                    "ApplyCustomResourceDefinitions",
+                    format!(
+                        "cluster {} already has CustomResourceDefinition {} installed by {manager}; the provider \
+                         installs the External Secrets Operator itself and does not take over one it did not \
+                         install: remove that installation with its CRDs, then apply again",
+                        access.cluster(),
+                        manifest.name
+                    ),
+                ));
+            }
+        }
+    }
+    for batch in stale.chunks(CRD_WRITES_AT_ONCE) {
+        futures::future::try_join_all(
+            batch.iter().map(|(manifest, existing)| replace(access, manifest, existing.as_deref(), stop)),
+        )
+        .await?;
+    }
+    let backoff =
+        Backoff { initial: Duration::from_millis(250), max: Duration::from_secs(2), timeout: Duration::from_secs(120) };
+    wait_for("WaitCustomResourcesServed", backoff, stop, || async {
+        for kind in ["SecretStore", "ExternalSecret"] {
+            if !serves(access, EXTERNAL_SECRETS_API, kind, stop).await? {
+                return Ok(Poll::Pending(format!(
+                    "cluster {} does not serve {EXTERNAL_SECRETS_API} {kind} yet",
+                    access.cluster()
+                )));
+            }
+        }
+        Ok(Poll::Ready(()))
+    })
+    .await
+}
+
+/// Refuses an External Secrets Operator someone else installed where the provider keeps its own
+/// (taking it over would change a controller they run).
+async fn refuse_foreign_secrets_operator(access: &ClusterAccess, stop: &StopSignal) -> Result<(), Error> {
+    let found =
+        read(access, "apps/v1", "Deployment", Some(ESO_NAMESPACE), external_secrets::DEPLOYMENT_NAME, stop).await?;
+    let Some(found) = found else { return Ok(()) };
+    let manager = found.metadata.labels.as_ref().and_then(|labels| labels.get("app.kubernetes.io/managed-by"));
+    if manager.map(String::as_str) == Some(MANAGED_BY) {
+        return Ok(());
+    }
+    Err(Error::unexpected(
+        "ApplySecretsOperator",
+        format!(
+            "cluster {} already runs Deployment {ESO_NAMESPACE}/{} installed by {}; the provider installs and keeps \
+             the External Secrets Operator itself and does not take over one it did not install: remove that \
+             installation (for example `helm uninstall`), then apply again",
+            access.cluster(),
+            external_secrets::DEPLOYMENT_NAME,
+            manager.map_or_else(|| "another tool".to_owned(), |manager| format!("`{manager}`")),
+        ),
+    ))
 }
 
 /// The api's PodDisruptionBudget in the newest group version the server serves.
@@ -285,6 +391,9 @@ pub fn drift(desired: &Desired, observed: &Observed) -> Vec<Finding> {
         ));
         return found;
     }
+    if seen.namespace.is_some() {
+        secrets_operator_drift(seen.secrets_operator.as_ref(), &mut found);
+    }
     let spec = &desired.spec.workloads;
     for component in Component::ALL {
         let object = format!("Kubernetes Deployment {}/{}", desired.names.namespace(), component.name());
@@ -328,6 +437,29 @@ pub fn drift(desired: &Desired, observed: &Observed) -> Vec<Finding> {
         }
     }
     found
+}
+
+/// How the External Secrets Operator differs from the release the provider installs.
+fn secrets_operator_drift(seen: Option<&DeploymentSeen>, found: &mut Vec<Finding>) {
+    let object = format!("Kubernetes Deployment {ESO_NAMESPACE}/{}", external_secrets::DEPLOYMENT_NAME);
+    let Some(seen) = seen else {
+        found.push(finding(Area::Workloads, &object, DriftKind::Missing, "does not exist"));
+        return;
+    };
+    if seen.image.as_deref() != Some(external_secrets::IMAGE) {
+        let running = seen.image.as_deref().unwrap_or("no image");
+        let wanted = external_secrets::IMAGE;
+        found.push(finding(
+            Area::Workloads,
+            &object,
+            DriftKind::Setting,
+            &format!("runs {running}, the provider installs {wanted}"),
+        ));
+    }
+    for (manager, fields) in &seen.other_managers {
+        let change = format!("was changed by field manager {manager}: {}", fields.join(", "));
+        found.push(finding(Area::Workloads, &object, DriftKind::Setting, &change));
+    }
 }
 
 /// The ownership mark of a Kubernetes object (its owner annotation), as tags, so the AWS rule

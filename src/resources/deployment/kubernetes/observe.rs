@@ -1,9 +1,10 @@
-//! Reading the workloads: the namespace (for its ownership mark) and the Deployments, with what
-//! each runs, how many replicas it has and has ready, and which other field managers changed its
-//! spec (from `managedFields`).
+//! Reading the workloads: the namespace (for its ownership mark), Retool's Deployments and the
+//! External Secrets Operator's, with what each runs, how many replicas it has and has ready, and
+//! which other field managers changed its spec (from `managedFields`).
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+use kube::api::DynamicObject;
 use serde_json::Value as Json;
 
 use super::{cluster_access, owner_tags};
@@ -11,7 +12,8 @@ use crate::aws::AwsClients;
 use crate::error::Error;
 use crate::kubernetes::FIELD_MANAGER;
 use crate::kubernetes::objects::{list, read};
-use crate::resources::deployment::names::Names;
+use crate::resources::deployment::external_secrets;
+use crate::resources::deployment::names::{ESO_NAMESPACE, Names};
 use crate::resources::deployment::observed::{ClusterState, DeploymentSeen, WorkloadsSeen};
 use crate::resources::deployment::workloads::APP_NAME;
 use crate::stop::StopSignal;
@@ -40,19 +42,25 @@ pub async fn observe(
     let Some(namespace_object) = found else { return Ok(Some(WorkloadsSeen::default())) };
     let labels = format!("app.kubernetes.io/name={APP_NAME}");
     let found = list(&access, "apps/v1", "Deployment", &namespace, &labels, stop).await?;
-    let mut deployments = Vec::new();
-    for object in found {
-        let deployment: Deployment =
-            serde_json::to_value(&object).and_then(serde_json::from_value).map_err(|error| {
-                Error::unexpected("ListDeployments", format!("a Deployment could not be read: {error}"))
-            })?;
-        deployments.push(seen(&deployment));
-    }
+    let deployments = found.iter().map(|object| typed(object, "ListDeployments")).collect::<Result<Vec<_>, _>>()?;
+    let operator = read(&access, "apps/v1", "Deployment", Some(ESO_NAMESPACE), external_secrets::DEPLOYMENT_NAME, stop)
+        .await?
+        .map(|object| typed(&object, "ReadDeployment"))
+        .transpose()?;
     Ok(Some(WorkloadsSeen {
         access_denied: None,
         namespace: Some(owner_tags(namespace_object.metadata.annotations.as_ref())),
         deployments,
+        secrets_operator: operator,
     }))
+}
+
+/// A Deployment read as a dynamic object, as seen.
+fn typed(object: &DynamicObject, operation: &'static str) -> Result<DeploymentSeen, Error> {
+    let deployment: Deployment = serde_json::to_value(object)
+        .and_then(serde_json::from_value)
+        .map_err(|error| Error::unexpected(operation, format!("a Deployment could not be read: {error}")))?;
+    Ok(seen(&deployment))
 }
 
 /// What a Deployment runs and how it is doing.
