@@ -74,6 +74,23 @@ fn join(errors: &[Error]) -> String {
     errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
 
+/// The error codes AWS services throttle with (the SDK's own retry classifiers list the same).
+const THROTTLING_CODES: [&str; 9] = [
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+];
+
+/// The error codes of AWS's server errors (HTTP 5xx).
+const SERVER_ERROR_CODES: [&str; 6] =
+    ["InternalError", "InternalFailure", "InternalServerError", "ServiceUnavailable", "Unavailable", "ServiceFailure"];
+
 /// The longest AWS message a diagnostic quotes; a proxy's or endpoint's HTML error page is cut
 /// here instead of filling the terminal.
 const MESSAGE_LIMIT: usize = 300;
@@ -201,8 +218,25 @@ impl Error {
     /// (`Resource.AlreadyAssociated`, `InvalidPermission.Duplicate`, `RouteAlreadyExists`, …).
     pub fn is_duplicate(&self) -> bool {
         self.code().is_some_and(|code| {
-            code.ends_with(".Duplicate") || code.ends_with("AlreadyExists") || code.ends_with("AlreadyAssociated")
+            code.ends_with(".Duplicate")
+                || code.ends_with("AlreadyExists")
+                || code.ends_with("AlreadyExistsFault")
+                || code == "ResourceExistsException"
+                || code.ends_with("AlreadyAssociated")
         })
+    }
+
+    /// Whether a create that failed this way may be sent again once what it could have made has
+    /// been looked for: AWS did not answer (the request may or may not have taken effect), answered
+    /// with a server error (it may have), or throttled it (it did not).
+    pub fn may_repeat_create(&self) -> bool {
+        match self {
+            Self::Aws(AwsError { code: None, .. }) => true,
+            Self::Aws(AwsError { code: Some(code), .. }) => {
+                THROTTLING_CODES.contains(&code.as_str()) || SERVER_ERROR_CODES.contains(&code.as_str())
+            }
+            _ => false,
+        }
     }
 
     /// Whether Terraform's stop request ended the operation.

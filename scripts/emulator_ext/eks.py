@@ -32,6 +32,9 @@ Corrections to moto's own handlers that the rules above depend on:
 - UpdateNodegroupConfig (moto's, otherwise unchanged: it applies at once and answers Successful) is
   recorded, so DescribeUpdate and ListUpdates find it, and is refused while a version update of
   the node group is in progress; UpdateClusterConfig is refused while a cluster update is;
+- ListNodegroups of a cluster that does not exist answers ResourceNotFoundException, as AWS does
+  (https://docs.aws.amazon.com/eks/latest/APIReference/API_ListNodegroups.html, Errors); moto's
+  fails with an internal error (a KeyError, answered as a 500 HTML page);
 - TagResource, UntagResource and ListTagsForResource also reach node groups and add-ons by ARN
   (https://docs.aws.amazon.com/eks/latest/APIReference/API_TagResource.html: clusters, managed
   node groups, add-ons and more are taggable); moto's reach clusters only.
@@ -457,6 +460,10 @@ class EKSExtension(SettlesTransitions, EKSResponse):
         return ActionResult({"updateIds": ids, "nextToken": next_token})
 
     # Node groups
+
+    def list_nodegroups(self) -> ActionResult:
+        self._cluster()  # ResourceNotFoundException when there is no such cluster
+        return super().list_nodegroups()
 
     def create_nodegroup(self) -> ActionResult:
         result = super().create_nodegroup()

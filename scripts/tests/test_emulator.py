@@ -150,6 +150,23 @@ class NatGatewayTest(EmulatorTest):
         eventually(lambda: self.state(nat), lambda state: state == "deleted", "deleted gateway")
 
 
+class RouteTableTokenTest(EmulatorTest):
+    """CreateRouteTable with a client token: a repeat answers with the first table."""
+
+    def test_a_repeat_with_the_token_makes_no_second_table(self):
+        ec2 = emulator.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+        other = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+        first = ec2.create_route_table(VpcId=vpc, ClientToken="token-1")["RouteTable"]["RouteTableId"]
+        again = ec2.create_route_table(VpcId=vpc, ClientToken="token-1")["RouteTable"]["RouteTableId"]
+        self.assertEqual(again, first)
+        fresh = ec2.create_route_table(VpcId=vpc, ClientToken="token-2")["RouteTable"]["RouteTableId"]
+        self.assertNotEqual(fresh, first)
+        tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["RouteTables"]
+        self.assertEqual(len(tables), 3, "the main table and two made")
+        self.assertRefused("IdempotentParameterMismatch", ec2.create_route_table, VpcId=other, ClientToken="token-1")
+
+
 class EksTest(EmulatorTest):
     def setUp(self):
         self.eks = emulator.client("eks")
@@ -164,6 +181,14 @@ class EksTest(EmulatorTest):
 
     def nodegroup(self, cluster, name):
         return self.eks.describe_nodegroup(clusterName=cluster, nodegroupName=name)["nodegroup"]
+
+
+class NodegroupListTest(EksTest):
+    def test_node_groups_of_a_missing_cluster_are_not_found(self):
+        with self.assertRaises(self.eks.exceptions.ResourceNotFoundException):
+            self.eks.list_nodegroups(clusterName="absent")
+        self.cluster("listed", nodegroups=["a"])
+        self.assertEqual(self.eks.list_nodegroups(clusterName="listed")["nodegroups"], ["a"])
 
 
 class ClusterVersionTest(EksTest):

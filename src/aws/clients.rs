@@ -93,6 +93,13 @@ fn s3_client(config: &SdkConfig, pool: &SharedHttpClient, endpoints: &Endpoints)
     aws_sdk_s3::Client::from_conf(builder.force_path_style(custom_endpoint).build())
 }
 
+/// The configuration override that makes one EC2 call a single attempt (every other setting of
+/// the client stays): for creates sent through [`create_once`](super::wait::create_once), which
+/// must not be repeated blind.
+pub fn single_attempt() -> aws_sdk_ec2::config::Builder {
+    aws_sdk_ec2::config::Builder::default().retry_config(RetryConfig::disabled())
+}
+
 impl AwsClients {
     /// Resolves region and credentials (standard chain, optionally through `assume_role`) and
     /// builds the clients. Makes no AWS call: credentials are fetched on first use.

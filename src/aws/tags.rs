@@ -78,6 +78,13 @@ pub fn iam_tags(tags: &Tags) -> Result<Vec<aws_sdk_iam::types::Tag>, Error> {
         .collect()
 }
 
+/// Whether `found` carries every tag of `wanted` (which must not be empty): how a create that
+/// met its own name taken tells the object its earlier attempt made — with the same tags, among
+/// them the ownership mark — from anyone else's.
+pub fn carries_all(found: &Tags, wanted: &Tags) -> bool {
+    !wanted.is_empty() && wanted.iter().all(|(key, value)| found.get(key) == Some(value))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -146,6 +146,69 @@ where
     }
 }
 
+/// How long a create is repeated after failures that may have taken effect.
+const CREATE_PATIENCE: Duration = Duration::from_secs(300);
+
+/// Sends a create that AWS offers no idempotency token for, without repeating it blind.
+///
+/// The SDK repeats any call that got no answer, and for a create whose request reached AWS that
+/// makes a second object (a second VPC, gateway or address, silently). So where names are not
+/// unique `send` turns the SDK's retries off for its call
+/// ([`single_attempt`](super::clients::single_attempt)), and here, after a failure that may have
+/// taken effect or a throttle ([`Error::may_repeat_create`]), `find` looks for what the create
+/// would have made — by its ownership mark, which the create sets in the same call — after a
+/// pause that lets AWS's reads catch up, and only when it finds nothing is the create sent again.
+/// Where names are unique (roles, databases), the SDK's repeat of an unanswered create is refused
+/// as a duplicate; `find` then says whether what holds the name is ours (made by the first
+/// attempt) and so the create's result, or someone else's, and the refusal stands.
+/// Gives up after [`CREATE_PATIENCE`], or when Terraform asks the provider to stop.
+pub async fn create_once<T, S, SFut, F, FFut>(
+    operation: &'static str,
+    stop: &StopSignal,
+    mut send: S,
+    mut find: F,
+) -> Result<T, Error>
+where
+    S: FnMut() -> SFut,
+    SFut: Future<Output = Result<T, Error>>,
+    F: FnMut() -> FFut,
+    FFut: Future<Output = Result<Option<T>, Error>>,
+{
+    let deadline = deadline_after(CREATE_PATIENCE);
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let error = match send().await {
+            Ok(made) => return Ok(made),
+            Err(error) if error.may_repeat_create() && Instant::now() + delay < deadline => error,
+            // A name already taken: by this create's own earlier attempt when what has it is ours.
+            Err(error) if error.is_duplicate() => {
+                return match find().await? {
+                    Some(made) => {
+                        tracing::debug!(operation, "the name was taken by this create's earlier attempt");
+                        Ok(made)
+                    }
+                    None => Err(error),
+                };
+            }
+            Err(error) => return Err(error),
+        };
+        tracing::debug!(
+            operation,
+            code = error.code(),
+            delay_ms = delay.as_millis() as u64,
+            "create failed in a way that may have taken effect; looking for what it made before sending it again"
+        );
+        if !pause_unless_stopped(delay, stop).await {
+            return Err(Error::Stopped { operation, last_seen: error.to_string() });
+        }
+        if let Some(made) = find().await? {
+            tracing::debug!(operation, "found what the unanswered create made");
+            return Ok(made);
+        }
+        delay = (delay * 2).min(Duration::from_secs(20));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +257,94 @@ mod tests {
         let Err(Error::TimedOut { operation, last_seen, .. }) = result else { panic!("{result:?}") };
         assert_eq!(operation, "WaitNat");
         assert_eq!(last_seen, "state pending");
+    }
+
+    fn unanswered() -> Error {
+        Error::Aws(AwsError {
+            operation: "CreateVpc",
+            code: None,
+            message: "connection closed".into(),
+            request_id: None,
+        })
+    }
+
+    /// A create whose answer was lost is not sent again when what it made is found.
+    #[tokio::test]
+    async fn an_unanswered_create_is_looked_for_before_it_is_sent_again() {
+        let (sent, looked) = (Cell::new(0), Cell::new(0));
+        let made = create_once(
+            "CreateVpc",
+            &StopSignal::never(),
+            || {
+                sent.set(sent.get() + 1);
+                async { Err::<String, _>(unanswered()) }
+            },
+            || {
+                looked.set(looked.get() + 1);
+                async { Ok(Some("vpc-1".to_owned())) }
+            },
+        )
+        .await;
+        assert_eq!(made, Ok("vpc-1".to_owned()));
+        assert_eq!((sent.get(), looked.get()), (1, 1));
+    }
+
+    /// Throttled (nothing made, nothing found): sent again; a refusal that cannot have taken
+    /// effect ends it at once.
+    #[tokio::test]
+    async fn a_throttled_create_is_sent_again_and_a_refused_one_is_not() {
+        let sent = Cell::new(0);
+        let made = create_once(
+            "CreateVpc",
+            &StopSignal::never(),
+            || {
+                sent.set(sent.get() + 1);
+                let first = sent.get() == 1;
+                async move { if first { Err(coded("RequestLimitExceeded")) } else { Ok("vpc-2") } }
+            },
+            || async { Ok(None) },
+        )
+        .await;
+        assert_eq!((made, sent.get()), (Ok("vpc-2"), 2));
+        let refused: Result<(), _> = create_once(
+            "CreateVpc",
+            &StopSignal::never(),
+            || async { Err(coded("VpcLimitExceeded")) },
+            || async { panic!("nothing to look for") },
+        )
+        .await;
+        assert_eq!(
+            refused.err().and_then(|error| error.code().map(str::to_owned)).as_deref(),
+            Some("VpcLimitExceeded")
+        );
+    }
+
+    /// A name already taken is this create's when what holds it is ours; otherwise the refusal stands.
+    #[tokio::test]
+    async fn a_name_taken_by_an_earlier_attempt_is_the_result_and_by_anyone_else_the_refusal() {
+        let ours = create_once(
+            "CreateRole",
+            &StopSignal::never(),
+            || async { Err(coded("EntityAlreadyExists")) },
+            || async { Ok(Some("arn:role")) },
+        )
+        .await;
+        assert_eq!(ours, Ok("arn:role"));
+        let theirs: Result<&str, _> = create_once(
+            "CreateRole",
+            &StopSignal::never(),
+            || async { Err(coded("EntityAlreadyExists")) },
+            || async { Ok(None) },
+        )
+        .await;
+        assert!(theirs.is_err_and(|error| error.is_duplicate()));
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_create_ends_when_terraform_asks_to_stop() {
+        let result: Result<(), _> =
+            create_once("CreateVpc", &stopped_signal(), || async { Err(unanswered()) }, || async { Ok(None) }).await;
+        assert!(result.is_err_and(|error| error.is_stopped()));
     }
 
     #[tokio::test]

@@ -303,7 +303,8 @@ async fn kubernetes_server_rolls_deployments_and_checks_eks_tokens() {
         "a token for another cluster: {refused:?}"
     );
 
-    // The External Secrets CRD fixtures serve their kinds.
+    // The External Secrets Operator's CRDs (the pinned release's, installed by the harness) serve
+    // their kinds and validate them by their real schemas.
     let secret_stores: Api<kube::api::DynamicObject> = Api::namespaced_with(
         client.clone(),
         NAMESPACE,
@@ -312,8 +313,13 @@ async fn kubernetes_server_rolls_deployments_and_checks_eks_tokens() {
             "secretstores",
         ),
     );
-    let store = json!({"apiVersion": "external-secrets.io/v1", "kind": "SecretStore", "metadata": {"name": "aws"}, "spec": {"provider": {"aws": {"service": "SecretsManager"}}}});
-    secret_stores.patch("aws", &PatchParams::apply(MANAGER), &Patch::Apply(&store)).await.unwrap();
+    let store = |service: &str| {
+        json!({"apiVersion": "external-secrets.io/v1", "kind": "SecretStore", "metadata": {"name": "aws"},
+               "spec": {"provider": {"aws": {"service": service, "region": "us-east-1"}}}})
+    };
+    let unknown = secret_stores.patch("aws", &PatchParams::apply(MANAGER), &Patch::Apply(&store("Vault"))).await;
+    assert!(matches!(&unknown, Err(kube::Error::Api(status)) if status.code == 422), "an unknown service: {unknown:?}");
+    secret_stores.patch("aws", &PatchParams::apply(MANAGER), &Patch::Apply(&store("SecretsManager"))).await.unwrap();
     assert_eq!(secret_stores.get("aws").await.unwrap().data["spec"]["provider"]["aws"]["service"], "SecretsManager");
 
     assert_eq!(kubelet.errors(), Vec::<String>::new(), "the fake kubelet's requests all succeeded");

@@ -15,9 +15,11 @@ use std::collections::BTreeMap;
 use aws_sdk_iam::Client;
 
 use super::policy::{PolicyDocument, same_policy};
-use crate::aws::tags::{Tags, iam_tags, sync_tags};
+use crate::aws::tags::{Tags, carries_all, iam_tags, sync_tags};
+use crate::aws::wait::create_once;
 use crate::aws::{absent_if_missing, ok_if_missing};
 use crate::error::Error;
+use crate::stop::StopSignal;
 
 /// A role as it should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,19 +158,28 @@ pub(crate) async fn attach_policy(iam: &Client, name: &str, arn: &str) -> Result
 
 /// Creates the role, or brings trust, boundary, tags and policies to `spec`; returns its ARN.
 /// Nothing is written that already means what `spec` says.
-pub async fn ensure(iam: &Client, spec: &RoleSpec) -> Result<String, Error> {
+pub async fn ensure(iam: &Client, spec: &RoleSpec, stop: &StopSignal) -> Result<String, Error> {
     let arn = match observe(iam, &spec.name).await? {
         None => {
-            let created = iam
-                .create_role()
-                .role_name(&spec.name)
-                .assume_role_policy_document(spec.trust.to_canonical_json())
-                .set_permissions_boundary(spec.boundary.clone())
-                .set_tags(Some(iam_tags(&spec.tags)?))
-                .send()
-                .await
-                .during("CreateRole")?;
-            created.role().map(|role| role.arn().to_owned()).ok_or(Error::missing("CreateRole", "Role"))?
+            let send = || async {
+                let created = iam
+                    .create_role()
+                    .role_name(&spec.name)
+                    .assume_role_policy_document(spec.trust.to_canonical_json())
+                    .set_permissions_boundary(spec.boundary.clone())
+                    .set_tags(Some(iam_tags(&spec.tags)?))
+                    .send()
+                    .await
+                    .during("CreateRole")?;
+                created.role().map(|role| role.arn().to_owned()).ok_or(Error::missing("CreateRole", "Role"))
+            };
+            // What holds the name is this create's when it carries every tag the create set (among
+            // them the ownership mark); a role with no tags to tell is never taken for ours.
+            let find = || async {
+                let found = observe(iam, &spec.name).await?;
+                Ok(found.filter(|role| carries_all(&role.tags, &spec.tags)).map(|role| role.arn))
+            };
+            create_once("CreateRole", stop, send, find).await?
         }
         Some(role) => {
             ensure_trust(iam, &spec.name, role.trust.as_ref(), &spec.trust).await?;

@@ -18,11 +18,13 @@ use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup, Tag};
 
 use super::{Look, Patience, absent_if_missing, ok_if_missing, tag_map, wait_gone, wait_until};
-use crate::aws::wait::{RetryWhile, retry_while};
+use crate::aws::tags::carries_all;
+use crate::aws::wait::{RetryWhile, create_once, retry_while};
 use crate::error::Error;
 use crate::resources::deployment::desired::Cache;
 use crate::resources::deployment::model::{CacheSetting, CacheSettings, Difference};
 use crate::resources::deployment::observed::{CacheState, GroupState};
+use crate::stop::StopSignal;
 
 fn tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
@@ -196,20 +198,27 @@ async fn subnet_group_exists(elasticache: &Client, name: &str) -> Result<bool, E
 
 /// Creates the subnet group the replication groups share (from `spec`, any of them), or sets
 /// the tags it lacks.
-pub async fn ensure_subnet_group(elasticache: &Client, spec: &Cache) -> Result<(), Error> {
+pub async fn ensure_subnet_group(elasticache: &Client, spec: &Cache, stop: &StopSignal) -> Result<(), Error> {
     if let Some(group) = observe_subnet_group(elasticache, &spec.subnet_group).await? {
         return mark(elasticache, &group.arn, &group.tags, &spec.tags).await;
     }
-    elasticache
-        .create_cache_subnet_group()
-        .cache_subnet_group_name(&spec.subnet_group)
-        .cache_subnet_group_description("Private subnets of a Retool deployment's cache")
-        .set_subnet_ids(Some(spec.placement.subnet_ids.clone()))
-        .set_tags(Some(tags(&spec.tags)))
-        .send()
-        .await
-        .during("CreateCacheSubnetGroup")?;
-    Ok(())
+    let send = || async {
+        elasticache
+            .create_cache_subnet_group()
+            .cache_subnet_group_name(&spec.subnet_group)
+            .cache_subnet_group_description("Private subnets of a Retool deployment's cache")
+            .set_subnet_ids(Some(spec.placement.subnet_ids.clone()))
+            .set_tags(Some(tags(&spec.tags)))
+            .send()
+            .await
+            .during("CreateCacheSubnetGroup")
+            .map(|_| ())
+    };
+    let find = || async {
+        let found = observe_subnet_group(elasticache, &spec.subnet_group).await?;
+        Ok(found.filter(|group| carries_all(&group.tags, &spec.tags)).map(|_| ()))
+    };
+    create_once("CreateCacheSubnetGroup", stop, send, find).await
 }
 
 /// Creates the replication group in its subnet group (which must exist: [`ensure_subnet_group`]),
@@ -230,24 +239,33 @@ pub async fn ensure(elasticache: &Client, spec: &Cache, patience: Patience<'_>) 
         .await?;
     }
     if observe(elasticache, id, false).await?.is_none() {
-        elasticache
-            .create_replication_group()
-            .replication_group_id(&spec.replication_group)
-            .replication_group_description(spec.description)
-            .engine("redis")
-            .cache_node_type(&settings.node_type)
-            .set_engine_version(settings.engine_version.clone())
-            .set_preferred_maintenance_window(settings.maintenance_window.clone())
-            .num_cache_clusters(1)
-            .transit_encryption_enabled(true)
-            .at_rest_encryption_enabled(true)
-            .kms_key_id(&spec.kms_key_arn)
-            .cache_subnet_group_name(&spec.subnet_group)
-            .set_security_group_ids(Some(spec.placement.security_group_ids.clone()))
-            .set_tags(Some(tags(&spec.tags)))
-            .send()
-            .await
-            .during("CreateReplicationGroup")?;
+        let send = || async {
+            elasticache
+                .create_replication_group()
+                .replication_group_id(&spec.replication_group)
+                .replication_group_description(spec.description)
+                .engine("redis")
+                .cache_node_type(&settings.node_type)
+                .set_engine_version(settings.engine_version.clone())
+                .set_preferred_maintenance_window(settings.maintenance_window.clone())
+                .num_cache_clusters(1)
+                .transit_encryption_enabled(true)
+                .at_rest_encryption_enabled(true)
+                .kms_key_id(&spec.kms_key_arn)
+                .cache_subnet_group_name(&spec.subnet_group)
+                .set_security_group_ids(Some(spec.placement.security_group_ids.clone()))
+                .set_tags(Some(tags(&spec.tags)))
+                .send()
+                .await
+                .during("CreateReplicationGroup")
+                .map(|_| ())
+        };
+        // The id taken by this create's earlier attempt: the group carries its tags.
+        let find = || async {
+            let found = observe(elasticache, id, false).await?;
+            Ok(found.filter(|group| carries_all(&group.tags, &spec.tags)).map(|_| ()))
+        };
+        create_once("CreateReplicationGroup", patience.stop, send, find).await?;
     }
     let group = wait_available(elasticache, spec, false, patience).await?;
     let changes: Vec<_> = applicable(&group, spec).collect();

@@ -18,12 +18,14 @@ use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{ApplyMethod, Parameter, Tag};
 
 use super::{Look, Notes, Patience, absent_if_missing, ok_if_missing, tag_map, wait_gone, wait_until};
-use crate::aws::tags::sync_tags;
+use crate::aws::tags::{carries_all, sync_tags};
+use crate::aws::wait::create_once;
 use crate::error::Error;
 use crate::resources::deployment::desired::DbInstance;
 use crate::resources::deployment::model::{ENGINE_VERSION_SETTING, InstanceSettings, major};
 use crate::resources::deployment::observed::{DbSubnetGroupState, GroupState, InstanceState, ParameterGroupState};
 use crate::resources::drift::listed;
+use crate::stop::StopSignal;
 
 /// The CA every instance uses (RSA 2048, valid until 2061), set explicitly rather than left to
 /// the account default.
@@ -157,36 +159,45 @@ pub async fn ensure_instance(
 ) -> Result<InstanceState, Error> {
     let want = &spec.settings;
     let Some(existing) = observe_instance(rds, &spec.identifier).await? else {
-        rds.create_db_instance()
-            .db_instance_identifier(&spec.identifier)
-            .engine("postgres")
-            .engine_version(&want.engine_version)
-            .db_instance_class(&want.instance_class)
-            .allocated_storage(want.allocated_storage_gb)
-            .set_max_allocated_storage(want.max_allocated_storage_gb)
-            .storage_type("gp3")
-            .storage_encrypted(true)
-            .kms_key_id(&spec.kms_key_arn)
-            .master_username(MASTER_USERNAME)
-            .manage_master_user_password(true)
-            .master_user_secret_kms_key_id(&spec.kms_key_arn)
-            .db_name(DATABASE_NAME)
-            .multi_az(want.multi_az)
-            .backup_retention_period(want.backup_retention_days)
-            .set_preferred_maintenance_window(want.maintenance_window.clone())
-            .set_preferred_backup_window(want.backup_window.clone())
-            .deletion_protection(want.deletion_protection)
-            .db_subnet_group_name(&spec.subnet_group)
-            .db_parameter_group_name(&spec.parameter_group)
-            .set_vpc_security_group_ids(Some(spec.security_group_ids.clone()))
-            .ca_certificate_identifier(CA_CERTIFICATE)
-            .publicly_accessible(false)
-            .auto_minor_version_upgrade(true)
-            .copy_tags_to_snapshot(true)
-            .set_tags(Some(tags(&spec.tags)))
-            .send()
-            .await
-            .during("CreateDBInstance")?;
+        let send = || async {
+            rds.create_db_instance()
+                .db_instance_identifier(&spec.identifier)
+                .engine("postgres")
+                .engine_version(&want.engine_version)
+                .db_instance_class(&want.instance_class)
+                .allocated_storage(want.allocated_storage_gb)
+                .set_max_allocated_storage(want.max_allocated_storage_gb)
+                .storage_type("gp3")
+                .storage_encrypted(true)
+                .kms_key_id(&spec.kms_key_arn)
+                .master_username(MASTER_USERNAME)
+                .manage_master_user_password(true)
+                .master_user_secret_kms_key_id(&spec.kms_key_arn)
+                .db_name(DATABASE_NAME)
+                .multi_az(want.multi_az)
+                .backup_retention_period(want.backup_retention_days)
+                .set_preferred_maintenance_window(want.maintenance_window.clone())
+                .set_preferred_backup_window(want.backup_window.clone())
+                .deletion_protection(want.deletion_protection)
+                .db_subnet_group_name(&spec.subnet_group)
+                .db_parameter_group_name(&spec.parameter_group)
+                .set_vpc_security_group_ids(Some(spec.security_group_ids.clone()))
+                .ca_certificate_identifier(CA_CERTIFICATE)
+                .publicly_accessible(false)
+                .auto_minor_version_upgrade(true)
+                .copy_tags_to_snapshot(true)
+                .set_tags(Some(tags(&spec.tags)))
+                .send()
+                .await
+                .during("CreateDBInstance")
+                .map(|_| ())
+        };
+        // The identifier taken by this create's earlier attempt: the instance carries its tags.
+        let find = || async {
+            let found = observe_instance(rds, &spec.identifier).await?;
+            Ok(found.filter(|db| carries_all(&db.tags, &spec.tags)).map(|_| ()))
+        };
+        create_once("CreateDBInstance", patience.stop, send, find).await?;
         return wait_available(rds, spec, patience).await;
     };
     let arn = &existing.arn;
@@ -460,6 +471,7 @@ pub async fn ensure_subnet_group(
     name: &str,
     subnet_ids: &[String],
     tag_map: &BTreeMap<String, String>,
+    stop: &StopSignal,
 ) -> Result<(), Error> {
     match observe_subnet_group(rds, name).await? {
         Some(found) => {
@@ -475,16 +487,24 @@ pub async fn ensure_subnet_group(
                 .map(|_| ())
                 .during("ModifyDBSubnetGroup")
         }
-        None => rds
-            .create_db_subnet_group()
-            .db_subnet_group_name(name)
-            .db_subnet_group_description("Private subnets of a Retool deployment's databases")
-            .set_subnet_ids(Some(subnet_ids.to_vec()))
-            .set_tags(Some(tags(tag_map)))
-            .send()
-            .await
-            .map(|_| ())
-            .during("CreateDBSubnetGroup"),
+        None => {
+            let send = || async {
+                rds.create_db_subnet_group()
+                    .db_subnet_group_name(name)
+                    .db_subnet_group_description("Private subnets of a Retool deployment's databases")
+                    .set_subnet_ids(Some(subnet_ids.to_vec()))
+                    .set_tags(Some(tags(tag_map)))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .during("CreateDBSubnetGroup")
+            };
+            let find = || async {
+                let found = observe_subnet_group(rds, name).await?;
+                Ok(found.filter(|found| carries_all(&found.group.tags, tag_map)).map(|_| ()))
+            };
+            create_once("CreateDBSubnetGroup", stop, send, find).await
+        }
     }
 }
 

@@ -11,8 +11,11 @@
 //! mark (`retool:owner`, see [`crate::resources::ownership`]), and pieces are found by those tags
 //! before anything is created, so running the engine again after a failure finishes the job
 //! without duplicates. A VPC that carries the network's name but not this instance's mark is never
-//! taken over: the engine stops before touching anything ([`Unfinished::refused`]). NAT gateways also
-//! carry a client token, which makes the SDK's own retries of `CreateNatGateway` idempotent.
+//! taken over: the engine stops before touching anything ([`Unfinished::refused`]). NAT gateways and
+//! route tables carry a client token, which makes the SDK's own retries of their creates
+//! idempotent; the creates EC2 offers no token for (VPC, internet gateway, subnet, Elastic IP,
+//! security group) go through [`create_once`]: never repeated blind after an unanswered request,
+//! but only once what they would have made is not found by its ownership mark.
 
 use crate::aws::During;
 use std::collections::BTreeMap;
@@ -22,9 +25,10 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, DomainType, NatGatewayState, Res
 
 use super::observe::{self, observe, required};
 use super::{destroy, filter, permission, tag_map};
+use crate::aws::clients::single_attempt;
 use crate::aws::ok_if_missing;
 use crate::aws::tags::{ec2_tagging, ec2_tags, tag_changes};
-use crate::aws::wait::{Backoff, Poll, RetryWhile, retry_while, wait_for};
+use crate::aws::wait::{Backoff, Poll, RetryWhile, create_once, retry_while, wait_for};
 use crate::error::{AwsError, Error};
 use crate::framework::StopSignal;
 use crate::resources::network::desired::{
@@ -36,6 +40,7 @@ use crate::resources::network::observed::{NatStatus, NetworkSnapshot, RouteTarge
 use crate::resources::ownership::{Claim, OWNER_TAG, OwnerToken};
 
 /// The Elastic IP a new NAT gateway gets.
+#[derive(Debug)]
 enum EgressAddress {
     /// Associated with nothing: AWS accepts it at once.
     Free(String),
@@ -83,7 +88,7 @@ pub async fn converge(
 ) -> Result<NetworkSnapshot, Unfinished> {
     let vpc_id = match vpc_id {
         Some(id) => id.to_owned(),
-        None => ensure_vpc(ec2, spec, owner).await?,
+        None => ensure_vpc(ec2, spec, owner, stop).await?,
     };
     let run = Run { ec2, spec, owner, vpc_id: &vpc_id, retired_tags, stop };
     run.all().await.map_err(|error| Unfinished { vpc_id: Some(vpc_id.clone()), error, refused: None })
@@ -92,7 +97,12 @@ pub async fn converge(
 /// The network's VPC: the one `owner` made earlier (a create interrupted after the VPC existed
 /// resumes with it), else a new one; a VPC with the name that another instance made, or that
 /// nobody marked, is refused.
-async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec, owner: &OwnerToken) -> Result<String, Unfinished> {
+async fn ensure_vpc(
+    ec2: &Client,
+    spec: &NetworkSpec,
+    owner: &OwnerToken,
+    stop: &StopSignal,
+) -> Result<String, Unfinished> {
     let failed = |error| Unfinished { vpc_id: None, error, refused: None };
     let named = observe::vpcs_named(ec2, &spec.name).await.map_err(failed)?;
     if let Some((id, _)) = named.iter().find(|(_, tags)| owner.claim(tags).is_ours()) {
@@ -108,17 +118,26 @@ async fn ensure_vpc(ec2: &Client, spec: &NetworkSpec, owner: &OwnerToken) -> Res
         ));
         return Err(Unfinished { vpc_id: None, error, refused: Some(Refused { vpc_id: id, claim }) });
     }
-    let created = ec2
-        .create_vpc()
-        .cidr_block(spec.cidr_block.to_string())
-        .tag_specifications(ec2_tagging(ResourceType::Vpc, &owner.mark(spec.tags_for(&Component::Vpc))))
-        .send()
-        .await
-        .map_err(|error| failed(Error::from_sdk("CreateVpc", error)))?;
-    let id =
-        created.vpc().and_then(|vpc| vpc.vpc_id()).ok_or_else(|| failed(Error::missing("CreateVpc", "Vpc.VpcId")))?;
+    let tags = owner.mark(spec.tags_for(&Component::Vpc));
+    let send = || async {
+        let created = ec2
+            .create_vpc()
+            .cidr_block(spec.cidr_block.to_string())
+            .tag_specifications(ec2_tagging(ResourceType::Vpc, &tags))
+            .customize()
+            .config_override(single_attempt())
+            .send()
+            .await
+            .during("CreateVpc")?;
+        required(created.vpc().and_then(|vpc| vpc.vpc_id()), "CreateVpc", "Vpc.VpcId")
+    };
+    let find = || async {
+        let named = observe::vpcs_named(ec2, &spec.name).await?;
+        Ok(named.into_iter().find(|(_, tags)| owner.claim(tags).is_ours()).map(|(id, _)| id))
+    };
+    let id = create_once("CreateVpc", stop, send, find).await.map_err(failed)?;
     tracing::debug!(vpc_id = %id, "created VPC");
-    Ok(id.to_owned())
+    Ok(id)
 }
 
 /// Sends `$call` (CreateRoute or ReplaceRoute, whose request builders share no trait) for the
@@ -318,33 +337,26 @@ impl Run<'_> {
             self.ensure_tags(&component, &gateway.id, &gateway.tags).await?;
             return Ok(gateway.id.clone());
         }
-        // A gateway this instance created in an interrupted run but never attached.
-        let tagged = self
-            .ec2
-            .describe_internet_gateways()
-            .filters(filter(&format!("tag:{NETWORK_TAG}"), [&self.spec.name]))
-            .filters(filter(&format!("tag:{COMPONENT_TAG}"), [component.tag_value()]))
-            .filters(filter(&format!("tag:{OWNER_TAG}"), [self.owner.as_str()]))
-            .send()
-            .await
-            .during("DescribeInternetGateways")?;
-        let detached = tagged
-            .internet_gateways()
-            .iter()
-            .find(|gateway| gateway.attachments().is_empty())
-            .and_then(|gateway| gateway.internet_gateway_id())
-            .map(str::to_owned);
-        let id = match detached {
+        // A gateway this instance created in an interrupted run but never attached, else a new one.
+        let id = match self.detached_internet_gateway().await? {
             Some(id) => id,
-            None => create_tagged!(
-                self,
-                &component,
-                self.ec2.create_internet_gateway(),
-                InternetGateway,
-                "CreateInternetGateway",
-                |created| created.internet_gateway().and_then(|gateway| gateway.internet_gateway_id()),
-                "InternetGateway.InternetGatewayId"
-            )?,
+            None => {
+                let tags = self.tags_for(&component);
+                let send = || async {
+                    let created = self
+                        .ec2
+                        .create_internet_gateway()
+                        .tag_specifications(ec2_tagging(ResourceType::InternetGateway, &tags))
+                        .customize()
+                        .config_override(single_attempt())
+                        .send()
+                        .await
+                        .during("CreateInternetGateway")?;
+                    let id = created.internet_gateway().and_then(|gateway| gateway.internet_gateway_id());
+                    required(id, "CreateInternetGateway", "InternetGateway.InternetGatewayId")
+                };
+                create_once("CreateInternetGateway", self.stop, send, || self.detached_internet_gateway()).await?
+            }
         };
         tracing::debug!(internet_gateway_id = %id, vpc_id = self.vpc_id, "attaching internet gateway");
         retry_while(RetryWhile::JUST_CREATED, self.stop, || async {
@@ -358,6 +370,25 @@ impl Run<'_> {
         })
         .await?;
         Ok(id)
+    }
+
+    /// An internet gateway of this network and instance that is attached to nothing.
+    async fn detached_internet_gateway(&self) -> Result<Option<String>, Error> {
+        let tagged = self
+            .ec2
+            .describe_internet_gateways()
+            .filters(filter(&format!("tag:{NETWORK_TAG}"), [&self.spec.name]))
+            .filters(filter(&format!("tag:{COMPONENT_TAG}"), [Component::InternetGateway.tag_value()]))
+            .filters(filter(&format!("tag:{OWNER_TAG}"), [self.owner.as_str()]))
+            .send()
+            .await
+            .during("DescribeInternetGateways")?;
+        Ok(tagged
+            .internet_gateways()
+            .iter()
+            .find(|gateway| gateway.attachments().is_empty())
+            .and_then(|gateway| gateway.internet_gateway_id())
+            .map(str::to_owned))
     }
 
     async fn subnet(
@@ -374,17 +405,35 @@ impl Run<'_> {
                 (subnet.id.clone(), subnet.map_public_ip_on_launch)
             }
             None => {
-                let request =
-                    self.ec2.create_subnet().vpc_id(self.vpc_id).cidr_block(cidr.to_string()).availability_zone(zone);
-                let id = create_tagged!(
-                    self,
-                    component,
-                    request,
-                    Subnet,
-                    "CreateSubnet",
-                    |created| created.subnet().and_then(|subnet| subnet.subnet_id()),
-                    "Subnet.SubnetId"
-                )?;
+                let tags = self.tags_for(component);
+                let send = || async {
+                    let created = self
+                        .ec2
+                        .create_subnet()
+                        .vpc_id(self.vpc_id)
+                        .cidr_block(cidr.to_string())
+                        .availability_zone(zone)
+                        .tag_specifications(ec2_tagging(ResourceType::Subnet, &tags))
+                        .customize()
+                        .config_override(single_attempt())
+                        .send()
+                        .await
+                        .during("CreateSubnet")?;
+                    required(created.subnet().and_then(|subnet| subnet.subnet_id()), "CreateSubnet", "Subnet.SubnetId")
+                };
+                let find = || async {
+                    let found = self
+                        .ec2
+                        .describe_subnets()
+                        .filters(filter("vpc-id", [self.vpc_id]))
+                        .filters(filter("cidr-block", [&cidr.to_string()]))
+                        .filters(filter(&format!("tag:{OWNER_TAG}"), [self.owner.as_str()]))
+                        .send()
+                        .await
+                        .during("DescribeSubnets")?;
+                    Ok(found.subnets().first().and_then(|subnet| subnet.subnet_id()).map(str::to_owned))
+                };
+                let id = create_once("CreateSubnet", self.stop, send, find).await?;
                 tracing::debug!(subnet_id = %id, zone, public, "created subnet");
                 (id, false)
             }
@@ -500,7 +549,37 @@ impl Run<'_> {
         let component = Component::ElasticIp(zone.to_owned());
         let in_use: Vec<String> =
             snap.nat_gateways.iter().filter(|nat| nat.status.is_live()).flat_map(|nat| nat.allocation_ids()).collect();
-        let tagged = observe::vpc_addresses(self.ec2, self.vpc_id, Some(&component)).await?;
+        if let Some(address) = self.zone_address(&component, &in_use).await? {
+            return Ok(address);
+        }
+        let mut tags = self.tags_for(&component);
+        tags.insert(VPC_TAG.into(), self.vpc_id.to_owned());
+        let send = || async {
+            let allocated = self
+                .ec2
+                .allocate_address()
+                .domain(DomainType::Vpc)
+                .tag_specifications(ec2_tagging(ResourceType::ElasticIp, &tags))
+                .customize()
+                .config_override(single_attempt())
+                .send()
+                .await
+                .during("AllocateAddress")?;
+            required(allocated.allocation_id(), "AllocateAddress", "AllocationId").map(EgressAddress::Free)
+        };
+        let find = || async {
+            let found = self.zone_address(&component, &in_use).await?;
+            Ok(found.filter(|address| matches!(address, EgressAddress::Free(_))))
+        };
+        let address = create_once("AllocateAddress", self.stop, send, find).await?;
+        tracing::debug!(?address, zone, "allocated Elastic IP");
+        Ok(address)
+    }
+
+    /// The address of `component`'s zone that no live gateway in `in_use` holds: free, or held by
+    /// a gateway that is being (or has been) deleted.
+    async fn zone_address(&self, component: &Component, in_use: &[String]) -> Result<Option<EgressAddress>, Error> {
+        let tagged = observe::vpc_addresses(self.ec2, self.vpc_id, Some(component)).await?;
         let mut associated = Vec::new();
         for address in &tagged {
             let allocation = required(address.allocation_id(), "DescribeAddresses", "Address.AllocationId")?;
@@ -508,8 +587,8 @@ impl Run<'_> {
                 continue;
             }
             if address.association_id().is_none() {
-                tracing::debug!(allocation_id = %allocation, zone, "reusing Elastic IP");
-                return Ok(EgressAddress::Free(allocation));
+                tracing::debug!(allocation_id = %allocation, ?component, "reusing Elastic IP");
+                return Ok(Some(EgressAddress::Free(allocation)));
             }
             associated.push(allocation);
         }
@@ -517,23 +596,11 @@ impl Run<'_> {
             let gone = observe::nat_gateways_in(self.ec2, self.vpc_id, &["deleting", "deleted"]).await?;
             let releasing = gone.iter().flat_map(|nat| nat.allocation_ids()).find(|id| associated.contains(id));
             if let Some(allocation) = releasing {
-                tracing::debug!(allocation_id = %allocation, zone, "reusing Elastic IP of a deleted NAT gateway");
-                return Ok(EgressAddress::Releasing(allocation));
+                tracing::debug!(allocation_id = %allocation, ?component, "reusing Elastic IP of a deleted NAT gateway");
+                return Ok(Some(EgressAddress::Releasing(allocation)));
             }
         }
-        let mut tags = self.tags_for(&component);
-        tags.insert(VPC_TAG.into(), self.vpc_id.to_owned());
-        let allocated = self
-            .ec2
-            .allocate_address()
-            .domain(DomainType::Vpc)
-            .tag_specifications(ec2_tagging(ResourceType::ElasticIp, &tags))
-            .send()
-            .await
-            .during("AllocateAddress")?;
-        let id = required(allocated.allocation_id(), "AllocateAddress", "AllocationId")?;
-        tracing::debug!(allocation_id = %id, zone, "allocated Elastic IP");
-        Ok(EgressAddress::Free(id))
+        Ok(None)
     }
 
     async fn wait_until_available(&self, ids: &[String]) -> Result<(), Error> {
@@ -669,21 +736,36 @@ impl Run<'_> {
             self.ensure_tags(component, &group.id, &group.tags).await?;
             return Ok((group.id.clone(), group.ingress.clone()));
         }
-        let request = self
-            .ec2
-            .create_security_group()
-            .vpc_id(self.vpc_id)
-            .group_name(self.spec.security_group_name(component))
-            .description(description);
-        let id = create_tagged!(
-            self,
-            component,
-            request,
-            SecurityGroup,
-            "CreateSecurityGroup",
-            |created| created.group_id(),
-            "GroupId"
-        )?;
+        let name = self.spec.security_group_name(component);
+        let tags = self.tags_for(component);
+        let send = || async {
+            let created = self
+                .ec2
+                .create_security_group()
+                .vpc_id(self.vpc_id)
+                .group_name(&name)
+                .description(description)
+                .tag_specifications(ec2_tagging(ResourceType::SecurityGroup, &tags))
+                .customize()
+                .config_override(single_attempt())
+                .send()
+                .await
+                .during("CreateSecurityGroup")?;
+            required(created.group_id(), "CreateSecurityGroup", "GroupId")
+        };
+        let find = || async {
+            let found = self
+                .ec2
+                .describe_security_groups()
+                .filters(filter("vpc-id", [self.vpc_id]))
+                .filters(filter("group-name", [&name]))
+                .filters(filter(&format!("tag:{OWNER_TAG}"), [self.owner.as_str()]))
+                .send()
+                .await
+                .during("DescribeSecurityGroups")?;
+            Ok(found.security_groups().first().and_then(|group| group.group_id()).map(str::to_owned))
+        };
+        let id = create_once("CreateSecurityGroup", self.stop, send, find).await?;
         tracing::debug!(group_id = %id, component = %component.tag_value(), "created security group");
         Ok((id, Vec::new()))
     }

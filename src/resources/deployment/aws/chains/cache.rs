@@ -116,7 +116,7 @@ impl Chain for CacheChain {
         let (cache_group, rpc_group) =
             (desired.cache(&upstream.network, &upstream.key_arn), desired.rpc(&upstream.network, &upstream.key_arn));
         let Some(any) = cache_group.as_ref().or(rpc_group.as_ref()) else { return Self::remove(cx).await.map(|_| ()) };
-        cache::ensure_subnet_group(cx.clients.elasticache(), any).await?;
+        cache::ensure_subnet_group(cx.clients.elasticache(), any, cx.stop).await?;
         tokio::try_join!(converge_group(cx, names.cache(), cache_group), converge_group(cx, names.rpc(), rpc_group))?;
         Ok(())
     }

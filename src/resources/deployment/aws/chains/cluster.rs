@@ -80,8 +80,10 @@ impl Chain for ClusterChain {
         let desired = cx.desired;
         let (eks_client, iam_client) = (cx.clients.eks(), cx.clients.iam());
         let (cluster_role, node_role) = (desired.cluster_role(), desired.node_role());
-        let (cluster_role, node_role) =
-            tokio::try_join!(role::ensure(iam_client, &cluster_role), role::ensure(iam_client, &node_role))?;
+        let (cluster_role, node_role) = tokio::try_join!(
+            role::ensure(iam_client, &cluster_role, cx.stop),
+            role::ensure(iam_client, &node_role, cx.stop)
+        )?;
         let patience = cx.eks_patience();
         let wanted = desired.cluster(&cluster_role, &upstream.network, &upstream.key_arn);
         let cluster = eks::ensure_cluster(eks_client, &wanted, patience).await?;

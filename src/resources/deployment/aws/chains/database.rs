@@ -82,8 +82,14 @@ impl Chain for DatabaseChain {
         let names = &desired.names;
         let group = desired.parameter_group()?;
         let tags = desired.tags();
-        rds::ensure_subnet_group(rds_client, &names.db_subnet_group(), &upstream.network.private_subnet_ids, &tags)
-            .await?;
+        rds::ensure_subnet_group(
+            rds_client,
+            &names.db_subnet_group(),
+            &upstream.network.private_subnet_ids,
+            &tags,
+            cx.stop,
+        )
+        .await?;
         rds::ensure_parameter_group(rds_client, &group.name, &group.family, &tags).await?;
         let patience = cx.rds_patience();
         // Instances created before the cluster existed admit only the network's group so far;

@@ -40,10 +40,10 @@ impl Chain for SecretsChain {
             let name = desired.names.secret(secret.suffix());
             match secret {
                 GeneratedSecret::JwtSecret => {
-                    secrets::ensure(sm, &name, &upstream.key_arn, &tags, generate_jwt_secret).await?;
+                    secrets::ensure(sm, &name, &upstream.key_arn, &tags, generate_jwt_secret, cx.stop).await?;
                 }
                 GeneratedSecret::EncryptionKey => {
-                    secrets::ensure(sm, &name, &upstream.key_arn, &tags, generate_encryption_key).await?;
+                    secrets::ensure(sm, &name, &upstream.key_arn, &tags, generate_encryption_key, cx.stop).await?;
                 }
             }
         }

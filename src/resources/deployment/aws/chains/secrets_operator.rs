@@ -37,7 +37,7 @@ impl Chain for SecretsOperatorChain {
             &upstream.master_secrets,
             &upstream.key_arn,
         );
-        role::ensure(cx.clients.iam(), &wanted).await.map(|_| ())
+        role::ensure(cx.clients.iam(), &wanted, cx.stop).await.map(|_| ())
     }
 
     async fn remove(cx: &Context<'_>) -> Result<Vec<String>, Error> {

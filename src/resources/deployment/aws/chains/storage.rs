@@ -57,7 +57,8 @@ impl Chain for StorageChain {
         };
         let wanted = cx.desired.storage_role(&oidc.provider_arn, &oidc.issuer_url, &upstream.key_arn);
         let bucket = cx.desired.storage_bucket(&upstream.key_arn);
-        tokio::try_join!(s3::ensure(cx.clients.s3(), &bucket), role::ensure(cx.clients.iam(), &wanted)).map(|_| ())
+        tokio::try_join!(s3::ensure(cx.clients.s3(), &bucket), role::ensure(cx.clients.iam(), &wanted, cx.stop))
+            .map(|_| ())
     }
 
     /// Removes the role, and the bucket when it is empty; a bucket with data is kept, with a
