@@ -160,17 +160,25 @@ pub async fn ensure(
 }
 
 /// Schedules deletion after the recovery window (nothing to do when already scheduled or gone).
+/// When the SDK repeats a DeleteSecret whose answer was lost, Secrets Manager refuses the repeat
+/// (`InvalidRequestException`: the secret is already marked deleted): the secret is read again,
+/// and a secret scheduled for deletion is what was asked for.
 pub async fn remove(secrets: &Client, name: &str) -> Result<(), Error> {
-    match observe(secrets, name).await? {
-        Some(state) if !state.scheduled_for_deletion => ok_if_missing(
-            secrets
-                .delete_secret()
-                .secret_id(&state.arn)
-                .recovery_window_in_days(RECOVERY_WINDOW_DAYS)
-                .send()
-                .await
-                .during("DeleteSecret"),
-        ),
-        _ => Ok(()),
+    let Some(state) = observe(secrets, name).await?.filter(|state| !state.scheduled_for_deletion) else {
+        return Ok(());
+    };
+    let deleted = secrets
+        .delete_secret()
+        .secret_id(&state.arn)
+        .recovery_window_in_days(RECOVERY_WINDOW_DAYS)
+        .send()
+        .await
+        .during("DeleteSecret");
+    match ok_if_missing(deleted) {
+        Err(error) if error.code() == Some("InvalidRequestException") => match observe(secrets, name).await? {
+            Some(state) if !state.scheduled_for_deletion => Err(error),
+            _ => Ok(()),
+        },
+        other => other,
     }
 }
