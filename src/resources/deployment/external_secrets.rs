@@ -126,13 +126,21 @@ pub enum CrdInstalled {
     Foreign { manager: String },
 }
 
+/// Who installed an object of the operator when it was not the provider, in words (its
+/// `app.kubernetes.io/managed-by` quoted, or "another tool"); `None` when it was the provider.
+pub fn installed_by_another(metadata: &ObjectMeta) -> Option<String> {
+    let label = metadata.labels.as_ref().and_then(|labels| labels.get("app.kubernetes.io/managed-by"));
+    match label.map(String::as_str) {
+        Some(MANAGED_BY) => None,
+        Some(other) => Some(format!("`{other}`")),
+        None => Some("another tool".to_owned()),
+    }
+}
+
 impl CrdInstalled {
     pub fn of(metadata: &ObjectMeta) -> Self {
-        let label = metadata.labels.as_ref().and_then(|labels| labels.get("app.kubernetes.io/managed-by"));
-        match label.map(String::as_str) {
-            Some(MANAGED_BY) => {}
-            Some(other) => return Self::Foreign { manager: format!("`{other}`") },
-            None => return Self::Foreign { manager: "another tool".to_owned() },
+        if let Some(manager) = installed_by_another(metadata) {
+            return Self::Foreign { manager };
         }
         let source = metadata.annotations.as_ref().and_then(|annotations| annotations.get(SOURCE_ANNOTATION));
         if source.map(String::as_str) == Some(CRDS_SHA256) {

@@ -32,7 +32,7 @@ use super::drift::{Area, Finding, finding};
 use super::external_secrets::{self, Operator};
 use super::names::ESO_NAMESPACE;
 use super::observed::{ClusterState, DeploymentSeen, Observed};
-use super::workloads::{Component, MANAGED_BY, WorkloadInputs, Workloads, workloads};
+use super::workloads::{Component, WorkloadInputs, Workloads, workloads};
 use crate::aws::wait::{Backoff, Poll, wait_for};
 use crate::aws::{AwsClients, Tags};
 use crate::error::Error;
@@ -314,11 +314,9 @@ async fn install_secrets_operator_api(access: &ClusterAccess, stop: &StopSignal)
 async fn refuse_foreign_secrets_operator(access: &ClusterAccess, stop: &StopSignal) -> Result<(), Error> {
     let found =
         read(access, "apps/v1", "Deployment", Some(ESO_NAMESPACE), external_secrets::DEPLOYMENT_NAME, stop).await?;
-    let Some(found) = found else { return Ok(()) };
-    let manager = found.metadata.labels.as_ref().and_then(|labels| labels.get("app.kubernetes.io/managed-by"));
-    if manager.map(String::as_str) == Some(MANAGED_BY) {
+    let Some(manager) = found.and_then(|found| external_secrets::installed_by_another(&found.metadata)) else {
         return Ok(());
-    }
+    };
     Err(Error::unexpected(
         "ApplySecretsOperator",
         format!(
@@ -327,7 +325,7 @@ async fn refuse_foreign_secrets_operator(access: &ClusterAccess, stop: &StopSign
              installation (for example `helm uninstall`), then apply again",
             access.cluster(),
             external_secrets::DEPLOYMENT_NAME,
-            manager.map_or_else(|| "another tool".to_owned(), |manager| format!("`{manager}`")),
+            manager,
         ),
     ))
 }
