@@ -8,7 +8,7 @@
 //! account alike; each request in flight also holds a connection of its own, and the pool keeps
 //! it (and its buffers) afterwards. A request beyond the bound waits for a free slot before it is
 //! sent, so its connect and read timeouts start only then; every retry takes a slot again. The
-//! SDK's retries (adaptive by default) still pace whatever AWS throttles.
+//! SDK's retries (standard mode by default) still pace whatever AWS throttles.
 
 use std::sync::Arc;
 

@@ -62,8 +62,10 @@ pub fn schema_block() -> Block {
         Attribute::new("retry_mode", Type::String)
             .optional()
             .description(format!(
-                "How retries are paced: `adaptive` (the default) also slows every later call to a service once AWS \
-                 throttles it; `standard` backs off each call on its own, so a throttled API never delays others. \
+                "How retries are paced: `standard` (the default, as AWS recommends) backs off each call on its own \
+                 (exponential backoff with jitter from 0.5 s up to 20 s, within the SDK's retry quota), so a throttled \
+                 API never delays others and throttling costs only the waits of the calls throttled; `adaptive` also \
+                 slows every later call to a service once AWS throttles it. \
                  In either mode at most {} requests to one AWS service are in flight at once per configured provider \
                  (a big state refreshes without bursting the account's API rate limits); further requests wait their turn.",
                 crate::aws::http::CALLS_IN_FLIGHT
@@ -360,7 +362,7 @@ mod tests {
         let mut diags = Diagnostics::new();
         let parsed = settings_from_value(&Value::object::<&str>([]), &mut diags).unwrap();
         assert_eq!(parsed.max_retries, DEFAULT_MAX_RETRIES);
-        assert_eq!(parsed.retry_mode, RetryMode::Adaptive);
+        assert_eq!(parsed.retry_mode, RetryMode::Standard);
         assert_eq!(parsed.assume_role, None);
         assert!(parsed.default_tags.is_empty());
     }

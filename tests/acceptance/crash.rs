@@ -10,10 +10,10 @@
 //! which the test performs from the hint; after it, apply converges.
 //!
 //! Kill points covered: while the VPC is made (the network is imported half-made and its zones
-//! added by the next apply), while the NAT gateway is made, and between `CreateKey` and
-//! `CreateAlias` (the key is taken up by its marks). Kills while the cluster or the database are
-//! being made do not converge yet: a half-made deployment cannot be imported (issue 12 keeps
-//! them open).
+//! added by the next apply), while the NAT gateway is made, between `CreateKey` and `CreateAlias`
+//! (the key is taken up by its marks), and while the cluster and the database are made (the
+//! deployment is imported half-made — from its cluster, or from its key's configuration record
+//! when there is no cluster yet — and the next apply makes the rest).
 //!
 //! The kill point is found by watching a pass-through proxy (`scripts/fault-proxy` with no faults)
 //! for the first request of an action; Terraform is killed as soon as that request was forwarded,
@@ -138,4 +138,17 @@ async fn killed_while_the_vpc_is_made() {
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn killed_while_the_nat_gateway_is_made() {
     killed_at("killed_while_the_nat_gateway_is_made", "knat", "CreateNatGateway").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
+async fn killed_while_the_cluster_is_made() {
+    // EKS is a REST API: the proxy names its CreateCluster by method and path.
+    killed_at("killed_while_the_cluster_is_made", "kcluster", "POST:/clusters").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
+async fn killed_while_the_database_is_made() {
+    killed_at("killed_while_the_database_is_made", "kdb", "CreateDBInstance").await;
 }

@@ -6,6 +6,10 @@
 //!
 //! A kill between `CreateKey` and `CreateAlias` leaves a key no alias leads to: the next apply
 //! takes it up instead of making another (and deletes any other such key of the deployment).
+//!
+//! The permission boundary's policies and roles have unique names: the SDK's repeat of a create
+//! whose answer was lost is refused as a duplicate, and the provider takes what holds the name as
+//! the create's result because it carries every tag the create set.
 
 use aws_sdk_kms::types::KeyState;
 
@@ -146,4 +150,38 @@ async fn a_key_made_before_a_kill_is_taken_up_instead_of_left_behind() {
     terraform.plan().await.expect("plan after apply").assert_empty("plan after the apply");
     terraform.destroy().await.expect("destroy");
     assert_eq!(key_state(&kms, &first).await, Some(KeyState::PendingDeletion), "destroy schedules the taken-up key");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
+async fn lost_create_policy_and_create_role_answers_do_not_fail_the_boundary() {
+    let toolchain = acceptance_toolchain("lost_create_policy_and_create_role_answers_do_not_fail_the_boundary");
+    let emulator = Emulator::start(&toolchain);
+    let proxy = losing_first_answer_of(&toolchain, &emulator, "CreatePolicy,CreateRole");
+    let workspace = Workspace::new(&toolchain, &emulator);
+    let provider = workspace.provider_block().replace(&emulator.endpoint(), proxy.endpoint());
+    workspace.write_main(&format!(
+        r#"{provider}
+resource "retool_permission_boundary" "operator" {{
+  name_prefix             = "lost"
+  operator_principal_arns = ["arn:aws:iam::444455556666:role/retool-operator"]
+}}
+"#
+    ));
+    let terraform = workspace.terraform();
+    terraform.init().await.expect("init");
+    terraform.apply().await.expect("apply with lost CreatePolicy and CreateRole answers");
+
+    for action in ["CreatePolicy", "CreateRole"] {
+        let outcomes = proxy.requests_of(action);
+        assert!(
+            outcomes.first().is_some_and(|first| first.ends_with(" lost")) && outcomes.len() >= 2,
+            "the first {action} answer was lost and the request sent again: {outcomes:?}"
+        );
+    }
+    terraform.plan().await.expect("plan after apply").assert_empty("plan after the apply");
+    terraform.destroy().await.expect("destroy");
+    let iam = aws_sdk_iam::Client::new(&sdk_config(&emulator.endpoint()));
+    let roles = iam.list_roles().send().await.expect("ListRoles");
+    assert!(roles.roles().iter().all(|role| !role.role_name().starts_with("lost")), "destroy left a role");
 }

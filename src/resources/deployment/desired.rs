@@ -172,9 +172,12 @@ impl Desired {
         }
     }
 
-    /// The cluster's tags: the common tags plus the configuration AWS has no field for (so import
-    /// can recover it).
-    pub fn cluster_tags(&self) -> Tags {
+    /// The common tags plus a record of the configuration AWS has no field for (network, Retool
+    /// version, domain, the customer's secrets), from which import recovers it. The cluster
+    /// carries it, and so does the KMS key: the key is the first object a create makes, so a
+    /// create interrupted before its cluster existed (Terraform or the provider killed) leaves a
+    /// deployment that import can still take up from the key.
+    pub fn recording_tags(&self) -> Tags {
         let spec = &self.spec;
         let mut tags = self.tags();
         tags.insert(names::NETWORK_TAG.to_owned(), spec.network_id.clone());
@@ -243,7 +246,7 @@ impl Desired {
             role_arn: role_arn.to_owned(),
             settings: self.cluster_settings(Some(network)),
             kms_key_arn: key_arn.to_owned(),
-            tags: self.cluster_tags(),
+            tags: self.recording_tags(),
         }
     }
 

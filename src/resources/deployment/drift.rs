@@ -400,7 +400,7 @@ mod tests {
             addon.tags.extend(tags.clone());
         }
         if let Some(cluster) = eks.cluster.as_mut() {
-            cluster.tags = desired.cluster_tags();
+            cluster.tags = desired.recording_tags();
         }
     }
 

@@ -207,7 +207,8 @@ fn schema() -> Schema {
              next apply continues. Refresh reports changes made outside Terraform in `drift`. Every object it creates carries a `retool:owner` \
              tag naming this resource instance: a create or update never takes over an existing object with one of \
              the deployment's names that it did not make, and says how to import it instead. Import with the \
-             `name`.",
+             `name`; a deployment whose create was interrupted (Terraform killed) imports as far as it got, and the \
+             next apply makes the rest.",
             eso = external_secrets::VERSION,
         ))
         .attribute(

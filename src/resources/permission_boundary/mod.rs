@@ -344,7 +344,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
             diags.error(summary, detail);
             return Value::Null;
         }
-        let result = aws::converge::converge(iam, &desired, &existing).await;
+        let result = aws::converge::converge(iam, &desired, &existing, &ctx.stop).await;
         applied(iam, planned, &desired, result, "Creating the operator roles failed", diags).await
     }
 
@@ -390,7 +390,7 @@ impl Resource<AwsClients> for PermissionBoundaryResource {
         let desired = spec.desired(&account).owned_by(&owner);
         let iam = client.iam();
         let result = match aws::observe::observe(iam, &desired).await {
-            Ok(observed) => aws::converge::converge(iam, &desired, &observed).await,
+            Ok(observed) => aws::converge::converge(iam, &desired, &observed, &ctx.stop).await,
             Err(error) => Err(error),
         };
         applied(iam, planned, &desired, result, "Updating the operator roles failed", diags).await

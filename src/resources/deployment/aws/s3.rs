@@ -101,6 +101,15 @@ pub async fn exists(s3: &Client, bucket: &str) -> Result<bool, Error> {
     Ok(matches!(tags, Read::Bucket(_)))
 }
 
+/// Whether a `CreateBucket` refused this way made the bucket itself, in an earlier attempt whose
+/// answer was lost and which the SDK repeated: outside us-east-1 S3 refuses the repeat as a bucket
+/// the caller already owns (in us-east-1 it succeeds). The bucket's name holds the deployment's
+/// name and the account, and the bucket did not exist when read just before, so it is this
+/// create's. `BucketAlreadyExists` — another account's — stays an error.
+fn made_by_an_earlier_attempt(error: &Error) -> bool {
+    error.code() == Some("BucketAlreadyOwnedByYou")
+}
+
 /// The bucket, created if missing and configured where it differs from `wanted`.
 pub async fn ensure(s3: &Client, wanted: &Bucket) -> Result<(), Error> {
     let name = wanted.name.as_str();
@@ -113,7 +122,13 @@ pub async fn ensure(s3: &Client, wanted: &Bucket) -> Result<(), Error> {
                 CreateBucketConfiguration::builder().location_constraint(constraint).build(),
             );
         }
-        create.send().await.during("CreateBucket")?;
+        match create.send().await.during("CreateBucket") {
+            Ok(_) => {}
+            Err(error) if made_by_an_earlier_attempt(&error) => {
+                tracing::debug!(bucket = name, "the bucket was made by this create's earlier attempt");
+            }
+            Err(error) => return Err(error),
+        }
     }
     let found = found.unwrap_or_default();
     if found.tags != wanted.tags {
@@ -197,5 +212,19 @@ pub async fn remove(s3: &Client, bucket: &str) -> Result<Removal, Error> {
         Err(error) if error.code() == Some("BucketNotEmpty") => Ok(Removal::KeptWithData),
         Err(error) if error.code() == Some("NoSuchBucket") => Ok(Removal::Gone),
         Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::AwsError;
+
+    #[test]
+    fn only_a_bucket_the_caller_owns_is_taken_as_made_by_an_earlier_attempt() {
+        let refused = |code: &str| Error::Aws(AwsError::coded("CreateBucket", code, "refused"));
+        assert!(made_by_an_earlier_attempt(&refused("BucketAlreadyOwnedByYou")));
+        assert!(!made_by_an_earlier_attempt(&refused("BucketAlreadyExists")), "another account's bucket");
+        assert!(!made_by_an_earlier_attempt(&refused("AccessDenied")));
     }
 }

@@ -1,34 +1,40 @@
 //! Converge: make IAM hold exactly what is desired, changing only what differs from what was
 //! observed. The same code creates, repairs drift, finishes an apply that failed half-way, and
-//! never duplicates anything.
+//! never duplicates anything: a create whose answer was lost, repeated by the SDK and refused as a
+//! duplicate, takes what holds the name as its result when it carries every tag the create set
+//! (the ownership mark among them), and never anyone else's.
 
 use crate::aws::During;
 use aws_sdk_iam::Client;
 
 use super::destroy;
+use super::observe::{observe_policy, observe_role};
 use crate::aws::Tags;
 use crate::aws::iam::role;
-use crate::aws::tags::iam_tags;
-use crate::aws::tags::tag_changes;
+use crate::aws::tags::{carries_all, iam_tags, tag_changes};
+use crate::aws::wait::create_once;
 use crate::error::Error;
 use crate::resources::permission_boundary::desired::{Desired, ManagedPolicy, OperatorRole};
 use crate::resources::permission_boundary::observed::{Observed, ObservedPolicy, ObservedRole};
+use crate::stop::StopSignal;
 
 /// IAM keeps at most five versions of a managed policy.
 const MAX_POLICY_VERSIONS: usize = 5;
 
 /// Makes IAM hold exactly `desired`, changing only what differs from `observed`: policies first
 /// (the roles' boundary must exist before a role can name it), then the roles; a setup role that
-/// is no longer wanted is taken down last.
-pub async fn converge(iam: &Client, desired: &Desired, observed: &Observed) -> Result<(), Error> {
-    converge_policy(iam, &desired.workload_boundary, observed.workload_boundary.as_ref(), &desired.tags).await?;
-    converge_policy(iam, &desired.operator_boundary, observed.operator_boundary.as_ref(), &desired.tags).await?;
-    converge_policy(iam, &desired.maintenance.policy, observed.maintenance_policy.as_ref(), &desired.tags).await?;
-    converge_role(iam, &desired.maintenance, observed.maintenance_role.as_ref(), desired).await?;
+/// is no longer wanted is taken down last. Creates give up when Terraform asks the provider to
+/// `stop`.
+pub async fn converge(iam: &Client, desired: &Desired, observed: &Observed, stop: &StopSignal) -> Result<(), Error> {
+    let policy = |want, have| converge_policy(iam, want, have, &desired.tags, stop);
+    policy(&desired.workload_boundary, observed.workload_boundary.as_ref()).await?;
+    policy(&desired.operator_boundary, observed.operator_boundary.as_ref()).await?;
+    policy(&desired.maintenance.policy, observed.maintenance_policy.as_ref()).await?;
+    converge_role(iam, &desired.maintenance, observed.maintenance_role.as_ref(), desired, stop).await?;
     match &desired.setup {
         Some(setup) => {
-            converge_policy(iam, &setup.policy, observed.setup_policy.as_ref(), &desired.tags).await?;
-            converge_role(iam, setup, observed.setup_role.as_ref(), desired).await?;
+            policy(&setup.policy, observed.setup_policy.as_ref()).await?;
+            converge_role(iam, setup, observed.setup_role.as_ref(), desired, stop).await?;
         }
         None => {
             if observed.setup_role.is_some() {
@@ -47,17 +53,27 @@ async fn converge_policy(
     want: &ManagedPolicy,
     have: Option<&ObservedPolicy>,
     tags: &Tags,
+    stop: &StopSignal,
 ) -> Result<(), Error> {
     let document = want.document.to_canonical_json();
     let Some(have) = have else {
-        iam.create_policy()
-            .policy_name(&want.name)
-            .description(want.description)
-            .policy_document(document)
-            .set_tags(Some(iam_tags(tags)?).filter(|list| !list.is_empty()))
-            .send()
-            .await
-            .during("CreatePolicy")?;
+        let send = || async {
+            iam.create_policy()
+                .policy_name(&want.name)
+                .description(want.description)
+                .policy_document(document.clone())
+                .set_tags(Some(iam_tags(tags)?).filter(|list| !list.is_empty()))
+                .send()
+                .await
+                .during("CreatePolicy")
+                .map(|_| ())
+        };
+        // What holds the name is this create's (its document and tags) when it carries every tag sent.
+        let find = || async {
+            let found = observe_policy(iam, &want.arn).await?;
+            Ok(found.filter(|policy| carries_all(&policy.tags, tags)).map(|_| ()))
+        };
+        create_once("CreatePolicy", stop, send, find).await?;
         tracing::info!(policy = %want.arn, "created managed policy");
         return Ok(());
     };
@@ -120,19 +136,28 @@ async fn converge_role(
     want: &OperatorRole,
     have: Option<&ObservedRole>,
     desired: &Desired,
+    stop: &StopSignal,
 ) -> Result<(), Error> {
     let boundary = &desired.operator_boundary.arn;
     let Some(have) = have else {
-        iam.create_role()
-            .role_name(&want.name)
-            .description(want.description)
-            .assume_role_policy_document(want.trust.to_canonical_json())
-            .permissions_boundary(boundary)
-            .max_session_duration(desired.max_session_duration)
-            .set_tags(Some(iam_tags(&desired.tags)?).filter(|list| !list.is_empty()))
-            .send()
-            .await
-            .during("CreateRole")?;
+        let send = || async {
+            iam.create_role()
+                .role_name(&want.name)
+                .description(want.description)
+                .assume_role_policy_document(want.trust.to_canonical_json())
+                .permissions_boundary(boundary)
+                .max_session_duration(desired.max_session_duration)
+                .set_tags(Some(iam_tags(&desired.tags)?).filter(|list| !list.is_empty()))
+                .send()
+                .await
+                .during("CreateRole")
+                .map(|_| ())
+        };
+        let find = || async {
+            let found = observe_role(iam, &want.name).await?;
+            Ok(found.filter(|role| carries_all(&role.tags, &desired.tags)).map(|_| ()))
+        };
+        create_once("CreateRole", stop, send, find).await?;
         role::attach_policy(iam, &want.name, &want.policy.arn).await?;
         tracing::info!(role = %want.name, "created operator role");
         return Ok(());

@@ -36,7 +36,7 @@ pub async fn observe(iam: &Client, desired: &Desired) -> Result<Observed, Error>
     })
 }
 
-async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy>, Error> {
+pub(super) async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy>, Error> {
     let found = absent_if_missing(iam.get_policy().policy_arn(arn).send().await.during("GetPolicy"))?;
     let Some(found) = found else {
         return Ok(None);
@@ -65,7 +65,7 @@ async fn observe_policy(iam: &Client, arn: &str) -> Result<Option<ObservedPolicy
 
 /// The role and its policy lists, asked for at once; the lists of a role that does not exist
 /// fail with not-found and are not looked at.
-async fn observe_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, Error> {
+pub(super) async fn observe_role(iam: &Client, name: &str) -> Result<Option<ObservedRole>, Error> {
     let (found, attached, inline) = tokio::join!(
         async { absent_if_missing(iam.get_role().role_name(name).send().await.during("GetRole")) },
         attached_policies(iam, name),

@@ -230,7 +230,7 @@ impl Chain for ClusterChain {
             }
         }
         if let Some(cluster) = &observed.eks.cluster {
-            found.extend(tag_drift(Area::Cluster, "EKS cluster", &cluster.tags, &desired.cluster_tags()));
+            found.extend(tag_drift(Area::Cluster, "EKS cluster", &cluster.tags, &desired.recording_tags()));
         }
         for group in observed.eks.node_groups.iter().filter(|group| group.name == group_name) {
             found.extend(tag_drift(Area::Cluster, &group_object, &group.tags, &tags));
@@ -255,8 +255,12 @@ impl ClusterChain {
         {
             return Ok(Some(NotOurs { object: format!("EKS cluster {name}"), claim }));
         }
-        let changed: crate::aws::Tags =
-            cx.desired.cluster_tags().into_iter().filter(|(key, value)| cluster.tags.get(key) != Some(value)).collect();
+        let changed: crate::aws::Tags = cx
+            .desired
+            .recording_tags()
+            .into_iter()
+            .filter(|(key, value)| cluster.tags.get(key) != Some(value))
+            .collect();
         if changed.is_empty() {
             return Ok(None);
         }

@@ -30,7 +30,8 @@ impl Chain for KeyChain {
     async fn ensure(cx: &Context<'_>, _upstream: &Upstream) -> Result<Self::Made, Error> {
         let desired = cx.desired;
         let description = format!("Retool deployment {}", desired.spec.name);
-        kms::ensure(cx.clients.kms(), &desired.names.kms_alias(), &description, &desired.tags()).await
+        // The key carries the configuration record from its CreateKey on (see `recording_tags`).
+        kms::ensure(cx.clients.kms(), &desired.names.kms_alias(), &description, &desired.recording_tags()).await
     }
 
     /// Schedules the key's deletion — unless snapshots or retained automated backups of the
@@ -71,6 +72,9 @@ impl Chain for KeyChain {
             Some(key) if key.pending_deletion => found(DriftKind::Broken, "is scheduled for deletion"),
             Some(key) if !key.enabled => found(DriftKind::Broken, "is disabled"),
             Some(key) if !key.rotation => found(DriftKind::Setting, "has rotation turned off"),
+            // The configuration record is not drift: import reads the key's only when there is no
+            // cluster, and every converge brings it up to date (keys made before it was kept have
+            // none until then).
             Some(key) => tag_drift(Area::Key, &object, &key.tags, &desired.tags()).into_iter().collect(),
         }
     }
