@@ -18,7 +18,8 @@
 //! The kill point is found by watching a pass-through proxy (`scripts/fault-proxy` with no faults)
 //! for the first request of an action; Terraform is killed as soon as that request was forwarded,
 //! so its answer may or may not have been read. The provider notices that Terraform is gone and
-//! exits on its own.
+//! exits on its own. One test kills the provider instead, and Terraform lives on: it reports the
+//! plugin's crash, records what finished and releases the lock, and the same recovery follows.
 
 use std::time::{Duration, Instant};
 
@@ -31,10 +32,38 @@ fn lock_key() -> String {
     format!("{STATE_KEY}.tflock")
 }
 
-/// Applies a network and a deployment named `name`, kills Terraform once the proxy has forwarded
+/// Which process a test kills with SIGKILL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Victim {
+    Terraform,
+    Provider,
+}
+
+/// The process a `/proc/<pid>/stat` line names as `pid`'s parent.
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (command) state ppid ...": the command may hold spaces and parentheses.
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The running provider processes descended from `ancestor` (Terraform starts its providers).
+fn providers_under(ancestor: u32) -> Vec<u32> {
+    let entries = std::fs::read_dir("/proc").expect("read /proc");
+    let pids = entries.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok());
+    pids.filter(|pid| {
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe"));
+        exe.is_ok_and(|path| {
+            path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("terraform-provider-retool"))
+        })
+    })
+    .filter(|pid| std::iter::successors(Some(*pid), |pid| parent_of(*pid)).any(|up| up == ancestor))
+    .collect()
+}
+
+/// Applies a network and a deployment named `name`, kills `victim` once the proxy has forwarded
 /// the first request whose action starts with `kill_at`, then unlocks and applies again, and
 /// checks that exactly one of everything exists, the plan is empty and destroy leaves nothing.
-async fn killed_at(test: &str, name: &str, kill_at: &str) {
+async fn killed_at(test: &str, name: &str, kill_at: &str, victim: Victim) {
     let toolchain = acceptance_toolchain(test);
     let emulator = Emulator::start(&toolchain);
     let proxy = FaultProxy::start(&toolchain, &emulator, &["--rate", "0"]);
@@ -54,8 +83,19 @@ async fn killed_at(test: &str, name: &str, kill_at: &str) {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    apply.start_kill().expect("kill -9 terraform");
-    apply.wait().await.expect("reap terraform");
+    match victim {
+        Victim::Terraform => apply.start_kill().expect("kill -9 terraform"),
+        Victim::Provider => {
+            let providers = providers_under(apply.id().expect("terraform is running"));
+            assert!(!providers.is_empty(), "no provider process under terraform");
+            for pid in providers {
+                let killed = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status();
+                assert!(killed.is_ok_and(|status| status.success()), "kill -9 provider {pid}");
+            }
+        }
+    }
+    let status = apply.wait().await.expect("reap terraform");
+    assert!(!status.success(), "the apply whose {victim:?} was killed at {kill_at} did not fail");
 
     // The S3 lock outlives a killed Terraform; force-unlock is the documented way out.
     if emulator.list_keys(workspace.bucket()).contains(&lock_key()) {
@@ -125,30 +165,36 @@ fn import_hint(stderr: &str) -> Option<(String, String)> {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn killed_while_the_key_is_made() {
-    killed_at("killed_while_the_key_is_made", "kkey", "CreateKey").await;
+    killed_at("killed_while_the_key_is_made", "kkey", "CreateKey", Victim::Terraform).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn killed_while_the_vpc_is_made() {
-    killed_at("killed_while_the_vpc_is_made", "kvpc", "CreateVpc").await;
+    killed_at("killed_while_the_vpc_is_made", "kvpc", "CreateVpc", Victim::Terraform).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn killed_while_the_nat_gateway_is_made() {
-    killed_at("killed_while_the_nat_gateway_is_made", "knat", "CreateNatGateway").await;
+    killed_at("killed_while_the_nat_gateway_is_made", "knat", "CreateNatGateway", Victim::Terraform).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn killed_while_the_cluster_is_made() {
     // EKS is a REST API: the proxy names its CreateCluster by method and path.
-    killed_at("killed_while_the_cluster_is_made", "kcluster", "POST:/clusters").await;
+    killed_at("killed_while_the_cluster_is_made", "kcluster", "POST:/clusters", Victim::Terraform).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
 async fn killed_while_the_database_is_made() {
-    killed_at("killed_while_the_database_is_made", "kdb", "CreateDBInstance").await;
+    killed_at("killed_while_the_database_is_made", "kdb", "CreateDBInstance", Victim::Terraform).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs TF_ACC=1 and the test venv (moto, Terraform): run `make test`"]
+async fn provider_killed_while_the_database_is_made() {
+    killed_at("provider_killed_while_the_database_is_made", "pkdb", "CreateDBInstance", Victim::Provider).await;
 }
