@@ -35,22 +35,25 @@ pub(super) async fn import_state(
 ) -> Result<Option<Value>, Error> {
     let client = &ctx.client;
     let names = Names::new(id);
-    let record = match eks::observe_cluster(client.eks(), &names.cluster()).await? {
-        Some(cluster) => cluster.tags,
+    let (record, unrecorded) = match eks::observe_cluster(client.eks(), &names.cluster()).await? {
+        Some(cluster) => (
+            cluster.tags,
+            format!("EKS cluster {id} has no {} tag: it was not created by retool_deployment.", names::NETWORK_TAG),
+        ),
         None => match kms::observe(client.kms(), &names.kms_alias()).await? {
-            Some(key) => key.tags,
+            Some(key) => (
+                key.tags,
+                format!(
+                    "deployment {id} has no EKS cluster, and its KMS key {} has no {} tag to recover the network from: \
+                     the key was not made by retool_deployment, or by a version that kept no configuration record on it.",
+                    names.kms_alias(),
+                    names::NETWORK_TAG
+                ),
+            ),
             None => return Ok(None),
         },
     };
-    let network_id = record.get(names::NETWORK_TAG).cloned().ok_or_else(|| {
-        Error::Invalid(format!(
-            "deployment {id}: neither an EKS cluster {id} nor a KMS key {} carrying a {} tag exists, so its network \
-             cannot be recovered: it was not created by retool_deployment (or the key was made by a provider version \
-             that kept no configuration record on it, and its create never made the cluster).",
-            names.kms_alias(),
-            names::NETWORK_TAG
-        ))
-    })?;
+    let network_id = record.get(names::NETWORK_TAG).cloned().ok_or(Error::Invalid(unrecorded))?;
     let token = record.get(OWNER_TAG).and_then(|tag| OwnerToken::from_tag(tag)).unwrap_or_else(OwnerToken::generate);
     *private =
         Private { owner: Some(token.clone()), rest: owner::Fields { adopt_unmarked: true, ..Default::default() } }
